@@ -1,0 +1,4 @@
+//! The command line (placeholder until the CLI lands).
+pub fn main() -> i32 {
+    0
+}

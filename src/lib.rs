@@ -1,0 +1,3 @@
+//! supervisorctl: reconcile a fleet of services and AI models with the desired
+//! state kept in files. See `docs/ARCHITECTURE.md` for the map.
+pub mod cli;
