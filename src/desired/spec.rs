@@ -1,0 +1,145 @@
+//! The resolved desired state: what `hosts/<node>/services.yaml` means once
+//! presets, defaults and overrides are applied. The decision core reads only
+//! these types, never the raw YAML.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every node declared in `hosts/`, sorted by name.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub nodes: BTreeMap<String, NodeSpec>,
+    /// SHA-256 over (relative path, bytes) of every file read, in order:
+    /// part of the run identity.
+    pub fingerprint: [u8; 32],
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    pub name: String,
+    /// The `services.yaml` this node came from.
+    pub file: PathBuf,
+    pub settings: Settings,
+    /// Sorted by name.
+    pub services: BTreeMap<String, ServiceSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    Conservative,
+    Balanced,
+    Aggressive,
+}
+
+/// Node policy settings with the preset applied (SPEC §6).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub preset: Preset,
+    pub fast_tick: Duration,
+    pub medium_tick: Duration,
+    pub slow_tick: Duration,
+    /// Ratio in (0, 1].
+    pub memory_pressure: f64,
+    pub gpu_pressure: f64,
+    pub idle_timeout: Duration,
+    pub max_restart_attempts: u32,
+    pub idle_eviction: bool,
+    pub resource_optimization: bool,
+    pub max_actions_per_run: u32,
+    pub node_offline_after: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub maintenance: Vec<MaintenanceWindow>,
+    pub webhooks: Vec<Webhook>,
+}
+
+/// A daily window in UTC. `to_minute < from_minute` wraps past midnight
+/// (the day named is the day the window opens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenanceWindow {
+    /// Empty means every day.
+    pub days: Vec<chrono::Weekday>,
+    /// Minutes since 00:00 UTC.
+    pub from_minute: u32,
+    pub to_minute: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    /// Event types to deliver; empty means every type.
+    pub events: Vec<String>,
+    pub secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Model,
+    Service,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessMatch {
+    Pidfile(PathBuf),
+    /// Exact process name (comm).
+    Name(String),
+    CmdlineContains(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// GET; 2xx is up.
+    Http(String),
+    /// `host:port`; a connection accepted is up.
+    Tcp(String),
+    /// argv, no shell; exit 0 is up.
+    Command(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthSpec {
+    pub probe: Option<Probe>,
+    pub timeout: Duration,
+    pub degraded_after: u32,
+    pub dead_after: u32,
+}
+
+/// How the tool (re)starts a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Run to completion (e.g. `systemctl restart x`).
+    Restart(Vec<String>),
+    /// Start detached; the pid goes to `<state-dir>/pids/<service>.pid`.
+    Spawn(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub kind: Kind,
+    pub pinned: bool,
+    pub priority: i64,
+    pub process: Option<ProcessMatch>,
+    pub health: HealthSpec,
+    pub start: Option<Start>,
+    pub stop: Option<Vec<String>>,
+    pub stop_timeout: Duration,
+    /// How long a `restart` command may run (extension; default 60s).
+    pub restart_timeout: Duration,
+    /// The service's own, else the node's.
+    pub idle_timeout: Duration,
+    pub memory: Option<u64>,
+    pub gpu_memory: Option<u64>,
+    pub fallback: Option<String>,
+    pub depends_on: Vec<String>,
+    /// 1-based line of the service's key in its file, for messages.
+    pub line: usize,
+}
+
+impl ServiceSpec {
+    pub fn is_model(&self) -> bool {
+        self.kind == Kind::Model
+    }
+}
