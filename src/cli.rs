@@ -1,4 +1,131 @@
-//! The command line (placeholder until the CLI lands).
+//! The command line: raw flags (clap) at the edge, resolved into
+//! `RunOptions` before anything runs. Exit codes live here and in
+//! `core::settle::Summary` (0 nominal, 2 degraded/reconciling, 3 unstable,
+//! 1 error).
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+use crate::core::Mode;
+use crate::run::{EventsTarget, Output, RunOptions};
+
+/// Exit code for an error: bad input, lock held, I/O failure.
+pub const EXIT_ERROR: i32 = 1;
+
+#[derive(Parser, Debug)]
+#[command(name = "supervisorctl", version, about = "Reconcile a fleet of services and AI models with the state declared in hosts/")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Desired state: one folder per node holding services.yaml
+    #[arg(long, global = true, env = "SUPERVISORCTL_HOSTS", default_value = "hosts")]
+    pub hosts: PathBuf,
+    /// Actual state written by an observer
+    #[arg(long, global = true, env = "SUPERVISORCTL_WORLD", default_value = "world")]
+    pub world: PathBuf,
+    /// Checkpoint, event log, overrides and lock [default: /var/lib/supervisorctl as root, else $XDG_STATE_HOME/supervisorctl]
+    #[arg(long, global = true, env = "SUPERVISORCTL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The local node: its actions are executed and its processes probed [default: the host name]
+    #[arg(long, global = true)]
+    pub node: Option<String>,
+    /// Fix the clock (RFC 3339), for reproducible runs
+    #[arg(long, global = true, value_parser = parse_now)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// human for people; json prints exactly the run's events, one per line
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
+    pub output: OutputArg,
+    /// Where events go: a file to append to, or - for stdout
+    #[arg(long, global = true)]
+    pub events: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputArg {
+    Human,
+    Json,
+}
+
+fn parse_now(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("`{s}` is not an RFC 3339 time ({e}); example: 2026-11-23T12:00:00Z"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pure drift check for CI: reads hosts, world and an optional checkpoint, writes nothing, prints the plan
+    Check {
+        /// A checkpoint to start from (read only)
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Operator overrides (pins, holds) to apply (read only)
+        #[arg(long)]
+        overrides: Option<PathBuf>,
+    },
+    /// Observe, decide, execute (unless --dry-run), record events and the checkpoint
+    Reconcile {
+        /// Execute nothing; still record events and the checkpoint
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not probe live processes, health endpoints, memory or GPUs
+        #[arg(long)]
+        no_probe: bool,
+        /// Wait up to this long for another run's lock (e.g. 30s)
+        #[arg(long, value_parser = parse_duration_arg)]
+        wait: Option<std::time::Duration>,
+    },
+    /// Check hosts/ (and the world) and report every error
+    Validate,
+}
+
+pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::desired::parse_duration(s)
+}
+
 pub fn main() -> i32 {
-    0
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let g = cli.global;
+    let run_opts = |mode, checkpoint_file, overrides_file, probe, wait| RunOptions {
+        hosts: g.hosts.clone(),
+        world: g.world.clone(),
+        state_dir: g.state_dir.clone(),
+        checkpoint_file,
+        overrides_file,
+        node: g.node.clone(),
+        now: g.now,
+        output: if g.output == OutputArg::Json { Output::Json } else { Output::Human },
+        events: match g.events.as_deref() {
+            None => EventsTarget::Default,
+            Some("-") => EventsTarget::Stdout,
+            Some(p) => EventsTarget::File(PathBuf::from(p)),
+        },
+        mode,
+        probe,
+        wait,
+    };
+    match cli.command {
+        Command::Check { checkpoint, overrides } => crate::run::run(&run_opts(Mode::Check, checkpoint, overrides, false, None)),
+        Command::Reconcile { dry_run, no_probe, wait } => {
+            crate::run::run(&run_opts(Mode::Reconcile { dry_run }, None, None, !no_probe, wait))
+        }
+        Command::Validate => commands::validate::run(&g.hosts, &g.world),
+    }
 }

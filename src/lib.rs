@@ -1,6 +1,15 @@
 //! supervisorctl: reconcile a fleet of services and AI models with the desired
 //! state kept in files. See `docs/ARCHITECTURE.md` for the map.
+pub mod checkpoint;
 pub mod cli;
+pub mod commands;
+pub mod core;
 pub mod desired;
+pub mod events;
+pub mod exec;
+pub mod probe;
 pub mod procfs;
+pub mod render;
+pub mod run;
+pub mod store;
 pub mod world;

@@ -1,0 +1,146 @@
+//! The checkpoint: what one run hands to the next (health, failure counts,
+//! restart attempts, evictions, active fallbacks, demand, the next `seq`).
+//!
+//! Guarantees: the format is versioned (`version: 1`); every field but
+//! `version` is optional on read, unknown fields are ignored, so older and
+//! newer binaries of the same major version can read each other's files.
+//! Writing is atomic (see `store::checkpoint`): a reader sees the old or
+//! the new file, never a mix.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::procfs::ProcessIdentity;
+
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub version: u32,
+    #[serde(default = "one")]
+    pub next_seq: u64,
+    /// Keyed by `<node>/<service>`.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceState>,
+    /// Active fallbacks, keyed by `<node>/<primary>`.
+    #[serde(default)]
+    pub fallbacks: BTreeMap<String, Fallback>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Default for Checkpoint {
+    fn default() -> Self {
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            next_seq: 1,
+            services: BTreeMap::new(),
+            fallbacks: BTreeMap::new(),
+        }
+    }
+}
+
+/// A service's health state (SPEC §4), plus `evicted` for models this tool
+/// unloaded on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    #[default]
+    Unknown,
+    Healthy,
+    Degraded,
+    Dead,
+    Evicted,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Dead => "dead",
+            Health::Evicted => "evicted",
+        }
+    }
+
+    /// The Prometheus gauge value of SPEC §7 (evicted counts as dead: not serving).
+    pub fn gauge(self) -> u8 {
+        match self {
+            Health::Dead | Health::Evicted => 0,
+            Health::Degraded => 1,
+            Health::Healthy => 2,
+            Health::Unknown => 3,
+        }
+    }
+
+    /// A model that is loaded and serving (or trying to).
+    pub fn is_running(self) -> bool {
+        matches!(self, Health::Healthy | Health::Degraded)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceState {
+    #[serde(default)]
+    pub health: Health,
+    #[serde(default)]
+    pub failures: u32,
+    /// The world record's `observed_at` last counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<DateTime<Utc>>,
+    /// When a live probe was last counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub restart_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restart_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evicted_at: Option<DateTime<Utc>>,
+    /// When this tool last started (restarted, spawned, preloaded) it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessIdentity>,
+    /// CPU time (clock ticks) at the last probe, for CPU use without sleeping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ticks: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_action: Option<LastAction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demand: Option<Demand>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastAction {
+    pub action: String,
+    pub at: DateTime<Utc>,
+    pub outcome: String,
+}
+
+/// Request-rate forecast state: an EWMA of requests per second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Demand {
+    pub requests_total: u64,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub rate: f64,
+    #[serde(default)]
+    pub prev_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fallback {
+    pub to: String,
+    pub since: DateTime<Utc>,
+}
+
+pub fn key(node: &str, service: &str) -> String {
+    format!("{node}/{service}")
+}

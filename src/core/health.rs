@@ -1,0 +1,157 @@
+//! The health state machine of SPEC §4: one observation per service per run
+//! advances its state. Pure: the caller passes `now`.
+use chrono::{DateTime, Utc};
+
+use crate::checkpoint::{Health, ServiceState};
+use crate::desired::HealthSpec;
+use crate::world::{Obs, ServiceRecord, ServiceStatus};
+
+/// What one run saw of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observation {
+    Up,
+    Degraded,
+    Failing,
+    Down,
+    Unknown,
+}
+
+/// What a live probe of the local node found (the edge fills this in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveObservation {
+    /// The probe has nothing to say (no process config, no health probe).
+    NoData,
+    /// No live process (or a stale pidfile).
+    Down,
+    /// Process alive and health probe passing (or no probe configured).
+    Up,
+    /// Process alive, health probe failing.
+    Failing,
+}
+
+/// Picks this run's observation. A live probe overrides the world record;
+/// a live probe counts once per fast tick, a world record once per
+/// `observed_at`. Returns the observation and whether each source was counted.
+pub fn observe(
+    record: Option<&Obs<ServiceRecord>>,
+    live: Option<LiveObservation>,
+    prev: &ServiceState,
+    now: DateTime<Utc>,
+    fast_tick: std::time::Duration,
+) -> (Observation, Counted) {
+    let mut counted = Counted::default();
+    if let Some(live) = live.filter(|l| *l != LiveObservation::NoData) {
+        let recent = prev
+            .probed_at
+            .is_some_and(|at| now >= at && (now - at).to_std().unwrap_or_default() < fast_tick);
+        if recent {
+            return (Observation::Unknown, counted);
+        }
+        counted.probe = true;
+        let obs = match live {
+            LiveObservation::Up => Observation::Up,
+            LiveObservation::Failing => Observation::Failing,
+            LiveObservation::Down | LiveObservation::NoData => Observation::Down,
+        };
+        return (obs, counted);
+    }
+    match record {
+        Some(Obs::Valid(rec)) => {
+            if prev.observed_at == Some(rec.observed_at) {
+                return (Observation::Unknown, counted);
+            }
+            counted.record = Some(rec.observed_at);
+            let obs = match rec.status {
+                ServiceStatus::Ok => Observation::Up,
+                ServiceStatus::Degraded => Observation::Degraded,
+                ServiceStatus::Failed | ServiceStatus::Stopped => Observation::Down,
+            };
+            (obs, counted)
+        }
+        Some(Obs::Invalid) | None => (Observation::Unknown, counted),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counted {
+    pub probe: bool,
+    pub record: Option<DateTime<Utc>>,
+}
+
+/// Advances `state` by one observation; returns the new (health, failures).
+pub fn advance(state: Health, failures: u32, obs: Observation, spec: &HealthSpec) -> (Health, u32) {
+    match obs {
+        Observation::Up => (Health::Healthy, 0),
+        Observation::Degraded => (Health::Degraded, failures),
+        Observation::Down if state == Health::Evicted => (Health::Evicted, failures),
+        Observation::Down => (Health::Dead, failures),
+        Observation::Failing => {
+            let failures = failures.saturating_add(1);
+            let next = if failures >= spec.dead_after {
+                Health::Dead
+            } else if failures >= spec.degraded_after {
+                Health::Degraded
+            } else {
+                state
+            };
+            (next, failures)
+        }
+        Observation::Unknown => (state, failures),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn spec() -> HealthSpec {
+        HealthSpec { probe: None, timeout: Duration::from_secs(2), degraded_after: 2, dead_after: 5 }
+    }
+
+    #[test]
+    fn failing_walks_healthy_degraded_dead() {
+        let mut s = (Health::Healthy, 0);
+        let mut seen = vec![];
+        for _ in 0..5 {
+            s = advance(s.0, s.1, Observation::Failing, &spec());
+            seen.push(s);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (Health::Healthy, 1),
+                (Health::Degraded, 2),
+                (Health::Degraded, 3),
+                (Health::Degraded, 4),
+                (Health::Dead, 5)
+            ]
+        );
+        assert_eq!(advance(Health::Dead, 5, Observation::Up, &spec()), (Health::Healthy, 0));
+    }
+
+    #[test]
+    fn failing_below_threshold_leaves_unknown_unknown() {
+        assert_eq!(advance(Health::Unknown, 0, Observation::Failing, &spec()), (Health::Unknown, 1));
+    }
+
+    #[test]
+    fn degraded_and_down_act_at_once_and_unknown_changes_nothing() {
+        assert_eq!(advance(Health::Healthy, 0, Observation::Degraded, &spec()).0, Health::Degraded);
+        assert_eq!(advance(Health::Healthy, 0, Observation::Down, &spec()).0, Health::Dead);
+        assert_eq!(advance(Health::Evicted, 0, Observation::Down, &spec()).0, Health::Evicted);
+        assert_eq!(advance(Health::Degraded, 3, Observation::Unknown, &spec()), (Health::Degraded, 3));
+    }
+
+    #[test]
+    fn a_probe_counts_once_per_fast_tick() {
+        let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let prev = ServiceState { probed_at: Some(now - chrono::Duration::seconds(1)), ..Default::default() };
+        let tick = Duration::from_secs(3);
+        let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
+        assert_eq!((obs, c.probe), (Observation::Unknown, false));
+        let prev = ServiceState { probed_at: Some(now - chrono::Duration::seconds(3)), ..Default::default() };
+        let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
+        assert_eq!((obs, c.probe), (Observation::Failing, true));
+    }
+}

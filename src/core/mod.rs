@@ -1,0 +1,158 @@
+//! The decision core: a pure function from (hosts, world, checkpoint,
+//! overrides, live observations, now) to a plan. No I/O, no clock reads, no
+//! randomness happen here or below; the edges (`run`, `probe`, `exec`,
+//! `store`) do those.
+pub mod arbiter;
+pub mod availability;
+pub mod guardrails;
+pub mod health;
+mod node;
+pub mod policies;
+pub mod safety;
+pub mod settle;
+#[cfg(test)]
+pub(crate) mod testutil;
+pub mod types;
+pub mod view;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use crate::checkpoint::{Checkpoint, Health};
+use crate::desired::{Fleet, NodeSpec};
+use crate::procfs::ProcessIdentity;
+use crate::world::{DeploymentRecord, Incident, Obs, World};
+pub use health::LiveObservation;
+use safety::Resources;
+pub use types::*;
+use view::View;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A pure drift check: nothing is executed; actions are "planned".
+    Check,
+    Reconcile { dry_run: bool },
+}
+
+/// What the live probes saw of the local node, already reduced to what the
+/// core needs.
+#[derive(Debug, Clone, Default)]
+pub struct LiveNode {
+    pub memory: Option<(u64, u64)>,
+    pub gpus: Vec<(u32, u64, u64)>,
+    pub services: BTreeMap<String, LiveService>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveService {
+    pub observation: LiveObservation,
+    pub identity: Option<ProcessIdentity>,
+    pub memory_bytes: Option<u64>,
+    pub gpu_memory_bytes: Option<u64>,
+    pub cpu_ticks: Option<u64>,
+}
+
+/// Operator overrides, keyed `<node>/<service>`.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub pins: BTreeMap<String, bool>,
+    pub holds: BTreeSet<String>,
+}
+
+pub struct Input<'a> {
+    pub fleet: &'a Fleet,
+    pub world: &'a World,
+    pub checkpoint: &'a Checkpoint,
+    pub overrides: &'a Overrides,
+    /// Live observations, by node (only the local node is ever probed).
+    pub live: &'a BTreeMap<String, LiveNode>,
+    pub now: DateTime<Utc>,
+    pub mode: Mode,
+    /// The node whose actions are executed (reconcile only).
+    pub local_node: Option<&'a str>,
+}
+
+/// The core's answer: per-node plans and the checkpoint as observation left
+/// it (execution outcomes are folded in later by `settle`).
+#[derive(Debug)]
+pub struct Decision {
+    pub nodes: Vec<NodePlan>,
+    pub checkpoint: Checkpoint,
+}
+
+/// What the policies found for one node: drifts and proposals.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub drifts: Vec<(Option<String>, Drift)>,
+    pub proposals: Vec<Proposal>,
+}
+
+impl Findings {
+    pub fn drift(&mut self, service: &str, condition: &'static str, detail: String) {
+        self.drifts.push((Some(service.to_string()), Drift { condition, detail }));
+    }
+
+    pub fn push(&mut self, p: Proposal) {
+        self.proposals.push(p);
+    }
+}
+
+/// One node's context for the policies.
+pub struct NodeCtx<'a> {
+    pub input: &'a Input<'a>,
+    pub node: &'a NodeSpec,
+    /// Sorted by service name.
+    pub views: Vec<View<'a>>,
+    pub resources: Resources,
+    pub incidents: Vec<&'a Incident>,
+}
+
+impl<'a> NodeCtx<'a> {
+    pub fn view(&self, name: &str) -> Option<&View<'a>> {
+        self.views.binary_search_by(|v| v.name().cmp(name)).ok().map(|i| &self.views[i])
+    }
+
+    pub fn health_of(&self, name: &str) -> Option<Health> {
+        self.view(name).map(View::health)
+    }
+
+    pub fn incidents_for<'s>(&'s self, service: Option<&'s str>) -> impl Iterator<Item = &'a Incident> + 's {
+        self.incidents.iter().copied().filter(move |i| i.service.as_deref() == service)
+    }
+
+    pub fn deployment(&self, service: &str) -> Option<&'a DeploymentRecord> {
+        let key = (self.node.name.clone(), service.to_string());
+        self.input.world.deployments.get(&key).and_then(Obs::valid)
+    }
+}
+
+/// Decides every node of the fleet, in name order.
+pub fn decide(input: &Input) -> Decision {
+    let mut checkpoint = input.checkpoint.clone();
+    let mut by_node: HashMap<&str, Vec<&Incident>> = HashMap::new();
+    for inc in &input.world.incidents {
+        by_node.entry(inc.node.as_str()).or_default().push(inc);
+    }
+    // Forget services that are no longer declared.
+    checkpoint.services.retain(|k, _| {
+        k.split_once('/')
+            .and_then(|(n, s)| input.fleet.nodes.get(n).map(|node| node.services.contains_key(s)))
+            .unwrap_or(false)
+    });
+    checkpoint.fallbacks.retain(|k, _| {
+        k.split_once('/')
+            .and_then(|(n, s)| input.fleet.nodes.get(n).map(|node| node.services.contains_key(s)))
+            .unwrap_or(false)
+    });
+    let nodes = input
+        .fleet
+        .nodes
+        .values()
+        .map(|spec| {
+            let incidents = by_node.remove(spec.name.as_str()).unwrap_or_default();
+            node::decide_node(input, spec, incidents, &mut checkpoint)
+        })
+        .collect();
+    Decision { nodes, checkpoint }
+}

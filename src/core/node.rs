@@ -1,0 +1,212 @@
+//! Decides one node: is it online, what each service's health is, what the
+//! policies propose, what the arbiter keeps, and what the guardrails let
+//! through.
+use serde_json::json;
+
+use super::availability::{self, ts};
+use super::guardrails::{backoff_until, in_maintenance};
+use super::safety::{self, Resources};
+use super::types::*;
+use super::view::View;
+use super::{arbiter, policies, Findings, Input, Mode, NodeCtx};
+use crate::checkpoint::{Checkpoint, Health};
+use crate::desired::NodeSpec;
+use crate::world::{Incident, NodeStatus, Obs};
+
+/// Whether the node can be judged; if not, why it counts as offline.
+fn offline_reason(input: &Input, node: &NodeSpec) -> Option<String> {
+    if input.live.contains_key(&node.name) {
+        return None; // live probes of the local node: it is up, we run on it
+    }
+    match input.world.nodes.get(&node.name) {
+        None => Some("no node record in the world".into()),
+        Some(Obs::Invalid) => None, // an observation_invalid, not an offline node
+        Some(Obs::Valid(rec)) => {
+            if rec.status == NodeStatus::Offline {
+                return Some(format!("node record says offline (last seen {})", ts(rec.last_seen)));
+            }
+            let limit = chrono::Duration::from_std(node.settings.node_offline_after).ok()?;
+            let age = input.now - rec.last_seen;
+            (age > limit).then(|| {
+                format!(
+                    "last seen {} ({}s ago > node_offline_after {}s)",
+                    ts(rec.last_seen),
+                    age.num_seconds(),
+                    limit.num_seconds()
+                )
+            })
+        }
+    }
+}
+
+fn resources(input: &Input, node: &NodeSpec) -> Resources {
+    if let Some(live) = input.live.get(&node.name) {
+        if live.memory.is_some() || !live.gpus.is_empty() {
+            return Resources { memory: live.memory, gpus: live.gpus.clone() };
+        }
+    }
+    match input.world.resources.get(&node.name).and_then(Obs::valid) {
+        Some(r) => Resources {
+            memory: r.memory.map(|m| (m.total_bytes, m.used_bytes)),
+            gpus: r.gpus.iter().map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes)).collect(),
+        },
+        None => Resources::default(),
+    }
+}
+
+pub fn decide_node(input: &Input, node: &NodeSpec, incidents: Vec<&Incident>, checkpoint: &mut Checkpoint) -> NodePlan {
+    if let Some(reason) = offline_reason(input, node) {
+        let p = Proposal {
+            service: None,
+            policy: Policy::Availability,
+            action: Action::FailoverReview,
+            urgency: Urgency::Required,
+            condition: "offline_node",
+            reason: reason.clone(),
+            severity: Severity::Unstable,
+        };
+        return NodePlan {
+            name: node.name.clone(),
+            online: false,
+            drifts: vec![Drift { condition: "offline_node", detail: reason }],
+            emitted: vec![p.clone()],
+            services: vec![],
+            proposals: vec![(p, Verdict::Accepted)],
+            snapshot: json!({"online": false, "services": node.services.len()}),
+        };
+    }
+    let views: Vec<View> = node.services.values().map(|s| View::build(input, node, s)).collect();
+    let ctx = NodeCtx { input, node, views, resources: resources(input, node), incidents };
+
+    let mut f = Findings::default();
+    for inc in ctx.incidents_for(None) {
+        availability::incident(&mut f, None, inc);
+    }
+    let mut projection = safety::pressure(&ctx, &mut f);
+    for v in &ctx.views {
+        availability::evaluate(&ctx, v, &mut f);
+        policies::pinned(&ctx, v, &mut f);
+        policies::idle(&ctx, v, &mut f);
+        policies::optimization(&ctx, v, &mut f);
+    }
+    safety::defer(&ctx, &mut projection, &mut f);
+
+    let mut plan = NodePlan { name: node.name.clone(), online: true, ..Default::default() };
+    let (node_props, mut service_props): (Vec<_>, Vec<_>) = f.proposals.into_iter().partition(|p| p.service.is_none());
+    let mut drifts = f.drifts;
+    plan.drifts = drifts.iter().filter(|(s, _)| s.is_none()).map(|(_, d)| d.clone()).collect();
+    drifts.retain(|(s, _)| s.is_some());
+    let (judged, _) = arbiter::arbitrate(node_props);
+    plan.emitted = emitted(&judged);
+    plan.proposals.extend(judged);
+
+    let maintenance = in_maintenance(&node.settings.maintenance, input.now);
+    let mut budget = Budget { used: 0, max: node.settings.max_actions_per_run };
+    for v in &ctx.views {
+        let name = v.name();
+        let mine: Vec<Proposal> = extract(&mut service_props, name);
+        let (judged, conflicts) = arbiter::arbitrate(mine);
+        let mut sp = ServicePlan {
+            name: name.to_string(),
+            health_change: (v.prev.health != v.state.health).then_some((v.prev.health, v.state.health, v.state.failures)),
+            drifts: drifts.iter().filter(|(s, _)| s.as_deref() == Some(name)).map(|(_, d)| d.clone()).collect(),
+            conflicts,
+            emitted: emitted(&judged),
+            actions: vec![],
+        };
+        for p in judged.iter().filter(|(p, verdict)| *verdict == Verdict::Accepted && p.action.is_executable()) {
+            let disposition = guard(input, node, v, p.0.action, maintenance, &mut budget);
+            sp.actions.push(PlannedAction {
+                node: node.name.clone(),
+                service: name.to_string(),
+                action: p.0.action,
+                disposition,
+            });
+        }
+        plan.proposals.extend(judged);
+        plan.services.push(sp);
+        checkpoint.services.insert(v.key.clone(), v.state.clone());
+    }
+    plan.snapshot = snapshot(&ctx, maintenance);
+    plan
+}
+
+fn extract(props: &mut Vec<Proposal>, service: &str) -> Vec<Proposal> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(props).into_iter().partition(|p| p.service.as_deref() == Some(service));
+    *props = rest;
+    mine
+}
+
+fn emitted(judged: &[(Proposal, Verdict)]) -> Vec<Proposal> {
+    judged
+        .iter()
+        .filter(|(p, v)| *v == Verdict::Accepted && p.action != Action::Keep)
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+struct Budget {
+    used: u32,
+    max: u32,
+}
+
+/// The guardrails, first that applies: another node's action, maintenance,
+/// hold, backoff, no command to run, the per-run budget, dry-run.
+fn guard(input: &Input, node: &NodeSpec, v: &View, action: Action, maintenance: bool, budget: &mut Budget) -> Disposition {
+    if let Mode::Reconcile { .. } = input.mode {
+        if input.local_node != Some(node.name.as_str()) {
+            return Disposition::Remote;
+        }
+    }
+    if maintenance {
+        return Disposition::Skip("maintenance");
+    }
+    if v.held {
+        return Disposition::Skip("held");
+    }
+    if action == Action::Restart {
+        if let Some(until) = backoff_until(&node.settings, v.name(), &v.state) {
+            if input.now < until {
+                return Disposition::Skip("backoff");
+            }
+        }
+    }
+    if matches!(action, Action::Restart | Action::Preload) && v.spec.start.is_none() {
+        return Disposition::Skip("no_command");
+    }
+    if budget.used >= budget.max {
+        return Disposition::Skip("max_actions");
+    }
+    budget.used += 1;
+    match input.mode {
+        Mode::Reconcile { dry_run: true } => Disposition::Skip("dry_run"),
+        _ => Disposition::Execute,
+    }
+}
+
+fn snapshot(ctx: &NodeCtx, maintenance: bool) -> serde_json::Value {
+    let mut health = std::collections::BTreeMap::new();
+    for v in &ctx.views {
+        *health.entry(v.health().as_str()).or_insert(0u32) += 1;
+    }
+    let memory = ctx.resources.memory.filter(|m| m.0 > 0).map(|(t, u)| u as f64 / t as f64);
+    let gpus: Vec<_> = ctx
+        .resources
+        .gpus
+        .iter()
+        .filter(|g| g.1 > 0)
+        .map(|&(i, t, u)| json!({"index": i, "used_ratio": u as f64 / t as f64}))
+        .collect();
+    json!({
+        "online": true,
+        "services": ctx.views.len(),
+        "health": health,
+        "memory_used_ratio": memory,
+        "gpus": gpus,
+        "maintenance": maintenance,
+        "pinned": ctx.views.iter().filter(|v| v.pinned).count(),
+        "held": ctx.views.iter().filter(|v| v.held).count(),
+        "probed": ctx.input.live.contains_key(&ctx.node.name),
+        "evicted": ctx.views.iter().filter(|v| v.health() == Health::Evicted).count(),
+    })
+}

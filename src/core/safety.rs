@@ -1,0 +1,210 @@
+//! Priority 0, safety: under memory or GPU pressure, evict running unpinned
+//! models (lowest priority first, then least recently active, then name)
+//! until the projected use is below the threshold; block when even evicting
+//! every candidate would not be enough; defer any start that would cross it.
+use std::collections::BTreeSet;
+
+use super::availability::ts;
+use super::types::{Action, Drift, Policy, Proposal, Severity, Urgency};
+use super::view::View;
+use super::{Findings, NodeCtx};
+
+/// Node resources as this run sees them (live probe, else world record).
+#[derive(Debug, Clone, Default)]
+pub struct Resources {
+    pub memory: Option<(u64, u64)>,
+    /// (index, total, used)
+    pub gpus: Vec<(u32, u64, u64)>,
+}
+
+fn ratio(used: u64, total: u64) -> f64 {
+    used as f64 / total as f64
+}
+
+fn pct(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
+/// The state safety leaves behind for `defer`: what is projected after evictions.
+#[derive(Debug, Default)]
+pub struct Projection {
+    memory: Option<(u64, u64)>,
+    gpus: Vec<(u32, u64, u64)>,
+}
+
+pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
+    let res = &ctx.resources;
+    let settings = &ctx.node.settings;
+    let mut evicted: BTreeSet<&str> = BTreeSet::new();
+    let mut proj = Projection { memory: res.memory, gpus: res.gpus.clone() };
+
+    if let Some((total, used)) = res.memory.filter(|(t, _)| *t > 0) {
+        let r = ratio(used, total);
+        if r >= settings.memory_pressure {
+            let detail = format!("memory {} used >= threshold {}", pct(r), pct(settings.memory_pressure));
+            out.drifts.push((None, Drift { condition: "memory_pressure", detail: detail.clone() }));
+            let cands = candidates(ctx, |v| v.memory() > 0);
+            let freed = relieve(ctx, out, "memory_pressure", &detail, total, used, settings.memory_pressure, &cands, &mut evicted, |v: &View| v.memory());
+            proj.memory = Some((total, used - freed.min(used)));
+        }
+    }
+    let any_index = ctx.views.iter().any(|v| v.gpu_index().is_some());
+    for (i, &(index, total, used)) in res.gpus.iter().enumerate() {
+        if total == 0 {
+            continue;
+        }
+        let r = ratio(used, total);
+        if r < settings.gpu_pressure {
+            continue;
+        }
+        let detail = format!("gpu {index}: memory {} used >= threshold {}", pct(r), pct(settings.gpu_pressure));
+        out.drifts.push((None, Drift { condition: "gpu_pressure", detail: detail.clone() }));
+        let on_gpu = |v: &View| v.gpu_memory() > 0 && (!any_index || v.gpu_index() == Some(index));
+        let cands = candidates(ctx, on_gpu);
+        let freed = relieve(ctx, out, "gpu_pressure", &detail, total, used, settings.gpu_pressure, &cands, &mut evicted, |v: &View| v.gpu_memory());
+        proj.gpus[i].2 = used - freed.min(used);
+    }
+    proj
+}
+
+/// Running unpinned models matching `filter`, in eviction order.
+fn candidates<'v, 'a>(ctx: &'v NodeCtx<'a>, filter: impl Fn(&View) -> bool) -> Vec<&'v View<'a>> {
+    let mut c: Vec<&View> = ctx
+        .views
+        .iter()
+        .filter(|v| v.spec.is_model() && !v.pinned && v.health().is_running() && filter(v))
+        .collect();
+    c.sort_by(|a, b| {
+        (a.spec.priority, a.activity(), a.name()).cmp(&(b.spec.priority, b.activity(), b.name()))
+    });
+    c
+}
+
+/// Chooses evictions until use is projected below the threshold; returns
+/// the bytes freed (0 when blocked). Models already chosen for another
+/// resource count as freed first.
+#[allow(clippy::too_many_arguments)]
+fn relieve<'a>(
+    _ctx: &NodeCtx,
+    out: &mut Findings,
+    condition: &'static str,
+    detail: &str,
+    total: u64,
+    used: u64,
+    threshold: f64,
+    cands: &[&View<'a>],
+    evicted: &mut BTreeSet<&'a str>,
+    footprint: impl Fn(&View) -> u64,
+) -> u64 {
+    let below = |freed: u64| ratio(used.saturating_sub(freed), total) < threshold;
+    let mut freed: u64 = cands.iter().filter(|v| evicted.contains(v.name())).map(|v| footprint(v)).sum();
+    let mut chosen = vec![];
+    for v in cands {
+        if below(freed) {
+            break;
+        }
+        if evicted.contains(v.name()) {
+            continue;
+        }
+        freed += footprint(v);
+        chosen.push(*v);
+    }
+    if !below(freed) {
+        out.push(Proposal {
+            service: None,
+            policy: Policy::Safety,
+            action: Action::Diagnostics,
+            urgency: Urgency::Blocked,
+            condition,
+            reason: format!("{detail}; evicting every candidate ({}) would not bring it below the threshold", cands.len()),
+            severity: Severity::Unstable,
+        });
+        return 0;
+    }
+    for v in chosen {
+        evicted.insert(v.spec.name.as_str());
+        let last = v.activity().map(ts).unwrap_or_else(|| "never".into());
+        out.push(Proposal {
+            service: Some(v.name().to_string()),
+            policy: Policy::Safety,
+            action: Action::Evict,
+            urgency: Urgency::Required,
+            condition,
+            reason: format!("{detail}; evict priority {} model (last active {last}) to free {} bytes", v.spec.priority, footprint(v)),
+            severity: Severity::Unstable,
+        });
+    }
+    freed
+}
+
+/// Adds a `defer` for every start (restart or preload) whose footprint would
+/// take projected use to or over the threshold; starts that fit are counted
+/// against the room that is left, in service order.
+pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
+    let settings = &ctx.node.settings;
+    let starts: Vec<(String, Action)> = out
+        .proposals
+        .iter()
+        .filter(|p| matches!(p.action, Action::Restart | Action::Preload))
+        .filter_map(|p| Some((p.service.clone()?, p.action)))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for (service, action) in starts {
+        if !seen.insert(service.clone()) {
+            continue;
+        }
+        let Some(view) = ctx.view(&service) else { continue };
+        let mut why = None;
+        if let Some((total, used)) = proj.memory.filter(|(t, _)| *t > 0) {
+            let after = ratio(used + view.memory(), total);
+            if after >= settings.memory_pressure {
+                why = Some(("memory_pressure", format!("starting it would take memory to {} (threshold {})", pct(after), pct(settings.memory_pressure))));
+            }
+        }
+        let gpu = pick_gpu(view, &proj.gpus);
+        if why.is_none() {
+            if let Some(i) = gpu {
+                let (index, total, used) = proj.gpus[i];
+                let after = ratio(used + view.gpu_memory(), total);
+                if after >= settings.gpu_pressure {
+                    why = Some(("gpu_pressure", format!("starting it would take gpu {index} to {} (threshold {})", pct(after), pct(settings.gpu_pressure))));
+                }
+            }
+        }
+        match why {
+            Some((condition, reason)) => out.push(Proposal {
+                service: Some(service),
+                policy: Policy::Safety,
+                action: Action::Defer,
+                urgency: Urgency::Recommended,
+                condition,
+                reason: format!("defer {}: {reason}", action.as_str()),
+                severity: if action == Action::Preload { Severity::Nominal } else { Severity::Degraded },
+            }),
+            None => {
+                if let Some((_, used)) = proj.memory.as_mut() {
+                    *used += view.memory();
+                }
+                if let Some(i) = gpu {
+                    proj.gpus[i].2 += view.gpu_memory();
+                }
+            }
+        }
+    }
+}
+
+/// The GPU a start lands on: the one its record names, the only one, or
+/// the one with the most room.
+fn pick_gpu(view: &View, gpus: &[(u32, u64, u64)]) -> Option<usize> {
+    if view.gpu_memory() == 0 {
+        return None;
+    }
+    if let Some(idx) = view.gpu_index() {
+        return gpus.iter().position(|g| g.0 == idx && g.1 > 0);
+    }
+    gpus.iter()
+        .enumerate()
+        .filter(|(_, g)| g.1 > 0)
+        .max_by_key(|(_, g)| (g.1.saturating_sub(g.2), std::cmp::Reverse(g.0)))
+        .map(|(i, _)| i)
+}

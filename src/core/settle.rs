@@ -1,0 +1,247 @@
+//! Settling a run: folds execution outcomes into the checkpoint and lays the
+//! run's events out in the order SPEC §5 fixes. Pure, like the rest of the
+//! core: outcomes come in as data.
+use serde_json::{json, Value};
+
+use super::types::*;
+use super::{Decision, Mode};
+use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction};
+use crate::desired::{Fleet, Start};
+use crate::events::Event;
+use crate::procfs::ProcessIdentity;
+
+/// What the executor did with one action it was told to execute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub success: bool,
+    pub reason: String,
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    /// The process started, for spawns.
+    pub spawned: Option<ProcessIdentity>,
+}
+
+/// The summary state of SPEC §7, ordered by how bad it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Summary {
+    Nominal,
+    Degraded,
+    Reconciling,
+    Unstable,
+}
+
+impl Summary {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Summary::Nominal => "nominal",
+            Summary::Degraded => "degraded",
+            Summary::Reconciling => "reconciling",
+            Summary::Unstable => "unstable",
+        }
+    }
+
+    /// Exit code of `reconcile` and `check` (SPEC §8).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Summary::Nominal => 0,
+            Summary::Degraded | Summary::Reconciling => 2,
+            Summary::Unstable => 3,
+        }
+    }
+}
+
+pub struct Settled {
+    /// Every event of the run but `run_finished`, in order.
+    pub events: Vec<Event>,
+    pub checkpoint: Checkpoint,
+    pub summary: Summary,
+    pub counts: Value,
+}
+
+/// `outcomes` holds, for each planned action in plan order, what the
+/// executor did (None: it was not executed).
+pub fn settle(
+    fleet: &Fleet,
+    decision: Decision,
+    mode: Mode,
+    now: chrono::DateTime<chrono::Utc>,
+    preamble: Vec<Event>,
+    outcomes: &[Option<Outcome>],
+) -> Settled {
+    let Decision { nodes, mut checkpoint } = decision;
+    let invalid = preamble.iter().filter(|e| e.kind == "observation_invalid").count();
+    let mut events = preamble;
+    let mut worst = if invalid > 0 { Severity::Degraded } else { Severity::Nominal };
+    let mut executed = false;
+    let mut outcomes = outcomes.iter();
+    for node in &nodes {
+        let n = Some(node.name.as_str());
+        for d in &node.drifts {
+            events.push(drift_event(n, None, d));
+        }
+        for p in &node.emitted {
+            worst = worst.max(p.severity);
+            events.push(reconcile_event(n, p));
+        }
+        let mut actions = vec![];
+        for sp in &node.services {
+            let s = Some(sp.name.as_str());
+            if let Some((from, to, failures)) = sp.health_change {
+                events.push(Event::new("health_changed", n, s).with("from", from.as_str()).with("to", to.as_str()).with("failures", failures));
+            }
+            for d in &sp.drifts {
+                events.push(drift_event(n, s, d));
+            }
+            for c in &sp.conflicts {
+                events.push(Event::new("conflict_resolved", n, s).with("winner", pa(c.winner)).with("loser", pa(c.loser)));
+            }
+            for p in &sp.emitted {
+                worst = worst.max(p.severity);
+                events.push(reconcile_event(n, p));
+            }
+            for a in &sp.actions {
+                let outcome = outcomes.next().cloned().flatten();
+                let (label, reason) = label(mode, &a.disposition, outcome.as_ref());
+                actions.push(json!({"service": a.service, "action": a.action.as_str(), "outcome": label, "reason": reason}));
+                if let Some(o) = &outcome {
+                    executed = true;
+                    apply(fleet, &mut checkpoint, a, o, now);
+                }
+                let reportable = matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
+                if reportable {
+                    events.push(
+                        Event::new("action_executed", n, s)
+                            .with("action", a.action.as_str())
+                            .with("outcome", label)
+                            .with("reason", reason)
+                            .with("exit_code", outcome.as_ref().and_then(|o| o.exit_code))
+                            .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms)),
+                    );
+                }
+            }
+        }
+        events.push(decision_event(node, actions));
+    }
+    let summary = match worst {
+        Severity::Unstable => Summary::Unstable,
+        _ if executed => Summary::Reconciling,
+        Severity::Degraded => Summary::Degraded,
+        Severity::Nominal => Summary::Nominal,
+    };
+    let counts = counts(&nodes, &events);
+    Settled { events, checkpoint, summary, counts }
+}
+
+fn pa((policy, action): (Policy, Action)) -> Value {
+    json!({"policy": policy.as_str(), "action": action.as_str()})
+}
+
+fn drift_event(node: Option<&str>, service: Option<&str>, d: &Drift) -> Event {
+    Event::new("drift_detected", node, service).with("condition", d.condition).with("detail", d.detail.as_str())
+}
+
+fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
+    Event::new(p.urgency.event_type(), node, p.service.as_deref())
+        .with("condition", p.condition)
+        .with("action", p.action.as_str())
+        .with("policy", p.policy.as_str())
+        .with("reason", p.reason.as_str())
+        .with("severity", p.severity.as_str())
+}
+
+fn label(mode: Mode, d: &Disposition, o: Option<&Outcome>) -> (&'static str, String) {
+    match (d, o) {
+        (_, Some(o)) => (if o.success { "success" } else { "failed" }, o.reason.clone()),
+        (Disposition::Remote, _) => ("recommended", "not the local node".into()),
+        (Disposition::Skip(r), _) => ("skipped", r.to_string()),
+        (Disposition::Execute, None) if mode == Mode::Check => ("planned", String::new()),
+        (Disposition::Execute, None) => ("skipped", "not executed".into()),
+    }
+}
+
+fn apply(fleet: &Fleet, cp: &mut Checkpoint, a: &PlannedAction, o: &Outcome, now: chrono::DateTime<chrono::Utc>) {
+    let k = key(&a.node, &a.service);
+    if matches!(a.action, Action::ActivateFallback | Action::DeactivateFallback) && o.success {
+        if a.action == Action::DeactivateFallback {
+            cp.fallbacks.remove(&k);
+        } else if let Some(to) = fleet.nodes.get(&a.node).and_then(|n| n.services.get(&a.service)).and_then(|s| s.fallback.clone()) {
+            cp.fallbacks.insert(k.clone(), Fallback { to, since: now });
+        }
+    }
+    let st = cp.services.entry(k).or_default();
+    st.last_action = Some(LastAction {
+        action: a.action.as_str().to_string(),
+        at: now,
+        outcome: if o.success { "success" } else { "failed" }.into(),
+    });
+    match a.action {
+        Action::Restart | Action::Preload => {
+            if a.action == Action::Restart {
+                st.restart_attempts += 1;
+                st.last_restart_at = Some(now);
+            }
+            if o.success {
+                // Wait for fresh evidence: the next observation decides.
+                st.health = Health::Unknown;
+                st.failures = 0;
+                st.healthy_since = None;
+                st.evicted_at = None;
+                st.started_at = Some(now);
+                let spawned = fleet.nodes.get(&a.node).and_then(|n| n.services.get(&a.service)).is_some_and(|s| matches!(s.start, Some(Start::Spawn(_))));
+                if spawned || o.spawned.is_some() {
+                    st.process = o.spawned;
+                }
+            }
+        }
+        Action::Evict if o.success => {
+            st.health = Health::Evicted;
+            st.evicted_at = Some(now);
+            st.failures = 0;
+            st.healthy_since = None;
+            st.process = None;
+        }
+        _ => {}
+    }
+}
+
+fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
+    let proposals: Vec<Value> = node
+        .proposals
+        .iter()
+        .map(|(p, v)| {
+            json!({"service": p.service, "policy": p.policy.as_str(), "action": p.action.as_str(),
+                   "condition": p.condition, "verdict": v})
+        })
+        .collect();
+    let conflicts: Vec<Value> = node
+        .services
+        .iter()
+        .flat_map(|s| s.conflicts.iter())
+        .map(|c| json!({"service": c.service, "winner": pa(c.winner), "loser": pa(c.loser)}))
+        .collect();
+    Event::new("decision", Some(&node.name), None)
+        .with("snapshot", node.snapshot.clone())
+        .with("proposals", proposals)
+        .with("conflicts", conflicts)
+        .with("actions", actions)
+}
+
+fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {
+    let of = |k: &str| events.iter().filter(|e| e.kind == k).count();
+    let outcome = |o: &str| events.iter().filter(|e| e.kind == "action_executed" && e.fields.get("outcome").and_then(Value::as_str) == Some(o)).count();
+    json!({
+        "nodes": nodes.len(),
+        "nodes_offline": nodes.iter().filter(|n| !n.online).count(),
+        "services": nodes.iter().map(|n| n.services.len()).sum::<usize>(),
+        "drift": of("drift_detected"),
+        "required": of("reconcile_required"),
+        "recommended": of("reconcile_recommended"),
+        "blocked": of("reconcile_blocked"),
+        "conflicts": of("conflict_resolved"),
+        "health_changed": of("health_changed"),
+        "invalid": of("observation_invalid"),
+        "executed": outcome("success") + outcome("failed"),
+        "failed": outcome("failed"),
+        "skipped": outcome("skipped"),
+    })
+}

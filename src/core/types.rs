@@ -1,0 +1,216 @@
+//! The vocabulary of decisions: policies, actions, severities, proposals,
+//! conflicts and the plan that the decision core hands to the executor.
+use serde::Serialize;
+
+use crate::checkpoint::Health;
+
+/// The five policies, in priority order (lower number wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    Safety,
+    Availability,
+    Pinned,
+    IdleEviction,
+    ResourceOptimization,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 5] = [
+        Policy::Safety,
+        Policy::Availability,
+        Policy::Pinned,
+        Policy::IdleEviction,
+        Policy::ResourceOptimization,
+    ];
+
+    pub fn priority(self) -> u8 {
+        self as u8
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Safety => "safety",
+            Policy::Availability => "availability",
+            Policy::Pinned => "pinned",
+            Policy::IdleEviction => "idle_eviction",
+            Policy::ResourceOptimization => "resource_optimization",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Restart,
+    Evict,
+    Preload,
+    ActivateFallback,
+    DeactivateFallback,
+    Keep,
+    Defer,
+    Redeploy,
+    Diagnostics,
+    FailoverReview,
+    ReviewIncident,
+    DelayedDeployment,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Restart => "restart",
+            Action::Evict => "evict",
+            Action::Preload => "preload",
+            Action::ActivateFallback => "activate_fallback",
+            Action::DeactivateFallback => "deactivate_fallback",
+            Action::Keep => "keep",
+            Action::Defer => "defer",
+            Action::Redeploy => "redeploy",
+            Action::Diagnostics => "diagnostics",
+            Action::FailoverReview => "failover_review",
+            Action::ReviewIncident => "review_incident",
+            Action::DelayedDeployment => "delayed_deployment",
+        }
+    }
+
+    /// Actions the executor carries out (SPEC §5); the rest are advice.
+    pub fn is_executable(self) -> bool {
+        matches!(
+            self,
+            Action::Restart
+                | Action::Evict
+                | Action::Preload
+                | Action::ActivateFallback
+                | Action::DeactivateFallback
+        )
+    }
+
+    /// Whether two proposals for one service disagree (SPEC §5, "Conflicts").
+    pub fn conflicts_with(self, other: Action) -> bool {
+        use Action::*;
+        let pair = |a, b| (self == a && other == b) || (self == b && other == a);
+        pair(Keep, Evict)
+            || pair(Defer, Restart)
+            || pair(Defer, Preload)
+            || pair(Evict, Restart)
+            || pair(Evict, Preload)
+            || pair(DelayedDeployment, Restart)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Nominal,
+    Degraded,
+    Unstable,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Nominal => "nominal",
+            Severity::Degraded => "degraded",
+            Severity::Unstable => "unstable",
+        }
+    }
+}
+
+/// Which `reconcile_*` event a winning proposal becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Urgency {
+    Required,
+    Recommended,
+    Blocked,
+}
+
+impl Urgency {
+    pub fn event_type(self) -> &'static str {
+        match self {
+            Urgency::Required => "reconcile_required",
+            Urgency::Recommended => "reconcile_recommended",
+            Urgency::Blocked => "reconcile_blocked",
+        }
+    }
+}
+
+/// A detected difference between desired and actual state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub condition: &'static str,
+    pub detail: String,
+}
+
+/// One policy's proposal for one service (or for the node: `service: None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub service: Option<String>,
+    pub policy: Policy,
+    pub action: Action,
+    pub urgency: Urgency,
+    pub condition: &'static str,
+    pub reason: String,
+    pub severity: Severity,
+}
+
+/// What became of a proposal after arbitration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accepted,
+    /// Same action as an accepted proposal of a higher-priority policy.
+    Merged,
+    /// Lost a conflict.
+    Overruled,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub service: Option<String>,
+    pub winner: (Policy, Action),
+    pub loser: (Policy, Action),
+}
+
+/// Why an executable action will not run (or that it may).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Cleared by every guardrail: the executor runs it (unless dry-run).
+    Execute,
+    /// Another node's action: a recommendation only.
+    Remote,
+    Skip(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedAction {
+    pub node: String,
+    pub service: String,
+    pub action: Action,
+    pub disposition: Disposition,
+}
+
+/// Everything decided for one service in one run, in event order.
+#[derive(Debug, Clone, Default)]
+pub struct ServicePlan {
+    pub name: String,
+    pub health_change: Option<(Health, Health, u32)>,
+    pub drifts: Vec<Drift>,
+    pub conflicts: Vec<Conflict>,
+    /// Winning proposals that become `reconcile_*` events.
+    pub emitted: Vec<Proposal>,
+    /// Executable winners with their guardrail disposition.
+    pub actions: Vec<PlannedAction>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NodePlan {
+    pub name: String,
+    pub online: bool,
+    pub drifts: Vec<Drift>,
+    pub emitted: Vec<Proposal>,
+    pub services: Vec<ServicePlan>,
+    /// Every proposal with its verdict, for the decision record.
+    pub proposals: Vec<(Proposal, Verdict)>,
+    pub snapshot: serde_json::Value,
+}

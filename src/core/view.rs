@@ -1,0 +1,164 @@
+//! One service as the policies see it in this run: its spec, what the world
+//! and the live probes say, and its health advanced from the checkpoint.
+use chrono::{DateTime, Utc};
+
+use super::health::{advance, observe, LiveObservation, Observation};
+use super::{Input, LiveService};
+use crate::checkpoint::{key, Health, ServiceState};
+use crate::desired::{NodeSpec, ServiceSpec};
+use crate::world::{Obs, ServiceRecord};
+
+/// After this long healthy, the restart circuit closes (SPEC §5).
+pub const BREAKER_COOL_DOWN: chrono::Duration = chrono::Duration::minutes(10);
+
+pub struct View<'a> {
+    pub spec: &'a ServiceSpec,
+    pub key: String,
+    pub record: Option<&'a ServiceRecord>,
+    /// A world file exists for it (valid or not).
+    pub has_record_file: bool,
+    pub live: Option<&'a LiveService>,
+    pub observation: Observation,
+    pub prev: ServiceState,
+    /// The state after this run's observation (before any action).
+    pub state: ServiceState,
+    pub pinned: bool,
+    pub held: bool,
+}
+
+impl<'a> View<'a> {
+    pub fn build(input: &'a Input<'a>, node: &'a NodeSpec, spec: &'a ServiceSpec) -> View<'a> {
+        let key = key(&node.name, &spec.name);
+        let file = input.world.services.get(&(node.name.clone(), spec.name.clone()));
+        let record = file.and_then(Obs::valid);
+        let live = input.live.get(&node.name).and_then(|l| l.services.get(&spec.name));
+        let prev = input.checkpoint.services.get(&key).cloned().unwrap_or_default();
+        let now = input.now;
+        let live_obs = live.map(|l| l.observation);
+        let (observation, counted) = observe(file, live_obs, &prev, now, node.settings.fast_tick);
+
+        let mut state = prev.clone();
+        let (health, failures) = advance(prev.health, prev.failures, observation, &spec.health);
+        state.health = health;
+        state.failures = failures;
+        if counted.probe {
+            state.probed_at = Some(now);
+        }
+        if let Some(at) = counted.record {
+            state.observed_at = Some(at);
+        }
+        if health == Health::Healthy {
+            state.evicted_at = None;
+            if prev.health != Health::Healthy || state.healthy_since.is_none() {
+                state.healthy_since = Some(now);
+            }
+        } else if health != prev.health {
+            state.healthy_since = None;
+        }
+        // The circuit closes after ten minutes healthy.
+        if health == Health::Healthy
+            && state.restart_attempts > 0
+            && state.healthy_since.is_some_and(|t| now - t >= BREAKER_COOL_DOWN)
+        {
+            state.restart_attempts = 0;
+        }
+        if let Some(l) = live {
+            if l.identity.is_some() {
+                state.process = l.identity;
+            }
+            if l.cpu_ticks.is_some() {
+                state.cpu_ticks = l.cpu_ticks;
+            }
+        }
+        update_demand(&mut state, record);
+
+        let pinned = input.overrides.pins.get(&key).copied().unwrap_or(spec.pinned);
+        let held = input.overrides.holds.contains(&key);
+        View {
+            spec,
+            has_record_file: file.is_some(),
+            record,
+            live,
+            observation,
+            prev,
+            state,
+            pinned,
+            held,
+            key,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn health(&self) -> Health {
+        self.state.health
+    }
+
+    /// Declared, no world record and no live process (an evicted model is
+    /// not missing: it was unloaded on purpose).
+    pub fn is_missing(&self) -> bool {
+        let live_process = self
+            .live
+            .is_some_and(|l| matches!(l.observation, LiveObservation::Up | LiveObservation::Failing));
+        !self.has_record_file && !live_process && self.health() != Health::Evicted
+    }
+
+    /// The later of the world's `last_activity` and this tool's last start.
+    pub fn activity(&self) -> Option<DateTime<Utc>> {
+        let world = self.record.and_then(|r| r.last_activity);
+        world.max(self.state.started_at)
+    }
+
+    pub fn in_flight(&self) -> u64 {
+        self.record.and_then(|r| r.in_flight).unwrap_or(0)
+    }
+
+    pub fn memory(&self) -> u64 {
+        self.live
+            .and_then(|l| l.memory_bytes)
+            .or(self.record.and_then(|r| r.memory_bytes))
+            .or(self.spec.memory)
+            .unwrap_or(0)
+    }
+
+    pub fn gpu_memory(&self) -> u64 {
+        self.live
+            .and_then(|l| l.gpu_memory_bytes)
+            .or(self.record.and_then(|r| r.gpu_memory_bytes))
+            .or(self.spec.gpu_memory)
+            .unwrap_or(0)
+    }
+
+    pub fn gpu_index(&self) -> Option<u32> {
+        self.record.and_then(|r| r.gpu_index)
+    }
+}
+
+/// Demand forecast: an EWMA (α = 0.5) of the request rate between records.
+fn update_demand(state: &mut ServiceState, record: Option<&ServiceRecord>) {
+    let Some(rec) = record else { return };
+    let Some(total) = rec.requests_total else { return };
+    match &mut state.demand {
+        Some(d) if rec.observed_at > d.at => {
+            let secs = (rec.observed_at - d.at).num_milliseconds() as f64 / 1000.0;
+            // A counter that went backwards was reset: count from zero.
+            let delta = total.checked_sub(d.requests_total).unwrap_or(total) as f64;
+            let instant = delta / secs;
+            d.prev_rate = d.rate;
+            d.rate = 0.5 * instant + 0.5 * d.rate;
+            d.requests_total = total;
+            d.at = rec.observed_at;
+        }
+        Some(_) => {}
+        None => {
+            state.demand = Some(crate::checkpoint::Demand {
+                requests_total: total,
+                at: rec.observed_at,
+                rate: 0.0,
+                prev_rate: 0.0,
+            })
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Events: the JSONL records of SPEC §7. An event is built without its
+//! stamp (`ts`, `run_id`, `seq`) and stamped when it is written, so the
+//! decision core never needs a clock or a sequence counter.
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub kind: &'static str,
+    pub node: Option<String>,
+    pub service: Option<String>,
+    /// Type-specific fields (written after the common ones, sorted by name).
+    pub fields: Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(kind: &'static str, node: Option<&str>, service: Option<&str>) -> Event {
+        Event { kind, node: node.map(str::to_string), service: service.map(str::to_string), fields: Map::new() }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// The event as one JSON line (with the trailing newline): common fields
+    /// first in a fixed order, then the rest sorted by name.
+    pub fn to_line(&self, ts: &str, run_id: &str, seq: u64) -> String {
+        let mut s = String::with_capacity(160 + self.fields.len() * 32);
+        s.push_str("{\"ts\":");
+        push_json(&mut s, &Value::from(ts));
+        s.push_str(",\"run_id\":");
+        push_json(&mut s, &Value::from(run_id));
+        s.push_str(",\"seq\":");
+        s.push_str(&seq.to_string());
+        s.push_str(",\"type\":");
+        push_json(&mut s, &Value::from(self.kind));
+        s.push_str(",\"node\":");
+        push_json(&mut s, &self.node.as_deref().map_or(Value::Null, Value::from));
+        s.push_str(",\"service\":");
+        push_json(&mut s, &self.service.as_deref().map_or(Value::Null, Value::from));
+        for (k, v) in &self.fields {
+            if matches!(k.as_str(), "ts" | "run_id" | "seq" | "type" | "node" | "service") {
+                continue;
+            }
+            s.push(',');
+            push_json(&mut s, &Value::from(k.as_str()));
+            s.push(':');
+            push_json(&mut s, v);
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+fn push_json(s: &mut String, v: &Value) {
+    // Serializing a Value to a String cannot fail.
+    s.push_str(&serde_json::to_string(v).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_fields_come_first_and_lines_parse() {
+        let e = Event::new("drift_detected", Some("n1"), None).with("detail", "a \"quoted\"\nline").with("condition", "idle");
+        let line = e.to_line("2026-11-23T12:00:00Z", "abc", 7);
+        assert!(line.starts_with("{\"ts\":\"2026-11-23T12:00:00Z\",\"run_id\":\"abc\",\"seq\":7,\"type\":\"drift_detected\",\"node\":\"n1\",\"service\":null,\"condition\""));
+        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["detail"], "a \"quoted\"\nline");
+    }
+}

@@ -1,0 +1,70 @@
+//! Human output: the plan as people read it. Built from the same events that
+//! `--output json` prints, so the two never disagree. It may change between
+//! releases; scripts should read `--output json`.
+use std::fmt::Write;
+
+use serde_json::Value;
+
+fn s<'a>(e: &'a Value, k: &str) -> &'a str {
+    e.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Renders a run's events (already stamped) as a plan.
+pub fn plan(events: &[Value], check: bool) -> String {
+    let mut out = String::new();
+    let mut node = String::new();
+    for e in events {
+        let ty = s(e, "type");
+        let n = s(e, "node");
+        if !n.is_empty() && n != node && ty != "run_started" && ty != "run_finished" && ty != "observation_invalid" {
+            node = n.to_string();
+            let _ = writeln!(out, "\n{node}");
+        }
+        let svc = s(e, "service");
+        let who = if svc.is_empty() { "(node)".to_string() } else { svc.to_string() };
+        match ty {
+            "observation_invalid" => {
+                let _ = writeln!(out, "warning: ignored `{}`: {}", s(e, "path"), s(e, "error"));
+            }
+            "health_changed" => {
+                let _ = writeln!(out, "  {who:<24} health {} -> {}", s(e, "from"), s(e, "to"));
+            }
+            "drift_detected" => {
+                let _ = writeln!(out, "  {who:<24} drift  {}: {}", s(e, "condition"), s(e, "detail"));
+            }
+            "conflict_resolved" => {
+                let w = &e["winner"];
+                let l = &e["loser"];
+                let _ = writeln!(out, "  {who:<24} conflict {}/{} overrules {}/{}", s(w, "policy"), s(w, "action"), s(l, "policy"), s(l, "action"));
+            }
+            "reconcile_required" | "reconcile_recommended" | "reconcile_blocked" => {
+                let tag = ty.trim_start_matches("reconcile_");
+                let _ = writeln!(out, "  {who:<24} {tag:<11} {} ({}, {})", s(e, "action"), s(e, "policy"), s(e, "severity"));
+            }
+            "action_executed" => {
+                let _ = writeln!(out, "  {who:<24} {:<11} {}: {}", s(e, "outcome"), s(e, "action"), s(e, "reason"));
+            }
+            "decision" if check => {
+                for a in e["actions"].as_array().into_iter().flatten() {
+                    let reason = s(a, "reason");
+                    let reason = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
+                    let _ = writeln!(out, "  {:<24} plan   {} {}{reason}", s(a, "service"), s(a, "action"), s(a, "outcome"));
+                }
+            }
+            "run_finished" => {
+                let c = &e["counts"];
+                let _ = writeln!(
+                    out,
+                    "\nstate: {} ({} nodes, {} services, {} drift, {} actions executed)",
+                    s(e, "state"),
+                    c["nodes"],
+                    c["services"],
+                    c["drift"],
+                    c["executed"]
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,193 @@
+//! Gathering a run's inputs: the world, the checkpoint (setting a corrupt one
+//! aside), operator overrides, the state lock and the live probes.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+
+use super::{RunIdentity, RunOptions};
+use crate::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
+use crate::core::settle::Outcome;
+use crate::core::{Decision, LiveNode, Mode, Overrides};
+use crate::desired::{load_fleet, Fleet};
+use crate::events::Event;
+use crate::store::{self, checkpoint::Loaded};
+use crate::world::{load::load_world, World};
+
+pub struct Inputs {
+    pub world: World,
+    pub checkpoint: Checkpoint,
+    checkpoint_bytes: Vec<u8>,
+    pub overrides: Overrides,
+    overrides_bytes: Vec<u8>,
+    pub live: BTreeMap<String, LiveNode>,
+    pub local_node: Option<String>,
+    /// `observation_invalid` events for the world and the checkpoint.
+    pub preamble: Vec<Event>,
+    /// Reconcile only: the state directory and its lock, held to the end.
+    pub state: Option<(PathBuf, store::lock::StateLock)>,
+    /// The `seq` of the run's first event.
+    pub first_seq: u64,
+}
+
+/// Loads hosts/, printing every error to stderr; None when there were any.
+pub fn load_fleet_or_report(hosts: &Path) -> Option<Fleet> {
+    match load_fleet(hosts) {
+        Ok(fleet) => Some(fleet),
+        Err(errors) => {
+            report_config_errors(&errors);
+            None
+        }
+    }
+}
+
+pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
+    let mut sources: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
+    for e in errors {
+        let src = sources.entry(e.file.clone()).or_insert_with(|| std::fs::read_to_string(&e.file).ok());
+        eprintln!("{}", e.render(src.as_deref()));
+    }
+    let files = sources.len();
+    eprintln!(
+        "error: {} problem{} in {} file{}; nothing was checked or executed",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" },
+        files,
+        if files == 1 { "" } else { "s" }
+    );
+}
+
+pub fn resolve_state_dir(opts: &RunOptions) -> PathBuf {
+    opts.state_dir.clone().unwrap_or_else(store::statedir::default_state_dir)
+}
+
+fn local_hostname() -> Option<String> {
+    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok())
+}
+
+impl Inputs {
+    pub fn load(opts: &RunOptions, fleet: &Fleet, now: DateTime<Utc>) -> Result<Inputs> {
+        let local_node = opts.node.clone().or_else(local_hostname);
+        let mut preamble = vec![];
+        let mut state = None;
+        let (checkpoint_path, overrides_path) = match opts.mode {
+            Mode::Check => (opts.checkpoint_file.clone(), opts.overrides_file.clone()),
+            Mode::Reconcile { .. } => {
+                let dir = resolve_state_dir(opts);
+                store::statedir::prepare(&dir).with_context(|| format!("cannot prepare state directory `{}`", dir.display()))?;
+                let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`"))?;
+                let cp = dir.join("checkpoint.json");
+                let ov = opts.overrides_file.clone().unwrap_or_else(|| dir.join("overrides.json"));
+                state = Some((dir, lock));
+                (Some(cp), Some(ov))
+            }
+        };
+        let (checkpoint, checkpoint_bytes) = match &checkpoint_path {
+            None => (Checkpoint::default(), vec![]),
+            Some(path) => load_checkpoint(path, opts.mode, now, &mut preamble)?,
+        };
+        let overrides_file = match &overrides_path {
+            Some(p) => store::overrides::load_overrides(p).map_err(|e| {
+                anyhow::anyhow!("cannot read overrides `{}`: {e}\n\nhint: fix or remove the file; holds and pins in it must not be lost silently", p.display())
+            })?,
+            None => store::overrides::Overrides::default(),
+        };
+        let overrides = Overrides {
+            pins: overrides_file.pins.clone(),
+            holds: overrides_file.holds.keys().cloned().collect(),
+        };
+        let overrides_bytes = serde_json::to_vec(&overrides_file).unwrap_or_default();
+        let world = load_world(&opts.world, fleet);
+        for inv in &world.invalid {
+            preamble.push(
+                Event::new("observation_invalid", inv.node.as_deref(), inv.service.as_deref())
+                    .with("path", inv.path.as_str())
+                    .with("error", inv.error.as_str()),
+            );
+        }
+        let mut first_seq = checkpoint.next_seq.max(1);
+        if let Some((dir, _)) = &state {
+            if let Ok(Some(last)) = store::eventlog::last_seq(&events_path(opts, dir)) {
+                first_seq = first_seq.max(last + 1);
+            }
+        }
+        let live = super::probes::probe_local(opts, fleet, local_node.as_deref(), &checkpoint, state.as_ref().map(|s| s.0.as_path()))?;
+        Ok(Inputs {
+            world,
+            checkpoint,
+            checkpoint_bytes,
+            overrides,
+            overrides_bytes,
+            live,
+            local_node,
+            preamble,
+            state,
+            first_seq,
+        })
+    }
+
+    pub fn run_id(&self, opts: &RunOptions, fleet: &Fleet, ts: &str) -> String {
+        let live = format!("{:?}", self.live);
+        RunIdentity {
+            command: super::command_name(opts.mode),
+            dry_run: matches!(opts.mode, Mode::Reconcile { dry_run: true }),
+            hosts: &fleet.fingerprint,
+            world: &self.world.fingerprint,
+            checkpoint: &self.checkpoint_bytes,
+            overrides: &self.overrides_bytes,
+            live: live.as_bytes(),
+            now: ts,
+        }
+        .run_id()
+    }
+
+    /// Executes what the plan cleared (reconcile without `--dry-run` only).
+    pub fn execute(&self, fleet: &Fleet, decision: &Decision, opts: &RunOptions) -> Result<Vec<Option<Outcome>>> {
+        let dir = self.state.as_ref().map(|s| s.0.as_path());
+        super::execute::execute(fleet, decision, opts, dir)
+    }
+}
+
+pub fn events_path(opts: &RunOptions, dir: &Path) -> PathBuf {
+    match &opts.events {
+        super::EventsTarget::File(p) => p.clone(),
+        _ => dir.join("events.jsonl"),
+    }
+}
+
+fn load_checkpoint(path: &Path, mode: Mode, now: DateTime<Utc>, preamble: &mut Vec<Event>) -> Result<(Checkpoint, Vec<u8>)> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let bad = |error: String, set_aside: Option<String>, preamble: &mut Vec<Event>| {
+        preamble.push(
+            Event::new("observation_invalid", None, None)
+                .with("path", name.as_str())
+                .with("error", error)
+                .with("set_aside", set_aside),
+        );
+    };
+    match store::checkpoint::load::<Checkpoint>(path) {
+        Loaded::Missing if mode == Mode::Check => bail!("checkpoint `{}` does not exist", path.display()),
+        Loaded::Missing => Ok((Checkpoint::default(), vec![])),
+        Loaded::Ready(cp) if cp.version == CHECKPOINT_VERSION => {
+            let bytes = serde_json::to_vec(&cp).unwrap_or_default();
+            Ok((cp, bytes))
+        }
+        other => {
+            let error = match other {
+                Loaded::Ready(cp) => format!("unsupported checkpoint version {} (this build reads {CHECKPOINT_VERSION})", cp.version),
+                Loaded::Unreadable { error } => error,
+                _ => String::new(),
+            };
+            let aside = if mode == Mode::Check {
+                None // check writes nothing: report, and start from empty state
+            } else {
+                let stamp = now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
+                let moved = store::checkpoint::set_aside(path, &stamp).with_context(|| format!("cannot set aside unreadable checkpoint `{}`", path.display()))?;
+                Some(moved.display().to_string())
+            };
+            bad(error, aside, preamble);
+            Ok((Checkpoint::default(), b"corrupt".to_vec()))
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Live probes of the local node, reduced to what the decision core needs.
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::RunOptions;
+use crate::checkpoint::{key, Checkpoint};
+use crate::core::{LiveNode, LiveObservation, LiveService, Mode};
+use crate::desired::Fleet;
+use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
+
+pub fn probe_local(
+    opts: &RunOptions,
+    fleet: &Fleet,
+    local: Option<&str>,
+    checkpoint: &Checkpoint,
+    state_dir: Option<&Path>,
+) -> Result<BTreeMap<String, LiveNode>> {
+    let mut out = BTreeMap::new();
+    if opts.mode == Mode::Check || !opts.probe {
+        return Ok(out);
+    }
+    let Some(node) = local.and_then(|n| fleet.nodes.get(n)) else { return Ok(out) };
+    let known: HashMap<String, crate::procfs::ProcessIdentity> = node
+        .services
+        .keys()
+        .filter_map(|s| Some((s.clone(), checkpoint.services.get(&key(&node.name, s))?.process?)))
+        .collect();
+    let popts = ProbeOptions { state_dir: state_dir.map(Path::to_path_buf), ..ProbeOptions::default() };
+    let live = probe::probe_node(node, &known, &popts);
+    out.insert(node.name.clone(), reduce(live));
+    Ok(out)
+}
+
+/// Live facts → the core's view: a pid that is not alive means `down`; a
+/// health probe that passes `up`, anything else `failing`; a live process
+/// without a health probe is `up`.
+pub fn reduce(live: probe::LiveNode) -> LiveNode {
+    let services = live
+        .services
+        .into_iter()
+        .map(|(name, s)| {
+            let health = s.health.as_ref().map(|h| matches!(h, ProbeOutcome::Up));
+            let (observation, identity, rss, cpu) = match &s.process {
+                ProcessState::NotFound | ProcessState::StalePidfile { .. } => (LiveObservation::Down, None, None, None),
+                ProcessState::Found(p) => (
+                    match health {
+                        Some(false) => LiveObservation::Failing,
+                        _ => LiveObservation::Up,
+                    },
+                    Some(p.identity),
+                    Some(p.rss_bytes),
+                    Some(p.cpu_ticks),
+                ),
+                ProcessState::NotConfigured => (
+                    match health {
+                        Some(true) => LiveObservation::Up,
+                        Some(false) => LiveObservation::Failing,
+                        None => LiveObservation::NoData,
+                    },
+                    None,
+                    None,
+                    None,
+                ),
+            };
+            let svc = LiveService { observation, identity, memory_bytes: rss, gpu_memory_bytes: s.gpu_memory_bytes, cpu_ticks: cpu };
+            (name, svc)
+        })
+        .collect();
+    LiveNode {
+        memory: live.memory.map(|m| (m.total_bytes, m.used_bytes)),
+        gpus: live.gpus.iter().map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes)).collect(),
+        services,
+    }
+}
