@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands;
+use crate::commands::{self, overrides::Op};
 use crate::core::Mode;
 use crate::run::{EventsTarget, Output, RunOptions};
 
@@ -84,6 +84,34 @@ pub enum Command {
     },
     /// Check hosts/ (and the world) and report every error
     Validate,
+    /// Services, health, attempts, backoff and last action, from the checkpoint
+    Status,
+    /// The event log, filtered
+    Events {
+        /// Keep printing new events as they are appended
+        #[arg(long)]
+        follow: bool,
+        /// Only events of this type (repeatable)
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Only events of this service
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// Keep SERVICE running whatever its services.yaml says
+    Pin { service: String },
+    /// Undo `pin` (or unpin a service pinned in services.yaml)
+    Unpin { service: String },
+    /// Execute no action on SERVICE until `release`
+    Hold {
+        service: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Undo `hold`
+    Release { service: String },
+    /// Close SERVICE's restart circuit and forget its attempts
+    Reset { service: String },
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -127,5 +155,32 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             crate::run::run(&run_opts(Mode::Reconcile { dry_run }, None, None, !no_probe, wait))
         }
         Command::Validate => commands::validate::run(&g.hosts, &g.world),
+        Command::Status => {
+            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else { return Ok(EXIT_ERROR) };
+            commands::status::run(&fleet, &state_dir(&g), g.output == OutputArg::Json)
+        }
+        Command::Events { follow, types, service } => {
+            let path = match g.events.as_deref() {
+                Some(p) if p != "-" => PathBuf::from(p),
+                _ => state_dir(&g).join("events.jsonl"),
+            };
+            let filter = commands::events::Filter { types, node: g.node.clone(), service };
+            commands::events::run(&path, &filter, follow)
+        }
+        Command::Pin { service } => overrides(&g, Op::Pin, &service, None),
+        Command::Unpin { service } => overrides(&g, Op::Unpin, &service, None),
+        Command::Hold { service, reason } => overrides(&g, Op::Hold, &service, reason),
+        Command::Release { service } => overrides(&g, Op::Release, &service, None),
+        Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
     }
+}
+
+fn state_dir(g: &Global) -> PathBuf {
+    g.state_dir.clone().unwrap_or_else(crate::store::statedir::default_state_dir)
+}
+
+fn overrides(g: &Global, op: Op, service: &str, reason: Option<String>) -> anyhow::Result<i32> {
+    let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else { return Ok(EXIT_ERROR) };
+    let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
+    commands::overrides::run(op, &fleet, &state_dir(g), &node, &svc, reason)
 }

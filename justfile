@@ -1,0 +1,26 @@
+# Developer recipes. `just ci` is what CI runs (.ci/run adds the installs).
+
+default:
+    @just --list
+
+# The demo: check the sample fleet against its sample world
+demo:
+    cargo run --release -- check --hosts hosts --world world-fixtures/sample/world --now 2026-11-23T12:00:00Z
+
+# Run the whole test suite
+test:
+    cargo test
+
+# fmt, clippy, stubs, tests: what CI runs
+ci:
+    bash .ci/run
+
+fmt:
+    cargo fmt --all
+
+lint:
+    cargo clippy --all-targets -- -D warnings
+
+# Regenerate nothing silently: print actual events of failing fixture cases
+fixtures-diff:
+    UPDATE_EXPECT=1 cargo test --test it fixtures -- --nocapture

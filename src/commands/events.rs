@@ -1,0 +1,60 @@
+//! `events [--follow]`: the event log, filtered by type, node and service.
+//! Lines are printed as they are stored, so the output pipes into jq.
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+pub struct Filter {
+    pub types: Vec<String>,
+    pub node: Option<String>,
+    pub service: Option<String>,
+}
+
+impl Filter {
+    fn matches(&self, v: &Value) -> bool {
+        let field = |k: &str| v.get(k).and_then(Value::as_str);
+        (self.types.is_empty() || self.types.iter().any(|t| field("type") == Some(t)))
+            && self.node.as_deref().is_none_or(|n| field("node") == Some(n))
+            && self.service.as_deref().is_none_or(|s| field("service") == Some(s))
+    }
+}
+
+pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("cannot open event log `{}`", path.display())),
+    };
+    let mut reader = BufReader::new(file);
+    let stdout = std::io::stdout();
+    let mut pos = 0u64;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line)?;
+        if n == 0 || !line.ends_with('\n') {
+            // End of the log (or a line still being written): wait for more.
+            if !follow {
+                return Ok(0);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            reader.seek(SeekFrom::Start(pos))?;
+            continue;
+        }
+        pos += n as u64;
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if filter.matches(&v) {
+                let mut out = stdout.lock();
+                if let Err(e) = out.write_all(line.as_bytes()).and_then(|_| out.flush()) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(0);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+}

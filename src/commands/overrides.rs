@@ -1,0 +1,75 @@
+//! Operator overrides from the command line: `pin`/`unpin` (keep a service
+//! whatever the YAML says), `hold`/`release` (no action on it at all), and
+//! `reset` (close its restart circuit). Each takes the state lock, so it
+//! never races a run.
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use crate::checkpoint::{key, Checkpoint};
+use crate::desired::Fleet;
+use crate::store::{self, checkpoint::Loaded, overrides::Hold};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Pin,
+    Unpin,
+    Hold,
+    Release,
+    Reset,
+}
+
+pub fn run(op: Op, fleet: &Fleet, dir: &Path, node: &str, service: &str, reason: Option<String>) -> Result<i32> {
+    store::statedir::prepare(dir).with_context(|| format!("cannot prepare state directory `{}`", dir.display()))?;
+    let _lock = store::lock::acquire(dir, Some(std::time::Duration::from_secs(10))).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let k = key(node, service);
+    if op == Op::Reset {
+        let path = dir.join("checkpoint.json");
+        let mut cp = match store::checkpoint::load::<Checkpoint>(&path) {
+            Loaded::Ready(cp) => cp,
+            Loaded::Missing => {
+                println!("{k}: no checkpoint yet; nothing to reset");
+                return Ok(0);
+            }
+            Loaded::Unreadable { error } => anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display()),
+        };
+        let st = cp.services.entry(k.clone()).or_default();
+        let before = st.restart_attempts;
+        st.restart_attempts = 0;
+        st.last_restart_at = None;
+        store::checkpoint::save(&path, &cp)?;
+        println!("{k}: restart circuit closed ({before} attempt(s) forgotten)");
+        return Ok(0);
+    }
+    let path = dir.join("overrides.json");
+    let mut o = store::overrides::load_overrides(&path).map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+    let yaml_pinned = fleet.nodes[node].services[service].pinned;
+    let msg = match op {
+        Op::Pin => {
+            o.pins.insert(k.clone(), true);
+            format!("{k}: pinned")
+        }
+        Op::Unpin => {
+            if yaml_pinned {
+                o.pins.insert(k.clone(), false);
+                format!("{k}: unpinned (overrides `pinned: true` in its services.yaml)")
+            } else {
+                o.pins.remove(&k);
+                format!("{k}: unpinned")
+            }
+        }
+        Op::Hold => {
+            o.holds.insert(k.clone(), Hold { since: Utc::now(), reason });
+            format!("{k}: held; no action will be executed on it until `release`")
+        }
+        Op::Release => match o.holds.remove(&k) {
+            Some(_) => format!("{k}: released"),
+            None => format!("{k}: was not held"),
+        },
+        Op::Reset => unreachable!("handled above"),
+    };
+    store::overrides::save_overrides(&path, &o)?;
+    println!("{msg}");
+    Ok(0)
+}

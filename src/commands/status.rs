@@ -1,0 +1,55 @@
+//! `status`: each service's health, failures, restart attempts, backoff and
+//! last action, as the last run left them in the checkpoint.
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::checkpoint::{key, Checkpoint};
+use crate::core::guardrails::backoff_until;
+use crate::desired::Fleet;
+use crate::run::format_ts;
+use crate::store::{self, checkpoint::Loaded};
+
+pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
+    let path = dir.join("checkpoint.json");
+    let cp = match store::checkpoint::load::<Checkpoint>(&path) {
+        Loaded::Ready(cp) => cp,
+        Loaded::Missing => Checkpoint::default(),
+        Loaded::Unreadable { error } => anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display()),
+    };
+    let mut out = String::new();
+    for node in fleet.nodes.values() {
+        if !json_out {
+            let _ = writeln!(out, "{}", node.name);
+        }
+        for svc in node.services.values() {
+            let k = key(&node.name, &svc.name);
+            let st = cp.services.get(&k).cloned().unwrap_or_default();
+            let backoff = backoff_until(&node.settings, &svc.name, &st).map(format_ts);
+            let open = st.restart_attempts >= node.settings.max_restart_attempts;
+            let last = st.last_action.as_ref().map(|a| format!("{} {} at {}", a.action, a.outcome, format_ts(a.at)));
+            if json_out {
+                let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "failures": st.failures,
+                    "restart_attempts": st.restart_attempts, "circuit": if open {"open"} else {"closed"}, "backoff_until": backoff,
+                    "last_action": st.last_action, "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
+                let _ = writeln!(out, "{line}");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {:<9} failures {:<2} attempts {:<2}{}{}{}",
+                    svc.name,
+                    st.health.as_str(),
+                    st.failures,
+                    st.restart_attempts,
+                    if open { " circuit open" } else { "" },
+                    backoff.map(|b| format!(" backoff until {b}")).unwrap_or_default(),
+                    last.map(|l| format!(" last: {l}")).unwrap_or_default(),
+                );
+            }
+        }
+    }
+    print!("{out}");
+    Ok(0)
+}
