@@ -24,3 +24,13 @@ lint:
 # Regenerate nothing silently: print actual events of failing fixture cases
 fixtures-diff:
     UPDATE_EXPECT=1 cargo test --test it fixtures -- --nocapture
+
+# Benchmark: check on generated fleets vs the read-and-parse floor (see docs/performance.md)
+bench:
+    cargo build --release --example bench
+    cargo run --release --example bench
+
+# Quicker benchmark without the 2,000-node fleet
+bench-quick:
+    cargo build --release --example bench
+    cargo run --release --example bench -- --quick

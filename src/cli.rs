@@ -45,6 +45,9 @@ pub struct Global {
     /// Where events go: a file to append to, or - for stdout
     #[arg(long, global = true)]
     pub events: Option<String>,
+    /// Write Prometheus metrics here after each run (atomically)
+    #[arg(long, global = true)]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +151,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         mode,
         probe,
         wait,
+        metrics_file: g.metrics_file.clone(),
     };
     match cli.command {
         Command::Check { checkpoint, overrides } => crate::run::run(&run_opts(Mode::Check, checkpoint, overrides, false, None)),

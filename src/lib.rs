@@ -7,6 +7,7 @@ pub mod core;
 pub mod desired;
 pub mod events;
 pub mod exec;
+pub mod metrics;
 pub mod probe;
 pub mod procfs;
 pub mod render;

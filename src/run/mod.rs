@@ -48,6 +48,7 @@ pub struct RunOptions {
     pub mode: Mode,
     pub probe: bool,
     pub wait: Option<Duration>,
+    pub metrics_file: Option<PathBuf>,
 }
 
 pub fn format_ts(t: DateTime<Utc>) -> String {

@@ -41,6 +41,11 @@ pub fn finish(opts: &RunOptions, inputs: &mut Inputs, settled: Settled, ts: &str
         store::eventlog::append(path, buf.as_bytes()).with_context(|| format!("cannot append events to `{}`", path.display()))?;
     }
 
+    if let Some(path) = &opts.metrics_file {
+        let text = crate::metrics::render(&events, &checkpoint, duration_ms, summary.as_str());
+        store::atomic::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write metrics `{}`", path.display()))?;
+    }
+
     let json = opts.output == Output::Json || opts.events == EventsTarget::Stdout;
     let mut out = std::io::stdout().lock();
     let written = if json {
