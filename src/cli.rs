@@ -115,6 +115,12 @@ pub enum Command {
     Release { service: String },
     /// Close SERVICE's restart circuit and forget its attempts
     Reset { service: String },
+    /// Probe this machine (the --node) and write what is seen as a world directory
+    Observe {
+        /// The world directory to write
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -176,6 +182,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Hold { service, reason } => overrides(&g, Op::Hold, &service, reason),
         Command::Release { service } => overrides(&g, Op::Release, &service, None),
         Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
+        Command::Observe { out } => {
+            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else { return Ok(EXIT_ERROR) };
+            let name = g.node.clone().or_else(|| nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok())).unwrap_or_default();
+            let Some(node) = fleet.nodes.get(&name) else {
+                anyhow::bail!("node `{name}` is not declared in `{}`\n\nhint: pass `--node NAME` with one of: {}", g.hosts.display(), fleet.nodes.keys().cloned().collect::<Vec<_>>().join(", "))
+            };
+            commands::observe::run(node, &out, g.state_dir.as_deref(), g.now.unwrap_or_else(chrono::Utc::now))
+        }
     }
 }
 
