@@ -11,6 +11,8 @@ pub mod policies;
 pub mod safety;
 pub mod settle;
 #[cfg(test)]
+mod tests;
+#[cfg(test)]
 pub(crate) mod testutil;
 pub mod types;
 pub mod view;
