@@ -1,0 +1,160 @@
+//! A scratch node for live tests: a temp tree with hosts/, world/ and a state
+//! directory, the real binary, a switchable HTTP health server, and cleanup of
+//! every process a test starts.
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub const NODE: &str = "testnode";
+
+pub struct Node {
+    pub dir: tempfile::TempDir,
+    pub children: Vec<Child>,
+    pub extra_pids: Vec<u32>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub events: Vec<Value>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(&self, ty: &str, service: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["type"] == ty && e["service"] == service).collect()
+    }
+
+    pub fn executed(&self, service: &str, action: &str) -> Option<&Value> {
+        self.of("action_executed", service).into_iter().find(|e| e["action"] == action)
+    }
+}
+
+impl Node {
+    pub fn new(yaml: &str) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hosts = dir.path().join("hosts").join(NODE);
+        std::fs::create_dir_all(&hosts).expect("mkdir");
+        std::fs::write(hosts.join("services.yaml"), yaml).expect("yaml");
+        std::fs::create_dir_all(dir.path().join("world")).expect("mkdir");
+        Node { dir, children: vec![], extra_pids: vec![] }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.path("state")
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let p = self.dir.path();
+        Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+            .args(["--hosts", &p.join("hosts").display().to_string(), "--world", &p.join("world").display().to_string()])
+            .args(["--state-dir", &self.state().display().to_string(), "--node", NODE])
+            .args(args)
+            .output()
+            .expect("run binary")
+    }
+
+    /// `reconcile --output json` at `now`; extra args appended.
+    pub fn reconcile(&self, now: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["reconcile", "--output", "json", "--now", now];
+        args.extend_from_slice(extra);
+        let out = self.cli(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            events: stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}"))).collect(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn sleep(&mut self, arg: &str) -> u32 {
+        let child = Command::new("sleep").arg(arg).spawn().expect("sleep");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    pub fn spawned_pid(&mut self, service: &str) -> Option<u32> {
+        let text = std::fs::read_to_string(self.state().join("pids").join(format!("{service}.pid"))).ok()?;
+        let pid = text.trim().parse().ok()?;
+        self.extra_pids.push(pid);
+        Some(pid)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for pid in &self.extra_pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid as i32), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+pub fn alive(pid: u32) -> bool {
+    // A zombie (exited, not yet reaped by its parent) is not alive.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// An HTTP server on 127.0.0.1 that answers every request with `status`.
+pub struct Health {
+    pub port: u16,
+    pub status: Arc<AtomicU16>,
+}
+
+impl Health {
+    pub fn start(status: u16) -> Health {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let shared = Arc::new(AtomicU16::new(status));
+        let s = shared.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 2048];
+                let _ = conn.read(&mut buf);
+                let code = s.load(Ordering::SeqCst);
+                let _ = write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        Health { port, status: shared }
+    }
+
+    pub fn set(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/health", self.port)
+    }
+}
+
+pub fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+pub fn write_file(path: &Path, body: &str) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).expect("mkdir");
+    }
+    std::fs::write(path, body).expect("write");
+}
