@@ -1,0 +1,151 @@
+//! What runs leave behind: `reconcile` appends whole event lines with a
+//! continuous `seq` and writes a versioned checkpoint in a private state
+//! directory; `check` writes nothing at all.
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{copy_tree, parse_json_lines, repo_root, snapshot, Cli, Output, NOW};
+
+fn dry_run(state: &Path) -> Output {
+    let root = repo_root();
+    Cli::new()
+        .args(["reconcile", "--dry-run", "--no-probe", "--state-dir"])
+        .arg(state)
+        .arg("--hosts")
+        .arg(root.join("hosts"))
+        .arg("--world")
+        .arg(root.join("world-fixtures/sample/world"))
+        .args(["--now", NOW, "--output", "json", "--node", "gpu-box"])
+        .run()
+}
+
+#[test]
+fn dry_runs_append_whole_lines_with_continuous_seq() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let first = dry_run(&state);
+    assert!(matches!(first.code, 2 | 3), "{}", first.describe());
+    let second = dry_run(&state);
+    assert!(matches!(second.code, 2 | 3), "{}", second.describe());
+
+    let log = fs::read_to_string(state.join("events.jsonl")).expect("events.jsonl");
+    assert!(log.ends_with('\n'), "the log ends inside a line");
+    let events = parse_json_lines(&log).unwrap_or_else(|e| panic!("events.jsonl: {e}"));
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| e["seq"].as_u64().expect("a numeric seq"))
+        .collect();
+    let expected: Vec<u64> = (1..=events.len() as u64).collect();
+    assert_eq!(seqs, expected, "seq must run 1..N across both runs");
+
+    // stdout carries exactly the lines appended to the log
+    assert_eq!(log, format!("{}{}", first.stdout, second.stdout));
+    let split = first.expect_events().len();
+    assert!(split > 0 && split < events.len());
+    assert_eq!(
+        events[split]["type"], "run_started",
+        "the second run starts a new run"
+    );
+    assert_eq!(events[split - 1]["type"], "run_finished");
+
+    let text = fs::read_to_string(state.join("checkpoint.json")).expect("checkpoint.json");
+    let checkpoint: Value = serde_json::from_str(&text).expect("the checkpoint is JSON");
+    assert_eq!(checkpoint["version"], 1);
+    if let Some(next) = checkpoint.get("next_seq") {
+        assert_eq!(next.as_u64(), Some(events.len() as u64 + 1), "next_seq");
+    }
+
+    let mode = fs::metadata(&state)
+        .expect("state dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "state dir mode is {:o}", mode & 0o777);
+}
+
+#[test]
+fn dry_run_executes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let out = dry_run(&state);
+    let events = out.expect_events();
+    let executed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "action_executed")
+        .collect();
+    assert!(
+        !executed.is_empty(),
+        "the sample has due actions on gpu-box"
+    );
+    for e in executed {
+        assert_eq!(e["outcome"], "skipped", "{e}");
+        assert_eq!(e["node"], "gpu-box", "only the local node acts: {e}");
+    }
+    assert!(
+        !state.join("fallbacks.json").exists(),
+        "a dry run wrote fallbacks.json"
+    );
+}
+
+#[test]
+fn check_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let world = dir.path().join("world");
+    copy_tree(&repo_root().join("world-fixtures/sample/world"), &world);
+    let state = dir.path().join("state");
+    fs::create_dir(&state).expect("state dir");
+    let before = snapshot(dir.path());
+
+    let cli = Cli::new();
+    let xdg = cli.scratch().join("xdg-state");
+    let out = cli
+        .args(["check", "--state-dir"])
+        .arg(&state)
+        .arg("--hosts")
+        .arg(repo_root().join("hosts"))
+        .arg("--world")
+        .arg(&world)
+        .args(["--now", NOW, "--output", "json"])
+        .run();
+    assert!(matches!(out.code, 2 | 3), "{}", out.describe());
+    assert!(!out.expect_events().is_empty());
+    assert_eq!(snapshot(dir.path()), before, "check changed files");
+    assert!(fs::read_dir(&state).expect("state dir").next().is_none());
+    assert!(!xdg.exists(), "check created the default state dir");
+}
+
+#[test]
+fn check_leaves_a_corrupt_checkpoint_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = repo_root().join("world-fixtures/checkpoint-corrupt-set-aside");
+    let checkpoint = dir.path().join("checkpoint.json");
+    fs::copy(case.join("checkpoint.json"), &checkpoint).expect("copy checkpoint");
+    let before = snapshot(dir.path());
+    let out = Cli::new()
+        .arg("check")
+        .arg("--hosts")
+        .arg(case.join("hosts"))
+        .arg("--world")
+        .arg(case.join("world"))
+        .arg("--checkpoint")
+        .arg(&checkpoint)
+        .args(["--now", NOW, "--output", "json", "--node", "n1"])
+        .run();
+    assert!(matches!(out.code, 2 | 3), "{}", out.describe());
+    let events = out.expect_events();
+    assert!(
+        events.iter().any(|e| e["type"] == "observation_invalid"
+            && e["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("checkpoint.json"))),
+        "no observation_invalid for the checkpoint\n{}",
+        out.describe()
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "check moved or rewrote the checkpoint"
+    );
+}

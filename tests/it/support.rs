@@ -1,0 +1,230 @@
+//! A small builder that runs the real binary in a scratch directory and
+//! hands back what it did: the exit code, stdout (as text and as JSON
+//! lines) and stderr. The environment is scrubbed so that a developer's
+//! `SUPERVISORCTL_*` variables or state directory never leak into a test.
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A run longer than this is killed and reported as a failure.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The instant every fixture is set at (a Monday).
+pub const NOW: &str = "2026-11-23T12:00:00Z";
+
+/// The repository root (where `hosts/` and `world-fixtures/` live).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One invocation of `supervisorctl`.
+pub struct Cli {
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    scratch: tempfile::TempDir,
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Cli {
+            args: Vec::new(),
+            cwd: None,
+            scratch: tempfile::tempdir().expect("create a scratch directory"),
+        }
+    }
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Runs in `dir` instead of the scratch directory.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// The scratch directory: the default working directory, and the home of
+    /// `XDG_STATE_HOME` for this run.
+    pub fn scratch(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    pub fn run(self) -> Output {
+        let bin = env!("CARGO_BIN_EXE_supervisorctl");
+        let scratch = self.scratch.path();
+        let mut cmd = Command::new(bin);
+        cmd.args(&self.args)
+            .current_dir(self.cwd.as_deref().unwrap_or(scratch))
+            .env_remove("SUPERVISORCTL_HOSTS")
+            .env_remove("SUPERVISORCTL_WORLD")
+            .env_remove("SUPERVISORCTL_STATE_DIR")
+            .env("XDG_STATE_HOME", scratch.join("xdg-state"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let command = format!(
+            "supervisorctl {}",
+            self.args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{bin}`: {e}"));
+        let out = drain(child.stdout.take().expect("piped stdout"));
+        let err = drain(child.stderr.take().expect("piped stderr"));
+        let started = Instant::now();
+        let (code, timed_out) = loop {
+            match child.try_wait().expect("wait for supervisorctl") {
+                Some(status) => break (status.code().unwrap_or(-1), false),
+                None if started.elapsed() > TIMEOUT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break (-1, true);
+                }
+                None => thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        let stdout = out.join().expect("stdout reader");
+        let mut stderr = err.join().expect("stderr reader");
+        if timed_out {
+            stderr.push_str(&format!("\n[killed after {TIMEOUT:?}]"));
+        }
+        Output {
+            code,
+            stdout,
+            stderr,
+            command,
+            _scratch: self.scratch,
+        }
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// What one run did.
+pub struct Output {
+    /// The exit status; -1 when killed by a signal or the timeout.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command line, for messages.
+    pub command: String,
+    /// Kept alive so files the run wrote there can still be inspected.
+    _scratch: tempfile::TempDir,
+}
+
+impl Output {
+    /// stdout as JSON objects, one a line; the first line that is not one
+    /// is an error.
+    pub fn events(&self) -> Result<Vec<Value>, String> {
+        parse_json_lines(&self.stdout)
+    }
+
+    /// Like `events`, for tests that need them: panics with the context.
+    pub fn expect_events(&self) -> Vec<Value> {
+        self.events()
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.describe()))
+    }
+
+    /// The command, exit code and the ends of both streams, for failures.
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nexit code: {}\nstdout (tail):\n{}\nstderr (tail):\n{}",
+            self.command,
+            self.code,
+            tail(&self.stdout, 3000),
+            tail(&self.stderr, 3000)
+        )
+    }
+}
+
+/// Parses JSON lines that must each be an object.
+pub fn parse_json_lines(text: &str) -> Result<Vec<Value>, String> {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| match serde_json::from_str::<Value>(line) {
+            Ok(v) if v.is_object() => Ok(v),
+            Ok(_) => Err(format!("line {} is JSON but not an object: {line}", i + 1)),
+            Err(e) => Err(format!("line {} is not JSON ({e}): {line}", i + 1)),
+        })
+        .collect()
+}
+
+fn tail(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+/// Copies a directory tree (files and folders only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create copy target");
+    for entry in std::fs::read_dir(from).expect("read copy source") {
+        let entry = entry.expect("read entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// Every file under `dir` with its bytes, sorted by relative path.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, files);
+        } else {
+            let rel = path.strip_prefix(root).expect("under root").to_path_buf();
+            files.push((rel, std::fs::read(&path).unwrap_or_default()));
+        }
+    }
+}
