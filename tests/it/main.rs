@@ -3,6 +3,8 @@
 //! directories. Each module is one concern: the fixture worlds, `validate`,
 //! the records a run leaves behind, and the README's demo.
 mod fixtures;
+mod live;
+mod live_support;
 mod matcher;
 mod readme;
 mod records;
