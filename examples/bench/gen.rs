@@ -32,18 +32,33 @@ pub fn fleet(root: &Path, nodes: usize, services: usize) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (nodes as u64 * 1_000_003 + services as u64));
     for n in 0..nodes {
         let node = format!("node-{n:04}");
-        let mut yaml = format!("node: {node}\nsupervisor:\n  preset: balanced\n  max_actions_per_run: 5\nservices:\n");
+        let mut yaml = format!(
+            "node: {node}\nsupervisor:\n  preset: balanced\n  max_actions_per_run: 5\nservices:\n"
+        );
         for s in 0..services {
             let name = format!("svc-{s:03}");
             let model = s % 4 == 0;
             let _ = writeln!(yaml, "  {name}:");
-            let _ = writeln!(yaml, "    kind: {}", if model { "model" } else { "service" });
+            let _ = writeln!(
+                yaml,
+                "    kind: {}",
+                if model { "model" } else { "service" }
+            );
             let _ = writeln!(yaml, "    priority: {}", s % 7);
-            let _ = writeln!(yaml, "    process:\n      pidfile: /run/bench/{node}-{name}.pid");
-            let _ = writeln!(yaml, "    health:\n      http: http://127.0.0.1:9/{name}/health\n      timeout: 1s");
+            let _ = writeln!(
+                yaml,
+                "    process:\n      pidfile: /run/bench/{node}-{name}.pid"
+            );
+            let _ = writeln!(
+                yaml,
+                "    health:\n      http: http://127.0.0.1:9/{name}/health\n      timeout: 1s"
+            );
             let _ = writeln!(yaml, "    restart: [systemctl, restart, {name}]");
             if model {
-                let _ = writeln!(yaml, "    memory: 4GiB\n    gpu_memory: 8GiB\n    idle_timeout: 20m");
+                let _ = writeln!(
+                    yaml,
+                    "    memory: 4GiB\n    gpu_memory: 8GiB\n    idle_timeout: 20m"
+                );
             }
             if s > 0 && s % 10 == 0 {
                 let _ = writeln!(yaml, "    depends_on: [svc-{:03}]", s - 1);
@@ -54,8 +69,15 @@ pub fn fleet(root: &Path, nodes: usize, services: usize) {
         }
         write(&root.join(format!("hosts/{node}/services.yaml")), &yaml);
 
-        let seen = if rng.pct() < 2 { "2026-11-23T11:00:00Z" } else { "2026-11-23T11:59:30Z" };
-        write(&root.join(format!("world/nodes/{node}.json")), &format!("{{\"status\":\"online\",\"last_seen\":\"{seen}\"}}\n"));
+        let seen = if rng.pct() < 2 {
+            "2026-11-23T11:00:00Z"
+        } else {
+            "2026-11-23T11:59:30Z"
+        };
+        write(
+            &root.join(format!("world/nodes/{node}.json")),
+            &format!("{{\"status\":\"online\",\"last_seen\":\"{seen}\"}}\n"),
+        );
         let used = 40 + rng.pct() / 2;
         write(
             &root.join(format!("world/resources/{node}.json")),
@@ -76,7 +98,11 @@ pub fn fleet(root: &Path, nodes: usize, services: usize) {
                 8..=10 => "degraded",
                 _ => "ok",
             };
-            let activity = if s % 4 == 0 && rng.pct() < 30 { "2026-11-23T10:00:00Z" } else { "2026-11-23T11:58:00Z" };
+            let activity = if s % 4 == 0 && rng.pct() < 30 {
+                "2026-11-23T10:00:00Z"
+            } else {
+                "2026-11-23T11:58:00Z"
+            };
             write(
                 &root.join(format!("world/services/{node}/{name}.json")),
                 &format!(
@@ -88,7 +114,11 @@ pub fn fleet(root: &Path, nodes: usize, services: usize) {
                 ),
             );
             if rng.pct() < 10 {
-                let outcome = if rng.pct() < 40 { "failed" } else { "succeeded" };
+                let outcome = if rng.pct() < 40 {
+                    "failed"
+                } else {
+                    "succeeded"
+                };
                 write(
                     &root.join(format!("world/deployments/{node}/{name}.json")),
                     &format!("{{\"attempts\":[{{\"at\":\"2026-11-23T11:00:00Z\",\"outcome\":\"succeeded\"}},{{\"at\":\"2026-11-23T11:30:00Z\",\"outcome\":\"{outcome}\",\"message\":\"image pull\"}}]}}\n"),

@@ -10,7 +10,10 @@ use super::gen;
 
 fn release_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target/release").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/release")
+        .to_path_buf()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -22,9 +25,17 @@ fn time(cmd: &[String], runs: usize) -> Duration {
     let mut samples = vec![];
     for _ in 0..runs {
         let t = Instant::now();
-        let status = Command::new(&cmd[0]).args(&cmd[1..]).stdout(Stdio::null()).stderr(Stdio::null()).status().expect("spawn");
+        let status = Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("spawn");
         samples.push(t.elapsed());
-        assert!(matches!(status.code(), Some(0 | 2 | 3)), "{cmd:?} failed: {status}");
+        assert!(
+            matches!(status.code(), Some(0 | 2 | 3)),
+            "{cmd:?} failed: {status}"
+        );
     }
     median(samples)
 }
@@ -34,17 +45,29 @@ fn time(cmd: &[String], runs: usize) -> Duration {
 fn peak_rss(cmd: &[String]) -> u64 {
     let me = std::env::current_exe().expect("exe");
     let out = Command::new(me).arg("rss").args(cmd).output().expect("rss");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 pub fn rss_child(cmd: &[String]) {
-    let _ = Command::new(&cmd[0]).args(&cmd[1..]).stdout(Stdio::null()).stderr(Stdio::null()).status();
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).expect("getrusage");
+    let _ = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .expect("getrusage");
     println!("{}", usage.max_rss());
 }
 
 fn files_in(dir: &Path) -> usize {
-    walkdir::WalkDir::new(dir).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).count()
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .count()
 }
 
 pub fn run(quick: bool) {
@@ -67,9 +90,26 @@ pub fn run(quick: bool) {
             std::fs::write(dir.join(".done"), "").expect("marker");
         }
         let d = dir.display().to_string();
-        let check: Vec<String> = [bin.display().to_string(), "check".into(), "--hosts".into(), format!("{d}/hosts"), "--world".into(), format!("{d}/world"), "--now".into(), gen::NOW.into(), "--output".into(), "json".into()].to_vec();
+        let check: Vec<String> = [
+            bin.display().to_string(),
+            "check".into(),
+            "--hosts".into(),
+            format!("{d}/hosts"),
+            "--world".into(),
+            format!("{d}/world"),
+            "--now".into(),
+            gen::NOW.into(),
+            "--output".into(),
+            "json".into(),
+        ]
+        .to_vec();
         let floor: Vec<String> = vec![me.clone(), "floor".into(), d.clone()];
-        let runs = match nodes { 1 => 21, 100 => 11, 500 => 5, _ => 3 };
+        let runs = match nodes {
+            1 => 21,
+            100 => 11,
+            500 => 5,
+            _ => 3,
+        };
         time(&check, 1); // warm the page cache
         time(&floor, 1);
         let tc = time(&check, runs);
@@ -103,7 +143,8 @@ fn live(bin: &Path, base: &Path) {
         for mut s in listener.incoming().flatten() {
             let mut buf = [0u8; 1024];
             let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
         }
     });
     let dir = base.join("live");
@@ -113,7 +154,10 @@ fn live(bin: &Path, base: &Path) {
     for i in 0..50 {
         let name = format!("svc-{i:02}");
         let process = if i % 2 == 0 {
-            let child = Command::new("sleep").arg(format!("3600.{i}")).spawn().expect("sleep");
+            let child = Command::new("sleep")
+                .arg(format!("3600.{i}"))
+                .spawn()
+                .expect("sleep");
             let pidfile = dir.join(format!("{name}.pid"));
             std::fs::create_dir_all(&dir).expect("mkdir");
             std::fs::write(&pidfile, format!("{}\n", child.id())).expect("pidfile");
@@ -127,10 +171,36 @@ fn live(bin: &Path, base: &Path) {
     std::fs::create_dir_all(dir.join("hosts/bench-live")).expect("mkdir");
     std::fs::write(dir.join("hosts/bench-live/services.yaml"), yaml).expect("yaml");
     let d = dir.display().to_string();
-    let cmd: Vec<String> = [bin.display().to_string(), "reconcile".into(), "--dry-run".into(), "--node".into(), "bench-live".into(), "--hosts".into(), format!("{d}/hosts"), "--world".into(), format!("{d}/world"), "--state-dir".into(), format!("{d}/state"), "--output".into(), "json".into()].to_vec();
+    let cmd: Vec<String> = [
+        bin.display().to_string(),
+        "reconcile".into(),
+        "--dry-run".into(),
+        "--node".into(),
+        "bench-live".into(),
+        "--hosts".into(),
+        format!("{d}/hosts"),
+        "--world".into(),
+        format!("{d}/world"),
+        "--state-dir".into(),
+        format!("{d}/state"),
+        "--output".into(),
+        "json".into(),
+    ]
+    .to_vec();
     time(&cmd, 2);
     let t = time(&cmd, 11);
-    let procs = std::fs::read_dir("/proc").map(|r| r.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit())).count()).unwrap_or(0);
+    let procs = std::fs::read_dir("/proc")
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
+                .count()
+        })
+        .unwrap_or(0);
     println!("\nlive reconcile --dry-run, 50 services (25 pidfile, 25 cmdline), {procs} processes on this machine: {:.1} ms median", t.as_secs_f64() * 1e3);
     for mut c in sleepers {
         let _ = c.kill();

@@ -21,7 +21,11 @@ pub fn pinned(ctx: &NodeCtx, view: &View, out: &mut Findings) {
         reason: "pinned: keep it running".into(),
         severity: Severity::Nominal,
     });
-    if let Some((condition, detail)) = restart_due(view) {
+    // A pinned model is loaded again even without new activity (SPEC §4).
+    let due = restart_due(view).or_else(|| {
+        (view.health() == Health::Evicted).then(|| ("reload_on_demand", "pinned model was evicted".to_string()))
+    });
+    if let Some((condition, detail)) = due {
         // An open circuit stops the pinned restart too.
         if view.state.restart_attempts < ctx.node.settings.max_restart_attempts {
             out.push(Proposal {

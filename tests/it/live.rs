@@ -14,16 +14,36 @@ fn t(secs: i64) -> String {
 fn killed_spawned_service_is_detected_and_spawned_again() {
     let mut n = Node::new("services:\n  sleeper:\n    spawn: [sleep, \"3600.77\"]\n");
     let r = n.reconcile(T0, &[]);
-    assert_eq!(r.executed("sleeper", "restart").map(|e| e["outcome"].clone()), Some("success".into()), "{:?} {}", r.events, r.stderr);
+    assert_eq!(
+        r.executed("sleeper", "restart")
+            .map(|e| e["outcome"].clone()),
+        Some("success".into()),
+        "{:?} {}",
+        r.events,
+        r.stderr
+    );
     let first = n.spawned_pid("sleeper").expect("pid file written");
     assert!(alive(first));
     let r = n.reconcile(&t(5), &[]);
-    assert!(r.of("health_changed", "sleeper").iter().any(|e| e["to"] == "healthy"));
+    assert!(r
+        .of("health_changed", "sleeper")
+        .iter()
+        .any(|e| e["to"] == "healthy"));
     assert_eq!(r.code, 0, "healthy fleet is nominal: {:?}", r.events);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(first as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     assert!(wait_until(|| !alive(first)));
     let r = n.reconcile(&t(20), &[]);
-    assert_eq!(r.executed("sleeper", "restart").map(|e| e["outcome"].clone()), Some("success".into()), "{:?}", r.events);
+    assert_eq!(
+        r.executed("sleeper", "restart")
+            .map(|e| e["outcome"].clone()),
+        Some("success".into()),
+        "{:?}",
+        r.events
+    );
     let second = n.spawned_pid("sleeper").expect("pid file");
     assert_ne!(first, second);
     assert!(alive(second));
@@ -43,20 +63,35 @@ fn failing_health_walks_healthy_degraded_dead_then_restarts() {
     );
     write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
     let r = n.reconcile(T0, &[]);
-    assert_eq!(r.of("health_changed", "web")[0]["to"], "healthy", "{:?}", r.events);
+    assert_eq!(
+        r.of("health_changed", "web")[0]["to"],
+        "healthy",
+        "{:?}",
+        r.events
+    );
     health.set(503);
     let mut walk = vec![];
     for step in 1..=5 {
         let r = n.reconcile(&t(5 * step), &[]);
         if let Some(e) = r.of("health_changed", "web").first() {
-            walk.push(format!("{}->{}@{}", e["from"].as_str().unwrap(), e["to"].as_str().unwrap(), e["failures"]));
+            walk.push(format!(
+                "{}->{}@{}",
+                e["from"].as_str().unwrap(),
+                e["to"].as_str().unwrap(),
+                e["failures"]
+            ));
         }
         if step == 5 {
-            let restart = r.executed("web", "restart").expect("restart executed when dead");
+            let restart = r
+                .executed("web", "restart")
+                .expect("restart executed when dead");
             assert_eq!(restart["outcome"], "success");
             assert_eq!(restart["exit_code"], 0);
         } else {
-            assert!(r.executed("web", "restart").is_none(), "no restart before dead (step {step})");
+            assert!(
+                r.executed("web", "restart").is_none(),
+                "no restart before dead (step {step})"
+            );
         }
     }
     assert_eq!(walk, vec!["healthy->degraded@2", "degraded->dead@5"]);
@@ -70,11 +105,17 @@ fn idle_model_is_evicted_and_its_process_is_gone() {
     let pid = n.spawned_pid("tiny").expect("spawned");
     n.reconcile(&t(5), &[]);
     let r = n.reconcile(&t(180), &[]);
-    let evict = r.executed("tiny", "evict").unwrap_or_else(|| panic!("no evict: {:?}", r.events));
+    let evict = r
+        .executed("tiny", "evict")
+        .unwrap_or_else(|| panic!("no evict: {:?}", r.events));
     assert_eq!(evict["outcome"], "success", "{evict}");
     assert!(wait_until(|| !alive(pid)), "evicted process still alive");
     let r = n.reconcile(&t(240), &[]);
-    assert!(r.of("action_executed", "tiny").is_empty(), "an evicted model is not restarted: {:?}", r.events);
+    assert!(
+        r.of("action_executed", "tiny").is_empty(),
+        "an evicted model is not restarted: {:?}",
+        r.events
+    );
     assert_eq!(r.code, 0);
     let status = n.cli(&["status", "--output", "json"]);
     assert!(String::from_utf8_lossy(&status.stdout).contains("\"health\":\"evicted\""));
@@ -82,7 +123,14 @@ fn idle_model_is_evicted_and_its_process_is_gone() {
 
 fn start_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    stat.rsplit_once(')').unwrap().1.split_whitespace().nth(19).unwrap().parse().unwrap()
+    stat.rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -99,8 +147,16 @@ fn stale_pidfile_pointing_at_an_unrelated_process_is_never_signalled() {
         "process": {"pid": unrelated, "start_ticks": start_ticks(unrelated) + 1}}}});
     write_file(&n.state().join("checkpoint.json"), &cp.to_string());
     let r = n.reconcile(T0, &[]);
-    assert_eq!(r.of("health_changed", "m")[0]["to"], "dead", "{:?}", r.events);
-    assert!(alive(unrelated), "the unrelated process must not be signalled");
+    assert_eq!(
+        r.of("health_changed", "m")[0]["to"],
+        "dead",
+        "{:?}",
+        r.events
+    );
+    assert!(
+        alive(unrelated),
+        "the unrelated process must not be signalled"
+    );
     let restart = r.executed("m", "restart").expect("spawned anew");
     assert_eq!(restart["outcome"], "success");
     n.spawned_pid("m");
@@ -111,18 +167,28 @@ fn failing_restart_backs_off_then_opens_the_circuit_until_reset() {
     let n = Node::new("supervisor:\n  max_restart_attempts: 2\nservices:\n  flaky:\n    process:\n      pidfile: /nonexistent/flaky.pid\n    restart: [\"false\"]\n");
     let r = n.reconcile(T0, &[]);
     let e = r.executed("flaky", "restart").expect("attempt 1");
-    assert_eq!((e["outcome"].as_str(), e["exit_code"].as_i64()), (Some("failed"), Some(1)));
+    assert_eq!(
+        (e["outcome"].as_str(), e["exit_code"].as_i64()),
+        (Some("failed"), Some(1))
+    );
     let r = n.reconcile(&t(1), &[]);
     assert_eq!(r.executed("flaky", "restart").unwrap()["reason"], "backoff");
     let r = n.reconcile(&t(30), &[]);
     assert_eq!(r.executed("flaky", "restart").unwrap()["outcome"], "failed");
     let r = n.reconcile(&t(60), &[]);
     assert!(r.executed("flaky", "restart").is_none());
-    assert!(r.of("reconcile_blocked", "flaky").iter().any(|e| e["condition"] == "restart_exhausted"));
+    assert!(r
+        .of("reconcile_blocked", "flaky")
+        .iter()
+        .any(|e| e["condition"] == "restart_exhausted"));
     assert_eq!(r.code, 3);
     assert!(n.cli(&["reset", "testnode/flaky"]).status.success());
     let r = n.reconcile(&t(90), &[]);
-    assert_eq!(r.executed("flaky", "restart").unwrap()["outcome"], "failed", "tried again after reset");
+    assert_eq!(
+        r.executed("flaky", "restart").unwrap()["outcome"],
+        "failed",
+        "tried again after reset"
+    );
 }
 
 #[test]
@@ -133,7 +199,10 @@ fn maintenance_window_and_hold_skip_actions_with_reasons() {
     let r = n.reconcile(T0, &[]);
     assert_eq!(r.executed("a", "restart").unwrap()["reason"], "maintenance");
     assert_eq!(r.executed("b", "restart").unwrap()["reason"], "maintenance");
-    assert!(n.cli(&["hold", "testnode/b", "--reason", "migration"]).status.success());
+    assert!(n
+        .cli(&["hold", "testnode/b", "--reason", "migration"])
+        .status
+        .success());
     let r = n.reconcile("2026-11-23T14:00:00Z", &[]);
     assert_eq!(r.executed("a", "restart").unwrap()["outcome"], "success");
     assert_eq!(r.executed("b", "restart").unwrap()["reason"], "held");
@@ -154,39 +223,101 @@ fn observe_output_round_trips_through_check() {
     );
     write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
     let observed = n.path("observed");
-    let out = n.cli(&["observe", "--out", &observed.display().to_string(), "--now", T0]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let check = n.cli(&["check", "--world", &observed.display().to_string(), "--now", &t(10), "--output", "json"]);
-    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&check.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let find = |ty: &str, svc: &str| events.iter().find(|e| e["type"] == ty && e["service"] == svc).cloned();
+    let out = n.cli(&[
+        "observe",
+        "--out",
+        &observed.display().to_string(),
+        "--now",
+        T0,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = n.cli(&[
+        "check",
+        "--world",
+        &observed.display().to_string(),
+        "--now",
+        &t(10),
+        "--output",
+        "json",
+    ]);
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&check.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |ty: &str, svc: &str| {
+        events
+            .iter()
+            .find(|e| e["type"] == ty && e["service"] == svc)
+            .cloned()
+    };
     assert_eq!(find("health_changed", "web").unwrap()["to"], "healthy");
     assert!(find("drift_detected", "web").is_none());
-    assert_eq!(find("reconcile_required", "gone").unwrap()["action"], "restart");
+    assert_eq!(
+        find("reconcile_required", "gone").unwrap()["action"],
+        "restart"
+    );
     assert_eq!(check.status.code(), Some(2));
 }
 
 #[test]
 fn redis_server_is_supervised_and_restarted() {
-    if std::process::Command::new("redis-server").arg("--version").output().is_err() {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: redis-server is not installed (.ci/run installs it)");
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     let yaml = format!(
         "services:\n  redis:\n    health:\n      command: [redis-cli, -p, \"{port}\", ping]\n    spawn: [redis-server, --port, \"{port}\", --bind, 127.0.0.1, --save, \"\", --appendonly, \"no\"]\n"
     );
     let mut n = Node::new(&yaml);
-    let ping = || std::process::Command::new("redis-cli").args(["-p", &port, "ping"]).output().is_ok_and(|o| o.stdout.starts_with(b"PONG"));
+    let ping = || {
+        std::process::Command::new("redis-cli")
+            .args(["-p", &port, "ping"])
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"PONG"))
+    };
     let r = n.reconcile(T0, &[]);
-    assert_eq!(r.executed("redis", "restart").map(|e| e["outcome"].clone()), Some("success".into()), "{:?}", r.events);
+    assert_eq!(
+        r.executed("redis", "restart").map(|e| e["outcome"].clone()),
+        Some("success".into()),
+        "{:?}",
+        r.events
+    );
     let first = n.spawned_pid("redis").unwrap();
     assert!(wait_until(ping), "redis answers");
     let r = n.reconcile(&t(5), &[]);
-    assert_eq!(r.of("health_changed", "redis")[0]["to"], "healthy", "{:?}", r.events);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(first as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert_eq!(
+        r.of("health_changed", "redis")[0]["to"],
+        "healthy",
+        "{:?}",
+        r.events
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     assert!(wait_until(|| !alive(first)));
     let r = n.reconcile(&t(20), &[]);
-    assert_eq!(r.executed("redis", "restart").map(|e| e["outcome"].clone()), Some("success".into()), "{:?}", r.events);
+    assert_eq!(
+        r.executed("redis", "restart").map(|e| e["outcome"].clone()),
+        Some("success".into()),
+        "{:?}",
+        r.events
+    );
     n.spawned_pid("redis");
     assert!(wait_until(ping), "redis answers again");
 }

@@ -26,11 +26,16 @@ pub struct Run {
 
 impl Run {
     pub fn of(&self, ty: &str, service: &str) -> Vec<&Value> {
-        self.events.iter().filter(|e| e["type"] == ty && e["service"] == service).collect()
+        self.events
+            .iter()
+            .filter(|e| e["type"] == ty && e["service"] == service)
+            .collect()
     }
 
     pub fn executed(&self, service: &str, action: &str) -> Option<&Value> {
-        self.of("action_executed", service).into_iter().find(|e| e["action"] == action)
+        self.of("action_executed", service)
+            .into_iter()
+            .find(|e| e["action"] == action)
     }
 }
 
@@ -41,7 +46,11 @@ impl Node {
         std::fs::create_dir_all(&hosts).expect("mkdir");
         std::fs::write(hosts.join("services.yaml"), yaml).expect("yaml");
         std::fs::create_dir_all(dir.path().join("world")).expect("mkdir");
-        Node { dir, children: vec![], extra_pids: vec![] }
+        Node {
+            dir,
+            children: vec![],
+            extra_pids: vec![],
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -55,8 +64,18 @@ impl Node {
     pub fn cli(&self, args: &[&str]) -> Output {
         let p = self.dir.path();
         Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-            .args(["--hosts", &p.join("hosts").display().to_string(), "--world", &p.join("world").display().to_string()])
-            .args(["--state-dir", &self.state().display().to_string(), "--node", NODE])
+            .args([
+                "--hosts",
+                &p.join("hosts").display().to_string(),
+                "--world",
+                &p.join("world").display().to_string(),
+            ])
+            .args([
+                "--state-dir",
+                &self.state().display().to_string(),
+                "--node",
+                NODE,
+            ])
             .args(args)
             .output()
             .expect("run binary")
@@ -70,7 +89,10 @@ impl Node {
         let stdout = String::from_utf8_lossy(&out.stdout);
         Run {
             code: out.status.code().unwrap_or(-1),
-            events: stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}"))).collect(),
+            events: stdout
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
+                .collect(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
@@ -83,7 +105,9 @@ impl Node {
     }
 
     pub fn spawned_pid(&mut self, service: &str) -> Option<u32> {
-        let text = std::fs::read_to_string(self.state().join("pids").join(format!("{service}.pid"))).ok()?;
+        let text =
+            std::fs::read_to_string(self.state().join("pids").join(format!("{service}.pid")))
+                .ok()?;
         let pid = text.trim().parse().ok()?;
         self.extra_pids.push(pid);
         Some(pid)
@@ -97,7 +121,10 @@ impl Drop for Node {
             let _ = c.wait();
         }
         for pid in &self.extra_pids {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid as i32), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }
@@ -105,7 +132,9 @@ impl Drop for Node {
 pub fn alive(pid: u32) -> bool {
     // A zombie (exited, not yet reaped by its parent) is not alive.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }
@@ -127,10 +156,16 @@ impl Health {
                 let mut buf = [0u8; 2048];
                 let _ = conn.read(&mut buf);
                 let code = s.load(Ordering::SeqCst);
-                let _ = write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
             }
         });
-        Health { port, status: shared }
+        Health {
+            port,
+            status: shared,
+        }
     }
 
     pub fn set(&self, status: u16) {
