@@ -8,7 +8,7 @@
 //! notes the section it opens; when a pass fails, the section being read is
 //! reported and skipped (read as `IgnoredAny`) in the next pass, until a
 //! pass succeeds. A clean file takes one pass; a file with `n` broken fields
-//! takes `n + 1`, up to a cap. Syntax errors are found first by a plain
+//! takes `n + 1`, up to a cap (on errors and on bytes re-read). Syntax errors are found first by a plain
 //! parse and end the file's checks.
 //!
 //! Duplicate keys (which the YAML crate would silently resolve to the last)
@@ -31,6 +31,11 @@ use super::suggest;
 
 /// More errors than this in one file and the rest is not checked.
 const MAX_ERRORS: usize = 50;
+
+/// Passes re-read the whole text; stop once this much has been read (a
+/// 1 MiB file gets 8 passes, a typical few-kilobyte file the full
+/// [`MAX_ERRORS`]).
+const PASS_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 
 /// What deserialized cleanly.
 #[derive(Debug, Default)]
@@ -95,11 +100,11 @@ pub(crate) fn read(
             Err(e) => {
                 let section = ctx.current.take();
                 errors.push(convert(e, &section, file, locator));
-                if errors.len() >= MAX_ERRORS {
-                    errors.push(ConfigError::whole(
-                        file,
-                        format!("too many errors, stopped after {MAX_ERRORS}"),
-                    ));
+                let max_errors = MAX_ERRORS.min((PASS_BUDGET_BYTES / text.len().max(1)).max(2));
+                if errors.len() >= max_errors {
+                    let stop = format!("too many errors, stopped after {max_errors}");
+                    let hint = Some("fix these and run again".to_string());
+                    errors.push(ConfigError::whole(file, stop).with_hint(hint));
                     return (RawFile::default(), errors);
                 }
                 if section.is_empty() || !ctx.skip.insert(section) {

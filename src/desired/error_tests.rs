@@ -252,3 +252,17 @@ fn syntax_errors_end_the_file() {
     );
     assert_eq!(errors("a: 1\n---\nb: 2\n").len(), 1);
 }
+
+#[test]
+fn too_many_errors_stop_the_file() {
+    let text: String = std::iter::once("services:\n".to_string())
+        .chain((0..60).map(|i| format!("  s{i}:\n    memory: bad\n")))
+        .collect();
+    let all = load(&text).unwrap_err();
+    assert_eq!(all.len(), 51);
+    assert_eq!(
+        (all[0].line, all[0].message.as_str()),
+        (0, "too many errors, stopped after 50")
+    );
+    assert_eq!((all[50].line, all[50].column), (101, 13));
+}

@@ -8,9 +8,10 @@
 //! (`{a: 1}`) are not indexed. When a path is not found, callers get the
 //! position of its nearest indexed ancestor, so a message always points
 //! somewhere sensible.
+use std::collections::HashMap;
 
 /// One step of a key path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Seg {
     Key(String),
     Index(usize),
@@ -39,6 +40,8 @@ struct Frame {
 pub(crate) struct Locator<'a> {
     lines: Vec<&'a str>,
     entries: Vec<Entry>,
+    /// Index of the first entry of each path.
+    first: HashMap<Vec<Seg>, usize>,
 }
 
 impl<'a> Locator<'a> {
@@ -123,12 +126,20 @@ impl<'a> Locator<'a> {
             }
             flow_depth = flow_depth.max(0);
         }
-        Locator { lines, entries }
+        let mut first = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            first.entry(e.path.clone()).or_insert(i);
+        }
+        Locator {
+            lines,
+            entries,
+            first,
+        }
     }
 
     /// The first key at exactly this path.
     pub(crate) fn find(&self, path: &[Seg]) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.path == path)
+        self.first.get(path).map(|i| &self.entries[*i])
     }
 
     /// The entry for the path, else for its nearest indexed ancestor.
