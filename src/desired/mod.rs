@@ -1,4 +1,32 @@
 //! Desired state: `hosts/<node>/services.yaml`, loaded and validated.
+//!
+//! [`load_fleet`] is the entry point; [`ConfigError::render`] draws a
+//! problem for people. See `load` for how problems are found and placed.
 pub mod spec;
 
+mod document;
+pub mod error;
+mod graph;
+pub mod load;
+mod locator;
+pub mod presets;
+mod raw;
+mod report;
+mod resolve;
+mod scalars;
+mod seeds;
+mod suggest;
+pub mod units;
+
+#[cfg(test)]
+mod error_tests;
+#[cfg(test)]
+mod fleet_tests;
+#[cfg(test)]
+mod tests;
+
+pub use error::ConfigError;
+pub use load::{load_fleet, load_node, MAX_FILE_BYTES, SERVICES_FILE};
+pub use presets::preset_settings;
 pub use spec::*;
+pub use units::{parse_duration, parse_ratio, parse_size};

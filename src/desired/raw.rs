@@ -1,0 +1,157 @@
+//! The serde shape of `services.yaml` (SPEC §2), as close to the file as
+//! possible: every field optional where the file allows it, unknown fields
+//! refused, values checked by the types in `scalars`. Defaults, presets and
+//! cross-field rules are applied later, in `resolve` and `graph`.
+//!
+//! `supervisor` and each service are read field by field (see `document`),
+//! so that one bad field does not hide the next: the `sectioned!` macro
+//! gives them a [`Fields`] reader instead of a derived `Deserialize`.
+use serde::de::{IgnoredAny, MapAccess};
+use serde::Deserialize;
+
+use super::scalars::{Argv, Clock, Day, Dur, EventName, NonEmpty, Ratio, Size, Url};
+use super::spec::{Kind, Preset};
+
+/// The top-level keys, for "unknown field" messages.
+pub(crate) const TOP_FIELDS: [&str; 3] = ["node", "supervisor", "services"];
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawPreset {
+    Conservative,
+    Balanced,
+    Aggressive,
+}
+
+impl From<RawPreset> for Preset {
+    fn from(p: RawPreset) -> Preset {
+        match p {
+            RawPreset::Conservative => Preset::Conservative,
+            RawPreset::Balanced => Preset::Balanced,
+            RawPreset::Aggressive => Preset::Aggressive,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawKind {
+    Model,
+    Service,
+}
+
+impl From<RawKind> for Kind {
+    fn from(k: RawKind) -> Kind {
+        match k {
+            RawKind::Model => Kind::Model,
+            RawKind::Service => Kind::Service,
+        }
+    }
+}
+
+/// A struct read one field at a time, each field its own section.
+pub(crate) trait Fields: Default {
+    const FIELDS: &'static [&'static str];
+    /// Reads the value of `key` (one of `FIELDS`) from `map`.
+    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+}
+
+macro_rules! sectioned {
+    ($(#[$meta:meta])* pub(crate) struct $name:ident { $(pub $field:ident: Option<$ty:ty>,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default)]
+        pub(crate) struct $name {
+            $(pub $field: Option<$ty>,)*
+        }
+
+        impl Fields for $name {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+            fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+                match key {
+                    $(stringify!($field) => self.$field = map.next_value()?,)*
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+sectioned! {
+/// `supervisor:`: node policy settings, each overriding the preset.
+pub(crate) struct RawSupervisor {
+    pub preset: Option<RawPreset>,
+    pub memory_pressure: Option<Ratio>,
+    pub gpu_pressure: Option<Ratio>,
+    pub idle_timeout: Option<Dur>,
+    pub max_restart_attempts: Option<u32>,
+    pub idle_eviction: Option<bool>,
+    pub resource_optimization: Option<bool>,
+    pub max_actions_per_run: Option<u32>,
+    pub node_offline_after: Option<Dur>,
+    pub maintenance: Option<Vec<RawWindow>>,
+    pub webhooks: Option<Vec<RawWebhook>>,
+}
+}
+
+/// `supervisor.maintenance[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWindow {
+    pub days: Option<Vec<Day>>,
+    pub from: Clock<false>,
+    pub to: Clock<true>,
+}
+
+/// `supervisor.webhooks[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub url: Url,
+    pub events: Option<Vec<EventName>>,
+    pub secret_file: Option<NonEmpty>,
+}
+
+sectioned! {
+/// `services.<name>:`.
+pub(crate) struct RawService {
+    pub kind: Option<RawKind>,
+    pub pinned: Option<bool>,
+    pub priority: Option<i64>,
+    pub process: Option<RawProcess>,
+    pub health: Option<RawHealth>,
+    pub restart: Option<Argv>,
+    pub spawn: Option<Argv>,
+    pub stop: Option<Argv>,
+    pub stop_timeout: Option<Dur<false>>,
+    pub restart_timeout: Option<Dur>,
+    pub idle_timeout: Option<Dur>,
+    pub memory: Option<Size>,
+    pub gpu_memory: Option<Size>,
+    pub fallback: Option<String>,
+    pub depends_on: Option<Vec<String>>,
+}
+}
+
+/// `services.<name>.process`: at most one way to find the process.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProcess {
+    pub pidfile: Option<NonEmpty>,
+    pub name: Option<NonEmpty>,
+    pub cmdline_contains: Option<NonEmpty>,
+}
+
+/// `services.<name>.health`: at most one probe, and its thresholds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHealth {
+    pub http: Option<Url>,
+    pub tcp: Option<NonEmpty>,
+    pub command: Option<Argv>,
+    pub timeout: Option<Dur>,
+    pub degraded_after: Option<u32>,
+    pub dead_after: Option<u32>,
+}

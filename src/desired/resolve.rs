@@ -1,0 +1,247 @@
+//! From raw (serde) types to the resolved types of `spec`: the preset and
+//! the defaults applied, and the rules that involve more than one field of
+//! one section checked (one process matcher, one probe, thresholds in order,
+//! `restart` or `spawn`, a maintenance window that is not empty).
+use std::time::Duration;
+
+use super::locator::{key, Seg};
+use super::presets::{
+    preset_settings, DEAD_AFTER, DEGRADED_AFTER, PROBE_TIMEOUT, RESTART_TIMEOUT, STOP_TIMEOUT,
+};
+use super::raw::{RawHealth, RawProcess, RawService, RawSupervisor};
+use super::report::Report;
+use super::spec::{
+    HealthSpec, MaintenanceWindow, Preset, Probe, ProcessMatch, ServiceSpec, Settings, Start,
+    Webhook,
+};
+
+fn path(parts: &[&str]) -> Vec<Seg> {
+    parts.iter().map(|p| key(p)).collect()
+}
+
+fn child(base: &[Seg], field: &str) -> Vec<Seg> {
+    let mut p = base.to_vec();
+    p.push(key(field));
+    p
+}
+
+/// The node's settings: the preset's, overridden by what the file says.
+pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Settings {
+    let mut s = preset_settings(raw.preset.map_or(Preset::Balanced, Preset::from));
+    if let Some(r) = raw.memory_pressure {
+        s.memory_pressure = r.0;
+    }
+    if let Some(r) = raw.gpu_pressure {
+        s.gpu_pressure = r.0;
+    }
+    if let Some(d) = raw.idle_timeout {
+        s.idle_timeout = d.0;
+    }
+    if let Some(n) = raw.max_restart_attempts {
+        s.max_restart_attempts = n;
+    }
+    s.idle_eviction = raw.idle_eviction.unwrap_or(s.idle_eviction);
+    s.resource_optimization = raw.resource_optimization.unwrap_or(s.resource_optimization);
+    s.max_actions_per_run = raw.max_actions_per_run.unwrap_or(s.max_actions_per_run);
+    if let Some(d) = raw.node_offline_after {
+        s.node_offline_after = d.0;
+    }
+    for (i, w) in raw.maintenance.iter().flatten().enumerate() {
+        if w.from.0 == w.to.0 {
+            let mut at = path(&["supervisor", "maintenance"]);
+            at.extend([Seg::Index(i), key("to")]);
+            report.at_value(
+                &at,
+                "maintenance window is empty: `from` and `to` are the same time".into(),
+                Some("for a whole day, use from: \"00:00\" and to: \"24:00\"".into()),
+            );
+        }
+        let mut days: Vec<chrono::Weekday> = Vec::new();
+        for day in w.days.iter().flatten() {
+            if !days.contains(&day.0) {
+                days.push(day.0);
+            }
+        }
+        s.maintenance.push(MaintenanceWindow {
+            days,
+            from_minute: w.from.0,
+            to_minute: w.to.0,
+        });
+    }
+    for hook in raw.webhooks.iter().flatten() {
+        let mut events: Vec<String> = Vec::new();
+        for event in hook.events.iter().flatten() {
+            if !events.contains(&event.0) {
+                events.push(event.0.clone());
+            }
+        }
+        let secret_file = hook.secret_file.as_ref().map(|f| f.0.clone().into());
+        s.webhooks.push(Webhook {
+            url: hook.url.0.clone(),
+            events,
+            secret_file,
+        });
+    }
+    s
+}
+
+/// One service with its defaults; `None` when a rule is broken (reported).
+pub(crate) fn resolve_service(
+    name: &str,
+    raw: &RawService,
+    node_idle: Duration,
+    report: &mut Report,
+) -> Option<ServiceSpec> {
+    let base = path(&["services", name]);
+    let before = report.errors.len();
+    let process = raw
+        .process
+        .as_ref()
+        .and_then(|p| resolve_process(p, &child(&base, "process"), report));
+    let health = resolve_health(raw.health.as_ref(), &child(&base, "health"), report);
+    if raw.restart.is_some() && raw.spawn.is_some() {
+        report.at_key(
+            &child(&base, "spawn"),
+            "`restart` and `spawn` are both given".into(),
+            Some("`restart` runs a command that (re)starts the service, `spawn` starts the process itself: keep one".into()),
+        );
+    }
+    let start = match (&raw.restart, &raw.spawn) {
+        (Some(argv), _) => Some(Start::Restart(argv.0.clone())),
+        (None, Some(argv)) => Some(Start::Spawn(argv.0.clone())),
+        (None, None) => None,
+    };
+    if report.errors.len() > before {
+        return None;
+    }
+    let line = report
+        .locator
+        .find(&base)
+        .map_or_else(|| report.locator.key_position(&base).0, |e| e.line);
+    Some(ServiceSpec {
+        name: name.to_string(),
+        kind: raw.kind.map_or(super::spec::Kind::Service, Into::into),
+        pinned: raw.pinned.unwrap_or(false),
+        priority: raw.priority.unwrap_or(0),
+        process,
+        health,
+        start,
+        stop: raw.stop.as_ref().map(|a| a.0.clone()),
+        stop_timeout: raw.stop_timeout.map_or(STOP_TIMEOUT, |d| d.0),
+        restart_timeout: raw.restart_timeout.map_or(RESTART_TIMEOUT, |d| d.0),
+        idle_timeout: raw.idle_timeout.map_or(node_idle, |d| d.0),
+        memory: raw.memory.map(|s| s.0),
+        gpu_memory: raw.gpu_memory.map(|s| s.0),
+        fallback: raw.fallback.clone(),
+        depends_on: raw.depends_on.clone().unwrap_or_default(),
+        line,
+    })
+}
+
+/// Reports more than one of `choices` given (at the second) or none (at
+/// `base`), and returns the index of the one given.
+fn one_of(
+    given: &[bool],
+    choices: &[&str],
+    base: &[Seg],
+    required: bool,
+    report: &mut Report,
+) -> Option<usize> {
+    let chosen: Vec<usize> = (0..given.len()).filter(|i| given[*i]).collect();
+    let list = choices
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let section = match base.last() {
+        Some(Seg::Key(k)) => k.as_str(),
+        _ => "",
+    };
+    match chosen.as_slice() {
+        [] if required => {
+            report.at_key(base, format!("`{section}` needs one of {list}"), None);
+            None
+        }
+        [] => None,
+        [one] => Some(*one),
+        [first, second, ..] => {
+            report.at_key(
+                &child(base, choices[*second]),
+                format!(
+                    "`{section}` takes only one of {list}; found `{}` and `{}`",
+                    choices[*first], choices[*second]
+                ),
+                Some("keep one of them".into()),
+            );
+            None
+        }
+    }
+}
+
+fn resolve_process(raw: &RawProcess, base: &[Seg], report: &mut Report) -> Option<ProcessMatch> {
+    let fields = [&raw.pidfile, &raw.name, &raw.cmdline_contains];
+    let given = fields.map(|f| f.is_some());
+    let chosen = one_of(
+        &given,
+        &["pidfile", "name", "cmdline_contains"],
+        base,
+        true,
+        report,
+    )?;
+    let value = fields[chosen].as_ref()?.0.clone();
+    Some(match chosen {
+        0 => ProcessMatch::Pidfile(value.into()),
+        1 => ProcessMatch::Name(value),
+        _ => ProcessMatch::CmdlineContains(value),
+    })
+}
+
+fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) -> HealthSpec {
+    let default = RawHealth::default();
+    let raw = raw.unwrap_or(&default);
+    let given = [raw.http.is_some(), raw.tcp.is_some(), raw.command.is_some()];
+    let probe = match one_of(&given, &["http", "tcp", "command"], base, false, report) {
+        Some(0) => raw.http.as_ref().map(|u| Probe::Http(u.0.clone())),
+        Some(1) => raw.tcp.as_ref().map(|t| {
+            let valid = t.0.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
+            if !valid {
+                report.at_value(
+                    &child(base, "tcp"),
+                    format!("invalid tcp address `{}`: expected `host:port`", t.0),
+                    Some("e.g. tcp: 127.0.0.1:6379".into()),
+                );
+            }
+            Probe::Tcp(t.0.clone())
+        }),
+        Some(_) => raw.command.as_ref().map(|a| Probe::Command(a.0.clone())),
+        None => None,
+    };
+    let degraded_after = raw.degraded_after.unwrap_or(DEGRADED_AFTER);
+    let dead_after = raw.dead_after.unwrap_or(DEAD_AFTER);
+    if degraded_after == 0 {
+        report.at_value(
+            &child(base, "degraded_after"),
+            "`degraded_after` must be at least 1".into(),
+            None,
+        );
+    } else if degraded_after > dead_after {
+        let field = if raw.degraded_after.is_some() {
+            "degraded_after"
+        } else {
+            "dead_after"
+        };
+        report.at_value(
+            &child(base, field),
+            format!("`degraded_after` ({degraded_after}) must not exceed `dead_after` ({dead_after})"),
+            Some("a service is degraded before it is dead: lower `degraded_after` or raise `dead_after`".into()),
+        );
+    }
+    HealthSpec {
+        probe,
+        timeout: raw.timeout.map_or(PROBE_TIMEOUT, |d| d.0),
+        degraded_after,
+        dead_after,
+    }
+}
