@@ -8,6 +8,7 @@ pub mod desired;
 pub mod events;
 pub mod exec;
 pub mod metrics;
+pub mod par;
 pub mod probe;
 pub mod procfs;
 pub mod render;

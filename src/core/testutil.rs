@@ -55,7 +55,6 @@ pub fn service(name: &str, kind: Kind) -> ServiceSpec {
         gpu_memory: None,
         fallback: None,
         depends_on: vec![],
-        line: 1,
     }
 }
 

@@ -80,12 +80,6 @@ pub(crate) fn read(
     {
         return (RawFile::default(), Vec::new());
     }
-    if let Err(e) = serde_yaml::from_str::<IgnoredAny>(text) {
-        return (
-            RawFile::default(),
-            vec![convert(e, &Vec::new(), file, locator)],
-        );
-    }
     let mut ctx = Ctx {
         folder,
         locator,
@@ -98,6 +92,11 @@ pub(crate) fn read(
         match FileSeed(&ctx).deserialize(serde_yaml::Deserializer::from_str(text)) {
             Ok(raw) => return (raw, errors),
             Err(e) => {
+                // A syntax error ends this file's checks. Checked only on
+                // failure, so a clean file is parsed once.
+                if let Err(syntax) = serde_yaml::from_str::<IgnoredAny>(text) {
+                    return (RawFile::default(), vec![convert(syntax, &Vec::new(), file, locator)]);
+                }
                 let section = ctx.current.take();
                 errors.push(convert(e, &section, file, locator));
                 let max_errors = MAX_ERRORS.min((PASS_BUDGET_BYTES / text.len().max(1)).max(2));

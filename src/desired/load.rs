@@ -50,17 +50,23 @@ pub fn load_fleet(hosts_dir: &Path) -> Result<Fleet, Vec<ConfigError>> {
                 ))),
         );
     }
+    // Read and parse in parallel; hash and collect in name order.
+    let loaded = crate::par::map(&names, |name| {
+        let file = hosts_dir.join(name).join(SERVICES_FILE);
+        read_text(&file).map(|text| {
+            let node = load_node(name, &file, &text);
+            (text, node)
+        })
+    });
     let mut hasher = Sha256::new();
     let mut nodes = BTreeMap::new();
-    for name in names {
-        let folder = hosts_dir.join(&name);
+    for (name, result) in names.into_iter().zip(loaded) {
         if !is_valid_name(&name) {
             let (message, hint) = split_hint(&invalid_name("node", &name));
-            errors.push(ConfigError::whole(&folder, message).with_hint(hint));
+            errors.push(ConfigError::whole(hosts_dir.join(&name), message).with_hint(hint));
         }
-        let file = folder.join(SERVICES_FILE);
-        let text = match read_text(&file) {
-            Ok(text) => text,
+        let (text, node) = match result {
+            Ok(r) => r,
             Err(e) => {
                 errors.push(e);
                 continue;
@@ -71,7 +77,7 @@ pub fn load_fleet(hosts_dir: &Path) -> Result<Fleet, Vec<ConfigError>> {
         hasher.update([0u8]);
         hasher.update((text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
-        match load_node(&name, &file, &text) {
+        match node {
             Ok(node) => {
                 nodes.insert(name, node);
             }

@@ -37,8 +37,15 @@ struct Frame {
     items: usize,
 }
 
+/// Built on first use: a file that loads cleanly never pays for the index.
 pub(crate) struct Locator<'a> {
-    lines: Vec<&'a str>,
+    text: &'a str,
+    built: std::cell::OnceCell<Built>,
+}
+
+/// Owns its lines, so that `Locator` stays covariant in its lifetime.
+struct Built {
+    lines: Vec<String>,
     entries: Vec<Entry>,
     /// Index of the first entry of each path.
     first: HashMap<Vec<Seg>, usize>,
@@ -46,7 +53,17 @@ pub(crate) struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        let lines: Vec<&str> = text.lines().collect();
+        Locator { text, built: std::cell::OnceCell::new() }
+    }
+
+    fn b(&self) -> &Built {
+        self.built.get_or_init(|| Built::new(self.text))
+    }
+}
+
+impl Built {
+    fn new(text: &str) -> Self {
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
         let mut entries = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
         let mut root_items = 0;
@@ -130,16 +147,14 @@ impl<'a> Locator<'a> {
         for (i, e) in entries.iter().enumerate() {
             first.entry(e.path.clone()).or_insert(i);
         }
-        Locator {
-            lines,
-            entries,
-            first,
-        }
+        Built { lines, entries, first }
     }
+}
 
+impl Locator<'_> {
     /// The first key at exactly this path.
     pub(crate) fn find(&self, path: &[Seg]) -> Option<&Entry> {
-        self.first.get(path).map(|i| &self.entries[*i])
+        self.b().first.get(path).map(|i| &self.b().entries[*i])
     }
 
     /// The entry for the path, else for its nearest indexed ancestor.
@@ -180,7 +195,7 @@ impl<'a> Locator<'a> {
             return self.key_position(list);
         };
         let earlier_equal = items[..index].iter().filter(|i| *i == item).count();
-        let chars: Vec<char> = self.lines[e.line - 1].chars().collect();
+        let chars: Vec<char> = self.b().lines[e.line - 1].chars().collect();
         let wanted: Vec<char> = item.chars().collect();
         let boundary =
             |i: Option<usize>| i.is_none_or(|i| i >= chars.len() || " ,[]\"'".contains(chars[i]));
@@ -200,6 +215,7 @@ impl<'a> Locator<'a> {
     pub(crate) fn duplicate_key(&self, prefix: &[Seg], name: &str) -> Option<&Entry> {
         let wanted = Seg::Key(name.to_string());
         let candidates: Vec<&Entry> = self
+            .b()
             .entries
             .iter()
             .filter(|e| e.path.starts_with(prefix) && e.path.last() == Some(&wanted))

@@ -114,10 +114,6 @@ pub(crate) fn resolve_service(
     if report.errors.len() > before {
         return None;
     }
-    let line = report
-        .locator
-        .find(&base)
-        .map_or_else(|| report.locator.key_position(&base).0, |e| e.line);
     Some(ServiceSpec {
         name: name.to_string(),
         kind: raw.kind.map_or(super::spec::Kind::Service, Into::into),
@@ -134,7 +130,6 @@ pub(crate) fn resolve_service(
         gpu_memory: raw.gpu_memory.map(|s| s.0),
         fallback: raw.fallback.clone(),
         depends_on: raw.depends_on.clone().unwrap_or_default(),
-        line,
     })
 }
 

@@ -134,8 +134,6 @@ pub struct ServiceSpec {
     pub gpu_memory: Option<u64>,
     pub fallback: Option<String>,
     pub depends_on: Vec<String>,
-    /// 1-based line of the service's key in its file, for messages.
-    pub line: usize,
 }
 
 impl ServiceSpec {

@@ -142,7 +142,7 @@ fn example_resolves_preset_overrides_and_defaults() {
     );
     let big = &node.services["llama-70b"];
     assert!(big.is_model() && big.pinned);
-    assert_eq!((big.priority, big.line), (10, 18));
+    assert_eq!(big.priority, 10);
     assert_eq!(
         big.process,
         Some(ProcessMatch::Pidfile("/run/llama-70b.pid".into()))
@@ -214,10 +214,7 @@ fn example_resolves_preset_overrides_and_defaults() {
     let router = &node.services["router"];
     assert_eq!(router.depends_on, ["redis", "llama-70b"]);
     assert!(matches!(&router.health.probe, Some(Probe::Command(argv)) if argv[0] == "curl"));
-    assert_eq!(
-        (router.process.as_ref(), router.start.as_ref(), router.line),
-        (None, None, 48)
-    );
+    assert_eq!((router.process.as_ref(), router.start.as_ref()), (None, None));
 }
 
 #[test]
