@@ -2,5 +2,6 @@
 //! state kept in files. See `docs/ARCHITECTURE.md` for the map.
 pub mod cli;
 pub mod desired;
+pub mod probe;
 pub mod procfs;
 pub mod world;
