@@ -1,0 +1,132 @@
+//! Health probes (SPEC §4): an HTTP GET answered with 2xx, a TCP connection
+//! accepted, or a command that exits 0, each within its timeout. Anything
+//! else is `Failing` with a short reason an operator can act on.
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::desired::Probe;
+
+use super::bounded::{self, Ran};
+use super::ProbeOutcome;
+
+/// Runs one probe; never takes much longer than `timeout`.
+pub fn probe_health(probe: &Probe, timeout: Duration) -> ProbeOutcome {
+    match probe {
+        Probe::Http(url) => http(url, timeout),
+        Probe::Tcp(addr) => tcp(addr, timeout),
+        Probe::Command(argv) => command(argv, timeout),
+    }
+}
+
+fn failing(why: impl Into<String>) -> ProbeOutcome {
+    ProbeOutcome::Failing(why.into())
+}
+
+fn timed_out(timeout: Duration) -> ProbeOutcome {
+    failing(format!("timed out after {}", fmt_duration(timeout)))
+}
+
+/// `2s`, `1500ms`: the shape the desired-state files use.
+pub(crate) fn fmt_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+fn http(url: &str, timeout: Duration) -> ProbeOutcome {
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        // A 503 is an answer to report, not an error to unwrap.
+        .http_status_as_error(false)
+        // A redirect is reported as its status rather than followed.
+        .max_redirects(0)
+        // Health endpoints are local: never through an environment proxy.
+        .proxy(None)
+        .build()
+        .new_agent();
+    match agent.get(url).call() {
+        Ok(resp) if resp.status().is_success() => ProbeOutcome::Up,
+        Ok(resp) => failing(format!("http {}", resp.status().as_u16())),
+        Err(ureq::Error::Timeout(_)) => timed_out(timeout),
+        Err(ureq::Error::Io(e)) => io_failure(&e, timeout),
+        Err(ureq::Error::HostNotFound) => failing("host not found"),
+        Err(ureq::Error::BadUri(u)) => failing(format!("bad url: {u}")),
+        Err(e) => failing(e.to_string()),
+    }
+}
+
+fn io_failure(e: &std::io::Error, timeout: Duration) -> ProbeOutcome {
+    match e.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => timed_out(timeout),
+        ErrorKind::ConnectionRefused => failing("connection refused"),
+        ErrorKind::ConnectionReset => failing("connection reset"),
+        ErrorKind::ConnectionAborted => failing("connection aborted"),
+        ErrorKind::UnexpectedEof => failing("connection closed without an answer"),
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => failing("host unreachable"),
+        _ => failing(e.to_string()),
+    }
+}
+
+fn tcp(addr: &str, timeout: Duration) -> ProbeOutcome {
+    let deadline = Instant::now() + timeout;
+    let addrs = match resolve(addr, timeout) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let mut last = failing(format!("`{addr}` resolves to no address"));
+    for sa in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return timed_out(timeout);
+        }
+        match TcpStream::connect_timeout(&sa, left) {
+            Ok(_) => return ProbeOutcome::Up,
+            Err(e) => last = io_failure(&e, timeout),
+        }
+    }
+    last
+}
+
+/// An address literal directly; a name through the system resolver in a
+/// helper thread, so a hung lookup cannot outlast the timeout.
+fn resolve(addr: &str, timeout: Duration) -> Result<Vec<SocketAddr>, ProbeOutcome> {
+    if let Ok(sa) = addr.parse::<SocketAddr>() {
+        return Ok(vec![sa]);
+    }
+    let (tx, rx) = mpsc::channel();
+    let owned = addr.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(owned.to_socket_addrs().map(Vec::from_iter));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(failing(format!("cannot resolve `{addr}`: {e}"))),
+        Err(_) => Err(timed_out(timeout)),
+    }
+}
+
+fn command(argv: &[String], timeout: Duration) -> ProbeOutcome {
+    let Some((program, args)) = argv.split_first() else {
+        return failing("empty command");
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    match bounded::run(cmd, timeout, false) {
+        Ran::Exited(status, _) if status.success() => ProbeOutcome::Up,
+        Ran::Exited(status, _) => match status.code() {
+            Some(code) => failing(format!("exit status {code}")),
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                let sig = status.signal().unwrap_or_default();
+                failing(format!("killed by signal {sig}"))
+            }
+        },
+        Ran::TimedOut => timed_out(timeout),
+        Ran::SpawnFailed(e) => failing(format!("cannot run `{program}`: {e}")),
+    }
+}

@@ -1,0 +1,184 @@
+//! Live probes of the node this tool runs on (SPEC §3, §4): which service
+//! processes are alive, whether their health endpoints answer, how much
+//! memory and GPU memory is in use. The result refines the world files of
+//! the local node; it never decides anything itself. A probe that cannot
+//! run (no GPU driver, an unreachable endpoint) is data, never an error.
+mod bounded;
+mod gpu;
+mod health;
+mod meminfo;
+mod pool;
+mod process;
+mod procstat;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use crate::desired::{NodeSpec, ProcessMatch, Start};
+use crate::procfs::ProcessIdentity;
+use crate::world::{GpuUse, MemoryUse};
+
+pub use gpu::{parse_nvidia_smi_apps, parse_nvidia_smi_gpus};
+pub use health::probe_health;
+pub use meminfo::read_meminfo;
+
+/// How to probe. `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeOptions {
+    /// Where spawned services' pidfiles live (`<state_dir>/pids/<service>.pid`).
+    pub state_dir: Option<PathBuf>,
+    /// The `nvidia-smi` to fall back on when NVML is unavailable: a bare
+    /// name is looked up on `PATH`, anything else is used as a path.
+    pub nvidia_smi: PathBuf,
+    /// Try NVML first (only when built with the `nvml` feature).
+    pub use_nvml: bool,
+    /// Most health probes in flight at once.
+    pub max_parallel: usize,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            state_dir: None,
+            nvidia_smi: PathBuf::from("nvidia-smi"),
+            use_nvml: true,
+            max_parallel: 16,
+        }
+    }
+}
+
+/// What the probes saw on this node.
+#[derive(Debug, Clone)]
+pub struct LiveNode {
+    /// `None` when `/proc/meminfo` could not be read.
+    pub memory: Option<MemoryUse>,
+    /// GPUs that reported usable data, sorted by index; empty when there is
+    /// no GPU, no driver, or no data.
+    pub gpus: Vec<GpuUse>,
+    /// Every declared service, by name.
+    pub services: BTreeMap<String, LiveService>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveService {
+    pub process: ProcessState,
+    /// `None` when the service has no health probe, or when its process is
+    /// known to be gone (then it is down, whatever a port says).
+    pub health: Option<ProbeOutcome>,
+    /// GPU memory held by the process and its descendants; `None` when no
+    /// GPU reported any for them.
+    pub gpu_memory_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessState {
+    /// The service says nothing about how to find its process.
+    NotConfigured,
+    Found(ProcessInfo),
+    /// No live process matches (or the pidfile is missing or unreadable).
+    NotFound,
+    /// The pidfile names a live process that cannot be the service.
+    StalePidfile {
+        pid: u32,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub identity: ProcessIdentity,
+    /// The kernel's process name (comm).
+    pub name: String,
+    pub rss_bytes: u64,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeOutcome {
+    Up,
+    /// Why, e.g. `http 503`, `connection refused`, `timed out after 2s`.
+    Failing(String),
+}
+
+/// Probes every service of `node` on this machine. `known` maps a service
+/// to the process identity recorded last time, to recognise a reused pid.
+///
+/// GPU probing runs beside process finding and the health probes, which run
+/// at most `opts.max_parallel` at a time.
+pub fn probe_node(
+    node: &NodeSpec,
+    known: &HashMap<String, ProcessIdentity>,
+    opts: &ProbeOptions,
+) -> LiveNode {
+    std::thread::scope(|scope| {
+        let gpu_probe = scope.spawn(|| gpu::probe_gpus(opts));
+
+        let finders: Vec<(String, Option<process::Finder>)> = node
+            .services
+            .iter()
+            .map(|(name, svc)| {
+                let finder = match (&svc.process, &svc.start) {
+                    (Some(m), _) => Some(process::Finder::from_match(m)),
+                    (None, Some(Start::Spawn(_))) => opts.state_dir.as_ref().map(|dir| {
+                        process::Finder::from_match(&ProcessMatch::Pidfile(
+                            dir.join("pids").join(format!("{name}.pid")),
+                        ))
+                    }),
+                    _ => None,
+                };
+                (name.clone(), finder)
+            })
+            .collect();
+        let states = process::find_all(&finders, known);
+
+        let jobs: Vec<_> = node
+            .services
+            .values()
+            .zip(&states)
+            .filter(|(_, state)| {
+                matches!(state, ProcessState::Found(_) | ProcessState::NotConfigured)
+            })
+            .filter_map(|(svc, _)| {
+                let probe = svc.health.probe.as_ref()?;
+                Some((svc.name.clone(), probe, svc.health.timeout))
+            })
+            .collect();
+        let mut outcomes: HashMap<String, ProbeOutcome> =
+            pool::run_bounded(&jobs, opts.max_parallel, |(_, probe, timeout)| {
+                probe_health(probe, *timeout)
+            })
+            .into_iter()
+            .zip(&jobs)
+            .map(|(outcome, (name, _, _))| (name.clone(), outcome))
+            .collect();
+
+        let gpu = gpu_probe.join().unwrap_or_default();
+        let services = node
+            .services
+            .keys()
+            .zip(states)
+            .map(|(name, process)| {
+                let gpu_memory_bytes = match &process {
+                    ProcessState::Found(info) => gpu.memory_of_tree(info.identity.pid),
+                    _ => None,
+                };
+                let live = LiveService {
+                    health: outcomes.remove(name),
+                    process,
+                    gpu_memory_bytes,
+                };
+                (name.clone(), live)
+            })
+            .collect();
+
+        LiveNode {
+            memory: read_meminfo(),
+            gpus: gpu.gpus,
+            services,
+        }
+    })
+}

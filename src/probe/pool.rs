@@ -1,0 +1,79 @@
+//! A bounded pool of scoped threads: health probes spend their time waiting
+//! on sockets and children, so running them side by side makes a node's
+//! probe take about one timeout rather than the sum of all of them.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Applies `f` to every job, at most `max_parallel` at a time (at least
+/// one), and returns the results in the jobs' order.
+pub(crate) fn run_bounded<J, R, F>(jobs: &[J], max_parallel: usize, f: F) -> Vec<R>
+where
+    J: Sync,
+    R: Send,
+    F: Fn(&J) -> R + Sync,
+{
+    let workers = max_parallel.max(1).min(jobs.len());
+    if workers <= 1 {
+        return jobs.iter().map(&f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        mine.push((i, f(job)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(results) => results,
+                // A panicking probe is a bug; surface it rather than drop a result.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn keeps_order_and_bounds_concurrency() {
+        let in_flight = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let jobs: Vec<u32> = (0..40).collect();
+        let started = Instant::now();
+        let out = run_bounded(&jobs, 8, |&j| {
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(50));
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            j * 2
+        });
+        assert_eq!(out, jobs.iter().map(|j| j * 2).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 8);
+        assert!(peak.load(Ordering::SeqCst) > 1, "ran in parallel");
+        // 5 rounds of 50 ms, not 40 of them.
+        assert!(started.elapsed() < Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn zero_parallelism_still_runs_everything() {
+        let out = run_bounded(&[1, 2, 3], 0, |x| x + 1);
+        assert_eq!(out, vec![2, 3, 4]);
+        let none: Vec<i32> = run_bounded(&[], 4, |x: &i32| *x);
+        assert!(none.is_empty());
+    }
+}

@@ -1,0 +1,246 @@
+//! Finding processes: pidfiles (live, dead, garbage, symlinked, stale,
+//! reused) and name / command line matches against real children.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::{node, service, spawned, with_process, Kid};
+use crate::desired::ProcessMatch;
+use crate::probe::process::{by_pidfile, find_all, Finder};
+use crate::probe::{probe_node, ProbeOptions, ProcessState};
+use crate::procfs::{identity, ProcessIdentity};
+
+fn pidfile_with(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join("svc.pid");
+    std::fs::write(&path, text).expect("write pidfile");
+    path
+}
+
+#[test]
+fn pidfile_finds_a_live_child_then_not_after_it_dies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut kid = Kid::spawn("sleep", &["30"]);
+    let path = pidfile_with(&dir, &format!("{}\n", kid.pid()));
+
+    match by_pidfile(&path, None) {
+        ProcessState::Found(info) => {
+            assert_eq!(info.identity, identity(kid.pid()).expect("alive"));
+            assert_eq!(info.name, "sleep");
+            assert!(info.rss_bytes > 0);
+        }
+        other => panic!("expected found, got {other:?}"),
+    }
+    kid.kill();
+    assert_eq!(by_pidfile(&path, None), ProcessState::NotFound);
+}
+
+#[test]
+fn unusable_pidfiles_are_not_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for text in ["", "abc", "12 34", "-5", "0", "99999999999"] {
+        let path = pidfile_with(&dir, text);
+        assert_eq!(by_pidfile(&path, None), ProcessState::NotFound, "{text:?}");
+    }
+    let missing = dir.path().join("missing.pid");
+    assert_eq!(by_pidfile(&missing, None), ProcessState::NotFound);
+}
+
+#[test]
+fn a_symlinked_pidfile_is_not_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kid = Kid::spawn("sleep", &["30"]);
+    let target = pidfile_with(&dir, &kid.pid().to_string());
+    assert!(matches!(by_pidfile(&target, None), ProcessState::Found(_)));
+    let link = dir.path().join("link.pid");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    assert_eq!(by_pidfile(&link, None), ProcessState::NotFound);
+}
+
+#[test]
+fn a_fifo_at_the_pidfile_path_does_not_hang() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo.pid");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo")
+        .success();
+    assert!(ok);
+    let started = Instant::now();
+    assert_eq!(by_pidfile(&fifo, None), ProcessState::NotFound);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn own_pid_and_init_are_stale() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let me = std::process::id();
+    let path = pidfile_with(&dir, &me.to_string());
+    match by_pidfile(&path, None) {
+        ProcessState::StalePidfile { pid, reason } => {
+            assert_eq!(pid, me);
+            assert!(reason.contains("own process"), "{reason}");
+        }
+        other => panic!("expected stale, got {other:?}"),
+    }
+    let path = pidfile_with(&dir, "1");
+    if identity(1).is_some() {
+        assert!(matches!(
+            by_pidfile(&path, None),
+            ProcessState::StalePidfile { pid: 1, .. }
+        ));
+    }
+}
+
+#[test]
+fn a_kernel_thread_is_stale() {
+    // kthreadd is pid 2 on a host; a container may show no kernel threads.
+    let Some(kthread) = (2..200)
+        .find(|&pid| crate::probe::procstat::read_stat(pid).is_some_and(|s| s.is_kernel_thread()))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = pidfile_with(&dir, &kthread.to_string());
+    match by_pidfile(&path, None) {
+        ProcessState::StalePidfile { pid, reason } => {
+            assert_eq!(pid, kthread);
+            assert!(reason.contains("kernel thread"), "{reason}");
+        }
+        other => panic!("expected stale, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_reused_pid_is_stale_by_start_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kid = Kid::spawn("sleep", &["30"]);
+    let path = pidfile_with(&dir, &kid.pid().to_string());
+    let real = identity(kid.pid()).expect("alive");
+
+    let earlier = ProcessIdentity {
+        pid: real.pid,
+        start_ticks: real.start_ticks.saturating_sub(1000),
+    };
+    match by_pidfile(&path, Some(&earlier)) {
+        ProcessState::StalePidfile { pid, reason } => {
+            assert_eq!(pid, real.pid);
+            assert!(reason.contains("reused"), "{reason}");
+        }
+        other => panic!("expected stale, got {other:?}"),
+    }
+    // The same identity, or one recorded for another pid, is no objection.
+    assert!(matches!(
+        by_pidfile(&path, Some(&real)),
+        ProcessState::Found(_)
+    ));
+    let other_pid = ProcessIdentity {
+        pid: real.pid + 1,
+        start_ticks: 1,
+    };
+    assert!(matches!(
+        by_pidfile(&path, Some(&other_pid)),
+        ProcessState::Found(_)
+    ));
+}
+
+#[test]
+fn cmdline_match_picks_the_earliest_then_goes_away() {
+    let unique = format!("3000.{}", std::process::id());
+    let mut first = Kid::spawn("sleep", &[&unique]);
+    // Start times are in clock ticks (10 ms): make the two differ.
+    std::thread::sleep(Duration::from_millis(60));
+    let second = Kid::spawn("sleep", &[&unique]);
+
+    let finders = vec![(
+        "svc".to_string(),
+        Some(Finder::Cmdline(format!("sleep {unique}"))),
+    )];
+    let states = find_all(&finders, &HashMap::new());
+    match &states[0] {
+        ProcessState::Found(info) => assert_eq!(info.identity.pid, first.pid()),
+        other => panic!("expected found, got {other:?}"),
+    }
+    first.kill();
+    let states = find_all(&finders, &HashMap::new());
+    match &states[0] {
+        ProcessState::Found(info) => assert_eq!(info.identity.pid, second.pid()),
+        other => panic!("expected found, got {other:?}"),
+    }
+    drop(second);
+    assert_eq!(
+        find_all(&finders, &HashMap::new())[0],
+        ProcessState::NotFound
+    );
+}
+
+#[test]
+fn name_match_is_exact() {
+    // A symlink gives the child a comm of its own (comm is the executed
+    // file's name, at most 15 bytes).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = format!("pz{}", std::process::id() % 10_000_000);
+    let link = dir.path().join(&name);
+    std::os::unix::fs::symlink("/usr/bin/sleep", &link).expect("symlink");
+    let program = link.to_str().expect("utf-8 path").to_string();
+    let kid = Kid::spawn(&program, &["30"]);
+
+    let finders = vec![
+        ("exact".to_string(), Some(Finder::Name(name.clone()))),
+        (
+            "prefix".to_string(),
+            Some(Finder::Name(name[..4].to_string())),
+        ),
+    ];
+    let states = find_all(&finders, &HashMap::new());
+    match &states[0] {
+        ProcessState::Found(info) => {
+            assert_eq!(info.identity.pid, kid.pid());
+            assert_eq!(info.name, name);
+        }
+        other => panic!("expected found, got {other:?}"),
+    }
+    assert_eq!(states[1], ProcessState::NotFound);
+}
+
+#[test]
+fn spawned_services_use_the_state_dir_pidfile() {
+    let state = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(state.path().join("pids")).expect("mkdir");
+    let kid = Kid::spawn("sleep", &["30"]);
+    std::fs::write(state.path().join("pids/worker.pid"), kid.pid().to_string()).expect("write");
+
+    let n = node(vec![
+        spawned(service("worker")),
+        spawned(service("never-started")),
+        service("plain"),
+        with_process(
+            service("gone"),
+            ProcessMatch::Pidfile(state.path().join("nothing.pid")),
+        ),
+    ]);
+    let opts = ProbeOptions {
+        state_dir: Some(state.path().to_path_buf()),
+        nvidia_smi: "/nonexistent/nvidia-smi".into(),
+        use_nvml: false,
+        ..ProbeOptions::default()
+    };
+    let live = probe_node(&n, &HashMap::new(), &opts);
+    match &live.services["worker"].process {
+        ProcessState::Found(info) => assert_eq!(info.identity.pid, kid.pid()),
+        other => panic!("expected found, got {other:?}"),
+    }
+    assert_eq!(
+        live.services["never-started"].process,
+        ProcessState::NotFound
+    );
+    assert_eq!(live.services["plain"].process, ProcessState::NotConfigured);
+    assert_eq!(live.services["gone"].process, ProcessState::NotFound);
+
+    // Without a state directory a spawned service has nothing to look at.
+    let opts = ProbeOptions {
+        state_dir: None,
+        ..opts
+    };
+    let live = probe_node(&n, &HashMap::new(), &opts);
+    assert_eq!(live.services["worker"].process, ProcessState::NotConfigured);
+}
