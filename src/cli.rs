@@ -14,7 +14,11 @@ use crate::run::{EventsTarget, Output, RunOptions};
 pub const EXIT_ERROR: i32 = 1;
 
 #[derive(Parser, Debug)]
-#[command(name = "supervisorctl", version, about = "Reconcile a fleet of services and AI models with the state declared in hosts/")]
+#[command(
+    name = "supervisorctl",
+    version,
+    about = "Reconcile a fleet of services and AI models with the state declared in hosts/"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -25,10 +29,20 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Desired state: one folder per node holding services.yaml
-    #[arg(long, global = true, env = "SUPERVISORCTL_HOSTS", default_value = "hosts")]
+    #[arg(
+        long,
+        global = true,
+        env = "SUPERVISORCTL_HOSTS",
+        default_value = "hosts"
+    )]
     pub hosts: PathBuf,
     /// Actual state written by an observer
-    #[arg(long, global = true, env = "SUPERVISORCTL_WORLD", default_value = "world")]
+    #[arg(
+        long,
+        global = true,
+        env = "SUPERVISORCTL_WORLD",
+        default_value = "world"
+    )]
     pub world: PathBuf,
     /// Checkpoint, event log, overrides and lock [default: /var/lib/supervisorctl as root, else $XDG_STATE_HOME/supervisorctl]
     #[arg(long, global = true, env = "SUPERVISORCTL_STATE_DIR")]
@@ -148,7 +162,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         overrides_file,
         node: g.node.clone(),
         now: g.now,
-        output: if g.output == OutputArg::Json { Output::Json } else { Output::Human },
+        output: if g.output == OutputArg::Json {
+            Output::Json
+        } else {
+            Output::Human
+        },
         events: match g.events.as_deref() {
             None => EventsTarget::Default,
             Some("-") => EventsTarget::Stdout,
@@ -160,21 +178,42 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         metrics_file: g.metrics_file.clone(),
     };
     match cli.command {
-        Command::Check { checkpoint, overrides } => crate::run::run(&run_opts(Mode::Check, checkpoint, overrides, false, None)),
-        Command::Reconcile { dry_run, no_probe, wait } => {
-            crate::run::run(&run_opts(Mode::Reconcile { dry_run }, None, None, !no_probe, wait))
-        }
+        Command::Check {
+            checkpoint,
+            overrides,
+        } => crate::run::run(&run_opts(Mode::Check, checkpoint, overrides, false, None)),
+        Command::Reconcile {
+            dry_run,
+            no_probe,
+            wait,
+        } => crate::run::run(&run_opts(
+            Mode::Reconcile { dry_run },
+            None,
+            None,
+            !no_probe,
+            wait,
+        )),
         Command::Validate => commands::validate::run(&g.hosts, &g.world),
         Command::Status => {
-            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else { return Ok(EXIT_ERROR) };
+            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+                return Ok(EXIT_ERROR);
+            };
             commands::status::run(&fleet, &state_dir(&g), g.output == OutputArg::Json)
         }
-        Command::Events { follow, types, service } => {
+        Command::Events {
+            follow,
+            types,
+            service,
+        } => {
             let path = match g.events.as_deref() {
                 Some(p) if p != "-" => PathBuf::from(p),
                 _ => state_dir(&g).join("events.jsonl"),
             };
-            let filter = commands::events::Filter { types, node: g.node.clone(), service };
+            let filter = commands::events::Filter {
+                types,
+                node: g.node.clone(),
+                service,
+            };
             commands::events::run(&path, &filter, follow)
         }
         Command::Pin { service } => overrides(&g, Op::Pin, &service, None),
@@ -183,22 +222,41 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Release { service } => overrides(&g, Op::Release, &service, None),
         Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
         Command::Observe { out } => {
-            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else { return Ok(EXIT_ERROR) };
-            let name = g.node.clone().or_else(|| nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok())).unwrap_or_default();
+            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+                return Ok(EXIT_ERROR);
+            };
+            let name = g
+                .node
+                .clone()
+                .or_else(|| {
+                    nix::unistd::gethostname()
+                        .ok()
+                        .and_then(|h| h.into_string().ok())
+                })
+                .unwrap_or_default();
             let Some(node) = fleet.nodes.get(&name) else {
                 anyhow::bail!("node `{name}` is not declared in `{}`\n\nhint: pass `--node NAME` with one of: {}", g.hosts.display(), fleet.nodes.keys().cloned().collect::<Vec<_>>().join(", "))
             };
-            commands::observe::run(node, &out, g.state_dir.as_deref(), g.now.unwrap_or_else(chrono::Utc::now))
+            commands::observe::run(
+                node,
+                &out,
+                g.state_dir.as_deref(),
+                g.now.unwrap_or_else(chrono::Utc::now),
+            )
         }
     }
 }
 
 fn state_dir(g: &Global) -> PathBuf {
-    g.state_dir.clone().unwrap_or_else(crate::store::statedir::default_state_dir)
+    g.state_dir
+        .clone()
+        .unwrap_or_else(crate::store::statedir::default_state_dir)
 }
 
 fn overrides(g: &Global, op: Op, service: &str, reason: Option<String>) -> anyhow::Result<i32> {
-    let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else { return Ok(EXIT_ERROR) };
+    let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+        return Ok(EXIT_ERROR);
+    };
     let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
     commands::overrides::run(op, &fleet, &state_dir(g), &node, &svc, reason)
 }

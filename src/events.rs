@@ -14,7 +14,12 @@ pub struct Event {
 
 impl Event {
     pub fn new(kind: &'static str, node: Option<&str>, service: Option<&str>) -> Event {
-        Event { kind, node: node.map(str::to_string), service: service.map(str::to_string), fields: Map::new() }
+        Event {
+            kind,
+            node: node.map(str::to_string),
+            service: service.map(str::to_string),
+            fields: Map::new(),
+        }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {
@@ -35,11 +40,20 @@ impl Event {
         s.push_str(",\"type\":");
         push_json(&mut s, &Value::from(self.kind));
         s.push_str(",\"node\":");
-        push_json(&mut s, &self.node.as_deref().map_or(Value::Null, Value::from));
+        push_json(
+            &mut s,
+            &self.node.as_deref().map_or(Value::Null, Value::from),
+        );
         s.push_str(",\"service\":");
-        push_json(&mut s, &self.service.as_deref().map_or(Value::Null, Value::from));
+        push_json(
+            &mut s,
+            &self.service.as_deref().map_or(Value::Null, Value::from),
+        );
         for (k, v) in &self.fields {
-            if matches!(k.as_str(), "ts" | "run_id" | "seq" | "type" | "node" | "service") {
+            if matches!(
+                k.as_str(),
+                "ts" | "run_id" | "seq" | "type" | "node" | "service"
+            ) {
                 continue;
             }
             s.push(',');
@@ -63,7 +77,9 @@ mod tests {
 
     #[test]
     fn common_fields_come_first_and_lines_parse() {
-        let e = Event::new("drift_detected", Some("n1"), None).with("detail", "a \"quoted\"\nline").with("condition", "idle");
+        let e = Event::new("drift_detected", Some("n1"), None)
+            .with("detail", "a \"quoted\"\nline")
+            .with("condition", "idle");
         let line = e.to_line("2026-11-23T12:00:00Z", "abc", 7);
         assert!(line.starts_with("{\"ts\":\"2026-11-23T12:00:00Z\",\"run_id\":\"abc\",\"seq\":7,\"type\":\"drift_detected\",\"node\":\"n1\",\"service\":null,\"condition\""));
         assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);

@@ -23,8 +23,12 @@ pub fn is_same_process(id: ProcessIdentity) -> bool {
 /// True when `id` names the same process and it has not exited (a zombie
 /// that its parent has not reaped yet counts as exited).
 pub fn is_running(id: ProcessIdentity) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", id.pid)) else { return false };
-    let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", id.pid)) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
     parse_start_ticks(&stat) == Some(id.start_ticks) && !matches!(state, Some("Z" | "X" | "x"))
 }
 

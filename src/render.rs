@@ -16,39 +16,87 @@ pub fn plan(events: &[Value], check: bool) -> String {
     for e in events {
         let ty = s(e, "type");
         let n = s(e, "node");
-        if !n.is_empty() && n != node && ty != "run_started" && ty != "run_finished" && ty != "observation_invalid" {
+        if !n.is_empty()
+            && n != node
+            && ty != "run_started"
+            && ty != "run_finished"
+            && ty != "observation_invalid"
+        {
             node = n.to_string();
             let _ = writeln!(out, "\n{node}");
         }
         let svc = s(e, "service");
-        let who = if svc.is_empty() { "(node)".to_string() } else { svc.to_string() };
+        let who = if svc.is_empty() {
+            "(node)".to_string()
+        } else {
+            svc.to_string()
+        };
         match ty {
             "observation_invalid" => {
-                let _ = writeln!(out, "warning: ignored `{}`: {}", s(e, "path"), s(e, "error"));
+                let _ = writeln!(
+                    out,
+                    "warning: ignored `{}`: {}",
+                    s(e, "path"),
+                    s(e, "error")
+                );
             }
             "health_changed" => {
                 let _ = writeln!(out, "  {who:<24} health {} -> {}", s(e, "from"), s(e, "to"));
             }
             "drift_detected" => {
-                let _ = writeln!(out, "  {who:<24} drift  {}: {}", s(e, "condition"), s(e, "detail"));
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} drift  {}: {}",
+                    s(e, "condition"),
+                    s(e, "detail")
+                );
             }
             "conflict_resolved" => {
                 let w = &e["winner"];
                 let l = &e["loser"];
-                let _ = writeln!(out, "  {who:<24} conflict {}/{} overrules {}/{}", s(w, "policy"), s(w, "action"), s(l, "policy"), s(l, "action"));
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} conflict {}/{} overrules {}/{}",
+                    s(w, "policy"),
+                    s(w, "action"),
+                    s(l, "policy"),
+                    s(l, "action")
+                );
             }
             "reconcile_required" | "reconcile_recommended" | "reconcile_blocked" => {
                 let tag = ty.trim_start_matches("reconcile_");
-                let _ = writeln!(out, "  {who:<24} {tag:<11} {} ({}, {})", s(e, "action"), s(e, "policy"), s(e, "severity"));
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {tag:<11} {} ({}, {})",
+                    s(e, "action"),
+                    s(e, "policy"),
+                    s(e, "severity")
+                );
             }
             "action_executed" => {
-                let _ = writeln!(out, "  {who:<24} {:<11} {}: {}", s(e, "outcome"), s(e, "action"), s(e, "reason"));
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} {}: {}",
+                    s(e, "outcome"),
+                    s(e, "action"),
+                    s(e, "reason")
+                );
             }
             "decision" if check => {
                 for a in e["actions"].as_array().into_iter().flatten() {
                     let reason = s(a, "reason");
-                    let reason = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
-                    let _ = writeln!(out, "  {:<24} plan   {} {}{reason}", s(a, "service"), s(a, "action"), s(a, "outcome"));
+                    let reason = if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({reason})")
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {:<24} plan   {} {}{reason}",
+                        s(a, "service"),
+                        s(a, "action"),
+                        s(a, "outcome")
+                    );
                 }
             }
             "run_finished" => {

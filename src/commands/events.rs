@@ -17,8 +17,14 @@ impl Filter {
     fn matches(&self, v: &Value) -> bool {
         let field = |k: &str| v.get(k).and_then(Value::as_str);
         (self.types.is_empty() || self.types.iter().any(|t| field("type") == Some(t)))
-            && self.node.as_deref().is_none_or(|n| field("node") == Some(n))
-            && self.service.as_deref().is_none_or(|s| field("service") == Some(s))
+            && self
+                .node
+                .as_deref()
+                .is_none_or(|n| field("node") == Some(n))
+            && self
+                .service
+                .as_deref()
+                .is_none_or(|s| field("service") == Some(s))
     }
 }
 
@@ -26,7 +32,9 @@ pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(0),
-        Err(e) => return Err(e).with_context(|| format!("cannot open event log `{}`", path.display())),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot open event log `{}`", path.display()))
+        }
     };
     let mut reader = BufReader::new(file);
     let stdout = std::io::stdout();

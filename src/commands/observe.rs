@@ -13,20 +13,32 @@ use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::run::format_ts;
 use crate::store::atomic::write_atomic;
 
-pub fn run(node: &NodeSpec, out: &Path, state_dir: Option<&Path>, now: DateTime<Utc>) -> Result<i32> {
-    let opts = ProbeOptions { state_dir: state_dir.map(Path::to_path_buf), ..ProbeOptions::default() };
+pub fn run(
+    node: &NodeSpec,
+    out: &Path,
+    state_dir: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<i32> {
+    let opts = ProbeOptions {
+        state_dir: state_dir.map(Path::to_path_buf),
+        ..ProbeOptions::default()
+    };
     let live = probe::probe_node(node, &HashMap::new(), &opts);
     let ts = format_ts(now);
     let put = |rel: String, v: Value| -> Result<()> {
         let path = out.join(&rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create `{}`", parent.display()))?;
         }
         let mut body = serde_json::to_vec_pretty(&v)?;
         body.push(b'\n');
         write_atomic(&path, &body).with_context(|| format!("cannot write `{}`", path.display()))
     };
-    put(format!("nodes/{}.json", node.name), json!({"status": "online", "last_seen": ts}))?;
+    put(
+        format!("nodes/{}.json", node.name),
+        json!({"status": "online", "last_seen": ts}),
+    )?;
     let gpus: Vec<Value> = live
         .gpus
         .iter()
@@ -35,13 +47,26 @@ pub fn run(node: &NodeSpec, out: &Path, state_dir: Option<&Path>, now: DateTime<
                    "memory_used_bytes": g.memory_used_bytes, "temperature_c": g.temperature_c, "utilization": g.utilization})
         })
         .collect();
-    let memory = live.memory.map(|m| json!({"total_bytes": m.total_bytes, "used_bytes": m.used_bytes}));
-    put(format!("resources/{}.json", node.name), json!({"observed_at": ts, "memory": memory, "gpus": gpus}))?;
+    let memory = live
+        .memory
+        .map(|m| json!({"total_bytes": m.total_bytes, "used_bytes": m.used_bytes}));
+    put(
+        format!("resources/{}.json", node.name),
+        json!({"observed_at": ts, "memory": memory, "gpus": gpus}),
+    )?;
     let mut written = 0;
     for (name, s) in &live.services {
         let healthy = s.health.as_ref().map(|h| matches!(h, ProbeOutcome::Up));
         let (status, pid, rss) = match &s.process {
-            ProcessState::Found(p) => (if healthy == Some(false) { "degraded" } else { "ok" }, Some(p.identity.pid), Some(p.rss_bytes)),
+            ProcessState::Found(p) => (
+                if healthy == Some(false) {
+                    "degraded"
+                } else {
+                    "ok"
+                },
+                Some(p.identity.pid),
+                Some(p.rss_bytes),
+            ),
             ProcessState::NotFound | ProcessState::StalePidfile { .. } => ("stopped", None, None),
             ProcessState::NotConfigured => match healthy {
                 Some(true) => ("ok", None, None),
@@ -62,6 +87,10 @@ pub fn run(node: &NodeSpec, out: &Path, state_dir: Option<&Path>, now: DateTime<
         put(format!("services/{}/{name}.json", node.name), rec)?;
         written += 1;
     }
-    println!("wrote node `{}` ({written} service record(s)) to `{}`", node.name, out.display());
+    println!(
+        "wrote node `{}` ({written} service record(s)) to `{}`",
+        node.name,
+        out.display()
+    );
     Ok(0)
 }

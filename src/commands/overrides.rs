@@ -20,9 +20,18 @@ pub enum Op {
     Reset,
 }
 
-pub fn run(op: Op, fleet: &Fleet, dir: &Path, node: &str, service: &str, reason: Option<String>) -> Result<i32> {
-    store::statedir::prepare(dir).with_context(|| format!("cannot prepare state directory `{}`", dir.display()))?;
-    let _lock = store::lock::acquire(dir, Some(std::time::Duration::from_secs(10))).map_err(|e| anyhow::anyhow!("{e}"))?;
+pub fn run(
+    op: Op,
+    fleet: &Fleet,
+    dir: &Path,
+    node: &str,
+    service: &str,
+    reason: Option<String>,
+) -> Result<i32> {
+    store::statedir::prepare(dir)
+        .with_context(|| format!("cannot prepare state directory `{}`", dir.display()))?;
+    let _lock = store::lock::acquire(dir, Some(std::time::Duration::from_secs(10)))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let k = key(node, service);
     if op == Op::Reset {
         let path = dir.join("checkpoint.json");
@@ -32,7 +41,9 @@ pub fn run(op: Op, fleet: &Fleet, dir: &Path, node: &str, service: &str, reason:
                 println!("{k}: no checkpoint yet; nothing to reset");
                 return Ok(0);
             }
-            Loaded::Unreadable { error } => anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display()),
+            Loaded::Unreadable { error } => {
+                anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
+            }
         };
         let st = cp.services.entry(k.clone()).or_default();
         let before = st.restart_attempts;
@@ -43,7 +54,8 @@ pub fn run(op: Op, fleet: &Fleet, dir: &Path, node: &str, service: &str, reason:
         return Ok(0);
     }
     let path = dir.join("overrides.json");
-    let mut o = store::overrides::load_overrides(&path).map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+    let mut o = store::overrides::load_overrides(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
     let yaml_pinned = fleet.nodes[node].services[service].pinned;
     let msg = match op {
         Op::Pin => {
@@ -60,7 +72,13 @@ pub fn run(op: Op, fleet: &Fleet, dir: &Path, node: &str, service: &str, reason:
             }
         }
         Op::Hold => {
-            o.holds.insert(k.clone(), Hold { since: Utc::now(), reason });
+            o.holds.insert(
+                k.clone(),
+                Hold {
+                    since: Utc::now(),
+                    reason,
+                },
+            );
             format!("{k}: held; no action will be executed on it until `release`")
         }
         Op::Release => match o.holds.remove(&k) {

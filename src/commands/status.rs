@@ -17,7 +17,9 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
     let cp = match store::checkpoint::load::<Checkpoint>(&path) {
         Loaded::Ready(cp) => cp,
         Loaded::Missing => Checkpoint::default(),
-        Loaded::Unreadable { error } => anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display()),
+        Loaded::Unreadable { error } => {
+            anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
+        }
     };
     let mut out = String::new();
     for node in fleet.nodes.values() {
@@ -29,7 +31,10 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
             let st = cp.services.get(&k).cloned().unwrap_or_default();
             let backoff = backoff_until(&node.settings, &svc.name, &st).map(format_ts);
             let open = st.restart_attempts >= node.settings.max_restart_attempts;
-            let last = st.last_action.as_ref().map(|a| format!("{} {} at {}", a.action, a.outcome, format_ts(a.at)));
+            let last = st
+                .last_action
+                .as_ref()
+                .map(|a| format!("{} {} at {}", a.action, a.outcome, format_ts(a.at)));
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "failures": st.failures,
                     "restart_attempts": st.restart_attempts, "circuit": if open {"open"} else {"closed"}, "backoff_until": backoff,
@@ -44,7 +49,9 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     st.failures,
                     st.restart_attempts,
                     if open { " circuit open" } else { "" },
-                    backoff.map(|b| format!(" backoff until {b}")).unwrap_or_default(),
+                    backoff
+                        .map(|b| format!(" backoff until {b}"))
+                        .unwrap_or_default(),
                     last.map(|l| format!(" last: {l}")).unwrap_or_default(),
                 );
             }

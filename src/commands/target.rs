@@ -19,10 +19,18 @@ pub fn resolve(fleet: &Fleet, arg: &str, node: Option<&str>) -> Result<(String, 
             None => bail!("no node `{n}` in hosts/"),
         };
     }
-    let found: Vec<&str> = fleet.nodes.values().filter(|n| n.services.contains_key(arg)).map(|n| n.name.as_str()).collect();
+    let found: Vec<&str> = fleet
+        .nodes
+        .values()
+        .filter(|n| n.services.contains_key(arg))
+        .map(|n| n.name.as_str())
+        .collect();
     match found.as_slice() {
         [one] => Ok((one.to_string(), arg.into())),
         [] => bail!("no service `{arg}` in hosts/"),
-        many => bail!("service `{arg}` exists on several nodes ({}); name one as `node/{arg}`", many.join(", ")),
+        many => bail!(
+            "service `{arg}` exists on several nodes ({}); name one as `node/{arg}`",
+            many.join(", ")
+        ),
     }
 }

@@ -8,21 +8,34 @@ use crate::run::load_fleet_or_report;
 use crate::world::load::load_world;
 
 pub fn run(hosts: &Path, world: &Path) -> Result<i32> {
-    let Some(fleet) = load_fleet_or_report(hosts) else { return Ok(1) };
+    let Some(fleet) = load_fleet_or_report(hosts) else {
+        return Ok(1);
+    };
     let services: usize = fleet.nodes.values().map(|n| n.services.len()).sum();
     let mut code = 0;
     if world.exists() {
         let w = load_world(world, &fleet);
         for inv in &w.invalid {
-            eprintln!("error: invalid world file `{}`: {}", world.join(&inv.path).display(), inv.error);
+            eprintln!(
+                "error: invalid world file `{}`: {}",
+                world.join(&inv.path).display(),
+                inv.error
+            );
         }
         if !w.invalid.is_empty() {
-            eprintln!("error: {} invalid world file(s); a run treats them as unknown observations", w.invalid.len());
+            eprintln!(
+                "error: {} invalid world file(s); a run treats them as unknown observations",
+                w.invalid.len()
+            );
             code = 1;
         }
     }
     if code == 0 {
-        println!("ok: {} node(s), {services} service(s) in `{}`", fleet.nodes.len(), hosts.display());
+        println!(
+            "ok: {} node(s), {services} service(s) in `{}`",
+            fleet.nodes.len(),
+            hosts.display()
+        );
     }
     Ok(code)
 }

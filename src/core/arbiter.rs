@@ -11,7 +11,12 @@ pub fn arbitrate(mut proposals: Vec<Proposal>) -> (Vec<(Proposal, Verdict)>, Vec
     let mut judged: Vec<(Proposal, Verdict)> = Vec::with_capacity(proposals.len());
     let mut conflicts = vec![];
     for p in proposals {
-        let accepted = || judged.iter().filter(|(_, v)| *v == Verdict::Accepted).map(|(q, _)| q);
+        let accepted = || {
+            judged
+                .iter()
+                .filter(|(_, v)| *v == Verdict::Accepted)
+                .map(|(q, _)| q)
+        };
         let verdict = if let Some(winner) = accepted().find(|q| q.action.conflicts_with(p.action)) {
             conflicts.push(Conflict {
                 service: p.service.clone(),
@@ -48,7 +53,10 @@ mod tests {
 
     #[test]
     fn lower_priority_number_wins_whatever_the_order() {
-        let (judged, conflicts) = arbitrate(vec![p(Policy::IdleEviction, Action::Evict), p(Policy::Pinned, Action::Keep)]);
+        let (judged, conflicts) = arbitrate(vec![
+            p(Policy::IdleEviction, Action::Evict),
+            p(Policy::Pinned, Action::Keep),
+        ]);
         assert_eq!(judged[0].1, Verdict::Accepted);
         assert_eq!(judged[0].0.action, Action::Keep);
         assert_eq!(judged[1].1, Verdict::Overruled);
@@ -58,7 +66,10 @@ mod tests {
 
     #[test]
     fn equal_actions_merge_under_the_higher_priority_policy() {
-        let (judged, conflicts) = arbitrate(vec![p(Policy::Pinned, Action::Restart), p(Policy::Availability, Action::Restart)]);
+        let (judged, conflicts) = arbitrate(vec![
+            p(Policy::Pinned, Action::Restart),
+            p(Policy::Availability, Action::Restart),
+        ]);
         assert_eq!(judged[0].0.policy, Policy::Availability);
         assert_eq!(judged[1].1, Verdict::Merged);
         assert!(conflicts.is_empty());
@@ -66,7 +77,10 @@ mod tests {
 
     #[test]
     fn unrelated_actions_both_stand() {
-        let (judged, _) = arbitrate(vec![p(Policy::Availability, Action::Restart), p(Policy::Availability, Action::Redeploy)]);
+        let (judged, _) = arbitrate(vec![
+            p(Policy::Availability, Action::Restart),
+            p(Policy::Availability, Action::Redeploy),
+        ]);
         assert!(judged.iter().all(|(_, v)| *v == Verdict::Accepted));
     }
 }

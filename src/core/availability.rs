@@ -11,7 +11,10 @@ use crate::world::{AttemptOutcome, IncidentSeverity, IncidentStatus};
 /// Why a restart is due, if one is.
 pub fn restart_due(view: &View) -> Option<(&'static str, String)> {
     if view.is_missing() {
-        return Some(("missing_service", "declared but no world record and no live process".into()));
+        return Some((
+            "missing_service",
+            "declared but no world record and no live process".into(),
+        ));
     }
     match view.health() {
         Health::Dead => Some(("unhealthy_service", dead_detail(view))),
@@ -19,7 +22,14 @@ pub fn restart_due(view: &View) -> Option<(&'static str, String)> {
             let evicted_at = view.state.evicted_at?;
             let activity = view.record.and_then(|r| r.last_activity)?;
             (activity > evicted_at).then(|| {
-                ("reload_on_demand", format!("activity at {} after eviction at {}", ts(activity), ts(evicted_at)))
+                (
+                    "reload_on_demand",
+                    format!(
+                        "activity at {} after eviction at {}",
+                        ts(activity),
+                        ts(evicted_at)
+                    ),
+                )
             })
         }
         _ => None,
@@ -37,7 +47,14 @@ pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-fn propose(view: &View, action: Action, urgency: Urgency, condition: &'static str, reason: String, severity: Severity) -> Proposal {
+fn propose(
+    view: &View,
+    action: Action,
+    urgency: Urgency,
+    condition: &'static str,
+    reason: String,
+    severity: Severity,
+) -> Proposal {
     Proposal {
         service: Some(view.name().to_string()),
         policy: Policy::Availability,
@@ -63,21 +80,48 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             .map(String::as_str)
             .collect();
         if attempts >= settings.max_restart_attempts {
-            let detail = format!("{attempts} restart attempts reached max_restart_attempts {}", settings.max_restart_attempts);
+            let detail = format!(
+                "{attempts} restart attempts reached max_restart_attempts {}",
+                settings.max_restart_attempts
+            );
             out.drift(name, "restart_exhausted", detail.clone());
             out.push(propose(view, Action::Diagnostics, Urgency::Blocked, "restart_exhausted", format!("circuit open: {detail}; run `supervisorctl reset {name}` after fixing the cause"), Severity::Unstable));
         } else if !unhealthy_deps.is_empty() {
             let detail = format!("restart waits for {}", deps_detail(ctx, &unhealthy_deps));
             out.drift(name, "dependency_unavailable", detail.clone());
-            out.push(propose(view, Action::DelayedDeployment, Urgency::Recommended, "dependency_unavailable", detail, Severity::Degraded));
+            out.push(propose(
+                view,
+                Action::DelayedDeployment,
+                Urgency::Recommended,
+                "dependency_unavailable",
+                detail,
+                Severity::Degraded,
+            ));
         } else {
-            out.push(propose(view, Action::Restart, Urgency::Required, condition, detail, Severity::Degraded));
+            out.push(propose(
+                view,
+                Action::Restart,
+                Urgency::Required,
+                condition,
+                detail,
+                Severity::Degraded,
+            ));
         }
     }
     if view.health() == Health::Degraded {
-        let detail = format!("health degraded ({} consecutive failures)", view.state.failures);
+        let detail = format!(
+            "health degraded ({} consecutive failures)",
+            view.state.failures
+        );
         out.drift(name, "unhealthy_service", detail.clone());
-        out.push(propose(view, Action::Diagnostics, Urgency::Recommended, "unhealthy_service", detail, Severity::Degraded));
+        out.push(propose(
+            view,
+            Action::Diagnostics,
+            Urgency::Recommended,
+            "unhealthy_service",
+            detail,
+            Severity::Degraded,
+        ));
     }
     fallback(ctx, view, out);
     deployment(ctx, view, out);
@@ -94,38 +138,94 @@ fn deps_detail(ctx: &NodeCtx, deps: &[&str]) -> String {
 }
 
 fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
-    let Some(backup) = &view.spec.fallback else { return };
+    let Some(backup) = &view.spec.fallback else {
+        return;
+    };
     let fkey = key(&ctx.node.name, view.name());
     let active = ctx.input.checkpoint.fallbacks.get(&fkey);
     if view.health() == Health::Dead && active.is_none() {
-        out.push(propose(view, Action::ActivateFallback, Urgency::Required, "unhealthy_service", format!("route `{}` traffic to `{backup}` while it is dead", view.name()), Severity::Degraded));
+        out.push(propose(
+            view,
+            Action::ActivateFallback,
+            Urgency::Required,
+            "unhealthy_service",
+            format!(
+                "route `{}` traffic to `{backup}` while it is dead",
+                view.name()
+            ),
+            Severity::Degraded,
+        ));
     }
     if let Some(active) = active {
         if view.health() == Health::Healthy {
-            out.push(propose(view, Action::DeactivateFallback, Urgency::Recommended, "primary_recovered", format!("`{}` is healthy again; stop routing to `{}`", view.name(), active.to), Severity::Nominal));
+            out.push(propose(
+                view,
+                Action::DeactivateFallback,
+                Urgency::Recommended,
+                "primary_recovered",
+                format!(
+                    "`{}` is healthy again; stop routing to `{}`",
+                    view.name(),
+                    active.to
+                ),
+                Severity::Nominal,
+            ));
         }
     }
 }
 
 fn deployment(ctx: &NodeCtx, view: &View, out: &mut Findings) {
-    let Some(record) = ctx.deployment(view.name()) else { return };
+    let Some(record) = ctx.deployment(view.name()) else {
+        return;
+    };
     let mut attempts: Vec<_> = record.attempts.iter().collect();
     attempts.sort_by_key(|a| a.at);
-    let Some(latest) = attempts.last() else { return };
+    let Some(latest) = attempts.last() else {
+        return;
+    };
     if latest.outcome != AttemptOutcome::Failed {
         return;
     }
     let name = view.name();
-    let message = latest.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
-    let last3 = attempts.iter().rev().take(3).filter(|a| a.outcome == AttemptOutcome::Failed).count();
+    let message = latest
+        .message
+        .as_deref()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let last3 = attempts
+        .iter()
+        .rev()
+        .take(3)
+        .filter(|a| a.outcome == AttemptOutcome::Failed)
+        .count();
     if attempts.len() >= 3 && last3 == 3 {
-        let detail = format!("last 3 deployment attempts failed (latest at {}{message})", ts(latest.at));
+        let detail = format!(
+            "last 3 deployment attempts failed (latest at {}{message})",
+            ts(latest.at)
+        );
         out.drift(name, "failed_deployment", detail.clone());
-        out.push(propose(view, Action::Diagnostics, Urgency::Blocked, "failed_deployment", detail, Severity::Unstable));
+        out.push(propose(
+            view,
+            Action::Diagnostics,
+            Urgency::Blocked,
+            "failed_deployment",
+            detail,
+            Severity::Unstable,
+        ));
     } else {
-        let detail = format!("latest deployment attempt at {} failed{message}", ts(latest.at));
+        let detail = format!(
+            "latest deployment attempt at {} failed{message}",
+            ts(latest.at)
+        );
         out.drift(name, "failed_deployment", detail.clone());
-        out.push(propose(view, Action::Redeploy, Urgency::Required, "failed_deployment", detail, Severity::Degraded));
+        out.push(propose(
+            view,
+            Action::Redeploy,
+            Urgency::Required,
+            "failed_deployment",
+            detail,
+            Severity::Degraded,
+        ));
     }
 }
 
@@ -134,15 +234,30 @@ pub fn incident(out: &mut Findings, view: Option<&View>, inc: &crate::world::Inc
     if inc.status != IncidentStatus::Open {
         return;
     }
-    let severity = if inc.severity == IncidentSeverity::Critical { Severity::Unstable } else { Severity::Degraded };
+    let severity = if inc.severity == IncidentSeverity::Critical {
+        Severity::Unstable
+    } else {
+        Severity::Degraded
+    };
     let level = match inc.severity {
         IncidentSeverity::Info => "info",
         IncidentSeverity::Warning => "warning",
         IncidentSeverity::Critical => "critical",
     };
-    let detail = format!("open {level} incident `{}` since {}: {}", inc.id, ts(inc.opened_at), inc.summary);
+    let detail = format!(
+        "open {level} incident `{}` since {}: {}",
+        inc.id,
+        ts(inc.opened_at),
+        inc.summary
+    );
     let service = view.map(|v| v.name().to_string());
-    out.drifts.push((service.clone(), Drift { condition: "unresolved_incident", detail: detail.clone() }));
+    out.drifts.push((
+        service.clone(),
+        Drift {
+            condition: "unresolved_incident",
+            detail: detail.clone(),
+        },
+    ));
     out.push(Proposal {
         service,
         policy: Policy::Availability,

@@ -23,7 +23,11 @@ pub fn backoff_delay(settings: &Settings, service: &str, attempts: u32) -> Durat
 }
 
 /// When the next restart is allowed, if the service is inside a backoff.
-pub fn backoff_until(settings: &Settings, service: &str, state: &ServiceState) -> Option<DateTime<Utc>> {
+pub fn backoff_until(
+    settings: &Settings,
+    service: &str,
+    state: &ServiceState,
+) -> Option<DateTime<Utc>> {
     let last = state.last_restart_at?;
     let delay = backoff_delay(settings, service, state.restart_attempts);
     if delay.is_zero() {
@@ -53,7 +57,8 @@ pub fn in_maintenance(windows: &[MaintenanceWindow], now: DateTime<Utc>) -> bool
         if w.from_minute < w.to_minute {
             day_ok(today) && minute >= w.from_minute && minute < w.to_minute
         } else {
-            (day_ok(today) && minute >= w.from_minute) || (day_ok(yesterday) && minute < w.to_minute)
+            (day_ok(today) && minute >= w.from_minute)
+                || (day_ok(yesterday) && minute < w.to_minute)
         }
     })
 }
@@ -85,14 +90,40 @@ mod tests {
 
     #[test]
     fn maintenance_windows_respect_days_and_midnight() {
-        let w = MaintenanceWindow { days: vec![Weekday::Sat], from_minute: 23 * 60, to_minute: 60 };
+        let w = MaintenanceWindow {
+            days: vec![Weekday::Sat],
+            from_minute: 23 * 60,
+            to_minute: 60,
+        };
         // 2026-11-21 is a Saturday.
-        assert!(in_maintenance(std::slice::from_ref(&w), at("2026-11-21T23:30:00Z")));
-        assert!(in_maintenance(std::slice::from_ref(&w), at("2026-11-22T00:30:00Z")));
-        assert!(!in_maintenance(std::slice::from_ref(&w), at("2026-11-22T01:00:00Z")));
-        assert!(!in_maintenance(std::slice::from_ref(&w), at("2026-11-20T23:30:00Z")));
-        let daily = MaintenanceWindow { days: vec![], from_minute: 120, to_minute: 240 };
-        assert!(in_maintenance(std::slice::from_ref(&daily), at("2026-11-23T02:00:00Z")));
-        assert!(!in_maintenance(std::slice::from_ref(&daily), at("2026-11-23T04:00:00Z")));
+        assert!(in_maintenance(
+            std::slice::from_ref(&w),
+            at("2026-11-21T23:30:00Z")
+        ));
+        assert!(in_maintenance(
+            std::slice::from_ref(&w),
+            at("2026-11-22T00:30:00Z")
+        ));
+        assert!(!in_maintenance(
+            std::slice::from_ref(&w),
+            at("2026-11-22T01:00:00Z")
+        ));
+        assert!(!in_maintenance(
+            std::slice::from_ref(&w),
+            at("2026-11-20T23:30:00Z")
+        ));
+        let daily = MaintenanceWindow {
+            days: vec![],
+            from_minute: 120,
+            to_minute: 240,
+        };
+        assert!(in_maintenance(
+            std::slice::from_ref(&daily),
+            at("2026-11-23T02:00:00Z")
+        ));
+        assert!(!in_maintenance(
+            std::slice::from_ref(&daily),
+            at("2026-11-23T04:00:00Z")
+        ));
     }
 }

@@ -106,7 +106,12 @@ mod tests {
     use std::time::Duration;
 
     fn spec() -> HealthSpec {
-        HealthSpec { probe: None, timeout: Duration::from_secs(2), degraded_after: 2, dead_after: 5 }
+        HealthSpec {
+            probe: None,
+            timeout: Duration::from_secs(2),
+            degraded_after: 2,
+            dead_after: 5,
+        }
     }
 
     #[test]
@@ -127,30 +132,54 @@ mod tests {
                 (Health::Dead, 5)
             ]
         );
-        assert_eq!(advance(Health::Dead, 5, Observation::Up, &spec()), (Health::Healthy, 0));
+        assert_eq!(
+            advance(Health::Dead, 5, Observation::Up, &spec()),
+            (Health::Healthy, 0)
+        );
     }
 
     #[test]
     fn failing_below_threshold_leaves_unknown_unknown() {
-        assert_eq!(advance(Health::Unknown, 0, Observation::Failing, &spec()), (Health::Unknown, 1));
+        assert_eq!(
+            advance(Health::Unknown, 0, Observation::Failing, &spec()),
+            (Health::Unknown, 1)
+        );
     }
 
     #[test]
     fn degraded_and_down_act_at_once_and_unknown_changes_nothing() {
-        assert_eq!(advance(Health::Healthy, 0, Observation::Degraded, &spec()).0, Health::Degraded);
-        assert_eq!(advance(Health::Healthy, 0, Observation::Down, &spec()).0, Health::Dead);
-        assert_eq!(advance(Health::Evicted, 0, Observation::Down, &spec()).0, Health::Evicted);
-        assert_eq!(advance(Health::Degraded, 3, Observation::Unknown, &spec()), (Health::Degraded, 3));
+        assert_eq!(
+            advance(Health::Healthy, 0, Observation::Degraded, &spec()).0,
+            Health::Degraded
+        );
+        assert_eq!(
+            advance(Health::Healthy, 0, Observation::Down, &spec()).0,
+            Health::Dead
+        );
+        assert_eq!(
+            advance(Health::Evicted, 0, Observation::Down, &spec()).0,
+            Health::Evicted
+        );
+        assert_eq!(
+            advance(Health::Degraded, 3, Observation::Unknown, &spec()),
+            (Health::Degraded, 3)
+        );
     }
 
     #[test]
     fn a_probe_counts_once_per_fast_tick() {
         let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
-        let prev = ServiceState { probed_at: Some(now - chrono::Duration::seconds(1)), ..Default::default() };
+        let prev = ServiceState {
+            probed_at: Some(now - chrono::Duration::seconds(1)),
+            ..Default::default()
+        };
         let tick = Duration::from_secs(3);
         let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
         assert_eq!((obs, c.probe), (Observation::Unknown, false));
-        let prev = ServiceState { probed_at: Some(now - chrono::Duration::seconds(3)), ..Default::default() };
+        let prev = ServiceState {
+            probed_at: Some(now - chrono::Duration::seconds(3)),
+            ..Default::default()
+        };
         let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
         assert_eq!((obs, c.probe), (Observation::Failing, true));
     }

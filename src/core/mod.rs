@@ -34,7 +34,9 @@ use view::View;
 pub enum Mode {
     /// A pure drift check: nothing is executed; actions are "planned".
     Check,
-    Reconcile { dry_run: bool },
+    Reconcile {
+        dry_run: bool,
+    },
 }
 
 /// What the live probes saw of the local node, already reduced to what the
@@ -92,7 +94,8 @@ pub struct Findings {
 
 impl Findings {
     pub fn drift(&mut self, service: &str, condition: &'static str, detail: String) {
-        self.drifts.push((Some(service.to_string()), Drift { condition, detail }));
+        self.drifts
+            .push((Some(service.to_string()), Drift { condition, detail }));
     }
 
     pub fn push(&mut self, p: Proposal) {
@@ -112,15 +115,24 @@ pub struct NodeCtx<'a> {
 
 impl<'a> NodeCtx<'a> {
     pub fn view(&self, name: &str) -> Option<&View<'a>> {
-        self.views.binary_search_by(|v| v.name().cmp(name)).ok().map(|i| &self.views[i])
+        self.views
+            .binary_search_by(|v| v.name().cmp(name))
+            .ok()
+            .map(|i| &self.views[i])
     }
 
     pub fn health_of(&self, name: &str) -> Option<Health> {
         self.view(name).map(View::health)
     }
 
-    pub fn incidents_for<'s>(&'s self, service: Option<&'s str>) -> impl Iterator<Item = &'a Incident> + 's {
-        self.incidents.iter().copied().filter(move |i| i.service.as_deref() == service)
+    pub fn incidents_for<'s>(
+        &'s self,
+        service: Option<&'s str>,
+    ) -> impl Iterator<Item = &'a Incident> + 's {
+        self.incidents
+            .iter()
+            .copied()
+            .filter(move |i| i.service.as_deref() == service)
     }
 
     pub fn deployment(&self, service: &str) -> Option<&'a DeploymentRecord> {
@@ -139,12 +151,24 @@ pub fn decide(input: &Input) -> Decision {
     // Forget services that are no longer declared.
     checkpoint.services.retain(|k, _| {
         k.split_once('/')
-            .and_then(|(n, s)| input.fleet.nodes.get(n).map(|node| node.services.contains_key(s)))
+            .and_then(|(n, s)| {
+                input
+                    .fleet
+                    .nodes
+                    .get(n)
+                    .map(|node| node.services.contains_key(s))
+            })
             .unwrap_or(false)
     });
     checkpoint.fallbacks.retain(|k, _| {
         k.split_once('/')
-            .and_then(|(n, s)| input.fleet.nodes.get(n).map(|node| node.services.contains_key(s)))
+            .and_then(|(n, s)| {
+                input
+                    .fleet
+                    .nodes
+                    .get(n)
+                    .map(|node| node.services.contains_key(s))
+            })
             .unwrap_or(false)
     });
     let nodes = input

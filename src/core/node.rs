@@ -23,7 +23,10 @@ fn offline_reason(input: &Input, node: &NodeSpec) -> Option<String> {
         Some(Obs::Invalid) => None, // an observation_invalid, not an offline node
         Some(Obs::Valid(rec)) => {
             if rec.status == NodeStatus::Offline {
-                return Some(format!("node record says offline (last seen {})", ts(rec.last_seen)));
+                return Some(format!(
+                    "node record says offline (last seen {})",
+                    ts(rec.last_seen)
+                ));
             }
             let limit = chrono::Duration::from_std(node.settings.node_offline_after).ok()?;
             let age = input.now - rec.last_seen;
@@ -42,19 +45,31 @@ fn offline_reason(input: &Input, node: &NodeSpec) -> Option<String> {
 fn resources(input: &Input, node: &NodeSpec) -> Resources {
     if let Some(live) = input.live.get(&node.name) {
         if live.memory.is_some() || !live.gpus.is_empty() {
-            return Resources { memory: live.memory, gpus: live.gpus.clone() };
+            return Resources {
+                memory: live.memory,
+                gpus: live.gpus.clone(),
+            };
         }
     }
     match input.world.resources.get(&node.name).and_then(Obs::valid) {
         Some(r) => Resources {
             memory: r.memory.map(|m| (m.total_bytes, m.used_bytes)),
-            gpus: r.gpus.iter().map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes)).collect(),
+            gpus: r
+                .gpus
+                .iter()
+                .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
+                .collect(),
         },
         None => Resources::default(),
     }
 }
 
-pub fn decide_node(input: &Input, node: &NodeSpec, incidents: Vec<&Incident>, checkpoint: &mut Checkpoint) -> NodePlan {
+pub fn decide_node(
+    input: &Input,
+    node: &NodeSpec,
+    incidents: Vec<&Incident>,
+    checkpoint: &mut Checkpoint,
+) -> NodePlan {
     if let Some(reason) = offline_reason(input, node) {
         let p = Proposal {
             service: None,
@@ -68,15 +83,28 @@ pub fn decide_node(input: &Input, node: &NodeSpec, incidents: Vec<&Incident>, ch
         return NodePlan {
             name: node.name.clone(),
             online: false,
-            drifts: vec![Drift { condition: "offline_node", detail: reason }],
+            drifts: vec![Drift {
+                condition: "offline_node",
+                detail: reason,
+            }],
             emitted: vec![p.clone()],
             services: vec![],
             proposals: vec![(p, Verdict::Accepted)],
             snapshot: json!({"online": false, "services": node.services.len()}),
         };
     }
-    let views: Vec<View> = node.services.values().map(|s| View::build(input, node, s)).collect();
-    let ctx = NodeCtx { input, node, views, resources: resources(input, node), incidents };
+    let views: Vec<View> = node
+        .services
+        .values()
+        .map(|s| View::build(input, node, s))
+        .collect();
+    let ctx = NodeCtx {
+        input,
+        node,
+        views,
+        resources: resources(input, node),
+        incidents,
+    };
 
     let mut f = Findings::default();
     for inc in ctx.incidents_for(None) {
@@ -91,30 +119,53 @@ pub fn decide_node(input: &Input, node: &NodeSpec, incidents: Vec<&Incident>, ch
     }
     safety::defer(&ctx, &mut projection, &mut f);
 
-    let mut plan = NodePlan { name: node.name.clone(), online: true, ..Default::default() };
-    let (node_props, mut service_props): (Vec<_>, Vec<_>) = f.proposals.into_iter().partition(|p| p.service.is_none());
+    let mut plan = NodePlan {
+        name: node.name.clone(),
+        online: true,
+        ..Default::default()
+    };
+    let (node_props, mut service_props): (Vec<_>, Vec<_>) =
+        f.proposals.into_iter().partition(|p| p.service.is_none());
     let mut drifts = f.drifts;
-    plan.drifts = drifts.iter().filter(|(s, _)| s.is_none()).map(|(_, d)| d.clone()).collect();
+    plan.drifts = drifts
+        .iter()
+        .filter(|(s, _)| s.is_none())
+        .map(|(_, d)| d.clone())
+        .collect();
     drifts.retain(|(s, _)| s.is_some());
     let (judged, _) = arbiter::arbitrate(node_props);
     plan.emitted = emitted(&judged);
     plan.proposals.extend(judged);
 
     let maintenance = in_maintenance(&node.settings.maintenance, input.now);
-    let mut budget = Budget { used: 0, max: node.settings.max_actions_per_run };
+    let mut budget = Budget {
+        used: 0,
+        max: node.settings.max_actions_per_run,
+    };
     for v in &ctx.views {
         let name = v.name();
         let mine: Vec<Proposal> = extract(&mut service_props, name);
         let (judged, conflicts) = arbiter::arbitrate(mine);
         let mut sp = ServicePlan {
             name: name.to_string(),
-            health_change: (v.prev.health != v.state.health).then_some((v.prev.health, v.state.health, v.state.failures)),
-            drifts: drifts.iter().filter(|(s, _)| s.as_deref() == Some(name)).map(|(_, d)| d.clone()).collect(),
+            health_change: (v.prev.health != v.state.health).then_some((
+                v.prev.health,
+                v.state.health,
+                v.state.failures,
+            )),
+            drifts: drifts
+                .iter()
+                .filter(|(s, _)| s.as_deref() == Some(name))
+                .map(|(_, d)| d.clone())
+                .collect(),
             conflicts,
             emitted: emitted(&judged),
             actions: vec![],
         };
-        for p in judged.iter().filter(|(p, verdict)| *verdict == Verdict::Accepted && p.action.is_executable()) {
+        for p in judged
+            .iter()
+            .filter(|(p, verdict)| *verdict == Verdict::Accepted && p.action.is_executable())
+        {
             let disposition = guard(input, node, v, p.0.action, maintenance, &mut budget);
             sp.actions.push(PlannedAction {
                 node: node.name.clone(),
@@ -132,7 +183,9 @@ pub fn decide_node(input: &Input, node: &NodeSpec, incidents: Vec<&Incident>, ch
 }
 
 fn extract(props: &mut Vec<Proposal>, service: &str) -> Vec<Proposal> {
-    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(props).into_iter().partition(|p| p.service.as_deref() == Some(service));
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(props)
+        .into_iter()
+        .partition(|p| p.service.as_deref() == Some(service));
     *props = rest;
     mine
 }
@@ -152,7 +205,14 @@ struct Budget {
 
 /// The guardrails, first that applies: another node's action, maintenance,
 /// hold, backoff, no command to run, the per-run budget, dry-run.
-fn guard(input: &Input, node: &NodeSpec, v: &View, action: Action, maintenance: bool, budget: &mut Budget) -> Disposition {
+fn guard(
+    input: &Input,
+    node: &NodeSpec,
+    v: &View,
+    action: Action,
+    maintenance: bool,
+    budget: &mut Budget,
+) -> Disposition {
     if let Mode::Reconcile { .. } = input.mode {
         if input.local_node != Some(node.name.as_str()) {
             return Disposition::Remote;
@@ -189,7 +249,11 @@ fn snapshot(ctx: &NodeCtx, maintenance: bool) -> serde_json::Value {
     for v in &ctx.views {
         *health.entry(v.health().as_str()).or_insert(0u32) += 1;
     }
-    let memory = ctx.resources.memory.filter(|m| m.0 > 0).map(|(t, u)| u as f64 / t as f64);
+    let memory = ctx
+        .resources
+        .memory
+        .filter(|m| m.0 > 0)
+        .map(|(t, u)| u as f64 / t as f64);
     let gpus: Vec<_> = ctx
         .resources
         .gpus

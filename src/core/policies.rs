@@ -23,7 +23,8 @@ pub fn pinned(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     });
     // A pinned model is loaded again even without new activity (SPEC §4).
     let due = restart_due(view).or_else(|| {
-        (view.health() == Health::Evicted).then(|| ("reload_on_demand", "pinned model was evicted".to_string()))
+        (view.health() == Health::Evicted)
+            .then(|| ("reload_on_demand", "pinned model was evicted".to_string()))
     });
     if let Some((condition, detail)) = due {
         // An open circuit stops the pinned restart too.
@@ -45,13 +46,17 @@ pub fn idle(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     if !ctx.node.settings.idle_eviction || !view.spec.is_model() || !view.health().is_running() {
         return;
     }
-    let Some(activity) = view.activity() else { return };
+    let Some(activity) = view.activity() else {
+        return;
+    };
     if view.in_flight() > 0 {
         return;
     }
     let timeout = view.spec.idle_timeout;
     let idle_for = ctx.input.now - activity;
-    let Ok(limit) = chrono::Duration::from_std(timeout) else { return };
+    let Ok(limit) = chrono::Duration::from_std(timeout) else {
+        return;
+    };
     if idle_for <= limit {
         return;
     }
@@ -77,7 +82,9 @@ pub fn optimization(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     if !ctx.node.settings.resource_optimization || view.health() != Health::Evicted {
         return;
     }
-    let Some(demand) = &view.state.demand else { return };
+    let Some(demand) = &view.state.demand else {
+        return;
+    };
     if demand.rate <= demand.prev_rate || demand.rate <= 0.0 {
         return;
     }

@@ -36,15 +36,39 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
     let res = &ctx.resources;
     let settings = &ctx.node.settings;
     let mut evicted: BTreeSet<&str> = BTreeSet::new();
-    let mut proj = Projection { memory: res.memory, gpus: res.gpus.clone() };
+    let mut proj = Projection {
+        memory: res.memory,
+        gpus: res.gpus.clone(),
+    };
 
     if let Some((total, used)) = res.memory.filter(|(t, _)| *t > 0) {
         let r = ratio(used, total);
         if r >= settings.memory_pressure {
-            let detail = format!("memory {} used >= threshold {}", pct(r), pct(settings.memory_pressure));
-            out.drifts.push((None, Drift { condition: "memory_pressure", detail: detail.clone() }));
+            let detail = format!(
+                "memory {} used >= threshold {}",
+                pct(r),
+                pct(settings.memory_pressure)
+            );
+            out.drifts.push((
+                None,
+                Drift {
+                    condition: "memory_pressure",
+                    detail: detail.clone(),
+                },
+            ));
             let cands = candidates(ctx, |v| v.memory() > 0);
-            let freed = relieve(ctx, out, "memory_pressure", &detail, total, used, settings.memory_pressure, &cands, &mut evicted, |v: &View| v.memory());
+            let freed = relieve(
+                ctx,
+                out,
+                "memory_pressure",
+                &detail,
+                total,
+                used,
+                settings.memory_pressure,
+                &cands,
+                &mut evicted,
+                |v: &View| v.memory(),
+            );
             proj.memory = Some((total, used - freed.min(used)));
         }
     }
@@ -57,11 +81,32 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
         if r < settings.gpu_pressure {
             continue;
         }
-        let detail = format!("gpu {index}: memory {} used >= threshold {}", pct(r), pct(settings.gpu_pressure));
-        out.drifts.push((None, Drift { condition: "gpu_pressure", detail: detail.clone() }));
+        let detail = format!(
+            "gpu {index}: memory {} used >= threshold {}",
+            pct(r),
+            pct(settings.gpu_pressure)
+        );
+        out.drifts.push((
+            None,
+            Drift {
+                condition: "gpu_pressure",
+                detail: detail.clone(),
+            },
+        ));
         let on_gpu = |v: &View| v.gpu_memory() > 0 && (!any_index || v.gpu_index() == Some(index));
         let cands = candidates(ctx, on_gpu);
-        let freed = relieve(ctx, out, "gpu_pressure", &detail, total, used, settings.gpu_pressure, &cands, &mut evicted, |v: &View| v.gpu_memory());
+        let freed = relieve(
+            ctx,
+            out,
+            "gpu_pressure",
+            &detail,
+            total,
+            used,
+            settings.gpu_pressure,
+            &cands,
+            &mut evicted,
+            |v: &View| v.gpu_memory(),
+        );
         proj.gpus[i].2 = used - freed.min(used);
     }
     proj
@@ -97,7 +142,11 @@ fn relieve<'a>(
     footprint: impl Fn(&View) -> u64,
 ) -> u64 {
     let below = |freed: u64| ratio(used.saturating_sub(freed), total) < threshold;
-    let mut freed: u64 = cands.iter().filter(|v| evicted.contains(v.name())).map(|v| footprint(v)).sum();
+    let mut freed: u64 = cands
+        .iter()
+        .filter(|v| evicted.contains(v.name()))
+        .map(|v| footprint(v))
+        .sum();
     let mut chosen = vec![];
     for v in cands {
         if below(freed) {
@@ -116,7 +165,10 @@ fn relieve<'a>(
             action: Action::Diagnostics,
             urgency: Urgency::Blocked,
             condition,
-            reason: format!("{detail}; evicting every candidate ({}) would not bring it below the threshold", cands.len()),
+            reason: format!(
+                "{detail}; evicting every candidate ({}) would not bring it below the threshold",
+                cands.len()
+            ),
             severity: Severity::Unstable,
         });
         return 0;
@@ -130,7 +182,11 @@ fn relieve<'a>(
             action: Action::Evict,
             urgency: Urgency::Required,
             condition,
-            reason: format!("{detail}; evict priority {} model (last active {last}) to free {} bytes", v.spec.priority, footprint(v)),
+            reason: format!(
+                "{detail}; evict priority {} model (last active {last}) to free {} bytes",
+                v.spec.priority,
+                footprint(v)
+            ),
             severity: Severity::Unstable,
         });
     }
@@ -153,12 +209,21 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
         if !seen.insert(service.clone()) {
             continue;
         }
-        let Some(view) = ctx.view(&service) else { continue };
+        let Some(view) = ctx.view(&service) else {
+            continue;
+        };
         let mut why = None;
         if let Some((total, used)) = proj.memory.filter(|(t, _)| *t > 0) {
             let after = ratio(used + view.memory(), total);
             if after >= settings.memory_pressure {
-                why = Some(("memory_pressure", format!("starting it would take memory to {} (threshold {})", pct(after), pct(settings.memory_pressure))));
+                why = Some((
+                    "memory_pressure",
+                    format!(
+                        "starting it would take memory to {} (threshold {})",
+                        pct(after),
+                        pct(settings.memory_pressure)
+                    ),
+                ));
             }
         }
         let gpu = pick_gpu(view, &proj.gpus);
@@ -167,7 +232,14 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                 let (index, total, used) = proj.gpus[i];
                 let after = ratio(used + view.gpu_memory(), total);
                 if after >= settings.gpu_pressure {
-                    why = Some(("gpu_pressure", format!("starting it would take gpu {index} to {} (threshold {})", pct(after), pct(settings.gpu_pressure))));
+                    why = Some((
+                        "gpu_pressure",
+                        format!(
+                            "starting it would take gpu {index} to {} (threshold {})",
+                            pct(after),
+                            pct(settings.gpu_pressure)
+                        ),
+                    ));
                 }
             }
         }
@@ -179,7 +251,11 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                 urgency: Urgency::Recommended,
                 condition,
                 reason: format!("defer {}: {reason}", action.as_str()),
-                severity: if action == Action::Preload { Severity::Nominal } else { Severity::Degraded },
+                severity: if action == Action::Preload {
+                    Severity::Nominal
+                } else {
+                    Severity::Degraded
+                },
             }),
             None => {
                 if let Some((_, used)) = proj.memory.as_mut() {

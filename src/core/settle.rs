@@ -68,10 +68,20 @@ pub fn settle(
     preamble: Vec<Event>,
     outcomes: &[Option<Outcome>],
 ) -> Settled {
-    let Decision { nodes, mut checkpoint } = decision;
-    let invalid = preamble.iter().filter(|e| e.kind == "observation_invalid").count();
+    let Decision {
+        nodes,
+        mut checkpoint,
+    } = decision;
+    let invalid = preamble
+        .iter()
+        .filter(|e| e.kind == "observation_invalid")
+        .count();
     let mut events = preamble;
-    let mut worst = if invalid > 0 { Severity::Degraded } else { Severity::Nominal };
+    let mut worst = if invalid > 0 {
+        Severity::Degraded
+    } else {
+        Severity::Nominal
+    };
     let mut executed = false;
     let mut outcomes = outcomes.iter();
     for node in &nodes {
@@ -87,13 +97,22 @@ pub fn settle(
         for sp in &node.services {
             let s = Some(sp.name.as_str());
             if let Some((from, to, failures)) = sp.health_change {
-                events.push(Event::new("health_changed", n, s).with("from", from.as_str()).with("to", to.as_str()).with("failures", failures));
+                events.push(
+                    Event::new("health_changed", n, s)
+                        .with("from", from.as_str())
+                        .with("to", to.as_str())
+                        .with("failures", failures),
+                );
             }
             for d in &sp.drifts {
                 events.push(drift_event(n, s, d));
             }
             for c in &sp.conflicts {
-                events.push(Event::new("conflict_resolved", n, s).with("winner", pa(c.winner)).with("loser", pa(c.loser)));
+                events.push(
+                    Event::new("conflict_resolved", n, s)
+                        .with("winner", pa(c.winner))
+                        .with("loser", pa(c.loser)),
+                );
             }
             for p in &sp.emitted {
                 worst = worst.max(p.severity);
@@ -107,7 +126,8 @@ pub fn settle(
                     executed = true;
                     apply(fleet, &mut checkpoint, a, o, now);
                 }
-                let reportable = matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
+                let reportable =
+                    matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
                 if reportable {
                     events.push(
                         Event::new("action_executed", n, s)
@@ -129,7 +149,12 @@ pub fn settle(
         Severity::Nominal => Summary::Nominal,
     };
     let counts = counts(&nodes, &events);
-    Settled { events, checkpoint, summary, counts }
+    Settled {
+        events,
+        checkpoint,
+        summary,
+        counts,
+    }
 }
 
 fn pa((policy, action): (Policy, Action)) -> Value {
@@ -137,7 +162,9 @@ fn pa((policy, action): (Policy, Action)) -> Value {
 }
 
 fn drift_event(node: Option<&str>, service: Option<&str>, d: &Drift) -> Event {
-    Event::new("drift_detected", node, service).with("condition", d.condition).with("detail", d.detail.as_str())
+    Event::new("drift_detected", node, service)
+        .with("condition", d.condition)
+        .with("detail", d.detail.as_str())
 }
 
 fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
@@ -151,7 +178,10 @@ fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
 
 fn label(mode: Mode, d: &Disposition, o: Option<&Outcome>) -> (&'static str, String) {
     match (d, o) {
-        (_, Some(o)) => (if o.success { "success" } else { "failed" }, o.reason.clone()),
+        (_, Some(o)) => (
+            if o.success { "success" } else { "failed" },
+            o.reason.clone(),
+        ),
         (Disposition::Remote, _) => ("recommended", "not the local node".into()),
         (Disposition::Skip(r), _) => ("skipped", r.to_string()),
         (Disposition::Execute, None) if mode == Mode::Check => ("planned", String::new()),
@@ -159,12 +189,27 @@ fn label(mode: Mode, d: &Disposition, o: Option<&Outcome>) -> (&'static str, Str
     }
 }
 
-fn apply(fleet: &Fleet, cp: &mut Checkpoint, a: &PlannedAction, o: &Outcome, now: chrono::DateTime<chrono::Utc>) {
+fn apply(
+    fleet: &Fleet,
+    cp: &mut Checkpoint,
+    a: &PlannedAction,
+    o: &Outcome,
+    now: chrono::DateTime<chrono::Utc>,
+) {
     let k = key(&a.node, &a.service);
-    if matches!(a.action, Action::ActivateFallback | Action::DeactivateFallback) && o.success {
+    if matches!(
+        a.action,
+        Action::ActivateFallback | Action::DeactivateFallback
+    ) && o.success
+    {
         if a.action == Action::DeactivateFallback {
             cp.fallbacks.remove(&k);
-        } else if let Some(to) = fleet.nodes.get(&a.node).and_then(|n| n.services.get(&a.service)).and_then(|s| s.fallback.clone()) {
+        } else if let Some(to) = fleet
+            .nodes
+            .get(&a.node)
+            .and_then(|n| n.services.get(&a.service))
+            .and_then(|s| s.fallback.clone())
+        {
             cp.fallbacks.insert(k.clone(), Fallback { to, since: now });
         }
     }
@@ -187,7 +232,11 @@ fn apply(fleet: &Fleet, cp: &mut Checkpoint, a: &PlannedAction, o: &Outcome, now
                 st.healthy_since = None;
                 st.evicted_at = None;
                 st.started_at = Some(now);
-                let spawned = fleet.nodes.get(&a.node).and_then(|n| n.services.get(&a.service)).is_some_and(|s| matches!(s.start, Some(Start::Spawn(_))));
+                let spawned = fleet
+                    .nodes
+                    .get(&a.node)
+                    .and_then(|n| n.services.get(&a.service))
+                    .is_some_and(|s| matches!(s.start, Some(Start::Spawn(_))));
                 if spawned || o.spawned.is_some() {
                     st.process = o.spawned;
                 }
@@ -228,7 +277,15 @@ fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
 
 fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {
     let of = |k: &str| events.iter().filter(|e| e.kind == k).count();
-    let outcome = |o: &str| events.iter().filter(|e| e.kind == "action_executed" && e.fields.get("outcome").and_then(Value::as_str) == Some(o)).count();
+    let outcome = |o: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                e.kind == "action_executed"
+                    && e.fields.get("outcome").and_then(Value::as_str) == Some(o)
+            })
+            .count()
+    };
     json!({
         "nodes": nodes.len(),
         "nodes_offline": nodes.iter().filter(|n| !n.online).count(),

@@ -11,11 +11,26 @@ use crate::world::{MemoryUse, ResourceRecord, ServiceStatus::*};
 fn run(fleet: &Fleet, world: &World, cp: &Checkpoint) -> Decision {
     let live = BTreeMap::new();
     let overrides = Overrides::default();
-    decide(&Input { fleet, world, checkpoint: cp, overrides: &overrides, live: &live, now: at(NOW), mode: Mode::Check, local_node: None })
+    decide(&Input {
+        fleet,
+        world,
+        checkpoint: cp,
+        overrides: &overrides,
+        live: &live,
+        now: at(NOW),
+        mode: Mode::Check,
+        local_node: None,
+    })
 }
 
 fn emitted(d: &Decision, service: &str) -> Vec<(Urgency, Action, &'static str)> {
-    d.nodes[0].services.iter().filter(|s| s.name == service).flat_map(|s| s.emitted.iter()).map(|p| (p.urgency, p.action, p.condition)).collect()
+    d.nodes[0]
+        .services
+        .iter()
+        .filter(|s| s.name == service)
+        .flat_map(|s| s.emitted.iter())
+        .map(|p| (p.urgency, p.action, p.condition))
+        .collect()
 }
 
 #[test]
@@ -23,11 +38,21 @@ fn dead_service_with_fallback_gets_restart_and_fallback() {
     let mut primary = service("llama-70b", Kind::Model);
     primary.fallback = Some("llama-8b".into());
     let f = fleet("gpu", vec![primary, service("llama-8b", Kind::Model)]);
-    let w = world("gpu", &[("llama-70b", Failed, None), ("llama-8b", Ok, None)]);
+    let w = world(
+        "gpu",
+        &[("llama-70b", Failed, None), ("llama-8b", Ok, None)],
+    );
     let d = run(&f, &w, &Checkpoint::default());
     assert_eq!(
         emitted(&d, "llama-70b"),
-        vec![(Urgency::Required, Action::Restart, "unhealthy_service"), (Urgency::Required, Action::ActivateFallback, "unhealthy_service")]
+        vec![
+            (Urgency::Required, Action::Restart, "unhealthy_service"),
+            (
+                Urgency::Required,
+                Action::ActivateFallback,
+                "unhealthy_service"
+            )
+        ]
     );
 }
 
@@ -40,16 +65,25 @@ fn pinned_idle_model_is_kept_and_the_conflict_recorded() {
     let d = run(&f, &w, &Checkpoint::default());
     let sp = &d.nodes[0].services[0];
     assert_eq!(sp.drifts[0].condition, "idle");
-    assert!(sp.emitted.is_empty(), "keep overrules evict and is not an event");
+    assert!(
+        sp.emitted.is_empty(),
+        "keep overrules evict and is not an event"
+    );
     assert_eq!(sp.conflicts[0].winner, (Policy::Pinned, Action::Keep));
     assert_eq!(sp.conflicts[0].loser, (Policy::IdleEviction, Action::Evict));
 }
 
 #[test]
 fn idle_is_strict_and_needs_some_activity() {
-    let f = fleet("gpu", vec![service("a", Kind::Model), service("b", Kind::Model)]);
+    let f = fleet(
+        "gpu",
+        vec![service("a", Kind::Model), service("b", Kind::Model)],
+    );
     // a: exactly 30 minutes idle (not longer); b: never active.
-    let w = world("gpu", &[("a", Ok, Some("2026-11-23T11:30:00Z")), ("b", Ok, None)]);
+    let w = world(
+        "gpu",
+        &[("a", Ok, Some("2026-11-23T11:30:00Z")), ("b", Ok, None)],
+    );
     let d = run(&f, &w, &Checkpoint::default());
     assert!(d.nodes[0].services.iter().all(|s| s.drifts.is_empty()));
 }
@@ -64,14 +98,44 @@ fn memory_pressure_evicts_lowest_priority_then_least_recent() {
         specs.push(s);
     }
     let f = fleet("gpu", specs);
-    let mut w = world("gpu", &[("a", Ok, Some("2026-11-23T11:45:00Z")), ("b", Ok, Some("2026-11-23T11:59:00Z")), ("c", Ok, Some("2026-11-23T11:58:00Z"))]);
+    let mut w = world(
+        "gpu",
+        &[
+            ("a", Ok, Some("2026-11-23T11:45:00Z")),
+            ("b", Ok, Some("2026-11-23T11:59:00Z")),
+            ("c", Ok, Some("2026-11-23T11:58:00Z")),
+        ],
+    );
     // 95 of 100 used, threshold 90: freeing 10 is enough; c is the first candidate.
-    w.resources.insert("gpu".into(), Obs::Valid(ResourceRecord { observed_at: at(NOW), memory: Some(MemoryUse { total_bytes: 100, used_bytes: 95 }), gpus: vec![] }));
+    w.resources.insert(
+        "gpu".into(),
+        Obs::Valid(ResourceRecord {
+            observed_at: at(NOW),
+            memory: Some(MemoryUse {
+                total_bytes: 100,
+                used_bytes: 95,
+            }),
+            gpus: vec![],
+        }),
+    );
     let d = run(&f, &w, &Checkpoint::default());
-    assert_eq!(emitted(&d, "c"), vec![(Urgency::Required, Action::Evict, "memory_pressure")]);
+    assert_eq!(
+        emitted(&d, "c"),
+        vec![(Urgency::Required, Action::Evict, "memory_pressure")]
+    );
     assert!(emitted(&d, "a").is_empty() && emitted(&d, "b").is_empty());
     // 125 of 100 used: evicting all three (30) is not enough → blocked, nothing evicted.
-    w.resources.insert("gpu".into(), Obs::Valid(ResourceRecord { observed_at: at(NOW), memory: Some(MemoryUse { total_bytes: 100, used_bytes: 125 }), gpus: vec![] }));
+    w.resources.insert(
+        "gpu".into(),
+        Obs::Valid(ResourceRecord {
+            observed_at: at(NOW),
+            memory: Some(MemoryUse {
+                total_bytes: 100,
+                used_bytes: 125,
+            }),
+            gpus: vec![],
+        }),
+    );
     let d = run(&f, &w, &Checkpoint::default());
     assert!(d.nodes[0].services.iter().all(|s| s.emitted.is_empty()));
     assert_eq!(d.nodes[0].emitted[0].urgency, Urgency::Blocked);
@@ -85,9 +149,19 @@ fn unhealthy_dependency_delays_restart_and_beats_pinned_restart() {
     let f = fleet("nas", vec![app, service("redis", Kind::Service)]);
     let w = world("nas", &[("agent", Failed, None), ("redis", Failed, None)]);
     let d = run(&f, &w, &Checkpoint::default());
-    assert_eq!(emitted(&d, "agent"), vec![(Urgency::Recommended, Action::DelayedDeployment, "dependency_unavailable")]);
+    assert_eq!(
+        emitted(&d, "agent"),
+        vec![(
+            Urgency::Recommended,
+            Action::DelayedDeployment,
+            "dependency_unavailable"
+        )]
+    );
     let sp = &d.nodes[0].services[0];
-    assert_eq!(sp.conflicts[0].winner, (Policy::Availability, Action::DelayedDeployment));
+    assert_eq!(
+        sp.conflicts[0].winner,
+        (Policy::Availability, Action::DelayedDeployment)
+    );
     assert_eq!(sp.conflicts[0].loser, (Policy::Pinned, Action::Restart));
     assert!(sp.actions.is_empty());
 }
@@ -99,9 +173,18 @@ fn open_circuit_blocks_every_restart() {
     let f = fleet("gpu", vec![s]);
     let w = world("gpu", &[("vllm", Failed, None)]);
     let mut cp = Checkpoint::default();
-    cp.services.insert("gpu/vllm".into(), ServiceState { restart_attempts: 3, ..Default::default() });
+    cp.services.insert(
+        "gpu/vllm".into(),
+        ServiceState {
+            restart_attempts: 3,
+            ..Default::default()
+        },
+    );
     let d = run(&f, &w, &cp);
-    assert_eq!(emitted(&d, "vllm"), vec![(Urgency::Blocked, Action::Diagnostics, "restart_exhausted")]);
+    assert_eq!(
+        emitted(&d, "vllm"),
+        vec![(Urgency::Blocked, Action::Diagnostics, "restart_exhausted")]
+    );
     assert!(d.nodes[0].services[0].actions.is_empty());
 }
 
@@ -111,17 +194,30 @@ fn offline_node_judges_no_service() {
     let mut w = world("edge", &[("a", Failed, None)]);
     w.nodes.clear();
     let mut cp = Checkpoint::default();
-    cp.services.insert("edge/a".into(), ServiceState { health: crate::checkpoint::Health::Healthy, ..Default::default() });
+    cp.services.insert(
+        "edge/a".into(),
+        ServiceState {
+            health: crate::checkpoint::Health::Healthy,
+            ..Default::default()
+        },
+    );
     let d = run(&f, &w, &cp);
     assert!(!d.nodes[0].online);
     assert!(d.nodes[0].services.is_empty());
     assert_eq!(d.nodes[0].emitted[0].condition, "offline_node");
-    assert_eq!(d.checkpoint.services["edge/a"].health, crate::checkpoint::Health::Healthy, "state carried over");
+    assert_eq!(
+        d.checkpoint.services["edge/a"].health,
+        crate::checkpoint::Health::Healthy,
+        "state carried over"
+    );
 }
 
 #[test]
 fn same_inputs_same_decisions() {
-    let f = fleet("gpu", vec![service("a", Kind::Model), service("b", Kind::Service)]);
+    let f = fleet(
+        "gpu",
+        vec![service("a", Kind::Model), service("b", Kind::Service)],
+    );
     let w = world("gpu", &[("a", Degraded, None), ("b", Failed, None)]);
     let one = format!("{:?}", run(&f, &w, &Checkpoint::default()));
     let two = format!("{:?}", run(&f, &w, &Checkpoint::default()));

@@ -45,7 +45,12 @@ pub fn service(name: &str, kind: Kind) -> ServiceSpec {
         pinned: false,
         priority: 0,
         process: None,
-        health: HealthSpec { probe: None, timeout: Duration::from_secs(2), degraded_after: 2, dead_after: 5 },
+        health: HealthSpec {
+            probe: None,
+            timeout: Duration::from_secs(2),
+            degraded_after: 2,
+            dead_after: 5,
+        },
         start: Some(Start::Restart(vec!["true".into()])),
         stop: None,
         stop_timeout: Duration::from_secs(10),
@@ -59,15 +64,30 @@ pub fn service(name: &str, kind: Kind) -> ServiceSpec {
 }
 
 pub fn fleet(node: &str, services: Vec<ServiceSpec>) -> Fleet {
-    let services: BTreeMap<String, ServiceSpec> = services.into_iter().map(|s| (s.name.clone(), s)).collect();
-    let spec = NodeSpec { name: node.into(), file: PathBuf::from("services.yaml"), settings: settings(), services };
-    Fleet { nodes: BTreeMap::from([(node.to_string(), spec)]), fingerprint: [0; 32] }
+    let services: BTreeMap<String, ServiceSpec> =
+        services.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let spec = NodeSpec {
+        name: node.into(),
+        file: PathBuf::from("services.yaml"),
+        settings: settings(),
+        services,
+    };
+    Fleet {
+        nodes: BTreeMap::from([(node.to_string(), spec)]),
+        fingerprint: [0; 32],
+    }
 }
 
 /// A world where `node` is online and each (service, status, last_activity) has a record.
 pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> World {
     let mut w = World::default();
-    w.nodes.insert(node.into(), Obs::Valid(NodeRecord { status: NodeStatus::Online, last_seen: at(NOW) }));
+    w.nodes.insert(
+        node.into(),
+        Obs::Valid(NodeRecord {
+            status: NodeStatus::Online,
+            last_seen: at(NOW),
+        }),
+    );
     for (svc, status, activity) in records {
         let rec = ServiceRecord {
             status: *status,
@@ -80,7 +100,8 @@ pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> Wor
             memory_bytes: None,
             gpu_memory_bytes: None,
         };
-        w.services.insert((node.into(), svc.to_string()), Obs::Valid(rec));
+        w.services
+            .insert((node.into(), svc.to_string()), Obs::Valid(rec));
     }
     w
 }

@@ -29,10 +29,21 @@ pub struct View<'a> {
 impl<'a> View<'a> {
     pub fn build(input: &'a Input<'a>, node: &'a NodeSpec, spec: &'a ServiceSpec) -> View<'a> {
         let key = key(&node.name, &spec.name);
-        let file = input.world.services.get(&(node.name.clone(), spec.name.clone()));
+        let file = input
+            .world
+            .services
+            .get(&(node.name.clone(), spec.name.clone()));
         let record = file.and_then(Obs::valid);
-        let live = input.live.get(&node.name).and_then(|l| l.services.get(&spec.name));
-        let prev = input.checkpoint.services.get(&key).cloned().unwrap_or_default();
+        let live = input
+            .live
+            .get(&node.name)
+            .and_then(|l| l.services.get(&spec.name));
+        let prev = input
+            .checkpoint
+            .services
+            .get(&key)
+            .cloned()
+            .unwrap_or_default();
         let now = input.now;
         let live_obs = live.map(|l| l.observation);
         let (observation, counted) = observe(file, live_obs, &prev, now, node.settings.fast_tick);
@@ -58,7 +69,9 @@ impl<'a> View<'a> {
         // The circuit closes after ten minutes healthy.
         if health == Health::Healthy
             && state.restart_attempts > 0
-            && state.healthy_since.is_some_and(|t| now - t >= BREAKER_COOL_DOWN)
+            && state
+                .healthy_since
+                .is_some_and(|t| now - t >= BREAKER_COOL_DOWN)
         {
             state.restart_attempts = 0;
         }
@@ -72,7 +85,12 @@ impl<'a> View<'a> {
         }
         update_demand(&mut state, record);
 
-        let pinned = input.overrides.pins.get(&key).copied().unwrap_or(spec.pinned);
+        let pinned = input
+            .overrides
+            .pins
+            .get(&key)
+            .copied()
+            .unwrap_or(spec.pinned);
         let held = input.overrides.holds.contains(&key);
         View {
             spec,
@@ -99,9 +117,12 @@ impl<'a> View<'a> {
     /// Declared, no world record and no live process (an evicted model is
     /// not missing: it was unloaded on purpose).
     pub fn is_missing(&self) -> bool {
-        let live_process = self
-            .live
-            .is_some_and(|l| matches!(l.observation, LiveObservation::Up | LiveObservation::Failing));
+        let live_process = self.live.is_some_and(|l| {
+            matches!(
+                l.observation,
+                LiveObservation::Up | LiveObservation::Failing
+            )
+        });
         !self.has_record_file && !live_process && self.health() != Health::Evicted
     }
 
@@ -139,7 +160,9 @@ impl<'a> View<'a> {
 /// Demand forecast: an EWMA (α = 0.5) of the request rate between records.
 fn update_demand(state: &mut ServiceState, record: Option<&ServiceRecord>) {
     let Some(rec) = record else { return };
-    let Some(total) = rec.requests_total else { return };
+    let Some(total) = rec.requests_total else {
+        return;
+    };
     match &mut state.demand {
         Some(d) if rec.observed_at > d.at => {
             let secs = (rec.observed_at - d.at).num_milliseconds() as f64 / 1000.0;

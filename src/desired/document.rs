@@ -95,7 +95,10 @@ pub(crate) fn read(
                 // A syntax error ends this file's checks. Checked only on
                 // failure, so a clean file is parsed once.
                 if let Err(syntax) = serde_yaml::from_str::<IgnoredAny>(text) {
-                    return (RawFile::default(), vec![convert(syntax, &Vec::new(), file, locator)]);
+                    return (
+                        RawFile::default(),
+                        vec![convert(syntax, &Vec::new(), file, locator)],
+                    );
                 }
                 let section = ctx.current.take();
                 errors.push(convert(e, &section, file, locator));

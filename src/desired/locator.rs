@@ -53,7 +53,10 @@ struct Built {
 
 impl<'a> Locator<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Locator { text, built: std::cell::OnceCell::new() }
+        Locator {
+            text,
+            built: std::cell::OnceCell::new(),
+        }
     }
 
     fn b(&self) -> &Built {
@@ -147,7 +150,11 @@ impl Built {
         for (i, e) in entries.iter().enumerate() {
             first.entry(e.path.clone()).or_insert(i);
         }
-        Built { lines, entries, first }
+        Built {
+            lines,
+            entries,
+            first,
+        }
     }
 }
 

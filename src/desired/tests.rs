@@ -214,7 +214,10 @@ fn example_resolves_preset_overrides_and_defaults() {
     let router = &node.services["router"];
     assert_eq!(router.depends_on, ["redis", "llama-70b"]);
     assert!(matches!(&router.health.probe, Some(Probe::Command(argv)) if argv[0] == "curl"));
-    assert_eq!((router.process.as_ref(), router.start.as_ref()), (None, None));
+    assert_eq!(
+        (router.process.as_ref(), router.start.as_ref()),
+        (None, None)
+    );
 }
 
 #[test]

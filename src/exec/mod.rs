@@ -1,25 +1,80 @@
-//! The executor's primitives: the only code that starts or signals
-//! processes. It never decides; it does what it is told, safely, and reports
-//! what happened.
+//! The executor's primitives: the only code in supervisorctl that starts or
+//! signals processes. It never decides anything: the plan says what to run,
+//! start or stop, and these functions do exactly that, safely, and report
+//! what happened in a value the caller turns into events. Nothing here
+//! panics on a failing process; failures are data.
 //!
-//! Guarantees:
-//! - no command goes through a shell: argv only, looked up on a clean PATH;
-//! - every command gets a clean, documented environment (`env::clean_env`);
-//! - a command run to completion is killed with its whole process group at
-//!   its timeout, and always reaped;
-//! - no signal reaches pid 0 or 1, this process, its parent or its process
-//!   group, and the identity (pid + start time) is re-checked immediately
-//!   before each signal, so a reused pid is never signalled.
+//! - [`env::clean_env`]: the environment of every command we start.
+//! - [`command::run_command`]: run an argv to completion within a timeout
+//!   (restart and stop commands, health probe commands).
+//! - [`spawn::spawn_detached`]: start a service in its own session, with
+//!   its output in a log file and its pid in a pid file.
+//! - [`stop::stop_process`]: stop a process by its identity, with its own
+//!   stop command or SIGTERM then SIGKILL.
 //!
-//! Assumptions: Linux `/proc`. Caveats: between the identity check and the
-//! `kill` there is a window of microseconds in which the pid could be reused;
-//! a pidfd would close it, but nix offers no safe wrapper and this crate does
-//! not write `unsafe` for it. The window needs the target to exit and its pid
-//! to wrap around in that instant.
-mod command;
-mod env;
-mod spawn;
-mod stop;
+//! # Guarantees
+//!
+//! - **No shell.** Every argv is executed directly; `argv[0]` is looked up
+//!   on the clean `PATH`. No string is ever interpreted by a shell.
+//! - **Clean environment.** A child inherits nothing but the variables
+//!   [`env::clean_env`] lists; its working directory is `/`, its stdin is
+//!   `/dev/null`.
+//! - **Bounded.** [`command::run_command`] returns within its timeout plus
+//!   a short grace: at the timeout the command's whole process group gets
+//!   SIGKILL and is reaped. [`stop::stop_process`] returns within
+//!   `stop_timeout` (plus the stop command's own bound, when there is one)
+//!   plus about 2 s.
+//! - **No wrong process is ever signalled on purpose.** A target is named by
+//!   its [`ProcessIdentity`](crate::procfs::ProcessIdentity) (pid and start
+//!   time in clock ticks), and the identity is re-read from `/proc`
+//!   immediately before every signal: a pid that now names another process
+//!   is reported as [`stop::StopOutcome::AlreadyGone`] and left alone. Pid 0,
+//!   pid 1, our own process, our parent and every member of our own process
+//!   group are refused ([`stop::is_protected`]); so is a pid beyond
+//!   `i32::MAX`, which `kill(2)` would read as a process group.
+//! - **Signals go to one pid.** A stop signals the target process only,
+//!   never its group: a service's helpers are its own business.
+//! - **No zombies of ours.** Commands are always reaped; a detached service
+//!   is reaped by a small thread when it exits, so a long-lived supervisorctl
+//!   (`watch`) does not keep dead services looking alive in `/proc`.
+//!
+//! # Assumptions
+//!
+//! - Linux with `/proc` mounted: identities, process states and the session
+//!   of a process are read from `/proc/PID/stat`.
+//! - A pid and its start time in clock ticks name one process for the life
+//!   of a boot; this module never compares identities across boots.
+//! - Paths given for logs and pid files are trusted configuration (the state
+//!   directory); they are opened without following a final symlink, but the
+//!   folders above them are not checked.
+//!
+//! # Caveats
+//!
+//! - **No pidfd.** `nix` 0.31 has no `pidfd_open`/`pidfd_send_signal`
+//!   wrapper and std's `PidFd` is unstable; rather than write unsafe code for
+//!   it, the guarantee is the identity re-check right before `kill(2)`. The
+//!   remaining window (microseconds between reading `/proc` and the signal)
+//!   would need the target to exit, be reaped and have its pid reused inside
+//!   it.
+//! - **Escapees.** A command that puts a child in another process group or
+//!   session escapes the SIGKILL at its timeout. A command that exits while
+//!   a background child still holds its stderr is not waited for beyond a
+//!   short grace; that child's later writes to stderr may fail once
+//!   supervisorctl exits.
+//! - **No terminal signals.** Children run in their own process group (or
+//!   session), so Ctrl-C on supervisorctl does not reach them; the timeouts
+//!   bound them instead.
+//! - **A stop command's verdict.** When a stop command leaves its target
+//!   alive, the signals that follow decide the outcome; the command's own
+//!   result is not part of it.
+
+pub mod command;
+pub mod env;
+pub mod spawn;
+pub mod stop;
+
+#[cfg(test)]
+mod test_support;
 
 pub use command::{run_command, CommandResult};
 pub use env::clean_env;

@@ -1,66 +1,181 @@
-//! Starting a service detached: its own session (no terminal, no signals
-//! meant for us), stdin from /dev/null, stdout and stderr appended to its
-//! log, its pid written atomically for the next run's probe.
-use std::fs::OpenOptions;
-use std::io;
+//! Start a service detached from us: in its own session, so that it
+//! outlives this run and gets no terminal signals, with its output appended
+//! to a log file and its pid written atomically to a pid file that later
+//! runs (and other tools) use to find it.
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use nix::fcntl::OFlag;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::env::{cannot_run, clean_command};
 use crate::procfs::{self, ProcessIdentity};
 
-fn private_parent(path: &Path) -> io::Result<()> {
+/// Mode of folders we create for logs and pid files.
+const DIR_MODE: u32 = 0o700;
+/// Mode of a new log file.
+const LOG_MODE: u32 = 0o640;
+/// Mode of a pid file: anyone may read which pid a service has.
+const PID_MODE: u32 = 0o644;
+
+/// Starts `argv` detached: new session (`setsid`), clean environment,
+/// working directory `/`, stdin from `/dev/null`, stdout and stderr
+/// appended to `log_path`, its pid written to `pid_path` as `"<pid>\n"`.
+/// Returns its identity as read from `/proc` right after the start.
+///
+/// If the pid file cannot be written, the new process is killed again and
+/// the error returned: a service nobody can find would be started twice.
+/// The process is reaped by a background thread when it exits, so that it
+/// never lingers as a zombie of ours; once we exit, init adopts it.
+pub fn spawn_detached(
+    argv: &[String],
+    log_path: &Path,
+    pid_path: &Path,
+) -> io::Result<ProcessIdentity> {
+    let Some(program) = argv.first() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot run an empty command",
+        ));
+    };
+    let log = open_log(log_path)?;
+    create_parent(pid_path)?;
+    let mut cmd = clean_command(argv);
+    cmd.stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log));
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe calls are allowed. `setsid(2)` is async-signal-safe,
+    // nix's wrapper only calls it and maps errno, and converting an `Errno`
+    // into an `io::Error` does not allocate. std has no stable way to ask
+    // for a new session.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(io::Error::from));
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|err| io::Error::new(err.kind(), cannot_run(program, &err)))?;
+    let pid = child.id();
+    let identity = match procfs::identity(pid) {
+        Some(identity) => identity,
+        None => {
+            discard(&mut child);
+            return Err(io::Error::other(format!(
+                "started `{program}` as pid {pid} but cannot read `/proc/{pid}/stat`"
+            )));
+        }
+    };
+    if let Err(err) = write_pid_file(pid_path, pid) {
+        discard(&mut child);
+        return Err(io::Error::new(
+            err.kind(),
+            format!(
+                "cannot write pid file `{}`: {err}; stopped `{program}` (pid {pid}) again",
+                pid_path.display()
+            ),
+        ));
+    }
+    reap_in_background(child);
+    Ok(identity)
+}
+
+/// Opens the log for appending, creating it (0640) and its folders (0700);
+/// a symlink in place of the log is refused.
+fn open_log(path: &Path) -> io::Result<File> {
+    create_parent(path)?;
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(LOG_MODE)
+        .custom_flags(OFlag::O_NOFOLLOW.bits())
+        .open(path)
+        .map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("cannot open log `{}`: {err}", path.display()),
+            )
+        })
+}
+
+fn create_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => std::fs::DirBuilder::new().recursive(true).mode(0o700).create(p),
+        Some(dir) if !dir.as_os_str().is_empty() => DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(dir)
+            .map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!("cannot create folder `{}`: {err}", dir.display()),
+                )
+            }),
         _ => Ok(()),
     }
 }
 
-pub fn spawn_detached(argv: &[String], log_path: &Path, pid_path: &Path) -> io::Result<ProcessIdentity> {
-    let (prog, args) = argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
-    private_parent(log_path)?;
-    private_parent(pid_path)?;
-    let log = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o640)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(log_path)?;
-    let mut cmd = Command::new(prog);
-    cmd.args(args).env_clear().envs(super::clean_env()).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
-    // SAFETY: between fork and exec only async-signal-safe calls are allowed;
-    // setsid(2) is one, and the closure allocates nothing.
-    #[allow(unsafe_code)]
-    unsafe {
-        cmd.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(io::Error::from));
+/// Writes `"<pid>\n"` to a new temporary file beside `path` (`O_EXCL`,
+/// `O_NOFOLLOW`), syncs it, renames it over `path` and syncs the folder.
+fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "pid path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PID_MODE)
+            .custom_flags(OFlag::O_NOFOLLOW.bits())
+            .open(&tmp)?;
+        file.write_all(format!("{pid}\n").as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    let child = cmd.spawn()?;
+    result
+}
+
+/// Kills and reaps a child we just started and cannot keep.
+fn discard(child: &mut Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let _ = child.wait();
+}
+
+/// Waits for the child in a thread, so that when it exits while we still
+/// run it does not stay a zombie (which `/proc` would show as alive).
+fn reap_in_background(mut child: Child) {
     let pid = child.id();
-    let identity = procfs::identity(pid).ok_or_else(|| io::Error::other(format!("pid {pid} vanished right after spawn")))?;
-    crate::store::atomic::write_atomic(pid_path, format!("{pid}\n").as_bytes())?;
-    Ok(identity)
+    let spawned = std::thread::Builder::new()
+        .name(format!("reap-{pid}"))
+        .spawn(move || {
+            let _ = child.wait();
+        });
+    // Without a thread the child is simply not reaped while we live; init
+    // adopts it when we exit.
+    drop(spawned);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spawns_in_its_own_session_with_log_and_pidfile() {
-        let t = tempfile::tempdir().unwrap();
-        let (log, pidf) = (t.path().join("logs/x.log"), t.path().join("pids/x.pid"));
-        let argv: Vec<String> = ["sh", "-c", "echo hello; echo err >&2; exec sleep 30"].iter().map(|s| s.to_string()).collect();
-        let id = spawn_detached(&argv, &log, &pidf).unwrap();
-        assert_eq!(std::fs::read_to_string(&pidf).unwrap(), format!("{}\n", id.pid));
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", id.pid)).unwrap();
-        let session: u32 = stat.rsplit_once(')').unwrap().1.split_whitespace().nth(3).unwrap().parse().unwrap();
-        assert_eq!(session, id.pid, "leader of its own session");
-        let logged = (0..100).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("hello") && l.contains("err"))
-        });
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(id.pid as i32), nix::sys::signal::Signal::SIGKILL);
-        assert!(logged);
-    }
-}
+#[path = "spawn_tests.rs"]
+mod tests;

@@ -1,146 +1,207 @@
-//! Stopping a process: the service's `stop` command if it has one, else
-//! SIGTERM, a grace period, then SIGKILL — re-checking the process identity
-//! before every signal.
+//! Stop one process safely: with the service's own stop command, or with
+//! SIGTERM and, after its stop timeout, SIGKILL. The target is named by its
+//! identity (pid and start ticks) and re-checked right before every signal,
+//! so that a reused pid is never signalled; pids whose loss would hurt us
+//! (pid 1, ourselves, our parent, our process group) are refused.
+use std::thread;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{getpgid, getpgrp, getppid, Pid};
 
 use super::command::{run_command, CommandResult};
-use crate::procfs::{is_running, is_same_process, ProcessIdentity};
+use crate::procfs::{is_same_process, ProcessIdentity};
 
+/// Pause between two checks of whether the target is gone.
+const POLL: Duration = Duration::from_millis(20);
+/// How long we wait after SIGKILL before giving up.
+const KILL_WAIT: Duration = Duration::from_secs(2);
+/// Extra time a stop command gets beyond the service's stop timeout.
+const STOP_COMMAND_SLACK: Duration = Duration::from_secs(5);
+
+/// What [`stop_process`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopOutcome {
-    Stopped { signal: &'static str, waited: Duration },
+    /// The process is gone after `signal` (`"SIGTERM"` or `"SIGKILL"`);
+    /// `waited` runs from the SIGTERM to the moment it was seen gone.
+    Stopped {
+        signal: &'static str,
+        waited: Duration,
+    },
+    /// There was nothing to stop: no target, the process had exited, or its
+    /// pid now names another process (which was left alone).
     AlreadyGone,
+    /// The pid is protected and was not signalled; the reason says why.
     Refused(String),
+    /// The stop command ran and the target (if any) is gone afterwards.
     StopCommand(CommandResult),
+    /// A signal could not be sent, or the process outlived SIGKILL.
     Failed(String),
 }
 
-/// Why a pid must never be signalled, if it must not.
+/// Stops `target`.
+///
+/// With `stop_argv`, runs it via [`run_command`] with `stop_timeout` + 5 s;
+/// if the command succeeded, gives the target up to `stop_timeout` to go.
+/// If the target is then still the same live process, falls through to the
+/// signals below; otherwise returns [`StopOutcome::StopCommand`].
+///
+/// Signals: a protected pid ([`is_protected`]) is refused; SIGTERM goes to
+/// the pid (not its group), the target is polled every 20 ms until gone or
+/// `stop_timeout`, then SIGKILL, and up to 2 s more. Identity is re-checked
+/// immediately before each signal: a mismatch means
+/// [`StopOutcome::AlreadyGone`]. A zombie counts as gone. No target and no
+/// stop command is [`StopOutcome::AlreadyGone`].
+pub fn stop_process(
+    target: Option<ProcessIdentity>,
+    stop_argv: Option<&[String]>,
+    stop_timeout: Duration,
+) -> StopOutcome {
+    if let Some(argv) = stop_argv {
+        let result = run_command(argv, stop_timeout + STOP_COMMAND_SLACK);
+        let Some(id) = target else {
+            return StopOutcome::StopCommand(result);
+        };
+        let still_there = if result.success() {
+            !wait_gone(id, stop_timeout)
+        } else {
+            is_alive(id)
+        };
+        if !still_there {
+            return StopOutcome::StopCommand(result);
+        }
+    }
+    match target {
+        Some(id) => signal_stop(id, stop_timeout),
+        None => StopOutcome::AlreadyGone,
+    }
+}
+
+/// Why `pid` must never be signalled by us, or `None` if it may be.
 pub fn is_protected(pid: u32) -> Option<&'static str> {
-    let own = std::process::id();
+    let Ok(raw) = i32::try_from(pid) else {
+        return Some("pid out of range");
+    };
     if pid == 0 {
-        return Some("pid 0 (our whole process group)");
+        return Some("pid 0");
     }
     if pid == 1 {
-        return Some("pid 1 (init)");
+        return Some("pid 1");
     }
-    if pid == own {
+    if pid == std::process::id() {
         return Some("our own process");
     }
-    if pid as i32 == getppid().as_raw() {
-        return Some("our parent process");
+    if raw == getppid().as_raw() {
+        return Some("our parent");
     }
-    if getpgid(Some(Pid::from_raw(pid as i32))).is_ok_and(|g| g == getpgrp()) {
-        return Some("a process in our own process group");
+    match getpgid(Some(Pid::from_raw(raw))) {
+        Ok(group) if group == getpgrp() => Some("our process group"),
+        _ => None,
     }
-    None
 }
 
+/// SIGTERM, wait, SIGKILL, wait; identity re-checked before each signal.
+fn signal_stop(id: ProcessIdentity, stop_timeout: Duration) -> StopOutcome {
+    if let Some(reason) = is_protected(id.pid) {
+        return StopOutcome::Refused(format!("pid {} is {reason}", id.pid));
+    }
+    let started = Instant::now();
+    match send(id, Signal::SIGTERM) {
+        Sent::Gone => return StopOutcome::AlreadyGone,
+        Sent::Failed(why) => return StopOutcome::Failed(why),
+        Sent::Yes => {}
+    }
+    if wait_gone(id, stop_timeout) {
+        return stopped("SIGTERM", started);
+    }
+    match send(id, Signal::SIGKILL) {
+        // It went between our last look and the SIGKILL: SIGTERM did it.
+        Sent::Gone => return stopped("SIGTERM", started),
+        Sent::Failed(why) => return StopOutcome::Failed(why),
+        Sent::Yes => {}
+    }
+    if wait_gone(id, KILL_WAIT) {
+        stopped("SIGKILL", started)
+    } else {
+        StopOutcome::Failed(format!(
+            "pid {} is still alive {} s after SIGKILL",
+            id.pid,
+            KILL_WAIT.as_secs()
+        ))
+    }
+}
+
+fn stopped(signal: &'static str, started: Instant) -> StopOutcome {
+    StopOutcome::Stopped {
+        signal,
+        waited: started.elapsed(),
+    }
+}
+
+enum Sent {
+    Yes,
+    Gone,
+    Failed(String),
+}
+
+/// Sends `signal` to `id.pid` if, right now, it is still the same live
+/// process.
+fn send(id: ProcessIdentity, signal: Signal) -> Sent {
+    if !is_alive(id) {
+        return Sent::Gone;
+    }
+    let Ok(raw) = i32::try_from(id.pid) else {
+        return Sent::Failed(format!("pid {} is out of range", id.pid));
+    };
+    match kill(Pid::from_raw(raw), signal) {
+        Ok(()) => Sent::Yes,
+        Err(Errno::ESRCH) => Sent::Gone,
+        Err(errno) => Sent::Failed(format!(
+            "cannot send {} to pid {}: {}",
+            signal.as_str(),
+            id.pid,
+            errno.desc()
+        )),
+    }
+}
+
+/// Polls every 20 ms until `id` is gone; true if it went within `limit`.
 fn wait_gone(id: ProcessIdentity, limit: Duration) -> bool {
-    let start = Instant::now();
+    let deadline = Instant::now() + limit;
     loop {
-        if !is_running(id) {
+        if !is_alive(id) {
             return true;
         }
-        if start.elapsed() >= limit {
+        let now = Instant::now();
+        if now >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        thread::sleep(POLL.min(deadline - now));
     }
 }
 
-pub fn stop_process(target: Option<ProcessIdentity>, stop_argv: Option<&[String]>, stop_timeout: Duration) -> StopOutcome {
-    if let Some(argv) = stop_argv {
-        let r = run_command(argv, stop_timeout + Duration::from_secs(5));
-        match target {
-            Some(id) if is_running(id) && !wait_gone(id, Duration::from_secs(2)) => {} // still there: fall through to signals
-            _ => return StopOutcome::StopCommand(r),
-        }
-    }
-    let Some(id) = target else { return StopOutcome::Failed("no process to stop".into()) };
-    if let Some(why) = is_protected(id.pid) {
-        return StopOutcome::Refused(format!("pid {} is {why}", id.pid));
-    }
-    let start = Instant::now();
-    for (signal, name, grace) in [(Signal::SIGTERM, "SIGTERM", stop_timeout), (Signal::SIGKILL, "SIGKILL", Duration::from_secs(2))] {
-        // Identity first, signal right after: a reused pid is never signalled.
-        if !is_same_process(id) || !is_running(id) {
-            return if signal == Signal::SIGTERM { StopOutcome::AlreadyGone } else { StopOutcome::Stopped { signal: "SIGTERM", waited: start.elapsed() } };
-        }
-        if let Err(e) = kill(Pid::from_raw(id.pid as i32), signal) {
-            return match e {
-                nix::errno::Errno::ESRCH => StopOutcome::AlreadyGone,
-                e => StopOutcome::Failed(format!("{name} to pid {}: {e}", id.pid)),
-            };
-        }
-        if wait_gone(id, grace) {
-            return StopOutcome::Stopped { signal: name, waited: start.elapsed() };
-        }
-    }
-    StopOutcome::Failed(format!("pid {} survived SIGKILL", id.pid))
+/// True while `id` names a live process: same pid and start ticks, and
+/// not a zombie (a process that has exited but is not reaped yet).
+pub(crate) fn is_alive(id: ProcessIdentity) -> bool {
+    is_same_process(id) && process_state(id.pid).is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+/// Field 3 of `/proc/PID/stat` (R, S, D, Z, …), or `None` if it is gone.
+pub(crate) fn process_state(pid: u32) -> Option<char> {
+    stat_field(pid, 3)?.chars().next()
+}
+
+/// Field `n` (1-based, `n >= 3`) of `/proc/PID/stat`, counted after the
+/// command name, which may hold spaces and parentheses.
+pub(crate) fn stat_field(pid: u32, n: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace()
+        .nth(n.checked_sub(3)?)
+        .map(str::to_string)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::procfs::identity;
-    use std::process::{Child, Command};
-
-    struct Guard(Child);
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    fn start(args: &[&str]) -> (Guard, ProcessIdentity) {
-        // Its own process group: our group is protected.
-        use std::os::unix::process::CommandExt;
-        let child = Command::new(args[0]).args(&args[1..]).process_group(0).spawn().unwrap();
-        let id = identity(child.id()).unwrap();
-        (Guard(child), id)
-    }
-
-    #[test]
-    fn sigterm_stops_a_sleep() {
-        let (_g, id) = start(&["sleep", "30"]);
-        let r = stop_process(Some(id), None, Duration::from_secs(5));
-        assert!(matches!(r, StopOutcome::Stopped { signal: "SIGTERM", .. }), "{r:?}");
-    }
-
-    #[test]
-    fn sigkill_after_the_grace_period() {
-        let (_g, id) = start(&["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"]);
-        std::thread::sleep(Duration::from_millis(100));
-        let r = stop_process(Some(id), None, Duration::from_millis(300));
-        assert!(matches!(r, StopOutcome::Stopped { signal: "SIGKILL", .. }), "{r:?}");
-    }
-
-    #[test]
-    fn a_reused_pid_is_never_signalled() {
-        let (mut g, id) = start(&["sleep", "30"]);
-        let stale = ProcessIdentity { pid: id.pid, start_ticks: id.start_ticks + 1 };
-        assert_eq!(stop_process(Some(stale), None, Duration::from_secs(1)), StopOutcome::AlreadyGone);
-        assert!(g.0.try_wait().unwrap().is_none(), "still running");
-    }
-
-    #[test]
-    fn protected_pids_are_refused() {
-        let me = identity(std::process::id()).unwrap();
-        assert!(matches!(stop_process(Some(me), None, Duration::from_secs(1)), StopOutcome::Refused(_)));
-        let init = ProcessIdentity { pid: 1, start_ticks: identity(1).map_or(0, |i| i.start_ticks) };
-        assert!(matches!(stop_process(Some(init), None, Duration::from_secs(1)), StopOutcome::Refused(_)));
-    }
-
-    #[test]
-    fn stop_command_runs_by_argv() {
-        let (_g, id) = start(&["sleep", "30"]);
-        let argv = vec!["kill".to_string(), id.pid.to_string()];
-        let r = stop_process(Some(id), Some(&argv), Duration::from_secs(5));
-        assert!(matches!(r, StopOutcome::StopCommand(ref c) if c.success()), "{r:?}");
-    }
-}
+#[path = "stop_tests.rs"]
+mod tests;

@@ -23,16 +23,30 @@ use crate::exec::{self, StopOutcome};
 use crate::procfs::{self, ProcessIdentity};
 use crate::store::{self, fallbacks::FallbackEntry};
 
-pub fn execute(fleet: &Fleet, decision: &Decision, opts: &RunOptions, state_dir: Option<&Path>) -> Result<Vec<Option<Outcome>>> {
+pub fn execute(
+    fleet: &Fleet,
+    decision: &Decision,
+    opts: &RunOptions,
+    state_dir: Option<&Path>,
+) -> Result<Vec<Option<Outcome>>> {
     let live_run = opts.mode == Mode::Reconcile { dry_run: false };
     let mut fallbacks = decision.checkpoint.fallbacks.clone();
     let mut out = vec![];
-    for a in decision.nodes.iter().flat_map(|n| n.services.iter()).flat_map(|s| s.actions.iter()) {
+    for a in decision
+        .nodes
+        .iter()
+        .flat_map(|n| n.services.iter())
+        .flat_map(|s| s.actions.iter())
+    {
         let (true, Disposition::Execute, Some(dir)) = (live_run, &a.disposition, state_dir) else {
             out.push(None);
             continue;
         };
-        let Some(spec) = fleet.nodes.get(&a.node).and_then(|n| n.services.get(&a.service)) else {
+        let Some(spec) = fleet
+            .nodes
+            .get(&a.node)
+            .and_then(|n| n.services.get(&a.service))
+        else {
             out.push(None);
             continue;
         };
@@ -46,7 +60,13 @@ pub fn execute(fleet: &Fleet, decision: &Decision, opts: &RunOptions, state_dir:
                 let mut next = fallbacks.clone();
                 if a.action == Action::ActivateFallback {
                     if let Some(to) = &spec.fallback {
-                        next.insert(k.clone(), Fallback { to: to.clone(), since: opts.now.unwrap_or_else(chrono::Utc::now) });
+                        next.insert(
+                            k.clone(),
+                            Fallback {
+                                to: to.clone(),
+                                since: opts.now.unwrap_or_else(chrono::Utc::now),
+                            },
+                        );
                     }
                 } else {
                     next.remove(&k);
@@ -68,18 +88,34 @@ pub fn execute(fleet: &Fleet, decision: &Decision, opts: &RunOptions, state_dir:
 }
 
 fn ok(reason: String) -> Outcome {
-    Outcome { success: true, reason, exit_code: None, duration_ms: 0, spawned: None }
+    Outcome {
+        success: true,
+        reason,
+        exit_code: None,
+        duration_ms: 0,
+        spawned: None,
+    }
 }
 
 fn failed(reason: String) -> Outcome {
-    Outcome { success: false, reason, exit_code: None, duration_ms: 0, spawned: None }
+    Outcome {
+        success: false,
+        reason,
+        exit_code: None,
+        duration_ms: 0,
+        spawned: None,
+    }
 }
 
 fn start(spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outcome {
     match &spec.start {
         Some(Start::Restart(argv)) => {
             let r = exec::run_command(argv, spec.restart_timeout);
-            let mut o = if r.success() { ok(format!("`{}` exited 0", argv.join(" "))) } else { failed(describe(&r, argv)) };
+            let mut o = if r.success() {
+                ok(format!("`{}` exited 0", argv.join(" ")))
+            } else {
+                failed(describe(&r, argv))
+            };
             o.exit_code = r.exit_code;
             o
         }
@@ -87,14 +123,23 @@ fn start(spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outc
             // A spawned service that still lives (failing its probe) is
             // stopped first, so two copies never fight over a port.
             if let Some(id) = known.filter(|id| procfs::is_same_process(*id)) {
-                if let StopOutcome::Refused(why) | StopOutcome::Failed(why) = exec::stop_process(Some(id), spec.stop.as_deref(), spec.stop_timeout) {
+                if let StopOutcome::Refused(why) | StopOutcome::Failed(why) =
+                    exec::stop_process(Some(id), spec.stop.as_deref(), spec.stop_timeout)
+                {
                     return failed(format!("could not stop the old process {}: {why}", id.pid));
                 }
             }
             let log = dir.join("logs").join(format!("{}.log", spec.name));
             let pid = dir.join("pids").join(format!("{}.pid", spec.name));
             match exec::spawn_detached(argv, &log, &pid) {
-                Ok(id) => Outcome { spawned: Some(id), ..ok(format!("spawned pid {}, output to `{}`", id.pid, log.display())) },
+                Ok(id) => Outcome {
+                    spawned: Some(id),
+                    ..ok(format!(
+                        "spawned pid {}, output to `{}`",
+                        id.pid,
+                        log.display()
+                    ))
+                },
                 Err(e) => failed(format!("cannot spawn `{}`: {e}", argv.join(" "))),
             }
         }
@@ -107,7 +152,10 @@ fn describe(r: &exec::CommandResult, argv: &[String]) -> String {
     let what = if let Some(e) = &r.error {
         e.clone()
     } else if r.timed_out {
-        format!("`{cmd}` timed out after {} ms and was killed", r.duration.as_millis())
+        format!(
+            "`{cmd}` timed out after {} ms and was killed",
+            r.duration.as_millis()
+        )
     } else if let Some(code) = r.exit_code {
         format!("`{cmd}` exited {code}")
     } else {
@@ -126,13 +174,27 @@ fn evict(spec: &ServiceSpec, known: Option<ProcessIdentity>) -> Outcome {
         return failed("no live process with a known identity and no `stop` command".into());
     }
     let result = exec::stop_process(target, spec.stop.as_deref(), spec.stop_timeout);
-    let still = target.is_some_and(procfs::is_same_process);
-    let freed = if still { "; process still alive: its memory was NOT freed" } else { "; process gone, memory freed" };
+    let still = target.is_some_and(procfs::is_running);
+    let freed = if still {
+        "; process still alive: its memory was NOT freed"
+    } else {
+        "; process gone, memory freed"
+    };
     let mut o = match result {
-        StopOutcome::Stopped { signal, waited } => ok(format!("stopped with {signal} after {} ms{freed}", waited.as_millis())),
+        StopOutcome::Stopped { signal, waited } => ok(format!(
+            "stopped with {signal} after {} ms{freed}",
+            waited.as_millis()
+        )),
         StopOutcome::AlreadyGone => ok("process already gone".into()),
         StopOutcome::StopCommand(r) => {
-            let mut o = if r.success() && !still { ok(format!("stop command exited 0{freed}")) } else { failed(format!("{}{freed}", describe(&r, spec.stop.as_deref().unwrap_or_default()))) };
+            let mut o = if r.success() && !still {
+                ok(format!("stop command exited 0{freed}"))
+            } else {
+                failed(format!(
+                    "{}{freed}",
+                    describe(&r, spec.stop.as_deref().unwrap_or_default())
+                ))
+            };
             o.exit_code = r.exit_code;
             o
         }
@@ -147,7 +209,18 @@ fn evict(spec: &ServiceSpec, known: Option<ProcessIdentity>) -> Outcome {
 
 /// Writes `<state-dir>/fallbacks.json` for routers, atomically.
 pub fn publish_fallbacks(dir: &Path, map: &BTreeMap<String, Fallback>) -> Result<()> {
-    let entries: BTreeMap<String, FallbackEntry> = map.iter().map(|(k, f)| (k.clone(), FallbackEntry { to: f.to.clone(), since: f.since })).collect();
+    let entries: BTreeMap<String, FallbackEntry> = map
+        .iter()
+        .map(|(k, f)| {
+            (
+                k.clone(),
+                FallbackEntry {
+                    to: f.to.clone(),
+                    since: f.since,
+                },
+            )
+        })
+        .collect();
     store::fallbacks::write_fallbacks(&dir.join("fallbacks.json"), &entries)?;
     Ok(())
 }

@@ -45,7 +45,9 @@ pub fn load_fleet_or_report(hosts: &Path) -> Option<Fleet> {
 pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
     let mut sources: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     for e in errors {
-        let src = sources.entry(e.file.clone()).or_insert_with(|| std::fs::read_to_string(&e.file).ok());
+        let src = sources
+            .entry(e.file.clone())
+            .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
         eprintln!("{}", e.render(src.as_deref()));
     }
     let files = sources.len();
@@ -59,11 +61,15 @@ pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
 }
 
 pub fn resolve_state_dir(opts: &RunOptions) -> PathBuf {
-    opts.state_dir.clone().unwrap_or_else(store::statedir::default_state_dir)
+    opts.state_dir
+        .clone()
+        .unwrap_or_else(store::statedir::default_state_dir)
 }
 
 fn local_hostname() -> Option<String> {
-    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok())
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
 }
 
 impl Inputs {
@@ -75,10 +81,17 @@ impl Inputs {
             Mode::Check => (opts.checkpoint_file.clone(), opts.overrides_file.clone()),
             Mode::Reconcile { .. } => {
                 let dir = resolve_state_dir(opts);
-                store::statedir::prepare(&dir).with_context(|| format!("cannot prepare state directory `{}`", dir.display()))?;
-                let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`"))?;
+                store::statedir::prepare(&dir).with_context(|| {
+                    format!("cannot prepare state directory `{}`", dir.display())
+                })?;
+                let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| {
+                    anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
+                })?;
                 let cp = dir.join("checkpoint.json");
-                let ov = opts.overrides_file.clone().unwrap_or_else(|| dir.join("overrides.json"));
+                let ov = opts
+                    .overrides_file
+                    .clone()
+                    .unwrap_or_else(|| dir.join("overrides.json"));
                 state = Some((dir, lock));
                 (Some(cp), Some(ov))
             }
@@ -101,9 +114,13 @@ impl Inputs {
         let world = load_world(&opts.world, fleet);
         for inv in &world.invalid {
             preamble.push(
-                Event::new("observation_invalid", inv.node.as_deref(), inv.service.as_deref())
-                    .with("path", inv.path.as_str())
-                    .with("error", inv.error.as_str()),
+                Event::new(
+                    "observation_invalid",
+                    inv.node.as_deref(),
+                    inv.service.as_deref(),
+                )
+                .with("path", inv.path.as_str())
+                .with("error", inv.error.as_str()),
             );
         }
         let mut first_seq = checkpoint.next_seq.max(1);
@@ -112,7 +129,13 @@ impl Inputs {
                 first_seq = first_seq.max(last + 1);
             }
         }
-        let live = super::probes::probe_local(opts, fleet, local_node.as_deref(), &checkpoint, state.as_ref().map(|s| s.0.as_path()))?;
+        let live = super::probes::probe_local(
+            opts,
+            fleet,
+            local_node.as_deref(),
+            &checkpoint,
+            state.as_ref().map(|s| s.0.as_path()),
+        )?;
         Ok(Inputs {
             world,
             checkpoint,
@@ -143,7 +166,12 @@ impl Inputs {
     }
 
     /// Executes what the plan cleared (reconcile without `--dry-run` only).
-    pub fn execute(&self, fleet: &Fleet, decision: &Decision, opts: &RunOptions) -> Result<Vec<Option<Outcome>>> {
+    pub fn execute(
+        &self,
+        fleet: &Fleet,
+        decision: &Decision,
+        opts: &RunOptions,
+    ) -> Result<Vec<Option<Outcome>>> {
         let dir = self.state.as_ref().map(|s| s.0.as_path());
         super::execute::execute(fleet, decision, opts, dir)
     }
@@ -156,8 +184,16 @@ pub fn events_path(opts: &RunOptions, dir: &Path) -> PathBuf {
     }
 }
 
-fn load_checkpoint(path: &Path, mode: Mode, now: DateTime<Utc>, preamble: &mut Vec<Event>) -> Result<(Checkpoint, Vec<u8>)> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+fn load_checkpoint(
+    path: &Path,
+    mode: Mode,
+    now: DateTime<Utc>,
+    preamble: &mut Vec<Event>,
+) -> Result<(Checkpoint, Vec<u8>)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let bad = |error: String, set_aside: Option<String>, preamble: &mut Vec<Event>| {
         preamble.push(
             Event::new("observation_invalid", None, None)
@@ -167,7 +203,9 @@ fn load_checkpoint(path: &Path, mode: Mode, now: DateTime<Utc>, preamble: &mut V
         );
     };
     match store::checkpoint::load::<Checkpoint>(path) {
-        Loaded::Missing if mode == Mode::Check => bail!("checkpoint `{}` does not exist", path.display()),
+        Loaded::Missing if mode == Mode::Check => {
+            bail!("checkpoint `{}` does not exist", path.display())
+        }
         Loaded::Missing => Ok((Checkpoint::default(), vec![])),
         Loaded::Ready(cp) if cp.version == CHECKPOINT_VERSION => {
             let bytes = serde_json::to_vec(&cp).unwrap_or_default();
@@ -175,7 +213,10 @@ fn load_checkpoint(path: &Path, mode: Mode, now: DateTime<Utc>, preamble: &mut V
         }
         other => {
             let error = match other {
-                Loaded::Ready(cp) => format!("unsupported checkpoint version {} (this build reads {CHECKPOINT_VERSION})", cp.version),
+                Loaded::Ready(cp) => format!(
+                    "unsupported checkpoint version {} (this build reads {CHECKPOINT_VERSION})",
+                    cp.version
+                ),
                 Loaded::Unreadable { error } => error,
                 _ => String::new(),
             };
@@ -183,7 +224,12 @@ fn load_checkpoint(path: &Path, mode: Mode, now: DateTime<Utc>, preamble: &mut V
                 None // check writes nothing: report, and start from empty state
             } else {
                 let stamp = now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
-                let moved = store::checkpoint::set_aside(path, &stamp).with_context(|| format!("cannot set aside unreadable checkpoint `{}`", path.display()))?;
+                let moved = store::checkpoint::set_aside(path, &stamp).with_context(|| {
+                    format!(
+                        "cannot set aside unreadable checkpoint `{}`",
+                        path.display()
+                    )
+                })?;
                 Some(moved.display().to_string())
             };
             bad(error, aside, preamble);

@@ -1,9 +1,9 @@
 //! One run, end to end: load desired and actual state, decide (pure), execute
 //! (reconcile only), then record events and the checkpoint. This module is
 //! the edge that does the I/O the decision core must not.
+mod execute;
 mod identity;
 mod inputs;
-mod execute;
 mod probes;
 mod record;
 
@@ -58,7 +58,9 @@ pub fn format_ts(t: DateTime<Utc>) -> String {
 /// Runs `check` or `reconcile`; returns the exit code.
 pub fn run(opts: &RunOptions) -> Result<i32> {
     let started = Instant::now();
-    let Some(fleet) = load_fleet_or_report(&opts.hosts) else { return Ok(1) };
+    let Some(fleet) = load_fleet_or_report(&opts.hosts) else {
+        return Ok(1);
+    };
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut inputs = Inputs::load(opts, &fleet, now)?;
     let local = inputs.local_node.clone();
@@ -78,7 +80,10 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     let run_id = inputs.run_id(opts, &fleet, &ts);
     let mut preamble = vec![Event::new("run_started", local.as_deref(), None)
         .with("command", command_name(opts.mode))
-        .with("dry_run", matches!(opts.mode, Mode::Reconcile { dry_run: true }))
+        .with(
+            "dry_run",
+            matches!(opts.mode, Mode::Reconcile { dry_run: true }),
+        )
         .with("version", env!("CARGO_PKG_VERSION"))
         .with("local_node", local.clone())];
     preamble.append(&mut inputs.preamble);

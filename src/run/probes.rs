@@ -21,13 +21,26 @@ pub fn probe_local(
     if opts.mode == Mode::Check || !opts.probe {
         return Ok(out);
     }
-    let Some(node) = local.and_then(|n| fleet.nodes.get(n)) else { return Ok(out) };
+    let Some(node) = local.and_then(|n| fleet.nodes.get(n)) else {
+        return Ok(out);
+    };
     let known: HashMap<String, crate::procfs::ProcessIdentity> = node
         .services
         .keys()
-        .filter_map(|s| Some((s.clone(), checkpoint.services.get(&key(&node.name, s))?.process?)))
+        .filter_map(|s| {
+            Some((
+                s.clone(),
+                checkpoint.services.get(&key(&node.name, s))?.process?,
+            ))
+        })
         .collect();
-    let popts = ProbeOptions { state_dir: state_dir.map(Path::to_path_buf), ..ProbeOptions::default() };
+    // One probe per service at once (up to 64): silent endpoints cost one timeout, not several.
+    let max_parallel = node.services.len().clamp(1, 64);
+    let popts = ProbeOptions {
+        state_dir: state_dir.map(Path::to_path_buf),
+        max_parallel,
+        ..ProbeOptions::default()
+    };
     let live = probe::probe_node(node, &known, &popts);
     out.insert(node.name.clone(), reduce(live));
     Ok(out)
@@ -43,7 +56,9 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
         .map(|(name, s)| {
             let health = s.health.as_ref().map(|h| matches!(h, ProbeOutcome::Up));
             let (observation, identity, rss, cpu) = match &s.process {
-                ProcessState::NotFound | ProcessState::StalePidfile { .. } => (LiveObservation::Down, None, None, None),
+                ProcessState::NotFound | ProcessState::StalePidfile { .. } => {
+                    (LiveObservation::Down, None, None, None)
+                }
                 ProcessState::Found(p) => (
                     match health {
                         Some(false) => LiveObservation::Failing,
@@ -64,13 +79,23 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                     None,
                 ),
             };
-            let svc = LiveService { observation, identity, memory_bytes: rss, gpu_memory_bytes: s.gpu_memory_bytes, cpu_ticks: cpu };
+            let svc = LiveService {
+                observation,
+                identity,
+                memory_bytes: rss,
+                gpu_memory_bytes: s.gpu_memory_bytes,
+                cpu_ticks: cpu,
+            };
             (name, svc)
         })
         .collect();
     LiveNode {
         memory: live.memory.map(|m| (m.total_bytes, m.used_bytes)),
-        gpus: live.gpus.iter().map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes)).collect(),
+        gpus: live
+            .gpus
+            .iter()
+            .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
+            .collect(),
         services,
     }
 }

@@ -15,8 +15,20 @@ use crate::core::Mode;
 use crate::events::Event;
 use crate::store;
 
-pub fn finish(opts: &RunOptions, inputs: &mut Inputs, settled: Settled, ts: &str, run_id: &str, started: Instant) -> Result<i32> {
-    let Settled { mut events, mut checkpoint, summary, counts } = settled;
+pub fn finish(
+    opts: &RunOptions,
+    inputs: &mut Inputs,
+    settled: Settled,
+    ts: &str,
+    run_id: &str,
+    started: Instant,
+) -> Result<i32> {
+    let Settled {
+        mut events,
+        mut checkpoint,
+        summary,
+        counts,
+    } = settled;
     let duration_ms = started.elapsed().as_millis() as u64;
     events.push(
         Event::new("run_finished", inputs.local_node.as_deref(), None)
@@ -34,16 +46,20 @@ pub fn finish(opts: &RunOptions, inputs: &mut Inputs, settled: Settled, ts: &str
 
     if let Some((dir, _lock)) = &inputs.state {
         let log = events_path(opts, dir);
-        store::eventlog::append(&log, buf.as_bytes()).with_context(|| format!("cannot append to event log `{}`", log.display()))?;
+        store::eventlog::append(&log, buf.as_bytes())
+            .with_context(|| format!("cannot append to event log `{}`", log.display()))?;
         let cp = dir.join("checkpoint.json");
-        store::checkpoint::save(&cp, &checkpoint).with_context(|| format!("cannot write checkpoint `{}`", cp.display()))?;
+        store::checkpoint::save(&cp, &checkpoint)
+            .with_context(|| format!("cannot write checkpoint `{}`", cp.display()))?;
     } else if let EventsTarget::File(path) = &opts.events {
-        store::eventlog::append(path, buf.as_bytes()).with_context(|| format!("cannot append events to `{}`", path.display()))?;
+        store::eventlog::append(path, buf.as_bytes())
+            .with_context(|| format!("cannot append events to `{}`", path.display()))?;
     }
 
     if let Some(path) = &opts.metrics_file {
         let text = crate::metrics::render(&events, &checkpoint, duration_ms, summary.as_str());
-        store::atomic::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write metrics `{}`", path.display()))?;
+        store::atomic::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("cannot write metrics `{}`", path.display()))?;
     }
 
     let json = opts.output == Output::Json || opts.events == EventsTarget::Stdout;
@@ -51,7 +67,10 @@ pub fn finish(opts: &RunOptions, inputs: &mut Inputs, settled: Settled, ts: &str
     let written = if json {
         out.write_all(buf.as_bytes())
     } else {
-        let parsed: Vec<Value> = buf.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let parsed: Vec<Value> = buf
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
         out.write_all(crate::render::plan(&parsed, opts.mode == Mode::Check).as_bytes())
     };
     match written.and_then(|_| out.flush()) {

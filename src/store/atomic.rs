@@ -1,67 +1,97 @@
-//! Atomic replacement of a file: a reader sees the old content or the new,
-//! never a mix, even if we crash or lose power mid-write.
+//! Replacing a file so that a reader, or the next run after a crash, sees
+//! either the old content or the new, never a mix (SPEC §7, checkpoint).
 //!
-//! Guarantees: the temporary file is created in the same folder with
-//! `O_CREAT|O_EXCL|O_NOFOLLOW` (a planted symlink or leftover is never written
-//! through), mode 0600, `fsync`ed before the `rename`, and the folder is
-//! `fsync`ed after it. `rename` replaces a symlink at the destination rather
-//! than following it. Caveats: on a failure the temporary file is removed;
-//! if we are killed, a `.<name>.tmp-<pid>` may remain and is overwritten by
-//! nobody else (the next run uses its own pid).
-use std::fs::{File, OpenOptions};
+//! **Guarantees.** After [`write_atomic`] returns `Ok`, `path` holds exactly
+//! `bytes`, durably: the data is fsynced before the rename and the folder is
+//! fsynced after it. On any error the old file is untouched and the
+//! temporary file is removed. The temporary file is created with
+//! `O_CREAT|O_EXCL|O_NOFOLLOW`, so a symlink (or any file) planted at its
+//! name is never written through; another name is tried instead.
+//!
+//! **Assumptions.** `path` and its temporary sibling are on one file system
+//! (they share a folder), which makes `rename(2)` atomic. The caller
+//! serializes writers of one path (the state lock does this for the state
+//! directory); two concurrent writers each leave a whole file, the last
+//! rename wins.
+//!
+//! **Caveats.** If the process dies between creating and renaming, a hidden
+//! `.<name>.<pid>.<n>.tmp` stays behind; it is never read (world and state
+//! readers only take their own names) and may be deleted by hand. A symlink
+//! at `path` itself is replaced by the new file, not followed.
+use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use nix::libc;
+
+use super::file::{context, parent_of, sync_dir};
+
+/// Names tried for the temporary file before giving up.
+const TRIES: u64 = 64;
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// Replaces `path` with `bytes` atomically and durably; new files get mode
+/// 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let write = || -> io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    };
-    let result = write();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_atomic_mode(path, bytes, 0o600)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// [`write_atomic`] with another mode (before the umask) for a file that
+/// other users must read, such as a metrics file or `fallbacks.json`.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let pid = std::process::id();
+    let names =
+        (0..TRIES).filter_map(|_| temp_path(path, pid, NEXT.fetch_add(1, Ordering::Relaxed)));
+    write_with_names(path, bytes, mode, names)
+}
 
-    #[test]
-    fn replaces_content_and_leaves_no_temporary() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("checkpoint.json");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
-    }
+/// `.<name>.<pid>.<n>.tmp` next to `path`.
+pub(crate) fn temp_path(path: &Path, pid: u32, n: u64) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    Some(parent_of(path).join(format!(".{name}.{pid}.{n}.tmp")))
+}
 
-    #[test]
-    fn never_writes_through_a_planted_symlink() {
-        let t = tempfile::tempdir().unwrap();
-        let victim = t.path().join("victim");
-        std::fs::write(&victim, b"keep").unwrap();
-        let p = t.path().join("checkpoint.json");
-        let tmp = t.path().join(format!(".checkpoint.json.tmp-{}", std::process::id()));
-        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
-        assert!(write_atomic(&p, b"evil").is_err());
-        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+/// The write itself, trying the temporary `names` in turn.
+pub(crate) fn write_with_names(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    names: impl IntoIterator<Item = PathBuf>,
+) -> io::Result<()> {
+    if path.file_name().and_then(|n| n.to_str()).is_none() {
+        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a file name");
+        return Err(context(e, "write", path));
     }
+    for tmp in names {
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp);
+        let mut file = match created {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(context(e, "create", &tmp)),
+        };
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| context(e, "write", &tmp))
+            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| context(e, "replace", path)));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let dir = parent_of(path);
+        return sync_dir(dir).map_err(|e| context(e, "sync folder", dir));
+    }
+    let e = io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "every temporary name is taken",
+    );
+    Err(context(e, "write", path))
 }

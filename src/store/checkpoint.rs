@@ -1,79 +1,115 @@
-//! The checkpoint file: read (never through a symlink, at most 64 MiB), set
-//! aside when it cannot be read, and saved atomically. The checkpoint's type
-//! belongs to the core (`crate::checkpoint`); this module only moves bytes.
+//! Loading and saving the checkpoint, generically: the checkpoint's type
+//! belongs to the core; this file only knows how to keep a JSON value safe
+//! on disk (SPEC §7).
 //!
-//! Guarantees: an unreadable checkpoint is never deleted: it is renamed to
-//! `checkpoint.json.corrupt-<stamp>` (with `-1`, `-2`… if taken) for a person
-//! to look at, and the run starts from empty state.
+//! **Guarantees.** [`save`] replaces the file atomically and durably (see
+//! [`super::atomic`]). [`load`] never panics and never follows a symlink;
+//! it tells a missing checkpoint (first run) from one that exists but
+//! cannot be used, so the caller can [`set_aside`] the latter and start
+//! from empty state without destroying evidence: the unusable file is
+//! renamed, never overwritten or deleted.
+//!
+//! **Assumptions.** The caller holds the state lock, so no one else writes
+//! the checkpoint meanwhile. Checkpoints stay well under 64 MiB.
+//!
+//! **Caveats.** Every failure other than "missing" is `Unreadable`,
+//! including a permission error that a person could fix; the caller decides
+//! whether to set such a file aside. On a file system without
+//! `RENAME_NOREPLACE`, [`set_aside`] checks for a free name and renames in
+//! two steps, which races with a concurrent writer of the same name.
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub const MAX_CHECKPOINT_BYTES: u64 = 64 << 20;
+use nix::errno::Errno;
+use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
 
+use super::atomic::write_atomic;
+use super::file::{context, describe, parent_of, read_limited, sync_dir};
+
+/// The largest checkpoint read.
+pub const CHECKPOINT_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// What [`load`] found.
+#[derive(Debug)]
 pub enum Loaded<T> {
+    /// No file: a first run.
     Missing,
     Ready(T),
-    Unreadable { error: String },
+    /// The file exists but cannot be used (unreadable, a symlink, too
+    /// large, not JSON, or not the expected shape).
+    Unreadable {
+        error: String,
+    },
 }
 
+/// Reads and parses the JSON file at `path`.
 pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Loaded<T> {
-    match super::read_limited(path, MAX_CHECKPOINT_BYTES) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Loaded::Missing,
-        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => Loaded::Unreadable { error: "is a symlink; refusing to follow it".into() },
-        Err(e) => Loaded::Unreadable { error: e.to_string() },
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(v) => Loaded::Ready(v),
-            Err(e) => Loaded::Unreadable { error: format!("not a valid checkpoint: {e}") },
+    let bytes = match read_limited(path, CHECKPOINT_LIMIT) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Loaded::Missing,
+        Err(e) => {
+            return Loaded::Unreadable {
+                error: describe(&e),
+            }
+        }
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(value) => Loaded::Ready(value),
+        Err(e) => Loaded::Unreadable {
+            error: format!("invalid checkpoint: {e}"),
         },
     }
 }
 
+/// Renames `path` to `<path>.corrupt-<stamp>`, or `…-<stamp>-1`, `-2` …
+/// when that name is taken. Returns the new path.
 pub fn set_aside(path: &Path, stamp: &str) -> io::Result<PathBuf> {
-    let base = format!("{}.corrupt-{stamp}", path.display());
-    let mut target = PathBuf::from(&base);
-    let mut n = 0;
-    while std::fs::symlink_metadata(&target).is_ok() {
-        n += 1;
-        target = PathBuf::from(format!("{base}-{n}"));
+    for n in 0u32..1000 {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".corrupt-{stamp}"));
+        if n > 0 {
+            name.push(format!("-{n}"));
+        }
+        let target = PathBuf::from(name);
+        match rename_noreplace(path, &target) {
+            Ok(()) => {
+                let dir = parent_of(path);
+                sync_dir(dir).map_err(|e| context(e, "sync folder", dir))?;
+                return Ok(target);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(context(e, "set aside", path)),
+        }
     }
-    std::fs::rename(path, &target)?;
-    Ok(target)
+    let e = io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "every `.corrupt-` name is taken",
+    );
+    Err(context(e, "set aside", path))
 }
 
+/// `rename` that fails with `AlreadyExists` rather than replace `to`.
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {
+            if std::fs::symlink_metadata(to).is_ok() {
+                return Err(io::ErrorKind::AlreadyExists.into());
+            }
+            std::fs::rename(from, to)
+        }
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+/// Writes `value` as pretty JSON with a trailing newline, atomically.
 pub fn save<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    write_atomic(path, &to_pretty_json(value)?)
+}
+
+/// Pretty JSON with a trailing newline.
+pub(crate) fn to_pretty_json<T: serde::Serialize>(value: &T) -> io::Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
     bytes.push(b'\n');
-    super::atomic::write_atomic(path, &bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn missing_ready_unreadable_and_set_aside() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("checkpoint.json");
-        assert!(matches!(load::<serde_json::Value>(&p), Loaded::Missing));
-        save(&p, &serde_json::json!({"version": 1})).unwrap();
-        assert!(matches!(load::<serde_json::Value>(&p), Loaded::Ready(v) if v["version"] == 1));
-        std::fs::write(&p, b"\x00garbage").unwrap();
-        assert!(matches!(load::<serde_json::Value>(&p), Loaded::Unreadable { .. }));
-        let a = set_aside(&p, "20261123T120000Z").unwrap();
-        std::fs::write(&p, b"again").unwrap();
-        let b = set_aside(&p, "20261123T120000Z").unwrap();
-        assert!(a.to_string_lossy().ends_with("checkpoint.json.corrupt-20261123T120000Z"));
-        assert!(b.to_string_lossy().ends_with("-1"));
-        assert!(!p.exists());
-    }
-
-    #[test]
-    fn a_symlinked_checkpoint_is_not_followed() {
-        let t = tempfile::tempdir().unwrap();
-        let real = t.path().join("real.json");
-        std::fs::write(&real, b"{\"version\":1}").unwrap();
-        let p = t.path().join("checkpoint.json");
-        std::os::unix::fs::symlink(&real, &p).unwrap();
-        assert!(matches!(load::<serde_json::Value>(&p), Loaded::Unreadable { .. }));
-    }
+    Ok(bytes)
 }

@@ -1,106 +1,221 @@
-//! The event log: JSON lines, appended, never rewritten.
+//! The append-only event log, `events.jsonl` (SPEC §7): one JSON object a
+//! line, appended, never rewritten.
 //!
-//! Guarantees: a run's lines are built in memory and appended with one
-//! `write_all` on an `O_APPEND` descriptor (regular files take it in one
-//! `write`), then `fdatasync`ed; the file is never opened through a symlink.
-//! Readers skip a torn last line (no trailing newline), which only a crash in
-//! the middle of an append can leave.
-use std::fs::OpenOptions;
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+//! **Guarantees.** [`append`] issues one `write` of whole lines on a file
+//! opened `O_APPEND`, then `fdatasync`, under an exclusive `flock` of the
+//! log: concurrent appenders (threads or processes) never interleave, and
+//! the lines are durable when it returns. If the log ends with a torn line
+//! (a crash mid-write), the appended lines start on a fresh line, so the
+//! damage stays confined to that one line. [`last_seq`] reads backwards
+//! from the end in 64 KiB chunks: its cost follows the length of the last
+//! lines, not of the log. [`read`] streams with a bounded buffer.
+//!
+//! **Assumptions.** Callers pass whole lines, each ending in `\n`, and hold
+//! the state lock so `seq` values are assigned by one writer at a time.
+//!
+//! **Caveats.** The log is opened read-write (not write-only) so that the
+//! last byte can be checked for a torn line. A write can be short when the
+//! disk is full; `write_all` then continues with a second `write` (still
+//! under the lock). Readers take no lock and may see a line being written.
+//! A line longer than 64 MiB is skipped by [`last_seq`].
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
+use nix::libc;
+
+use super::file::{context, open_regular};
+
+/// Appends `buf` (whole lines) to the log at `path`, creating it (0600):
+/// one `write` with `O_APPEND` under an exclusive `flock`, then `fdatasync`.
 pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
-    let mut f = OpenOptions::new()
+    let mut file = OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(path)?;
-    f.write_all(buf)?;
-    f.sync_data()
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| context(e, "open event log", path))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| context(e, "open event log", path))?;
+    if !meta.is_file() {
+        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(context(e, "open event log", path));
+    }
+    // Appenders take turns, so a line without its newline at the end can
+    // only be the remains of a crash, never another append in progress.
+    file.lock()
+        .map_err(|e| context(e, "lock event log", path))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| context(e, "open event log", path))?;
+    let mut last = [0u8; 1];
+    let torn =
+        meta.len() > 0 && file.read_at(&mut last, meta.len() - 1).is_ok() && last[0] != b'\n';
+    let write = if torn {
+        let mut fresh = Vec::with_capacity(buf.len() + 1);
+        fresh.push(b'\n');
+        fresh.extend_from_slice(buf);
+        file.write_all(&fresh)
+    } else {
+        file.write_all(buf)
+    };
+    write
+        .and_then(|()| file.sync_data())
+        .map_err(|e| context(e, "append to event log", path))
 }
 
-/// The `seq` of the last complete line. Reads only the tail (the last line
-/// of a run is the small `run_finished`); looks further back, up to 16 MiB,
-/// only if the tail holds no usable line.
+const CHUNK: u64 = 64 * 1024;
+const MAX_LINE: usize = 64 * 1024 * 1024;
+
+/// The `seq` of the last complete line that parses and has one; `None` for
+/// a missing or empty log, or one without such a line.
 pub fn last_seq(path: &Path) -> io::Result<Option<u64>> {
-    let mut f = match super::open_nofollow(path) {
-        Ok(f) => f,
+    let file = match open_regular(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) => return Err(context(e, "read event log", path)),
     };
-    let len = f.metadata()?.len();
-    for window in [64u64 << 10, 16 << 20] {
-        let start = len.saturating_sub(window);
-        let mut buf = Vec::with_capacity((len - start) as usize);
-        f.seek(SeekFrom::Start(start))?;
-        (&mut f).take(len - start).read_to_end(&mut buf)?;
-        // Only newline-terminated lines are whole; the first is whole only at offset 0.
-        let Some(end) = buf.iter().rposition(|b| *b == b'\n') else { continue };
-        let mut lines: Vec<&[u8]> = buf[..end].split(|b| *b == b'\n').collect();
-        if start > 0 {
-            lines.remove(0);
+    last_seq_of(&file).map_err(|e| context(e, "read event log", path))
+}
+
+fn last_seq_of(file: &File) -> io::Result<Option<u64>> {
+    #[derive(serde::Deserialize)]
+    struct Seq {
+        seq: u64,
+    }
+    let mut pos = file.metadata()?.len();
+    // The bytes after `pos` not yet judged: the start of their line is
+    // still unknown. `ends_line`: they end in a newline (else: torn tail).
+    let mut carry: Vec<u8> = Vec::new();
+    let mut ends_line = false;
+    let mut skipping = false;
+    while pos > 0 {
+        let start = pos.saturating_sub(CHUNK);
+        let mut buf = vec![0; (pos - start) as usize];
+        file.read_exact_at(&mut buf, start)?;
+        pos = start;
+        let mut end = buf.len();
+        if skipping {
+            carry.clear();
         }
-        for line in lines.iter().rev() {
-            if let Some(seq) = serde_json::from_slice::<serde_json::Value>(line).ok().and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64)) {
-                return Ok(Some(seq));
+        buf.extend_from_slice(&carry);
+        let mut tail_len = buf.len();
+        // Lines wholly inside `buf`, last first.
+        while let Some(nl) = buf[..end].iter().rposition(|&b| b == b'\n') {
+            let line = &buf[nl + 1..tail_len];
+            if ends_line && !skipping && !line.is_empty() {
+                if let Ok(Seq { seq }) = serde_json::from_slice(line) {
+                    return Ok(Some(seq));
+                }
             }
+            ends_line = true;
+            skipping = false;
+            end = nl;
+            tail_len = nl;
         }
-        if start == 0 {
-            break;
+        buf.truncate(tail_len);
+        carry = buf;
+        if carry.len() > MAX_LINE {
+            skipping = true;
+        }
+    }
+    // The first line of the file.
+    if ends_line && !skipping && !carry.is_empty() {
+        if let Ok(Seq { seq }) = serde_json::from_slice(&carry) {
+            return Ok(Some(seq));
         }
     }
     Ok(None)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A line of the log that is not a JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based, counted from where reading started.
+    pub line: usize,
+    pub error: String,
+}
 
-    #[test]
-    fn appends_from_many_threads_stay_whole_lines() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("events.jsonl");
-        std::thread::scope(|s| {
-            for th in 0..8 {
-                let p = &p;
-                s.spawn(move || {
-                    for i in 0..200 {
-                        let line = format!("{{\"seq\":{},\"pad\":\"{}\"}}\n", th * 1000 + i, "x".repeat(300));
-                        append(p, line.as_bytes()).unwrap();
-                    }
-                });
+/// Streams the log's lines as JSON values. Empty lines are skipped; an
+/// unterminated last line is reported as a [`BadLine`] and not consumed
+/// (see [`EventReader::offset`]).
+pub struct EventReader {
+    reader: BufReader<File>,
+    line: usize,
+    offset: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+/// Opens the log at `path` for streaming from its start.
+pub fn read(path: &Path) -> io::Result<EventReader> {
+    read_from(path, 0)
+}
+
+/// Opens the log at `path` for streaming from byte `offset`, the start of
+/// a line (an earlier [`EventReader::offset`]): for following the log.
+pub fn read_from(path: &Path, offset: u64) -> io::Result<EventReader> {
+    let mut file = open_regular(path).map_err(|e| context(e, "read event log", path))?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| context(e, "read event log", path))?;
+    let reader = BufReader::with_capacity(64 * 1024, file);
+    Ok(EventReader {
+        reader,
+        line: 0,
+        offset,
+        buf: Vec::new(),
+        done: false,
+    })
+}
+
+impl EventReader {
+    /// The byte offset just past the last complete line handed out.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+impl Iterator for EventReader {
+    type Item = Result<serde_json::Value, BadLine>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buf.clear();
+            let n = match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(e) => {
+                    self.done = true;
+                    let error = format!("cannot read: {}", super::file::describe(&e));
+                    return Some(Err(BadLine {
+                        line: self.line + 1,
+                        error,
+                    }));
+                }
+            };
+            self.line += 1;
+            if self.buf.last() != Some(&b'\n') {
+                self.done = true;
+                let error = "incomplete last line (no newline at the end)".to_string();
+                return Some(Err(BadLine {
+                    line: self.line,
+                    error,
+                }));
             }
-        });
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert_eq!(text.lines().count(), 1600);
-        assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
-    }
-
-    #[test]
-    fn last_seq_reads_the_tail_and_skips_a_torn_line() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("events.jsonl");
-        assert_eq!(last_seq(&p).unwrap(), None);
-        let mut body = String::new();
-        for i in 1..=5000 {
-            body.push_str(&format!("{{\"seq\":{i},\"pad\":\"{}\"}}\n", "y".repeat(100)));
+            self.offset += n as u64;
+            let text = self.buf.trim_ascii();
+            if text.is_empty() {
+                continue;
+            }
+            return Some(serde_json::from_slice(text).map_err(|e| BadLine {
+                line: self.line,
+                error: e.to_string(),
+            }));
         }
-        std::fs::write(&p, &body).unwrap();
-        assert_eq!(last_seq(&p).unwrap(), Some(5000));
-        append(&p, b"{\"seq\":5001,\"torn").unwrap();
-        assert_eq!(last_seq(&p).unwrap(), Some(5000));
-    }
-
-    #[test]
-    fn refuses_a_symlinked_log() {
-        let t = tempfile::tempdir().unwrap();
-        let real = t.path().join("elsewhere");
-        std::fs::write(&real, b"").unwrap();
-        let p = t.path().join("events.jsonl");
-        std::os::unix::fs::symlink(&real, &p).unwrap();
-        assert!(append(&p, b"{}\n").is_err());
-        assert_eq!(std::fs::read(&real).unwrap(), b"");
+        None
     }
 }

@@ -1,98 +1,148 @@
-//! One run at a time per state directory: an exclusive `flock` on
-//! `<state-dir>/lock`.
+//! One run at a time per state directory: the `lock` file (SPEC §7, exit
+//! code 1 "lock held").
 //!
-//! Guarantees: the kernel releases the lock when the holder exits or is
-//! killed, so a crashed run never blocks the next one; the lock file is never
-//! opened through a symlink. The holder's pid is written into the file so
-//! the message can name it. Caveats: `flock` is advisory; only supervisorctl
-//! processes honour it.
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+//! **Guarantees.** While a [`StateLock`] lives, no other [`acquire`] on the
+//! same directory succeeds, in this process or another. The lock is
+//! released when the `StateLock` is dropped, and by the kernel when the
+//! process dies however it dies, so a crash never leaves a stale lock. The
+//! lock file holds the holder's pid, for the message a blocked run prints.
+//!
+//! **Assumptions.** The state directory is on a local file system where
+//! `flock(2)` works (it does not on some network file systems).
+//!
+//! **Caveats.** The pid in the file is informational: it may be briefly
+//! empty while a new holder writes it, and is then reported as unknown.
+//! A child process that inherits the descriptor would keep the lock; the
+//! file is opened close-on-exec, so spawned services do not.
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::libc;
+
+use super::file::describe;
+
+/// How often a waiting [`acquire`] tries again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The held lock of a state directory; dropping it releases the lock.
+#[derive(Debug)]
 pub struct StateLock {
     _file: File,
+    path: PathBuf,
+}
+
+impl StateLock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 #[derive(Debug)]
 pub enum LockError {
+    /// Another run holds the lock.
     Held { path: PathBuf, holder: Option<u32> },
-    Io { path: PathBuf, error: std::io::Error },
+    /// The lock file could not be opened (a symlink, no permission, …).
+    Io { path: PathBuf, error: io::Error },
 }
 
-impl std::fmt::Display for LockError {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LockError::Held { path, holder: Some(pid) } => write!(f, "another supervisorctl run (pid {pid}) holds `{}`", path.display()),
-            LockError::Held { path, holder: None } => write!(f, "another supervisorctl run holds `{}`", path.display()),
-            LockError::Io { path, error } => write!(f, "cannot open lock `{}`: {error}", path.display()),
+            LockError::Held { path, holder } => {
+                let who = holder.map_or(String::new(), |pid| format!(" (pid {pid})"));
+                write!(
+                    f,
+                    "another supervisorctl run{who} holds `{}`",
+                    path.display()
+                )
+            }
+            LockError::Io { path, error } => {
+                write!(
+                    f,
+                    "cannot open lock file `{}`: {}",
+                    path.display(),
+                    describe(error)
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for LockError {}
 
+impl LockError {
+    /// A line to print after the error, for people.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            LockError::Held { .. } => {
+                Some("hint: wait for it to finish; the lock is released when that process exits")
+            }
+            LockError::Io { .. } => None,
+        }
+    }
+}
+
+/// Takes the lock of the state directory `dir` (file `<dir>/lock`). With
+/// `wait`, tries every 50 ms until that much time has passed.
 pub fn acquire(dir: &Path, wait: Option<Duration>) -> Result<StateLock, LockError> {
     let path = dir.join("lock");
-    let io = |error| LockError::Io { path: path.clone(), error };
+    let io_error = |error| LockError::Io {
+        path: path.clone(),
+        error,
+    };
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&path)
-        .map_err(io)?;
+        .map_err(io_error)?;
+    if !file.metadata().map_err(io_error)?.is_file() {
+        return Err(io_error(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
     let deadline = wait.map(|w| Instant::now() + w);
     loop {
         match file.try_lock() {
             Ok(()) => break,
-            Err(std::fs::TryLockError::WouldBlock) => {
-                if deadline.is_some_and(|d| Instant::now() < d) {
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
+            Err(TryLockError::WouldBlock) => {
+                let now = Instant::now();
+                match deadline {
+                    Some(deadline) if now < deadline => {
+                        std::thread::sleep(POLL.min(deadline - now))
+                    }
+                    _ => {
+                        return Err(LockError::Held {
+                            holder: holder(&mut file),
+                            path,
+                        })
+                    }
                 }
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                return Err(LockError::Held { path, holder: text.trim().parse().ok() });
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            Err(TryLockError::Error(error)) => return Err(io_error(error)),
         }
     }
-    file.set_len(0).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let _ = writeln!(file, "{}", std::process::id());
-    Ok(StateLock { _file: file })
+    let pid = format!("{}\n", std::process::id());
+    file.set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(pid.as_bytes()))
+        .map_err(io_error)?;
+    Ok(StateLock { _file: file, path })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn second_holder_fails_fast_then_waits_for_release() {
-        let t = tempfile::tempdir().unwrap();
-        let first = acquire(t.path(), None).unwrap();
-        let start = Instant::now();
-        let err = acquire(t.path(), None).err().unwrap();
-        assert!(start.elapsed() < Duration::from_secs(1));
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
-        let releaser = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(200));
-            drop(first);
-        });
-        assert!(acquire(t.path(), Some(Duration::from_secs(5))).is_ok());
-        releaser.join().unwrap();
-    }
-
-    #[test]
-    fn a_symlinked_lock_is_refused() {
-        let t = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("lock")).unwrap();
-        assert!(matches!(acquire(t.path(), None), Err(LockError::Io { .. })));
-        assert!(!t.path().join("elsewhere").exists());
-    }
+/// The pid the current holder wrote, if it is there yet.
+fn holder(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.take(32).read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
 }

@@ -1,28 +1,52 @@
 //! Operator overrides set from the command line (`pin`, `unpin`, `hold`,
-//! `release`): `<state-dir>/overrides.json`.
+//! `release`), kept in `<state-dir>/overrides.json`:
+//! `{"version": 1, "pins": {"<node>/<service>": true|false},
+//!   "holds": {"<node>/<service>": {"since": T, "reason": "..."}}}`.
 //!
-//! Guarantees: a missing file means no overrides; an unreadable one is an
-//! error, never silently empty — losing a hold could let a destructive
-//! action through. Saved atomically.
+//! **Guarantees.** A missing file means no overrides. A file that exists
+//! but cannot be read, parsed, or has another `version` is an error, never
+//! "no overrides": losing a hold could let a destructive action through, so
+//! the caller refuses to execute. Saving is atomic (see [`super::atomic`]).
+//!
+//! **Assumptions.** Keys are `<node>/<service>`; this file does not check
+//! them against hosts/ (an override of an undeclared service is harmless).
+//! Writers hold the state lock.
+//!
+//! **Caveats.** Unknown fields are ignored, so a newer tool's additions
+//! survive only if that tool also bumps `version`.
 use std::collections::BTreeMap;
+use std::io;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::atomic::write_atomic;
+use super::checkpoint::to_pretty_json;
+use super::file::{describe, read_limited};
+
+/// The format this build reads and writes.
+pub const OVERRIDES_VERSION: u32 = 1;
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Overrides {
     pub version: u32,
-    /// `<node>/<service>` → pinned or explicitly unpinned.
+    /// `true`: pinned from the command line; `false`: unpinned, whatever
+    /// hosts/ says.
     #[serde(default)]
     pub pins: BTreeMap<String, bool>,
+    /// Held services: nothing is executed for them.
     #[serde(default)]
     pub holds: BTreeMap<String, Hold>,
 }
 
 impl Default for Overrides {
     fn default() -> Self {
-        Overrides { version: 1, pins: BTreeMap::new(), holds: BTreeMap::new() }
+        Overrides {
+            version: OVERRIDES_VERSION,
+            pins: BTreeMap::new(),
+            holds: BTreeMap::new(),
+        }
     }
 }
 
@@ -33,35 +57,27 @@ pub struct Hold {
     pub reason: Option<String>,
 }
 
+/// Loads `path`; a missing file gives the empty default. The error names
+/// the file and says why it cannot be used.
 pub fn load_overrides(path: &Path) -> Result<Overrides, String> {
-    match super::read_limited(path, 16 << 20) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Overrides::default()),
-        Err(e) => Err(e.to_string()),
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| e.to_string()),
+    let shown = path.display();
+    let bytes = match read_limited(path, 16 * 1024 * 1024) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Overrides::default()),
+        Err(e) => return Err(format!("cannot read overrides `{shown}`: {}", describe(&e))),
+    };
+    let o: Overrides =
+        serde_json::from_slice(&bytes).map_err(|e| format!("invalid overrides `{shown}`: {e}"))?;
+    if o.version != OVERRIDES_VERSION {
+        return Err(format!(
+            "unsupported overrides version {} in `{shown}` (this build reads version {OVERRIDES_VERSION})",
+            o.version
+        ));
     }
+    Ok(o)
 }
 
-pub fn save_overrides(path: &Path, o: &Overrides) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(o).map_err(std::io::Error::other)?;
-    bytes.push(b'\n');
-    super::atomic::write_atomic(path, &bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip_and_corrupt_is_an_error() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("overrides.json");
-        assert_eq!(load_overrides(&p).unwrap(), Overrides::default());
-        let mut o = Overrides::default();
-        o.pins.insert("n/a".into(), true);
-        o.holds.insert("n/b".into(), Hold { since: "2026-11-23T12:00:00Z".parse().unwrap(), reason: Some("migration".into()) });
-        save_overrides(&p, &o).unwrap();
-        assert_eq!(load_overrides(&p).unwrap(), o);
-        std::fs::write(&p, b"{\"version\": 1, \"holds\": 7}").unwrap();
-        assert!(load_overrides(&p).is_err());
-    }
+/// Writes `o` as pretty JSON, atomically.
+pub fn save_overrides(path: &Path, o: &Overrides) -> io::Result<()> {
+    write_atomic(path, &to_pretty_json(o)?)
 }

@@ -1,4 +1,5 @@
 //! Actual state as an observer wrote it: the world directory (SPEC §3).
+pub mod load;
 pub mod record;
 
 use std::collections::{BTreeMap, HashMap};

@@ -39,7 +39,6 @@ pub(super) fn service(name: &str) -> ServiceSpec {
         gpu_memory: None,
         fallback: None,
         depends_on: Vec::new(),
-        line: 1,
     }
 }
 

@@ -1,0 +1,84 @@
+//! Small shared pieces of the store: reading a bounded regular file without
+//! following a symlink, and turning I/O errors into the project's message
+//! style (lowercase, the path in backticks).
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::libc;
+
+/// Opens an existing file for reading: no symlink, no blocking on a FIFO,
+/// and only a regular file is accepted.
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads the regular file at `path`, at most `limit` bytes.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > limit {
+        return Err(too_large(limit));
+    }
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
+}
+
+fn too_large(limit: u64) -> io::Error {
+    let mib = limit / (1024 * 1024);
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("file exceeds {mib} MiB limit"),
+    )
+}
+
+/// `e` as a lowercase message; a refused symlink says so plainly.
+pub(crate) fn describe(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => "is a symbolic link; refusing to follow it".into(),
+        Some(code) => lowercase_first(nix::errno::Errno::from_raw(code).desc()),
+        None => lowercase_first(&e.to_string()),
+    }
+}
+
+/// `e` with context: "cannot <what> `<path>`: <reason>", same kind.
+pub(crate) fn context(e: io::Error, what: &str, path: &Path) -> io::Error {
+    let message = format!("cannot {what} `{}`: {}", path.display(), describe(&e));
+    io::Error::new(e.kind(), message)
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The folder holding `path` (`.` for a bare file name).
+pub(crate) fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// fsync of a folder, so that a rename or a new entry in it is durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,115 @@
+//! The loader against real world directories in temp folders: every file
+//! kind, every way a file can be unusable, scope rules and the fingerprint.
+mod bench;
+mod files;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::desired::*;
+use crate::world::*;
+
+fn settings() -> Settings {
+    let s = Duration::from_secs;
+    Settings {
+        preset: Preset::Balanced,
+        fast_tick: s(3),
+        medium_tick: s(15),
+        slow_tick: s(60),
+        memory_pressure: 0.9,
+        gpu_pressure: 0.9,
+        idle_timeout: s(1800),
+        max_restart_attempts: 3,
+        idle_eviction: true,
+        resource_optimization: true,
+        max_actions_per_run: 5,
+        node_offline_after: s(300),
+        backoff_base: s(5),
+        backoff_max: s(300),
+        maintenance: vec![],
+        webhooks: vec![],
+    }
+}
+
+fn service(name: &str) -> ServiceSpec {
+    ServiceSpec {
+        name: name.into(),
+        kind: Kind::Service,
+        pinned: false,
+        priority: 0,
+        process: None,
+        health: HealthSpec {
+            probe: None,
+            timeout: Duration::from_secs(2),
+            degraded_after: 2,
+            dead_after: 5,
+        },
+        start: None,
+        stop: None,
+        stop_timeout: Duration::from_secs(10),
+        restart_timeout: Duration::from_secs(60),
+        idle_timeout: Duration::from_secs(1800),
+        memory: None,
+        gpu_memory: None,
+        fallback: None,
+        depends_on: vec![],
+    }
+}
+
+/// A fleet of `(node, [services])`.
+pub(super) fn fleet(nodes: &[(&str, &[&str])]) -> Fleet {
+    let nodes = nodes
+        .iter()
+        .map(|(node, services)| {
+            let services = services
+                .iter()
+                .map(|s| (s.to_string(), service(s)))
+                .collect();
+            let spec = NodeSpec {
+                name: node.to_string(),
+                file: PathBuf::from(format!("hosts/{node}/services.yaml")),
+                settings: settings(),
+                services,
+            };
+            (node.to_string(), spec)
+        })
+        .collect();
+    Fleet {
+        nodes,
+        fingerprint: [0; 32],
+    }
+}
+
+pub(super) fn put(root: &Path, rel: &str, body: impl AsRef<[u8]>) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, body).unwrap();
+}
+
+pub(super) const T: &str = "2026-03-01T12:00:00Z";
+
+pub(super) fn svc(status: &str) -> String {
+    format!(
+        r#"{{"status": "{status}", "observed_at": "{T}", "pid": 42, "in_flight": 1, "extra": true}}"#
+    )
+}
+
+pub(super) fn incident(id: &str, node: &str, service: Option<&str>) -> String {
+    let service = service.map_or(String::new(), |s| format!(r#""service": "{s}","#));
+    format!(
+        r#"{{"id": "{id}", "node": "{node}", {service} "severity": "critical",
+            "status": "open", "opened_at": "{T}", "summary": "disk"}}"#
+    )
+}
+
+pub(super) fn invalid<'a>(w: &'a World, path: &str) -> &'a InvalidObservation {
+    w.invalid
+        .iter()
+        .find(|i| i.path == path)
+        .unwrap_or_else(|| panic!("no invalid observation for {path}: {:?}", w.invalid))
+}
+
+pub(super) fn key(n: &str, s: &str) -> ServiceKey {
+    (n.into(), s.into())
+}
