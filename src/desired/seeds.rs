@@ -46,14 +46,28 @@ impl Visitor<'_> for KeySeed<'_, '_> {
         })
     }
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Option<String>, E> {
-        let count = self.seen.entry(name.to_string()).or_insert(0);
-        let nth = *count;
-        *count += 1;
+        // Hot path (every key of every file): no allocation beyond the
+        // section that error attribution needs.
+        let nth = match self.seen.get_mut(name) {
+            Some(count) => {
+                *count += 1;
+                *count - 1
+            }
+            None => {
+                self.seen.insert(name.to_string(), 1);
+                0
+            }
+        };
         let mut section = self.parent.clone();
         section.push((name.to_string(), nth));
-        let path = locator_path(&section);
-        self.ctx.current.replace(section.clone());
-        if self.ctx.skip.contains(&section) {
+        let skipped = !self.ctx.skip.is_empty() && self.ctx.skip.contains(&section);
+        let path = if nth > 0 {
+            locator_path(&section)
+        } else {
+            Vec::new()
+        };
+        self.ctx.current.replace(section);
+        if skipped {
             return Ok(None);
         }
         let what = match self.keys {
