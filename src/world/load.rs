@@ -7,7 +7,11 @@
 //! Nothing is followed through a symlink inside the world directory, nothing
 //! blocks on a FIFO, and no file is read past 1 MiB. The result, the order
 //! of `invalid` and the `fingerprint` depend only on the files' names and
-//! bytes, not on listing order or thread timing.
+//! bytes, not on listing order or thread timing. Files are read by up to
+//! four threads, folder by folder, so a fleet of thousands of nodes holds
+//! only a handful of descriptors; declared names are looked up directly, so
+//! undeclared files are never opened (incidents, whose scope is inside the
+//! file, are the exception).
 //!
 //! **Assumptions.** The observer replaces files by rename, so a file read
 //! while it changes is either the old or the new version; if not, it simply
@@ -34,7 +38,7 @@ use nix::sys::stat::Mode;
 use sha2::{Digest, Sha256};
 
 use self::read::{describe, open_dir, valid_name, OpenError};
-use self::run::{run_jobs, Job, Slot};
+use self::run::{run_groups, Folder, Group, GroupOutcome, Job, Slot, GROUP};
 use super::World;
 use crate::desired::Fleet;
 
@@ -62,27 +66,51 @@ pub(crate) fn load_world_threads(dir: &Path, fleet: &Fleet, threads: usize) -> W
     plan.node_folders(&root, "deployments", fleet);
     plan.incidents(dir, &root);
 
-    plan.jobs.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
-    let jobs = std::mem::take(&mut plan.jobs);
+    let groups = plan.sorted_groups();
     let dirs = std::mem::take(&mut plan.dirs);
-    let count = |f: fn(&Slot) -> bool| plan.jobs.iter().filter(|j| f(&j.slot)).count();
-    let services = count(|s| matches!(s, Slot::Service(_)));
-    let deployments = count(|s| matches!(s, Slot::Deployment(_)));
-    plan.world.services.reserve(services);
-    plan.world.deployments.reserve(deployments);
+    let count = |f: fn(&Slot) -> bool| {
+        let jobs = groups.iter().flat_map(|g| &g.jobs);
+        jobs.filter(|j| f(&j.slot)).count()
+    };
+    plan.world
+        .services
+        .reserve(count(|s| matches!(s, Slot::Service(_))));
+    plan.world
+        .deployments
+        .reserve(count(|s| matches!(s, Slot::Deployment(_))));
     let mut hasher = Sha256::new();
     let mut incidents = Vec::new();
-    run_jobs(&jobs, &dirs, threads, |job, outcome| {
-        if let Some(bytes) = &outcome.bytes {
-            hasher.update(job.rel.as_bytes());
-            hasher.update([0u8]);
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
+    let mut reported: Option<String> = None;
+    run_groups(&groups, &dirs, threads, |group, outcome| match outcome {
+        GroupOutcome::Missing => {}
+        GroupOutcome::Unusable(error) => {
+            // A folder split into several groups is reported once.
+            if reported.as_deref() != Some(group.rel.as_str()) {
+                reported = Some(group.rel.clone());
+                let scope = match &group.folder {
+                    Folder::Node { node, .. } if group.rel.starts_with("services/") => {
+                        Scope::Services(Some(node))
+                    }
+                    Folder::Node { node, .. } => Scope::Deployments(Some(node)),
+                    Folder::Open(_) => Scope::Incidents,
+                };
+                plan.folder_invalid(group.rel.clone(), error, fleet, scope);
+            }
         }
-        match outcome.result {
-            None => {}
-            Some(Ok(content)) => plan.valid(job, content, &mut incidents),
-            Some(Err(error)) => plan.file_invalid(job, error),
+        GroupOutcome::Files(outcomes) => {
+            for (job, outcome) in group.jobs.iter().zip(outcomes) {
+                if let Some(bytes) = &outcome.bytes {
+                    hasher.update(job.rel.as_bytes());
+                    hasher.update([0u8]);
+                    hasher.update((bytes.len() as u64).to_le_bytes());
+                    hasher.update(bytes);
+                }
+                match outcome.result {
+                    None => {}
+                    Some(Ok(content)) => plan.valid(job, content, &mut incidents),
+                    Some(Err(error)) => plan.file_invalid(job, error),
+                }
+            }
         }
     });
     plan.finish(incidents, fleet, hasher)
@@ -101,114 +129,126 @@ enum Scope<'a> {
 #[derive(Default)]
 struct Plan {
     world: World,
-    jobs: Vec<Job>,
+    /// Sort key (`<folder>/`), folder, jobs.
+    folders: Vec<(String, Folder, Vec<Job>)>,
+    /// The world's top-level folders that exist.
     dirs: Vec<OwnedFd>,
 }
 
 impl Plan {
     /// `nodes/<node>.json` or `resources/<node>.json` for each declared node.
     fn flat_folder(&mut self, root: &OwnedFd, folder: &str, fleet: &Fleet) {
-        let scope = if folder == "nodes" {
+        let nodes = folder == "nodes";
+        let scope = if nodes {
             Scope::Nodes
         } else {
             Scope::Resources
         };
-        let Some(fd) = self.open_folder(root, folder.to_string(), fleet, scope) else {
+        let Some(fd) = self.open_folder(root, folder, fleet, scope) else {
             return;
         };
         let dir = self.push_dir(fd);
-        for node in fleet.nodes.keys().filter(|n| valid_name(n)) {
-            let rel = format!("{folder}/{node}.json");
-            let slot = if folder == "nodes" {
-                Slot::Node(node.clone())
-            } else {
-                Slot::Resource(node.clone())
-            };
-            self.jobs.push(Job { rel, dir, slot });
-        }
+        let jobs = fleet
+            .nodes
+            .keys()
+            .filter(|n| valid_name(n))
+            .map(|node| Job {
+                rel: format!("{folder}/{node}.json"),
+                slot: if nodes {
+                    Slot::Node(node.clone())
+                } else {
+                    Slot::Resource(node.clone())
+                },
+            });
+        self.folders
+            .push((folder.to_string(), Folder::Open(dir), jobs.collect()));
     }
 
-    /// `<folder>/<node>/<service>.json` for each declared service.
+    /// `<folder>/<node>/<service>.json` for each declared service. The node
+    /// folders are opened only when read.
     fn node_folders(&mut self, root: &OwnedFd, folder: &str, fleet: &Fleet) {
-        let scope = |n| {
-            if folder == "services" {
-                Scope::Services(n)
-            } else {
-                Scope::Deployments(n)
-            }
+        let services = folder == "services";
+        let scope = if services {
+            Scope::Services(None)
+        } else {
+            Scope::Deployments(None)
         };
-        let Some(top) = self.open_folder(root, folder.to_string(), fleet, scope(None)) else {
+        let Some(fd) = self.open_folder(root, folder, fleet, scope) else {
             return;
         };
+        let parent = self.push_dir(fd);
         for (node, spec) in fleet.nodes.iter().filter(|(n, _)| valid_name(n)) {
-            let rel = format!("{folder}/{node}");
-            let Some(fd) = self.open_folder(&top, rel, fleet, scope(Some(node))) else {
-                continue;
-            };
-            let dir = self.push_dir(fd);
-            for service in spec.services.keys().filter(|s| valid_name(s)) {
-                let rel = format!("{folder}/{node}/{service}.json");
-                let key = (node.clone(), service.clone());
-                let slot = if folder == "services" {
-                    Slot::Service(key)
-                } else {
-                    Slot::Deployment(key)
+            let jobs = spec
+                .services
+                .keys()
+                .filter(|s| valid_name(s))
+                .map(|service| {
+                    let key = (node.clone(), service.clone());
+                    Job {
+                        rel: format!("{folder}/{node}/{service}.json"),
+                        slot: if services {
+                            Slot::Service(key)
+                        } else {
+                            Slot::Deployment(key)
+                        },
+                    }
+                });
+            let jobs: Vec<Job> = jobs.collect();
+            if !jobs.is_empty() {
+                let node_folder = Folder::Node {
+                    parent,
+                    node: node.clone(),
                 };
-                self.jobs.push(Job { rel, dir, slot });
+                self.folders
+                    .push((format!("{folder}/{node}"), node_folder, jobs));
             }
         }
     }
 
     /// Every `incidents/<id>.json`: their scope is known only once parsed.
     fn incidents(&mut self, dir: &Path, root: &OwnedFd) {
-        let fleet = Fleet::default();
-        let rel = "incidents".to_string();
-        let Some(fd) = self.open_folder(root, rel.clone(), &fleet, Scope::Incidents) else {
+        let none = Fleet::default();
+        let Some(fd) = self.open_folder(root, "incidents", &none, Scope::Incidents) else {
             return;
         };
         // Listing goes by path; the files are still opened through `fd`, so
         // a folder swapped meanwhile yields at worst names that are missing.
-        let entries = match std::fs::read_dir(dir.join("incidents")) {
-            Ok(entries) => entries,
+        let listing = std::fs::read_dir(dir.join("incidents")).and_then(|entries| {
+            entries
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let names = match listing {
+            Ok(names) => names,
             Err(e) => {
                 let error = format!("cannot list folder: {}", read::io_describe(&e));
-                return self.folder_invalid(rel, error, &fleet, Scope::Incidents);
+                return self.folder_invalid("incidents".into(), error, &none, Scope::Incidents);
             }
         };
         let dir = self.push_dir(fd);
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    let error = format!("cannot list folder: {}", read::io_describe(&e));
-                    return self.folder_invalid(rel, error, &fleet, Scope::Incidents);
-                }
-            };
-            let name = entry.file_name();
-            if let Some(stem) = name.to_str().and_then(read::incident_stem) {
-                let rel = format!("incidents/{stem}.json");
-                self.jobs.push(Job {
-                    rel,
-                    dir,
-                    slot: Slot::Incident,
-                });
-            }
-        }
+        let jobs = names
+            .iter()
+            .filter_map(|name| name.to_str().and_then(read::incident_stem))
+            .map(|stem| Job {
+                rel: format!("incidents/{stem}.json"),
+                slot: Slot::Incident,
+            });
+        self.folders
+            .push(("incidents".into(), Folder::Open(dir), jobs.collect()));
     }
 
     fn open_folder(
         &mut self,
-        parent: &OwnedFd,
-        rel: String,
+        root: &OwnedFd,
+        name: &str,
         fleet: &Fleet,
         scope: Scope<'_>,
     ) -> Option<OwnedFd> {
-        let name = rel.rsplit('/').next().unwrap_or(&rel);
-        match open_dir(parent, name) {
+        match open_dir(root, name) {
             Ok(fd) => Some(fd),
             Err(OpenError::Missing) => None,
             Err(OpenError::Unusable(error)) => {
-                self.folder_invalid(rel, error, fleet, scope);
+                self.folder_invalid(name.to_string(), error, fleet, scope);
                 None
             }
         }
@@ -217,6 +257,28 @@ impl Plan {
     fn push_dir(&mut self, fd: OwnedFd) -> usize {
         self.dirs.push(fd);
         self.dirs.len() - 1
+    }
+
+    /// The groups to read, in the order of their files' relative paths:
+    /// folders sorted by `<folder>/` (no name holds a `/`, so that is the
+    /// order of their files), files sorted within, split into pieces.
+    fn sorted_groups(&mut self) -> Vec<Group> {
+        let mut folders = std::mem::take(&mut self.folders);
+        folders.sort_by_cached_key(|(rel, _, _)| format!("{rel}/"));
+        let mut groups = Vec::new();
+        for (rel, folder, mut jobs) in folders {
+            jobs.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+            let mut jobs = jobs.into_iter().peekable();
+            while jobs.peek().is_some() {
+                let piece: Vec<Job> = jobs.by_ref().take(GROUP).collect();
+                groups.push(Group {
+                    rel: rel.clone(),
+                    folder: folder.clone(),
+                    jobs: piece,
+                });
+            }
+        }
+        groups
     }
 }
 

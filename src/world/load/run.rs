@@ -1,6 +1,7 @@
-//! Reading and parsing the planned world files, in parallel where that
-//! helps, handing the outcomes back strictly in plan order so that the
-//! loaded world and its fingerprint never depend on thread timing.
+//! Reading and parsing the planned world files, folder group by folder
+//! group, in parallel where that helps, handing the outcomes back strictly
+//! in plan order so that the loaded world and its fingerprint never depend
+//! on thread timing.
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,7 +9,7 @@ use std::sync::mpsc;
 
 use serde::de::DeserializeOwned;
 
-use super::read::{read_file, OpenError};
+use super::read::{open_dir, read_file, OpenError};
 use crate::world::{
     DeploymentRecord, Incident, NodeRecord, ResourceRecord, ServiceKey, ServiceRecord,
 };
@@ -22,11 +23,10 @@ pub enum Slot {
     Incident,
 }
 
-/// One file to read: its path relative to the world directory, the index of
-/// its opened folder, and where its record goes.
+/// One file to read: its path relative to the world directory and where
+/// its record goes.
 pub struct Job {
     pub rel: String,
-    pub dir: usize,
     pub slot: Slot,
 }
 
@@ -34,6 +34,37 @@ impl Job {
     fn file_name(&self) -> &str {
         self.rel.rsplit('/').next().unwrap_or(&self.rel)
     }
+}
+
+/// How a group's folder is reached.
+#[derive(Clone)]
+pub enum Folder {
+    /// Already open: an index into the open folders.
+    Open(usize),
+    /// `node` inside an open folder, opened by whoever reads the group
+    /// and closed after it, so that a fleet of thousands of nodes never
+    /// holds thousands of descriptors.
+    Node { parent: usize, node: String },
+}
+
+/// Files of one folder (at most [`GROUP`]), the unit of parallel work.
+pub struct Group {
+    /// The folder relative to the world directory, e.g. `services/gpu-box`.
+    pub rel: String,
+    pub folder: Folder,
+    pub jobs: Vec<Job>,
+}
+
+/// The most files in one [`Group`].
+pub const GROUP: usize = 256;
+
+pub enum GroupOutcome {
+    /// The folder does not exist: no file in it does.
+    Missing,
+    /// The folder exists but cannot be used.
+    Unusable(String),
+    /// One outcome per job, in order.
+    Files(Vec<Outcome>),
 }
 
 pub enum Content {
@@ -53,7 +84,6 @@ pub struct Outcome {
 
 /// Below this many files one thread does it all.
 const PARALLEL_FROM: usize = 512;
-const CHUNK: usize = 256;
 const MAX_THREADS: usize = 4;
 
 /// The number of reading threads for this machine.
@@ -63,54 +93,67 @@ pub fn default_threads() -> usize {
         .min(MAX_THREADS)
 }
 
-/// Runs every job on up to `threads` threads and calls `sink` with each
-/// outcome, in job order.
-pub fn run_jobs(
-    jobs: &[Job],
+/// Reads every group on up to `threads` threads and calls `sink` with each
+/// group's outcome, in group order.
+pub fn run_groups(
+    groups: &[Group],
     dirs: &[OwnedFd],
     threads: usize,
-    mut sink: impl FnMut(&Job, Outcome),
+    mut sink: impl FnMut(&Group, GroupOutcome),
 ) {
-    if threads < 2 || jobs.len() < PARALLEL_FROM {
-        for job in jobs {
-            sink(job, process(job, dirs));
+    let files: usize = groups.iter().map(|g| g.jobs.len()).sum();
+    if threads < 2 || files < PARALLEL_FROM {
+        for group in groups {
+            sink(group, process_group(group, dirs));
         }
         return;
     }
-    let chunks: Vec<&[Job]> = jobs.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<(usize, Vec<Outcome>)>();
+        let (tx, rx) = mpsc::channel::<(usize, GroupOutcome)>();
         for _ in 0..threads.min(MAX_THREADS) {
             let tx = tx.clone();
-            let (chunks, next) = (&chunks, &next);
+            let next = &next;
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(chunk) = chunks.get(i) else { break };
-                let outcomes = chunk.iter().map(|job| process(job, dirs)).collect();
-                if tx.send((i, outcomes)).is_err() {
+                let Some(group) = groups.get(i) else { break };
+                if tx.send((i, process_group(group, dirs))).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
-        // Reorder: hand chunk i over only once chunks 0..i have been.
+        // Reorder: hand group i over only once groups 0..i have been.
         let mut pending = BTreeMap::new();
         let mut want = 0;
-        for (i, outcomes) in rx {
-            pending.insert(i, outcomes);
-            while let Some(outcomes) = pending.remove(&want) {
-                for (job, outcome) in chunks[want].iter().zip(outcomes) {
-                    sink(job, outcome);
-                }
+        for (i, outcome) in rx {
+            pending.insert(i, outcome);
+            while let Some(outcome) = pending.remove(&want) {
+                sink(&groups[want], outcome);
                 want += 1;
             }
         }
     });
 }
 
-fn process(job: &Job, dirs: &[OwnedFd]) -> Outcome {
-    let bytes = match read_file(&dirs[job.dir], job.file_name()) {
+fn process_group(group: &Group, dirs: &[OwnedFd]) -> GroupOutcome {
+    let opened;
+    let dir = match &group.folder {
+        Folder::Open(i) => &dirs[*i],
+        Folder::Node { parent, node } => match open_dir(&dirs[*parent], node) {
+            Ok(fd) => {
+                opened = fd;
+                &opened
+            }
+            Err(OpenError::Missing) => return GroupOutcome::Missing,
+            Err(OpenError::Unusable(e)) => return GroupOutcome::Unusable(e),
+        },
+    };
+    GroupOutcome::Files(group.jobs.iter().map(|job| process(job, dir)).collect())
+}
+
+fn process(job: &Job, dir: &OwnedFd) -> Outcome {
+    let bytes = match read_file(dir, job.file_name()) {
         Ok(bytes) => bytes,
         Err(OpenError::Missing) => {
             return Outcome {

@@ -261,3 +261,89 @@ fn threads_do_not_change_the_result() {
     let valid = |w: &World| w.services.values().filter(|o| o.valid().is_some()).count();
     assert_eq!(valid(&one), valid(&four));
 }
+
+#[test]
+fn node_folders_sort_like_their_files() {
+    // `a-b/` sorts before `a/`: the fingerprint follows file paths, so the
+    // same bytes under other folder names in another order must differ, and
+    // the `invalid` list comes out sorted by path.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for node in ["a", "a-b", "a.c"] {
+        put(root, &format!("services/{node}/s.json"), "{");
+        put(root, &format!("deployments/{node}/s.json"), "{");
+    }
+    let w = load_world(
+        root,
+        &fleet(&[("a", &["s"]), ("a-b", &["s"]), ("a.c", &["s"])]),
+    );
+    let paths: Vec<_> = w.invalid.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "deployments/a-b/s.json",
+            "deployments/a.c/s.json",
+            "deployments/a/s.json",
+            "services/a-b/s.json",
+            "services/a.c/s.json",
+            "services/a/s.json",
+        ]
+    );
+}
+
+#[test]
+fn many_nodes_do_not_hold_many_descriptors() {
+    // Node folders are opened one group at a time: 400 nodes (800 folders)
+    // load under a limit of 200 descriptors. The limit is set on a child
+    // process (this test binary again) so that other tests are unaffected.
+    const CHILD: &str = "SUPERVISORCTL_TEST_FD_LIMIT_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let status = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "ulimit -n 200 && exec \"$0\" --exact \"$1\" --test-threads 1",
+            ])
+            .arg(exe)
+            .arg("world::load::tests::files::many_nodes_do_not_hold_many_descriptors")
+            .env(CHILD, "1")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "the load under `ulimit -n 200` failed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let nodes: Vec<String> = (0..400).map(|i| format!("n{i}")).collect();
+    for node in &nodes {
+        put(root, &format!("services/{node}/s.json"), svc("ok"));
+        put(
+            root,
+            &format!("deployments/{node}/s.json"),
+            "{\"attempts\": []}",
+        );
+    }
+    let spec: Vec<(&str, &[&str])> = nodes.iter().map(|n| (n.as_str(), &["s"][..])).collect();
+    for threads in [1, 4] {
+        let w = load_world_threads(root, &fleet(&spec), threads);
+        assert!(w.invalid.is_empty(), "{:?}", &w.invalid[..1]);
+        assert_eq!((w.services.len(), w.deployments.len()), (400, 400));
+    }
+}
+
+#[test]
+fn a_world_path_that_is_a_file_makes_everything_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world");
+    fs::write(&path, "not a folder").unwrap();
+    let w = load_world(&path, &fleet(&[("n", &["a"])]));
+    assert_eq!(w.invalid.len(), 1);
+    assert_eq!(w.invalid[0].path, ".");
+    assert_eq!(
+        w.invalid[0].error,
+        "cannot open world directory: not a directory"
+    );
+    assert!(matches!(w.nodes["n"], Obs::Invalid));
+    assert!(matches!(w.services[&key("n", "a")], Obs::Invalid));
+}
