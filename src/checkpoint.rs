@@ -108,9 +108,15 @@ pub struct ServiceState {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessIdentity>,
-    /// CPU time (clock ticks) at the last probe, for CPU use without sleeping.
+    /// CPU time (seconds) of the process at the last probe, and when: CPU
+    /// use comes from the difference between runs, without sleeping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_ticks: Option<u64>,
+    pub cpu_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_at: Option<DateTime<Utc>>,
+    /// CPU use between the last two probes, in cores (1.5 = 150 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_use: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_action: Option<LastAction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -42,6 +42,22 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
             st.restart_attempts
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP supervisor_service_cpu_cores CPU use between the last two probes, in cores."
+    );
+    let _ = writeln!(out, "# TYPE supervisor_service_cpu_cores gauge");
+    for (k, st) in &checkpoint.services {
+        let (node, service) = k.split_once('/').unwrap_or((k, ""));
+        if let Some(cpu) = st.cpu_use {
+            let _ = writeln!(
+                out,
+                "supervisor_service_cpu_cores{{node=\"{}\",service=\"{}\"}} {cpu}",
+                esc(node),
+                esc(service)
+            );
+        }
+    }
     let mut executed: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut decided: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut ratios = vec![];

@@ -37,17 +37,20 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                 .map(|a| format!("{} {} at {}", a.action, a.outcome, format_ts(a.at)));
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "failures": st.failures,
-                    "restart_attempts": st.restart_attempts, "circuit": if open {"open"} else {"closed"}, "backoff_until": backoff,
+                    "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "backoff_until": backoff,
                     "last_action": st.last_action, "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
                 let _ = writeln!(out, "{line}");
             } else {
                 let _ = writeln!(
                     out,
-                    "  {:<24} {:<9} failures {:<2} attempts {:<2}{}{}{}",
+                    "  {:<24} {:<9} failures {:<2} attempts {:<2}{}{}{}{}",
                     svc.name,
                     st.health.as_str(),
                     st.failures,
                     st.restart_attempts,
+                    st.cpu_use
+                        .map(|c| format!(" cpu {:.0}%", c * 100.0))
+                        .unwrap_or_default(),
                     if open { " circuit open" } else { "" },
                     backoff
                         .map(|b| format!(" backoff until {b}"))

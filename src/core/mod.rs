@@ -54,7 +54,8 @@ pub struct LiveService {
     pub identity: Option<ProcessIdentity>,
     pub memory_bytes: Option<u64>,
     pub gpu_memory_bytes: Option<u64>,
-    pub cpu_ticks: Option<u64>,
+    /// utime + stime of the process, in seconds.
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Operator overrides, keyed `<node>/<service>`.

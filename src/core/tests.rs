@@ -223,3 +223,51 @@ fn same_inputs_same_decisions() {
     let two = format!("{:?}", run(&f, &w, &Checkpoint::default()));
     assert_eq!(one, two);
 }
+
+#[test]
+fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
+    let f = fleet("gpu", vec![service("vllm", Kind::Service)]);
+    let w = world("gpu", &[]);
+    let id = crate::procfs::ProcessIdentity {
+        pid: 42,
+        start_ticks: 7,
+    };
+    let live_at = |cpu: f64| {
+        let svc = LiveService {
+            observation: LiveObservation::Up,
+            identity: Some(id),
+            memory_bytes: None,
+            gpu_memory_bytes: None,
+            cpu_seconds: Some(cpu),
+        };
+        BTreeMap::from([(
+            "gpu".to_string(),
+            LiveNode {
+                services: BTreeMap::from([("vllm".to_string(), svc)]),
+                ..Default::default()
+            },
+        )])
+    };
+    let overrides = Overrides::default();
+    let mut cp = Checkpoint::default();
+    for (secs, cpu) in [(0, 10.0), (10, 25.0)] {
+        let live = live_at(cpu);
+        let now = at(NOW) + chrono::Duration::seconds(secs);
+        let input = Input {
+            fleet: &f,
+            world: &w,
+            checkpoint: &cp,
+            overrides: &overrides,
+            live: &live,
+            now,
+            mode: Mode::Reconcile { dry_run: true },
+            local_node: Some("gpu"),
+        };
+        cp = decide(&input).checkpoint;
+    }
+    assert_eq!(
+        cp.services["gpu/vllm"].cpu_use,
+        Some(1.5),
+        "15 CPU-seconds in 10 s is 1.5 cores"
+    );
+}

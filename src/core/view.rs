@@ -79,9 +79,7 @@ impl<'a> View<'a> {
             if l.identity.is_some() {
                 state.process = l.identity;
             }
-            if l.cpu_ticks.is_some() {
-                state.cpu_ticks = l.cpu_ticks;
-            }
+            update_cpu(&mut state, &prev, l, now);
         }
         update_demand(&mut state, record);
 
@@ -155,6 +153,27 @@ impl<'a> View<'a> {
     pub fn gpu_index(&self) -> Option<u32> {
         self.record.and_then(|r| r.gpu_index)
     }
+}
+
+/// CPU use from the difference of CPU time since the previous sample of the
+/// same process (a new process starts a new series).
+fn update_cpu(
+    state: &mut ServiceState,
+    prev: &ServiceState,
+    live: &LiveService,
+    now: DateTime<Utc>,
+) {
+    let Some(cpu) = live.cpu_seconds else { return };
+    let same_process = live.identity.is_some() && live.identity == prev.process;
+    state.cpu_use = match (prev.cpu_seconds, prev.cpu_at) {
+        (Some(before), Some(at)) if same_process && now > at && cpu >= before => {
+            let wall = (now - at).num_milliseconds() as f64 / 1000.0;
+            Some((cpu - before) / wall)
+        }
+        _ => None,
+    };
+    state.cpu_seconds = Some(cpu);
+    state.cpu_at = Some(now);
 }
 
 /// Demand forecast: an EWMA (α = 0.5) of the request rate between records.

@@ -66,7 +66,7 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                     },
                     Some(p.identity),
                     Some(p.rss_bytes),
-                    Some(p.cpu_ticks),
+                    Some(p.cpu_ticks as f64 / clock_ticks_per_second()),
                 ),
                 ProcessState::NotConfigured => (
                     match health {
@@ -84,7 +84,7 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 identity,
                 memory_bytes: rss,
                 gpu_memory_bytes: s.gpu_memory_bytes,
-                cpu_ticks: cpu,
+                cpu_seconds: cpu,
             };
             (name, svc)
         })
@@ -97,5 +97,13 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
             .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
             .collect(),
         services,
+    }
+}
+
+/// `sysconf(_SC_CLK_TCK)`: the unit of `/proc/PID/stat` CPU times.
+fn clock_ticks_per_second() -> f64 {
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(t)) if t > 0 => t as f64,
+        _ => 100.0,
     }
 }
