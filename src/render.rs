@@ -13,6 +13,9 @@ fn s<'a>(e: &'a Value, k: &str) -> &'a str {
 pub fn plan(events: &[Value], check: bool) -> String {
     let mut out = String::new();
     let mut node = String::new();
+    // Drift details already shown for (service, condition): a reconcile line
+    // repeats its reason only when no drift line explained it.
+    let mut explained: Vec<(String, String)> = vec![];
     for e in events {
         let ty = s(e, "type");
         let n = s(e, "node");
@@ -101,15 +104,21 @@ pub fn plan(events: &[Value], check: bool) -> String {
             }
             "run_finished" => {
                 let c = &e["counts"];
+                let code = match s(e, "state") {
+                    "nominal" => 0,
+                    "unstable" => 3,
+                    _ => 2,
+                };
                 let _ = writeln!(
                     out,
-                    "\nstate: {} ({} nodes, {} services, {} drift, {} actions executed)",
+                    "\nstate: {} (exit {code}; {} nodes, {} services, {} drift, {} actions executed)",
                     s(e, "state"),
                     c["nodes"],
                     c["services"],
                     c["drift"],
                     c["executed"]
                 );
+                let _ = writeln!(out, "hint: `--output json` prints these as events, one JSON object per line");
             }
             _ => {}
         }
