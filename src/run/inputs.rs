@@ -45,14 +45,12 @@ pub fn load_fleet_or_report(hosts: &Path) -> Option<Fleet> {
 pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
     let mut sources: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     for e in errors {
-        let src = sources
-            .entry(e.file.clone())
-            .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
-        eprintln!("{}", e.render(src.as_deref()));
+        let src = sources.entry(e.file.clone()).or_insert_with(|| std::fs::read_to_string(&e.file).ok());
+        eprintln!("{}\n", e.render(src.as_deref()));
     }
     let files = sources.len();
     eprintln!(
-        "error: {} problem{} in {} file{}; nothing was checked or executed",
+        "error: {} problem{} in {} file{}; fix them and run again (nothing was executed)",
         errors.len(),
         if errors.len() == 1 { "" } else { "s" },
         files,
