@@ -118,7 +118,10 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     c["drift"],
                     c["executed"]
                 );
-                let _ = writeln!(out, "hint: `--output json` prints these as events, one JSON object per line");
+                let _ = writeln!(
+                    out,
+                    "hint: `--output json` prints these as events, one JSON object per line"
+                );
             }
             _ => {}
         }

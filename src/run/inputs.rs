@@ -45,7 +45,9 @@ pub fn load_fleet_or_report(hosts: &Path) -> Option<Fleet> {
 pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
     let mut sources: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     for e in errors {
-        let src = sources.entry(e.file.clone()).or_insert_with(|| std::fs::read_to_string(&e.file).ok());
+        let src = sources
+            .entry(e.file.clone())
+            .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
         eprintln!("{}\n", e.render(src.as_deref()));
     }
     let files = sources.len();

@@ -321,3 +321,43 @@ fn redis_server_is_supervised_and_restarted() {
     n.spawned_pid("redis");
     assert!(wait_until(ping), "redis answers again");
 }
+
+#[test]
+fn fallback_is_published_while_the_primary_is_dead_and_withdrawn_after() {
+    let health = Health::start(503);
+    let mut n = Node::new("");
+    let pid = n.sleep("3600.55");
+    let pidfile = n.path("big.pid");
+    write_file(&pidfile, &format!("{pid}\n"));
+    let yaml = format!(
+        "supervisor:\n  max_restart_attempts: 1\nservices:\n  big:\n    kind: model\n    process:\n      pidfile: {}\n    health:\n      http: {}\n      degraded_after: 1\n      dead_after: 1\n    restart: [\"true\"]\n    fallback: small\n  small:\n    kind: model\n    restart: [\"true\"]\n",
+        pidfile.display(),
+        health.url()
+    );
+    write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
+    let r = n.reconcile(T0, &[]);
+    assert_eq!(
+        r.executed("big", "activate_fallback")
+            .map(|e| e["outcome"].clone()),
+        Some("success".into()),
+        "{:?}",
+        r.events
+    );
+    let published: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(n.state().join("fallbacks.json")).unwrap())
+            .unwrap();
+    assert_eq!(published["testnode/big"]["to"], "small");
+    health.set(200);
+    let r = n.reconcile(&t(10), &[]);
+    assert_eq!(
+        r.executed("big", "deactivate_fallback")
+            .map(|e| e["outcome"].clone()),
+        Some("success".into()),
+        "{:?}",
+        r.events
+    );
+    let published: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(n.state().join("fallbacks.json")).unwrap())
+            .unwrap();
+    assert!(published.get("testnode/big").is_none(), "{published}");
+}
