@@ -47,6 +47,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                 let _ = writeln!(out, "  {who:<24} health {} -> {}", s(e, "from"), s(e, "to"));
             }
             "drift_detected" => {
+                explained.push((svc.to_string(), s(e, "condition").to_string()));
                 let _ = writeln!(
                     out,
                     "  {who:<24} drift  {}: {}",
@@ -75,6 +76,12 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "policy"),
                     s(e, "severity")
                 );
+                if !explained
+                    .iter()
+                    .any(|(sv, c)| sv == svc && c == s(e, "condition"))
+                {
+                    let _ = writeln!(out, "  {:<24}             {}", "", s(e, "reason"));
+                }
             }
             "action_executed" => {
                 let _ = writeln!(

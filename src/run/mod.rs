@@ -58,11 +58,14 @@ pub fn format_ts(t: DateTime<Utc>) -> String {
 /// Runs `check` or `reconcile`; returns the exit code.
 pub fn run(opts: &RunOptions) -> Result<i32> {
     let started = Instant::now();
+    let mut phases = Phases::new(started);
     let Some(fleet) = load_fleet_or_report(&opts.hosts) else {
         return Ok(1);
     };
+    phases.mark("hosts");
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut inputs = Inputs::load(opts, &fleet, now)?;
+    phases.mark("world, checkpoint, probes");
     let local = inputs.local_node.clone();
     let input = Input {
         fleet: &fleet,
@@ -75,7 +78,9 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         local_node: local.as_deref(),
     };
     let decision = decide(&input);
+    phases.mark("decide");
     let outcomes: Vec<Option<Outcome>> = inputs.execute(&fleet, &decision, opts)?;
+    phases.mark("execute");
     let ts = format_ts(now);
     let run_id = inputs.run_id(opts, &fleet, &ts);
     let mut preamble = vec![Event::new("run_started", local.as_deref(), None)
@@ -88,7 +93,43 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         .with("local_node", local.clone())];
     preamble.append(&mut inputs.preamble);
     let settled = settle(&fleet, decision, opts.mode, now, preamble, &outcomes);
-    record::finish(opts, &mut inputs, settled, &ts, &run_id, started)
+    phases.mark("settle");
+    let code = record::finish(opts, &mut inputs, settled, &ts, &run_id, started);
+    phases.mark("record");
+    phases.report();
+    code
+}
+
+/// `SUPERVISORCTL_TIMINGS=1` prints where a run's time went, to stderr.
+struct Phases {
+    on: bool,
+    last: Instant,
+    marks: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn new(start: Instant) -> Phases {
+        let on = std::env::var_os("SUPERVISORCTL_TIMINGS").is_some_and(|v| v == "1");
+        Phases {
+            on,
+            last: start,
+            marks: vec![],
+        }
+    }
+
+    fn mark(&mut self, name: &'static str) {
+        if self.on {
+            let now = Instant::now();
+            self.marks.push((name, now - self.last));
+            self.last = now;
+        }
+    }
+
+    fn report(&self) {
+        for (name, d) in &self.marks {
+            eprintln!("timing: {name:<28} {:>9.2} ms", d.as_secs_f64() * 1e3);
+        }
+    }
 }
 
 pub fn command_name(mode: Mode) -> &'static str {
