@@ -16,6 +16,7 @@ mod resolve;
 mod scalars;
 mod seeds;
 mod suggest;
+pub mod trust;
 pub mod units;
 
 #[cfg(test)]
