@@ -59,6 +59,9 @@ pub struct Global {
     /// Where events go: a file to append to, or - for stdout
     #[arg(long, global = true)]
     pub events: Option<String>,
+    /// As root, run even if hosts/ is writable by others (each problem becomes a `config_insecure` event)
+    #[arg(long, global = true)]
+    pub insecure_config: bool,
     /// Write Prometheus metrics here after each run (atomically)
     #[arg(long, global = true)]
     pub metrics_file: Option<PathBuf>,
@@ -176,6 +179,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         probe,
         wait,
         metrics_file: g.metrics_file.clone(),
+        insecure_config: g.insecure_config,
     };
     match cli.command {
         Command::Check {

@@ -35,6 +35,14 @@ pub fn plan(events: &[Value], check: bool) -> String {
             svc.to_string()
         };
         match ty {
+            "config_insecure" => {
+                let _ = writeln!(
+                    out,
+                    "warning: `{}` is {} (--insecure-config)",
+                    s(e, "path"),
+                    s(e, "problem")
+                );
+            }
             "observation_invalid" => {
                 let _ = writeln!(
                     out,

@@ -77,6 +77,7 @@ pub mod stop;
 mod test_support;
 
 pub use command::{run_command, CommandResult};
+pub(crate) use env::clean_command;
 pub use env::clean_env;
 pub use spawn::spawn_detached;
 pub use stop::{is_protected, stop_process, StopOutcome};

@@ -3,7 +3,6 @@
 //! else is `Failing` with a short reason an operator can act on.
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -111,11 +110,11 @@ fn resolve(addr: &str, timeout: Duration) -> Result<Vec<SocketAddr>, ProbeOutcom
 }
 
 fn command(argv: &[String], timeout: Duration) -> ProbeOutcome {
-    let Some((program, args)) = argv.split_first() else {
+    let Some(program) = argv.first() else {
         return failing("empty command");
     };
-    let mut cmd = Command::new(program);
-    cmd.args(args);
+    // The same clean environment and working directory as restart commands.
+    let cmd = crate::exec::clean_command(argv);
     match bounded::run(cmd, timeout, false) {
         Ran::Exited(status, _) if status.success() => ProbeOutcome::Up,
         Ran::Exited(status, _) => match status.code() {

@@ -17,7 +17,7 @@ use anyhow::Result;
 use super::RunOptions;
 use crate::checkpoint::{key, Fallback};
 use crate::core::settle::Outcome;
-use crate::core::{Action, Decision, Disposition, Mode};
+use crate::core::{Action, Decision, Disposition, LiveNode, Mode};
 use crate::desired::{Fleet, ServiceSpec, Start};
 use crate::exec::{self, StopOutcome};
 use crate::procfs::{self, ProcessIdentity};
@@ -26,6 +26,7 @@ use crate::store::{self, fallbacks::FallbackEntry};
 pub fn execute(
     fleet: &Fleet,
     decision: &Decision,
+    live: &BTreeMap<String, LiveNode>,
     opts: &RunOptions,
     state_dir: Option<&Path>,
 ) -> Result<Vec<Option<Outcome>>> {
@@ -51,7 +52,12 @@ pub fn execute(
             continue;
         };
         let k = key(&a.node, &a.service);
-        let known = decision.checkpoint.services.get(&k).and_then(|s| s.process);
+        // Only a process that this run's live probe found may be signalled:
+        // an identity merely remembered in the checkpoint could be forged.
+        let known = live
+            .get(&a.node)
+            .and_then(|n| n.services.get(&a.service))
+            .and_then(|s| s.identity);
         let started = Instant::now();
         let mut outcome = match a.action {
             Action::Restart | Action::Preload => start(spec, known, dir),
@@ -171,7 +177,9 @@ fn describe(r: &exec::CommandResult, argv: &[String]) -> String {
 fn evict(spec: &ServiceSpec, known: Option<ProcessIdentity>) -> Outcome {
     let target = known.filter(|id| procfs::is_same_process(*id));
     if target.is_none() && spec.stop.is_none() {
-        return failed("no live process with a known identity and no `stop` command".into());
+        return failed(
+            "no process confirmed by this run's live probe, and no `stop` command".into(),
+        );
     }
     let result = exec::stop_process(target, spec.stop.as_deref(), spec.stop_timeout);
     let still = target.is_some_and(procfs::is_running);

@@ -173,7 +173,7 @@ impl Inputs {
         opts: &RunOptions,
     ) -> Result<Vec<Option<Outcome>>> {
         let dir = self.state.as_ref().map(|s| s.0.as_path());
-        super::execute::execute(fleet, decision, opts, dir)
+        super::execute::execute(fleet, decision, &self.live, opts, dir)
     }
 }
 

@@ -49,6 +49,7 @@ pub struct RunOptions {
     pub probe: bool,
     pub wait: Option<Duration>,
     pub metrics_file: Option<PathBuf>,
+    pub insecure_config: bool,
 }
 
 pub fn format_ts(t: DateTime<Utc>) -> String {
@@ -60,6 +61,9 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     let started = Instant::now();
     let mut phases = Phases::new(started);
     let Some(fleet) = load_fleet_or_report(&opts.hosts) else {
+        return Ok(1);
+    };
+    let Some(insecure) = trust_or_refuse(opts) else {
         return Ok(1);
     };
     phases.mark("hosts");
@@ -91,6 +95,13 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         )
         .with("version", env!("CARGO_PKG_VERSION"))
         .with("local_node", local.clone())];
+    for p in &insecure {
+        preamble.push(
+            Event::new("config_insecure", None, None)
+                .with("path", p.path.display().to_string())
+                .with("problem", p.problem.as_str()),
+        );
+    }
     preamble.append(&mut inputs.preamble);
     let settled = settle(&fleet, decision, opts.mode, now, preamble, &outcomes);
     phases.mark("settle");
@@ -98,6 +109,25 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     phases.mark("record");
     phases.report();
     code
+}
+
+/// As root, hosts/ is code (its argv runs as root): refuse it when others
+/// could have written it, the way sshd's StrictModes does, unless
+/// `--insecure-config` says to go on (then each problem is reported as an
+/// event). None means refused.
+fn trust_or_refuse(opts: &RunOptions) -> Option<Vec<crate::desired::trust::TrustProblem>> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some(vec![]);
+    }
+    let problems = crate::desired::trust::check_trust(&opts.hosts, 0);
+    if !problems.is_empty() && !opts.insecure_config {
+        for p in &problems {
+            eprintln!("error: {p}");
+        }
+        eprintln!("\nhint: fix the permissions (chmod go-w, chown root), or pass `--insecure-config` to run anyway");
+        return None;
+    }
+    Some(problems)
 }
 
 /// `SUPERVISORCTL_TIMINGS=1` prints where a run's time went, to stderr.

@@ -8,5 +8,6 @@ mod live_support;
 mod matcher;
 mod readme;
 mod records;
+mod security;
 mod support;
 mod validate;
