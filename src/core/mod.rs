@@ -150,28 +150,16 @@ pub fn decide(input: &Input) -> Decision {
         by_node.entry(inc.node.as_str()).or_default().push(inc);
     }
     // Forget services that are no longer declared.
-    checkpoint.services.retain(|k, _| {
-        k.split_once('/')
-            .and_then(|(n, s)| {
-                input
-                    .fleet
-                    .nodes
-                    .get(n)
-                    .map(|node| node.services.contains_key(s))
-            })
-            .unwrap_or(false)
-    });
-    checkpoint.fallbacks.retain(|k, _| {
-        k.split_once('/')
-            .and_then(|(n, s)| {
-                input
-                    .fleet
-                    .nodes
-                    .get(n)
-                    .map(|node| node.services.contains_key(s))
-            })
-            .unwrap_or(false)
-    });
+    let declared = |k: &String| {
+        let (node, service) = k.split_once('/').unwrap_or((k, ""));
+        input
+            .fleet
+            .nodes
+            .get(node)
+            .is_some_and(|n| n.services.contains_key(service))
+    };
+    checkpoint.services.retain(|k, _| declared(k));
+    checkpoint.fallbacks.retain(|k, _| declared(k));
     let nodes = input
         .fleet
         .nodes

@@ -1,27 +1,9 @@
 //! Builders for unit tests of the core.
-use std::time::Duration;
 
 use crate::desired::{Preset, Settings};
 
 pub fn settings() -> Settings {
-    Settings {
-        preset: Preset::Balanced,
-        fast_tick: Duration::from_secs(3),
-        medium_tick: Duration::from_secs(15),
-        slow_tick: Duration::from_secs(60),
-        memory_pressure: 0.9,
-        gpu_pressure: 0.9,
-        idle_timeout: Duration::from_secs(1800),
-        max_restart_attempts: 3,
-        idle_eviction: true,
-        resource_optimization: true,
-        max_actions_per_run: 5,
-        node_offline_after: Duration::from_secs(300),
-        backoff_base: Duration::from_secs(5),
-        backoff_max: Duration::from_secs(300),
-        maintenance: vec![],
-        webhooks: vec![],
-    }
+    crate::desired::preset_settings(Preset::Balanced)
 }
 
 use std::collections::BTreeMap;
@@ -29,7 +11,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use crate::desired::{Fleet, HealthSpec, Kind, NodeSpec, ServiceSpec, Start};
+use crate::desired::{Fleet, Kind, NodeSpec, ServiceSpec, Start};
 use crate::world::{NodeRecord, NodeStatus, Obs, ServiceRecord, ServiceStatus, World};
 
 pub fn at(s: &str) -> DateTime<Utc> {
@@ -40,26 +22,8 @@ pub const NOW: &str = "2026-11-23T12:00:00Z";
 
 pub fn service(name: &str, kind: Kind) -> ServiceSpec {
     ServiceSpec {
-        name: name.into(),
-        kind,
-        pinned: false,
-        priority: 0,
-        process: None,
-        health: HealthSpec {
-            probe: None,
-            timeout: Duration::from_secs(2),
-            degraded_after: 2,
-            dead_after: 5,
-        },
         start: Some(Start::Restart(vec!["true".into()])),
-        stop: None,
-        stop_timeout: Duration::from_secs(10),
-        restart_timeout: Duration::from_secs(60),
-        idle_timeout: Duration::from_secs(1800),
-        memory: None,
-        gpu_memory: None,
-        fallback: None,
-        depends_on: vec![],
+        ..ServiceSpec::new(name, kind)
     }
 }
 

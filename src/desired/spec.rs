@@ -137,6 +137,33 @@ pub struct ServiceSpec {
 }
 
 impl ServiceSpec {
+    /// A service with every default of SPEC §2 and §6 (balanced preset's
+    /// 30 m idle timeout), no process finder, no health probe, no command.
+    pub fn new(name: &str, kind: Kind) -> ServiceSpec {
+        ServiceSpec {
+            name: name.to_string(),
+            kind,
+            pinned: false,
+            priority: 0,
+            process: None,
+            health: HealthSpec {
+                probe: None,
+                timeout: Duration::from_secs(2),
+                degraded_after: 2,
+                dead_after: 5,
+            },
+            start: None,
+            stop: None,
+            stop_timeout: Duration::from_secs(10),
+            restart_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(1800),
+            memory: None,
+            gpu_memory: None,
+            fallback: None,
+            depends_on: vec![],
+        }
+    }
+
     pub fn is_model(&self) -> bool {
         self.kind == Kind::Model
     }

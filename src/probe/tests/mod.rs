@@ -13,33 +13,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::desired::{
-    HealthSpec, Kind, NodeSpec, Preset, Probe, ProcessMatch, ServiceSpec, Settings, Start,
-};
+use crate::desired::{Kind, NodeSpec, Preset, Probe, ProcessMatch, ServiceSpec, Settings, Start};
 
 pub(super) fn service(name: &str) -> ServiceSpec {
-    ServiceSpec {
-        name: name.to_string(),
-        kind: Kind::Service,
-        pinned: false,
-        priority: 0,
-        process: None,
-        health: HealthSpec {
-            probe: None,
-            timeout: Duration::from_secs(2),
-            degraded_after: 2,
-            dead_after: 5,
-        },
-        start: None,
-        stop: None,
-        stop_timeout: Duration::from_secs(10),
-        restart_timeout: Duration::from_secs(60),
-        idle_timeout: Duration::from_secs(1800),
-        memory: None,
-        gpu_memory: None,
-        fallback: None,
-        depends_on: Vec::new(),
-    }
+    ServiceSpec::new(name, Kind::Service)
 }
 
 pub(super) fn with_process(mut s: ServiceSpec, m: ProcessMatch) -> ServiceSpec {

@@ -33,28 +33,7 @@ fn settings() -> Settings {
 }
 
 fn service(name: &str) -> ServiceSpec {
-    ServiceSpec {
-        name: name.into(),
-        kind: Kind::Service,
-        pinned: false,
-        priority: 0,
-        process: None,
-        health: HealthSpec {
-            probe: None,
-            timeout: Duration::from_secs(2),
-            degraded_after: 2,
-            dead_after: 5,
-        },
-        start: None,
-        stop: None,
-        stop_timeout: Duration::from_secs(10),
-        restart_timeout: Duration::from_secs(60),
-        idle_timeout: Duration::from_secs(1800),
-        memory: None,
-        gpu_memory: None,
-        fallback: None,
-        depends_on: vec![],
-    }
+    ServiceSpec::new(name, Kind::Service)
 }
 
 /// A fleet of `(node, [services])`.
