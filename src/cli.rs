@@ -132,6 +132,25 @@ pub enum Command {
     Release { service: String },
     /// Close SERVICE's restart circuit and forget its attempts
     Reset { service: String },
+    /// The effective settings per node and the policy order
+    Policies,
+    /// Decision records of past runs, from the event log
+    Audit {
+        /// Only records at or after this time (RFC 3339)
+        #[arg(long, value_parser = parse_now)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only records at or before this time (RFC 3339)
+        #[arg(long, value_parser = parse_now)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only records that mention this service
+        #[arg(long)]
+        service: Option<String>,
+        /// Only the last N records
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Per-model demand forecast (EWMA of the request rate) and trend
+    Forecast,
     /// Probe this machine (the --node) and write what is seen as a world directory
     Observe {
         /// The world directory to write
@@ -225,6 +244,37 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Hold { service, reason } => overrides(&g, Op::Hold, &service, reason),
         Command::Release { service } => overrides(&g, Op::Release, &service, None),
         Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
+        Command::Policies => {
+            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+                return Ok(EXIT_ERROR);
+            };
+            commands::policies::run(&fleet, g.output == OutputArg::Json)
+        }
+        Command::Audit {
+            since,
+            until,
+            service,
+            limit,
+        } => {
+            let path = match g.events.as_deref() {
+                Some(p) if p != "-" => PathBuf::from(p),
+                _ => state_dir(&g).join("events.jsonl"),
+            };
+            let q = commands::audit::Query {
+                since,
+                until,
+                node: g.node.clone(),
+                service,
+                limit,
+            };
+            commands::audit::run(&path, &q, g.output == OutputArg::Json)
+        }
+        Command::Forecast => {
+            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+                return Ok(EXIT_ERROR);
+            };
+            commands::forecast::run(&fleet, &state_dir(&g), g.output == OutputArg::Json)
+        }
         Command::Observe { out } => {
             let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
                 return Ok(EXIT_ERROR);

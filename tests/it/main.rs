@@ -2,6 +2,7 @@
 //! once) that runs the real `supervisorctl` against files in temporary
 //! directories. Each module is one concern: the fixture worlds, `validate`,
 //! the records a run leaves behind, and the README's demo.
+mod commands;
 mod fixtures;
 mod live;
 mod live_support;

@@ -1,0 +1,120 @@
+//! `policies`: the effective settings of each node (preset plus explicit
+//! overrides) and the policy order, so an operator can see what a run will
+//! actually use.
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::core::Policy;
+use crate::desired::Fleet;
+
+fn d(x: Duration) -> String {
+    let s = x.as_secs();
+    match (x.subsec_millis(), s) {
+        (ms, 0) if ms > 0 => format!("{ms}ms"),
+        (_, s) if s > 0 && s % 86400 == 0 => format!("{}d", s / 86400),
+        (_, s) if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        (_, s) if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        (_, s) => format!("{s}s"),
+    }
+}
+
+const PROPOSES: [&str; 5] = [
+    "under memory or GPU pressure: evict unpinned models (lowest priority, then least recently active); defer starts that would cross the threshold",
+    "restart dead or missing services (backoff, circuit breaker); activate and deactivate fallbacks",
+    "keep pinned services; restart a dead pinned service",
+    "evict idle models",
+    "preload evicted models whose demand is rising",
+];
+
+pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
+    for node in fleet.nodes.values() {
+        let s = &node.settings;
+        let windows: Vec<String> = s
+            .maintenance
+            .iter()
+            .map(|w| {
+                let days = if w.days.is_empty() {
+                    "daily".to_string()
+                } else {
+                    w.days
+                        .iter()
+                        .map(|d| d.to_string().to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                format!(
+                    "{days} {:02}:{:02}-{:02}:{:02} UTC",
+                    w.from_minute / 60,
+                    w.from_minute % 60,
+                    w.to_minute / 60,
+                    w.to_minute % 60
+                )
+            })
+            .collect();
+        let enabled = |p: Policy| match p {
+            Policy::IdleEviction => s.idle_eviction,
+            Policy::ResourceOptimization => s.resource_optimization,
+            _ => true,
+        };
+        if json_out {
+            let policies: Vec<_> = Policy::ALL
+                .iter()
+                .map(|p| json!({"priority": p.priority(), "policy": p.as_str(), "enabled": enabled(*p)}))
+                .collect();
+            let v = json!({"node": node.name, "preset": s.preset, "fast_tick": d(s.fast_tick), "medium_tick": d(s.medium_tick),
+                "slow_tick": d(s.slow_tick), "memory_pressure": s.memory_pressure, "gpu_pressure": s.gpu_pressure,
+                "idle_timeout": d(s.idle_timeout), "max_restart_attempts": s.max_restart_attempts,
+                "idle_eviction": s.idle_eviction, "resource_optimization": s.resource_optimization,
+                "max_actions_per_run": s.max_actions_per_run, "node_offline_after": d(s.node_offline_after),
+                "restart_backoff": {"base": d(s.backoff_base), "max": d(s.backoff_max)},
+                "maintenance": windows, "webhooks": s.webhooks.len(), "policies": policies});
+            println!("{v}");
+            continue;
+        }
+        let preset = serde_json::to_value(s.preset)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        println!("{} (preset {preset})", node.name);
+        println!(
+            "  ticks               fast {}, medium {}, slow {}",
+            d(s.fast_tick),
+            d(s.medium_tick),
+            d(s.slow_tick)
+        );
+        println!(
+            "  pressure            memory {:.0}%, gpu {:.0}%",
+            s.memory_pressure * 100.0,
+            s.gpu_pressure * 100.0
+        );
+        println!("  idle timeout        {}", d(s.idle_timeout));
+        println!(
+            "  restarts            at most {} attempts, backoff {}…{}",
+            s.max_restart_attempts,
+            d(s.backoff_base),
+            d(s.backoff_max)
+        );
+        println!("  actions per run     {}", s.max_actions_per_run);
+        println!("  offline after       {}", d(s.node_offline_after));
+        println!(
+            "  maintenance         {}",
+            if windows.is_empty() {
+                "none".to_string()
+            } else {
+                windows.join("; ")
+            }
+        );
+        for p in Policy::ALL {
+            let off = if enabled(p) { "" } else { " (off)" };
+            println!(
+                "  {} {:<22}{off} {}",
+                p.priority(),
+                p.as_str(),
+                PROPOSES[p.priority() as usize]
+            );
+        }
+    }
+    Ok(0)
+}

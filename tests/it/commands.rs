@@ -1,0 +1,135 @@
+//! The operator commands around the run: `policies`, `audit`, `forecast`,
+//! `status`, `events`, against the sample fleet and a real state directory.
+use std::process::Command;
+
+use serde_json::Value;
+
+fn cli(state: &std::path::Path, args: &[&str]) -> (i32, Vec<Value>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "--hosts",
+            "hosts",
+            "--world",
+            "world-fixtures/sample/world",
+            "--state-dir",
+        ])
+        .arg(state)
+        .args(args)
+        .output()
+        .expect("run binary");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (out.status.code().unwrap_or(-1), json, stdout)
+}
+
+#[test]
+fn policies_show_effective_settings_and_the_policy_order() {
+    let state = tempfile::tempdir().unwrap();
+    let (code, nodes, _) = cli(state.path(), &["policies", "--output", "json"]);
+    assert_eq!(code, 0);
+    let names: Vec<&str> = nodes.iter().map(|n| n["node"].as_str().unwrap()).collect();
+    assert_eq!(names, ["edge-01", "gpu-box", "nas"]);
+    let order: Vec<&str> = nodes[0]["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "safety",
+            "availability",
+            "pinned",
+            "idle_eviction",
+            "resource_optimization"
+        ]
+    );
+    assert_eq!(nodes[0]["preset"], "aggressive");
+    assert_eq!(nodes[2]["preset"], "conservative");
+    assert_eq!(
+        nodes[2]["policies"][3]["enabled"], false,
+        "conservative turns idle eviction off"
+    );
+}
+
+#[test]
+fn audit_status_events_and_forecast_read_what_runs_recorded() {
+    let state = tempfile::tempdir().unwrap();
+    for now in ["2026-11-23T12:00:00Z", "2026-11-23T12:01:00Z"] {
+        let (code, _, _) = cli(
+            state.path(),
+            &[
+                "reconcile",
+                "--dry-run",
+                "--no-probe",
+                "--node",
+                "gpu-box",
+                "--now",
+                now,
+                "--output",
+                "json",
+            ],
+        );
+        assert_eq!(code, 3);
+    }
+    let (_, decisions, _) = cli(state.path(), &["audit", "--output", "json"]);
+    assert_eq!(decisions.len(), 6, "3 nodes × 2 runs");
+    assert!(decisions.iter().all(|d| d["type"] == "decision"));
+    let (_, last, _) = cli(
+        state.path(),
+        &[
+            "audit",
+            "--node",
+            "gpu-box",
+            "--since",
+            "2026-11-23T12:00:30Z",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["ts"], "2026-11-23T12:01:00Z");
+    let (_, about, _) = cli(
+        state.path(),
+        &[
+            "audit",
+            "--service",
+            "redis",
+            "--limit",
+            "1",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!((about.len(), about[0]["node"].as_str()), (1, Some("nas")));
+
+    let (_, status, _) = cli(state.path(), &["status", "--output", "json"]);
+    let llama = status.iter().find(|s| s["service"] == "llama-70b").unwrap();
+    assert_eq!(llama["health"], "dead");
+    let (_, restarts, _) = cli(
+        state.path(),
+        &[
+            "events",
+            "--type",
+            "action_executed",
+            "--service",
+            "llama-70b",
+        ],
+    );
+    assert!(restarts.iter().all(|e| e["reason"] == "dry_run") && !restarts.is_empty());
+
+    let (code, models, _) = cli(state.path(), &["forecast", "--output", "json"]);
+    assert_eq!(code, 0);
+    assert!(models
+        .iter()
+        .any(|m| m["service"] == "llama-70b" && m["node"] == "gpu-box"));
+    assert!(
+        models.iter().all(|m| m["service"] != "redis"),
+        "only models are forecast"
+    );
+}
