@@ -132,6 +132,8 @@ pub enum Command {
     Release { service: String },
     /// Close SERVICE's restart circuit and forget its attempts
     Reset { service: String },
+    /// Desired against actual, as a unified diff per node (exit 2 when they differ)
+    Diff,
     /// The effective settings per node and the policy order
     Policies,
     /// Decision records of past runs, from the event log
@@ -244,6 +246,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Hold { service, reason } => overrides(&g, Op::Hold, &service, reason),
         Command::Release { service } => overrides(&g, Op::Release, &service, None),
         Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
+        Command::Diff => {
+            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+                return Ok(EXIT_ERROR);
+            };
+            commands::diff::run(&fleet, &g.world)
+        }
         Command::Policies => {
             let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
                 return Ok(EXIT_ERROR);

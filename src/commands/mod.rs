@@ -1,5 +1,6 @@
 //! Commands other than the run itself: each file is one command.
 pub mod audit;
+pub mod diff;
 pub mod events;
 pub mod forecast;
 pub mod observe;

@@ -133,3 +133,23 @@ fn audit_status_events_and_forecast_read_what_runs_recorded() {
         "only models are forecast"
     );
 }
+
+#[test]
+fn diff_shows_desired_against_actual_per_node() {
+    let state = tempfile::tempdir().unwrap();
+    let (code, _, text) = cli(state.path(), &["diff"]);
+    assert_eq!(code, 2, "the sample world differs");
+    assert!(text.contains("--- desired/nas\n+++ actual/nas\n"), "{text}");
+    assert!(
+        text.contains("-service redis: running\n+service redis: absent\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-model llama-70b: running (pinned)\n+model llama-70b: failed (pinned)\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("desired/gpu-box\n+++ actual/gpu-box\n@@ -1,"),
+        "unchanged lines are context only"
+    );
+}
