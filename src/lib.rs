@@ -14,4 +14,5 @@ pub mod procfs;
 pub mod render;
 pub mod run;
 pub mod store;
+pub mod webhooks;
 pub mod world;

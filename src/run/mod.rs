@@ -105,7 +105,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     preamble.append(&mut inputs.preamble);
     let settled = settle(&fleet, decision, opts.mode, now, preamble, &outcomes);
     phases.mark("settle");
-    let code = record::finish(opts, &mut inputs, settled, &ts, &run_id, started);
+    let code = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
     phases.mark("record");
     phases.report();
     code

@@ -12,11 +12,13 @@ use super::inputs::{events_path, Inputs};
 use super::{EventsTarget, Output, RunOptions};
 use crate::core::settle::Settled;
 use crate::core::Mode;
+use crate::desired::Fleet;
 use crate::events::Event;
 use crate::store;
 
 pub fn finish(
     opts: &RunOptions,
+    fleet: &Fleet,
     inputs: &mut Inputs,
     settled: Settled,
     ts: &str,
@@ -27,22 +29,34 @@ pub fn finish(
         mut events,
         mut checkpoint,
         summary,
-        counts,
+        mut counts,
     } = settled;
-    let duration_ms = started.elapsed().as_millis() as u64;
-    events.push(
-        Event::new("run_finished", inputs.local_node.as_deref(), None)
-            .with("state", summary.as_str())
-            .with("counts", counts)
-            .with("duration_ms", duration_ms),
-    );
-    let mut buf = String::with_capacity(events.len() * 256);
     let mut seq = inputs.first_seq;
-    for e in &events {
-        buf.push_str(&e.to_line(ts, run_id, seq));
+    let mut stamp = |e: &Event| {
         seq += 1;
+        e.to_line(ts, run_id, seq - 1)
+    };
+    let mut lines: Vec<String> = events.iter().map(&mut stamp).collect();
+    // Webhooks are records too: delivered by reconcile (dry runs included),
+    // never by `check`, which writes nothing. Failures are logged before
+    // `run_finished`.
+    if matches!(opts.mode, Mode::Reconcile { .. }) {
+        let failed = crate::webhooks::deliver(fleet, &lines);
+        counts["webhook_failed"] = failed.len().into();
+        for f in failed {
+            lines.push(stamp(&f));
+            events.push(f);
+        }
     }
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let finished = Event::new("run_finished", inputs.local_node.as_deref(), None)
+        .with("state", summary.as_str())
+        .with("counts", counts)
+        .with("duration_ms", duration_ms);
+    lines.push(stamp(&finished));
+    events.push(finished);
     checkpoint.next_seq = seq;
+    let buf = lines.concat();
 
     if let Some((dir, _lock)) = &inputs.state {
         let log = events_path(opts, dir);

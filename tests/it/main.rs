@@ -12,3 +12,4 @@ mod records;
 mod security;
 mod support;
 mod validate;
+mod webhooks;
