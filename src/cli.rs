@@ -102,6 +102,18 @@ pub enum Command {
         #[arg(long, value_parser = parse_duration_arg)]
         wait: Option<std::time::Duration>,
     },
+    /// Reconcile now, then again whenever hosts/ or the world change
+    Watch {
+        /// Execute nothing; still record events and the checkpoint
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not probe live processes, health endpoints, memory or GPUs
+        #[arg(long)]
+        no_probe: bool,
+        /// Also reconcile this often without a change (e.g. 30s)
+        #[arg(long, value_parser = parse_duration_arg)]
+        interval: Option<std::time::Duration>,
+    },
     /// Check hosts/ (and the world) and report every error
     Validate,
     /// Services, health, attempts, backoff and last action, from the checkpoint
@@ -219,6 +231,20 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             wait,
         )),
         Command::Validate => commands::validate::run(&g.hosts, &g.world),
+        Command::Watch {
+            dry_run,
+            no_probe,
+            interval,
+        } => {
+            let opts = run_opts(
+                Mode::Reconcile { dry_run },
+                None,
+                None,
+                !no_probe,
+                Some(std::time::Duration::from_secs(30)),
+            );
+            commands::watch::watch(&opts, interval)
+        }
         Command::Status => {
             let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
                 return Ok(EXIT_ERROR);

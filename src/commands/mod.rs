@@ -9,3 +9,4 @@ pub mod policies;
 pub mod status;
 pub mod target;
 pub mod validate;
+pub mod watch;

@@ -361,3 +361,63 @@ fn fallback_is_published_while_the_primary_is_dead_and_withdrawn_after() {
             .unwrap();
     assert!(published.get("testnode/big").is_none(), "{published}");
 }
+
+#[test]
+fn watch_reconciles_again_when_the_world_or_hosts_change() {
+    let n = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
+    write_file(
+        &n.path("world/nodes/testnode.json"),
+        &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
+    );
+    let p = n.dir.path();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .args([
+            "--hosts",
+            &p.join("hosts").display().to_string(),
+            "--world",
+            &p.join("world").display().to_string(),
+        ])
+        .args([
+            "--state-dir",
+            &n.state().display().to_string(),
+            "--node",
+            NODE,
+            "--now",
+            T0,
+        ])
+        .args(["watch", "--dry-run", "--no-probe"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = || {
+        std::fs::read_to_string(n.state().join("events.jsonl"))
+            .unwrap_or_default()
+            .matches("\"type\":\"run_finished\"")
+            .count()
+    };
+    let first = wait_until(|| runs() == 1);
+    std::thread::sleep(std::time::Duration::from_millis(400)); // let the watcher settle
+    write_file(
+        &n.path("world/services/testnode/a.json"),
+        &format!("{{\"status\":\"ok\",\"observed_at\":\"{T0}\"}}"),
+    );
+    let second = wait_until(|| runs() >= 2);
+    let log = || std::fs::read_to_string(n.state().join("events.jsonl")).unwrap_or_default();
+    let saw_record = wait_until(|| log().contains("\"from\":\"unknown\",\"to\":\"healthy\""));
+    write_file(
+        &n.path("hosts/testnode/services.yaml"),
+        "services:\n  a:\n    restart: [\"true\"]\n  b:\n    restart: [\"true\"]\n",
+    );
+    let saw_new_service = wait_until(|| log().contains("\"service\":\"b\""));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first && second, "runs seen: {}", runs());
+    assert!(
+        saw_record,
+        "a run after the world change saw the new record"
+    );
+    assert!(
+        saw_new_service,
+        "a run after the hosts change saw the new service"
+    );
+}
