@@ -34,3 +34,7 @@ bench:
 bench-quick:
     cargo build --release --example bench
     cargo run --release --example bench -- --quick
+
+# Crash consistency with 1,000+ SIGKILL points (release build)
+crash:
+    cargo test --release --test it crash -- --include-ignored

@@ -3,6 +3,7 @@
 //! directories. Each module is one concern: the fixture worlds, `validate`,
 //! the records a run leaves behind, and the README's demo.
 mod commands;
+mod crash;
 mod fixtures;
 mod live;
 mod live_support;
