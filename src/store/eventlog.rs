@@ -55,17 +55,34 @@ pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
     let mut last = [0u8; 1];
     let torn =
         meta.len() > 0 && file.read_at(&mut last, meta.len() - 1).is_ok() && last[0] != b'\n';
-    let write = if torn {
-        let mut fresh = Vec::with_capacity(buf.len() + 1);
-        fresh.push(b'\n');
-        fresh.extend_from_slice(buf);
-        file.write_all(&fresh)
-    } else {
-        file.write_all(buf)
-    };
-    write
+    if torn {
+        // A run killed in the middle of its append (Linux ends a write early
+        // on SIGKILL) left part of a line. It never was an event: cut it, so
+        // the log holds only whole lines, then append after the last one.
+        let keep =
+            whole_lines_end(&file, meta.len()).map_err(|e| context(e, "repair event log", path))?;
+        file.set_len(keep)
+            .map_err(|e| context(e, "repair event log", path))?;
+    }
+    file.write_all(buf)
         .and_then(|()| file.sync_data())
         .map_err(|e| context(e, "append to event log", path))
+}
+
+/// The offset just past the last newline (0 if there is none).
+fn whole_lines_end(file: &std::fs::File, len: u64) -> io::Result<u64> {
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let buf = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(buf, start)?;
+        if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 const CHUNK: u64 = 64 * 1024;

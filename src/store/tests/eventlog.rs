@@ -51,7 +51,7 @@ fn concurrent_appends_stay_whole_lines() {
 }
 
 #[test]
-fn append_refuses_a_symlink_and_starts_fresh_after_a_torn_line() {
+fn append_refuses_a_symlink_and_cuts_a_torn_line() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("target");
     let link = dir.path().join("link.jsonl");
@@ -63,12 +63,16 @@ fn append_refuses_a_symlink_and_starts_fresh_after_a_torn_line() {
     let path = dir.path().join("events.jsonl");
     fs::write(&path, format!("{}{{\"seq\":2,\"ty", event(1, 0))).unwrap();
     append(&path, event(3, 0).as_bytes()).unwrap();
+    // The fragment a killed append left is cut: only whole lines remain.
     let items: Vec<_> = read(&path).unwrap().collect();
-    assert_eq!(items.len(), 3);
+    assert_eq!(items.len(), 2);
     assert_eq!(items[0].as_ref().unwrap()["seq"], 1);
-    assert_eq!(items[1].as_ref().unwrap_err().line, 2);
-    assert_eq!(items[2].as_ref().unwrap()["seq"], 3);
+    assert_eq!(items[1].as_ref().unwrap()["seq"], 3);
     assert_eq!(last_seq(&path).unwrap(), Some(3));
+    // A log that is nothing but a fragment is cut to empty.
+    fs::write(&path, "{\"seq\":9,\"ty").unwrap();
+    append(&path, event(10, 0).as_bytes()).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), event(10, 0));
 }
 
 #[test]
