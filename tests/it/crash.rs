@@ -61,26 +61,42 @@ fn reconcile(t: &Tree, state: &Path, extra: &[&str]) -> Command {
     c
 }
 
-/// Every complete line is whole JSON and `seq` strictly increases; returns
-/// the seqs. Right after a SIGKILL the last line may be torn (Linux ends a
-/// write early on a fatal signal); the next append cuts it.
-fn check_log_after_kill(state: &Path) -> Vec<u64> {
-    let text = std::fs::read_to_string(state.join("events.jsonl")).unwrap_or_default();
-    let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-    seqs(whole)
+/// Reads the log incrementally: every complete line must be whole JSON with
+/// a `seq` above the one before. Right after a SIGKILL the last line may be
+/// torn (Linux ends a write early on a fatal signal); the next append cuts
+/// it, so the cursor only ever advances over whole lines.
+#[derive(Default)]
+struct LogCursor {
+    offset: usize,
+    last_seq: u64,
+    lines: usize,
 }
 
-/// After a completed run: only whole lines, no torn tail.
+impl LogCursor {
+    fn advance(&mut self, state: &Path) {
+        let text = std::fs::read(state.join("events.jsonl")).unwrap_or_default();
+        assert!(text.len() >= self.offset, "the log lost whole lines");
+        let new = &text[self.offset..];
+        let whole = &new[..new.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)];
+        for line in whole.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let v: Value = serde_json::from_slice(line)
+                .unwrap_or_else(|e| panic!("torn line {:?}: {e}", String::from_utf8_lossy(line)));
+            let seq = v["seq"].as_u64().unwrap();
+            assert!(seq > self.last_seq, "seq {seq} after {}", self.last_seq);
+            self.last_seq = seq;
+            self.lines += 1;
+        }
+        self.offset += whole.len();
+    }
+}
+
+/// After a completed run: only whole lines, `seq` strictly increasing.
 fn check_log(state: &Path) -> Vec<u64> {
     let text = std::fs::read_to_string(state.join("events.jsonl")).unwrap_or_default();
     assert!(
         text.is_empty() || text.ends_with('\n'),
         "torn last line after a completed run"
     );
-    seqs(&text)
-}
-
-fn seqs(text: &str) -> Vec<u64> {
     let seqs: Vec<u64> = text
         .lines()
         .map(|l| {
@@ -130,6 +146,7 @@ fn kill_points(n: usize) {
         .is_some_and(|c| c == 2 || c == 3));
     let span = (start.elapsed().as_micros() as u64).max(2_000);
     let mut killed = 0;
+    let mut cursor = LogCursor::default();
     for d in delays(n, span) {
         let mut child = reconcile(&t, &state, &[]).spawn().unwrap();
         std::thread::sleep(d);
@@ -138,24 +155,21 @@ fn kill_points(n: usize) {
             killed += 1;
         }
         let _ = child.wait();
-        check_log_after_kill(&state);
+        cursor.advance(&state);
         check_checkpoint(&state);
     }
     // The next run recovers without help and continues `seq` after the log.
-    let before = check_log_after_kill(&state);
+    let (lines, last) = (cursor.lines, cursor.last_seq);
     let out = reconcile(&t, &state, &[]).output().unwrap();
+    let code = out.status.code();
     assert!(
-        matches!(out.status.code(), Some(2 | 3)),
+        matches!(code, Some(2 | 3)),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let after = check_log(&state);
-    assert!(after.len() > before.len());
-    assert_eq!(
-        after[before.len()],
-        before.last().copied().unwrap_or(0) + 1,
-        "seq continues from the log"
-    );
+    assert!(after.len() > lines);
+    assert_eq!(after[lines], last + 1, "seq continues from the log");
     assert!(
         killed > n / 4,
         "only {killed} of {n} runs were killed mid-way; the delays are too long"
