@@ -150,3 +150,18 @@ pub struct Fallback {
 pub fn key(node: &str, service: &str) -> String {
     format!("{node}/{service}")
 }
+
+/// Reads `<dir>/checkpoint.json` for commands that report or edit it
+/// (`status`, `forecast`, `reset`): missing is empty state, unreadable is an
+/// error (unlike a run, these commands must not set it aside).
+pub fn read_for_command(dir: &std::path::Path) -> anyhow::Result<Option<Checkpoint>> {
+    use crate::store::checkpoint::{load, Loaded};
+    let path = dir.join("checkpoint.json");
+    match load::<Checkpoint>(&path) {
+        Loaded::Ready(cp) => Ok(Some(cp)),
+        Loaded::Missing => Ok(None),
+        Loaded::Unreadable { error } => {
+            anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
+        }
+    }
+}

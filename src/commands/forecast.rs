@@ -6,20 +6,12 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::checkpoint::{key, Checkpoint};
+use crate::checkpoint::key;
 use crate::desired::Fleet;
 use crate::run::format_ts;
-use crate::store::{self, checkpoint::Loaded};
 
 pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
-    let path = dir.join("checkpoint.json");
-    let cp = match store::checkpoint::load::<Checkpoint>(&path) {
-        Loaded::Ready(cp) => cp,
-        Loaded::Missing => Checkpoint::default(),
-        Loaded::Unreadable { error } => {
-            anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
-        }
-    };
+    let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
     for node in fleet.nodes.values() {
         for svc in node.services.values().filter(|s| s.is_model()) {
             let st = cp.services.get(&key(&node.name, &svc.name));

@@ -7,9 +7,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use crate::checkpoint::{key, Checkpoint};
+use crate::checkpoint::key;
 use crate::desired::Fleet;
-use crate::store::{self, checkpoint::Loaded, overrides::Hold};
+use crate::store::{self, overrides::Hold};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -35,15 +35,9 @@ pub fn run(
     let k = key(node, service);
     if op == Op::Reset {
         let path = dir.join("checkpoint.json");
-        let mut cp = match store::checkpoint::load::<Checkpoint>(&path) {
-            Loaded::Ready(cp) => cp,
-            Loaded::Missing => {
-                println!("{k}: no checkpoint yet; nothing to reset");
-                return Ok(0);
-            }
-            Loaded::Unreadable { error } => {
-                anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
-            }
+        let Some(mut cp) = crate::checkpoint::read_for_command(dir)? else {
+            println!("{k}: no checkpoint yet; nothing to reset");
+            return Ok(0);
         };
         let st = cp.services.entry(k.clone()).or_default();
         let before = st.restart_attempts;

@@ -6,21 +6,13 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::checkpoint::{key, Checkpoint};
+use crate::checkpoint::key;
 use crate::core::guardrails::backoff_until;
 use crate::desired::Fleet;
 use crate::run::format_ts;
-use crate::store::{self, checkpoint::Loaded};
 
 pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
-    let path = dir.join("checkpoint.json");
-    let cp = match store::checkpoint::load::<Checkpoint>(&path) {
-        Loaded::Ready(cp) => cp,
-        Loaded::Missing => Checkpoint::default(),
-        Loaded::Unreadable { error } => {
-            anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
-        }
-    };
+    let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
     let mut out = String::new();
     for node in fleet.nodes.values() {
         if !json_out {

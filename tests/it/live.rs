@@ -53,9 +53,7 @@ fn killed_spawned_service_is_detected_and_spawned_again() {
 fn failing_health_walks_healthy_degraded_dead_then_restarts() {
     let health = Health::start(200);
     let mut n = Node::new("");
-    let pid = n.sleep("3600.12");
-    let pidfile = n.path("web.pid");
-    write_file(&pidfile, &format!("{pid}\n"));
+    let (pid, pidfile) = n.sleep_with_pidfile("web", "3600.12");
     let yaml = format!(
         "services:\n  web:\n    process:\n      pidfile: {}\n    health:\n      http: {}\n      timeout: 1s\n    restart: [\"true\"]\n",
         pidfile.display(),
@@ -136,9 +134,7 @@ fn start_ticks(pid: u32) -> u64 {
 #[test]
 fn stale_pidfile_pointing_at_an_unrelated_process_is_never_signalled() {
     let mut n = Node::new("");
-    let unrelated = n.sleep("3600.33");
-    let pidfile = n.path("m.pid");
-    write_file(&pidfile, &format!("{unrelated}\n"));
+    let (unrelated, pidfile) = n.sleep_with_pidfile("m", "3600.33");
     let yaml = format!("services:\n  m:\n    kind: model\n    process:\n      pidfile: {}\n    spawn: [sleep, \"3600.34\"]\n", pidfile.display());
     write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
     // The checkpoint remembers the model at this pid with another start time:
@@ -213,9 +209,7 @@ fn maintenance_window_and_hold_skip_actions_with_reasons() {
 fn observe_output_round_trips_through_check() {
     let health = Health::start(200);
     let mut n = Node::new("");
-    let pid = n.sleep("3600.44");
-    let pidfile = n.path("web.pid");
-    write_file(&pidfile, &format!("{pid}\n"));
+    let (pid, pidfile) = n.sleep_with_pidfile("web", "3600.44");
     let yaml = format!(
         "services:\n  web:\n    process:\n      pidfile: {}\n    health:\n      http: {}\n    restart: [\"true\"]\n  gone:\n    process:\n      pidfile: /nonexistent/gone.pid\n    restart: [\"true\"]\n",
         pidfile.display(),
@@ -326,9 +320,7 @@ fn redis_server_is_supervised_and_restarted() {
 fn fallback_is_published_while_the_primary_is_dead_and_withdrawn_after() {
     let health = Health::start(503);
     let mut n = Node::new("");
-    let pid = n.sleep("3600.55");
-    let pidfile = n.path("big.pid");
-    write_file(&pidfile, &format!("{pid}\n"));
+    let (pid, pidfile) = n.sleep_with_pidfile("big", "3600.55");
     let yaml = format!(
         "supervisor:\n  max_restart_attempts: 1\nservices:\n  big:\n    kind: model\n    process:\n      pidfile: {}\n    health:\n      http: {}\n      degraded_after: 1\n      dead_after: 1\n    restart: [\"true\"]\n    fallback: small\n  small:\n    kind: model\n    restart: [\"true\"]\n",
         pidfile.display(),
@@ -369,23 +361,8 @@ fn watch_reconciles_again_when_the_world_or_hosts_change() {
         &n.path("world/nodes/testnode.json"),
         &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
     );
-    let p = n.dir.path();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-        .args([
-            "--hosts",
-            &p.join("hosts").display().to_string(),
-            "--world",
-            &p.join("world").display().to_string(),
-        ])
-        .args([
-            "--state-dir",
-            &n.state().display().to_string(),
-            "--node",
-            NODE,
-            "--now",
-            T0,
-        ])
-        .args(["watch", "--dry-run", "--no-probe"])
+    let mut child = n
+        .command(&["--now", T0, "watch", "--dry-run", "--no-probe"])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -62,23 +62,35 @@ impl Node {
     }
 
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run binary")
+    }
+
+    /// The binary pointed at this node's hosts, world and state, with `args`.
+    pub fn command(&self, args: &[&str]) -> Command {
         let p = self.dir.path();
-        Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-            .args([
-                "--hosts",
-                &p.join("hosts").display().to_string(),
-                "--world",
-                &p.join("world").display().to_string(),
-            ])
-            .args([
-                "--state-dir",
-                &self.state().display().to_string(),
-                "--node",
-                NODE,
-            ])
-            .args(args)
-            .output()
-            .expect("run binary")
+        let mut c = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
+        c.args([
+            "--hosts",
+            &p.join("hosts").display().to_string(),
+            "--world",
+            &p.join("world").display().to_string(),
+        ])
+        .args([
+            "--state-dir",
+            &self.state().display().to_string(),
+            "--node",
+            NODE,
+        ])
+        .args(args);
+        c
+    }
+
+    /// A `sleep <arg>` process written to `<name>.pid`; returns (pid, pidfile).
+    pub fn sleep_with_pidfile(&mut self, name: &str, arg: &str) -> (u32, PathBuf) {
+        let pid = self.sleep(arg);
+        let pidfile = self.path(&format!("{name}.pid"));
+        write_file(&pidfile, &format!("{pid}\n"));
+        (pid, pidfile)
     }
 
     /// `reconcile --output json` at `now`; extra args appended.
