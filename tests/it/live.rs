@@ -209,7 +209,7 @@ fn maintenance_window_and_hold_skip_actions_with_reasons() {
 fn observe_output_round_trips_through_check() {
     let health = Health::start(200);
     let mut n = Node::new("");
-    let (pid, pidfile) = n.sleep_with_pidfile("web", "3600.44");
+    let (_, pidfile) = n.sleep_with_pidfile("web", "3600.44");
     let yaml = format!(
         "services:\n  web:\n    process:\n      pidfile: {}\n    health:\n      http: {}\n    restart: [\"true\"]\n  gone:\n    process:\n      pidfile: /nonexistent/gone.pid\n    restart: [\"true\"]\n",
         pidfile.display(),
@@ -320,7 +320,7 @@ fn redis_server_is_supervised_and_restarted() {
 fn fallback_is_published_while_the_primary_is_dead_and_withdrawn_after() {
     let health = Health::start(503);
     let mut n = Node::new("");
-    let (pid, pidfile) = n.sleep_with_pidfile("big", "3600.55");
+    let (_, pidfile) = n.sleep_with_pidfile("big", "3600.55");
     let yaml = format!(
         "supervisor:\n  max_restart_attempts: 1\nservices:\n  big:\n    kind: model\n    process:\n      pidfile: {}\n    health:\n      http: {}\n      degraded_after: 1\n      dead_after: 1\n    restart: [\"true\"]\n    fallback: small\n  small:\n    kind: model\n    restart: [\"true\"]\n",
         pidfile.display(),
