@@ -35,6 +35,11 @@ bench-quick:
     cargo build --release --example bench
     cargo run --release --example bench -- --quick
 
-# Crash consistency with 1,000+ SIGKILL points (release build)
+# Crash consistency, long: 1,500 SIGKILLs at random moments (release build)
 crash:
-    cargo test --release --test it crash -- --include-ignored
+    cargo test --release --test it sigkill_at_random_moments_long -- --ignored --nocapture
+
+# Fuzz both parsers for a minute each (needs nightly and `cargo install cargo-fuzz`)
+fuzz seconds="60":
+    cd fuzz && cargo +nightly fuzz run config -- -max_total_time={{seconds}} -timeout=10
+    cd fuzz && cargo +nightly fuzz run world_record -- -max_total_time={{seconds}} -timeout=10

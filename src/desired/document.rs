@@ -80,6 +80,17 @@ pub(crate) fn read(
     {
         return (RawFile::default(), Vec::new());
     }
+    if let Some((line, column)) = too_deep(text) {
+        let message = format!("nesting deeper than {MAX_FLOW_DEPTH} levels");
+        let hint = Some(
+            "a services.yaml needs a few levels; this looks like a generated or hostile file"
+                .to_string(),
+        );
+        return (
+            RawFile::default(),
+            vec![ConfigError::new(file, line, column, message).with_hint(hint)],
+        );
+    }
     let mut ctx = Ctx {
         folder,
         locator,
@@ -173,4 +184,37 @@ fn strip_key_path(message: &str) -> &str {
         Some((path, rest)) if !path.is_empty() && !path.contains([' ', '`']) => rest,
         _ => message,
     }
+}
+
+/// Flow collections (`[`, `{`) nested deeper than this are refused before
+/// parsing: the YAML scanner's cost grows with the square of the depth, so
+/// 100,000 `[` would take minutes. Block nesting is bounded by the file size.
+pub(crate) const MAX_FLOW_DEPTH: usize = 64;
+
+/// The 1-based line and column where flow nesting first exceeds the bound,
+/// skipping quoted strings and comments.
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for (col, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') if prev.is_whitespace() => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some((n + 1, col + 1));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    None
 }

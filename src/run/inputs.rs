@@ -47,7 +47,7 @@ pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
     for e in errors {
         let src = sources
             .entry(e.file.clone())
-            .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
+            .or_insert_with(|| snippet_source(&e.file));
         eprintln!("{}\n", e.render(src.as_deref()));
     }
     let files = sources.len();
@@ -58,6 +58,16 @@ pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
         files,
         if files == 1 { "" } else { "s" }
     );
+}
+
+/// The text of a config file for error snippets: only a regular file within
+/// the loader's size limit (a FIFO or a huge file is never read again).
+fn snippet_source(path: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > crate::desired::MAX_FILE_BYTES {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
 }
 
 pub fn resolve_state_dir(opts: &RunOptions) -> PathBuf {

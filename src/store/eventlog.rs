@@ -64,9 +64,20 @@ pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
         file.set_len(keep)
             .map_err(|e| context(e, "repair event log", path))?;
     }
-    file.write_all(buf)
-        .and_then(|()| file.sync_data())
-        .map_err(|e| context(e, "append to event log", path))
+    // All or nothing: a write cut short by a full disk or an I/O error is
+    // taken back, so the log never holds part of a run it could not finish.
+    let before = file
+        .metadata()
+        .map_err(|e| context(e, "append to event log", path))?
+        .len();
+    match file.write_all(buf).and_then(|()| file.sync_data()) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = file.set_len(before);
+            let _ = file.sync_data();
+            Err(context(e, "append to event log", path))
+        }
+    }
 }
 
 /// The offset just past the last newline (0 if there is none).

@@ -1,15 +1,19 @@
 //! The integration tests: one binary (so the crate and the CLI are linked
 //! once) that runs the real `supervisorctl` against files in temporary
 //! directories. Each module is one concern: the fixture worlds, `validate`,
-//! the records a run leaves behind, and the README's demo.
+//! the records a run leaves behind, the README's demo, live processes,
+//! operator commands, webhooks, security, and the proof under stress:
+//! crashes, races, full or read-only state, bad input, properties.
+mod bad_input;
 mod commands;
-mod crash;
 mod fixtures;
 mod live;
 mod live_support;
 mod matcher;
+mod props;
 mod readme;
 mod records;
+mod reliability;
 mod security;
 mod support;
 mod validate;
