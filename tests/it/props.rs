@@ -345,8 +345,25 @@ proptest! {
 #[test]
 fn names_that_look_like_other_yaml_types_keep_their_text() {
     let names = [
-        "1", "007", "1.0", "1.50", "1e5", "0x10", "0o17", "1_000", "null", "true", "yes", "no",
-        "on", "off", "y", "n", "nan", "inf", "2026-01-01",
+        "1",
+        "007",
+        "1.0",
+        "1.50",
+        "1e5",
+        "0x10",
+        "0o17",
+        "1_000",
+        "null",
+        "true",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "nan",
+        "inf",
+        "2026-01-01",
     ];
     let mut text = String::from("services:\n");
     for name in names {
