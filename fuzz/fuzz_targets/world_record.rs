@@ -5,9 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use supervisorctl::world::{
-    DeploymentRecord, Incident, NodeRecord, ResourceRecord, ServiceRecord,
-};
+use supervisorctl::world::{DeploymentRecord, Incident, NodeRecord, ResourceRecord, ServiceRecord};
 
 fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<NodeRecord>(data);

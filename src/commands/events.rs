@@ -39,11 +39,13 @@ pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
     let mut reader = BufReader::new(file);
     let stdout = std::io::stdout();
     let mut pos = 0u64;
-    let mut line = String::new();
+    // Bytes, not a String: a torn last line (a run killed mid-append) may
+    // end inside a UTF-8 character; it is skipped until it is whole or cut.
+    let mut line: Vec<u8> = Vec::new();
     loop {
         line.clear();
-        let n = reader.read_line(&mut line)?;
-        if n == 0 || !line.ends_with('\n') {
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
             // End of the log (or a line still being written): wait for more.
             if !follow {
                 return Ok(0);
@@ -53,10 +55,10 @@ pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
             continue;
         }
         pos += n as u64;
-        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+        if let Ok(v) = serde_json::from_slice::<Value>(&line) {
             if filter.matches(&v) {
                 let mut out = stdout.lock();
-                if let Err(e) = out.write_all(line.as_bytes()).and_then(|_| out.flush()) {
+                if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
                     if e.kind() == std::io::ErrorKind::BrokenPipe {
                         return Ok(0);
                     }

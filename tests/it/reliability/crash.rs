@@ -6,7 +6,7 @@
 //! succeed without help. Delays are scaled to a measured run, so the kills
 //! fall across the whole run (start-up, loading, the append, the
 //! checkpoint rename) on a fast or a slow machine alike.
-use std::process::Child;
+use std::process::{Child, Command};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -104,7 +104,7 @@ fn crash_test(kills: usize, seed: u64, strict: bool) -> Tally {
     println!(
         "crash test, seed {seed}: {} kill points, {} runs ended before their kill, \
          {} runs left to finish, {} whole runs and {} events in the log, \
-         {} torn lines, {} runs cut short by a kill mid-append, \
+         {} torn tails cut by the next run, {} runs cut short by a kill mid-append, \
          {} temporary checkpoint files left by kills ({:?} a run) in {:?}",
         tally.kills,
         tally.ended_first,
@@ -124,6 +124,26 @@ fn crash_test(kills: usize, seed: u64, strict: bool) -> Tally {
         "seed {seed}: {} runs in the log for {done} finished and {} killed",
         log.runs,
         tally.kills
+    );
+    // `events` still reads the whole log: every parseable event, in order.
+    let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .arg("--state-dir")
+        .arg(&sample.state)
+        .arg("events")
+        .output()
+        .expect("run events");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let printed = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(
+        printed,
+        log.events,
+        "`events` prints every event of the log ({} torn lines, {} partial runs)\n{}",
+        log.torn_lines,
+        log.partial_runs,
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("run_started"))
+            .count()
     );
     tally.elapsed = started.elapsed();
     tally
@@ -177,4 +197,26 @@ fn sigkill_at_random_moments_long() {
 fn a_torn_tail_never_survives_the_next_run() {
     let tally = crash_test(300, 0x5eed_cafe_f00d_0001, false);
     assert!(tally.kills >= 300);
+}
+
+/// A kill mid-append can cut a line inside a multi-byte character; the
+/// next append closes it with a newline. `events` must skip that line like
+/// any other line that is not JSON, not stop at it.
+#[test]
+fn events_reads_past_a_torn_line_cut_inside_a_character() {
+    let dir = tempfile::tempdir().expect("scratch");
+    let whole = r#"{"ts":"2026-11-23T12:00:00Z","run_id":"a","seq":1,"type":"run_started","node":null,"service":null}"#;
+    let mut log = b"{\"ts\":\"2026-11-23T12:00:00Z\",\"summary\":\"caf\xc3".to_vec();
+    log.push(b'\n');
+    log.extend_from_slice(whole.as_bytes());
+    log.push(b'\n');
+    std::fs::write(dir.path().join("events.jsonl"), log).expect("write a log");
+    let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .arg("events")
+        .output()
+        .expect("run events");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), whole);
 }

@@ -16,7 +16,7 @@
 //! run can stop part-way. Then the log may end in a torn line, which the
 //! next append must close with a newline (that line, and only it, is not
 //! JSON), and a run may lack its `run_finished` (it is abandoned: the next
-//! line is a `run_started`). The `seq` rule holds unchanged.
+//! line is a `run_started`). The `seq` rule holds for every other line.
 use std::path::Path;
 
 use serde_json::Value;
