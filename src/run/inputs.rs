@@ -102,6 +102,7 @@ impl Inputs {
                     .overrides_file
                     .clone()
                     .unwrap_or_else(|| dir.join("overrides.json"));
+                store::atomic::sweep_leftovers(&dir);
                 state = Some((dir, lock));
                 (Some(cp), Some(ov))
             }

@@ -95,3 +95,46 @@ pub(crate) fn write_with_names(
     );
     Err(context(e, "write", path))
 }
+
+/// Removes temporary files (`.<name>.<pid>.<n>.tmp`) that a run killed
+/// between create and rename left in `dir`. Call only while holding the
+/// state lock: then no other run is writing one. Returns how many went.
+pub fn sweep_leftovers(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with('.')
+                && name.ends_with(".tmp")
+                && e.file_type().is_ok_and(|t| t.is_file())
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    #[test]
+    fn sweeps_only_leftover_temporary_files() {
+        let t = tempfile::tempdir().unwrap();
+        for name in [
+            ".checkpoint.json.123.0.tmp",
+            "checkpoint.json",
+            "events.jsonl",
+            "notes.tmp",
+        ] {
+            std::fs::write(t.path().join(name), b"x").unwrap();
+        }
+        assert_eq!(super::sweep_leftovers(t.path()), 1);
+        let mut left: Vec<_> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["checkpoint.json", "events.jsonl", "notes.tmp"]);
+    }
+}

@@ -105,7 +105,7 @@ fn crash_test(kills: usize, seed: u64, strict: bool) -> Tally {
         "crash test, seed {seed}: {} kill points, {} runs ended before their kill, \
          {} runs left to finish, {} whole runs and {} events in the log, \
          {} torn tails cut by the next run, {} runs cut short by a kill mid-append, \
-         {} temporary checkpoint files left by kills ({:?} a run) in {:?}",
+         {} temporary files left after the last run ({:?} a run) in {:?}",
         tally.kills,
         tally.ended_first,
         tally.finished,
@@ -116,6 +116,12 @@ fn crash_test(kills: usize, seed: u64, strict: bool) -> Tally {
         left.len(),
         per_run,
         started.elapsed()
+    );
+    // Temporary files a kill left between create and rename are swept by
+    // the next run, under the lock.
+    assert!(
+        left.is_empty(),
+        "seed {seed}: temporary files left: {left:?}"
     );
     // Every run that finished is in the log once; a killed run at most once.
     let done = tally.finished + tally.ended_first;
