@@ -27,6 +27,7 @@ pub fn execute(
     fleet: &Fleet,
     decision: &Decision,
     live: &BTreeMap<String, LiveNode>,
+    now: chrono::DateTime<chrono::Utc>,
     opts: &RunOptions,
     state_dir: Option<&Path>,
 ) -> Result<Vec<Option<Outcome>>> {
@@ -70,7 +71,7 @@ pub fn execute(
                             k.clone(),
                             Fallback {
                                 to: to.clone(),
-                                since: opts.now.unwrap_or_else(chrono::Utc::now),
+                                since: now,
                             },
                         );
                     }

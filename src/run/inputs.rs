@@ -181,10 +181,11 @@ impl Inputs {
         &self,
         fleet: &Fleet,
         decision: &Decision,
+        now: DateTime<Utc>,
         opts: &RunOptions,
     ) -> Result<Vec<Option<Outcome>>> {
         let dir = self.state.as_ref().map(|s| s.0.as_path());
-        super::execute::execute(fleet, decision, &self.live, opts, dir)
+        super::execute::execute(fleet, decision, &self.live, now, opts, dir)
     }
 }
 

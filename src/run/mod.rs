@@ -83,7 +83,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     };
     let decision = decide(&input);
     phases.mark("decide");
-    let outcomes: Vec<Option<Outcome>> = inputs.execute(&fleet, &decision, opts)?;
+    let outcomes: Vec<Option<Outcome>> = inputs.execute(&fleet, &decision, now, opts)?;
     phases.mark("execute");
     let ts = format_ts(now);
     let run_id = inputs.run_id(opts, &fleet, &ts);
