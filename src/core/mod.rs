@@ -8,6 +8,7 @@ pub mod guardrails;
 pub mod health;
 mod node;
 pub mod policies;
+pub mod recover;
 pub mod safety;
 pub mod settle;
 #[cfg(test)]

@@ -67,6 +67,7 @@ pub fn settle(
     now: chrono::DateTime<chrono::Utc>,
     preamble: Vec<Event>,
     outcomes: &[Option<Outcome>],
+    interrupted: Option<&str>,
 ) -> Settled {
     let Decision {
         nodes,
@@ -120,7 +121,7 @@ pub fn settle(
             }
             for a in &sp.actions {
                 let outcome = outcomes.next().cloned().flatten();
-                let (label, reason) = label(mode, &a.disposition, outcome.as_ref());
+                let (label, reason) = label(mode, &a.disposition, outcome.as_ref(), interrupted);
                 actions.push(json!({"service": a.service, "action": a.action.as_str(), "outcome": label, "reason": reason}));
                 if let Some(o) = &outcome {
                     executed = true;
@@ -176,7 +177,12 @@ fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
         .with("severity", p.severity.as_str())
 }
 
-fn label(mode: Mode, d: &Disposition, o: Option<&Outcome>) -> (&'static str, String) {
+fn label(
+    mode: Mode,
+    d: &Disposition,
+    o: Option<&Outcome>,
+    interrupted: Option<&str>,
+) -> (&'static str, String) {
     match (d, o) {
         (_, Some(o)) => (
             if o.success { "success" } else { "failed" },
@@ -185,6 +191,10 @@ fn label(mode: Mode, d: &Disposition, o: Option<&Outcome>) -> (&'static str, Str
         (Disposition::Remote, _) => ("recommended", "not the local node".into()),
         (Disposition::Skip(r), _) => ("skipped", r.to_string()),
         (Disposition::Execute, None) if mode == Mode::Check => ("planned", String::new()),
+        (Disposition::Execute, None) if interrupted.is_some() => (
+            "skipped",
+            format!("interrupted by {}", interrupted.unwrap_or_default()),
+        ),
         (Disposition::Execute, None) => ("skipped", "not executed".into()),
     }
 }

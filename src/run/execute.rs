@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::RunOptions;
 use crate::checkpoint::{key, Fallback};
@@ -20,6 +20,7 @@ use crate::core::settle::Outcome;
 use crate::core::{Action, Decision, Disposition, LiveNode, Mode};
 use crate::desired::{Fleet, ServiceSpec, Start};
 use crate::exec::{self, StopOutcome};
+use crate::intent::Intent;
 use crate::procfs::{self, ProcessIdentity};
 use crate::store::{self, fallbacks::FallbackEntry};
 
@@ -30,8 +31,10 @@ pub fn execute(
     now: chrono::DateTime<chrono::Utc>,
     opts: &RunOptions,
     state_dir: Option<&Path>,
-) -> Result<Vec<Option<Outcome>>> {
+    run_seq: u64,
+) -> Result<Executed> {
     let live_run = opts.mode == Mode::Reconcile { dry_run: false };
+    let mut interrupted = None;
     let mut fallbacks = decision.checkpoint.fallbacks.clone();
     let mut out = vec![];
     for a in decision
@@ -53,6 +56,41 @@ pub fn execute(
             continue;
         };
         let k = key(&a.node, &a.service);
+        // A SIGTERM or SIGINT lets the action in progress finish; nothing
+        // after it starts.
+        if let Some(sig) = interrupted.or_else(super::signals::received) {
+            interrupted = Some(sig);
+            out.push(None);
+            continue;
+        }
+        // Record before act: the attempt is durable before anything runs,
+        // so a run killed from here on cannot leave it uncounted.
+        let attempt = if a.action == Action::Restart {
+            decision
+                .checkpoint
+                .services
+                .get(&k)
+                .map_or(0, |s| s.restart_attempts)
+                + 1
+        } else {
+            0
+        };
+        let intent = Intent {
+            run_seq,
+            at: now,
+            node: a.node.clone(),
+            service: a.service.clone(),
+            action: a.action.as_str().to_string(),
+            attempt,
+        };
+        let journal = dir.join(store::intents::FILE);
+        store::intents::record(&journal, &intent).with_context(|| {
+            format!(
+                "cannot record the intent to {} `{}` before executing it; nothing more was executed",
+                a.action.as_str(),
+                k
+            )
+        })?;
         // Only a process that this run's live probe found may be signalled:
         // an identity merely remembered in the checkpoint could be forged.
         let known = live
@@ -91,7 +129,17 @@ pub fn execute(
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         out.push(Some(outcome));
     }
-    Ok(out)
+    Ok(Executed {
+        outcomes: out,
+        interrupted,
+    })
+}
+
+/// What the executor did: one entry per planned action (None: not
+/// executed), and the signal that stopped it early, if one did.
+pub struct Executed {
+    pub outcomes: Vec<Option<Outcome>>,
+    pub interrupted: Option<&'static str>,
 }
 
 fn ok(reason: String) -> Outcome {

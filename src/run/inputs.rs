@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 
 use super::{RunIdentity, RunOptions};
 use crate::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
-use crate::core::settle::Outcome;
 use crate::core::{Decision, LiveNode, Mode, Overrides};
 use crate::desired::{load_fleet, Fleet};
 use crate::events::Event;
@@ -94,8 +93,14 @@ impl Inputs {
                 store::statedir::prepare(&dir).with_context(|| {
                     format!("cannot prepare state directory `{}`", dir.display())
                 })?;
-                let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| {
-                    anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
+                let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| match &e {
+                    store::lock::LockError::Held { .. } => {
+                        anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
+                    }
+                    _ => match e.hint() {
+                        Some(hint) => anyhow::anyhow!("{e}\n\n{hint}"),
+                        None => anyhow::anyhow!("{e}"),
+                    },
                 })?;
                 let cp = dir.join("checkpoint.json");
                 let ov = opts
@@ -107,10 +112,23 @@ impl Inputs {
                 (Some(cp), Some(ov))
             }
         };
-        let (checkpoint, checkpoint_bytes) = match &checkpoint_path {
+        let (mut checkpoint, checkpoint_bytes) = match &checkpoint_path {
             None => (Checkpoint::default(), vec![]),
             Some(path) => load_checkpoint(path, opts.mode, now, &mut preamble)?,
         };
+        if let Some((dir, _)) = &state {
+            // Before anything else can act: a log that cannot take this
+            // run's record means nothing may be executed.
+            let log = events_path(opts, dir);
+            store::eventlog::check_appendable(&log)?;
+            // Count what an interrupted run did before its record.
+            let intents = store::intents::load(&dir.join(store::intents::FILE));
+            preamble.extend(crate::core::recover::recover(
+                &mut checkpoint,
+                &intents,
+                now,
+            ));
+        }
         let overrides_file = match &overrides_path {
             Some(p) => store::overrides::load_overrides(p).map_err(|e| {
                 anyhow::anyhow!("cannot read overrides `{}`: {e}\n\nhint: fix or remove the file; holds and pins in it must not be lost silently", p.display())
@@ -146,6 +164,7 @@ impl Inputs {
             local_node.as_deref(),
             &checkpoint,
             state.as_ref().map(|s| s.0.as_path()),
+            &mut preamble,
         )?;
         Ok(Inputs {
             world,
@@ -183,9 +202,9 @@ impl Inputs {
         decision: &Decision,
         now: DateTime<Utc>,
         opts: &RunOptions,
-    ) -> Result<Vec<Option<Outcome>>> {
+    ) -> Result<super::execute::Executed> {
         let dir = self.state.as_ref().map(|s| s.0.as_path());
-        super::execute::execute(fleet, decision, &self.live, now, opts, dir)
+        super::execute::execute(fleet, decision, &self.live, now, opts, dir, self.first_seq)
     }
 }
 

@@ -6,6 +6,7 @@ mod identity;
 mod inputs;
 mod probes;
 mod record;
+mod signals;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::core::settle::{settle, Outcome};
+use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
 use crate::events::Event;
 pub use identity::RunIdentity;
@@ -67,6 +68,9 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         return Ok(1);
     };
     phases.mark("hosts");
+    if opts.mode == (Mode::Reconcile { dry_run: false }) {
+        signals::install();
+    }
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut inputs = Inputs::load(opts, &fleet, now)?;
     phases.mark("world, checkpoint, probes");
@@ -83,7 +87,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     };
     let decision = decide(&input);
     phases.mark("decide");
-    let outcomes: Vec<Option<Outcome>> = inputs.execute(&fleet, &decision, now, opts)?;
+    let executed = inputs.execute(&fleet, &decision, now, opts)?;
     phases.mark("execute");
     let ts = format_ts(now);
     let run_id = inputs.run_id(opts, &fleet, &ts);
@@ -103,11 +107,24 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         );
     }
     preamble.append(&mut inputs.preamble);
-    let settled = settle(&fleet, decision, opts.mode, now, preamble, &outcomes);
+    let settled = settle(
+        &fleet,
+        decision,
+        opts.mode,
+        now,
+        preamble,
+        &executed.outcomes,
+        executed.interrupted,
+    );
     phases.mark("settle");
     let code = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
     phases.mark("record");
     phases.report();
+    if let Some(sig) = executed.interrupted {
+        eprintln!("error: interrupted by {sig}: the action in progress finished, the rest were not started; all of it is recorded");
+        code?;
+        return Ok(1);
+    }
     code
 }
 

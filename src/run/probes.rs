@@ -8,6 +8,7 @@ use super::RunOptions;
 use crate::checkpoint::{key, Checkpoint};
 use crate::core::{LiveNode, LiveObservation, LiveService, Mode};
 use crate::desired::Fleet;
+use crate::events::Event;
 use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 
 pub fn probe_local(
@@ -16,6 +17,7 @@ pub fn probe_local(
     local: Option<&str>,
     checkpoint: &Checkpoint,
     state_dir: Option<&Path>,
+    invalid: &mut Vec<Event>,
 ) -> Result<BTreeMap<String, LiveNode>> {
     let mut out = BTreeMap::new();
     if opts.mode == Mode::Check || !opts.probe {
@@ -42,8 +44,32 @@ pub fn probe_local(
         ..ProbeOptions::default()
     };
     let live = probe::probe_node(node, &known, &popts);
+    for (name, s) in &live.services {
+        if let Some(error) = unusable(&s.process) {
+            invalid.push(
+                Event::new("observation_invalid", Some(&node.name), Some(name))
+                    .with("path", format!("process of {}", key(&node.name, name)))
+                    .with("error", error),
+            );
+        }
+    }
     out.insert(node.name.clone(), reduce(live));
     Ok(out)
+}
+
+/// Why a process observation cannot be used, when it cannot.
+fn unusable(state: &ProcessState) -> Option<String> {
+    match state {
+        ProcessState::Ambiguous { pids } => Some(format!(
+            "ambiguous: {} processes match (pids {}); none is taken for the service and none will be signalled; make `process` more specific (a pidfile, `user`, or a longer `cmdline_contains`)",
+            pids.len(),
+            pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        )),
+        ProcessState::UnknownUser(user) => Some(format!(
+            "`process.user` names `{user}`, which is no user of this machine"
+        )),
+        _ => None,
+    }
 }
 
 /// Live facts → the core's view: a pid that is not alive means `down`; a
@@ -68,6 +94,10 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                     Some(p.rss_bytes),
                     Some(p.cpu_ticks as f64 / clock_ticks_per_second()),
                 ),
+                // Which process it is, is unknown: no evidence either way.
+                ProcessState::Ambiguous { .. } | ProcessState::UnknownUser(_) => {
+                    (LiveObservation::NoData, None, None, None)
+                }
                 ProcessState::NotConfigured => (
                     match health {
                         Some(true) => LiveObservation::Up,

@@ -65,6 +65,8 @@ pub fn finish(
         let cp = dir.join("checkpoint.json");
         store::checkpoint::save(&cp, &checkpoint)
             .with_context(|| format!("cannot write checkpoint `{}`", cp.display()))?;
+        // The checkpoint now counts every intent: the journal is done.
+        store::intents::clear(&dir.join(store::intents::FILE))?;
     } else if let EventsTarget::File(path) = &opts.events {
         store::eventlog::append(path, buf.as_bytes())
             .with_context(|| format!("cannot append events to `{}`", path.display()))?;

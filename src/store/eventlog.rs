@@ -80,6 +80,27 @@ pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Checks, before a run executes anything, that the log at `path` can take
+/// its record: it is (or can be created as) a regular file, not a symlink
+/// or a FIFO, opened for appending.
+pub fn check_appendable(path: &Path) -> io::Result<()> {
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| context(e, "open event log", path))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| context(e, "open event log", path))?;
+    if !meta.is_file() {
+        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(context(e, "open event log", path));
+    }
+    Ok(())
+}
+
 /// The offset just past the last newline (0 if there is none).
 fn whole_lines_end(file: &std::fs::File, len: u64) -> io::Result<u64> {
     let mut end = len;

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod eventlog;
 pub mod fallbacks;
 mod file;
+pub mod intents;
 pub mod lock;
 pub mod overrides;
 pub mod statedir;

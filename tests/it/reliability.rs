@@ -7,6 +7,7 @@
 //! `checkpoint.json`.
 mod concurrency;
 mod crash;
+mod crash_exec;
 mod log_check;
 mod state_dir;
 

@@ -1,0 +1,139 @@
+//! The intent journal, `<state-dir>/intents.jsonl` (SPEC §9 "Record before
+//! act"): one line per action, appended and made durable before the action
+//! runs.
+//!
+//! **Guarantees.** [`record`] returns only after the line is on disk
+//! (`fdatasync`, and an `fsync` of the folder when it created the file); an
+//! error means the action must not run. The file is opened without following
+//! a symlink and must be a regular file. [`clear`] removes the journal once a
+//! checkpoint that counts every line in it is durable. [`load`] never fails a
+//! run: a torn or unparsable line (a crash mid-append) is skipped.
+//!
+//! **Assumptions.** The caller holds the state lock.
+//!
+//! **Caveats.** A line skipped as torn was never followed by its action:
+//! a run writes its intent, then executes, so a line cut short was cut
+//! before the action started.
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::libc;
+
+use super::file::{context, parent_of, read_limited, sync_dir};
+use crate::intent::Intent;
+
+/// A journal larger than this is read as empty (it would take thousands of
+/// interrupted runs to reach it).
+const MAX_BYTES: u64 = 4 << 20;
+
+/// The journal's name in the state directory.
+pub const FILE: &str = "intents.jsonl";
+
+/// Appends `intent` to the journal at `path` and makes it durable.
+pub fn record(path: &Path, intent: &Intent) -> io::Result<()> {
+    let mut line = serde_json::to_string(intent).map_err(io::Error::other)?;
+    line.push('\n');
+    let created = !path.exists();
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| context(e, "open intent journal", path))?;
+    if !file
+        .metadata()
+        .map_err(|e| context(e, "open intent journal", path))?
+        .is_file()
+    {
+        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(context(e, "open intent journal", path));
+    }
+    let before = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if let Err(e) = file
+        .write_all(line.as_bytes())
+        .and_then(|()| file.sync_data())
+    {
+        // Take a partial line back; what is left is skipped as torn anyway.
+        let _ = file.set_len(before);
+        return Err(context(e, "write intent journal", path));
+    }
+    if created {
+        sync_dir(parent_of(path)).map_err(|e| context(e, "sync folder of", path))?;
+    }
+    Ok(())
+}
+
+/// Every intent in the journal at `path` (none when it is missing or unreadable).
+pub fn load(path: &Path) -> Vec<Intent> {
+    let Ok(bytes) = read_limited(path, MAX_BYTES) else {
+        return vec![];
+    };
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Removes the journal (fine if it is missing) and makes the removal durable.
+pub fn clear(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => sync_dir(parent_of(path)).map_err(|e| context(e, "sync folder of", path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(context(e, "remove intent journal", path)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(seq: u64) -> Intent {
+        Intent {
+            run_seq: seq,
+            at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            node: "n".into(),
+            service: "s".into(),
+            action: "restart".into(),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn records_loads_and_clears() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intents.jsonl");
+        assert!(load(&path).is_empty());
+        record(&path, &intent(1)).unwrap();
+        record(&path, &intent(2)).unwrap();
+        assert_eq!(load(&path), vec![intent(1), intent(2)]);
+        clear(&path).unwrap();
+        assert!(!path.exists());
+        clear(&path).unwrap();
+    }
+
+    #[test]
+    fn a_torn_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intents.jsonl");
+        record(&path, &intent(1)).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"run_seq\":2,\"at\"").unwrap();
+        assert_eq!(load(&path), vec![intent(1)]);
+    }
+
+    #[test]
+    fn a_symlink_or_fifo_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        let link = dir.path().join("intents.jsonl");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(record(&link, &intent(1)).is_err());
+        assert!(!target.exists());
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(record(&fifo, &intent(1)).is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! Record before act under SIGKILL (SPEC §9): real restarts, each of which
+//! appends a line to a counter file, while runs are killed at pseudo-random
+//! moments. Whatever the kills, every restart that ran is counted: the
+//! counter never holds more lines than the attempts the state records, and
+//! the circuit opens at `max_restart_attempts`, not later.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+const MAX_ATTEMPTS: u64 = 3;
+
+struct Node {
+    hosts: PathBuf,
+    world: PathBuf,
+    state: PathBuf,
+    counter: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn new() -> Node {
+        let dir = tempfile::tempdir().expect("scratch");
+        let hosts = dir.path().join("hosts");
+        let world = dir.path().join("world");
+        let state = dir.path().join("state");
+        let counter = dir.path().join("counter");
+        std::fs::create_dir_all(hosts.join("n1")).unwrap();
+        std::fs::create_dir_all(world.join("nodes")).unwrap();
+        let yaml = format!(
+            "supervisor:\n  max_restart_attempts: {MAX_ATTEMPTS}\nservices:\n  web:\n    process:\n      pidfile: {}\n    restart: [sh, -c, \"echo ran >> '{}'; sleep 0.02\"]\n",
+            dir.path().join("never.pid").display(),
+            counter.display()
+        );
+        std::fs::write(hosts.join("n1/services.yaml"), yaml).unwrap();
+        Node {
+            hosts,
+            world,
+            state,
+            counter,
+            _dir: dir,
+        }
+    }
+
+    /// A real `reconcile` of n1 at `now`, with the node record fresh.
+    fn reconcile(&self, now: DateTime<Utc>) -> Command {
+        let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        std::fs::write(
+            self.world.join("nodes/n1.json"),
+            format!(r#"{{"status":"online","last_seen":"{ts}"}}"#),
+        )
+        .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
+        cmd.arg("--hosts")
+            .arg(&self.hosts)
+            .arg("--world")
+            .arg(&self.world)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(["--node", "n1", "--now", &ts, "reconcile"])
+            .env_remove("SUPERVISORCTL_HOSTS")
+            .env_remove("SUPERVISORCTL_WORLD")
+            .env_remove("SUPERVISORCTL_STATE_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run_ok(&self, now: DateTime<Utc>) {
+        let out = self.reconcile(now).output().expect("run");
+        assert!(
+            super::succeeded(out.status.code()),
+            "a run left alone failed: {:?}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn ran(&self) -> u64 {
+        std::fs::read_to_string(&self.counter).map_or(0, |s| s.lines().count() as u64)
+    }
+
+    fn attempts(&self) -> u64 {
+        let cp: Value =
+            serde_json::from_slice(&std::fs::read(self.state.join("checkpoint.json")).unwrap())
+                .unwrap();
+        cp["services"]["n1/web"]["restart_attempts"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    fn reset(&self) {
+        let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+            .arg("--hosts")
+            .arg(&self.hosts)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(["reset", "n1/web"])
+            .output()
+            .expect("reset");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+}
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// Returns (kills that landed, restarts that ran, attempts counted).
+fn kill_runs_with_real_restarts(epochs: usize, seed: u64) -> (usize, u64, u64) {
+    let node = Node::new();
+    let mut now: DateTime<Utc> = "2026-11-20T12:00:00Z".parse().unwrap();
+    let step = chrono::Duration::minutes(10);
+    // A run's length, to spread the kills over it.
+    let t = Instant::now();
+    node.run_ok(now);
+    now += step;
+    let per_run = t.elapsed();
+    let span_us = (per_run.as_micros() as u64 * 13 / 10).max(1_000);
+    let mut rng = seed;
+    let (mut kills, mut total_ran, mut total_counted) = (0, 0, 0);
+    let mut ran_before = 0;
+    for epoch in 0..epochs {
+        // Until the circuit opens: bursts of killed runs, each followed by
+        // a run left alone.
+        for _ in 0..(3 * MAX_ATTEMPTS) {
+            for _ in 0..=(xorshift(&mut rng) % 2) {
+                let mut child = node.reconcile(now).spawn().expect("start");
+                now += step;
+                thread::sleep(Duration::from_micros(xorshift(&mut rng) % span_us));
+                if child.try_wait().unwrap().is_none() {
+                    let _ = child.kill();
+                    kills += 1;
+                }
+                let _ = child.wait();
+            }
+            node.run_ok(now);
+            now += step;
+            let (ran, counted) = (node.ran() - ran_before, node.attempts());
+            assert!(
+                ran <= counted,
+                "seed {seed}, epoch {epoch}: {ran} restarts ran, {counted} counted"
+            );
+        }
+        let (ran, counted) = (node.ran() - ran_before, node.attempts());
+        assert_eq!(
+            counted, MAX_ATTEMPTS,
+            "seed {seed}, epoch {epoch}: the circuit must open at {MAX_ATTEMPTS} attempts"
+        );
+        assert!(
+            ran <= MAX_ATTEMPTS,
+            "seed {seed}, epoch {epoch}: {ran} restarts ran"
+        );
+        total_ran += ran;
+        total_counted += counted;
+        ran_before = node.ran();
+        node.reset();
+    }
+    assert!(
+        no_journal_left(&node.state),
+        "a finished run clears the journal"
+    );
+    (kills, total_ran, total_counted)
+}
+
+fn no_journal_left(state: &Path) -> bool {
+    !state.join("intents.jsonl").exists()
+}
+
+#[test]
+fn every_restart_that_ran_is_counted_whatever_the_kills() {
+    let (kills, ran, counted) = kill_runs_with_real_restarts(6, 0x5eed_0007_0001);
+    println!("record before act: {kills} kills, {ran} restarts ran, {counted} attempts counted");
+    assert!(kills >= 10, "too few kills landed: {kills}");
+}
+
+/// The long version (`just crash`).
+#[test]
+#[ignore = "long: run with `just crash`"]
+fn every_restart_that_ran_is_counted_long() {
+    for seed in [1u64, 0xdead_beef, 0x0bad_f00d] {
+        let (kills, ran, counted) = kill_runs_with_real_restarts(40, seed);
+        println!("seed {seed}: {kills} kills, {ran} restarts ran, {counted} attempts counted");
+    }
+}
