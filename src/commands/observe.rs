@@ -68,6 +68,18 @@ pub fn run(
                 Some(p.rss_bytes),
             ),
             ProcessState::NotFound | ProcessState::StalePidfile { .. } => ("stopped", None, None),
+            // Which process is the service is unknown: no record beats a wrong one.
+            ProcessState::Ambiguous { pids } => {
+                eprintln!(
+                    "warning: service `{name}`: {} processes match (pids {pids:?}); no record written",
+                    pids.len()
+                );
+                continue;
+            }
+            ProcessState::UnknownUser(user) => {
+                eprintln!("warning: service `{name}`: `process.user` `{user}` is no user of this machine; no record written");
+                continue;
+            }
             ProcessState::NotConfigured => match healthy {
                 Some(true) => ("ok", None, None),
                 Some(false) => ("failed", None, None),

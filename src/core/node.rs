@@ -204,7 +204,8 @@ struct Budget {
 }
 
 /// The guardrails, first that applies: another node's action, maintenance,
-/// hold, backoff, no command to run, the per-run budget, dry-run.
+/// hold, backoff, no command to run, no confirmed process to stop, the
+/// per-run budget, dry-run.
 fn guard(
     input: &Input,
     node: &NodeSpec,
@@ -233,6 +234,16 @@ fn guard(
     }
     if matches!(action, Action::Restart | Action::Preload) && v.spec.start.is_none() {
         return Disposition::Skip("no_command");
+    }
+    // An eviction signals the process this run's probe confirmed; with
+    // none (gone, stale pidfile, ambiguous match) and no `stop` command
+    // there is nothing it may do.
+    if action == Action::Evict
+        && v.spec.stop.is_none()
+        && input.live.contains_key(&node.name)
+        && v.live.is_none_or(|l| l.identity.is_none())
+    {
+        return Disposition::Skip("no_process");
     }
     if budget.used >= budget.max {
         return Disposition::Skip("max_actions");

@@ -122,6 +122,9 @@ pub struct ServiceSpec {
     pub pinned: bool,
     pub priority: i64,
     pub process: Option<ProcessMatch>,
+    /// `process.user`: whose processes `name` and `cmdline_contains` may
+    /// match (a name or a uid); `None`: the user this tool runs as.
+    pub process_user: Option<String>,
     pub health: HealthSpec,
     pub start: Option<Start>,
     pub stop: Option<Vec<String>>,
@@ -146,6 +149,7 @@ impl ServiceSpec {
             pinned: false,
             priority: 0,
             process: None,
+            process_user: None,
             health: HealthSpec {
                 probe: None,
                 timeout: Duration::from_secs(2),

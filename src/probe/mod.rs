@@ -85,6 +85,14 @@ pub enum ProcessState {
         pid: u32,
         reason: String,
     },
+    /// More than one process of the user matches the name or command line
+    /// (or the user does not exist): which is the service is unknown, and
+    /// none of them may be signalled.
+    Ambiguous {
+        pids: Vec<u32>,
+    },
+    /// `process.user` names no user of this machine.
+    UnknownUser(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +112,17 @@ pub enum ProbeOutcome {
     Failing(String),
 }
 
+/// A user name or numeric id → uid; `None` when no such user exists.
+fn uid_of(user: &str) -> Option<u32> {
+    if let Ok(uid) = user.parse::<u32>() {
+        return Some(uid);
+    }
+    nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .map(|u| u.uid.as_raw())
+}
+
 /// Probes every service of `node` on this machine. `known` maps a service
 /// to the process identity recorded last time, to recognise a reused pid.
 ///
@@ -117,23 +136,38 @@ pub fn probe_node(
     std::thread::scope(|scope| {
         let gpu_probe = scope.spawn(|| gpu::probe_gpus(opts));
 
+        let mut unknown_users: HashMap<String, String> = HashMap::new();
         let finders: Vec<(String, Option<process::Finder>)> = node
             .services
             .iter()
             .map(|(name, svc)| {
-                let finder = match (&svc.process, &svc.start) {
-                    (Some(m), _) => Some(process::Finder::from_match(m)),
-                    (None, Some(Start::Spawn(_))) => opts.state_dir.as_ref().map(|dir| {
-                        process::Finder::from_match(&ProcessMatch::Pidfile(
-                            dir.join("pids").join(format!("{name}.pid")),
-                        ))
+                let uid = match &svc.process_user {
+                    None => Ok(nix::unistd::geteuid().as_raw()),
+                    Some(user) => uid_of(user).ok_or_else(|| user.clone()),
+                };
+                let finder = match (&svc.process, &svc.start, uid) {
+                    (Some(ProcessMatch::Pidfile(p)), _, _) => {
+                        Some(process::Finder::Pidfile(p.clone()))
+                    }
+                    (Some(_), _, Err(user)) => {
+                        unknown_users.insert(name.clone(), user);
+                        None
+                    }
+                    (Some(m), _, Ok(uid)) => Some(process::Finder::from_match(m, uid)),
+                    (None, Some(Start::Spawn(_)), _) => opts.state_dir.as_ref().map(|dir| {
+                        process::Finder::Pidfile(dir.join("pids").join(format!("{name}.pid")))
                     }),
                     _ => None,
                 };
                 (name.clone(), finder)
             })
             .collect();
-        let states = process::find_all(&finders, known);
+        let mut states = process::find_all(&finders, known);
+        for ((name, _), state) in finders.iter().zip(states.iter_mut()) {
+            if let Some(user) = unknown_users.remove(name) {
+                *state = ProcessState::UnknownUser(user);
+            }
+        }
 
         let jobs: Vec<_> = node
             .services

@@ -20,16 +20,19 @@ use super::{ProcessInfo, ProcessState};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Finder {
     Pidfile(PathBuf),
-    Name(String),
-    Cmdline(String),
+    /// Exact name, among the processes of user `uid`.
+    Name(String, u32),
+    /// Command-line substring, among the processes of user `uid`.
+    Cmdline(String, u32),
 }
 
 impl Finder {
-    pub fn from_match(m: &ProcessMatch) -> Self {
+    /// `uid`: whose processes a name or command line may match.
+    pub fn from_match(m: &ProcessMatch, uid: u32) -> Self {
         match m {
             ProcessMatch::Pidfile(p) => Finder::Pidfile(p.clone()),
-            ProcessMatch::Name(n) => Finder::Name(n.clone()),
-            ProcessMatch::CmdlineContains(c) => Finder::Cmdline(c.clone()),
+            ProcessMatch::Name(n) => Finder::Name(n.clone(), uid),
+            ProcessMatch::CmdlineContains(c) => Finder::Cmdline(c.clone(), uid),
         }
     }
 }
@@ -41,11 +44,11 @@ pub(crate) fn find_all(
 ) -> Vec<ProcessState> {
     let need_cmd = finders
         .iter()
-        .any(|(_, f)| matches!(f, Some(Finder::Cmdline(_))));
+        .any(|(_, f)| matches!(f, Some(Finder::Cmdline(..))));
     let need_table = need_cmd
         || finders
             .iter()
-            .any(|(_, f)| matches!(f, Some(Finder::Name(_))));
+            .any(|(_, f)| matches!(f, Some(Finder::Name(..))));
     let table = if need_table {
         ProcessTable::scan(need_cmd)
     } else {
@@ -59,12 +62,14 @@ pub(crate) fn find_all(
             Some(Finder::Pidfile(path)) => by_pidfile(path, known.get(service)),
             // Without a process table there is no evidence either way:
             // treat it as unconfigured rather than as down.
-            Some(Finder::Name(name)) => table.as_ref().map_or(ProcessState::NotConfigured, |t| {
-                t.best(|c| comm_matches(&c.name, name))
-            }),
-            Some(Finder::Cmdline(needle)) => {
+            Some(Finder::Name(name, uid)) => {
                 table.as_ref().map_or(ProcessState::NotConfigured, |t| {
-                    t.best(|c| c.cmdline.contains(needle.as_str()))
+                    t.only(*uid, |c| comm_matches(&c.name, name))
+                })
+            }
+            Some(Finder::Cmdline(needle, uid)) => {
+                table.as_ref().map_or(ProcessState::NotConfigured, |t| {
+                    t.only(*uid, |c| c.cmdline.contains(needle.as_str()))
                 })
             }
         })
@@ -129,6 +134,9 @@ fn read_pidfile(path: &Path) -> Option<u32> {
 
 struct Candidate {
     pid: u32,
+    /// Real user id; `None` when it could not be read (never matches).
+    uid: Option<u32>,
+    parent: Option<u32>,
     name: String,
     /// Arguments joined by spaces; empty unless command lines were read.
     cmdline: String,
@@ -144,7 +152,9 @@ impl ProcessTable {
     /// stat line), command lines only if asked; no tasks, no memory, no CPU.
     fn scan(with_cmd: bool) -> Option<Self> {
         let mut sys = System::new().ok()?;
-        let mut kind = ProcessRefreshKind::nothing().without_tasks();
+        let mut kind = ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_user(UpdateKind::OnlyIfNotSet);
         if with_cmd {
             kind = kind.with_cmd(UpdateKind::OnlyIfNotSet);
         }
@@ -158,6 +168,8 @@ impl ProcessTable {
             .filter(|p| p.pid().as_u32() != me)
             .map(|p| Candidate {
                 pid: p.pid().as_u32(),
+                uid: p.user_id().map(|u| **u),
+                parent: p.parent().map(|pp| pp.as_u32()),
                 name: p.name().to_string_lossy().into_owned(),
                 cmdline: p
                     .cmd()
@@ -170,17 +182,49 @@ impl ProcessTable {
         Some(ProcessTable { candidates })
     }
 
-    /// The earliest started matching process (then the lowest pid), so the
-    /// choice does not depend on the table's order.
-    fn best(&self, matches: impl Fn(&Candidate) -> bool) -> ProcessState {
-        self.candidates
+    /// The one matching process of user `uid` (SPEC §9 "Which process is
+    /// the service"). Matches whose parent chain reaches another match are
+    /// that process's children (a server's workers, a shell's command) and
+    /// do not count; more than one left is `Ambiguous`, never a guess.
+    fn only(&self, uid: u32, matches: impl Fn(&Candidate) -> bool) -> ProcessState {
+        let found: Vec<&Candidate> = self
+            .candidates
             .iter()
-            .filter(|c| matches(c))
+            .filter(|c| c.uid == Some(uid) && matches(c))
+            .collect();
+        let parent_of: HashMap<u32, u32> = self
+            .candidates
+            .iter()
+            .filter_map(|c| Some((c.pid, c.parent?)))
+            .collect();
+        let pids: std::collections::HashSet<u32> = found.iter().map(|c| c.pid).collect();
+        let descends = |mut pid: u32| {
+            // Bounded walk: a table read while processes come and go may hold a loop.
+            for _ in 0..64 {
+                match parent_of.get(&pid) {
+                    Some(&p) if pids.contains(&p) => return true,
+                    Some(&p) if p > 1 => pid = p,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        let mut roots: Vec<ProcessInfo> = found
+            .iter()
+            .filter(|c| !descends(c.pid))
             .filter_map(|c| read_process(c.pid))
             .filter(|(stat, _)| !stat.is_kernel_thread())
             .map(|(_, info)| info)
-            .min_by_key(|info: &ProcessInfo| (info.identity.start_ticks, info.identity.pid))
-            .map_or(ProcessState::NotFound, ProcessState::Found)
+            .collect();
+        match roots.len() {
+            0 => ProcessState::NotFound,
+            1 => ProcessState::Found(roots.remove(0)),
+            _ => {
+                let mut pids: Vec<u32> = roots.iter().map(|i| i.identity.pid).collect();
+                pids.sort_unstable();
+                ProcessState::Ambiguous { pids }
+            }
+        }
     }
 }
 

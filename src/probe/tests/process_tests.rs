@@ -143,23 +143,25 @@ fn a_reused_pid_is_stale_by_start_time() {
     ));
 }
 
+fn me() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
 #[test]
-fn cmdline_match_picks_the_earliest_then_goes_away() {
+fn two_cmdline_matches_are_ambiguous_then_one_is_found() {
     let unique = format!("3000.{}", std::process::id());
     let mut first = Kid::spawn("sleep", &[&unique]);
-    // Start times are in clock ticks (10 ms): make the two differ.
     std::thread::sleep(Duration::from_millis(60));
     let second = Kid::spawn("sleep", &[&unique]);
 
     let finders = vec![(
         "svc".to_string(),
-        Some(Finder::Cmdline(format!("sleep {unique}"))),
+        Some(Finder::Cmdline(format!("sleep {unique}"), me())),
     )];
     let states = find_all(&finders, &HashMap::new());
-    match &states[0] {
-        ProcessState::Found(info) => assert_eq!(info.identity.pid, first.pid()),
-        other => panic!("expected found, got {other:?}"),
-    }
+    let mut both = vec![first.pid(), second.pid()];
+    both.sort_unstable();
+    assert_eq!(states[0], ProcessState::Ambiguous { pids: both });
     first.kill();
     let states = find_all(&finders, &HashMap::new());
     match &states[0] {
@@ -185,10 +187,15 @@ fn name_match_is_exact() {
     let kid = Kid::spawn(&program, &["30"]);
 
     let finders = vec![
-        ("exact".to_string(), Some(Finder::Name(name.clone()))),
+        ("exact".to_string(), Some(Finder::Name(name.clone(), me()))),
         (
             "prefix".to_string(),
-            Some(Finder::Name(name[..4].to_string())),
+            Some(Finder::Name(name[..4].to_string(), me())),
+        ),
+        // The same name among another user's processes: none.
+        (
+            "other-user".to_string(),
+            Some(Finder::Name(name.clone(), me().wrapping_add(4242))),
         ),
     ];
     let states = find_all(&finders, &HashMap::new());
@@ -200,6 +207,42 @@ fn name_match_is_exact() {
         other => panic!("expected found, got {other:?}"),
     }
     assert_eq!(states[1], ProcessState::NotFound);
+    assert_eq!(states[2], ProcessState::NotFound);
+}
+
+#[test]
+fn a_child_of_the_match_is_not_a_second_candidate() {
+    // `sh -c '…; wait'` with a `sleep` child: both command lines hold the
+    // marker, but the sleep descends from the shell, which is the service.
+    let unique = format!("marker-{}", std::process::id());
+    let script = format!("sh -c 'sleep 30; : {unique}' & wait");
+    let shell = Kid::spawn("sh", &["-c", &script, &unique]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let finders = vec![(
+        "svc".to_string(),
+        Some(Finder::Cmdline(unique.clone(), me())),
+    )];
+    loop {
+        let states = find_all(&finders, &HashMap::new());
+        let seen_child = std::fs::read_to_string(format!(
+            "/proc/{}/task/{}/children",
+            shell.pid(),
+            shell.pid()
+        ))
+        .is_ok_and(|c| !c.trim().is_empty());
+        if seen_child {
+            match &states[0] {
+                ProcessState::Found(info) => assert_eq!(info.identity.pid, shell.pid()),
+                other => panic!("expected the shell, got {other:?}"),
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the shell never started its child"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
