@@ -1,12 +1,20 @@
 //! Human output: the plan as people read it. Built from the same events that
 //! `--output json` prints, so the two never disagree. It may change between
 //! releases; scripts should read `--output json`.
+//!
+//! Every string field is printed through [`escape_control`]: details,
+//! reasons and paths carry text from world files and commands, which must
+//! not reach a terminal raw (SPEC §9 "Output").
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use serde_json::Value;
 
-fn s<'a>(e: &'a Value, k: &str) -> &'a str {
-    e.get(k).and_then(Value::as_str).unwrap_or("")
+use crate::text::escape_control;
+
+/// The string field `k` of `e`, control characters escaped ("" if absent).
+fn s<'a>(e: &'a Value, k: &str) -> Cow<'a, str> {
+    escape_control(e.get(k).and_then(Value::as_str).unwrap_or(""))
 }
 
 /// Renders a run's events (already stamped) as a plan.
@@ -18,6 +26,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
     let mut explained: Vec<(String, String)> = vec![];
     for e in events {
         let ty = s(e, "type");
+        let ty = ty.as_ref();
         let n = s(e, "node");
         if !n.is_empty()
             && n != node
@@ -25,7 +34,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
             && ty != "run_finished"
             && ty != "observation_invalid"
         {
-            node = n.to_string();
+            node = n.into_owned();
             let _ = writeln!(out, "\n{node}");
         }
         let svc = s(e, "service");
@@ -86,7 +95,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                 );
                 if !explained
                     .iter()
-                    .any(|(sv, c)| sv == svc && c == s(e, "condition"))
+                    .any(|(sv, c)| *sv == svc && *c == s(e, "condition"))
                 {
                     let _ = writeln!(out, "  {:<24}             {}", "", s(e, "reason"));
                 }
@@ -119,7 +128,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
             }
             "run_finished" => {
                 let c = &e["counts"];
-                let code = match s(e, "state") {
+                let code = match s(e, "state").as_ref() {
                     "nominal" => 0,
                     "unstable" => 3,
                     _ => 2,

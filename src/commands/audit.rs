@@ -7,6 +7,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::store::eventlog;
+use crate::text::escape_control;
+
+/// A string of a record for human output: control characters escaped
+/// (reasons carry commands' stderr); "" when absent or not a string.
+fn text(v: &Value) -> std::borrow::Cow<'_, str> {
+    escape_control(v.as_str().unwrap_or(""))
+}
 
 pub struct Query {
     pub since: Option<DateTime<Utc>>,
@@ -62,32 +69,33 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
         }
         println!(
             "{} {} run {} seq {}",
-            d["ts"].as_str().unwrap_or(""),
-            d["node"].as_str().unwrap_or(""),
-            d["run_id"].as_str().unwrap_or(""),
+            text(&d["ts"]),
+            text(&d["node"]),
+            text(&d["run_id"]),
             d["seq"]
         );
         for a in d["actions"].as_array().into_iter().flatten() {
-            let reason = a["reason"]
-                .as_str()
-                .filter(|r| !r.is_empty())
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
+            let reason = text(&a["reason"]);
+            let reason = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({reason})")
+            };
             println!(
                 "  {:<24} {} {}{reason}",
-                a["service"].as_str().unwrap_or(""),
-                a["action"].as_str().unwrap_or(""),
-                a["outcome"].as_str().unwrap_or("")
+                text(&a["service"]),
+                text(&a["action"]),
+                text(&a["outcome"])
             );
         }
         for c in d["conflicts"].as_array().into_iter().flatten() {
             println!(
                 "  {:<24} conflict {}/{} over {}/{}",
-                c["service"].as_str().unwrap_or(""),
-                c["winner"]["policy"].as_str().unwrap_or(""),
-                c["winner"]["action"].as_str().unwrap_or(""),
-                c["loser"]["policy"].as_str().unwrap_or(""),
-                c["loser"]["action"].as_str().unwrap_or("")
+                text(&c["service"]),
+                text(&c["winner"]["policy"]),
+                text(&c["winner"]["action"]),
+                text(&c["loser"]["policy"]),
+                text(&c["loser"]["action"])
             );
         }
     }

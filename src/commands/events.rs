@@ -1,5 +1,7 @@
 //! `events [--follow]`: the event log, filtered by type, node and service.
-//! Lines are printed as they are stored, so the output pipes into jq.
+//! Lines are printed as they are stored, so the output pipes into jq; only
+//! DEL and C1 characters, which JSON lets stand raw in a string, are
+//! printed as `\u` escapes (the same JSON value, safe on a terminal).
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -57,8 +59,11 @@ pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
         pos += n as u64;
         if let Ok(v) = serde_json::from_slice::<Value>(&line) {
             if filter.matches(&v) {
+                // It parsed, so it is UTF-8; DEL and C1 become `\u` escapes.
+                let text = String::from_utf8_lossy(&line);
+                let text = crate::text::json_escape_c1(&text);
                 let mut out = stdout.lock();
-                if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+                if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
                     if e.kind() == std::io::ErrorKind::BrokenPipe {
                         return Ok(0);
                     }

@@ -10,6 +10,7 @@ use crate::checkpoint::key;
 use crate::core::guardrails::backoff_until;
 use crate::desired::Fleet;
 use crate::run::format_ts;
+use crate::text::escape_control;
 
 pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
@@ -47,7 +48,8 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     backoff
                         .map(|b| format!(" backoff until {b}"))
                         .unwrap_or_default(),
-                    last.map(|l| format!(" last: {l}")).unwrap_or_default(),
+                    last.map(|l| format!(" last: {}", escape_control(&l)))
+                        .unwrap_or_default(),
                 );
             }
         }

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::run::load_fleet_or_report;
+use crate::text::escape_control;
 use crate::world::load::load_world;
 
 pub fn run(hosts: &Path, world: &Path) -> Result<i32> {
@@ -16,10 +17,11 @@ pub fn run(hosts: &Path, world: &Path) -> Result<i32> {
     if world.exists() {
         let w = load_world(world, &fleet);
         for inv in &w.invalid {
+            let path = world.join(&inv.path);
             eprintln!(
                 "error: invalid world file `{}`: {}",
-                world.join(&inv.path).display(),
-                inv.error
+                escape_control(&path.to_string_lossy()),
+                escape_control(&inv.error)
             );
         }
         if !w.invalid.is_empty() {

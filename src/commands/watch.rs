@@ -32,7 +32,10 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
         match run(opts) {
             Ok(code) => eprintln!("watch: run finished with exit code {code}; waiting for changes"),
             // A failed run (bad config, lock held) is reported; the next change retries.
-            Err(e) => eprintln!("error: {e:#}"),
+            Err(e) => eprintln!(
+                "error: {}",
+                crate::text::escape_control_lines(&format!("{e:#}"))
+            ),
         }
         let changed = match interval {
             Some(every) => match rx.recv_timeout(every) {

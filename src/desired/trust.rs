@@ -171,7 +171,7 @@ fn symlink(path: &Path) -> TrustProblem {
 
 fn unreadable(path: &Path, e: &io::Error) -> TrustProblem {
     let reason = match e.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_lowercase(),
+        Some(code) => crate::text::lowercase_first(nix::errno::Errno::from_raw(code).desc()),
         None => e.to_string(),
     };
     TrustProblem {

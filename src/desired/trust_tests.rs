@@ -215,3 +215,18 @@ fn problems_display_with_the_path_in_backticks() {
         "`/etc/supervisorctl/hosts/gpu-box/services.yaml` is writable by group or others (mode 0664)"
     );
 }
+
+#[test]
+fn an_unreadable_reason_keeps_the_case_of_acronyms() {
+    let path = Path::new("/etc/supervisorctl/hosts");
+    let eio = std::io::Error::from_raw_os_error(nix::errno::Errno::EIO as i32);
+    assert_eq!(
+        super::unreadable(path, &eio),
+        problem(path, "not checkable (I/O error)")
+    );
+    let eacces = std::io::Error::from_raw_os_error(nix::errno::Errno::EACCES as i32);
+    assert_eq!(
+        super::unreadable(path, &eacces),
+        problem(path, "not checkable (permission denied)")
+    );
+}

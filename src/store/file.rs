@@ -51,8 +51,8 @@ fn too_large(limit: u64) -> io::Error {
 pub(crate) fn describe(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(libc::ELOOP) => "is a symbolic link; refusing to follow it".into(),
-        Some(code) => lowercase_first(nix::errno::Errno::from_raw(code).desc()),
-        None => lowercase_first(&e.to_string()),
+        Some(code) => crate::text::lowercase_first(nix::errno::Errno::from_raw(code).desc()),
+        None => crate::text::lowercase_first(&e.to_string()),
     }
 }
 
@@ -60,14 +60,6 @@ pub(crate) fn describe(e: &io::Error) -> String {
 pub(crate) fn context(e: io::Error, what: &str, path: &Path) -> io::Error {
     let message = format!("cannot {what} `{}`: {}", path.display(), describe(&e));
     io::Error::new(e.kind(), message)
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// The folder holding `path` (`.` for a bare file name).

@@ -11,6 +11,8 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstatat, Mode, SFlag};
 
+use crate::text::lowercase_first;
+
 /// The largest world file read; one byte more is read to tell "larger".
 pub const FILE_LIMIT: u64 = 1024 * 1024;
 
@@ -75,7 +77,8 @@ pub fn read_file(dir: impl AsFd, name: &str) -> Result<Vec<u8>, OpenError> {
 const NOT_REGULAR: &str = "not a regular file";
 const TOO_LARGE: &str = "file exceeds 1 MiB limit";
 
-/// `Permission denied` → `permission denied`: messages stay lowercase.
+/// `Permission denied` → `permission denied`: messages stay lowercase
+/// (`I/O error` keeps its case).
 pub fn describe(e: Errno) -> String {
     lowercase_first(e.desc())
 }
@@ -84,14 +87,6 @@ pub fn io_describe(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => describe(Errno::from_raw(code)),
         None => lowercase_first(&e.to_string()),
-    }
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
@@ -119,4 +114,17 @@ pub fn incident_stem(file_name: &str) -> Option<&str> {
                 .bytes()
                 .all(|b| b.is_ascii_graphic() && b != b'/' && b != b'\\')
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_texts_are_lowercase_but_keep_acronyms() {
+        assert_eq!(describe(Errno::EACCES), "permission denied");
+        assert_eq!(describe(Errno::EIO), "I/O error");
+        let e = std::io::Error::from_raw_os_error(Errno::EIO as i32);
+        assert_eq!(io_describe(&e), "I/O error");
+    }
 }
