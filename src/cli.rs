@@ -178,13 +178,29 @@ pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 }
 
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("error: {}", crate::text::escape_control_lines(&message));
             EXIT_ERROR
         }
+    }
+}
+
+/// Prints what clap has to say: `--help` and `--version` on stdout with
+/// exit 0; a usage error (unknown flag or subcommand, bad value) on stderr
+/// with exit 1, since 2 means degraded (SPEC §9).
+fn usage(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        _ => EXIT_ERROR,
     }
 }
 

@@ -76,13 +76,26 @@ impl fmt::Display for LockError {
 impl std::error::Error for LockError {}
 
 impl LockError {
-    /// A line to print after the error, for people.
+    /// A line to print after the error, for people. Only a lock held by
+    /// another run is worth waiting for; a lock file that cannot be opened
+    /// needs a state directory this run can write.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             LockError::Held { .. } => {
                 Some("hint: wait for it to finish; the lock is released when that process exits")
             }
-            LockError::Io { .. } => None,
+            LockError::Io { error, .. } => match error.raw_os_error() {
+                Some(libc::EROFS) => Some(
+                    "hint: the state directory is on a read-only file system: make it writable, or pass `--state-dir DIR` on a writable one",
+                ),
+                Some(libc::EACCES | libc::EPERM) => Some(
+                    "hint: make the state directory writable by this user, or pass `--state-dir DIR`",
+                ),
+                Some(libc::ELOOP) => Some(
+                    "hint: remove the symbolic link; the lock file must be a regular file in the state directory",
+                ),
+                _ => None,
+            },
         }
     }
 }
@@ -145,4 +158,33 @@ fn holder(file: &mut File) -> Option<u32> {
     file.seek(SeekFrom::Start(0)).ok()?;
     file.take(32).read_to_string(&mut text).ok()?;
     text.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(errno: i32) -> LockError {
+        LockError::Io {
+            path: PathBuf::from("/var/lib/supervisorctl/lock"),
+            error: io::Error::from_raw_os_error(errno),
+        }
+    }
+
+    #[test]
+    fn only_a_held_lock_is_told_to_wait() {
+        let held = LockError::Held {
+            path: PathBuf::from("/x/lock"),
+            holder: None,
+        };
+        assert!(held.hint().is_some_and(|h| h.contains("wait")));
+        for errno in [libc::EROFS, libc::EACCES, libc::EPERM] {
+            let hint = io(errno).hint().expect("a hint");
+            assert!(!hint.contains("wait"), "{hint}");
+            assert!(hint.contains("--state-dir"), "{hint}");
+        }
+        let hint = io(libc::EROFS).hint().unwrap();
+        assert!(hint.contains("writable"), "{hint}");
+        assert!(io(libc::EISDIR).hint().is_none_or(|h| !h.contains("wait")));
+    }
 }

@@ -160,8 +160,14 @@ fn a_read_only_state_dir_fails_cleanly() {
     assert!(fs_.remount("ro"), "remount read-only");
     let out = sample.run(&[]);
     let lock = sample.state.join("lock");
-    let words = ["read-only file system", &*lock.to_string_lossy()];
+    let words = [
+        "read-only file system",
+        &*lock.to_string_lossy(),
+        "--state-dir",
+    ];
     assert_failed_cleanly(&out, &words, &sample, &before);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("--wait"), "not a lock held: {stderr}");
     assert_eq!(fs::read(sample.log()).expect("the log"), log_before);
     assert!(fs_.remount("rw"), "remount read-write");
     sample.run_ok("after remounting read-write");
@@ -178,7 +184,14 @@ fn read_only_by_mode() {
         .expect("chmod the lock");
     let out = sample.run(&[]);
     set(0o700).expect("chmod 0700");
-    assert_failed_cleanly(&out, &["permission denied"], &sample, &before);
+    assert_failed_cleanly(
+        &out,
+        &["permission denied", "--state-dir"],
+        &sample,
+        &before,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("--wait"), "not a lock held: {stderr}");
 }
 
 /// `chattr +i` on the folder: the lock and the log (existing files) stay
