@@ -25,6 +25,8 @@ mod error_tests;
 mod fleet_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod value_tests;
 
 pub use error::ConfigError;
 pub use load::{load_fleet, load_node, MAX_FILE_BYTES, SERVICES_FILE};

@@ -9,7 +9,7 @@
 use serde::de::{IgnoredAny, MapAccess};
 use serde::Deserialize;
 
-use super::scalars::{Argv, Clock, Day, Dur, EventName, NonEmpty, Ratio, Size, Url};
+use super::scalars::{AbsPath, Argv, Clock, Day, Dur, EventName, NonEmpty, Ratio, Size, Url};
 use super::spec::{Kind, Preset};
 
 /// The top-level keys, for "unknown field" messages.
@@ -139,9 +139,11 @@ pub(crate) struct RawService {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawProcess {
-    pub pidfile: Option<NonEmpty>,
+    pub pidfile: Option<AbsPath>,
     pub name: Option<NonEmpty>,
     pub cmdline_contains: Option<NonEmpty>,
+    /// Whose processes `name` and `cmdline_contains` match.
+    pub user: Option<NonEmpty>,
 }
 
 /// `services.<name>.health`: at most one probe, and its thresholds.

@@ -56,6 +56,18 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
                 Some("for a whole day, use from: \"00:00\" and to: \"24:00\"".into()),
             );
         }
+        if w.days.as_ref().is_some_and(Vec::is_empty) {
+            let mut at = path(&["supervisor", "maintenance"]);
+            at.extend([Seg::Index(i), key("days")]);
+            report.at_value(
+                &at,
+                "`days` is empty".into(),
+                Some(
+                    "omit `days` for a window on every day, or list its days, e.g. [sat, sun]"
+                        .into(),
+                ),
+            );
+        }
         let mut days: Vec<chrono::Weekday> = Vec::new();
         for day in w.days.iter().flatten() {
             if !days.contains(&day.0) {
@@ -120,6 +132,11 @@ pub(crate) fn resolve_service(
         pinned: raw.pinned.unwrap_or(false),
         priority: raw.priority.unwrap_or(0),
         process,
+        process_user: raw
+            .process
+            .as_ref()
+            .and_then(|p| p.user.as_ref())
+            .map(|u| u.0.clone()),
         health,
         start,
         stop: raw.stop.as_ref().map(|a| a.0.clone()),
@@ -174,7 +191,11 @@ fn one_of(
 }
 
 fn resolve_process(raw: &RawProcess, base: &[Seg], report: &mut Report) -> Option<ProcessMatch> {
-    let fields = [&raw.pidfile, &raw.name, &raw.cmdline_contains];
+    let fields = [
+        raw.pidfile.as_ref().map(|p| &p.0),
+        raw.name.as_ref().map(|n| &n.0),
+        raw.cmdline_contains.as_ref().map(|c| &c.0),
+    ];
     let given = fields.map(|f| f.is_some());
     let chosen = one_of(
         &given,
@@ -183,7 +204,7 @@ fn resolve_process(raw: &RawProcess, base: &[Seg], report: &mut Report) -> Optio
         true,
         report,
     )?;
-    let value = fields[chosen].as_ref()?.0.clone();
+    let value = fields[chosen]?.clone();
     Some(match chosen {
         0 => ProcessMatch::Pidfile(value.into()),
         1 => ProcessMatch::Name(value),

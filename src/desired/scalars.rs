@@ -287,3 +287,29 @@ impl<'de> Deserialize<'de> for NonEmpty {
         })
     }
 }
+
+/// An absolute path (`process.pidfile`): a relative one would depend on the
+/// directory the tool happens to run in (SPEC §9).
+#[derive(Debug, Clone)]
+pub(crate) struct AbsPath(pub String);
+
+impl<'de> Deserialize<'de> for AbsPath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_text(d, "an absolute path", |text| {
+            if text.trim().is_empty() {
+                return Err("expected a non-empty string".to_string());
+            }
+            if text.starts_with('/') {
+                return Ok(AbsPath(text.to_string()));
+            }
+            let file = std::path::Path::new(text)
+                .file_name()
+                .and_then(|f| f.to_str())
+                .filter(|f| f.ends_with(".pid"))
+                .unwrap_or("<service>.pid");
+            Err(format!(
+                "`pidfile` must be an absolute path, found `{text}`\nhint: use an absolute path such as /run/{file}"
+            ))
+        })
+    }
+}

@@ -4,6 +4,11 @@
 //! evicted.
 use std::time::Duration;
 
+/// The longest duration accepted anywhere (in `services.yaml` and in
+/// flags): a year. Anything longer is a typo, and a year already means
+/// "never" for every setting here.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
 const DURATION_UNITS: &str = "use ms, s, m, h or d, e.g. `500ms`, `2s`, `5m`";
 
 /// Parses `500ms`, `2s`, `5m`, `1h`, `1d`, or a sum such as `1h30m`.
@@ -42,11 +47,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "" => return Err(bad(&format!("missing unit ({DURATION_UNITS})"))),
             other => return Err(bad(&format!("unknown unit `{other}` ({DURATION_UNITS})"))),
         };
-        let value: u64 = number.parse().map_err(|_| bad("too large"))?;
+        let too_large = || bad("too large, at most 365d");
+        let value: u64 = number.parse().map_err(|_| too_large())?;
         total_ms = value
             .checked_mul(factor)
             .and_then(|ms| total_ms.checked_add(ms))
-            .ok_or_else(|| bad("too large"))?;
+            .filter(|ms| u128::from(*ms) <= MAX_DURATION.as_millis())
+            .ok_or_else(too_large)?;
         rest = tail;
     }
     Ok(Duration::from_millis(total_ms))
@@ -171,10 +178,25 @@ mod tests {
         assert!(parse_duration("s").unwrap_err().contains("whole number"));
         assert!(parse_duration("99999999999999999999d")
             .unwrap_err()
-            .ends_with("too large"));
+            .ends_with("too large, at most 365d"));
         assert!(parse_duration("999999999999999d")
             .unwrap_err()
-            .ends_with("too large"));
+            .ends_with("too large, at most 365d"));
+    }
+
+    #[test]
+    fn durations_are_bounded_to_a_year() {
+        assert_eq!(
+            parse_duration("365d"),
+            Ok(Duration::from_secs(365 * 86_400))
+        );
+        assert_eq!(
+            parse_duration("100000d"),
+            Err("invalid duration `100000d`: too large, at most 365d".into())
+        );
+        assert!(parse_duration("365d1ms").is_err());
+        assert!(parse_duration("8761h").is_err());
+        assert_eq!(MAX_DURATION, Duration::from_secs(365 * 86_400));
     }
 
     #[test]

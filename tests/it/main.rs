@@ -6,7 +6,9 @@
 //! crashes, races, full or read-only state, bad input, properties.
 mod bad_input;
 mod commands;
+mod escapes;
 mod fixtures;
+mod identity;
 mod live;
 mod live_support;
 mod matcher;
@@ -16,5 +18,6 @@ mod records;
 mod reliability;
 mod security;
 mod support;
+mod usage;
 mod validate;
 mod webhooks;
