@@ -4,6 +4,7 @@
 //! `store`) do those.
 pub mod arbiter;
 pub mod availability;
+pub mod clock;
 pub mod guardrails;
 pub mod health;
 mod node;
@@ -145,7 +146,14 @@ impl<'a> NodeCtx<'a> {
 
 /// Decides every node of the fleet, in name order.
 pub fn decide(input: &Input) -> Decision {
+    // A clock that went backwards: every time ahead of `now` counts as `now`.
     let mut checkpoint = input.checkpoint.clone();
+    clock::clamp_future(&mut checkpoint, input.now);
+    let clamped = checkpoint.clone();
+    let input = &Input {
+        checkpoint: &clamped,
+        ..*input
+    };
     let mut by_node: HashMap<&str, Vec<&Incident>> = HashMap::new();
     for inc in &input.world.incidents {
         by_node.entry(inc.node.as_str()).or_default().push(inc);

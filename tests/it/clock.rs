@@ -1,0 +1,30 @@
+//! A clock that went backwards (SPEC §9 "Clock"): a run at a time a month
+//! ahead must not block restarts at the right time until `reset`.
+use crate::live_support::Node;
+
+#[test]
+fn a_run_a_month_ahead_does_not_block_later_restarts() {
+    let mut n = Node::new("");
+    let yaml = format!(
+        "services:\n  web:\n    process:\n      pidfile: {}\n    restart: [\"true\"]\n",
+        n.path("never.pid").display()
+    );
+    std::fs::write(n.path("hosts/testnode/services.yaml"), yaml).unwrap();
+    n.extra_pids.clear();
+    // A month ahead: the service is dead and restarted.
+    let r = n.reconcile("2026-12-23T12:00:00Z", &[]);
+    assert_eq!(
+        r.executed("web", "restart").map(|e| e["outcome"].clone()),
+        Some("success".into()),
+        "{:?}",
+        r.events
+    );
+    // The clock is right again. The restart from "the future" counts as
+    // now: a backoff of seconds, not a month.
+    n.reconcile("2026-11-23T12:00:00Z", &[]);
+    let r = n.reconcile("2026-11-23T12:02:00Z", &[]);
+    let restart = r
+        .executed("web", "restart")
+        .unwrap_or_else(|| panic!("no restart: {:?}", r.events));
+    assert_eq!(restart["outcome"], "success", "{restart}");
+}
