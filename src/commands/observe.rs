@@ -12,6 +12,7 @@ use crate::desired::NodeSpec;
 use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::run::format_ts;
 use crate::store::atomic::write_atomic;
+use crate::store::statedir::create_dirs_under;
 
 pub fn run(
     node: &NodeSpec,
@@ -27,9 +28,12 @@ pub fn run(
     let ts = format_ts(now);
     let put = |rel: String, v: Value| -> Result<()> {
         let path = out.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create `{}`", parent.display()))?;
+        // No symlink under `out` is followed: a planted `resources` link
+        // must not send the records elsewhere.
+        if let Some(parent) = Path::new(&rel).parent() {
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create `{}`", out.display()))?;
+            create_dirs_under(out, parent)?;
         }
         let mut body = serde_json::to_vec_pretty(&v)?;
         body.push(b'\n');

@@ -2,13 +2,21 @@
 //!
 //! **Guarantees.** [`prepare`] leaves an existing folder alone and creates
 //! a missing one (with its missing parents) with mode 0700, whatever the
-//! umask. It refuses a symlink or a non-folder at `dir`.
+//! umask. It refuses a symlink or a non-folder at `dir`, and at the folders
+//! used under it (`pids/`, `logs/`). As root (SPEC §9 "Trust") it also
+//! refuses each of them unless it is owned by root and not writable by
+//! group or others: whoever can write there could plant a pid file naming
+//! a root process, or a symlink that sends a service's output elsewhere.
+//! Since nobody but root can then change anything under the state
+//! directory, the files in it, opened with `O_NOFOLLOW`, are what root put
+//! there: no symlink can appear at any component between the check and the
+//! open.
 //!
 //! **Assumptions.** The parents of the state directory are trusted (a
 //! symlink above it is followed, as the operator set it up).
 //!
 //! **Caveats.** An existing folder keeps its mode: an operator who opened
-//! it up did so on purpose.
+//! it up gets a clear refusal as root, and is trusted otherwise.
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, Permissions};
 use std::io;
@@ -17,8 +25,75 @@ use std::path::{Path, PathBuf};
 
 use super::file::context;
 
-/// Creates the state directory if needed (mode 0700); fine if it exists.
+/// The folders a run uses under the state directory.
+pub const SUBDIRS: [&str; 2] = ["pids", "logs"];
+
+/// Creates the state directory if needed (mode 0700), then checks it and
+/// the folders used under it (see the module's guarantees).
 pub fn prepare(dir: &Path) -> io::Result<()> {
+    create(dir)?;
+    let root = nix::unistd::geteuid().is_root();
+    check_folder(dir, root)?;
+    for sub in SUBDIRS {
+        let path = dir.join(sub);
+        if fs::symlink_metadata(&path).is_ok() {
+            check_folder(&path, root)?;
+        }
+    }
+    Ok(())
+}
+
+/// A folder of the state: not a symlink, a folder; as root, owned by root
+/// and not writable by group or others.
+fn check_folder(path: &Path, root: bool) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).map_err(|e| context(e, "use state folder", path))?;
+    let refuse = |problem: String, fix: String| {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "refusing state folder `{}`: {problem}\n\nhint: {fix}",
+                path.display()
+            ),
+        )
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse(
+            "it is a symbolic link".into(),
+            format!(
+                "replace it with a real folder (`rm {0}; mkdir -m 0700 {0}`)",
+                path.display()
+            ),
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(refuse(
+            "it is not a folder".into(),
+            "remove it, or choose another --state-dir".into(),
+        ));
+    }
+    if root && meta.uid() != 0 {
+        return Err(refuse(
+            format!(
+                "as root, the state must be owned by root, and it is owned by uid {}",
+                meta.uid()
+            ),
+            format!("`chown root:root {}`", path.display()),
+        ));
+    }
+    if root && meta.mode() & 0o022 != 0 {
+        return Err(refuse(
+            format!(
+                "as root, the state must not be writable by group or others (mode {:04o})",
+                meta.mode() & 0o7777
+            ),
+            format!("`chmod go-w {}`", path.display()),
+        ));
+    }
+    Ok(())
+}
+
+fn create(dir: &Path) -> io::Result<()> {
     match fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
             let e = io::Error::new(
@@ -81,4 +156,43 @@ pub(crate) fn state_dir_for(
         // clearly if it is not writable.
         None => PathBuf::from("/var/lib").join(NAME),
     }
+}
+
+/// Creates `base/rel` folder by folder (mode 0755 for new ones), refusing a
+/// symlink or a non-folder at any component under `base`: what is written
+/// there stays under `base` (`observe --out`, the state's subfolders).
+pub fn create_dirs_under(base: &Path, rel: &Path) -> io::Result<PathBuf> {
+    let mut path = base.to_path_buf();
+    for part in rel.components() {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "is a symbolic link; refusing to follow it",
+                );
+                return Err(context(e, "use folder", &path));
+            }
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                let e = io::Error::new(io::ErrorKind::InvalidInput, "not a directory");
+                return Err(context(e, "use folder", &path));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match DirBuilder::new().mode(0o755).create(&path) {
+                    Ok(()) => {}
+                    // Created by someone else meanwhile: check it again.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        if !fs::symlink_metadata(&path)?.is_dir() {
+                            let e = io::Error::new(io::ErrorKind::InvalidInput, "not a directory");
+                            return Err(context(e, "use folder", &path));
+                        }
+                    }
+                    Err(e) => return Err(context(e, "create folder", &path)),
+                }
+            }
+            Err(e) => return Err(context(e, "use folder", &path)),
+        }
+    }
+    Ok(path)
 }

@@ -5,6 +5,7 @@
 //! operator commands, webhooks, security, and the proof under stress:
 //! crashes, races, full or read-only state, bad input, properties.
 mod bad_input;
+mod clock;
 mod commands;
 mod escapes;
 mod fixtures;
@@ -17,6 +18,7 @@ mod readme;
 mod records;
 mod reliability;
 mod security;
+mod state_trust;
 mod support;
 mod usage;
 mod validate;

@@ -1,0 +1,125 @@
+//! As root, the state directory and the folders used under it must be
+//! root's and not writable by group or others, and no symlink in it is
+//! followed (SPEC §9 "Trust"); `observe --out` follows no symlink either.
+use std::os::unix::fs::PermissionsExt;
+
+use super::live_support::*;
+
+const NOW: &str = "2026-11-23T12:00:00Z";
+
+fn needs_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "these checks apply as root; CI runs as root"
+    );
+    eprintln!("skipped: needs root");
+    false
+}
+
+fn chown_nobody(path: &std::path::Path) {
+    nix::unistd::chown(
+        path,
+        Some(nix::unistd::Uid::from_raw(65534)),
+        Some(nix::unistd::Gid::from_raw(65534)),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_loose_state_dir_is_refused_as_root() {
+    if !needs_root() {
+        return;
+    }
+    let n = Node::new("services:\n  web:\n    restart: [\"true\"]\n");
+    std::fs::create_dir(n.state()).unwrap();
+    std::fs::set_permissions(n.state(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = n.cli(&["reconcile", "--now", NOW]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not be writable by group or others (mode 0777)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("chmod go-w"), "{stderr}");
+    assert!(!n.state().join("events.jsonl").exists(), "nothing recorded");
+
+    std::fs::set_permissions(n.state(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    chown_nobody(&n.state());
+    let out = n.cli(&["reconcile", "--now", NOW]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+    assert!(stderr.contains("chown root"), "{stderr}");
+    // Pin, hold and reset write there too.
+    let out = n.cli(&["hold", "web"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+#[test]
+fn a_pid_file_planted_by_another_user_is_never_used() {
+    if !needs_root() {
+        return;
+    }
+    let mut n = Node::new(
+        "services:\n  sp:\n    kind: model\n    idle_timeout: 1m\n    spawn: [sleep, \"3600\"]\n",
+    );
+    // A root process the attacker wants dead, named by a planted pid file
+    // in a pids/ folder that `nobody` owns.
+    let victim = n.sleep("3600");
+    let pids = n.state().join("pids");
+    std::fs::create_dir_all(&pids).unwrap();
+    std::fs::set_permissions(n.state(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    chown_nobody(&pids);
+    write_file(&pids.join("sp.pid"), &format!("{victim}\n"));
+    write_file(
+        &n.path(&format!("world/services/{NODE}/sp.json")),
+        r#"{"status":"ok","observed_at":"2026-11-23T12:00:00Z","last_activity":"2026-11-23T11:00:00Z"}"#,
+    );
+    let out = n.cli(&["reconcile", "--now", NOW]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("pids"), "{stderr}");
+    assert!(alive(victim), "the planted pid was signalled");
+}
+
+#[test]
+fn a_symlinked_logs_folder_is_refused() {
+    let n = Node::new("services:\n  sp:\n    spawn: [sleep, \"3600\"]\n");
+    let elsewhere = n.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir(n.state()).unwrap();
+    std::fs::set_permissions(n.state(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, n.state().join("logs")).unwrap();
+    let out = n.cli(&["reconcile", "--now", NOW]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+    assert!(!n.state().join("pids/sp.pid").exists(), "nothing spawned");
+}
+
+#[test]
+fn observe_out_follows_no_symlinked_folder() {
+    let n = Node::new("services:\n  web:\n    restart: [\"true\"]\n");
+    let out_dir = n.path("observed");
+    let elsewhere = n.path("elsewhere");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out_dir.join("resources")).unwrap();
+    let out = n.cli(&["observe", "--out", out_dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+}
