@@ -39,11 +39,16 @@ pub fn run(
             println!("{k}: no checkpoint yet; nothing to reset");
             return Ok(0);
         };
+        // Count what interrupted runs did (every service's), so that
+        // clearing their journal below loses no attempt but this one's.
+        let journal = dir.join(store::intents::FILE);
+        crate::core::recover::recover(&mut cp, &store::intents::load(&journal), Utc::now());
         let st = cp.services.entry(k.clone()).or_default();
         let before = st.restart_attempts;
         st.restart_attempts = 0;
         st.last_restart_at = None;
         store::checkpoint::save(&path, &cp)?;
+        store::intents::clear(&journal)?;
         println!("{k}: restart circuit closed ({before} attempt(s) forgotten)");
         return Ok(0);
     }

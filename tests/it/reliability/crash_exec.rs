@@ -13,28 +13,39 @@ use serde_json::Value;
 
 const MAX_ATTEMPTS: u64 = 3;
 
-struct Node {
-    hosts: PathBuf,
-    world: PathBuf,
-    state: PathBuf,
-    counter: PathBuf,
+/// Node n1 whose services are dead (a pidfile that never exists) and
+/// whose restart commands append a line to `counter`.
+pub(super) struct Node {
+    pub hosts: PathBuf,
+    pub world: PathBuf,
+    pub state: PathBuf,
+    pub counter: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Node {
     fn new() -> Node {
+        Node::with(&["web"], "0.02", None)
+    }
+
+    /// `services` each restarted by a command that appends to the counter,
+    /// then sleeps `sleep` seconds; the state directory at `state` if given.
+    pub(super) fn with(services: &[&str], sleep: &str, state: Option<PathBuf>) -> Node {
         let dir = tempfile::tempdir().expect("scratch");
         let hosts = dir.path().join("hosts");
         let world = dir.path().join("world");
-        let state = dir.path().join("state");
+        let state = state.unwrap_or_else(|| dir.path().join("state"));
         let counter = dir.path().join("counter");
         std::fs::create_dir_all(hosts.join("n1")).unwrap();
         std::fs::create_dir_all(world.join("nodes")).unwrap();
-        let yaml = format!(
-            "supervisor:\n  max_restart_attempts: {MAX_ATTEMPTS}\nservices:\n  web:\n    process:\n      pidfile: {}\n    restart: [sh, -c, \"echo ran >> '{}'; sleep 0.02\"]\n",
-            dir.path().join("never.pid").display(),
-            counter.display()
-        );
+        let mut yaml = format!("supervisor:\n  max_restart_attempts: {MAX_ATTEMPTS}\nservices:\n");
+        for s in services {
+            yaml.push_str(&format!(
+                "  {s}:\n    process:\n      pidfile: {}\n    restart: [sh, -c, \"echo {s} >> '{}'; sleep {sleep}\"]\n",
+                dir.path().join("never.pid").display(),
+                counter.display()
+            ));
+        }
         std::fs::write(hosts.join("n1/services.yaml"), yaml).unwrap();
         Node {
             hosts,
@@ -46,7 +57,7 @@ impl Node {
     }
 
     /// A real `reconcile` of n1 at `now`, with the node record fresh.
-    fn reconcile(&self, now: DateTime<Utc>) -> Command {
+    pub(super) fn reconcile(&self, now: DateTime<Utc>) -> Command {
         let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         std::fs::write(
             self.world.join("nodes/n1.json"),
@@ -70,7 +81,7 @@ impl Node {
         cmd
     }
 
-    fn run_ok(&self, now: DateTime<Utc>) {
+    pub(super) fn run_ok(&self, now: DateTime<Utc>) {
         let out = self.reconcile(now).output().expect("run");
         assert!(
             super::succeeded(out.status.code()),
@@ -80,15 +91,19 @@ impl Node {
         );
     }
 
-    fn ran(&self) -> u64 {
+    pub(super) fn ran(&self) -> u64 {
         std::fs::read_to_string(&self.counter).map_or(0, |s| s.lines().count() as u64)
     }
 
-    fn attempts(&self) -> u64 {
+    pub(super) fn attempts(&self) -> u64 {
+        self.attempts_of("web")
+    }
+
+    pub(super) fn attempts_of(&self, service: &str) -> u64 {
         let cp: Value =
             serde_json::from_slice(&std::fs::read(self.state.join("checkpoint.json")).unwrap())
                 .unwrap();
-        cp["services"]["n1/web"]["restart_attempts"]
+        cp["services"][format!("n1/{service}")]["restart_attempts"]
             .as_u64()
             .unwrap_or(0)
     }

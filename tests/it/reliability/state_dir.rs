@@ -14,14 +14,20 @@ use std::process::{Command, Output};
 use super::{check_checkpoint, is_root, succeeded, temp_files, LogCheck, Sample};
 
 /// A tmpfs mounted on a temporary folder, unmounted when dropped.
-struct Tmpfs {
-    point: PathBuf,
+pub(super) struct Tmpfs {
+    pub point: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
+    /// None where mounting is not possible (not root, not allowed): the
+    /// caller skips, except under `CI=true`, where that is a failure.
+    pub(super) fn mount(size: &str) -> Option<Tmpfs> {
         if !is_root() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "a tmpfs is needed: CI runs as root"
+            );
             println!("skipped: mounting a tmpfs needs root");
             return None;
         }
@@ -39,6 +45,10 @@ impl Tmpfs {
             .output()
             .is_ok_and(|o| o.status.success());
         if !ok {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "`mount -t tmpfs` failed under CI"
+            );
             println!("skipped: `mount -t tmpfs` is not allowed here");
             return None;
         }
@@ -67,7 +77,7 @@ impl Drop for Tmpfs {
 }
 
 /// Fills the file system of `dir` with zeros until it reports no space.
-fn fill(dir: &Path) -> PathBuf {
+pub(super) fn fill(dir: &Path) -> PathBuf {
     let path = dir.join("filler");
     let mut file = fs::File::create(&path).expect("create the filler");
     let block = [0u8; 4096];
