@@ -108,6 +108,10 @@ pub struct ServiceState {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessIdentity>,
+    /// `process` was started by this tool (`spawn`): when the service is
+    /// removed from hosts/, it is stopped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spawned: bool,
     /// CPU time (seconds) of the process at the last probe, and when: CPU
     /// use comes from the difference between runs, without sleeping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +123,10 @@ pub struct ServiceState {
     pub cpu_use: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_action: Option<LastAction>,
+    /// Why the last counted observation was not `up` (a probe's reason, or
+    /// what the observer reported); cleared by an `up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demand: Option<Demand>,
 }

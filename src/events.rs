@@ -22,6 +22,15 @@ impl Event {
         }
     }
 
+    /// Adds `key` only when `value` is there (an optional field is absent,
+    /// not null).
+    pub fn with_some(self, key: &str, value: Option<impl Into<Value>>) -> Event {
+        match value {
+            Some(v) => self.with(key, v),
+            None => self,
+        }
+    }
+
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {
         self.fields.insert(key.to_string(), value.into());
         self

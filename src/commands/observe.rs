@@ -91,6 +91,18 @@ pub fn run(
             },
         };
         let mut rec = json!({"status": status, "observed_at": ts});
+        // Why it is not ok: an extension field, ignored by older readers.
+        let reason = match (&s.process, &s.health) {
+            (ProcessState::NotFound, _) => Some("no process".to_string()),
+            (ProcessState::StalePidfile { reason, .. }, _) => {
+                Some(format!("pidfile stale: {reason}"))
+            }
+            (_, Some(ProbeOutcome::Failing(why))) => Some(why.clone()),
+            _ => None,
+        };
+        if let Some(r) = reason {
+            rec["reason"] = json!(r);
+        }
         if let Some(pid) = pid {
             rec["pid"] = json!(pid);
         }

@@ -31,7 +31,7 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "failures": st.failures,
                     "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "backoff_until": backoff,
-                    "last_action": st.last_action, "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
+                    "last_action": st.last_action, "last_error": st.last_error, "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
                 let _ = writeln!(out, "{line}");
             } else {
                 let _ = writeln!(
@@ -51,6 +51,9 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     last.map(|l| format!(" last: {}", escape_control(&l)))
                         .unwrap_or_default(),
                 );
+                if let Some(e) = &st.last_error {
+                    let _ = writeln!(out, "  {:<24} why: {}", "", escape_control(e));
+                }
             }
         }
     }

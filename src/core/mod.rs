@@ -10,6 +10,7 @@ pub mod health;
 mod node;
 pub mod policies;
 pub mod recover;
+pub mod removed;
 pub mod safety;
 pub mod settle;
 #[cfg(test)]
@@ -58,6 +59,9 @@ pub struct LiveService {
     pub gpu_memory_bytes: Option<u64>,
     /// utime + stime of the process, in seconds.
     pub cpu_seconds: Option<f64>,
+    /// Why the probe failed (`connection refused`, `no process`, …) when
+    /// the observation is `Down` or `Failing`.
+    pub reason: Option<String>,
 }
 
 /// Operator overrides, keyed `<node>/<service>`.
@@ -86,6 +90,8 @@ pub struct Input<'a> {
 pub struct Decision {
     pub nodes: Vec<NodePlan>,
     pub checkpoint: Checkpoint,
+    /// Services no longer declared, and what to do with their processes.
+    pub removals: Vec<removed::Removal>,
 }
 
 /// What the policies found for one node: drifts and proposals.
@@ -158,7 +164,12 @@ pub fn decide(input: &Input) -> Decision {
     for inc in &input.world.incidents {
         by_node.entry(inc.node.as_str()).or_default().push(inc);
     }
-    // Forget services that are no longer declared.
+    let removals = removed::removals(input, &checkpoint);
+    // Forget services that are no longer declared (a removed one whose
+    // process is yet to be stopped is forgotten once settled).
+    checkpoint
+        .services
+        .retain(|k, _| removed::keep(input.fleet, &removals, k));
     let declared = |k: &String| {
         let (node, service) = k.split_once('/').unwrap_or((k, ""));
         input
@@ -167,7 +178,6 @@ pub fn decide(input: &Input) -> Decision {
             .get(node)
             .is_some_and(|n| n.services.contains_key(service))
     };
-    checkpoint.services.retain(|k, _| declared(k));
     checkpoint.fallbacks.retain(|k, _| declared(k));
     let nodes = input
         .fleet
@@ -178,5 +188,9 @@ pub fn decide(input: &Input) -> Decision {
             node::decide_node(input, spec, incidents, &mut checkpoint)
         })
         .collect();
-    Decision { nodes, checkpoint }
+    Decision {
+        nodes,
+        checkpoint,
+        removals,
+    }
 }

@@ -153,6 +153,9 @@ pub fn decide_node(
                 v.state.health,
                 v.state.failures,
             )),
+            reason: (v.state.health != Health::Healthy)
+                .then(|| v.state.last_error.clone())
+                .flatten(),
             drifts: drifts
                 .iter()
                 .filter(|(s, _)| s.as_deref() == Some(name))

@@ -19,6 +19,21 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
     for i in intents.iter().filter(|i| i.run_seq >= cp.next_seq) {
         // A clock that went backwards: an intent "from the future" counts as now.
         let at = i.at.min(now);
+        events.push(
+            Event::new("intent_recovered", Some(&i.node), Some(&i.service))
+                .with("action", i.action.as_str())
+                .with("attempt", i.attempt)
+                .with("at", at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+                .with("interrupted_run_seq", i.run_seq)
+                .with(
+                    "reason",
+                    "a run was interrupted after recording this action and before recording its outcome; counted as an attempt",
+                ),
+        );
+        if i.action == "stop_removed" {
+            // A removed service: the next run finds its process, or not.
+            continue;
+        }
         let st = cp.services.entry(key(&i.node, &i.service)).or_default();
         match i.action.as_str() {
             "restart" | "preload" => {
@@ -48,17 +63,6 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
             at,
             outcome: "interrupted".into(),
         });
-        events.push(
-            Event::new("intent_recovered", Some(&i.node), Some(&i.service))
-                .with("action", i.action.as_str())
-                .with("attempt", i.attempt)
-                .with("at", at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-                .with("interrupted_run_seq", i.run_seq)
-                .with(
-                    "reason",
-                    "a run was interrupted after recording this action and before recording its outcome; counted as an attempt",
-                ),
-        );
     }
     events
 }

@@ -58,21 +58,32 @@ pub struct Settled {
     pub counts: Value,
 }
 
-/// `outcomes` holds, for each planned action in plan order, what the
-/// executor did (None: it was not executed).
+/// What the executor did, as data for [`settle`].
+#[derive(Debug, Clone, Default)]
+pub struct Execution {
+    /// For each planned action in plan order (None: not executed).
+    pub outcomes: Vec<Option<Outcome>>,
+    /// For each of the decision's removals, in order (None: not executed).
+    pub removals: Vec<Option<Outcome>>,
+    /// The signal that stopped execution early, if one did.
+    pub interrupted: Option<&'static str>,
+}
+
 pub fn settle(
     fleet: &Fleet,
     decision: Decision,
     mode: Mode,
     now: chrono::DateTime<chrono::Utc>,
     preamble: Vec<Event>,
-    outcomes: &[Option<Outcome>],
-    interrupted: Option<&str>,
+    execution: &Execution,
 ) -> Settled {
     let Decision {
         nodes,
         mut checkpoint,
+        removals,
     } = decision;
+    let interrupted = execution.interrupted;
+    let outcomes = &execution.outcomes;
     let invalid = preamble
         .iter()
         .filter(|e| e.kind == "observation_invalid")
@@ -94,6 +105,13 @@ pub fn settle(
             worst = worst.max(p.severity);
             events.push(reconcile_event(n, p));
         }
+        events.extend(super::removed::settle_node(
+            &node.name,
+            &removals,
+            &execution.removals,
+            mode,
+            &mut checkpoint,
+        ));
         let mut actions = vec![];
         for sp in &node.services {
             let s = Some(sp.name.as_str());
@@ -102,11 +120,19 @@ pub fn settle(
                     Event::new("health_changed", n, s)
                         .with("from", from.as_str())
                         .with("to", to.as_str())
-                        .with("failures", failures),
+                        .with("failures", failures)
+                        .with_some(
+                            "reason",
+                            sp.reason.clone().filter(|_| to != Health::Healthy),
+                        ),
                 );
             }
             for d in &sp.drifts {
-                events.push(drift_event(n, s, d));
+                let mut e = drift_event(n, s, d);
+                if matches!(d.condition, "unhealthy_service" | "missing_service") {
+                    e = e.with_some("reason", sp.reason.clone());
+                }
+                events.push(e);
             }
             for c in &sp.conflicts {
                 events.push(
@@ -249,6 +275,7 @@ fn apply(
                     .is_some_and(|s| matches!(s.start, Some(Start::Spawn(_))));
                 if spawned || o.spawned.is_some() {
                     st.process = o.spawned;
+                    st.spawned = o.spawned.is_some();
                 }
             }
         }

@@ -195,6 +195,8 @@ pub struct PlannedAction {
 pub struct ServicePlan {
     pub name: String,
     pub health_change: Option<(Health, Health, u32)>,
+    /// Why the service is not healthy, when a probe or the observer said.
+    pub reason: Option<String>,
     pub drifts: Vec<Drift>,
     pub conflicts: Vec<Conflict>,
     /// Winning proposals that become `reconcile_*` events.

@@ -54,9 +54,18 @@ impl<'a> View<'a> {
         state.failures = failures;
         if counted.probe {
             state.probed_at = Some(now);
+            state.last_error = match observation {
+                Observation::Up => None,
+                _ => live.and_then(|l| l.reason.clone()),
+            };
         }
         if let Some(at) = counted.record {
             state.observed_at = Some(at);
+            state.last_error = match observation {
+                Observation::Up => None,
+                Observation::Degraded => Some("the observer reported `degraded`".into()),
+                _ => record.map(|r| format!("the observer reported `{}`", r.status.as_str())),
+            };
         }
         if health == Health::Healthy {
             state.evicted_at = None;

@@ -16,13 +16,17 @@ use anyhow::{Context, Result};
 
 use super::RunOptions;
 use crate::checkpoint::{key, Fallback};
-use crate::core::settle::Outcome;
-use crate::core::{Action, Decision, Disposition, LiveNode, Mode};
+use crate::core::settle::{Execution, Outcome};
+use crate::core::{Action, Decision, Disposition, LiveNode, Mode, PlannedAction};
 use crate::desired::{Fleet, ServiceSpec, Start};
 use crate::exec::{self, StopOutcome};
 use crate::intent::Intent;
 use crate::procfs::{self, ProcessIdentity};
 use crate::store::{self, fallbacks::FallbackEntry};
+
+/// How long a removed service gets between SIGTERM and SIGKILL (the
+/// contract's default `stop_timeout`).
+const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub fn execute(
     fleet: &Fleet,
@@ -32,39 +36,67 @@ pub fn execute(
     opts: &RunOptions,
     state_dir: Option<&Path>,
     run_seq: u64,
-) -> Result<Executed> {
+) -> Result<Execution> {
     let live_run = opts.mode == Mode::Reconcile { dry_run: false };
-    let mut interrupted = None;
-    let mut fallbacks = decision.checkpoint.fallbacks.clone();
-    let mut out = vec![];
-    for a in decision
-        .nodes
-        .iter()
-        .flat_map(|n| n.services.iter())
-        .flat_map(|s| s.actions.iter())
-    {
-        let (true, Disposition::Execute, Some(dir)) = (live_run, &a.disposition, state_dir) else {
-            out.push(None);
-            continue;
-        };
-        let Some(spec) = fleet
-            .nodes
-            .get(&a.node)
-            .and_then(|n| n.services.get(&a.service))
-        else {
-            out.push(None);
-            continue;
-        };
-        let k = key(&a.node, &a.service);
-        // A SIGTERM or SIGINT lets the action in progress finish; nothing
-        // after it starts.
-        if let Some(sig) = interrupted.or_else(super::signals::received) {
-            interrupted = Some(sig);
-            out.push(None);
-            continue;
-        }
+    let mut done = Execution::default();
+    let Some(dir) = state_dir.filter(|_| live_run) else {
+        done.outcomes = vec![None; planned(decision).count()];
+        done.removals = vec![None; decision.removals.len()];
+        return Ok(done);
+    };
+    let record = |node: &str, service: &str, action: &str, attempt: u32| {
         // Record before act: the attempt is durable before anything runs,
         // so a run killed from here on cannot leave it uncounted.
+        let intent = Intent {
+            run_seq,
+            at: now,
+            node: node.to_string(),
+            service: service.to_string(),
+            action: action.to_string(),
+            attempt,
+        };
+        store::intents::record(&dir.join(store::intents::FILE), &intent).with_context(|| {
+            format!(
+                "cannot record the intent to {action} `{node}/{service}` before executing it; nothing more was executed"
+            )
+        })
+    };
+    // A SIGTERM or SIGINT lets the action in progress finish; nothing after
+    // it starts.
+    let stop_now = |done: &mut Execution| {
+        done.interrupted = done.interrupted.or_else(super::signals::received);
+        done.interrupted.is_some()
+    };
+    for r in &decision.removals {
+        let (Disposition::Execute, Some(id)) = (&r.disposition, r.process) else {
+            done.removals.push(None);
+            continue;
+        };
+        if stop_now(&mut done) {
+            done.removals.push(None);
+            continue;
+        }
+        record(&r.node, &r.service, "stop_removed", 0)?;
+        let started = Instant::now();
+        let mut outcome = stop_removed(dir, &r.service, id);
+        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        done.removals.push(Some(outcome));
+    }
+    let mut fallbacks = decision.checkpoint.fallbacks.clone();
+    for a in planned(decision) {
+        let spec = fleet
+            .nodes
+            .get(&a.node)
+            .and_then(|n| n.services.get(&a.service));
+        let (Disposition::Execute, Some(spec)) = (&a.disposition, spec) else {
+            done.outcomes.push(None);
+            continue;
+        };
+        if stop_now(&mut done) {
+            done.outcomes.push(None);
+            continue;
+        }
+        let k = key(&a.node, &a.service);
         let attempt = if a.action == Action::Restart {
             decision
                 .checkpoint
@@ -75,22 +107,7 @@ pub fn execute(
         } else {
             0
         };
-        let intent = Intent {
-            run_seq,
-            at: now,
-            node: a.node.clone(),
-            service: a.service.clone(),
-            action: a.action.as_str().to_string(),
-            attempt,
-        };
-        let journal = dir.join(store::intents::FILE);
-        store::intents::record(&journal, &intent).with_context(|| {
-            format!(
-                "cannot record the intent to {} `{}` before executing it; nothing more was executed",
-                a.action.as_str(),
-                k
-            )
-        })?;
+        record(&a.node, &a.service, a.action.as_str(), attempt)?;
         // Only a process that this run's live probe found may be signalled:
         // an identity merely remembered in the checkpoint could be forged.
         let known = live
@@ -127,19 +144,39 @@ pub fn execute(
             _ => failed("not an executable action".into()),
         };
         outcome.duration_ms = started.elapsed().as_millis() as u64;
-        out.push(Some(outcome));
+        done.outcomes.push(Some(outcome));
     }
-    Ok(Executed {
-        outcomes: out,
-        interrupted,
-    })
+    Ok(done)
 }
 
-/// What the executor did: one entry per planned action (None: not
-/// executed), and the signal that stopped it early, if one did.
-pub struct Executed {
-    pub outcomes: Vec<Option<Outcome>>,
-    pub interrupted: Option<&'static str>,
+/// Every planned action, in plan order.
+fn planned(decision: &Decision) -> impl Iterator<Item = &PlannedAction> {
+    decision
+        .nodes
+        .iter()
+        .flat_map(|n| n.services.iter())
+        .flat_map(|s| s.actions.iter())
+}
+
+/// Stops the process spawned for a service no longer declared (SIGTERM,
+/// then SIGKILL after the default stop timeout: its `stop` is gone with
+/// its declaration) and removes its pid file.
+fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Outcome {
+    let outcome = match exec::stop_process(Some(id), None, STOP_TIMEOUT) {
+        StopOutcome::Stopped { signal, waited } => ok(format!(
+            "stopped pid {} with {signal} after {} ms",
+            id.pid,
+            waited.as_millis()
+        )),
+        StopOutcome::AlreadyGone => ok(format!("pid {} had already exited", id.pid)),
+        StopOutcome::Refused(why) => failed(format!("refused to signal: {why}")),
+        StopOutcome::StopCommand(_) => ok("stopped".into()),
+        StopOutcome::Failed(why) => failed(why),
+    };
+    if outcome.success {
+        let _ = std::fs::remove_file(dir.join("pids").join(format!("{service}.pid")));
+    }
+    outcome
 }
 
 fn ok(reason: String) -> Outcome {

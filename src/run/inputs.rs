@@ -202,7 +202,7 @@ impl Inputs {
         decision: &Decision,
         now: DateTime<Utc>,
         opts: &RunOptions,
-    ) -> Result<super::execute::Executed> {
+    ) -> Result<crate::core::settle::Execution> {
         let dir = self.state.as_ref().map(|s| s.0.as_path());
         super::execute::execute(fleet, decision, &self.live, now, opts, dir, self.first_seq)
     }

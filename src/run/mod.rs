@@ -107,15 +107,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         );
     }
     preamble.append(&mut inputs.preamble);
-    let settled = settle(
-        &fleet,
-        decision,
-        opts.mode,
-        now,
-        preamble,
-        &executed.outcomes,
-        executed.interrupted,
-    );
+    let settled = settle(&fleet, decision, opts.mode, now, preamble, &executed);
     phases.mark("settle");
     let code = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
     phases.mark("record");

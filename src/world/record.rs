@@ -27,6 +27,17 @@ pub enum ServiceStatus {
     Stopped,
 }
 
+impl ServiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceStatus::Ok => "ok",
+            ServiceStatus::Degraded => "degraded",
+            ServiceStatus::Failed => "failed",
+            ServiceStatus::Stopped => "stopped",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceRecord {
     pub status: ServiceStatus,
