@@ -1,11 +1,15 @@
-//! Webhooks (SPEC §7): each event of a listed type is POSTed as its JSON
+//! Webhooks (SPEC §7, §9): each event of a listed type is POSTed as its JSON
 //! line, signed with `X-Supervisor-Signature: sha256=<hex HMAC-SHA256 of the
-//! body>` when the webhook has a `secret_file`. A failed delivery becomes a
-//! `webhook_failed` event and never fails the run.
+//! body>` when the webhook has a `secret_file`. Deliveries happen after the
+//! run's record is durable; a failed one is kept (`store::outbox`), retried
+//! by the next run and reported there as `webhook_failed`. It never fails
+//! the run.
 //!
 //! Guarantees: 5 s timeout per delivery; after one failure, the remaining
-//! deliveries to that URL in this run are not attempted (each is still
-//! reported), so a dead receiver costs one timeout, not one per event.
+//! deliveries to that URL in this run are not attempted (each is kept for
+//! the next run), so a dead receiver costs one timeout, not one per event.
+//! Owed deliveries go first, oldest first, so a receiver sees each URL's
+//! events in `seq` order.
 //! Events of a node go to that node's webhooks; events with no node
 //! (`run_started`, `run_finished`, …) to every webhook of the fleet that
 //! lists them, once per URL.
@@ -18,6 +22,7 @@ use sha2::Sha256;
 
 use crate::desired::{Fleet, Webhook};
 use crate::events::Event;
+use crate::store::outbox::Pending;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -66,21 +71,43 @@ fn post(agent: &ureq::Agent, hook: &Webhook, body: &str) -> Result<(), String> {
     }
     match req.send(body) {
         Ok(resp) if resp.status().is_success() => Ok(()),
-        Ok(resp) => Err(format!("http {}", resp.status().as_u16())),
+        Ok(resp) => Err(format!("HTTP {}", resp.status().as_u16())),
         Err(e) => Err(e.to_string()),
     }
 }
 
-/// Delivers the stamped `lines` (one event each, with the trailing newline);
-/// returns a `webhook_failed` event per failed delivery.
-pub fn deliver(fleet: &Fleet, lines: &[String]) -> Vec<Event> {
-    let any = fleet
+/// The deliveries `lines` (stamped events, one each) call for.
+pub fn owed(fleet: &Fleet, lines: &[String]) -> Vec<Pending> {
+    let mut out = vec![];
+    for line in lines {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let ty = v["type"].as_str().unwrap_or("");
+        for hook in targets(fleet, v["node"].as_str(), ty) {
+            out.push(Pending {
+                url: hook.url.clone(),
+                line: line.trim_end().to_string(),
+                attempts: 0,
+                error: String::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Tries every delivery in `owed`; returns those that failed, their
+/// `attempts` and `error` updated. A URL no longer configured is dropped.
+pub fn deliver(fleet: &Fleet, owed: Vec<Pending>) -> Vec<Pending> {
+    if owed.is_empty() {
+        return owed;
+    }
+    let hooks: BTreeMap<&str, &Webhook> = fleet
         .nodes
         .values()
-        .any(|n| !n.settings.webhooks.is_empty());
-    if !any {
-        return vec![];
-    }
+        .flat_map(|n| n.settings.webhooks.iter())
+        .map(|h| (h.url.as_str(), h))
+        .collect();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
         .http_status_as_error(false)
@@ -88,33 +115,38 @@ pub fn deliver(fleet: &Fleet, lines: &[String]) -> Vec<Event> {
         .into();
     let mut dead: BTreeMap<String, String> = BTreeMap::new();
     let mut failed = vec![];
-    for line in lines {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
+    for mut p in owed {
+        let Some(hook) = hooks.get(p.url.as_str()) else {
             continue;
         };
-        let ty = v["type"].as_str().unwrap_or("");
-        let node = v["node"].as_str();
-        for hook in targets(fleet, node, ty) {
-            let result = match dead.get(&hook.url) {
-                Some(first) => Err(format!(
-                    "not attempted: an earlier delivery to this URL failed in this run ({first})"
-                )),
-                None => post(&agent, hook, line.trim_end()),
-            };
-            if let Err(error) = result {
-                dead.entry(hook.url.clone())
-                    .or_insert_with(|| error.clone());
-                failed.push(
-                    Event::new("webhook_failed", node, v["service"].as_str())
-                        .with("url", hook.url.as_str())
-                        .with("event_type", ty)
-                        .with("event_seq", v["seq"].clone())
-                        .with("error", error),
-                );
-            }
+        let result = match dead.get(&p.url) {
+            Some(first) => Err(format!(
+                "not attempted: an earlier delivery to this URL failed ({first})"
+            )),
+            None => post(&agent, hook, &p.line),
+        };
+        if let Err(error) = result {
+            dead.entry(p.url.clone()).or_insert_with(|| error.clone());
+            p.attempts += 1;
+            p.error = error;
+            failed.push(p);
         }
     }
     failed
+}
+
+/// The `webhook_failed` event for a delivery still owed from an earlier run.
+pub fn failed_event(p: &Pending) -> Event {
+    let v: Value = serde_json::from_str(&p.line).unwrap_or(Value::Null);
+    Event::new("webhook_failed", v["node"].as_str(), v["service"].as_str())
+        .with("url", p.url.as_str())
+        .with("event_type", v["type"].clone())
+        // Every event has its own `seq` and `run_id`: the undelivered
+        // event's are `event_seq` and `event_run_id`.
+        .with("event_seq", v["seq"].clone())
+        .with("event_run_id", v["run_id"].clone())
+        .with("error", p.error.as_str())
+        .with("attempts", p.attempts)
 }
 
 #[cfg(test)]

@@ -37,16 +37,18 @@ pub fn finish(
         e.to_line(ts, run_id, seq - 1)
     };
     let mut lines: Vec<String> = events.iter().map(&mut stamp).collect();
-    // Webhooks are records too: delivered by reconcile (dry runs included),
-    // never by `check`, which writes nothing. Failures are logged before
-    // `run_finished`.
-    if matches!(opts.mode, Mode::Reconcile { .. }) {
-        let failed = crate::webhooks::deliver(fleet, &lines);
-        counts["webhook_failed"] = failed.len().into();
-        for f in failed {
-            lines.push(stamp(&f));
-            events.push(f);
-        }
+    // Webhooks are delivered by reconcile (dry runs included), never by
+    // `check`, which writes nothing, and only after the record is durable.
+    // What an earlier run could not deliver is reported here, then retried.
+    let owed = match &inputs.state {
+        Some((dir, _)) if matches!(opts.mode, Mode::Reconcile { .. }) => store::outbox::load(dir),
+        _ => vec![],
+    };
+    counts["webhook_failed"] = owed.len().into();
+    for p in &owed {
+        let f = crate::webhooks::failed_event(p);
+        lines.push(stamp(&f));
+        events.push(f);
     }
     let duration_ms = started.elapsed().as_millis() as u64;
     let finished = Event::new("run_finished", inputs.local_node.as_deref(), None)
@@ -89,9 +91,39 @@ pub fn finish(
             .collect();
         out.write_all(crate::render::plan(&parsed, opts.mode == Mode::Check).as_bytes())
     };
-    match written.and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.context("cannot write to stdout")?,
+    let printed = match written.and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    };
+    drop(out);
+    // The record is durable (an error above returned before this point).
+    if let Some((dir, _)) = &inputs.state {
+        if matches!(opts.mode, Mode::Reconcile { .. }) {
+            deliver_webhooks(fleet, dir, owed, &lines);
+        }
     }
+    printed?;
     Ok(summary.exit_code())
+}
+
+/// Delivers what earlier runs still owe, then this run's events, after the
+/// record is durable; keeps what failed for the next run. Never fails the
+/// run: a problem keeping the outbox is a warning.
+fn deliver_webhooks(
+    fleet: &Fleet,
+    dir: &std::path::Path,
+    owed: Vec<store::outbox::Pending>,
+    lines: &[String],
+) {
+    let mut all = owed;
+    all.extend(crate::webhooks::owed(fleet, lines));
+    let failed = crate::webhooks::deliver(fleet, all);
+    match store::outbox::save(dir, failed) {
+        Ok(0) => {}
+        Ok(dropped) => eprintln!(
+            "warning: {dropped} undelivered webhook event(s) dropped: at most {} are kept",
+            store::outbox::MAX_PENDING
+        ),
+        Err(e) => eprintln!("warning: cannot keep undelivered webhook events: {e}"),
+    }
 }

@@ -9,6 +9,7 @@ pub mod fallbacks;
 mod file;
 pub mod intents;
 pub mod lock;
+pub mod outbox;
 pub mod overrides;
 pub mod statedir;
 

@@ -1,6 +1,7 @@
 //! Webhooks: listed events are POSTed as their exact log line, signed with
-//! HMAC-SHA256 when a secret is set; a dead receiver becomes
-//! `webhook_failed` events and never fails the run.
+//! HMAC-SHA256 when a secret is set, only once that line is durable in the
+//! log; a dead receiver's deliveries are kept, reported by the next run as
+//! `webhook_failed` and retried until it answers; it never fails a run.
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -9,9 +10,11 @@ use super::live_support::*;
 
 type Received = Arc<Mutex<Vec<(Option<String>, String)>>>;
 
-/// A receiver on 127.0.0.1 that records (signature header, body) and answers 204.
-fn receiver() -> (u16, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+/// A receiver on 127.0.0.1 that records (signature header, body) and
+/// answers 204; with `log`, it panics unless the body is already a line of
+/// that file when it arrives (delivered after the record).
+fn receiver_on(addr: &str, log: Option<std::path::PathBuf>) -> (u16, Received) {
+    let listener = TcpListener::bind(addr).unwrap();
     let port = listener.local_addr().unwrap().port();
     let got: Received = Arc::default();
     let sink = got.clone();
@@ -34,6 +37,17 @@ fn receiver() -> (u16, Received) {
             }
             let mut body = vec![0u8; len];
             let _ = reader.read_exact(&mut body);
+            if let Some(log) = &log {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let body = String::from_utf8_lossy(&body);
+                if !text.lines().any(|l| l == body) {
+                    // Recorded as a body that fails every check below.
+                    sink.lock()
+                        .unwrap()
+                        .push((None, format!("NOT YET IN THE LOG: {body}")));
+                    continue;
+                }
+            }
             sink.lock()
                 .unwrap()
                 .push((sig, String::from_utf8_lossy(&body).into_owned()));
@@ -46,24 +60,32 @@ fn receiver() -> (u16, Received) {
     (port, got)
 }
 
+fn receiver() -> (u16, Received) {
+    receiver_on("127.0.0.1:0", None)
+}
+
 #[test]
-fn listed_events_are_posted_signed_and_dead_receivers_are_reported() {
-    let (port, got) = receiver();
+fn listed_events_are_posted_after_the_record_and_dead_receivers_retried() {
+    let n = Node::new("");
+    let (port, got) = receiver_on("127.0.0.1:0", Some(n.state().join("events.jsonl")));
     let dead = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port(); // closed once dropped
-    let n = Node::new("");
     let secret = n.path("hook.secret");
     write_file(&secret, "s3cret\n");
     let yaml = format!(
-        "supervisor:\n  webhooks:\n    - url: http://127.0.0.1:{port}/hook\n      events: [run_started, reconcile_required]\n      secret_file: {}\n    - url: http://127.0.0.1:{dead}/hook\n      events: [reconcile_required]\nservices:\n  a:\n    process:\n      pidfile: /nonexistent/a.pid\n    restart: [\"true\"]\n  b:\n    process:\n      pidfile: /nonexistent/b.pid\n    restart: [\"true\"]\n",
+        "supervisor:\n  webhooks:\n    - url: http://127.0.0.1:{port}/hook\n      events: [run_started, reconcile_required, run_finished]\n      secret_file: {}\n    - url: http://127.0.0.1:{dead}/hook\n      events: [reconcile_required]\nservices:\n  a:\n    process:\n      pidfile: /nonexistent/a.pid\n    restart: [\"true\"]\n  b:\n    process:\n      pidfile: /nonexistent/b.pid\n    restart: [\"true\"]\n",
         secret.display()
     );
     write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
     let r = n.reconcile("2026-11-23T12:00:00Z", &["--dry-run"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.events.iter().all(|e| e["type"] != "webhook_failed"),
+        "a run cannot report what it delivers after its record"
+    );
 
     let log = std::fs::read_to_string(n.state().join("events.jsonl")).unwrap();
     let lines: Vec<&str> = log.lines().collect();
@@ -71,7 +93,7 @@ fn listed_events_are_posted_signed_and_dead_receivers_are_reported() {
     let types: Vec<String> = got
         .iter()
         .map(|(_, b)| {
-            serde_json::from_str::<serde_json::Value>(b).unwrap()["type"]
+            serde_json::from_str::<serde_json::Value>(b).unwrap_or_else(|_| panic!("{b}"))["type"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -79,7 +101,12 @@ fn listed_events_are_posted_signed_and_dead_receivers_are_reported() {
         .collect();
     assert_eq!(
         types,
-        ["run_started", "reconcile_required", "reconcile_required"]
+        [
+            "run_started",
+            "reconcile_required",
+            "reconcile_required",
+            "run_finished"
+        ]
     );
     for (sig, body) in &got {
         assert!(
@@ -92,23 +119,63 @@ fn listed_events_are_posted_signed_and_dead_receivers_are_reported() {
         );
     }
 
+    // The next run reports what the dead receiver missed, and retries.
+    let r = n.reconcile("2026-11-23T12:01:00Z", &["--dry-run"]);
     let failed: Vec<_> = r
         .events
         .iter()
         .filter(|e| e["type"] == "webhook_failed")
         .collect();
     assert_eq!(failed.len(), 2, "one per undelivered event: {failed:?}");
-    assert!(failed
-        .iter()
-        .all(|e| e["url"] == format!("http://127.0.0.1:{dead}/hook")
-            && e["event_type"] == "reconcile_required"));
+    for f in &failed {
+        assert_eq!(f["url"], format!("http://127.0.0.1:{dead}/hook"));
+        assert_eq!(f["event_type"], "reconcile_required");
+        assert_eq!(f["attempts"], 1);
+        assert!(f["event_seq"].as_u64().is_some(), "{f}");
+    }
     assert!(
         failed[1]["error"]
             .as_str()
             .unwrap()
             .starts_with("not attempted"),
-        "a dead receiver costs one attempt"
+        "a dead receiver costs one attempt a run"
     );
-    assert_eq!(r.events.last().unwrap()["type"], "run_finished");
     assert_eq!(r.events.last().unwrap()["counts"]["webhook_failed"], 2);
+
+    // The receiver comes back: the next run reports the second failure,
+    // then delivers everything owed, oldest first.
+    let (_, late) = receiver_on(
+        &format!("127.0.0.1:{dead}"),
+        Some(n.state().join("events.jsonl")),
+    );
+    let r = n.reconcile("2026-11-23T12:02:00Z", &["--dry-run"]);
+    let failed: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e["type"] == "webhook_failed")
+        .collect();
+    assert_eq!(failed.len(), 4, "{failed:?}");
+    let late = late.lock().unwrap().clone();
+    let seqs: Vec<u64> = late
+        .iter()
+        .map(|(_, b)| {
+            serde_json::from_str::<serde_json::Value>(b).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        seqs.len(),
+        6,
+        "2 owed from each of the first two runs, 2 of this one: {late:?}"
+    );
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in seq order: {seqs:?}"
+    );
+    let r = n.reconcile("2026-11-23T12:03:00Z", &["--dry-run"]);
+    assert!(
+        r.events.iter().all(|e| e["type"] != "webhook_failed"),
+        "nothing owed any more"
+    );
 }

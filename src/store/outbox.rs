@@ -1,0 +1,55 @@
+//! Webhook deliveries that failed, kept for the next run to retry
+//! (SPEC §9 "Webhooks after the record"): `<state-dir>/webhooks.pending.json`.
+//!
+//! **Guarantees.** Replaced atomically; at most [`MAX_PENDING`] deliveries
+//! are kept (the oldest are dropped first, and the count dropped is
+//! returned so it can be reported). A missing or unreadable file is an
+//! empty outbox: a lost retry never stops a run.
+//!
+//! **Assumptions.** The caller holds the state lock.
+use std::io;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::write_atomic;
+use super::file::read_limited;
+
+pub const FILE: &str = "webhooks.pending.json";
+pub const MAX_PENDING: usize = 1000;
+
+/// One delivery still owed: the event's line, to one URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    pub url: String,
+    /// The event line as logged (no trailing newline): the body to POST.
+    pub line: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub error: String,
+}
+
+pub fn load(dir: &Path) -> Vec<Pending> {
+    read_limited(&dir.join(FILE), 64 << 20)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Keeps `pending` (the newest [`MAX_PENDING`]); removes the file when
+/// there is nothing owed. Returns how many were dropped to stay bounded.
+pub fn save(dir: &Path, mut pending: Vec<Pending>) -> io::Result<usize> {
+    let path = dir.join(FILE);
+    if pending.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(0),
+        };
+    }
+    let dropped = pending.len().saturating_sub(MAX_PENDING);
+    pending.drain(..dropped);
+    let bytes = serde_json::to_vec(&pending).map_err(io::Error::other)?;
+    write_atomic(&path, &bytes)?;
+    Ok(dropped)
+}
