@@ -60,9 +60,6 @@ fn receiver_on(addr: &str, log: Option<std::path::PathBuf>) -> (u16, Received) {
     (port, got)
 }
 
-fn receiver() -> (u16, Received) {
-    receiver_on("127.0.0.1:0", None)
-}
 
 #[test]
 fn listed_events_are_posted_after_the_record_and_dead_receivers_retried() {
