@@ -1,6 +1,33 @@
-//! Process identity from `/proc`: a pid alone can be reused, (pid, start
-//! time in clock ticks since boot) cannot within one boot.
+//! The one reader of `/proc/PID/stat`, and process identity built on it: a
+//! pid alone can be reused, (pid, start time in clock ticks since boot)
+//! cannot within one boot.
+//!
+//! # Guarantees
+//!
+//! - **One parser.** Every `/proc/PID/stat` field supervisorctl uses (the
+//!   executor's liveness checks, the probes' process info, GPU lineage) is
+//!   read by [`parse_stat`]; the comm field may hold spaces and parentheses,
+//!   so fields are counted after its *last* closing parenthesis.
+//! - **One meaning of "running".** A zombie (`Z`) and a dead task (`X`, or
+//!   `x` on old kernels) hold a pid but run nothing: [`Stat::is_running`]
+//!   and [`is_running`] say no for them, everywhere.
+//! - A line that is truncated or has a non-number where a number belongs is
+//!   `None`, never a panic.
+//!
+//! # Assumptions
+//!
+//! - Linux with `/proc` mounted, with the field layout of `proc(5)`
+//!   (stable since 2.6).
+//!
+//! # Caveats
+//!
+//! - Each call reads `/proc` afresh: a process can exit between two calls,
+//!   so callers that act on a pid re-check right before acting.
+//! - A pid from another pid namespace is not visible here: it reads as gone.
 use serde::{Deserialize, Serialize};
+
+/// `PF_KTHREAD` from the kernel's `include/linux/sched.h`.
+const PF_KTHREAD: u64 = 0x0020_0000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessIdentity {
@@ -9,35 +36,104 @@ pub struct ProcessIdentity {
     pub start_ticks: u64,
 }
 
-/// Reads the identity of a live process, or `None` if it is gone.
-pub fn identity(pid: u32) -> Option<ProcessIdentity> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start_ticks(&stat).map(|start_ticks| ProcessIdentity { pid, start_ticks })
+/// The fields of one `/proc/PID/stat` line that supervisorctl uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stat {
+    /// Field 2, without its parentheses (at most 15 bytes, any content).
+    pub comm: String,
+    /// Field 3: R, S, D, Z, T, t, X, x, I, …
+    pub state: char,
+    /// Field 4.
+    pub ppid: u32,
+    /// Field 5: process group.
+    pub pgrp: u32,
+    /// Field 6: session.
+    pub session: u32,
+    /// Field 9: the kernel's `PF_*` flags.
+    pub flags: u64,
+    /// Fields 14 and 15: CPU time in user and kernel mode, in clock ticks.
+    pub utime: u64,
+    pub stime: u64,
+    /// Field 22: start time in clock ticks after boot.
+    pub start_ticks: u64,
 }
 
-/// True when `id` still names the same live process.
+impl Stat {
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & PF_KTHREAD != 0
+    }
+
+    /// Zombies (`Z`) and dead tasks (`X`, `x`) hold a pid but run nothing.
+    pub fn is_running(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X' | 'x')
+    }
+
+    /// User plus kernel CPU time, in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        self.utime.saturating_add(self.stime)
+    }
+}
+
+/// Parses a stat line. The comm field may hold spaces and parentheses, so
+/// the fields are counted after its last closing parenthesis.
+pub(crate) fn parse_stat(line: &str) -> Option<Stat> {
+    let open = line.find('(')?;
+    let close = line.rfind(')')?;
+    let comm = line.get(open + 1..close)?.to_string();
+    // Index 0 below is field 3 (state).
+    let rest: Vec<&str> = line.get(close + 1..)?.split_whitespace().collect();
+    let field = |n: usize| rest.get(n - 3).copied();
+    let num = |n: usize| field(n)?.parse::<u64>().ok();
+    let small = |n: usize| field(n)?.parse::<u32>().ok();
+    Some(Stat {
+        comm,
+        state: field(3)?.chars().next()?,
+        ppid: small(4)?,
+        pgrp: small(5)?,
+        session: small(6)?,
+        flags: num(9)?,
+        utime: num(14)?,
+        stime: num(15)?,
+        start_ticks: num(22)?,
+    })
+}
+
+/// The stat of `pid`, or `None` if it is gone (or unreadable).
+pub(crate) fn read_stat(pid: u32) -> Option<Stat> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// `VmRSS` of `/proc/PID/status`, in bytes (the file counts in kB, so no
+/// page size is needed). Kernel threads and gone processes have none: 0.
+pub(crate) fn read_rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb.saturating_mul(1024))
+}
+
+/// Reads the identity of a process, or `None` if it is gone. A zombie still
+/// has one (see [`is_running`]).
+pub fn identity(pid: u32) -> Option<ProcessIdentity> {
+    read_stat(pid).map(|stat| ProcessIdentity {
+        pid,
+        start_ticks: stat.start_ticks,
+    })
+}
+
+/// True when `id` still names the same process (which may be a zombie).
 pub fn is_same_process(id: ProcessIdentity) -> bool {
     identity(id.pid) == Some(id)
 }
 
-/// True when `id` names the same process and it has not exited (a zombie
-/// that its parent has not reaped yet counts as exited).
+/// True when `id` names the same process and it has not exited: a zombie
+/// that its parent has not reaped yet, or a dead task, counts as exited.
 pub fn is_running(id: ProcessIdentity) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", id.pid)) else {
-        return false;
-    };
-    let state = stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next());
-    parse_start_ticks(&stat) == Some(id.start_ticks) && !matches!(state, Some("Z" | "X" | "x"))
-}
-
-/// Field 22 of a stat line; the comm field (2) may hold spaces and parens,
-/// so fields are counted after its closing parenthesis.
-fn parse_start_ticks(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ")" come fields 3.. ; field 22 is the 20th of them.
-    rest.split_whitespace().nth(19)?.parse().ok()
+    read_stat(id.pid).is_some_and(|stat| stat.start_ticks == id.start_ticks && stat.is_running())
 }
 
 #[cfg(test)]
@@ -45,10 +141,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_start_ticks_with_odd_comm() {
+    fn parses_fields_after_odd_comm() {
+        let line = "4321 (we (ird) name) S 77 4300 4200 0 -1 2097216 0 0 0 0 \
+                    150 25 0 0 20 0 1 0 99887 0 0";
+        let s = parse_stat(line).expect("parses");
+        assert_eq!(s.comm, "we (ird) name");
+        assert_eq!(s.state, 'S');
+        assert_eq!((s.ppid, s.pgrp, s.session), (77, 4300, 4200));
+        assert!(s.is_kernel_thread());
+        assert_eq!((s.utime, s.stime, s.start_ticks), (150, 25, 99887));
+        assert_eq!(s.cpu_ticks(), 175);
         let line =
             "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
-        assert_eq!(parse_start_ticks(line), Some(98765));
+        assert_eq!(parse_stat(line).map(|s| s.start_ticks), Some(98765));
+    }
+
+    #[test]
+    fn zombies_and_dead_tasks_are_not_running() {
+        let line =
+            |state: &str| format!("9 (x) {state} 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0");
+        for state in ["R", "S", "D", "T", "t", "I"] {
+            assert!(parse_stat(&line(state)).unwrap().is_running(), "{state}");
+        }
+        for state in ["Z", "X", "x"] {
+            assert!(!parse_stat(&line(state)).unwrap().is_running(), "{state}");
+        }
+    }
+
+    #[test]
+    fn truncated_or_garbled_line_is_none() {
+        assert_eq!(parse_stat("12 (x) S 1 2 3"), None);
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat(")( S 1"), None);
+        let bad_ppid = "9 (x) S -1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0";
+        assert_eq!(parse_stat(bad_ppid), None);
     }
 
     #[test]
@@ -56,9 +182,17 @@ mod tests {
         let me = std::process::id();
         let a = identity(me).expect("own process");
         assert!(is_same_process(a));
-        assert!(!is_same_process(ProcessIdentity {
+        assert!(is_running(a));
+        let other = ProcessIdentity {
             pid: me,
-            start_ticks: a.start_ticks + 1
-        }));
+            start_ticks: a.start_ticks + 1,
+        };
+        assert!(!is_same_process(other));
+        assert!(!is_running(other));
+        let stat = read_stat(me).expect("own stat");
+        assert!(!stat.is_kernel_thread());
+        assert_eq!(stat.ppid, nix::unistd::getppid().as_raw().unsigned_abs());
+        assert!(read_rss_bytes(me) > 0);
+        assert_eq!(read_stat(u32::MAX), None);
     }
 }

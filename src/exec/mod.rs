@@ -4,9 +4,12 @@
 //! what happened in a value the caller turns into events. Nothing here
 //! panics on a failing process; failures are data.
 //!
-//! - [`env::clean_env`]: the environment of every command we start.
-//! - [`command::run_command`]: run an argv to completion within a timeout
-//!   (restart and stop commands, health probe commands).
+//! - [`env::clean_command`]: the one builder of every child we start, with
+//!   the environment of [`env::clean_env`].
+//! - [`command::run_bounded`]: the one runner of an argv to completion
+//!   within a timeout, keeping the output asked for (restart and stop
+//!   commands via [`command::run_command`], health probe commands,
+//!   `nvidia-smi`).
 //! - [`spawn::spawn_detached`]: start a service in its own session, with
 //!   its output in a log file and its pid in a pid file.
 //! - [`stop::stop_process`]: stop a process by its identity, with its own
@@ -19,7 +22,12 @@
 //! - **Clean environment.** A child inherits nothing but the variables
 //!   [`env::clean_env`] lists; its working directory is `/`, its stdin is
 //!   `/dev/null`.
-//! - **Bounded.** [`command::run_command`] returns within its timeout plus
+//! - **Only stdin, stdout and stderr.** Every child (service, restart,
+//!   stop and health command, `nvidia-smi`) starts with exactly fds 0, 1
+//!   and 2: everything else it would inherit (a caller's `flock` lock or
+//!   pipes) is marked close-on-exec between fork and exec, in one audited
+//!   `pre_exec` hook of [`env::clean_command`].
+//! - **Bounded.** [`command::run_bounded`] returns within its timeout plus
 //!   a short grace: at the timeout the command's whole process group gets
 //!   SIGKILL and is reaped. [`stop::stop_process`] returns within
 //!   `stop_timeout` (plus the stop command's own bound, when there is one)
@@ -40,8 +48,10 @@
 //!
 //! # Assumptions
 //!
-//! - Linux with `/proc` mounted: identities, process states and the session
-//!   of a process are read from `/proc/PID/stat`.
+//! - Linux with `/proc` mounted: identities and process states are read
+//!   from `/proc/PID/stat` by [`crate::procfs`], where a zombie or a dead
+//!   task (`Z`, `X`, `x`) is not running. `close_range(2)` needs Linux 5.11;
+//!   older kernels take a slower `fcntl` loop (see [`env`]).
 //! - A pid and its start time in clock ticks name one process for the life
 //!   of a boot; this module never compares identities across boots.
 //! - Paths given for logs and pid files are trusted configuration (the state
@@ -76,8 +86,7 @@ pub mod stop;
 #[cfg(test)]
 mod test_support;
 
-pub use command::{run_command, CommandResult};
-pub(crate) use env::clean_command;
+pub use command::{run_bounded, run_command, Capture, CommandResult};
 pub use env::clean_env;
-pub use spawn::spawn_detached;
+pub use spawn::{log_tail, spawn_detached, spawn_watched};
 pub use stop::{is_protected, stop_process, StopOutcome};

@@ -3,7 +3,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::time::Duration;
 
 use super::*;
-use crate::exec::stop::{stat_field, stop_process, StopOutcome};
+use crate::exec::stop::{stop_process, StopOutcome};
 use crate::exec::test_support::{argv, pid_gone, wait_for, KillOnDrop};
 use crate::procfs::is_same_process;
 
@@ -25,8 +25,9 @@ fn sleep_runs_in_its_own_session_with_a_pid_file() {
 
     assert_eq!(read(&pid_file), format!("{}\n", id.pid));
     assert_eq!(crate::procfs::identity(id.pid), Some(id));
-    assert_eq!(stat_field(id.pid, 6), Some(id.pid.to_string()), "session");
-    assert_eq!(stat_field(id.pid, 5), Some(id.pid.to_string()), "group");
+    let stat = crate::procfs::read_stat(id.pid).expect("stat");
+    assert_eq!(stat.session, id.pid, "session");
+    assert_eq!(stat.pgrp, id.pid, "group");
     assert_eq!(mode(&dir.path().join("logs")), 0o700);
     assert_eq!(mode(&dir.path().join("logs/deep")), 0o700);
     assert_eq!(mode(&dir.path().join("pids")), 0o700);

@@ -3,6 +3,23 @@
 //! identity (pid and start ticks) and re-checked right before every signal,
 //! so that a reused pid is never signalled; pids whose loss would hurt us
 //! (pid 1, ourselves, our parent, our process group) are refused.
+//!
+//! # Guarantees
+//!
+//! - **Gone means not running.** Whether the target is still there is
+//!   [`crate::procfs::is_running`]: same pid and start ticks, and not a
+//!   zombie or dead task (`Z`, `X`, `x`), the one meaning used everywhere.
+//!   A zombie is never signalled.
+//! - A stop command runs through [`run_command`], like a restart command.
+//!
+//! # Assumptions
+//!
+//! - Linux with `/proc` mounted (see [`crate::procfs`]).
+//!
+//! # Caveats
+//!
+//! - The identity check and `kill(2)` are two steps (no pidfd): see the
+//!   module docs of [`crate::exec`].
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -11,7 +28,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::{getpgid, getpgrp, getppid, Pid};
 
 use super::command::{run_command, CommandResult};
-use crate::procfs::{is_same_process, ProcessIdentity};
+use crate::procfs::{is_running, ProcessIdentity};
 
 /// Pause between two checks of whether the target is gone.
 const POLL: Duration = Duration::from_millis(20);
@@ -51,8 +68,8 @@ pub enum StopOutcome {
 /// the pid (not its group), the target is polled every 20 ms until gone or
 /// `stop_timeout`, then SIGKILL, and up to 2 s more. Identity is re-checked
 /// immediately before each signal: a mismatch means
-/// [`StopOutcome::AlreadyGone`]. A zombie counts as gone. No target and no
-/// stop command is [`StopOutcome::AlreadyGone`].
+/// [`StopOutcome::AlreadyGone`]. A zombie or dead task counts as gone. No
+/// target and no stop command is [`StopOutcome::AlreadyGone`].
 pub fn stop_process(
     target: Option<ProcessIdentity>,
     stop_argv: Option<&[String]>,
@@ -66,7 +83,7 @@ pub fn stop_process(
         let still_there = if result.success() {
             !wait_gone(id, stop_timeout)
         } else {
-            is_alive(id)
+            is_running(id)
         };
         if !still_there {
             return StopOutcome::StopCommand(result);
@@ -148,7 +165,7 @@ enum Sent {
 /// Sends `signal` to `id.pid` if, right now, it is still the same live
 /// process.
 fn send(id: ProcessIdentity, signal: Signal) -> Sent {
-    if !is_alive(id) {
+    if !is_running(id) {
         return Sent::Gone;
     }
     let Ok(raw) = i32::try_from(id.pid) else {
@@ -170,7 +187,7 @@ fn send(id: ProcessIdentity, signal: Signal) -> Sent {
 fn wait_gone(id: ProcessIdentity, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     loop {
-        if !is_alive(id) {
+        if !is_running(id) {
             return true;
         }
         let now = Instant::now();
@@ -179,27 +196,6 @@ fn wait_gone(id: ProcessIdentity, limit: Duration) -> bool {
         }
         thread::sleep(POLL.min(deadline - now));
     }
-}
-
-/// True while `id` names a live process: same pid and start ticks, and
-/// not a zombie (a process that has exited but is not reaped yet).
-pub(crate) fn is_alive(id: ProcessIdentity) -> bool {
-    is_same_process(id) && process_state(id.pid).is_some_and(|state| state != 'Z' && state != 'X')
-}
-
-/// Field 3 of `/proc/PID/stat` (R, S, D, Z, …), or `None` if it is gone.
-pub(crate) fn process_state(pid: u32) -> Option<char> {
-    stat_field(pid, 3)?.chars().next()
-}
-
-/// Field `n` (1-based, `n >= 3`) of `/proc/PID/stat`, counted after the
-/// command name, which may hold spaces and parentheses.
-pub(crate) fn stat_field(pid: u32, n: usize) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace()
-        .nth(n.checked_sub(3)?)
-        .map(str::to_string)
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ fn wrong_start_ticks_is_already_gone_and_untouched() {
     );
     std::thread::sleep(Duration::from_millis(100));
     assert!(
-        is_alive(real),
+        is_running(real),
         "the process with the reused pid was signalled"
     );
 }
@@ -126,7 +126,7 @@ fn members_of_our_process_group_are_protected() {
         stop_process(Some(id), None, Duration::from_millis(100)),
         StopOutcome::Refused(_)
     ));
-    assert!(is_alive(id));
+    assert!(is_running(id));
     let own_group = start(&["sleep", "30"]);
     assert_eq!(is_protected(own_group.identity().pid), None);
 }
@@ -171,17 +171,28 @@ fn stop_command_without_target_reports_the_command() {
 }
 
 #[test]
-fn stat_fields_are_read_after_the_command_name() {
+fn a_zombie_keeps_its_identity_but_is_not_running() {
     let me = std::process::id();
-    assert_eq!(stat_field(me, 4), Some(getppid().as_raw().to_string()));
-    assert_eq!(process_state(u32::MAX), None);
+    let state = |pid| crate::procfs::read_stat(pid).map(|s| s.state);
+    assert_eq!(
+        crate::procfs::read_stat(me).map(|s| s.ppid),
+        Some(getppid().as_raw().unsigned_abs())
+    );
+    assert_eq!(state(u32::MAX), None);
     let mut child = start(&["sleep", "30"]);
     let id = child.identity();
-    assert!(wait_for(Duration::from_secs(5), || process_state(id.pid)
-        == Some('S')));
+    assert!(wait_for(Duration::from_secs(5), || state(id.pid) == Some('S')));
     child.0.kill().unwrap();
-    assert!(wait_for(Duration::from_secs(5), || process_state(id.pid)
-        == Some('Z')));
-    assert!(is_same_process(id), "a zombie keeps its identity");
-    assert!(!is_alive(id), "but is not alive");
+    assert!(wait_for(Duration::from_secs(5), || state(id.pid) == Some('Z')));
+    assert!(
+        crate::procfs::is_same_process(id),
+        "a zombie keeps its identity"
+    );
+    assert!(!is_running(id), "but is not running");
+    assert!(pid_gone(id.pid));
+    assert_eq!(
+        stop_process(Some(id), None, Duration::from_millis(100)),
+        StopOutcome::AlreadyGone,
+        "a zombie is not signalled"
+    );
 }

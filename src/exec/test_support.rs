@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::stop::is_alive;
-use crate::procfs::{identity, ProcessIdentity};
+use crate::procfs::{identity, is_running, ProcessIdentity};
 
 pub fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
@@ -29,7 +28,7 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 /// True when `pid` has no live process (gone, or a zombie nobody reaped).
 pub fn pid_gone(pid: u32) -> bool {
-    identity(pid).is_none_or(|id| !is_alive(id))
+    identity(pid).is_none_or(|id| !is_running(id))
 }
 
 /// Kills a process by identity on drop (if it is still the same one) and
@@ -38,9 +37,9 @@ pub struct KillOnDrop(pub ProcessIdentity);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if is_alive(self.0) {
+        if is_running(self.0) {
             let _ = kill(Pid::from_raw(self.0.pid as i32), Signal::SIGKILL);
-            wait_for(Duration::from_secs(2), || !is_alive(self.0));
+            wait_for(Duration::from_secs(2), || !is_running(self.0));
         }
     }
 }

@@ -1,14 +1,32 @@
 //! Health probes (SPEC §4): an HTTP GET answered with 2xx, a TCP connection
 //! accepted, or a command that exits 0, each within its timeout. Anything
 //! else is `Failing` with a short reason an operator can act on.
+//!
+//! # Guarantees
+//!
+//! - **Bounded.** A probe returns within its timeout plus a short grace:
+//!   HTTP through ureq's global timeout, TCP through connect timeouts and a
+//!   resolver thread that is abandoned at the timeout, a command through
+//!   [`crate::exec::run_bounded`], which kills its process group.
+//! - **A command is argv, never a shell string**, and runs like a restart
+//!   command: clean environment, working directory `/`, stdin from
+//!   `/dev/null`, no descriptor but 0, 1 and 2. Its stdout and stderr are
+//!   discarded; only its exit status counts.
+//! - HTTP never follows a redirect and never goes through a proxy from the
+//!   environment.
+//!
+//! # Caveats
+//!
+//! - A name that takes longer than the timeout to resolve leaves its
+//!   resolver thread running until the system resolver gives up.
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::desired::Probe;
+use crate::exec::{self, Capture};
 
-use super::bounded::{self, Ran};
 use super::ProbeOutcome;
 
 /// Runs one probe; never takes much longer than `timeout`.
@@ -50,7 +68,7 @@ fn http(url: &str, timeout: Duration) -> ProbeOutcome {
         .new_agent();
     match agent.get(url).call() {
         Ok(resp) if resp.status().is_success() => ProbeOutcome::Up,
-        Ok(resp) => failing(format!("http {}", resp.status().as_u16())),
+        Ok(resp) => failing(format!("HTTP {}", resp.status().as_u16())),
         Err(ureq::Error::Timeout(_)) => timed_out(timeout),
         Err(ureq::Error::Io(e)) => io_failure(&e, timeout),
         Err(ureq::Error::HostNotFound) => failing("host not found"),
@@ -110,22 +128,21 @@ fn resolve(addr: &str, timeout: Duration) -> Result<Vec<SocketAddr>, ProbeOutcom
 }
 
 fn command(argv: &[String], timeout: Duration) -> ProbeOutcome {
-    let Some(program) = argv.first() else {
+    if argv.is_empty() {
         return failing("empty command");
-    };
-    // The same clean environment and working directory as restart commands.
-    let cmd = crate::exec::clean_command(argv);
-    match bounded::run(cmd, timeout, false) {
-        Ran::Exited(status, _) if status.success() => ProbeOutcome::Up,
-        Ran::Exited(status, _) => match status.code() {
-            Some(code) => failing(format!("exit status {code}")),
-            None => {
-                use std::os::unix::process::ExitStatusExt;
-                let sig = status.signal().unwrap_or_default();
-                failing(format!("killed by signal {sig}"))
-            }
-        },
-        Ran::TimedOut => timed_out(timeout),
-        Ran::SpawnFailed(e) => failing(format!("cannot run `{program}`: {e}")),
+    }
+    // The same runner as restart commands: clean environment, working
+    // directory `/`, only stdin, stdout and stderr, its own process group.
+    let r = exec::run_bounded(argv, timeout, Capture::NOTHING);
+    if let Some(error) = r.error {
+        failing(error)
+    } else if r.timed_out {
+        timed_out(timeout)
+    } else {
+        match (r.exit_code, r.signal) {
+            (Some(0), _) => ProbeOutcome::Up,
+            (Some(code), _) => failing(format!("exit status {code}")),
+            (None, sig) => failing(format!("killed by signal {}", sig.unwrap_or_default())),
+        }
     }
 }

@@ -3,7 +3,6 @@
 //! memory and GPU memory is in use. The result refines the world files of
 //! the local node; it never decides anything itself. A probe that cannot
 //! run (no GPU driver, an unreachable endpoint) is data, never an error.
-mod bounded;
 mod gpu;
 mod health;
 mod meminfo;
@@ -108,7 +107,7 @@ pub struct ProcessInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeOutcome {
     Up,
-    /// Why, e.g. `http 503`, `connection refused`, `timed out after 2s`.
+    /// Why, e.g. `HTTP 503`, `connection refused`, `timed out after 2s`.
     Failing(String),
 }
 

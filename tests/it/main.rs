@@ -5,6 +5,7 @@
 //! operator commands, webhooks, security, and the proof under stress:
 //! crashes, races, full or read-only state, bad input, properties.
 mod bad_input;
+mod children;
 mod clock;
 mod commands;
 mod escapes;

@@ -2,16 +2,40 @@
 //! queries, each bounded by a timeout, and their parsers. Rows the tool
 //! reports as `[N/A]` or `[Not Supported]`, and GPUs with no memory total of
 //! their own (unified memory, e.g. Jetson), carry no data and are dropped.
+//!
+//! # Guarantees
+//!
+//! - **Like every child.** The tool runs through
+//!   [`crate::exec::run_bounded`]: the clean environment (so `LANG=C.UTF-8`
+//!   fixes its number format, and nothing of ours leaks into it), working
+//!   directory `/`, only stdin, stdout and stderr, its own process group,
+//!   killed after 5 s; at most 4 MiB of its output is read.
+//! - A bare program name is looked up on *our* `PATH` before anything is
+//!   started, so a machine without the tool spawns nothing, and the tool is
+//!   then run by its absolute path (the clean `PATH` is not consulted).
+//! - A missing, failing or hanging tool gives `None`, never an error.
+//!
+//! # Assumptions
+//!
+//! - The tool finds its driver library without `LD_LIBRARY_PATH` (the
+//!   driver installs it on the loader's path). Where it needs one, NVML,
+//!   loaded into our own process with our environment, is the working path.
+//!
+//! # Caveats
+//!
+//! - The two queries are separate snapshots: a process that starts or ends
+//!   between them is missing from one of them.
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use crate::exec::{run_bounded, Capture};
 use crate::world::GpuUse;
 
-use super::super::bounded::{self, Ran};
 use super::GpuData;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
+/// Most stdout kept from one query: enough for any machine's answer.
+const MAX_STDOUT: usize = 4 << 20;
 const MIB: f64 = 1024.0 * 1024.0;
 const GPU_QUERY: &str =
     "--query-gpu=index,uuid,name,memory.total,memory.used,temperature.gpu,utilization.gpu";
@@ -57,12 +81,13 @@ fn is_executable(path: &Path) -> bool {
 }
 
 fn run_query(program: &Path, query: &str) -> Option<String> {
-    let mut cmd = Command::new(program);
-    cmd.args([query, "--format=csv,noheader,nounits"]);
-    match bounded::run(cmd, TIMEOUT, true) {
-        Ran::Exited(status, out) if status.success() => String::from_utf8(out).ok(),
-        _ => None,
-    }
+    let argv = [
+        program.as_os_str(),
+        query.as_ref(),
+        "--format=csv,noheader,nounits".as_ref(),
+    ];
+    let r = run_bounded(&argv, TIMEOUT, Capture::stdout(MAX_STDOUT));
+    r.success().then(|| String::from_utf8(r.stdout).ok())?
 }
 
 /// A field's value, or `None` for the tool's placeholders (`[N/A]`,

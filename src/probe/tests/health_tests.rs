@@ -27,11 +27,11 @@ fn http_2xx_is_up() {
 #[test]
 fn http_errors_and_redirects_fail_with_their_status() {
     let addr = http_server(Answer::Status(503));
-    assert_eq!(probe_health(&http(addr), SHORT), failing("http 503"));
+    assert_eq!(probe_health(&http(addr), SHORT), failing("HTTP 503"));
     let addr = http_server(Answer::Status(404));
-    assert_eq!(probe_health(&http(addr), SHORT), failing("http 404"));
+    assert_eq!(probe_health(&http(addr), SHORT), failing("HTTP 404"));
     let addr = http_server(Answer::Status(302));
-    assert_eq!(probe_health(&http(addr), SHORT), failing("http 302"));
+    assert_eq!(probe_health(&http(addr), SHORT), failing("HTTP 302"));
 }
 
 #[test]
