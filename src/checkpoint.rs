@@ -127,8 +127,19 @@ pub struct ServiceState {
     /// what the observer reported); cleared by an `up`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The action a later run is to verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demand: Option<Demand>,
+}
+
+/// A start or an eviction waiting for a later run to say whether it
+/// worked (`action_verified`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCheck {
+    pub action: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,9 @@ pub fn clamp_future(cp: &mut Checkpoint, now: DateTime<Utc>) {
         if let Some(a) = &mut st.last_action {
             a.at = a.at.min(now);
         }
+        if let Some(p) = &mut st.pending {
+            p.at = p.at.min(now);
+        }
         // CPU use and demand are rates over time: a sample from the future
         // gives none, so start them again.
         if st.cpu_at.is_some_and(|t| t > now) {

@@ -18,6 +18,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod types;
+pub mod verify;
 pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -153,6 +153,7 @@ pub fn decide_node(
                 v.state.health,
                 v.state.failures,
             )),
+            verified: v.verified.clone(),
             reason: (v.state.health != Health::Healthy)
                 .then(|| v.state.last_error.clone())
                 .flatten(),

@@ -7,7 +7,7 @@
 //! one restart attempt, never an extra restart.
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::checkpoint::{key, Checkpoint, Health, LastAction};
+use crate::checkpoint::{key, Checkpoint, Health, LastAction, PendingCheck};
 use crate::events::Event;
 use crate::intent::Intent;
 
@@ -47,6 +47,10 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
                 st.healthy_since = None;
                 st.evicted_at = None;
                 st.started_at = Some(at);
+                st.pending = Some(PendingCheck {
+                    action: i.action.clone(),
+                    at,
+                });
             }
             "evict" => {
                 // It may be gone: never restart it as dead before activity.

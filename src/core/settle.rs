@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::types::*;
 use super::{Decision, Mode};
-use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction};
+use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};
 use crate::desired::{Fleet, Start};
 use crate::events::Event;
 use crate::procfs::ProcessIdentity;
@@ -19,6 +19,9 @@ pub struct Outcome {
     pub duration_ms: u64,
     /// The process started, for spawns.
     pub spawned: Option<ProcessIdentity>,
+    /// A start that has not failed yet: reported as `started`, and verified
+    /// by a later run (`action_verified`), never as `success` now.
+    pub started: bool,
 }
 
 /// The summary state of SPEC §7, ordered by how bad it is.
@@ -115,6 +118,15 @@ pub fn settle(
         let mut actions = vec![];
         for sp in &node.services {
             let s = Some(sp.name.as_str());
+            if let Some(v) = &sp.verified {
+                events.push(
+                    Event::new("action_verified", n, s)
+                        .with("action", v.action.as_str())
+                        .with("outcome", if v.success { "success" } else { "failed" })
+                        .with("reason", v.reason.as_str())
+                        .with("after_ms", v.after_ms),
+                );
+            }
             if let Some((from, to, failures)) = sp.health_change {
                 events.push(
                     Event::new("health_changed", n, s)
@@ -211,7 +223,11 @@ fn label(
 ) -> (&'static str, String) {
     match (d, o) {
         (_, Some(o)) => (
-            if o.success { "success" } else { "failed" },
+            match (o.success, o.started) {
+                (true, true) => "started",
+                (true, false) => "success",
+                _ => "failed",
+            },
             o.reason.clone(),
         ),
         (Disposition::Remote, _) => ("recommended", "not the local node".into()),
@@ -253,7 +269,12 @@ fn apply(
     st.last_action = Some(LastAction {
         action: a.action.as_str().to_string(),
         at: now,
-        outcome: if o.success { "success" } else { "failed" }.into(),
+        outcome: match (o.success, o.started) {
+            (true, true) => "started",
+            (true, false) => "success",
+            _ => "failed",
+        }
+        .into(),
     });
     match a.action {
         Action::Restart | Action::Preload => {
@@ -268,6 +289,10 @@ fn apply(
                 st.healthy_since = None;
                 st.evicted_at = None;
                 st.started_at = Some(now);
+                st.pending = Some(PendingCheck {
+                    action: a.action.as_str().to_string(),
+                    at: now,
+                });
                 let spawned = fleet
                     .nodes
                     .get(&a.node)
@@ -282,6 +307,10 @@ fn apply(
         Action::Evict if o.success => {
             st.health = Health::Evicted;
             st.evicted_at = Some(now);
+            st.pending = Some(PendingCheck {
+                action: "evict".into(),
+                at: now,
+            });
             st.failures = 0;
             st.healthy_since = None;
             st.process = None;
@@ -334,7 +363,7 @@ fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {
         "conflicts": of("conflict_resolved"),
         "health_changed": of("health_changed"),
         "invalid": of("observation_invalid"),
-        "executed": outcome("success") + outcome("failed"),
+        "executed": outcome("success") + outcome("started") + outcome("failed"),
         "failed": outcome("failed"),
         "skipped": outcome("skipped"),
     })

@@ -197,6 +197,8 @@ pub struct ServicePlan {
     pub health_change: Option<(Health, Health, u32)>,
     /// Why the service is not healthy, when a probe or the observer said.
     pub reason: Option<String>,
+    /// The verdict on the last start or eviction, when this run reached one.
+    pub verified: Option<super::verify::Verified>,
     pub drifts: Vec<Drift>,
     pub conflicts: Vec<Conflict>,
     /// Winning proposals that become `reconcile_*` events.

@@ -24,6 +24,8 @@ pub struct View<'a> {
     pub state: ServiceState,
     pub pinned: bool,
     pub held: bool,
+    /// What this run concluded about the last start or eviction.
+    pub verified: Option<super::verify::Verified>,
 }
 
 impl<'a> View<'a> {
@@ -66,6 +68,16 @@ impl<'a> View<'a> {
                 Observation::Degraded => Some("the observer reported `degraded`".into()),
                 _ => record.map(|r| format!("the observer reported `{}`", r.status.as_str())),
             };
+        }
+        let verified = prev.pending.as_ref().and_then(|p| {
+            let reason = state.last_error.as_deref();
+            super::verify::verify(p, observation, reason, spec.start_grace, now)
+        });
+        if let Some(v) = &verified {
+            state.pending = None;
+            if let Some(last) = state.last_action.as_mut().filter(|a| a.action == v.action) {
+                last.outcome = if v.success { "success" } else { "failed" }.into();
+            }
         }
         if health == Health::Healthy {
             state.evicted_at = None;
@@ -110,6 +122,7 @@ impl<'a> View<'a> {
             pinned,
             held,
             key,
+            verified,
         }
     }
 

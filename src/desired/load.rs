@@ -106,7 +106,13 @@ pub fn load_node(folder: &str, file: &Path, text: &str) -> Result<NodeSpec, Vec<
     );
     let mut services = BTreeMap::new();
     for (name, service) in &raw.services {
-        if let Some(spec) = resolve_service(name, service, settings.idle_timeout, &mut report) {
+        if let Some(spec) = resolve_service(
+            name,
+            service,
+            settings.idle_timeout,
+            settings.start_grace,
+            &mut report,
+        ) {
             services.insert(name.clone(), spec);
         }
     }

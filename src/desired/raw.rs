@@ -91,6 +91,7 @@ pub(crate) struct RawSupervisor {
     pub resource_optimization: Option<bool>,
     pub max_actions_per_run: Option<u32>,
     pub node_offline_after: Option<Dur>,
+    pub start_grace: Option<Dur<false>>,
     pub maintenance: Option<Vec<RawWindow>>,
     pub webhooks: Option<Vec<RawWebhook>>,
 }
@@ -127,6 +128,7 @@ pub(crate) struct RawService {
     pub stop: Option<Argv>,
     pub stop_timeout: Option<Dur<false>>,
     pub restart_timeout: Option<Dur>,
+    pub start_grace: Option<Dur<false>>,
     pub idle_timeout: Option<Dur>,
     pub memory: Option<Size>,
     pub gpu_memory: Option<Size>,

@@ -46,6 +46,9 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
     if let Some(d) = raw.node_offline_after {
         s.node_offline_after = d.0;
     }
+    if let Some(d) = raw.start_grace {
+        s.start_grace = d.0;
+    }
     for (i, w) in raw.maintenance.iter().flatten().enumerate() {
         if w.from.0 == w.to.0 {
             let mut at = path(&["supervisor", "maintenance"]);
@@ -102,6 +105,7 @@ pub(crate) fn resolve_service(
     name: &str,
     raw: &RawService,
     node_idle: Duration,
+    node_grace: Duration,
     report: &mut Report,
 ) -> Option<ServiceSpec> {
     let base = path(&["services", name]);
@@ -143,6 +147,7 @@ pub(crate) fn resolve_service(
         stop_timeout: raw.stop_timeout.map_or(STOP_TIMEOUT, |d| d.0),
         restart_timeout: raw.restart_timeout.map_or(RESTART_TIMEOUT, |d| d.0),
         idle_timeout: raw.idle_timeout.map_or(node_idle, |d| d.0),
+        start_grace: raw.start_grace.map_or(node_grace, |d| d.0),
         memory: raw.memory.map(|s| s.0),
         gpu_memory: raw.gpu_memory.map(|s| s.0),
         fallback: raw.fallback.clone(),

@@ -48,6 +48,9 @@ pub struct Settings {
     pub resource_optimization: bool,
     pub max_actions_per_run: u32,
     pub node_offline_after: Duration,
+    /// How long a started process must stay up (and pass its health probe
+    /// once) for the start to count as a success (SPEC §9).
+    pub start_grace: Duration,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub maintenance: Vec<MaintenanceWindow>,
@@ -133,6 +136,8 @@ pub struct ServiceSpec {
     pub restart_timeout: Duration,
     /// The service's own, else the node's.
     pub idle_timeout: Duration,
+    /// The service's own, else the node's (`start_grace`, default 10s).
+    pub start_grace: Duration,
     pub memory: Option<u64>,
     pub gpu_memory: Option<u64>,
     pub fallback: Option<String>,
@@ -161,6 +166,7 @@ impl ServiceSpec {
             stop_timeout: Duration::from_secs(10),
             restart_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(1800),
+            start_grace: Duration::from_secs(10),
             memory: None,
             gpu_memory: None,
             fallback: None,

@@ -7,8 +7,9 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
@@ -38,6 +39,17 @@ pub fn spawn_detached(
     log_path: &Path,
     pid_path: &Path,
 ) -> io::Result<ProcessIdentity> {
+    spawn_watched(argv, log_path, pid_path).map(|(identity, _)| identity)
+}
+
+/// [`spawn_detached`], and a receiver of the process's exit status, sent
+/// when it exits while this process still runs (so a start that dies at
+/// once can be told from one that stays up).
+pub fn spawn_watched(
+    argv: &[String],
+    log_path: &Path,
+    pid_path: &Path,
+) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
     let Some(program) = argv.first() else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -81,8 +93,7 @@ pub fn spawn_detached(
             ),
         ));
     }
-    reap_in_background(child);
-    Ok(identity)
+    Ok((identity, reap_in_background(child)))
 }
 
 /// Opens the log for appending, creating it (0640) and its folders (0700);
@@ -164,16 +175,40 @@ fn discard(child: &mut Child) {
 
 /// Waits for the child in a thread, so that when it exits while we still
 /// run it does not stay a zombie (which `/proc` would show as alive).
-fn reap_in_background(mut child: Child) {
+fn reap_in_background(mut child: Child) -> mpsc::Receiver<ExitStatus> {
     let pid = child.id();
+    let (tx, rx) = mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name(format!("reap-{pid}"))
         .spawn(move || {
-            let _ = child.wait();
+            if let Ok(status) = child.wait() {
+                let _ = tx.send(status);
+            }
         });
     // Without a thread the child is simply not reaped while we live; init
     // adopts it when we exit.
     drop(spawned);
+    rx
+}
+
+/// The last `lines` lines of the log at `path` (read from its last 8 KiB,
+/// without following a symlink), for a start that failed.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(path)
+    else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(8192)));
+    let mut buf = Vec::new();
+    let _ = file.take(8192).read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    all[all.len().saturating_sub(lines)..].join(" | ")
 }
 
 #[cfg(test)]

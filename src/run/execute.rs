@@ -28,6 +28,9 @@ use crate::store::{self, fallbacks::FallbackEntry};
 /// contract's default `stop_timeout`).
 const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The longest a run waits to see whether a spawned process dies at once.
+const EARLY_EXIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub fn execute(
     fleet: &Fleet,
     decision: &Decision,
@@ -186,6 +189,7 @@ fn ok(reason: String) -> Outcome {
         exit_code: None,
         duration_ms: 0,
         spawned: None,
+        started: false,
     }
 }
 
@@ -196,6 +200,7 @@ fn failed(reason: String) -> Outcome {
         exit_code: None,
         duration_ms: 0,
         spawned: None,
+        started: false,
     }
 }
 
@@ -204,7 +209,10 @@ fn start(spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outc
         Some(Start::Restart(argv)) => {
             let r = exec::run_command(argv, spec.restart_timeout);
             let mut o = if r.success() {
-                ok(format!("`{}` exited 0", argv.join(" ")))
+                Outcome {
+                    started: true,
+                    ..ok(format!("`{}` exited 0", argv.join(" ")))
+                }
             } else {
                 failed(describe(&r, argv))
             };
@@ -223,19 +231,49 @@ fn start(spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outc
             }
             let log = dir.join("logs").join(format!("{}.log", spec.name));
             let pid = dir.join("pids").join(format!("{}.pid", spec.name));
-            match exec::spawn_detached(argv, &log, &pid) {
-                Ok(id) => Outcome {
-                    spawned: Some(id),
-                    ..ok(format!(
-                        "spawned pid {}, output to `{}`",
-                        id.pid,
-                        log.display()
-                    ))
+            match exec::spawn_watched(argv, &log, &pid) {
+                // A start that dies at once is a failed attempt (SPEC §9):
+                // wait up to min(start_grace, 2s) for an early exit.
+                Ok((id, exited)) => match exited.recv_timeout(spec.start_grace.min(EARLY_EXIT)) {
+                    Ok(status) => {
+                        let tail = exec::log_tail(&log, 5);
+                        let mut o = failed(format!(
+                            "spawned pid {} {} at once{}",
+                            id.pid,
+                            describe_status(status),
+                            if tail.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; log: {tail}")
+                            }
+                        ));
+                        o.exit_code = status.code();
+                        o
+                    }
+                    Err(_) => Outcome {
+                        spawned: Some(id),
+                        started: true,
+                        ..ok(format!(
+                            "spawned pid {}, output to `{}`",
+                            id.pid,
+                            log.display()
+                        ))
+                    },
                 },
                 Err(e) => failed(format!("cannot spawn `{}`: {e}", argv.join(" "))),
             }
         }
         None => failed("no `restart` or `spawn` command declared".into()),
+    }
+}
+
+/// `exited 1`, `was killed by signal 9`.
+fn describe_status(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => "exited".into(),
     }
 }
 

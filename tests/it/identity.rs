@@ -95,7 +95,7 @@ fn another_users_process_never_makes_a_dead_service_look_alive() {
             r.events
         )
     });
-    assert_eq!(restart["outcome"], "success", "{restart}");
+    assert_eq!(restart["outcome"], "started", "{restart}");
     assert!(alive(pid), "the impostor is left alone");
     // With `user: nobody` it is the service, and healthy.
     let yaml = format!(

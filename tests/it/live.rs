@@ -17,7 +17,7 @@ fn killed_spawned_service_is_detected_and_spawned_again() {
     assert_eq!(
         r.executed("sleeper", "restart")
             .map(|e| e["outcome"].clone()),
-        Some("success".into()),
+        Some("started".into()),
         "{:?} {}",
         r.events,
         r.stderr
@@ -29,6 +29,11 @@ fn killed_spawned_service_is_detected_and_spawned_again() {
         .of("health_changed", "sleeper")
         .iter()
         .any(|e| e["to"] == "healthy"));
+    let verified = r.of("action_verified", "sleeper");
+    assert_eq!(verified.len(), 1, "{:?}", r.events);
+    assert_eq!(verified[0]["outcome"], "success", "{}", verified[0]);
+    assert_eq!(verified[0]["action"], "restart");
+    assert_eq!(verified[0]["after_ms"], 5000);
     assert_eq!(r.code, 0, "healthy fleet is nominal: {:?}", r.events);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(first as i32),
@@ -40,7 +45,7 @@ fn killed_spawned_service_is_detected_and_spawned_again() {
     assert_eq!(
         r.executed("sleeper", "restart")
             .map(|e| e["outcome"].clone()),
-        Some("success".into()),
+        Some("started".into()),
         "{:?}",
         r.events
     );
@@ -83,7 +88,7 @@ fn failing_health_walks_healthy_degraded_dead_then_restarts() {
             let restart = r
                 .executed("web", "restart")
                 .expect("restart executed when dead");
-            assert_eq!(restart["outcome"], "success");
+            assert_eq!(restart["outcome"], "started");
             assert_eq!(restart["exit_code"], 0);
         } else {
             assert!(
@@ -154,7 +159,7 @@ fn stale_pidfile_pointing_at_an_unrelated_process_is_never_signalled() {
         "the unrelated process must not be signalled"
     );
     let restart = r.executed("m", "restart").expect("spawned anew");
-    assert_eq!(restart["outcome"], "success");
+    assert_eq!(restart["outcome"], "started");
     n.spawned_pid("m");
 }
 
@@ -200,7 +205,7 @@ fn maintenance_window_and_hold_skip_actions_with_reasons() {
         .status
         .success());
     let r = n.reconcile("2026-11-23T14:00:00Z", &[]);
-    assert_eq!(r.executed("a", "restart").unwrap()["outcome"], "success");
+    assert_eq!(r.executed("a", "restart").unwrap()["outcome"], "started");
     assert_eq!(r.executed("b", "restart").unwrap()["reason"], "held");
     assert!(n.cli(&["release", "testnode/b"]).status.success());
 }

@@ -21,6 +21,7 @@ mod records;
 mod removed;
 mod reliability;
 mod security;
+mod start_grace;
 mod state_trust;
 mod support;
 mod usage;

@@ -52,6 +52,7 @@ pub(super) fn node(services: Vec<ServiceSpec>) -> NodeSpec {
         backoff_base: Duration::from_secs(10),
         backoff_max: Duration::from_secs(600),
         maintenance: Vec::new(),
+        start_grace: std::time::Duration::from_secs(10),
         webhooks: Vec::new(),
     };
     NodeSpec {

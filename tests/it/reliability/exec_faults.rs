@@ -102,7 +102,7 @@ fn sigterm_during_a_restart_finishes_it_and_records_everything() {
             .cloned()
             .unwrap_or_else(|| panic!("no action_executed for {s}: {log}"))
     };
-    assert_eq!(executed("a")["outcome"], "success");
+    assert_eq!(executed("a")["outcome"], "started");
     assert_eq!(executed("b")["outcome"], "skipped");
     assert_eq!(executed("b")["reason"], "interrupted by SIGTERM");
     assert_eq!(events.last().unwrap()["type"], "run_finished");

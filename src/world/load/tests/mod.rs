@@ -28,6 +28,7 @@ fn settings() -> Settings {
         backoff_base: s(5),
         backoff_max: s(300),
         maintenance: vec![],
+        start_grace: std::time::Duration::from_secs(10),
         webhooks: vec![],
     }
 }

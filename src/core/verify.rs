@@ -1,0 +1,189 @@
+//! Settling a start or an eviction (SPEC §9 "A start succeeds only if it
+//! stays up"): the run that acts reports `started` (or `failed`); a later
+//! run, from what it observes, says whether it worked: `action_verified`
+//! with `success` (seen up; for an eviction, seen gone) or `failed` (exited
+//! or never healthy within `start_grace`; for an eviction, still there).
+//! `success` is never claimed for something not yet seen working. Pure.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::health::Observation;
+use crate::checkpoint::PendingCheck;
+
+/// What a later run concluded about one action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub action: String,
+    pub success: bool,
+    pub reason: String,
+    /// From the action to this run.
+    pub after_ms: u64,
+}
+
+/// Judges `pending` from this run's `observation` (Unknown when nothing new
+/// was counted) and `reason` (why the service is not up, when known).
+/// Returns the verdict, or None while it is too early to tell.
+pub fn verify(
+    pending: &PendingCheck,
+    observation: Observation,
+    reason: Option<&str>,
+    start_grace: Duration,
+    now: DateTime<Utc>,
+) -> Option<Verified> {
+    let after = (now - pending.at).to_std().unwrap_or_default();
+    let grace_over = after > start_grace;
+    let why = |what: &str| match reason {
+        Some(r) => format!("{what}: {r}"),
+        None => what.to_string(),
+    };
+    let (success, reason) = if pending.action == "evict" {
+        match observation {
+            Observation::Down => (true, "process gone, memory freed".to_string()),
+            Observation::Up | Observation::Degraded | Observation::Failing => {
+                (false, "the evicted process is still running".to_string())
+            }
+            Observation::Unknown if grace_over => (
+                false,
+                format!("not seen gone within start_grace ({})", fmt(start_grace)),
+            ),
+            Observation::Unknown => return None,
+        }
+    } else {
+        match observation {
+            Observation::Up => (true, format!("up {} after the start", fmt(after))),
+            Observation::Down => (false, why("exited after the start")),
+            Observation::Degraded if grace_over => (false, why("degraded, not healthy")),
+            Observation::Failing | Observation::Unknown | Observation::Degraded if grace_over => (
+                false,
+                why(&format!(
+                    "not healthy within start_grace ({})",
+                    fmt(start_grace)
+                )),
+            ),
+            _ => return None,
+        }
+    };
+    Some(Verified {
+        action: pending.action.clone(),
+        success,
+        reason,
+        after_ms: after.as_millis() as u64,
+    })
+}
+
+/// `2s`, `1m30s`, `450ms`.
+fn fmt(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s, d.subsec_millis()) {
+        (0, ms) => format!("{ms}ms"),
+        (s, _) if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        (s, _) if s >= 60 => format!("{}m{}s", s / 60, s % 60),
+        (s, _) => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn start() -> PendingCheck {
+        PendingCheck {
+            action: "restart".into(),
+            at: at("2026-01-01T00:00:00Z"),
+        }
+    }
+
+    const GRACE: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn a_start_seen_up_succeeds() {
+        let v = verify(
+            &start(),
+            Observation::Up,
+            None,
+            GRACE,
+            at("2026-01-01T00:00:03Z"),
+        )
+        .unwrap();
+        assert!(v.success);
+        assert_eq!(v.after_ms, 3000);
+    }
+
+    #[test]
+    fn a_start_that_exits_fails_with_the_reason() {
+        let v = verify(
+            &start(),
+            Observation::Down,
+            Some("no process"),
+            GRACE,
+            at("2026-01-01T00:00:03Z"),
+        )
+        .unwrap();
+        assert!(!v.success);
+        assert_eq!(v.reason, "exited after the start: no process");
+    }
+
+    #[test]
+    fn failing_within_the_grace_waits_then_fails() {
+        let p = start();
+        assert_eq!(
+            verify(
+                &p,
+                Observation::Failing,
+                None,
+                GRACE,
+                at("2026-01-01T00:00:05Z")
+            ),
+            None
+        );
+        assert_eq!(
+            verify(
+                &p,
+                Observation::Unknown,
+                None,
+                GRACE,
+                at("2026-01-01T00:00:05Z")
+            ),
+            None
+        );
+        let v = verify(
+            &p,
+            Observation::Failing,
+            Some("HTTP 503"),
+            GRACE,
+            at("2026-01-01T00:00:11Z"),
+        )
+        .unwrap();
+        assert!(!v.success);
+        assert_eq!(v.reason, "not healthy within start_grace (10s): HTTP 503");
+    }
+
+    #[test]
+    fn an_eviction_is_verified_by_the_process_being_gone() {
+        let p = PendingCheck {
+            action: "evict".into(),
+            at: at("2026-01-01T00:00:00Z"),
+        };
+        assert!(
+            verify(
+                &p,
+                Observation::Down,
+                None,
+                GRACE,
+                at("2026-01-01T00:00:01Z")
+            )
+            .unwrap()
+            .success
+        );
+        assert!(
+            !verify(&p, Observation::Up, None, GRACE, at("2026-01-01T00:00:01Z"))
+                .unwrap()
+                .success
+        );
+    }
+}
