@@ -234,24 +234,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Check {
             checkpoint,
             overrides,
-        } => crate::run::run(&run_opts(Mode::Check, checkpoint, overrides, false, None)),
+        } => crate::metrics::run(&run_opts(Mode::Check, checkpoint, overrides, false, None)),
         Command::Reconcile {
             dry_run,
             no_probe,
             wait,
-        } => crate::run::run(&run_opts(
+        } => crate::metrics::run(&run_opts(
             Mode::Reconcile { dry_run },
             None,
             None,
             !no_probe,
             wait,
         )),
-        Command::Validate => commands::validate::run(&g.hosts, &g.world),
+        Command::Validate => match fleet(&g) {
+            Some(fleet) => commands::validate::run(&fleet, &g.hosts, &g.world),
+            None => Ok(EXIT_ERROR),
+        },
         Command::Watch {
             dry_run,
             no_probe,
             interval,
         } => {
+            // Mistakes end `watch` at once instead of failing every pass.
+            let Some((fleet, _)) = crate::run::load_trusted_fleet(&g.hosts, g.insecure_config)
+            else {
+                return Ok(EXIT_ERROR);
+            };
+            crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
             let opts = run_opts(
                 Mode::Reconcile { dry_run },
                 None,
@@ -262,7 +271,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             commands::watch::watch(&opts, interval)
         }
         Command::Status => {
-            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+            let Some(fleet) = fleet(&g) else {
                 return Ok(EXIT_ERROR);
             };
             commands::status::run(&fleet, &state_dir(&g), g.output == OutputArg::Json)
@@ -289,13 +298,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Release { service } => overrides(&g, Op::Release, &service, None),
         Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
         Command::Diff => {
-            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+            let Some(fleet) = fleet(&g) else {
                 return Ok(EXIT_ERROR);
             };
+            let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+            if std::fs::metadata(&g.world).is_err_and(missing) {
+                anyhow::bail!("world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD)", g.world.display());
+            }
             commands::diff::run(&fleet, &g.world)
         }
         Command::Policies => {
-            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+            let Some(fleet) = fleet(&g) else {
                 return Ok(EXIT_ERROR);
             };
             commands::policies::run(&fleet, g.output == OutputArg::Json)
@@ -320,26 +333,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             commands::audit::run(&path, &q, g.output == OutputArg::Json)
         }
         Command::Forecast => {
-            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+            let Some(fleet) = fleet(&g) else {
                 return Ok(EXIT_ERROR);
             };
             commands::forecast::run(&fleet, &state_dir(&g), g.output == OutputArg::Json)
         }
         Command::Observe { out } => {
-            let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+            let Some(fleet) = fleet(&g) else {
                 return Ok(EXIT_ERROR);
             };
-            let name = g
-                .node
-                .clone()
-                .or_else(|| {
-                    nix::unistd::gethostname()
-                        .ok()
-                        .and_then(|h| h.into_string().ok())
-                })
-                .unwrap_or_default();
-            let Some(node) = fleet.nodes.get(&name) else {
-                anyhow::bail!("node `{name}` is not declared in `{}`\n\nhint: pass `--node NAME` with one of: {}", g.hosts.display(), fleet.nodes.keys().cloned().collect::<Vec<_>>().join(", "))
+            let name = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
+            let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
+                return Ok(EXIT_ERROR); // local_node reports every other case
             };
             commands::observe::run(
                 node,
@@ -351,6 +356,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
+/// hosts/, loaded the way every command loads it (`run::load_trusted_fleet`:
+/// config errors, then the root trust check); None when refused, with the
+/// reasons on stderr. Problems let through by `--insecure-config` are
+/// warnings.
+fn fleet(g: &Global) -> Option<crate::desired::Fleet> {
+    let (fleet, insecure) = crate::run::load_trusted_fleet(&g.hosts, g.insecure_config)?;
+    for p in &insecure {
+        eprintln!("warning: {p} (--insecure-config)");
+    }
+    Some(fleet)
+}
+
 fn state_dir(g: &Global) -> PathBuf {
     g.state_dir
         .clone()
@@ -358,7 +375,7 @@ fn state_dir(g: &Global) -> PathBuf {
 }
 
 fn overrides(g: &Global, op: Op, service: &str, reason: Option<String>) -> anyhow::Result<i32> {
-    let Some(fleet) = crate::run::load_fleet_or_report(&g.hosts) else {
+    let Some(fleet) = fleet(g) else {
         return Ok(EXIT_ERROR);
     };
     let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;

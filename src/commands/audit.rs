@@ -1,5 +1,6 @@
 //! `audit`: the decision records of past runs (one per node per run), from
 //! the event log, filtered by time, node and service.
+use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -62,12 +63,14 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
     if let Some(n) = q.limit {
         kept.drain(..kept.len().saturating_sub(n));
     }
+    let mut out = String::new();
     for d in &kept {
         if json_out {
-            println!("{d}");
+            let _ = writeln!(out, "{d}");
             continue;
         }
-        println!(
+        let _ = writeln!(
+            out,
             "{} {} run {} seq {}",
             text(&d["ts"]),
             text(&d["node"]),
@@ -81,7 +84,8 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
             } else {
                 format!(" ({reason})")
             };
-            println!(
+            let _ = writeln!(
+                out,
                 "  {:<24} {} {}{reason}",
                 text(&a["service"]),
                 text(&a["action"]),
@@ -89,7 +93,8 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
             );
         }
         for c in d["conflicts"].as_array().into_iter().flatten() {
-            println!(
+            let _ = writeln!(
+                out,
                 "  {:<24} conflict {}/{} over {}/{}",
                 text(&c["service"]),
                 text(&c["winner"]["policy"]),
@@ -99,5 +104,6 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
             );
         }
     }
+    super::stdout::write(&out)?;
     Ok(0)
 }

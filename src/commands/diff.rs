@@ -67,6 +67,6 @@ pub fn run(fleet: &Fleet, world_dir: &Path) -> Result<i32> {
             )
         );
     }
-    print!("{out}");
+    super::stdout::write(&out)?;
     Ok(if differs { 2 } else { 0 })
 }

@@ -2,7 +2,7 @@
 //! Lines are printed as they are stored, so the output pipes into jq; only
 //! DEL and C1 characters, which JSON lets stand raw in a string, are
 //! printed as `\u` escapes (the same JSON value, safe on a terminal).
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
@@ -39,7 +39,6 @@ pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
         }
     };
     let mut reader = BufReader::new(file);
-    let stdout = std::io::stdout();
     let mut pos = 0u64;
     // Bytes, not a String: a torn last line (a run killed mid-append) may
     // end inside a UTF-8 character; it is skipped until it is whole or cut.
@@ -62,12 +61,8 @@ pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
                 // It parsed, so it is UTF-8; DEL and C1 become `\u` escapes.
                 let text = String::from_utf8_lossy(&line);
                 let text = crate::text::json_escape_c1(&text);
-                let mut out = stdout.lock();
-                if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(0);
-                    }
-                    return Err(e.into());
+                if !super::stdout::write(&text)? {
+                    return Ok(0); // the reader has gone (`| head`)
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! `forecast`: each model's demand forecast — an EWMA of its request rate
 //! between world records, kept in the checkpoint — and its trend, which is
 //! what resource optimization preloads on.
+use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
@@ -12,6 +13,7 @@ use crate::run::format_ts;
 
 pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
+    let mut out = String::new();
     for node in fleet.nodes.values() {
         for svc in node.services.values().filter(|s| s.is_model()) {
             let st = cp.services.get(&key(&node.name, &svc.name));
@@ -27,17 +29,19 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                 let v = json!({"node": node.name, "service": svc.name, "health": health, "trend": trend,
                     "rate_per_s": demand.map(|d| d.rate), "previous_rate_per_s": demand.map(|d| d.prev_rate),
                     "requests_total": demand.map(|d| d.requests_total), "at": demand.map(|d| format_ts(d.at))});
-                println!("{v}");
+                let _ = writeln!(out, "{v}");
             } else {
                 let rate = demand
                     .map(|d| format!("{:.3} req/s (was {:.3})", d.rate, d.prev_rate))
                     .unwrap_or_default();
-                println!(
+                let _ = writeln!(
+                    out,
                     "{:<14} {:<24} {:<9} {:<8} {rate}",
                     node.name, svc.name, health, trend
                 );
             }
         }
     }
+    super::stdout::write(&out)?;
     Ok(0)
 }

@@ -7,6 +7,7 @@ pub mod observe;
 pub mod overrides;
 pub mod policies;
 pub mod status;
+pub mod stdout;
 pub mod target;
 pub mod validate;
 pub mod watch;

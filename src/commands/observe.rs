@@ -115,10 +115,10 @@ pub fn run(
         put(format!("services/{}/{name}.json", node.name), rec)?;
         written += 1;
     }
-    println!(
+    crate::outln!(
         "wrote node `{}` ({written} service record(s)) to `{}`",
         node.name,
         out.display()
-    );
+    )?;
     Ok(0)
 }

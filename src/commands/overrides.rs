@@ -36,7 +36,7 @@ pub fn run(
     if op == Op::Reset {
         let path = dir.join("checkpoint.json");
         let Some(mut cp) = crate::checkpoint::read_for_command(dir)? else {
-            println!("{k}: no checkpoint yet; nothing to reset");
+            crate::outln!("{k}: no checkpoint yet; nothing to reset")?;
             return Ok(0);
         };
         // Count what interrupted runs did (every service's), so that
@@ -49,7 +49,7 @@ pub fn run(
         st.last_restart_at = None;
         store::checkpoint::save(&path, &cp)?;
         store::intents::clear(&journal)?;
-        println!("{k}: restart circuit closed ({before} attempt(s) forgotten)");
+        crate::outln!("{k}: restart circuit closed ({before} attempt(s) forgotten)")?;
         return Ok(0);
     }
     let path = dir.join("overrides.json");
@@ -87,6 +87,6 @@ pub fn run(
         Op::Reset => unreachable!("handled above"),
     };
     store::overrides::save_overrides(&path, &o)?;
-    println!("{msg}");
+    crate::outln!("{msg}")?;
     Ok(0)
 }

@@ -1,6 +1,7 @@
 //! `policies`: the effective settings of each node (preset plus explicit
 //! overrides) and the policy order, so an operator can see what a run will
 //! actually use.
+use std::fmt::Write;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -29,6 +30,7 @@ const PROPOSES: [&str; 5] = [
 ];
 
 pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
+    let mut out = String::new();
     for node in fleet.nodes.values() {
         let s = &node.settings;
         let windows: Vec<String> = s
@@ -70,35 +72,39 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
                 "max_actions_per_run": s.max_actions_per_run, "node_offline_after": d(s.node_offline_after),
                 "restart_backoff": {"base": d(s.backoff_base), "max": d(s.backoff_max)},
                 "maintenance": windows, "webhooks": s.webhooks.len(), "policies": policies});
-            println!("{v}");
+            let _ = writeln!(out, "{v}");
             continue;
         }
         let preset = serde_json::to_value(s.preset)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        println!("{} (preset {preset})", node.name);
-        println!(
+        let _ = writeln!(out, "{} (preset {preset})", node.name);
+        let _ = writeln!(
+            out,
             "  ticks               fast {}, medium {}, slow {}",
             d(s.fast_tick),
             d(s.medium_tick),
             d(s.slow_tick)
         );
-        println!(
+        let _ = writeln!(
+            out,
             "  pressure            memory {:.0}%, gpu {:.0}%",
             s.memory_pressure * 100.0,
             s.gpu_pressure * 100.0
         );
-        println!("  idle timeout        {}", d(s.idle_timeout));
-        println!(
+        let _ = writeln!(out, "  idle timeout        {}", d(s.idle_timeout));
+        let _ = writeln!(
+            out,
             "  restarts            at most {} attempts, backoff {}…{}",
             s.max_restart_attempts,
             d(s.backoff_base),
             d(s.backoff_max)
         );
-        println!("  actions per run     {}", s.max_actions_per_run);
-        println!("  offline after       {}", d(s.node_offline_after));
-        println!(
+        let _ = writeln!(out, "  actions per run     {}", s.max_actions_per_run);
+        let _ = writeln!(out, "  offline after       {}", d(s.node_offline_after));
+        let _ = writeln!(
+            out,
             "  maintenance         {}",
             if windows.is_empty() {
                 "none".to_string()
@@ -108,7 +114,8 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
         );
         for p in Policy::ALL {
             let off = if enabled(p) { "" } else { " (off)" };
-            println!(
+            let _ = writeln!(
+                out,
                 "  {} {:<22}{off} {}",
                 p.priority(),
                 p.as_str(),
@@ -116,5 +123,6 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
             );
         }
     }
+    super::stdout::write(&out)?;
     Ok(0)
 }

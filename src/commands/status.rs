@@ -57,6 +57,6 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
             }
         }
     }
-    print!("{out}");
+    super::stdout::write(&out)?;
     Ok(0)
 }

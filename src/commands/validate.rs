@@ -1,21 +1,20 @@
 //! `validate`: check hosts/ and the world directory and report every error,
-//! not only the first.
+//! not only the first. hosts/ is loaded by the caller the way every command
+//! loads it (`run::load_trusted_fleet`), so `validate` refuses what
+//! `check` and `reconcile` refuse.
 use std::path::Path;
 
 use anyhow::Result;
 
-use crate::run::load_fleet_or_report;
+use crate::desired::Fleet;
 use crate::text::escape_control;
 use crate::world::load::load_world;
 
-pub fn run(hosts: &Path, world: &Path) -> Result<i32> {
-    let Some(fleet) = load_fleet_or_report(hosts) else {
-        return Ok(1);
-    };
+pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<i32> {
     let services: usize = fleet.nodes.values().map(|n| n.services.len()).sum();
     let mut code = 0;
     if world.exists() {
-        let w = load_world(world, &fleet);
+        let w = load_world(world, fleet);
         for inv in &w.invalid {
             let path = world.join(&inv.path);
             eprintln!(
@@ -33,11 +32,11 @@ pub fn run(hosts: &Path, world: &Path) -> Result<i32> {
         }
     }
     if code == 0 {
-        println!(
+        crate::outln!(
             "ok: {} node(s), {services} service(s) in `{}`",
             fleet.nodes.len(),
             hosts.display()
-        );
+        )?;
     }
     Ok(code)
 }

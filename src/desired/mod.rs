@@ -15,7 +15,7 @@ mod report;
 mod resolve;
 mod scalars;
 mod seeds;
-mod suggest;
+pub(crate) mod suggest;
 pub mod trust;
 pub mod units;
 

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use super::{RunIdentity, RunOptions};
 use crate::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 use crate::core::{Decision, LiveNode, Mode, Overrides};
-use crate::desired::{load_fleet, Fleet};
+use crate::desired::trust::{check_trust, TrustProblem};
+use crate::desired::{load_fleet, suggest, Fleet};
 use crate::events::Event;
 use crate::store::{self, checkpoint::Loaded};
 use crate::world::{load::load_world, World};
@@ -28,6 +29,75 @@ pub struct Inputs {
     pub state: Option<(PathBuf, store::lock::StateLock)>,
     /// The `seq` of the run's first event.
     pub first_seq: u64,
+}
+
+/// Loads hosts/ the one way every command that reads it does (SPEC §9
+/// "Trust"): every config error, then, as root, the trust check of
+/// [`check_trust`], printed to stderr. None when the fleet may not be used:
+/// a config error, or a trust problem without `insecure_config`. With it,
+/// the problems come back for the caller to report (a run records each as
+/// a `config_insecure` event).
+pub fn load_trusted_fleet(
+    hosts: &Path,
+    insecure_config: bool,
+) -> Option<(Fleet, Vec<TrustProblem>)> {
+    let fleet = load_fleet_or_report(hosts)?;
+    if !nix::unistd::geteuid().is_root() {
+        return Some((fleet, vec![]));
+    }
+    // As root, hosts/ is code (its argv runs as root): refuse it when
+    // others could have written it, the way sshd's StrictModes does.
+    let problems = check_trust(hosts, 0);
+    if !problems.is_empty() && !insecure_config {
+        for p in &problems {
+            eprintln!("error: {p}");
+        }
+        eprintln!("\nhint: fix the permissions (chmod go-w, chown root), or pass `--insecure-config` to run anyway");
+        return None;
+    }
+    Some((fleet, problems))
+}
+
+/// The local node: `--node`, else this machine's host name. A `--node`
+/// that names no node of `fleet` is an error (SPEC §9 "Mistakes are
+/// errors, not drift"); so is a host name that names none when `needed`
+/// (a command that executes or probes, run without `--node`). Otherwise a
+/// host name that is no node leaves every node a remote one.
+pub fn local_node(
+    fleet: &Fleet,
+    hosts: &Path,
+    node: Option<&str>,
+    needed: bool,
+) -> Result<Option<String>> {
+    let (name, given) = match node {
+        Some(n) => (n.to_string(), true),
+        None => match local_hostname() {
+            Some(h) => (h, false),
+            None if needed => {
+                bail!("cannot read this machine's host name\n\nhint: pass `--node NAME`")
+            }
+            None => return Ok(None),
+        },
+    };
+    if fleet.nodes.contains_key(&name) || !(given || needed) {
+        return Ok(Some(name));
+    }
+    let known: Vec<&str> = fleet.nodes.keys().map(String::as_str).collect();
+    let known_list = match known.as_slice() {
+        [] => "none".to_string(),
+        names => names.join(", "),
+    };
+    let guess = suggest::hint(&name, known.iter().copied());
+    let hosts = hosts.display();
+    if given {
+        let hint = guess.map(|g| format!("\n\nhint: {g}")).unwrap_or_default();
+        bail!("node `{name}` is not a folder in `{hosts}` (known nodes: {known_list}){hint}");
+    }
+    let guess = guess.map(|g| format!("; {g}")).unwrap_or_default();
+    bail!(
+        "this machine's host name `{name}` is not a folder in `{hosts}` (known nodes: {known_list}); \
+         without `--node`, the local node is the host name\n\nhint: pass `--node NAME` to name the local node{guess}"
+    )
 }
 
 /// Loads hosts/, printing every error to stderr; None when there were any.
@@ -83,7 +153,15 @@ fn local_hostname() -> Option<String> {
 
 impl Inputs {
     pub fn load(opts: &RunOptions, fleet: &Fleet, now: DateTime<Utc>) -> Result<Inputs> {
-        let local_node = opts.node.clone().or_else(local_hostname);
+        let executes = matches!(opts.mode, Mode::Reconcile { .. });
+        let local_node = local_node(fleet, &opts.hosts, opts.node.as_deref(), executes)?;
+        let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        if opts.mode == Mode::Check && std::fs::metadata(&opts.world).is_err_and(missing) {
+            bail!(
+                "world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD); `check` compares hosts/ with an observer's records",
+                opts.world.display()
+            );
+        }
         let mut preamble = vec![];
         let mut state = None;
         let (checkpoint_path, overrides_path) = match opts.mode {

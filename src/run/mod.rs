@@ -6,7 +6,7 @@ mod identity;
 mod inputs;
 mod probes;
 mod record;
-mod signals;
+pub mod signals;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
 use crate::events::Event;
 pub use identity::RunIdentity;
-pub use inputs::{load_fleet_or_report, Inputs};
+pub use inputs::{load_fleet_or_report, load_trusted_fleet, local_node, Inputs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -61,10 +61,7 @@ pub fn format_ts(t: DateTime<Utc>) -> String {
 pub fn run(opts: &RunOptions) -> Result<i32> {
     let started = Instant::now();
     let mut phases = Phases::new(started);
-    let Some(fleet) = load_fleet_or_report(&opts.hosts) else {
-        return Ok(1);
-    };
-    let Some(insecure) = trust_or_refuse(opts) else {
+    let Some((fleet, insecure)) = trust_or_refuse(opts) else {
         return Ok(1);
     };
     phases.mark("hosts");
@@ -120,23 +117,17 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     code
 }
 
-/// As root, hosts/ is code (its argv runs as root): refuse it when others
-/// could have written it, the way sshd's StrictModes does, unless
-/// `--insecure-config` says to go on (then each problem is reported as an
-/// event). None means refused.
-fn trust_or_refuse(opts: &RunOptions) -> Option<Vec<crate::desired::trust::TrustProblem>> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some(vec![]);
-    }
-    let problems = crate::desired::trust::check_trust(&opts.hosts, 0);
-    if !problems.is_empty() && !opts.insecure_config {
-        for p in &problems {
-            eprintln!("error: {p}");
-        }
-        eprintln!("\nhint: fix the permissions (chmod go-w, chown root), or pass `--insecure-config` to run anyway");
-        return None;
-    }
-    Some(problems)
+/// Loads hosts/ and, as root, refuses it when others could have written
+/// it (the one loading step of every command: [`load_trusted_fleet`]),
+/// unless `--insecure-config` says to go on; then each problem is reported
+/// as an event. None means refused (the reasons are on stderr).
+fn trust_or_refuse(
+    opts: &RunOptions,
+) -> Option<(
+    crate::desired::Fleet,
+    Vec<crate::desired::trust::TrustProblem>,
+)> {
+    load_trusted_fleet(&opts.hosts, opts.insecure_config)
 }
 
 /// `SUPERVISORCTL_TIMINGS=1` prints where a run's time went, to stderr.
