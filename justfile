@@ -43,3 +43,10 @@ crash:
 fuzz seconds="60":
     cd fuzz && cargo +nightly fuzz run config -- -max_total_time={{seconds}} -timeout=10
     cd fuzz && cargo +nightly fuzz run world_record -- -max_total_time={{seconds}} -timeout=10
+
+# Time to recovery after `kill -9`: `supervisorctl watch` against supervisord
+# (installed into target/mttr-venv from PyPI), same http.server service
+bench-mttr kills="5":
+    cargo build --release
+    test -x target/mttr-venv/bin/supervisord || (python3 -m venv target/mttr-venv && target/mttr-venv/bin/pip install -q supervisor)
+    python3 examples/mttr/mttr.py target/release/supervisorctl target/mttr-venv/bin/supervisord {{kills}}

@@ -72,7 +72,7 @@ fn post(agent: &ureq::Agent, hook: &Webhook, body: &str) -> Result<(), String> {
     match req.send(body) {
         Ok(resp) if resp.status().is_success() => Ok(()),
         Ok(resp) => Err(format!("HTTP {}", resp.status().as_u16())),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(crate::http::tls_reason(&e).unwrap_or_else(|| e.to_string())),
     }
 }
 
@@ -108,11 +108,6 @@ pub fn deliver(fleet: &Fleet, owed: Vec<Pending>) -> Vec<Pending> {
         .flat_map(|n| n.settings.webhooks.iter())
         .map(|h| (h.url.as_str(), h))
         .collect();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .build()
-        .into();
     let mut dead: BTreeMap<String, String> = BTreeMap::new();
     let mut failed = vec![];
     for mut p in owed {
@@ -123,7 +118,8 @@ pub fn deliver(fleet: &Fleet, owed: Vec<Pending>) -> Vec<Pending> {
             Some(first) => Err(format!(
                 "not attempted: an earlier delivery to this URL failed ({first})"
             )),
-            None => post(&agent, hook, &p.line),
+            None => crate::http::agent(TIMEOUT, hook.ca_file.as_deref())
+                .and_then(|agent| post(&agent, hook, &p.line)),
         };
         if let Err(error) = result {
             dead.entry(p.url.clone()).or_insert_with(|| error.clone());

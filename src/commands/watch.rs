@@ -1,21 +1,46 @@
-//! `watch`: run `reconcile` once, then again whenever hosts/ or the world
-//! directory change (debounced 300 ms, so an editor's write-and-rename or an
-//! observer rewriting a hundred files is one run), and optionally every
-//! `--interval`. Each run is the ordinary one-pass reconcile; `watch` adds
-//! no state of its own.
-use std::sync::mpsc::{channel, RecvTimeoutError};
-use std::time::Duration;
+//! `watch` (SPEC §10): run `reconcile` once, then again when the content of
+//! hosts/ or the world changes (a file created, written, renamed or
+//! removed; never a mere read, and never under the state directory),
+//! debounced 300 ms so an editor's write-and-rename or an observer
+//! rewriting a hundred files is one run; every `--interval`; and at once
+//! when a process it knows for a service of this node exits (a pidfd, for
+//! any process, not only our children). Each run is the ordinary one-pass
+//! reconcile; `watch` keeps no state of its own. SIGINT or SIGTERM ends it
+//! after the run in progress.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::RecursiveMode;
-use notify_debouncer_full::new_debouncer;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
-use crate::run::{run, RunOptions};
+use crate::checkpoint::key;
+use crate::exec::pidfd;
+use crate::run::RunOptions;
+
+enum Wake {
+    Files(DebounceEventResult),
+    /// A process of a service exited.
+    Exited,
+}
 
 pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
+    crate::run::signals::install();
+    let state = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::store::statedir::default_state_dir);
+    let state = state.canonicalize().unwrap_or(state);
     let (tx, rx) = channel();
-    let mut debouncer = new_debouncer(Duration::from_millis(300), None, tx)
-        .context("cannot start watching files")?;
+    let files = tx.clone();
+    let mut debouncer = new_debouncer(Duration::from_millis(300), None, move |r| {
+        let _ = files.send(Wake::Files(r));
+    })
+    .context("cannot start watching files")?;
     for dir in [&opts.hosts, &opts.world] {
         if dir.exists() {
             debouncer
@@ -28,8 +53,12 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
             );
         }
     }
+    let generation = Arc::new(AtomicU64::new(0));
+    // After a wake by an exit, one more run a fast tick later: a probe
+    // counts once per fast tick, so an exit right after a run is judged then.
+    let mut follow_up: Option<Instant> = None;
     loop {
-        match run(opts) {
+        match crate::metrics::run(opts) {
             Ok(code) => eprintln!("watch: run finished with exit code {code}; waiting for changes"),
             // A failed run (bad config, lock held) is reported; the next change retries.
             Err(e) => eprintln!(
@@ -37,23 +66,113 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
                 crate::text::escape_control_lines(&format!("{e:#}"))
             ),
         }
-        let changed = match interval {
-            Some(every) => match rx.recv_timeout(every) {
-                Ok(batch) => Some(batch),
-                Err(RecvTimeoutError::Timeout) => None,
+        if let Some(sig) = crate::run::signals::received() {
+            eprintln!("watch: {sig} received; stopping");
+            return Ok(0);
+        }
+        watch_exits(opts, &state, &generation, &tx);
+        let deadline = [interval.map(|i| Instant::now() + i), follow_up.take()]
+            .into_iter()
+            .flatten()
+            .min();
+        loop {
+            if let Some(sig) = crate::run::signals::received() {
+                eprintln!("watch: {sig} received; stopping");
+                return Ok(0);
+            }
+            let tick = Duration::from_millis(200);
+            let wait = deadline.map_or(tick, |d| {
+                d.saturating_duration_since(Instant::now()).min(tick)
+            });
+            match rx.recv_timeout(wait) {
+                Ok(Wake::Files(Ok(events))) => {
+                    if events
+                        .iter()
+                        .any(|e| is_content_change(&e.event.kind, &e.event.paths, &state))
+                    {
+                        break;
+                    }
+                }
+                Ok(Wake::Files(Err(errors))) => {
+                    for e in errors {
+                        eprintln!("warning: file watch: {e}");
+                    }
+                }
+                Ok(Wake::Exited) => {
+                    follow_up = Some(Instant::now() + fast_tick(opts));
+                    break;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        break;
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => return Ok(1),
-            },
-            None => match rx.recv() {
-                Ok(batch) => Some(batch),
-                Err(_) => return Ok(1),
-            },
-        };
-        if let Some(Err(errors)) = changed {
-            for e in errors {
-                eprintln!("warning: file watch: {e}");
             }
         }
-        // Changes that arrived meanwhile are covered by the next run.
+        // What arrived meanwhile is covered by the next run.
         while rx.try_recv().is_ok() {}
     }
+}
+
+/// A change of content: a file created, written, renamed or removed, not
+/// under the state directory. Opening or reading a file (every run reads
+/// them all) and attribute changes are not.
+fn is_content_change(kind: &EventKind, paths: &[PathBuf], state: &Path) -> bool {
+    let content = matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    );
+    content && paths.iter().any(|p| !p.starts_with(state))
+}
+
+/// The local node's fast tick (3s when the fleet cannot be read).
+fn fast_tick(opts: &RunOptions) -> Duration {
+    let node = opts.node.clone().unwrap_or_default();
+    crate::desired::load_fleet(&opts.hosts)
+        .ok()
+        .and_then(|f| f.nodes.get(&node).map(|n| n.settings.fast_tick))
+        .unwrap_or(Duration::from_secs(3))
+}
+
+/// Watches, in a thread, every process the checkpoint knows for a service
+/// of the local node; the first to exit sends `Wake::Exited`. A new call
+/// retires the previous thread.
+fn watch_exits(opts: &RunOptions, state: &Path, generation: &Arc<AtomicU64>, tx: &Sender<Wake>) {
+    let mine = generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let Some(node) = opts.node.clone().or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+    }) else {
+        return;
+    };
+    let Ok(Some(cp)) = crate::checkpoint::read_for_command(state) else {
+        return;
+    };
+    let prefix = key(&node, "");
+    let fds: Vec<_> = cp
+        .services
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .filter_map(|(_, st)| st.process)
+        .filter_map(pidfd::open)
+        .collect();
+    if fds.is_empty() {
+        return;
+    }
+    let (generation, tx) = (Arc::clone(generation), tx.clone());
+    let _ = std::thread::Builder::new()
+        .name("watch-exits".into())
+        .spawn(move || {
+            while generation.load(Ordering::SeqCst) == mine {
+                if !pidfd::wait_any(&fds, 200).is_empty() {
+                    let _ = tx.send(Wake::Exited);
+                    return;
+                }
+            }
+        });
 }

@@ -108,6 +108,7 @@ mod tests {
     fn spec() -> HealthSpec {
         HealthSpec {
             probe: None,
+            ca_file: None,
             timeout: Duration::from_secs(2),
             degraded_after: 2,
             dead_after: 5,

@@ -9,7 +9,9 @@
 use serde::de::{IgnoredAny, MapAccess};
 use serde::Deserialize;
 
-use super::scalars::{AbsPath, Argv, Clock, Day, Dur, EventName, NonEmpty, Ratio, Size, Url};
+use super::scalars::{
+    AbsPath, Argv, CaFile, Clock, Day, Dur, EventName, NonEmpty, Ratio, Size, Url,
+};
 use super::spec::{Kind, Preset};
 
 /// The top-level keys, for "unknown field" messages.
@@ -113,6 +115,7 @@ pub(crate) struct RawWebhook {
     pub url: Url,
     pub events: Option<Vec<EventName>>,
     pub secret_file: Option<NonEmpty>,
+    pub ca_file: Option<CaFile>,
 }
 
 sectioned! {
@@ -155,6 +158,7 @@ pub(crate) struct RawHealth {
     pub http: Option<Url>,
     pub tcp: Option<NonEmpty>,
     pub command: Option<Argv>,
+    pub ca_file: Option<CaFile>,
     pub timeout: Option<Dur>,
     pub degraded_after: Option<u32>,
     pub dead_after: Option<u32>,

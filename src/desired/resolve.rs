@@ -95,6 +95,7 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
             url: hook.url.0.clone(),
             events,
             secret_file,
+            ca_file: hook.ca_file.as_ref().map(|f| f.0.clone().into()),
         });
     }
     s
@@ -261,6 +262,7 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
     }
     HealthSpec {
         probe,
+        ca_file: raw.ca_file.as_ref().map(|f| f.0.clone().into()),
         timeout: raw.timeout.map_or(PROBE_TIMEOUT, |d| d.0),
         degraded_after,
         dead_after,

@@ -313,3 +313,21 @@ impl<'de> Deserialize<'de> for AbsPath {
         })
     }
 }
+
+/// `ca_file`: an absolute path to a PEM file of private CA certificates.
+#[derive(Debug, Clone)]
+pub(crate) struct CaFile(pub String);
+
+impl<'de> Deserialize<'de> for CaFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_text(d, "an absolute path", |text| {
+            if text.starts_with('/') {
+                Ok(CaFile(text.to_string()))
+            } else {
+                Err(format!(
+                    "`ca_file` must be an absolute path, found `{text}`\nhint: use an absolute path such as /etc/ssl/private-ca.pem"
+                ))
+            }
+        })
+    }
+}

@@ -74,6 +74,8 @@ pub struct Webhook {
     /// Event types to deliver; empty means every type.
     pub events: Vec<String>,
     pub secret_file: Option<PathBuf>,
+    /// A private CA (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -104,6 +106,8 @@ pub enum Probe {
 #[derive(Debug, Clone)]
 pub struct HealthSpec {
     pub probe: Option<Probe>,
+    /// A private CA (PEM) trusted besides the system's roots, for `https://`.
+    pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
     pub degraded_after: u32,
     pub dead_after: u32,
@@ -157,6 +161,7 @@ impl ServiceSpec {
             process_user: None,
             health: HealthSpec {
                 probe: None,
+                ca_file: None,
                 timeout: Duration::from_secs(2),
                 degraded_after: 2,
                 dead_after: 5,

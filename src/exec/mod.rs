@@ -80,6 +80,7 @@
 
 pub mod command;
 pub mod env;
+pub mod pidfd;
 pub mod spawn;
 pub mod stop;
 

@@ -21,6 +21,7 @@
 //!   resolver thread running until the system resolver gives up.
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +32,14 @@ use super::ProbeOutcome;
 
 /// Runs one probe; never takes much longer than `timeout`.
 pub fn probe_health(probe: &Probe, timeout: Duration) -> ProbeOutcome {
+    probe_health_with(probe, timeout, None)
+}
+
+/// [`probe_health`], trusting `ca_file` (PEM) besides the system's roots
+/// for an `https://` check.
+pub fn probe_health_with(probe: &Probe, timeout: Duration, ca_file: Option<&Path>) -> ProbeOutcome {
     match probe {
-        Probe::Http(url) => http(url, timeout),
+        Probe::Http(url) => http(url, timeout, ca_file),
         Probe::Tcp(addr) => tcp(addr, timeout),
         Probe::Command(argv) => command(argv, timeout),
     }
@@ -55,17 +62,11 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
     }
 }
 
-fn http(url: &str, timeout: Duration) -> ProbeOutcome {
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        // A 503 is an answer to report, not an error to unwrap.
-        .http_status_as_error(false)
-        // A redirect is reported as its status rather than followed.
-        .max_redirects(0)
-        // Health endpoints are local: never through an environment proxy.
-        .proxy(None)
-        .build()
-        .new_agent();
+fn http(url: &str, timeout: Duration, ca_file: Option<&Path>) -> ProbeOutcome {
+    let agent = match crate::http::agent(timeout, ca_file) {
+        Ok(a) => a,
+        Err(e) => return failing(e),
+    };
     match agent.get(url).call() {
         Ok(resp) if resp.status().is_success() => ProbeOutcome::Up,
         Ok(resp) => failing(format!("HTTP {}", resp.status().as_u16())),
@@ -73,7 +74,7 @@ fn http(url: &str, timeout: Duration) -> ProbeOutcome {
         Err(ureq::Error::Io(e)) => io_failure(&e, timeout),
         Err(ureq::Error::HostNotFound) => failing("host not found"),
         Err(ureq::Error::BadUri(u)) => failing(format!("bad url: {u}")),
-        Err(e) => failing(e.to_string()),
+        Err(e) => failing(crate::http::tls_reason(&e).unwrap_or_else(|| e.to_string())),
     }
 }
 

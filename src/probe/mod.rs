@@ -177,12 +177,12 @@ pub fn probe_node(
             })
             .filter_map(|(svc, _)| {
                 let probe = svc.health.probe.as_ref()?;
-                Some((svc.name.clone(), probe, svc.health.timeout))
+                Some((svc.name.clone(), probe, &svc.health))
             })
             .collect();
         let mut outcomes: HashMap<String, ProbeOutcome> =
-            pool::run_bounded(&jobs, opts.max_parallel, |(_, probe, timeout)| {
-                probe_health(probe, *timeout)
+            pool::run_bounded(&jobs, opts.max_parallel, |(_, probe, h)| {
+                health::probe_health_with(probe, h.timeout, h.ca_file.as_deref())
             })
             .into_iter()
             .zip(&jobs)

@@ -60,7 +60,6 @@ fn receiver_on(addr: &str, log: Option<std::path::PathBuf>) -> (u16, Received) {
     (port, got)
 }
 
-
 #[test]
 fn listed_events_are_posted_after_the_record_and_dead_receivers_retried() {
     let n = Node::new("");

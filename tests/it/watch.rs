@@ -1,0 +1,121 @@
+//! `watch` (SPEC §10): one run at start, then one per burst of content
+//! changes under hosts/ or the world (never for its own reads or the state
+//! directory), and at once when a process of a service exits.
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::live_support::{alive, wait_until, write_file, Node, NODE};
+
+const T0: &str = "2026-11-23T12:00:00Z";
+
+fn runs(n: &Node) -> usize {
+    std::fs::read_to_string(n.state().join("events.jsonl"))
+        .unwrap_or_default()
+        .matches("\"type\":\"run_finished\"")
+        .count()
+}
+
+fn stop(mut child: Child) -> Option<i32> {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn watch_rests_when_nothing_changes_and_runs_once_per_burst() {
+    let n = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
+    write_file(
+        &n.path(&format!("world/nodes/{NODE}.json")),
+        &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
+    );
+    let child = n
+        .command(&["--now", T0, "watch", "--dry-run", "--no-probe"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(|| runs(&n) == 1), "the first run");
+    // Idle: its own reads of hosts/ and the world must not wake it.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(runs(&n), 1, "watch re-ran with nothing changed");
+    // One burst of writes: exactly one more run.
+    for s in ["a", "b", "c", "d", "e"] {
+        write_file(
+            &n.path(&format!("world/services/{NODE}/{s}.json")),
+            &format!("{{\"status\":\"ok\",\"observed_at\":\"{T0}\"}}"),
+        );
+    }
+    assert!(wait_until(|| runs(&n) == 2), "a run after the burst");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runs(&n), 2, "one burst, one run");
+    let log = std::fs::read_to_string(n.state().join("events.jsonl")).unwrap();
+    assert!(
+        log.contains("\"from\":\"unknown\",\"to\":\"healthy\""),
+        "the run saw the record"
+    );
+    // A change of hosts/: one more, with the new service.
+    write_file(
+        &n.path(&format!("hosts/{NODE}/services.yaml")),
+        "services:\n  a:\n    restart: [\"true\"]\n  b:\n    restart: [\"true\"]\n",
+    );
+    assert!(wait_until(|| runs(&n) == 3), "a run after the hosts change");
+    let log = std::fs::read_to_string(n.state().join("events.jsonl")).unwrap();
+    assert!(log.contains("\"service\":\"b\""));
+    assert_eq!(stop(child), Some(0), "SIGINT ends watch cleanly");
+}
+
+#[test]
+fn watch_restarts_a_killed_service_at_once() {
+    let mut n = Node::new("");
+    let first = n.sleep("3600.31");
+    let pidfile = n.path("svc.pid");
+    write_file(&pidfile, &format!("{first}\n"));
+    let yaml = format!(
+        "services:\n  svc:\n    process:\n      pidfile: {p}\n    restart: [sh, -c, \"sleep 3600.32 >/dev/null 2>&1 & echo $! > {p}\"]\n",
+        p = pidfile.display()
+    );
+    write_file(&n.path(&format!("hosts/{NODE}/services.yaml")), &yaml);
+    write_file(
+        &n.path(&format!("world/nodes/{NODE}.json")),
+        r#"{"status":"online","last_seen":"2099-01-01T00:00:00Z"}"#,
+    );
+    let child = n
+        .command(&["watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(|| runs(&n) == 1), "the first run");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let new_pid = || {
+        std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .filter(|p| *p != first && alive(*p))
+    };
+    let restarted = wait_until(|| new_pid().is_some());
+    let code = stop(child);
+    if let Some(p) = new_pid() {
+        n.extra_pids.push(p);
+    }
+    // No interval was given: only the exit (a pidfd) can have woken it.
+    // How fast is measured by `just bench-mttr`, not asserted here.
+    assert!(restarted, "the killed service was not restarted");
+    assert_eq!(code, Some(0));
+}
