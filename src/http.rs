@@ -78,7 +78,7 @@ pub fn agent(timeout: Duration, ca_file: Option<&Path>) -> Result<ureq::Agent, S
 
 /// A short reason for a failed request: `TLS: certificate not trusted`,
 /// `connection refused`, … (`None`: not a TLS error; the caller words it).
-pub fn tls_reason(e: &ureq::Error) -> Option<String> {
+pub fn tls_reason(e: &impl std::fmt::Display) -> Option<String> {
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
     if !(lower.contains("tls") || lower.contains("certificate") || lower.contains("rustls")) {

@@ -86,7 +86,7 @@ fn io_failure(e: &std::io::Error, timeout: Duration) -> ProbeOutcome {
         ErrorKind::ConnectionAborted => failing("connection aborted"),
         ErrorKind::UnexpectedEof => failing("connection closed without an answer"),
         ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => failing("host unreachable"),
-        _ => failing(e.to_string()),
+        _ => failing(crate::http::tls_reason(e).unwrap_or_else(|| e.to_string())),
     }
 }
 

@@ -11,6 +11,7 @@ mod closed_stdout;
 mod commands;
 mod escapes;
 mod fixtures;
+mod https;
 mod identity;
 mod live;
 mod live_support;
