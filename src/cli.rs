@@ -89,6 +89,10 @@ pub enum Command {
         /// Operator overrides (pins, holds) to apply (read only)
         #[arg(long)]
         overrides: Option<PathBuf>,
+        /// Probe this node (--node) like reconcile and start from the state
+        /// directory's checkpoint and overrides; takes no lock, writes nothing
+        #[arg(long)]
+        live: bool,
     },
     /// Observe, decide, execute (unless --dry-run), record events and the checkpoint
     Reconcile {
@@ -145,7 +149,11 @@ pub enum Command {
     /// Close SERVICE's restart circuit and forget its attempts
     Reset { service: String },
     /// Desired against actual, as a unified diff per node (exit 2 when they differ)
-    Diff,
+    Diff {
+        /// Take this node's (--node) actual side from live probes, not the world
+        #[arg(long)]
+        live: bool,
+    },
     /// The effective settings per node and the policy order
     Policies,
     /// Decision records of past runs, from the event log
@@ -234,7 +242,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Check {
             checkpoint,
             overrides,
-        } => crate::metrics::run(&run_opts(Mode::Check, checkpoint, overrides, false, None)),
+            live,
+        } => crate::metrics::run(&run_opts(Mode::Check, checkpoint, overrides, live, None)),
         Command::Reconcile {
             dry_run,
             no_probe,
@@ -297,15 +306,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Hold { service, reason } => overrides(&g, Op::Hold, &service, reason),
         Command::Release { service } => overrides(&g, Op::Release, &service, None),
         Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
-        Command::Diff => {
+        Command::Diff { live } => {
             let Some(fleet) = fleet(&g) else {
                 return Ok(EXIT_ERROR);
             };
             let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-            if std::fs::metadata(&g.world).is_err_and(missing) {
+            if !live && std::fs::metadata(&g.world).is_err_and(missing) {
                 anyhow::bail!("world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD)", g.world.display());
             }
-            commands::diff::run(&fleet, &g.world)
+            let probed = if live {
+                let node = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
+                    .unwrap_or_default();
+                Some(commands::diff::probe(&fleet, &node, &state_dir(&g)))
+            } else {
+                None
+            };
+            commands::diff::run(&fleet, &g.world, probed)
         }
         Command::Policies => {
             let Some(fleet) = fleet(&g) else {

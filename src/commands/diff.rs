@@ -7,7 +7,10 @@ use std::path::Path;
 use anyhow::Result;
 use similar::TextDiff;
 
+use std::collections::HashMap;
+
 use crate::desired::{Fleet, NodeSpec};
+use crate::probe::{probe_node, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::world::{load::load_world, NodeStatus, Obs, ServiceStatus, World};
 
 fn desired(node: &NodeSpec) -> String {
@@ -46,13 +49,64 @@ fn actual(node: &NodeSpec, world: &World) -> String {
     s
 }
 
-/// Prints the diffs; exit code 0 when every node matches, 2 when any differs.
-pub fn run(fleet: &Fleet, world_dir: &Path) -> Result<i32> {
+/// This machine's services as live probes see them (`diff --live`):
+/// (node, one line per service). Probes only; writes nothing.
+pub fn probe(fleet: &Fleet, node: &str, state_dir: &Path) -> (String, String) {
+    let Some(spec) = fleet.nodes.get(node) else {
+        return (node.to_string(), String::new());
+    };
+    let opts = ProbeOptions {
+        state_dir: Some(state_dir.to_path_buf()),
+        max_parallel: spec.services.len().clamp(1, 64),
+        ..ProbeOptions::default()
+    };
+    let live = probe_node(spec, &HashMap::new(), &opts);
+    let mut s = format!("node {node}: online (probed live)\n");
+    for svc in spec.services.values() {
+        let kind = if svc.is_model() { "model" } else { "service" };
+        let pinned = if svc.pinned { " (pinned)" } else { "" };
+        let state = match live.services.get(&svc.name) {
+            None => "absent".to_string(),
+            Some(l) => match (&l.process, &l.health) {
+                (_, Some(ProbeOutcome::Failing(why))) => format!("failing{pinned} ({why})"),
+                (ProcessState::Found(_), _)
+                | (ProcessState::NotConfigured, Some(ProbeOutcome::Up)) => {
+                    format!("running{pinned}")
+                }
+                (ProcessState::NotConfigured, None) => {
+                    "not probed (no process or health check declared)".to_string()
+                }
+                (ProcessState::NotFound, _) => "stopped (no process)".to_string(),
+                (ProcessState::StalePidfile { reason, .. }, _) => {
+                    format!("stopped (pidfile stale: {reason})")
+                }
+                (ProcessState::Ambiguous { pids }, _) => format!("ambiguous (pids {pids:?})"),
+                (ProcessState::UnknownUser(u), _) => format!("unknown user `{u}`"),
+            },
+        };
+        let _ = writeln!(s, "{kind} {}: {state}", svc.name);
+    }
+    (node.to_string(), s)
+}
+
+/// Prints the diffs; exit code 0 when every node matches, 2 when any
+/// differs. `live`: one node's actual side from [`probe`], the rest from
+/// the world.
+pub fn run(fleet: &Fleet, world_dir: &Path, live: Option<(String, String)>) -> Result<i32> {
     let world = load_world(world_dir, fleet);
     let mut differs = false;
     let mut out = String::new();
     for node in fleet.nodes.values() {
-        let (want, have) = (desired(node), actual(node, &world));
+        let have = match &live {
+            Some((name, text)) if *name == node.name => text.clone(),
+            _ => actual(node, &world),
+        };
+        let want = desired(node);
+        let want = if live.as_ref().is_some_and(|(n, _)| *n == node.name) {
+            want.replacen(": online\n", ": online (probed live)\n", 1)
+        } else {
+            want
+        };
         if want == have {
             continue;
         }

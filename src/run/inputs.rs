@@ -154,7 +154,14 @@ fn local_hostname() -> Option<String> {
 impl Inputs {
     pub fn load(opts: &RunOptions, fleet: &Fleet, now: DateTime<Utc>) -> Result<Inputs> {
         let executes = matches!(opts.mode, Mode::Reconcile { .. });
-        let local_node = local_node(fleet, &opts.hosts, opts.node.as_deref(), executes)?;
+        // `check --live` probes this node: its name must be right too.
+        let live_check = opts.mode == Mode::Check && opts.probe;
+        let local_node = local_node(
+            fleet,
+            &opts.hosts,
+            opts.node.as_deref(),
+            executes || live_check,
+        )?;
         let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
         if opts.mode == Mode::Check && std::fs::metadata(&opts.world).is_err_and(missing) {
             bail!(
@@ -164,7 +171,24 @@ impl Inputs {
         }
         let mut preamble = vec![];
         let mut state = None;
+        let mut probe_dir = None;
         let (checkpoint_path, overrides_path) = match opts.mode {
+            // A live preview reads the state directory without its lock
+            // and writes nothing (a missing file is empty state).
+            Mode::Check if live_check => {
+                let dir = resolve_state_dir(opts);
+                let existing = |p: PathBuf| p.exists().then_some(p);
+                let cp = opts
+                    .checkpoint_file
+                    .clone()
+                    .or_else(|| existing(dir.join("checkpoint.json")));
+                let ov = opts
+                    .overrides_file
+                    .clone()
+                    .or_else(|| existing(dir.join("overrides.json")));
+                probe_dir = Some(dir);
+                (cp, ov)
+            }
             Mode::Check => (opts.checkpoint_file.clone(), opts.overrides_file.clone()),
             Mode::Reconcile { .. } => {
                 let dir = resolve_state_dir(opts);
@@ -194,6 +218,11 @@ impl Inputs {
             None => (Checkpoint::default(), vec![]),
             Some(path) => load_checkpoint(path, opts.mode, now, &mut preamble)?,
         };
+        if let Some(dir) = &probe_dir {
+            // What interrupted runs did, as the next reconcile will count it.
+            let intents = store::intents::load(&dir.join(store::intents::FILE));
+            crate::core::recover::recover(&mut checkpoint, &intents, now);
+        }
         if let Some((dir, _)) = &state {
             // Before anything else can act: a log that cannot take this
             // run's record means nothing may be executed.
@@ -241,7 +270,10 @@ impl Inputs {
             fleet,
             local_node.as_deref(),
             &checkpoint,
-            state.as_ref().map(|s| s.0.as_path()),
+            state
+                .as_ref()
+                .map(|s| s.0.as_path())
+                .or(probe_dir.as_deref()),
             &mut preamble,
         )?;
         Ok(Inputs {

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::RunOptions;
 use crate::checkpoint::{key, Checkpoint};
-use crate::core::{LiveNode, LiveObservation, LiveService, Mode};
+use crate::core::{LiveNode, LiveObservation, LiveService};
 use crate::desired::Fleet;
 use crate::events::Event;
 use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
@@ -20,7 +20,8 @@ pub fn probe_local(
     invalid: &mut Vec<Event>,
 ) -> Result<BTreeMap<String, LiveNode>> {
     let mut out = BTreeMap::new();
-    if opts.mode == Mode::Check || !opts.probe {
+    // `check` probes only when asked (`--live`); `reconcile` unless told not to.
+    if !opts.probe {
         return Ok(out);
     }
     let Some(node) = local.and_then(|n| fleet.nodes.get(n)) else {

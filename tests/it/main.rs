@@ -14,6 +14,7 @@ mod fixtures;
 mod https;
 mod identity;
 mod live;
+mod live_preview;
 mod live_support;
 mod matcher;
 mod metrics_file;
