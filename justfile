@@ -38,6 +38,7 @@ bench-quick:
 # Crash consistency, long: 1,500 SIGKILLs at random moments (release build)
 crash:
     cargo test --release --test it sigkill_at_random_moments_long -- --ignored --nocapture
+    cargo test --release --test it every_restart_that_ran_is_counted_long -- --ignored --nocapture
 
 # Fuzz both parsers for a minute each (needs nightly and `cargo install cargo-fuzz`)
 fuzz seconds="60":
