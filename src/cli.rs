@@ -11,7 +11,7 @@ use crate::core::Mode;
 use crate::run::{EventsTarget, Output, RunOptions};
 
 /// Exit code for an error: bad input, lock held, I/O failure.
-pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_ERROR: i32 = crate::exit::ERROR;
 
 #[derive(Parser, Debug)]
 #[command(

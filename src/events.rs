@@ -3,9 +3,81 @@
 //! decision core never needs a clock or a sequence counter.
 use serde_json::{Map, Value};
 
+/// Every type of event this tool writes (SPEC §7, §9, §10 and the
+/// extensions in docs/decisions.md): the one list, used by the events
+/// themselves, their readers (render, metrics, settle), the webhook
+/// configuration check and the reference docs' test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    RunStarted,
+    HealthChanged,
+    ObservationInvalid,
+    DriftDetected,
+    ReconcileRequired,
+    ReconcileRecommended,
+    ReconcileBlocked,
+    ConflictResolved,
+    ActionExecuted,
+    ActionVerified,
+    Decision,
+    RunFinished,
+    WebhookFailed,
+    ConfigInsecure,
+    IntentRecovered,
+    ServiceRemoved,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 16] = [
+        EventKind::RunStarted,
+        EventKind::HealthChanged,
+        EventKind::ObservationInvalid,
+        EventKind::DriftDetected,
+        EventKind::ReconcileRequired,
+        EventKind::ReconcileRecommended,
+        EventKind::ReconcileBlocked,
+        EventKind::ConflictResolved,
+        EventKind::ActionExecuted,
+        EventKind::ActionVerified,
+        EventKind::Decision,
+        EventKind::RunFinished,
+        EventKind::WebhookFailed,
+        EventKind::ConfigInsecure,
+        EventKind::IntentRecovered,
+        EventKind::ServiceRemoved,
+    ];
+
+    /// The `type` field of its JSON line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::RunStarted => "run_started",
+            EventKind::HealthChanged => "health_changed",
+            EventKind::ObservationInvalid => "observation_invalid",
+            EventKind::DriftDetected => "drift_detected",
+            EventKind::ReconcileRequired => "reconcile_required",
+            EventKind::ReconcileRecommended => "reconcile_recommended",
+            EventKind::ReconcileBlocked => "reconcile_blocked",
+            EventKind::ConflictResolved => "conflict_resolved",
+            EventKind::ActionExecuted => "action_executed",
+            EventKind::ActionVerified => "action_verified",
+            EventKind::Decision => "decision",
+            EventKind::RunFinished => "run_finished",
+            EventKind::WebhookFailed => "webhook_failed",
+            EventKind::ConfigInsecure => "config_insecure",
+            EventKind::IntentRecovered => "intent_recovered",
+            EventKind::ServiceRemoved => "service_removed",
+        }
+    }
+
+    /// The kind whose `type` is `name`.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub node: Option<String>,
     pub service: Option<String>,
     /// Type-specific fields (written after the common ones, sorted by name).
@@ -13,7 +85,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(kind: &'static str, node: Option<&str>, service: Option<&str>) -> Event {
+    pub fn new(kind: EventKind, node: Option<&str>, service: Option<&str>) -> Event {
         Event {
             kind,
             node: node.map(str::to_string),
@@ -47,7 +119,7 @@ impl Event {
         s.push_str(",\"seq\":");
         s.push_str(&seq.to_string());
         s.push_str(",\"type\":");
-        push_json(&mut s, &Value::from(self.kind));
+        push_json(&mut s, &Value::from(self.kind.as_str()));
         s.push_str(",\"node\":");
         push_json(
             &mut s,
@@ -86,7 +158,7 @@ mod tests {
 
     #[test]
     fn common_fields_come_first_and_lines_parse() {
-        let e = Event::new("drift_detected", Some("n1"), None)
+        let e = Event::new(EventKind::DriftDetected, Some("n1"), None)
             .with("detail", "a \"quoted\"\nline")
             .with("condition", "idle");
         let line = e.to_line("2026-11-23T12:00:00Z", "abc", 7);

@@ -7,6 +7,7 @@ pub mod core;
 pub mod desired;
 pub mod events;
 pub mod exec;
+pub mod exit;
 pub mod http;
 pub mod intent;
 pub mod metrics;

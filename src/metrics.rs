@@ -23,7 +23,7 @@ use nix::libc;
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::run::RunOptions;
 
 /// The gauges [`publish`] owns; a run's rendering never has them.
@@ -215,16 +215,20 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
                 .to_string()
         };
         match e.kind {
-            "action_executed" => *executed.entry((f("action"), f("outcome"))).or_default() += 1,
-            "reconcile_required" | "reconcile_recommended" | "reconcile_blocked" => {
+            EventKind::ActionExecuted => {
+                *executed.entry((f("action"), f("outcome"))).or_default() += 1
+            }
+            EventKind::ReconcileRequired
+            | EventKind::ReconcileRecommended
+            | EventKind::ReconcileBlocked => {
                 *decided
                     .entry((
                         f("action"),
-                        e.kind.trim_start_matches("reconcile_").to_string(),
+                        e.kind.as_str().trim_start_matches("reconcile_").to_string(),
                     ))
                     .or_default() += 1
             }
-            "decision" => {
+            EventKind::Decision => {
                 let node = e.node.clone().unwrap_or_default();
                 let snap = &e.fields["snapshot"];
                 if let Some(r) = snap.get("memory_used_ratio").and_then(Value::as_f64) {

@@ -5,6 +5,7 @@
 //! Every string field is printed through [`escape_control`]: details,
 //! reasons and paths carry text from world files and commands, which must
 //! not reach a terminal raw (SPEC §9 "Output").
+use crate::events::EventKind;
 use std::borrow::Cow;
 use std::fmt::Write;
 
@@ -25,14 +26,16 @@ pub fn plan(events: &[Value], check: bool) -> String {
     // repeats its reason only when no drift line explained it.
     let mut explained: Vec<(String, String)> = vec![];
     for e in events {
-        let ty = s(e, "type");
-        let ty = ty.as_ref();
+        let Some(ty) = EventKind::parse(&s(e, "type")) else {
+            continue;
+        };
         let n = s(e, "node");
         if !n.is_empty()
             && n != node
-            && ty != "run_started"
-            && ty != "run_finished"
-            && ty != "observation_invalid"
+            && !matches!(
+                ty,
+                EventKind::RunStarted | EventKind::RunFinished | EventKind::ObservationInvalid
+            )
         {
             node = n.into_owned();
             let _ = writeln!(out, "\n{node}");
@@ -44,7 +47,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
             svc.to_string()
         };
         match ty {
-            "config_insecure" => {
+            EventKind::ConfigInsecure => {
                 let _ = writeln!(
                     out,
                     "warning: `{}` is {} (--insecure-config)",
@@ -52,7 +55,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "problem")
                 );
             }
-            "observation_invalid" => {
+            EventKind::ObservationInvalid => {
                 let _ = writeln!(
                     out,
                     "warning: ignored `{}`: {}",
@@ -60,10 +63,10 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "error")
                 );
             }
-            "health_changed" => {
+            EventKind::HealthChanged => {
                 let _ = writeln!(out, "  {who:<24} health {} -> {}", s(e, "from"), s(e, "to"));
             }
-            "drift_detected" => {
+            EventKind::DriftDetected => {
                 explained.push((svc.to_string(), s(e, "condition").to_string()));
                 let _ = writeln!(
                     out,
@@ -72,7 +75,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "detail")
                 );
             }
-            "conflict_resolved" => {
+            EventKind::ConflictResolved => {
                 let w = &e["winner"];
                 let l = &e["loser"];
                 let _ = writeln!(
@@ -84,8 +87,10 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(l, "action")
                 );
             }
-            "reconcile_required" | "reconcile_recommended" | "reconcile_blocked" => {
-                let tag = ty.trim_start_matches("reconcile_");
+            EventKind::ReconcileRequired
+            | EventKind::ReconcileRecommended
+            | EventKind::ReconcileBlocked => {
+                let tag = ty.as_str().trim_start_matches("reconcile_");
                 let _ = writeln!(
                     out,
                     "  {who:<24} {tag:<11} {} ({}, {})",
@@ -100,7 +105,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     let _ = writeln!(out, "  {:<24}             {}", "", s(e, "reason"));
                 }
             }
-            "action_executed" => {
+            EventKind::ActionExecuted => {
                 let _ = writeln!(
                     out,
                     "  {who:<24} {:<11} {}: {}",
@@ -109,7 +114,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "reason")
                 );
             }
-            "decision" if check => {
+            EventKind::Decision if check => {
                 for a in e["actions"].as_array().into_iter().flatten() {
                     let reason = s(a, "reason");
                     let reason = if reason.is_empty() {
@@ -126,13 +131,9 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     );
                 }
             }
-            "run_finished" => {
+            EventKind::RunFinished => {
                 let c = &e["counts"];
-                let code = match s(e, "state").as_ref() {
-                    "nominal" => 0,
-                    "unstable" => 3,
-                    _ => 2,
-                };
+                let code = crate::exit::of_state(&s(e, "state"));
                 let _ = writeln!(
                     out,
                     "\nstate: {} (exit {code}; {} nodes, {} services, {} drift, {} actions executed)",

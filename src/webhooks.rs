@@ -21,7 +21,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::desired::{Fleet, Webhook};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::store::outbox::Pending;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -134,15 +134,19 @@ pub fn deliver(fleet: &Fleet, owed: Vec<Pending>) -> Vec<Pending> {
 /// The `webhook_failed` event for a delivery still owed from an earlier run.
 pub fn failed_event(p: &Pending) -> Event {
     let v: Value = serde_json::from_str(&p.line).unwrap_or(Value::Null);
-    Event::new("webhook_failed", v["node"].as_str(), v["service"].as_str())
-        .with("url", p.url.as_str())
-        .with("event_type", v["type"].clone())
-        // Every event has its own `seq` and `run_id`: the undelivered
-        // event's are `event_seq` and `event_run_id`.
-        .with("event_seq", v["seq"].clone())
-        .with("event_run_id", v["run_id"].clone())
-        .with("error", p.error.as_str())
-        .with("attempts", p.attempts)
+    Event::new(
+        EventKind::WebhookFailed,
+        v["node"].as_str(),
+        v["service"].as_str(),
+    )
+    .with("url", p.url.as_str())
+    .with("event_type", v["type"].clone())
+    // Every event has its own `seq` and `run_id`: the undelivered
+    // event's are `event_seq` and `event_run_id`.
+    .with("event_seq", v["seq"].clone())
+    .with("event_run_id", v["run_id"].clone())
+    .with("error", p.error.as_str())
+    .with("attempts", p.attempts)
 }
 
 #[cfg(test)]

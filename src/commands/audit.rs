@@ -1,5 +1,6 @@
 //! `audit`: the decision records of past runs (one per node per run), from
 //! the event log, filtered by time, node and service.
+use crate::events::EventKind;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -34,7 +35,7 @@ fn mentions(decision: &Value, service: &str) -> bool {
 
 impl Query {
     fn keeps(&self, e: &Value) -> bool {
-        if e["type"] != "decision" {
+        if e["type"] != EventKind::Decision.as_str() {
             return false;
         }
         let ts = e["ts"]

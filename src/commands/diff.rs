@@ -122,5 +122,9 @@ pub fn run(fleet: &Fleet, world_dir: &Path, live: Option<(String, String)>) -> R
         );
     }
     super::stdout::write(&out)?;
-    Ok(if differs { 2 } else { 0 })
+    Ok(if differs {
+        crate::exit::DEGRADED
+    } else {
+        crate::exit::OK
+    })
 }

@@ -12,7 +12,7 @@ use crate::world::load::load_world;
 
 pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<i32> {
     let services: usize = fleet.nodes.values().map(|n| n.services.len()).sum();
-    let mut code = 0;
+    let mut code = crate::exit::OK;
     if world.exists() {
         let w = load_world(world, fleet);
         for inv in &w.invalid {
@@ -28,10 +28,10 @@ pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<i32> {
                 "error: {} invalid world file(s); a run treats them as unknown observations",
                 w.invalid.len()
             );
-            code = 1;
+            code = crate::exit::ERROR;
         }
     }
-    if code == 0 {
+    if code == crate::exit::OK {
         crate::outln!(
             "ok: {} node(s), {services} service(s) in `{}`",
             fleet.nodes.len(),

@@ -107,7 +107,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
                         break;
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return Ok(1),
+                Err(RecvTimeoutError::Disconnected) => return Ok(crate::exit::ERROR),
             }
         }
         // What arrived meanwhile is covered by the next run.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::checkpoint::{key, Checkpoint, Health, LastAction, PendingCheck};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::intent::Intent;
 
 /// Folds the intents `cp` does not count yet into it; one `intent_recovered`
@@ -20,7 +20,7 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
         // A clock that went backwards: an intent "from the future" counts as now.
         let at = i.at.min(now);
         events.push(
-            Event::new("intent_recovered", Some(&i.node), Some(&i.service))
+            Event::new(EventKind::IntentRecovered, Some(&i.node), Some(&i.service))
                 .with("action", i.action.as_str())
                 .with("attempt", i.attempt)
                 .with("at", at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
@@ -102,7 +102,7 @@ mod tests {
             t("2026-01-01T00:01:00Z"),
         );
         assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].kind, "intent_recovered");
+        assert_eq!(ev[0].kind, crate::events::EventKind::IntentRecovered);
         let st = &cp.services["n/s"];
         assert_eq!(st.restart_attempts, 2);
         assert_eq!(st.health, Health::Unknown);

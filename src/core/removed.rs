@@ -9,7 +9,7 @@ use crate::procfs::ProcessIdentity;
 
 use super::settle::Outcome;
 use super::{Disposition, Input, Mode};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 
 /// One service that the checkpoint knows and hosts/ no longer declares, on a
 /// node that is still declared.
@@ -101,7 +101,7 @@ pub fn settle_node(
                 .remove(&crate::checkpoint::key(node, &r.service));
         }
         events.push(
-            Event::new("service_removed", Some(node), Some(&r.service))
+            Event::new(EventKind::ServiceRemoved, Some(node), Some(&r.service))
                 .with("pid", r.process.map(|p| p.pid))
                 .with("outcome", label)
                 .with("reason", reason),

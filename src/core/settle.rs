@@ -7,7 +7,7 @@ use super::types::*;
 use super::{Decision, Mode};
 use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};
 use crate::desired::{Fleet, Start};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::procfs::ProcessIdentity;
 
 /// What the executor did with one action it was told to execute.
@@ -45,11 +45,7 @@ impl Summary {
 
     /// Exit code of `reconcile` and `check` (SPEC §8).
     pub fn exit_code(self) -> i32 {
-        match self {
-            Summary::Nominal => 0,
-            Summary::Degraded | Summary::Reconciling => 2,
-            Summary::Unstable => 3,
-        }
+        crate::exit::of_summary(self)
     }
 }
 
@@ -89,7 +85,7 @@ pub fn settle(
     let outcomes = &execution.outcomes;
     let invalid = preamble
         .iter()
-        .filter(|e| e.kind == "observation_invalid")
+        .filter(|e| e.kind == EventKind::ObservationInvalid)
         .count();
     let mut events = preamble;
     let mut worst = if invalid > 0 {
@@ -120,7 +116,7 @@ pub fn settle(
             let s = Some(sp.name.as_str());
             if let Some(v) = &sp.verified {
                 events.push(
-                    Event::new("action_verified", n, s)
+                    Event::new(EventKind::ActionVerified, n, s)
                         .with("action", v.action.as_str())
                         .with("outcome", if v.success { "success" } else { "failed" })
                         .with("reason", v.reason.as_str())
@@ -129,7 +125,7 @@ pub fn settle(
             }
             if let Some((from, to, failures)) = sp.health_change {
                 events.push(
-                    Event::new("health_changed", n, s)
+                    Event::new(EventKind::HealthChanged, n, s)
                         .with("from", from.as_str())
                         .with("to", to.as_str())
                         .with("failures", failures)
@@ -148,7 +144,7 @@ pub fn settle(
             }
             for c in &sp.conflicts {
                 events.push(
-                    Event::new("conflict_resolved", n, s)
+                    Event::new(EventKind::ConflictResolved, n, s)
                         .with("winner", pa(c.winner))
                         .with("loser", pa(c.loser)),
                 );
@@ -169,7 +165,7 @@ pub fn settle(
                     matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
                 if reportable {
                     events.push(
-                        Event::new("action_executed", n, s)
+                        Event::new(EventKind::ActionExecuted, n, s)
                             .with("action", a.action.as_str())
                             .with("outcome", label)
                             .with("reason", reason)
@@ -201,7 +197,7 @@ fn pa((policy, action): (Policy, Action)) -> Value {
 }
 
 fn drift_event(node: Option<&str>, service: Option<&str>, d: &Drift) -> Event {
-    Event::new("drift_detected", node, service)
+    Event::new(EventKind::DriftDetected, node, service)
         .with("condition", d.condition)
         .with("detail", d.detail.as_str())
 }
@@ -334,7 +330,7 @@ fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
         .flat_map(|s| s.conflicts.iter())
         .map(|c| json!({"service": c.service, "winner": pa(c.winner), "loser": pa(c.loser)}))
         .collect();
-    Event::new("decision", Some(&node.name), None)
+    Event::new(EventKind::Decision, Some(&node.name), None)
         .with("snapshot", node.snapshot.clone())
         .with("proposals", proposals)
         .with("conflicts", conflicts)
@@ -342,12 +338,12 @@ fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
 }
 
 fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {
-    let of = |k: &str| events.iter().filter(|e| e.kind == k).count();
+    let of = |k: EventKind| events.iter().filter(|e| e.kind == k).count();
     let outcome = |o: &str| {
         events
             .iter()
             .filter(|e| {
-                e.kind == "action_executed"
+                e.kind == EventKind::ActionExecuted
                     && e.fields.get("outcome").and_then(Value::as_str) == Some(o)
             })
             .count()
@@ -356,13 +352,13 @@ fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {
         "nodes": nodes.len(),
         "nodes_offline": nodes.iter().filter(|n| !n.online).count(),
         "services": nodes.iter().map(|n| n.services.len()).sum::<usize>(),
-        "drift": of("drift_detected"),
-        "required": of("reconcile_required"),
-        "recommended": of("reconcile_recommended"),
-        "blocked": of("reconcile_blocked"),
-        "conflicts": of("conflict_resolved"),
-        "health_changed": of("health_changed"),
-        "invalid": of("observation_invalid"),
+        "drift": of(EventKind::DriftDetected),
+        "required": of(EventKind::ReconcileRequired),
+        "recommended": of(EventKind::ReconcileRecommended),
+        "blocked": of(EventKind::ReconcileBlocked),
+        "conflicts": of(EventKind::ConflictResolved),
+        "health_changed": of(EventKind::HealthChanged),
+        "invalid": of(EventKind::ObservationInvalid),
         "executed": outcome("success") + outcome("started") + outcome("failed"),
         "failed": outcome("failed"),
         "skipped": outcome("skipped"),

@@ -1,5 +1,6 @@
 //! The vocabulary of decisions: policies, actions, severities, proposals,
 //! conflicts and the plan that the decision core hands to the executor.
+use crate::events::EventKind;
 use serde::Serialize;
 
 use crate::checkpoint::Health;
@@ -126,11 +127,11 @@ pub enum Urgency {
 }
 
 impl Urgency {
-    pub fn event_type(self) -> &'static str {
+    pub fn event_type(self) -> EventKind {
         match self {
-            Urgency::Required => "reconcile_required",
-            Urgency::Recommended => "reconcile_recommended",
-            Urgency::Blocked => "reconcile_blocked",
+            Urgency::Required => EventKind::ReconcileRequired,
+            Urgency::Recommended => EventKind::ReconcileRecommended,
+            Urgency::Blocked => EventKind::ReconcileBlocked,
         }
     }
 }

@@ -88,7 +88,7 @@ fn wrong_types_and_bad_values_point_at_the_value() {
         ("supervisor:\n  webhooks:\n    - url: ftp://x\n", "3:12: invalid url `ftp://x`: expected `http://` or `https://` followed by a host"),
         ("services:\n  web:\n    health:\n      http: localhost:80\n", "4:13: invalid url `localhost:80`: expected `http://` or `https://` followed by a host"),
         ("services:\n  web:\n    health:\n      tcp: localhost\n", "4:12: invalid tcp address `localhost`: expected `host:port`"),
-        ("supervisor:\n  webhooks:\n    - url: http://x\n      events: [decision, health_change]\n", "4:26: unknown event type `health_change`, expected one of `run_started`, `health_changed`, `observation_invalid`, `drift_detected`, `reconcile_required`, `reconcile_recommended`, `reconcile_blocked`, `conflict_resolved`, `action_executed`, `decision`, `run_finished`, `webhook_failed`"),
+        ("supervisor:\n  webhooks:\n    - url: http://x\n      events: [decision, health_change]\n", "4:26: unknown event type `health_change`, expected one of `run_started`, `health_changed`, `observation_invalid`, `drift_detected`, `reconcile_required`, `reconcile_recommended`, `reconcile_blocked`, `conflict_resolved`, `action_executed`, `action_verified`, `decision`, `run_finished`, `webhook_failed`, `config_insecure`, `intent_recovered`, `service_removed`"),
         ("services:\n  web:\n    health:\n      degraded_after: 0\n", "4:23: `degraded_after` must be at least 1"),
         ("services:\n  web:\n    health:\n      degraded_after: 4\n      dead_after: 3\n", "4:23: `degraded_after` (4) must not exceed `dead_after` (3)"),
         ("services:\n  web:\n    health:\n      dead_after: 1\n", "4:19: `degraded_after` (2) must not exceed `dead_after` (1)"),

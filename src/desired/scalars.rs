@@ -2,6 +2,7 @@
 //! deserializing, so a bad value is reported at its own line and column by
 //! the YAML crate. A message may carry a hint after a `\nhint: ` line; the
 //! loader splits it off.
+use crate::events::EventKind;
 use std::fmt;
 use std::time::Duration;
 
@@ -10,22 +11,6 @@ use serde::Deserialize;
 
 use super::suggest;
 use super::units::{parse_duration, parse_ratio, parse_size};
-
-/// Event types a webhook may subscribe to (SPEC §7).
-pub(crate) const EVENT_TYPES: [&str; 12] = [
-    "run_started",
-    "health_changed",
-    "observation_invalid",
-    "drift_detected",
-    "reconcile_required",
-    "reconcile_recommended",
-    "reconcile_blocked",
-    "conflict_resolved",
-    "action_executed",
-    "decision",
-    "run_finished",
-    "webhook_failed",
-];
 
 /// Whether `name` is a valid node or service name:
 /// `^[a-z0-9][a-z0-9._-]{0,62}$`.
@@ -261,11 +246,12 @@ pub(crate) struct EventName(pub String);
 impl<'de> Deserialize<'de> for EventName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         from_text(d, "an event type", |text| {
-            if EVENT_TYPES.contains(&text) {
+            if EventKind::parse(text).is_some() {
                 return Ok(EventName(text.to_string()));
             }
-            let list = EVENT_TYPES.map(|e| format!("`{e}`")).join(", ");
-            let hint = suggest::hint(text, EVENT_TYPES)
+            let names = EventKind::ALL.map(EventKind::as_str);
+            let list = names.map(|e| format!("`{e}`")).join(", ");
+            let hint = suggest::hint(text, names)
                 .map(|h| format!("\nhint: {h}"))
                 .unwrap_or_default();
             Err(format!(

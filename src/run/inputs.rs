@@ -11,7 +11,7 @@ use crate::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 use crate::core::{Decision, LiveNode, Mode, Overrides};
 use crate::desired::trust::{check_trust, TrustProblem};
 use crate::desired::{load_fleet, suggest, Fleet};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::store::{self, checkpoint::Loaded};
 use crate::world::{load::load_world, World};
 
@@ -251,7 +251,7 @@ impl Inputs {
         for inv in &world.invalid {
             preamble.push(
                 Event::new(
-                    "observation_invalid",
+                    EventKind::ObservationInvalid,
                     inv.node.as_deref(),
                     inv.service.as_deref(),
                 )
@@ -337,7 +337,7 @@ fn load_checkpoint(
         .unwrap_or_default();
     let bad = |error: String, set_aside: Option<String>, preamble: &mut Vec<Event>| {
         preamble.push(
-            Event::new("observation_invalid", None, None)
+            Event::new(EventKind::ObservationInvalid, None, None)
                 .with("path", name.as_str())
                 .with("error", error)
                 .with("set_aside", set_aside),

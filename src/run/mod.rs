@@ -16,7 +16,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 pub use identity::RunIdentity;
 pub use inputs::{load_fleet_or_report, load_trusted_fleet, local_node, Inputs};
 
@@ -62,7 +62,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     let started = Instant::now();
     let mut phases = Phases::new(started);
     let Some((fleet, insecure)) = trust_or_refuse(opts) else {
-        return Ok(1);
+        return Ok(crate::exit::ERROR);
     };
     phases.mark("hosts");
     if opts.mode == (Mode::Reconcile { dry_run: false }) {
@@ -88,7 +88,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     phases.mark("execute");
     let ts = format_ts(now);
     let run_id = inputs.run_id(opts, &fleet, &ts);
-    let mut preamble = vec![Event::new("run_started", local.as_deref(), None)
+    let mut preamble = vec![Event::new(EventKind::RunStarted, local.as_deref(), None)
         .with("command", command_name(opts.mode))
         .with(
             "dry_run",
@@ -98,7 +98,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         .with("local_node", local.clone())];
     for p in &insecure {
         preamble.push(
-            Event::new("config_insecure", None, None)
+            Event::new(EventKind::ConfigInsecure, None, None)
                 .with("path", p.path.display().to_string())
                 .with("problem", p.problem.as_str()),
         );
@@ -112,7 +112,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     if let Some(sig) = executed.interrupted {
         eprintln!("error: interrupted by {sig}: the action in progress finished, the rest were not started; all of it is recorded");
         code?;
-        return Ok(1);
+        return Ok(crate::exit::ERROR);
     }
     code
 }

@@ -8,7 +8,7 @@ use super::RunOptions;
 use crate::checkpoint::{key, Checkpoint};
 use crate::core::{LiveNode, LiveObservation, LiveService};
 use crate::desired::Fleet;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 
 pub fn probe_local(
@@ -48,7 +48,7 @@ pub fn probe_local(
     for (name, s) in &live.services {
         if let Some(error) = unusable(&s.process) {
             invalid.push(
-                Event::new("observation_invalid", Some(&node.name), Some(name))
+                Event::new(EventKind::ObservationInvalid, Some(&node.name), Some(name))
                     .with("path", format!("process of {}", key(&node.name, name)))
                     .with("error", error),
             );

@@ -13,7 +13,7 @@ use super::{EventsTarget, Output, RunOptions};
 use crate::core::settle::Settled;
 use crate::core::Mode;
 use crate::desired::Fleet;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::store;
 
 pub fn finish(
@@ -51,7 +51,7 @@ pub fn finish(
         events.push(f);
     }
     let duration_ms = started.elapsed().as_millis() as u64;
-    let finished = Event::new("run_finished", inputs.local_node.as_deref(), None)
+    let finished = Event::new(EventKind::RunFinished, inputs.local_node.as_deref(), None)
         .with("state", summary.as_str())
         .with("counts", counts)
         .with("duration_ms", duration_ms);
