@@ -11,9 +11,18 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::procfs::ProcessIdentity;
-
 pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// A process, as plain data: a pid alone can be reused, (pid, start time
+/// in clock ticks since boot) cannot within one boot. Read from `/proc` by
+/// `procfs`; kept here so the decision core can hold one without touching
+/// the module that reads `/proc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessIdentity {
+    pub pid: u32,
+    /// Field 22 of `/proc/PID/stat`: start time in clock ticks after boot.
+    pub start_ticks: u64,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {

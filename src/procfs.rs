@@ -6,10 +6,10 @@
 //!
 //! - **One parser.** Every `/proc/PID/stat` field supervisorctl uses (the
 //!   executor's liveness checks, the probes' process info, GPU lineage) is
-//!   read by [`parse_stat`]; the comm field may hold spaces and parentheses,
+//!   read by `parse_stat`; the comm field may hold spaces and parentheses,
 //!   so fields are counted after its *last* closing parenthesis.
 //! - **One meaning of "running".** A zombie (`Z`) and a dead task (`X`, or
-//!   `x` on old kernels) hold a pid but run nothing: [`Stat::is_running`]
+//!   `x` on old kernels) hold a pid but run nothing: `Stat::is_running`
 //!   and [`is_running`] say no for them, everywhere.
 //! - A line that is truncated or has a non-number where a number belongs is
 //!   `None`, never a panic.
@@ -24,17 +24,11 @@
 //! - Each call reads `/proc` afresh: a process can exit between two calls,
 //!   so callers that act on a pid re-check right before acting.
 //! - A pid from another pid namespace is not visible here: it reads as gone.
-use serde::{Deserialize, Serialize};
 
 /// `PF_KTHREAD` from the kernel's `include/linux/sched.h`.
 const PF_KTHREAD: u64 = 0x0020_0000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessIdentity {
-    pub pid: u32,
-    /// Field 22 of `/proc/PID/stat`: start time in clock ticks after boot.
-    pub start_ticks: u64,
-}
+pub use crate::checkpoint::ProcessIdentity;
 
 /// The fields of one `/proc/PID/stat` line that supervisorctl uses.
 #[derive(Debug, Clone, PartialEq, Eq)]

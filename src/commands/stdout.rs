@@ -1,7 +1,7 @@
 //! The one way commands print to stdout (SPEC §9 "Output"): a closed stdout
 //! (`supervisorctl audit | head -1`) ends the command quietly with its
 //! normal exit code, where `println!` would panic. Commands build their
-//! text and hand it to [`write`]; errors and warnings go to stderr.
+//! text and hand it to [`fn@write`]; errors and warnings go to stderr.
 use std::io::{self, Write};
 
 use anyhow::{Context, Result};
@@ -18,7 +18,7 @@ pub fn write(text: &str) -> Result<bool> {
     }
 }
 
-/// Like `println!`, through [`write`]: `outln!("{x}")?` is `Ok(bool)`.
+/// Like `println!`, through [`fn@write`]: `outln!("{x}")?` is `Ok(bool)`.
 #[macro_export]
 macro_rules! outln {
     ($($arg:tt)*) => {

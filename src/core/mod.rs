@@ -1,7 +1,9 @@
 //! The decision core: a pure function from (hosts, world, checkpoint,
 //! overrides, live observations, now) to a plan. No I/O, no clock reads, no
 //! randomness happen here or below; the edges (`run`, `probe`, `exec`,
-//! `store`) do those.
+//! `store`) do those. The build enforces it: clippy.toml lists clocks, file
+//! system, processes, environment and threads, denied here.
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 pub mod arbiter;
 pub mod availability;
 pub mod clock;
@@ -25,9 +27,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use crate::checkpoint::ProcessIdentity;
 use crate::checkpoint::{Checkpoint, Health};
 use crate::desired::{Fleet, NodeSpec};
-use crate::procfs::ProcessIdentity;
 use crate::world::{DeploymentRecord, Incident, Obs, World};
 pub use health::LiveObservation;
 use safety::Resources;

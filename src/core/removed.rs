@@ -4,8 +4,8 @@
 //! Pure: which services were removed, and whether their process is ours,
 //! comes from the checkpoint; the executor does the stopping.
 use crate::checkpoint::Checkpoint;
+use crate::checkpoint::ProcessIdentity;
 use crate::desired::Fleet;
-use crate::procfs::ProcessIdentity;
 
 use super::settle::Outcome;
 use super::{Disposition, Input, Mode};

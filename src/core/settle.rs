@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 
 use super::types::*;
 use super::{Decision, Mode};
+use crate::checkpoint::ProcessIdentity;
 use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};
 use crate::desired::{Fleet, Start};
 use crate::events::{Event, EventKind};
-use crate::procfs::ProcessIdentity;
 
 /// What the executor did with one action it was told to execute.
 #[derive(Debug, Clone, PartialEq)]

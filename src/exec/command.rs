@@ -1,6 +1,6 @@
 //! The one runner of bounded children: restart and stop commands, health
 //! probe commands and `nvidia-smi` queries. Each is built by
-//! [`clean_command`] and run to completion within a timeout.
+//! `clean_command` and run to completion within a timeout.
 //!
 //! # Guarantees
 //!
@@ -130,7 +130,7 @@ pub fn run_command(argv: &[String], timeout: Duration) -> CommandResult {
 }
 
 /// Runs `argv` (no shell; `argv[0]` looked up on the clean `PATH`) built by
-/// [`clean_command`], in a new process group, keeping the output `capture`
+/// `clean_command`, in a new process group, keeping the output `capture`
 /// asks for. At `timeout` the whole group gets SIGKILL. The child is always
 /// reaped before this returns.
 pub fn run_bounded<S: AsRef<OsStr>>(

@@ -1,4 +1,4 @@
-//! The one builder of every child we start ([`clean_command`]): restart and
+//! The one builder of every child we start (`clean_command`): restart and
 //! stop commands, health commands, `nvidia-smi` and spawned services.
 //!
 //! # Guarantees
@@ -13,7 +13,7 @@
 //!   without `O_CLOEXEC`) is marked close-on-exec in the child between fork
 //!   and exec, so the program starts with exactly fds 0, 1 and 2. This is
 //!   the crate's one use of `pre_exec` for descriptors
-//!   ([`close_inherited_fds`]); it only marks, never closes, so std's
+//!   (`close_inherited_fds`); it only marks, never closes, so std's
 //!   exec-error pipe still reports a failed exec.
 //!
 //! # Assumptions
@@ -61,7 +61,7 @@ pub fn clean_env() -> Vec<(String, String)> {
     vars
 }
 
-/// The most descriptors the fallback of [`close_inherited_fds`] walks.
+/// The most descriptors the fallback of `close_inherited_fds` walks.
 const MAX_FALLBACK_FDS: u64 = 65536;
 
 /// Builds a command for `argv` (which must not be empty) with the clean
@@ -78,7 +78,7 @@ pub(crate) fn clean_command<S: AsRef<OsStr>>(argv: &[S]) -> Command {
     cmd
 }
 
-/// How [`close_inherited_fds`] marks descriptors.
+/// How `close_inherited_fds` marks descriptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Marking {
     /// `close_range(2)`, falling back to the loop if it fails.

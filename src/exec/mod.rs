@@ -4,7 +4,7 @@
 //! what happened in a value the caller turns into events. Nothing here
 //! panics on a failing process; failures are data.
 //!
-//! - [`env::clean_command`]: the one builder of every child we start, with
+//! - `env::clean_command`: the one builder of every child we start, with
 //!   the environment of [`env::clean_env`].
 //! - [`command::run_bounded`]: the one runner of an argv to completion
 //!   within a timeout, keeping the output asked for (restart and stop
@@ -26,7 +26,7 @@
 //!   stop and health command, `nvidia-smi`) starts with exactly fds 0, 1
 //!   and 2: everything else it would inherit (a caller's `flock` lock or
 //!   pipes) is marked close-on-exec between fork and exec, in one audited
-//!   `pre_exec` hook of [`env::clean_command`].
+//!   `pre_exec` hook of `env::clean_command`.
 //! - **Bounded.** [`command::run_bounded`] returns within its timeout plus
 //!   a short grace: at the timeout the command's whole process group gets
 //!   SIGKILL and is reaped. [`stop::stop_process`] returns within
@@ -51,7 +51,7 @@
 //! - Linux with `/proc` mounted: identities and process states are read
 //!   from `/proc/PID/stat` by [`crate::procfs`], where a zombie or a dead
 //!   task (`Z`, `X`, `x`) is not running. `close_range(2)` needs Linux 5.11;
-//!   older kernels take a slower `fcntl` loop (see [`env`]).
+//!   older kernels take a slower `fcntl` loop (see [`mod@env`]).
 //! - A pid and its start time in clock ticks name one process for the life
 //!   of a boot; this module never compares identities across boots.
 //! - Paths given for logs and pid files are trusted configuration (the state

@@ -2,8 +2,8 @@
 //! nodes and services declared in hosts/.
 //!
 //! **Guarantees.** [`load_world`] never fails and never panics: a folder or
-//! file that cannot be used becomes an [`InvalidObservation`] (and, for a
-//! file, [`Obs::Invalid`] in its map), so one bad file never stops the run.
+//! file that cannot be used becomes an `InvalidObservation` (and, for a
+//! file, `Obs::Invalid` in its map), so one bad file never stops the run.
 //! Nothing is followed through a symlink inside the world directory, nothing
 //! blocks on a FIFO, and no file is read past 1 MiB. The result, the order
 //! of `invalid` and the `fingerprint` depend only on the files' names and
@@ -20,7 +20,7 @@
 //!
 //! **Caveats.** A folder that exists but cannot be used (a symlink, a plain
 //! file, no permission) is one invalid observation for the folder, and every
-//! declared record it would hold is [`Obs::Invalid`] rather than absent: an
+//! declared record it would hold is `Obs::Invalid` rather than absent: an
 //! unreadable `services/<node>/` must not look like "every service missing"
 //! and lead to restarts. A missing folder is simply empty. Files that were
 //! not read (unusable ones) do not enter the fingerprint; they appear in
