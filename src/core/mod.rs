@@ -95,6 +95,9 @@ pub struct Decision {
     pub checkpoint: Checkpoint,
     /// Services no longer declared, and what to do with their processes.
     pub removals: Vec<removed::Removal>,
+    /// `fallbacks.json` as it must read once this run's executable
+    /// fallback actions are done (the executor only writes it).
+    pub fallbacks: BTreeMap<String, crate::checkpoint::Fallback>,
 }
 
 /// What the policies found for one node: drifts and proposals.
@@ -182,7 +185,7 @@ pub fn decide(input: &Input) -> Decision {
             .is_some_and(|n| n.services.contains_key(service))
     };
     checkpoint.fallbacks.retain(|k, _| declared(k));
-    let nodes = input
+    let nodes: Vec<NodePlan> = input
         .fleet
         .nodes
         .values()
@@ -191,9 +194,52 @@ pub fn decide(input: &Input) -> Decision {
             node::decide_node(input, spec, incidents, &mut checkpoint)
         })
         .collect();
+    let fallbacks = fallbacks_after(input, &nodes, &checkpoint.fallbacks);
     Decision {
         nodes,
         checkpoint,
         removals,
+        fallbacks,
     }
+}
+
+/// The fallback map after every fallback action cleared for execution.
+fn fallbacks_after(
+    input: &Input,
+    nodes: &[NodePlan],
+    before: &BTreeMap<String, crate::checkpoint::Fallback>,
+) -> BTreeMap<String, crate::checkpoint::Fallback> {
+    let mut map = before.clone();
+    let executable = nodes
+        .iter()
+        .flat_map(|n| n.services.iter())
+        .flat_map(|s| s.actions.iter())
+        .filter(|a| a.disposition == Disposition::Execute);
+    for a in executable {
+        let k = crate::checkpoint::key(&a.node, &a.service);
+        match a.action {
+            Action::DeactivateFallback => {
+                map.remove(&k);
+            }
+            Action::ActivateFallback => {
+                let to = input
+                    .fleet
+                    .nodes
+                    .get(&a.node)
+                    .and_then(|n| n.services.get(&a.service))
+                    .and_then(|s| s.fallback.clone());
+                if let Some(to) = to {
+                    map.insert(
+                        k,
+                        crate::checkpoint::Fallback {
+                            to,
+                            since: input.now,
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    map
 }

@@ -1,6 +1,8 @@
 //! Settling a run: folds execution outcomes into the checkpoint and lays the
 //! run's events out in the order SPEC §5 fixes. Pure, like the rest of the
 //! core: outcomes come in as data.
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use super::types::*;
@@ -80,6 +82,7 @@ pub fn settle(
         nodes,
         mut checkpoint,
         removals,
+        fallbacks,
     } = decision;
     let interrupted = execution.interrupted;
     let outcomes = &execution.outcomes;
@@ -159,7 +162,7 @@ pub fn settle(
                 actions.push(json!({"service": a.service, "action": a.action.as_str(), "outcome": label, "reason": reason}));
                 if let Some(o) = &outcome {
                     executed = true;
-                    apply(fleet, &mut checkpoint, a, o, now);
+                    apply(fleet, &fallbacks, &mut checkpoint, a, o, now);
                 }
                 let reportable =
                     matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
@@ -239,6 +242,7 @@ fn label(
 
 fn apply(
     fleet: &Fleet,
+    fallbacks: &BTreeMap<String, Fallback>,
     cp: &mut Checkpoint,
     a: &PlannedAction,
     o: &Outcome,
@@ -250,16 +254,8 @@ fn apply(
         Action::ActivateFallback | Action::DeactivateFallback
     ) && o.success
     {
-        if a.action == Action::DeactivateFallback {
-            cp.fallbacks.remove(&k);
-        } else if let Some(to) = fleet
-            .nodes
-            .get(&a.node)
-            .and_then(|n| n.services.get(&a.service))
-            .and_then(|s| s.fallback.clone())
-        {
-            cp.fallbacks.insert(k.clone(), Fallback { to, since: now });
-        }
+        // The map the core computed is what was written.
+        cp.fallbacks = fallbacks.clone();
     }
     let st = cp.services.entry(k).or_default();
     st.last_action = Some(LastAction {

@@ -15,14 +15,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::RunOptions;
-use crate::checkpoint::{key, Fallback};
+use crate::checkpoint::key;
 use crate::core::settle::{Execution, Outcome};
 use crate::core::{Action, Decision, Disposition, LiveNode, Mode, PlannedAction};
 use crate::desired::{Fleet, ServiceSpec, Start};
 use crate::exec::{self, StopOutcome};
 use crate::intent::Intent;
 use crate::procfs::{self, ProcessIdentity};
-use crate::store::{self, fallbacks::FallbackEntry};
+use crate::store;
 
 /// How long a removed service gets between SIGTERM and SIGKILL (the
 /// contract's default `stop_timeout`).
@@ -85,7 +85,7 @@ pub fn execute(
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         done.removals.push(Some(outcome));
     }
-    let mut fallbacks = decision.checkpoint.fallbacks.clone();
+    let mut published: Option<Result<(), String>> = None;
     for a in planned(decision) {
         let spec = fleet
             .nodes
@@ -121,27 +121,19 @@ pub fn execute(
         let mut outcome = match a.action {
             Action::Restart | Action::Preload => start(spec, known, dir),
             Action::Evict => evict(spec, known),
+            // The core computed the whole map: written once, at the first
+            // fallback action; the others share that write's outcome.
             Action::ActivateFallback | Action::DeactivateFallback => {
-                let mut next = fallbacks.clone();
-                if a.action == Action::ActivateFallback {
-                    if let Some(to) = &spec.fallback {
-                        next.insert(
-                            k.clone(),
-                            Fallback {
-                                to: to.clone(),
-                                since: now,
-                            },
-                        );
-                    }
-                } else {
-                    next.remove(&k);
-                }
-                match publish_fallbacks(dir, &next) {
-                    Ok(()) => {
-                        fallbacks = next;
-                        ok(format!("wrote `{}`", dir.join("fallbacks.json").display()))
-                    }
-                    Err(e) => failed(format!("{e:#}")),
+                let written = published.get_or_insert_with(|| {
+                    store::fallbacks::write_fallbacks(
+                        &dir.join("fallbacks.json"),
+                        &decision.fallbacks,
+                    )
+                    .map_err(|e| e.to_string())
+                });
+                match written {
+                    Ok(()) => ok(format!("wrote `{}`", dir.join("fallbacks.json").display())),
+                    Err(e) => failed(e.clone()),
                 }
             }
             _ => failed("not an executable action".into()),
@@ -337,22 +329,4 @@ fn evict(spec: &ServiceSpec, known: Option<ProcessIdentity>) -> Outcome {
         o.success = false;
     }
     o
-}
-
-/// Writes `<state-dir>/fallbacks.json` for routers, atomically.
-pub fn publish_fallbacks(dir: &Path, map: &BTreeMap<String, Fallback>) -> Result<()> {
-    let entries: BTreeMap<String, FallbackEntry> = map
-        .iter()
-        .map(|(k, f)| {
-            (
-                k.clone(),
-                FallbackEntry {
-                    to: f.to.clone(),
-                    since: f.since,
-                },
-            )
-        })
-        .collect();
-    store::fallbacks::write_fallbacks(&dir.join("fallbacks.json"), &entries)?;
-    Ok(())
 }

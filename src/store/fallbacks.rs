@@ -15,19 +15,12 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
 use super::atomic::write_atomic_mode;
 use super::checkpoint::to_pretty_json;
 use super::file::{describe, read_limited};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct FallbackEntry {
-    /// The backup service, on the same node.
-    pub to: String,
-    pub since: DateTime<Utc>,
-}
+/// One entry: the same type as the checkpoint's.
+pub use crate::checkpoint::Fallback as FallbackEntry;
 
 /// Replaces `path` with `map` (keys `<node>/<primary>`).
 pub fn write_fallbacks(path: &Path, map: &BTreeMap<String, FallbackEntry>) -> io::Result<()> {
