@@ -8,6 +8,7 @@ pub mod desired;
 pub mod events;
 pub mod exec;
 pub mod exit;
+pub mod fmt;
 pub mod http;
 pub mod intent;
 pub mod metrics;

@@ -70,6 +70,16 @@ pub fn json_escape_c1(line: &str) -> Cow<'_, str> {
 /// that system messages read like this tool's, unless the first word is
 /// an acronym (`I/O error`, `ENOSPC`: more than one character and no
 /// lowercase letter), which keeps its case.
+/// An I/O error as the project words it: the system's text for its errno
+/// (without std's "(os error N)" suffix), first letter lowercased unless it
+/// is an acronym (`permission denied`, `I/O error`).
+pub fn io_error_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => lowercase_first(nix::errno::Errno::from_raw(code).desc()),
+        None => lowercase_first(&e.to_string()),
+    }
+}
+
 pub fn lowercase_first(s: &str) -> String {
     let word = s.split(char::is_whitespace).next().unwrap_or("");
     let acronym = word.chars().nth(1).is_some() && !word.chars().any(char::is_lowercase);

@@ -43,9 +43,7 @@ fn dead_detail(view: &View) -> String {
     }
 }
 
-pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-}
+pub use crate::fmt::ts;
 
 fn propose(
     view: &View,

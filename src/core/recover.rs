@@ -5,7 +5,7 @@
 //!
 //! Counting an intent whose action never ran is the safe error: it costs
 //! one restart attempt, never an extra restart.
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::checkpoint::{key, Checkpoint, Health, LastAction, PendingCheck};
 use crate::events::{Event, EventKind};
@@ -23,7 +23,7 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
             Event::new(EventKind::IntentRecovered, Some(&i.node), Some(&i.service))
                 .with("action", i.action.as_str())
                 .with("attempt", i.attempt)
-                .with("at", at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+                .with("at", crate::fmt::ts(at))
                 .with("interrupted_run_seq", i.run_seq)
                 .with(
                     "reason",

@@ -72,16 +72,7 @@ pub fn verify(
     })
 }
 
-/// `2s`, `1m30s`, `450ms`.
-fn fmt(d: Duration) -> String {
-    let s = d.as_secs();
-    match (s, d.subsec_millis()) {
-        (0, ms) => format!("{ms}ms"),
-        (s, _) if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
-        (s, _) if s >= 60 => format!("{}m{}s", s / 60, s % 60),
-        (s, _) => format!("{s}s"),
-    }
-}
+use crate::fmt::duration as fmt;
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ mod raw;
 mod report;
 mod resolve;
 mod scalars;
+pub(crate) use scalars::is_valid_name;
 mod seeds;
 pub(crate) mod suggest;
 pub mod trust;

@@ -170,10 +170,7 @@ fn symlink(path: &Path) -> TrustProblem {
 }
 
 fn unreadable(path: &Path, e: &io::Error) -> TrustProblem {
-    let reason = match e.raw_os_error() {
-        Some(code) => crate::text::lowercase_first(nix::errno::Errno::from_raw(code).desc()),
-        None => e.to_string(),
-    };
+    let reason = crate::text::io_error_text(e);
     TrustProblem {
         path: path.to_path_buf(),
         problem: format!("not checkable ({reason})"),

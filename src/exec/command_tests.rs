@@ -70,7 +70,7 @@ fn missing_binary_is_an_error() {
     assert_eq!(r.exit_code, None);
     assert_eq!(
         r.error.as_deref(),
-        Some("cannot run `no-such-binary-xyz`: No such file or directory")
+        Some("cannot run `no-such-binary-xyz`: no such file or directory")
     );
 }
 
@@ -195,6 +195,6 @@ fn missing_program_reports_without_os_error_suffix() {
     );
     assert_eq!(
         r.error.as_deref(),
-        Some("cannot run `/nonexistent/definitely-not-here`: No such file or directory")
+        Some("cannot run `/nonexistent/definitely-not-here`: no such file or directory")
     );
 }

@@ -129,11 +129,10 @@ fn close_inherited_fds(cmd: &mut Command, marking: Marking) {
 /// Formats an error of starting `program` as "cannot run `x`: reason",
 /// without the "(os error N)" suffix std adds.
 pub(crate) fn cannot_run(program: &str, err: &std::io::Error) -> String {
-    let reason = match err.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => err.to_string(),
-    };
-    format!("cannot run `{program}`: {reason}")
+    format!(
+        "cannot run `{program}`: {}",
+        crate::text::io_error_text(err)
+    )
 }
 
 #[cfg(test)]
@@ -210,7 +209,7 @@ mod tests {
         let err = std::io::Error::from_raw_os_error(2);
         assert_eq!(
             cannot_run("nope", &err),
-            "cannot run `nope`: No such file or directory"
+            "cannot run `nope`: no such file or directory"
         );
     }
 }

@@ -2,13 +2,12 @@
 //! outlives this run and gets no terminal signals, with its output appended
 //! to a log file and its pid written atomically to a pid file that later
 //! runs (and other tools) use to find it.
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use nix::fcntl::OFlag;
@@ -130,39 +129,11 @@ fn create_parent(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Writes `"<pid>\n"` to a new temporary file beside `path` (`O_EXCL`,
-/// `O_NOFOLLOW`), syncs it, renames it over `path` and syncs the folder.
+/// Writes `"<pid>\n"` to `path` atomically and durably (the store's one
+/// atomic write: temporary file `O_EXCL|O_NOFOLLOW`, fsync, rename, fsync
+/// of the folder), mode 0644 so other tools may read it.
 fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "pid path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(PID_MODE)
-            .custom_flags(OFlag::O_NOFOLLOW.bits())
-            .open(&tmp)?;
-        file.write_all(format!("{pid}\n").as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::store::atomic::write_atomic_mode(path, format!("{pid}\n").as_bytes(), PID_MODE)
 }
 
 /// Kills and reaps a child we just started and cannot keep.

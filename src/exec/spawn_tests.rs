@@ -1,4 +1,5 @@
 //! Tests of `spawn_detached` against real processes.
+use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::time::Duration;
 
@@ -136,7 +137,7 @@ fn missing_binary_is_an_error() {
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "cannot run `no-such-binary-xyz`: No such file or directory"
+        "cannot run `no-such-binary-xyz`: no such file or directory"
     );
     assert!(!dir.path().join("x.pid").exists());
 }

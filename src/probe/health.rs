@@ -53,14 +53,7 @@ fn timed_out(timeout: Duration) -> ProbeOutcome {
     failing(format!("timed out after {}", fmt_duration(timeout)))
 }
 
-/// `2s`, `1500ms`: the shape the desired-state files use.
-pub(crate) fn fmt_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 && d.as_secs() > 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
-}
+pub(crate) use crate::fmt::duration as fmt_duration;
 
 fn http(url: &str, timeout: Duration, ca_file: Option<&Path>) -> ProbeOutcome {
     let agent = match crate::http::agent(timeout, ca_file) {

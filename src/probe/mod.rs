@@ -6,7 +6,6 @@
 mod gpu;
 mod health;
 mod meminfo;
-mod pool;
 mod process;
 mod procstat;
 
@@ -181,7 +180,7 @@ pub fn probe_node(
             })
             .collect();
         let mut outcomes: HashMap<String, ProbeOutcome> =
-            pool::run_bounded(&jobs, opts.max_parallel, |(_, probe, h)| {
+            crate::par::map_bounded(&jobs, opts.max_parallel, |(_, probe, h)| {
                 health::probe_health_with(probe, h.timeout, h.ca_file.as_deref())
             })
             .into_iter()

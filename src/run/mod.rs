@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
@@ -53,9 +53,7 @@ pub struct RunOptions {
     pub insecure_config: bool,
 }
 
-pub fn format_ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
+pub use crate::fmt::ts as format_ts;
 
 /// Runs `check` or `reconcile`; returns the exit code.
 pub fn run(opts: &RunOptions) -> Result<i32> {

@@ -51,8 +51,7 @@ fn too_large(limit: u64) -> io::Error {
 pub(crate) fn describe(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(libc::ELOOP) => "is a symbolic link; refusing to follow it".into(),
-        Some(code) => crate::text::lowercase_first(nix::errno::Errno::from_raw(code).desc()),
-        None => crate::text::lowercase_first(&e.to_string()),
+        _ => crate::text::io_error_text(e),
     }
 }
 

@@ -84,22 +84,13 @@ pub fn describe(e: Errno) -> String {
 }
 
 pub fn io_describe(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(code) => describe(Errno::from_raw(code)),
-        None => lowercase_first(&e.to_string()),
-    }
+    crate::text::io_error_text(e)
 }
 
 /// World file stems follow the naming rule of nodes and services:
 /// `^[a-z0-9][a-z0-9._-]{0,62}$`.
 pub fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    let first_ok = matches!(b.first(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit());
-    first_ok
-        && b.len() <= 63
-        && b[1..].iter().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
-        })
+    crate::desired::is_valid_name(name)
 }
 
 /// The id of `incidents/<id>.json`: incident ids come from other tools

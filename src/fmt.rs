@@ -1,0 +1,47 @@
+//! How times and durations are written, in one place: timestamps as RFC
+//! 3339 in UTC (`2026-11-23T12:00:00Z`, fractions only when there are
+//! some), durations in the shape the configuration uses (`2s`, `1500ms`,
+//! `5m`, `1m30s`, `2h`). Pure: the decision core uses it too.
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if d.subsec_millis() != 0 || s == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    match s {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s if s > 60 => format!("{}m{}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_the_config() {
+        let d = |ms| duration(Duration::from_millis(ms));
+        assert_eq!(d(2000), "2s");
+        assert_eq!(d(1500), "1500ms");
+        assert_eq!(d(0), "0ms");
+        assert_eq!(d(300_000), "5m");
+        assert_eq!(d(90_000), "1m30s");
+        assert_eq!(d(7_200_000), "2h");
+        assert_eq!(d(60_000), "1m");
+    }
+
+    #[test]
+    fn timestamps_are_utc_rfc3339() {
+        let t: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        assert_eq!(ts(t), "2026-11-23T12:00:00Z");
+    }
+}
