@@ -1,6 +1,7 @@
-//! Guardrails: the reasons an executable action is held back even though a
-//! policy won — maintenance windows, operator holds, restart backoff, the
-//! per-run action budget. Decided here (pure), obeyed by the executor.
+//! Guardrail helpers: maintenance windows and restart backoff with its
+//! deterministic jitter. The guardrails themselves (their order: another
+//! node, maintenance, hold, backoff, no command, no confirmed process, the
+//! per-run budget, dry run) are applied in `core/node.rs`, `guard`. Pure.
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};

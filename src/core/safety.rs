@@ -57,18 +57,14 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
                 },
             ));
             let cands = candidates(ctx, |v| v.memory() > 0);
-            let freed = relieve(
-                ctx,
-                out,
-                "memory_pressure",
-                &detail,
+            let pressure = Pressure {
+                condition: "memory_pressure",
+                detail: &detail,
                 total,
                 used,
-                settings.memory_pressure,
-                &cands,
-                &mut evicted,
-                |v: &View| v.memory(),
-            );
+                threshold: settings.memory_pressure,
+            };
+            let freed = relieve(out, &pressure, &cands, &mut evicted, |v: &View| v.memory());
             proj.memory = Some((total, used - freed.min(used)));
         }
     }
@@ -95,18 +91,16 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
         ));
         let on_gpu = |v: &View| v.gpu_memory() > 0 && (!any_index || v.gpu_index() == Some(index));
         let cands = candidates(ctx, on_gpu);
-        let freed = relieve(
-            ctx,
-            out,
-            "gpu_pressure",
-            &detail,
+        let pressure = Pressure {
+            condition: "gpu_pressure",
+            detail: &detail,
             total,
             used,
-            settings.gpu_pressure,
-            &cands,
-            &mut evicted,
-            |v: &View| v.gpu_memory(),
-        );
+            threshold: settings.gpu_pressure,
+        };
+        let freed = relieve(out, &pressure, &cands, &mut evicted, |v: &View| {
+            v.gpu_memory()
+        });
         proj.gpus[i].2 = used - freed.min(used);
     }
     proj
@@ -125,22 +119,32 @@ fn candidates<'v, 'a>(ctx: &'v NodeCtx<'a>, filter: impl Fn(&View) -> bool) -> V
     c
 }
 
-/// Chooses evictions until use is projected below the threshold; returns
-/// the bytes freed (0 when blocked). Models already chosen for another
-/// resource count as freed first.
-#[allow(clippy::too_many_arguments)]
-fn relieve<'a>(
-    _ctx: &NodeCtx,
-    out: &mut Findings,
+/// One resource over its threshold: memory, or one GPU's memory.
+struct Pressure<'d> {
     condition: &'static str,
-    detail: &str,
+    detail: &'d str,
     total: u64,
     used: u64,
     threshold: f64,
+}
+
+/// Chooses evictions until use is projected below the threshold; returns
+/// the bytes freed (0 when blocked). Models already chosen for another
+/// resource count as freed first.
+fn relieve<'a>(
+    out: &mut Findings,
+    p: &Pressure,
     cands: &[&View<'a>],
     evicted: &mut BTreeSet<&'a str>,
     footprint: impl Fn(&View) -> u64,
 ) -> u64 {
+    let Pressure {
+        condition,
+        detail,
+        total,
+        used,
+        threshold,
+    } = *p;
     let below = |freed: u64| ratio(used.saturating_sub(freed), total) < threshold;
     let mut freed: u64 = cands
         .iter()

@@ -291,7 +291,7 @@ impl Inputs {
     }
 
     pub fn run_id(&self, opts: &RunOptions, fleet: &Fleet, ts: &str) -> String {
-        let live = format!("{:?}", self.live);
+        let live = live_fingerprint(&self.live);
         RunIdentity {
             command: super::command_name(opts.mode),
             dry_run: matches!(opts.mode, Mode::Reconcile { dry_run: true }),
@@ -377,4 +377,31 @@ fn load_checkpoint(
             Ok((Checkpoint::default(), b"corrupt".to_vec()))
         }
     }
+}
+
+/// What the live probes saw, written out field by field in a fixed form
+/// (not a type's `Debug` output, which may change with the code): part of
+/// the run's identity.
+fn live_fingerprint(live: &BTreeMap<String, LiveNode>) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for (node, l) in live {
+        let _ = write!(s, "node={node};memory={:?};", l.memory);
+        for (i, total, used) in &l.gpus {
+            let _ = write!(s, "gpu={i},{total},{used};");
+        }
+        for (name, svc) in &l.services {
+            let id = svc.identity.map(|p| (p.pid, p.start_ticks));
+            let _ = write!(
+                s,
+                "service={name},{:?},{id:?},{:?},{:?},{:?},{:?};",
+                svc.observation,
+                svc.memory_bytes,
+                svc.gpu_memory_bytes,
+                svc.cpu_seconds,
+                svc.reason
+            );
+        }
+    }
+    s
 }

@@ -16,7 +16,8 @@
 //!
 //! **Caveats.** If the process dies between creating and renaming, a hidden
 //! `.<name>.<pid>.<n>.tmp` stays behind; it is never read (world and state
-//! readers only take their own names) and may be deleted by hand. A symlink
+//! readers only take their own names); the next run sweeps such leftovers
+//! under the lock (`sweep_leftovers`). A symlink
 //! at `path` itself is replaced by the new file, not followed.
 use std::fs::OpenOptions;
 use std::io::{self, Write};
