@@ -108,6 +108,7 @@ mod tests {
     fn spec() -> HealthSpec {
         HealthSpec {
             probe: None,
+            every: 1,
             ca_file: None,
             timeout: Duration::from_secs(2),
             degraded_after: 2,

@@ -65,6 +65,9 @@ pub struct LiveService {
     /// Why the probe failed (`connection refused`, `no process`, …) when
     /// the observation is `Down` or `Failing`.
     pub reason: Option<String>,
+    /// Processes match but which one is the service is unknown (or its
+    /// `process.user` does not exist): not missing, not known; never acted on.
+    pub ambiguous: bool,
 }
 
 /// Operator overrides, keyed `<node>/<service>`.

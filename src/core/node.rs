@@ -236,6 +236,13 @@ fn guard(
             }
         }
     }
+    // Which process is the service is unknown: starting another copy or
+    // stopping a guess are both wrong.
+    if matches!(action, Action::Restart | Action::Preload | Action::Evict)
+        && v.live.is_some_and(|l| l.ambiguous)
+    {
+        return Disposition::Skip("ambiguous");
+    }
     if matches!(action, Action::Restart | Action::Preload) && v.spec.start.is_none() {
         return Disposition::Skip("no_command");
     }

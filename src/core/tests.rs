@@ -240,6 +240,7 @@ fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
             gpu_memory_bytes: None,
             cpu_seconds: Some(cpu),
             reason: None,
+            ambiguous: false,
         };
         BTreeMap::from([(
             "gpu".to_string(),

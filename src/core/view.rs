@@ -138,10 +138,11 @@ impl<'a> View<'a> {
     /// not missing: it was unloaded on purpose).
     pub fn is_missing(&self) -> bool {
         let live_process = self.live.is_some_and(|l| {
-            matches!(
-                l.observation,
-                LiveObservation::Up | LiveObservation::Failing
-            )
+            l.ambiguous
+                || matches!(
+                    l.observation,
+                    LiveObservation::Up | LiveObservation::Failing
+                )
         });
         !self.has_record_file && !live_process && self.health() != Health::Evicted
     }

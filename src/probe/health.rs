@@ -10,8 +10,11 @@
 //!   [`crate::exec::run_bounded`], which kills its process group.
 //! - **A command is argv, never a shell string**, and runs like a restart
 //!   command: clean environment, working directory `/`, stdin from
-//!   `/dev/null`, no descriptor but 0, 1 and 2. Its stdout and stderr are
-//!   discarded; only its exit status counts.
+//!   `/dev/null`, no descriptor but 0, 1 and 2. Its stdout is discarded;
+//!   its exit status counts, and the last line of its stderr explains a
+//!   failure (`exit 1: connection refused`).
+//! - **An inference check** (SPEC §12) POSTs a one-token completion and is
+//!   up only when a 2xx answer with a choice arrives within its timeout.
 //! - HTTP never follows a redirect and never goes through a proxy from the
 //!   environment.
 //!
@@ -42,6 +45,11 @@ pub fn probe_health_with(probe: &Probe, timeout: Duration, ca_file: Option<&Path
         Probe::Http(url) => http(url, timeout, ca_file),
         Probe::Tcp(addr) => tcp(addr, timeout),
         Probe::Command(argv) => command(argv, timeout),
+        Probe::Inference {
+            url,
+            model,
+            timeout: own,
+        } => inference(url, model.as_deref(), own.unwrap_or(timeout), ca_file),
     }
 }
 
@@ -121,13 +129,73 @@ fn resolve(addr: &str, timeout: Duration) -> Result<Vec<SocketAddr>, ProbeOutcom
     }
 }
 
+/// SPEC §12: POST `{"model": M, "prompt": "1", "max_tokens": 1}`; up only
+/// if a 2xx answer with at least one choice arrives within the timeout. A
+/// server whose `/health` answers while generation hangs is failing here.
+fn inference(
+    url: &str,
+    model: Option<&str>,
+    timeout: Duration,
+    ca_file: Option<&Path>,
+) -> ProbeOutcome {
+    let agent = match crate::http::agent(timeout, ca_file) {
+        Ok(a) => a,
+        Err(e) => return failing(format!("inference: {e}")),
+    };
+    let mut body = serde_json::json!({"prompt": "1", "max_tokens": 1});
+    if let Some(m) = model {
+        body["model"] = m.into();
+    }
+    let fail = |why: String| failing(format!("inference {why}"));
+    let resp = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body.to_string().as_bytes());
+    let mut resp = match resp {
+        Ok(r) => r,
+        Err(ureq::Error::Timeout(_)) => {
+            return fail(format!("timed out after {}", fmt_duration(timeout)))
+        }
+        Err(ureq::Error::Io(e)) => {
+            return match io_failure(&e, timeout) {
+                ProbeOutcome::Failing(why) => fail(why),
+                up => up,
+            }
+        }
+        Err(e) => return fail(crate::http::tls_reason(&e).unwrap_or_else(|| e.to_string())),
+    };
+    if !resp.status().is_success() {
+        return fail(format!("HTTP {}", resp.status().as_u16()));
+    }
+    let text = match resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_string()
+    {
+        Ok(t) => t,
+        Err(ureq::Error::Timeout(_)) => {
+            return fail(format!("timed out after {}", fmt_duration(timeout)))
+        }
+        Err(e) => return fail(format!("answer unreadable: {e}")),
+    };
+    let choices = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("choices").and_then(|c| c.as_array()).map(Vec::len));
+    match choices {
+        Some(n) if n > 0 => ProbeOutcome::Up,
+        Some(_) => fail("answered with no choice".into()),
+        None => fail("answer is not a completion (no `choices`)".into()),
+    }
+}
+
 fn command(argv: &[String], timeout: Duration) -> ProbeOutcome {
     if argv.is_empty() {
         return failing("empty command");
     }
     // The same runner as restart commands: clean environment, working
     // directory `/`, only stdin, stdout and stderr, its own process group.
-    let r = exec::run_bounded(argv, timeout, Capture::NOTHING);
+    let r = exec::run_bounded(argv, timeout, Capture::STDERR_TAIL);
     if let Some(error) = r.error {
         failing(error)
     } else if r.timed_out {
@@ -135,7 +203,10 @@ fn command(argv: &[String], timeout: Duration) -> ProbeOutcome {
     } else {
         match (r.exit_code, r.signal) {
             (Some(0), _) => ProbeOutcome::Up,
-            (Some(code), _) => failing(format!("exit status {code}")),
+            (Some(code), _) => match r.stderr_tail.lines().rev().find(|l| !l.trim().is_empty()) {
+                Some(last) => failing(format!("exit {code}: {}", last.trim())),
+                None => failing(format!("exit {code}")),
+            },
             (None, sig) => failing(format!("killed by signal {}", sig.unwrap_or_default())),
         }
     }

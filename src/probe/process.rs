@@ -88,13 +88,30 @@ fn comm_matches(comm: &str, wanted: &str) -> bool {
 
 /// Reads a pidfile and checks the process it names.
 pub(crate) fn by_pidfile(path: &Path, known: Option<&ProcessIdentity>) -> ProcessState {
-    let Some(pid) = read_pidfile(path) else {
+    let Some((pid, writers)) = read_pidfile(path) else {
         return ProcessState::NotFound;
     };
     let Some((stat, info)) = read_process(pid) else {
         return ProcessState::NotFound;
     };
     let stale = |reason: String| ProcessState::StalePidfile { pid, reason };
+    // Whoever can write the pidfile chooses the process we would signal:
+    // a user other than root (and us) may only name their own processes.
+    match writers {
+        Err(why) => return stale(why),
+        Ok(writers) => {
+            let me = nix::unistd::geteuid().as_raw();
+            let owner = process_uid(pid);
+            for w in writers.into_iter().filter(|&w| w != 0 && w != me) {
+                if owner != Some(w) {
+                    return stale(format!(
+                        "the pidfile can be written by uid {w} and names a process of uid {}: not trusted",
+                        owner.map_or("?".into(), |o| o.to_string())
+                    ));
+                }
+            }
+        }
+    }
     if pid == std::process::id() {
         return stale(format!("pid {pid} is this tool's own process"));
     }
@@ -116,20 +133,59 @@ pub(crate) fn by_pidfile(path: &Path, known: Option<&ProcessIdentity>) -> Proces
 }
 
 /// The pid in a pidfile: a regular file, not reached through a symlink,
-/// holding one positive number (surrounding whitespace allowed).
-fn read_pidfile(path: &Path) -> Option<u32> {
+/// holding one positive number (surrounding whitespace allowed); and who
+/// could have written it (see [`writers`]).
+fn read_pidfile(path: &Path) -> Option<(u32, Result<Vec<u32>, String>)> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         // O_NONBLOCK: a FIFO planted at the path must not hang the probe.
         .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
         .open(path)
         .ok()?;
-    if !file.metadata().ok()?.is_file() {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
         return None;
     }
     let mut text = String::new();
     file.take(64).read_to_string(&mut text).ok()?;
-    text.trim().parse::<u32>().ok().filter(|&pid| pid > 0)
+    let pid = text.trim().parse::<u32>().ok().filter(|&pid| pid > 0)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("/"));
+    Some((pid, writers(&meta, std::fs::metadata(dir).ok().as_ref())))
+}
+
+/// The users who can write (or replace) a pidfile: its owner, and its
+/// folder's owner. Err when anyone else can: a file writable by group or
+/// others, or a folder writable by group or others without the sticky bit.
+fn writers(file: &std::fs::Metadata, dir: Option<&std::fs::Metadata>) -> Result<Vec<u32>, String> {
+    use std::os::unix::fs::MetadataExt;
+    if file.mode() & 0o022 != 0 {
+        return Err(format!(
+            "the pidfile is writable by group or others (mode {:04o}): not trusted",
+            file.mode() & 0o7777
+        ));
+    }
+    let mut who = vec![file.uid()];
+    if let Some(d) = dir {
+        if d.mode() & 0o022 != 0 && d.mode() & 0o1000 == 0 {
+            return Err(format!(
+                "the pidfile's folder is writable by group or others (mode {:04o}): not trusted",
+                d.mode() & 0o7777
+            ));
+        }
+        who.push(d.uid());
+    }
+    Ok(who)
+}
+
+/// The owner of a live process (the owner of its `/proc` entry).
+fn process_uid(pid: u32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}"))
+        .ok()
+        .map(|m| m.uid())
 }
 
 struct Candidate {

@@ -125,6 +125,10 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 gpu_memory_bytes: s.gpu_memory_bytes,
                 cpu_seconds: cpu,
                 reason,
+                ambiguous: matches!(
+                    s.process,
+                    ProcessState::Ambiguous { .. } | ProcessState::UnknownUser(_)
+                ),
             };
             (name, svc)
         })

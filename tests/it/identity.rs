@@ -28,9 +28,16 @@ fn sleep_named(n: &mut Node, comm: &str) -> u32 {
 #[test]
 fn an_ambiguous_name_is_reported_and_nothing_is_signalled() {
     let comm = format!("amb{}", std::process::id() % 100_000);
-    let mut n = Node::new(&format!(
-        "services:\n  tiny:\n    kind: model\n    idle_timeout: 1m\n    process:\n      name: {comm}\n"
-    ));
+    let mut n = Node::new("");
+    let marker = n.path("restarted");
+    write_file(
+        &n.path(&format!("hosts/{NODE}/services.yaml")),
+        &format!(
+            "services:\n  tiny:\n    kind: model\n    idle_timeout: 1m\n    process:\n      name: {comm}\n    restart: [sh, -c, \"echo ran > {}\"]\n  plain:\n    process:\n      name: {comm}\n    restart: [sh, -c, \"echo ran > {}\"]\n",
+            marker.display(),
+            marker.display()
+        ),
+    );
     let a = sleep_named(&mut n, &comm);
     let b = sleep_named(&mut n, &comm);
     // The world says it ran and has been idle for an hour.
@@ -39,6 +46,9 @@ fn an_ambiguous_name_is_reported_and_nothing_is_signalled() {
         r#"{"status":"ok","observed_at":"2026-11-23T12:00:00Z","last_activity":"2026-11-23T11:00:00Z"}"#,
     );
     let r = n.reconcile(T0, &[]);
+    // `plain` has no world record: ambiguous is not missing either.
+    assert!(!marker.exists(), "a restart ran for an ambiguous service");
+    assert!(r.of("drift_detected", "plain").is_empty(), "{:?}", r.events);
     let invalid = r.of("observation_invalid", "tiny");
     assert_eq!(invalid.len(), 1, "{:?}", r.events);
     let error = invalid[0]["error"].as_str().unwrap();

@@ -123,3 +123,46 @@ fn observe_out_follows_no_symlinked_folder() {
         "nothing written through the link"
     );
 }
+
+#[test]
+fn a_pidfile_another_user_can_write_never_names_a_root_process() {
+    if !needs_root() {
+        return;
+    }
+    let mut n = Node::new("");
+    // A folder `nobody` owns, with a pidfile naming a root process.
+    let run = n.path("run");
+    std::fs::create_dir(&run).unwrap();
+    chown_nobody(&run);
+    let victim = n.sleep("3600.93");
+    let pidfile = run.join("pm.pid");
+    write_file(&pidfile, &format!("{victim}\n"));
+    chown_nobody(&pidfile);
+    let yaml = format!(
+        "services:\n  pm:\n    kind: model\n    idle_timeout: 1m\n    process:\n      pidfile: {}\n",
+        pidfile.display()
+    );
+    write_file(&n.path(&format!("hosts/{NODE}/services.yaml")), &yaml);
+    write_file(
+        &n.path(&format!("world/services/{NODE}/pm.json")),
+        r#"{"status":"ok","observed_at":"2026-11-23T11:00:00Z","last_activity":"2026-11-23T10:00:00Z"}"#,
+    );
+    let r = n.reconcile(NOW, &[]);
+    assert!(
+        alive(victim),
+        "a root process named by nobody's pidfile was signalled"
+    );
+    let executed: Vec<_> = r
+        .of("action_executed", "pm")
+        .into_iter()
+        .filter(|e| e["outcome"] != "skipped")
+        .collect();
+    assert!(executed.is_empty(), "{executed:?}");
+    let why = r.of("health_changed", "pm");
+    assert!(
+        why.iter()
+            .any(|e| e["reason"].as_str().unwrap_or("").contains("not trusted")),
+        "{:?}",
+        r.events
+    );
+}

@@ -98,13 +98,10 @@ fn cmd(argv: &[&str]) -> Probe {
 #[test]
 fn command_exit_status_decides() {
     assert_eq!(probe_health(&cmd(&["true"]), SHORT), ProbeOutcome::Up);
-    assert_eq!(
-        probe_health(&cmd(&["false"]), SHORT),
-        failing("exit status 1")
-    );
+    assert_eq!(probe_health(&cmd(&["false"]), SHORT), failing("exit 1"));
     assert_eq!(
         probe_health(&cmd(&["sh", "-c", "exit 7"]), Duration::from_secs(2)),
-        failing("exit status 7")
+        failing("exit 7")
     );
 }
 
