@@ -104,6 +104,9 @@ pub struct ServiceState {
     /// When a live probe was last counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probed_at: Option<DateTime<Utc>>,
+    /// When its health probe last ran (for `every`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_probed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy_since: Option<DateTime<Utc>>,
     #[serde(default)]

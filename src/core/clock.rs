@@ -21,6 +21,7 @@ pub fn clamp_future(cp: &mut Checkpoint, now: DateTime<Utc>) {
         clamp(&mut st.started_at);
         clamp(&mut st.evicted_at);
         clamp(&mut st.healthy_since);
+        clamp(&mut st.health_probed_at);
         if let Some(a) = &mut st.last_action {
             a.at = a.at.min(now);
         }

@@ -68,6 +68,8 @@ pub struct LiveService {
     /// Processes match but which one is the service is unknown (or its
     /// `process.user` does not exist): not missing, not known; never acted on.
     pub ambiguous: bool,
+    /// Its health probe ran this tick (not skipped by `every`).
+    pub health_probed: bool,
 }
 
 /// Operator overrides, keyed `<node>/<service>`.

@@ -241,6 +241,7 @@ fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
             cpu_seconds: Some(cpu),
             reason: None,
             ambiguous: false,
+            health_probed: false,
         };
         BTreeMap::from([(
             "gpu".to_string(),

@@ -54,6 +54,9 @@ impl<'a> View<'a> {
         let (health, failures) = advance(prev.health, prev.failures, observation, &spec.health);
         state.health = health;
         state.failures = failures;
+        if live.is_some_and(|l| l.health_probed) {
+            state.health_probed_at = Some(now);
+        }
         if counted.probe {
             state.probed_at = Some(now);
             state.last_error = match observation {

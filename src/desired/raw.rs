@@ -158,8 +158,20 @@ pub(crate) struct RawHealth {
     pub http: Option<Url>,
     pub tcp: Option<NonEmpty>,
     pub command: Option<Argv>,
+    pub inference: Option<RawInference>,
+    pub every: Option<u32>,
     pub ca_file: Option<CaFile>,
     pub timeout: Option<Dur>,
     pub degraded_after: Option<u32>,
     pub dead_after: Option<u32>,
+}
+
+/// `health.inference`: a one-token completion against an OpenAI-compatible
+/// server (SPEC §12).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInference {
+    pub url: Url,
+    pub model: Option<NonEmpty>,
+    pub timeout: Option<Dur>,
 }

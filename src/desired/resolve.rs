@@ -221,8 +221,14 @@ fn resolve_process(raw: &RawProcess, base: &[Seg], report: &mut Report) -> Optio
 fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) -> HealthSpec {
     let default = RawHealth::default();
     let raw = raw.unwrap_or(&default);
-    let given = [raw.http.is_some(), raw.tcp.is_some(), raw.command.is_some()];
-    let probe = match one_of(&given, &["http", "tcp", "command"], base, false, report) {
+    let given = [
+        raw.http.is_some(),
+        raw.tcp.is_some(),
+        raw.command.is_some(),
+        raw.inference.is_some(),
+    ];
+    let kinds = ["http", "tcp", "command", "inference"];
+    let probe = match one_of(&given, &kinds, base, false, report) {
         Some(0) => raw.http.as_ref().map(|u| Probe::Http(u.0.clone())),
         Some(1) => raw.tcp.as_ref().map(|t| {
             let valid = t.0.rsplit_once(':').is_some_and(|(host, port)| {
@@ -237,7 +243,12 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
             }
             Probe::Tcp(t.0.clone())
         }),
-        Some(_) => raw.command.as_ref().map(|a| Probe::Command(a.0.clone())),
+        Some(2) => raw.command.as_ref().map(|a| Probe::Command(a.0.clone())),
+        Some(_) => raw.inference.as_ref().map(|i| Probe::Inference {
+            url: i.url.0.clone(),
+            model: i.model.as_ref().map(|m| m.0.clone()),
+            timeout: i.timeout.map(|d| d.0),
+        }),
         None => None,
     };
     let degraded_after = raw.degraded_after.unwrap_or(DEGRADED_AFTER);
@@ -260,8 +271,16 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
             Some("a service is degraded before it is dead: lower `degraded_after` or raise `dead_after`".into()),
         );
     }
+    if raw.every == Some(0) {
+        report.at_value(
+            &child(base, "every"),
+            "`every` must be at least 1".into(),
+            Some("`every: 5` probes every fifth fast tick; omit it to probe every tick".into()),
+        );
+    }
     HealthSpec {
         probe,
+        every: raw.every.unwrap_or(1).max(1),
         ca_file: raw.ca_file.as_ref().map(|f| f.0.clone().into()),
         timeout: raw.timeout.map_or(PROBE_TIMEOUT, |d| d.0),
         degraded_after,

@@ -101,11 +101,20 @@ pub enum Probe {
     Tcp(String),
     /// argv, no shell; exit 0 is up.
     Command(Vec<String>),
+    /// POST a one-token completion; up only on 2xx with a choice (SPEC §12).
+    Inference {
+        url: String,
+        model: Option<String>,
+        /// Its own timeout (else the check's `timeout`).
+        timeout: Option<Duration>,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub struct HealthSpec {
     pub probe: Option<Probe>,
+    /// Probe every `every`th fast tick (1: every tick).
+    pub every: u32,
     /// A private CA (PEM) trusted besides the system's roots, for `https://`.
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
@@ -161,6 +170,7 @@ impl ServiceSpec {
             process_user: None,
             health: HealthSpec {
                 probe: None,
+                every: 1,
                 ca_file: None,
                 timeout: Duration::from_secs(2),
                 degraded_after: 2,

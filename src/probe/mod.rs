@@ -35,6 +35,8 @@ pub struct ProbeOptions {
     pub use_nvml: bool,
     /// Most health probes in flight at once.
     pub max_parallel: usize,
+    /// Services whose health probe is not due this tick (`every`).
+    pub skip_health: std::collections::BTreeSet<String>,
 }
 
 impl Default for ProbeOptions {
@@ -44,6 +46,7 @@ impl Default for ProbeOptions {
             nvidia_smi: PathBuf::from("nvidia-smi"),
             use_nvml: true,
             max_parallel: 16,
+            skip_health: Default::default(),
         }
     }
 }
@@ -69,6 +72,8 @@ pub struct LiveService {
     /// GPU memory held by the process and its descendants; `None` when no
     /// GPU reported any for them.
     pub gpu_memory_bytes: Option<u64>,
+    /// Its health probe was not due this tick (`every`): no health evidence.
+    pub health_skipped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +179,7 @@ pub fn probe_node(
             .filter(|(_, state)| {
                 matches!(state, ProcessState::Found(_) | ProcessState::NotConfigured)
             })
+            .filter(|(svc, _)| !opts.skip_health.contains(&svc.name))
             .filter_map(|(svc, _)| {
                 let probe = svc.health.probe.as_ref()?;
                 Some((svc.name.clone(), probe, &svc.health))
@@ -199,6 +205,7 @@ pub fn probe_node(
                     _ => None,
                 };
                 let live = LiveService {
+                    health_skipped: opts.skip_health.contains(name),
                     health: outcomes.remove(name),
                     process,
                     gpu_memory_bytes,

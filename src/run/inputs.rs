@@ -275,6 +275,7 @@ impl Inputs {
                 .map(|s| s.0.as_path())
                 .or(probe_dir.as_deref()),
             &mut preamble,
+            now,
         )?;
         Ok(Inputs {
             world,

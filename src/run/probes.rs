@@ -18,6 +18,7 @@ pub fn probe_local(
     checkpoint: &Checkpoint,
     state_dir: Option<&Path>,
     invalid: &mut Vec<Event>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<BTreeMap<String, LiveNode>> {
     let mut out = BTreeMap::new();
     // `check` probes only when asked (`--live`); `reconcile` unless told not to.
@@ -39,9 +40,25 @@ pub fn probe_local(
         .collect();
     // One probe per service at once (up to 64): silent endpoints cost one timeout, not several.
     let max_parallel = node.services.len().clamp(1, 64);
+    // `every: N`: a deep check runs on every Nth fast tick only.
+    let skip_health = node
+        .services
+        .values()
+        .filter(|s| s.health.every > 1)
+        .filter(|s| {
+            let last = checkpoint
+                .services
+                .get(&key(&node.name, &s.name))
+                .and_then(|st| st.health_probed_at);
+            let due = node.settings.fast_tick * s.health.every;
+            last.is_some_and(|t| now >= t && (now - t).to_std().unwrap_or_default() < due)
+        })
+        .map(|s| s.name.clone())
+        .collect();
     let popts = ProbeOptions {
         state_dir: state_dir.map(Path::to_path_buf),
         max_parallel,
+        skip_health,
         ..ProbeOptions::default()
     };
     let live = probe::probe_node(node, &known, &popts);
@@ -97,6 +114,8 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 ProcessState::Found(p) => (
                     match health {
                         Some(false) => LiveObservation::Failing,
+                        // Alive, health not checked this tick: no evidence.
+                        None if s.health_skipped => LiveObservation::NoData,
                         _ => LiveObservation::Up,
                     },
                     Some(p.identity),
@@ -125,6 +144,7 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 gpu_memory_bytes: s.gpu_memory_bytes,
                 cpu_seconds: cpu,
                 reason,
+                health_probed: s.health.is_some(),
                 ambiguous: matches!(
                     s.process,
                     ProcessState::Ambiguous { .. } | ProcessState::UnknownUser(_)

@@ -13,6 +13,7 @@ mod escapes;
 mod fixtures;
 mod https;
 mod identity;
+mod inference;
 mod live;
 mod live_preview;
 mod live_support;
