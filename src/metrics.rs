@@ -2,22 +2,21 @@
 //! collector, written atomically after each run. Built from the run's events
 //! and the checkpoint it leaves, so it never disagrees with the event log.
 //!
-//! **Publishing** ([`run`]): the run renders its gauges into a hidden
-//! staging file next to the metrics file (`.<name>.run`, which the textfile
-//! collector ignores: it reads `*.prom` only); then the last-run gauges
-//! (`supervisor_last_run_timestamp_seconds`, `supervisor_last_run_success`)
-//! are added and the result replaces the metrics file atomically with mode
-//! 0644 whatever the umask, since node_exporter runs as another user
-//! (`prometheus` on Debian). A run that fails before rendering keeps the
-//! previous gauges and sets `supervisor_last_run_success 0`.
+//! **Publishing**: the run renders its gauges once its record is durable,
+//! adds the last-run gauges (`supervisor_last_run_timestamp_seconds`,
+//! `supervisor_last_run_success`) and replaces the metrics file atomically
+//! with mode 0644 whatever the umask, since node_exporter runs as another
+//! user (`prometheus` on Debian). A run that fails keeps the previous gauges
+//! and sets `supervisor_last_run_success 0` ([`run`]). Failing to write the
+//! file is a warning: the run's actions already happened and are recorded.
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::fs::{self, OpenOptions, Permissions};
-use std::io::{self, Read};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::Utc;
 use nix::libc;
 use serde_json::Value;
@@ -35,51 +34,41 @@ const LAST_RUN: [&str; 2] = [
 /// A metrics file larger than this is not read back (it is not ours).
 const MAX_BYTES: u64 = 16 << 20;
 
-/// Runs `check` or `reconcile` ([`crate::run::run`]) and, with
-/// `--metrics-file`, publishes its metrics (see the module documentation).
-/// The run's result wins over a failure to publish.
+/// Runs `check` or `reconcile` ([`crate::run::run`]). The run publishes
+/// its own metrics (with `supervisor_last_run_success 1`) once its record
+/// is durable; a run that fails keeps the previous gauges and sets
+/// `supervisor_last_run_success 0`. A metrics file that cannot be written
+/// is a warning, never the run's failure (its actions already happened).
 pub fn run(opts: &RunOptions) -> Result<i32> {
-    let Some(path) = opts.metrics_file.clone() else {
-        return crate::run::run(opts);
-    };
-    let staged = staging_path(&path)?;
-    // A leftover of a killed run must not pass for this run's gauges.
-    let _ = fs::remove_file(&staged);
-    let mut inner = opts.clone();
-    inner.metrics_file = Some(staged.clone());
-    let result = crate::run::run(&inner);
-    let success = matches!(result, Ok(0 | 2 | 3));
-    let now = opts.now.unwrap_or_else(Utc::now);
-    let body = read_limited(&staged).or_else(|| read_limited(&path));
-    let _ = fs::remove_file(&staged);
-    let text = with_last_run(&body.unwrap_or_default(), now.timestamp_millis(), success);
-    let published = write_public(&path, text.as_bytes())
-        .with_context(|| format!("cannot write metrics `{}`", path.display()));
-    match result {
-        Ok(code) if success => published.map(|()| code),
-        other => {
-            if let Err(e) = published {
-                eprintln!("error: {e:#}");
-            }
-            other
-        }
+    let result = crate::run::run(opts);
+    let failed = !matches!(result, Ok(0 | 2 | 3));
+    if let (true, Some(path)) = (failed, &opts.metrics_file) {
+        let now = opts.now.unwrap_or_else(Utc::now);
+        let previous = read_limited(path).unwrap_or_default();
+        publish(
+            path,
+            &with_last_run(&previous, now.timestamp_millis(), false),
+        );
     }
+    result
 }
 
-/// `.<name>.run` next to `path`.
-fn staging_path(path: &Path) -> Result<PathBuf> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .with_context(|| format!("metrics file `{}` is not a file name", path.display()))?;
-    Ok(path.with_file_name(format!(".{name}.run")))
+/// Writes the metrics file (mode 0644, atomically); a failure is a warning.
+pub fn publish(path: &Path, text: &str) {
+    if let Err(e) = crate::store::atomic::write_atomic_mode(path, text.as_bytes(), 0o644) {
+        eprintln!(
+            "warning: cannot write metrics `{}`: {}",
+            path.display(),
+            crate::text::io_error_text(&e)
+        );
+    }
 }
 
 /// A regular file's text (no symlink followed), if it can be read.
 fn read_limited(path: &Path) -> Option<String> {
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     if !file.metadata().ok()?.is_file() {
@@ -109,49 +98,6 @@ pub fn with_last_run(text: &str, at_millis: i64, success: bool) -> String {
     let _ = writeln!(out, "# HELP {} When the last run ended (Unix time; `--now` if given).\n# TYPE {0} gauge\n{0} {}", LAST_RUN[0], at_millis as f64 / 1000.0);
     let _ = writeln!(out, "# HELP {} 1 when the last run ended without error (exit 0, 2 or 3), else 0.\n# TYPE {0} gauge\n{0} {}", LAST_RUN[1], u8::from(success));
     out
-}
-
-/// Replaces `path` with `bytes` like `store::atomic::write_atomic` (a new
-/// file created `O_EXCL|O_NOFOLLOW` next to it, fsynced, renamed, the
-/// folder fsynced), but with mode 0644 set by `fchmod`, which the umask
-/// does not narrow (the shipped unit runs with `UMask=0077`).
-pub fn write_public(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("metrics");
-    let pid = std::process::id();
-    for n in 0..64 {
-        let tmp = dir.join(format!(".{name}.{pid}.{n}.tmp"));
-        let created = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp);
-        let mut file = match created {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        };
-        let written = io::Write::write_all(&mut file, bytes)
-            .and_then(|()| file.set_permissions(Permissions::from_mode(0o644)))
-            .and_then(|()| file.sync_all())
-            .and_then(|()| fs::rename(&tmp, path));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        return fs::File::open(dir).and_then(|d| d.sync_all());
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "no free temporary name",
-    ))
 }
 
 fn esc(s: &str) -> String {

@@ -76,8 +76,8 @@ pub fn finish(
 
     if let Some(path) = &opts.metrics_file {
         let text = crate::metrics::render(&events, &checkpoint, duration_ms, summary.as_str());
-        store::atomic::write_atomic(path, text.as_bytes())
-            .with_context(|| format!("cannot write metrics `{}`", path.display()))?;
+        let at = opts.now.unwrap_or_else(chrono::Utc::now).timestamp_millis();
+        crate::metrics::publish(path, &crate::metrics::with_last_run(&text, at, true));
     }
 
     let json = opts.output == Output::Json || opts.events == EventsTarget::Stdout;

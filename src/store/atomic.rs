@@ -40,8 +40,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_mode(path, bytes, 0o600)
 }
 
-/// [`write_atomic`] with another mode (before the umask) for a file that
-/// other users must read, such as a metrics file or `fallbacks.json`.
+/// [`write_atomic`] with another mode, set exactly (`fchmod`: the umask
+/// does not narrow it; the shipped unit runs with `UMask=0077`), for a file
+/// that other users must read, such as a metrics file or `fallbacks.json`.
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let pid = std::process::id();
     let names =
@@ -79,7 +80,8 @@ pub(crate) fn write_with_names(
             Err(e) => return Err(context(e, "create", &tmp)),
         };
         let written = file
-            .write_all(bytes)
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .and_then(|()| file.write_all(bytes))
             .and_then(|()| file.sync_all())
             .map_err(|e| context(e, "write", &tmp))
             .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| context(e, "replace", path)));

@@ -204,3 +204,24 @@ fn node_exporter_running_as_another_user_reads_the_metrics_file() {
     assert!(body.contains("supervisor_service_health{"), "{body}");
     assert!(body.contains("supervisor_run_state{"), "{body}");
 }
+
+/// The metrics file is written after the run's record: one that cannot be
+/// written is a warning, never exit 1 (which means nothing was executed).
+#[test]
+fn an_unwritable_metrics_file_is_a_warning_not_a_failed_run() {
+    let state = tempfile::tempdir().unwrap();
+    let (code, stderr) = run(
+        state.path(),
+        Path::new("/nonexistent/dir/x.prom"),
+        "gpu-box",
+    );
+    assert!(matches!(code, 0 | 2 | 3), "{code}: {stderr}");
+    assert_eq!(
+        stderr.matches("cannot write metrics").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.starts_with("warning:"), "{stderr}");
+    let log = std::fs::read_to_string(state.path().join("events.jsonl")).unwrap();
+    assert!(log.contains("\"type\":\"run_finished\""));
+}
