@@ -28,12 +28,21 @@ enum Wake {
     Exited,
 }
 
+/// The least time between two runs woken by file changes: whoever can
+/// write the world cannot make this loop run (and probe, and run health
+/// commands) faster than this.
+const MIN_GAP: Duration = Duration::from_secs(1);
+
 pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
     crate::run::signals::install();
     let state = opts
         .state_dir
         .clone()
         .unwrap_or_else(crate::store::statedir::default_state_dir);
+    // A state directory that can never be used (untrusted, a symlink) ends
+    // `watch` at once, as it ends `reconcile`; retrying would wait forever.
+    crate::store::statedir::prepare(&state)
+        .with_context(|| format!("cannot prepare state directory `{}`", state.display()))?;
     let state = state.canonicalize().unwrap_or(state);
     let (tx, rx) = channel();
     let files = tx.clone();
@@ -58,6 +67,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
     // counts once per fast tick, so an exit right after a run is judged then.
     let mut follow_up: Option<Instant> = None;
     loop {
+        let ran_at = Instant::now();
         match crate::metrics::run(opts) {
             Ok(code) => eprintln!("watch: run finished with exit code {code}; waiting for changes"),
             // A failed run (bad config, lock held) is reported; the next change retries.
@@ -90,6 +100,12 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
                         .iter()
                         .any(|e| is_content_change(&e.event.kind, &e.event.paths, &state))
                     {
+                        // Rate-limited: a stream of writes is one run a second.
+                        if let Some(wait) =
+                            (ran_at + MIN_GAP).checked_duration_since(Instant::now())
+                        {
+                            std::thread::sleep(wait);
+                        }
                         break;
                     }
                 }

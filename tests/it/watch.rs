@@ -119,3 +119,46 @@ fn watch_restarts_a_killed_service_at_once() {
     assert!(restarted, "the killed service was not restarted");
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn a_stream_of_writes_runs_at_most_once_a_second() {
+    let n = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
+    let node_file = n.path(&format!("world/nodes/{NODE}.json"));
+    write_file(
+        &node_file,
+        &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
+    );
+    let child = n
+        .command(&["--now", T0, "watch", "--dry-run", "--no-probe"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(|| runs(&n) == 1), "the first run");
+    // Rewrite the world every 100 ms for 4 s.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        write_file(
+            &node_file,
+            &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen = runs(&n);
+    assert_eq!(stop(child), Some(0));
+    // At most one run a second (plus the first and one in flight).
+    assert!(seen <= 7, "{seen} runs in 4 s of writes");
+}
+
+#[test]
+fn watch_ends_at_once_on_a_state_directory_it_can_never_use() {
+    let n = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
+    std::fs::create_dir_all(n.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(n.path("elsewhere"), n.state()).unwrap();
+    let out = n
+        .command(&["watch", "--dry-run", "--no-probe"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+}
