@@ -114,6 +114,43 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "reason")
                 );
             }
+            EventKind::ActionVerified => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} {} verified: {}",
+                    s(e, "outcome"),
+                    s(e, "action"),
+                    s(e, "reason")
+                );
+            }
+            EventKind::ServiceRemoved => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} removed from hosts/: {}",
+                    s(e, "outcome"),
+                    s(e, "reason")
+                );
+            }
+            EventKind::IntentRecovered => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} {} of an interrupted run counted (attempt {})",
+                    "recovered",
+                    s(e, "action"),
+                    e["attempt"]
+                );
+            }
+            EventKind::WebhookFailed => {
+                let _ = writeln!(
+                    out,
+                    "warning: webhook `{}` did not get event {} ({}): {} (attempt {})",
+                    s(e, "url"),
+                    e["event_seq"],
+                    s(e, "event_type"),
+                    s(e, "error"),
+                    e["attempts"]
+                );
+            }
             EventKind::Decision if check => {
                 for a in e["actions"].as_array().into_iter().flatten() {
                     let reason = s(a, "reason");
@@ -133,15 +170,23 @@ pub fn plan(events: &[Value], check: bool) -> String {
             }
             EventKind::RunFinished => {
                 let c = &e["counts"];
-                let code = crate::exit::of_state(&s(e, "state"));
+                // An interrupted run exits 1 whatever its state.
+                let code = match e.get("interrupted") {
+                    Some(sig) if !sig.is_null() => crate::exit::ERROR,
+                    _ => crate::exit::of_state(&s(e, "state")),
+                };
+                let n = |v: &serde_json::Value, one: &str, many: &str| {
+                    let k = v.as_u64().unwrap_or(0);
+                    format!("{k} {}", if k == 1 { one } else { many })
+                };
                 let _ = writeln!(
                     out,
-                    "\nstate: {} (exit {code}; {} nodes, {} services, {} drift, {} actions executed)",
+                    "\nstate: {} (exit {code}; {}, {}, {} drift, {} executed)",
                     s(e, "state"),
-                    c["nodes"],
-                    c["services"],
+                    n(&c["nodes"], "node", "nodes"),
+                    n(&c["services"], "service", "services"),
                     c["drift"],
-                    c["executed"]
+                    n(&c["executed"], "action", "actions")
                 );
                 let _ = writeln!(
                     out,

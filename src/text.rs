@@ -8,10 +8,14 @@ use std::fmt::Write;
 /// since one field is one line), DEL and C1.
 fn is_unsafe(c: char) -> bool {
     matches!(c, '\0'..='\x1f' | '\x7f' | '\u{80}'..='\u{9f}')
+        // Bidirectional controls reorder what a terminal shows ("Trojan
+        // source"): U+202A–U+202E, U+2066–U+2069, and the marks U+200E/F.
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
 /// `s` with every control character shown as an escape: `\n`, `\r`, `\t`
-/// by name, other C0 and DEL as `\x1b`, C1 as `\u{9b}`. Everything else,
+/// by name, other C0 and DEL as `\x1b`, C1 and bidirectional controls as
+/// `\u{9b}`, `\u{202e}`. Everything else,
 /// backslashes included, is left as it is. Borrows when there is nothing
 /// to escape.
 pub fn escape_control(s: &str) -> Cow<'_, str> {
@@ -93,6 +97,14 @@ pub fn lowercase_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidi_controls_are_escaped() {
+        assert_eq!(
+            escape_control("a\u{202e}b\u{2066}c"),
+            "a\\u{202e}b\\u{2066}c"
+        );
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

@@ -72,6 +72,9 @@ fn post(agent: &ureq::Agent, hook: &Webhook, body: &str) -> Result<(), String> {
     match req.send(body) {
         Ok(resp) if resp.status().is_success() => Ok(()),
         Ok(resp) => Err(format!("HTTP {}", resp.status().as_u16())),
+        Err(ureq::Error::Timeout(_)) => {
+            Err(format!("timed out after {}", crate::fmt::duration(TIMEOUT)))
+        }
         Err(e) => Err(crate::http::tls_reason(&e).unwrap_or_else(|| e.to_string())),
     }
 }

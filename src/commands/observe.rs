@@ -24,6 +24,14 @@ pub fn run(
         state_dir: state_dir.map(Path::to_path_buf),
         ..ProbeOptions::default()
     };
+    // Not through a symlink either: a planted `/tmp/out -> /etc` link must
+    // not receive root's records.
+    if std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
+        anyhow::bail!(
+            "`{}` is a symbolic link; refusing to write through it\n\nhint: pass the folder it points to, if that is what you mean",
+            out.display()
+        );
+    }
     let live = probe::probe_node(node, &HashMap::new(), &opts);
     let ts = format_ts(now);
     let put = |rel: String, v: Value| -> Result<()> {

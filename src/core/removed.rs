@@ -35,6 +35,7 @@ pub fn removals(input: &Input, cp: &Checkpoint) -> Vec<Removal> {
             }
             let process = st.process.filter(|_| st.spawned);
             let disposition = match input.mode {
+                _ if st.spawned && st.process.is_none() => Disposition::Skip("no_process"),
                 _ if process.is_none() => Disposition::Skip("not_spawned"),
                 Mode::Reconcile { .. } if input.local_node != Some(node) => Disposition::Remote,
                 Mode::Reconcile { dry_run: true } => Disposition::Skip("dry_run"),
@@ -90,6 +91,10 @@ pub fn settle_node(
             (None, Disposition::Skip("not_spawned")) => (
                 "left_alone",
                 "not started by this tool: left running".to_string(),
+            ),
+            (None, Disposition::Skip("no_process")) => (
+                "gone",
+                "started by this tool, but no process of it is known: nothing to stop".to_string(),
             ),
             (None, Disposition::Remote) => ("recommended", "not the local node".to_string()),
             (None, Disposition::Skip(why)) => ("skipped", why.to_string()),

@@ -54,6 +54,8 @@ impl Summary {
 pub struct Settled {
     /// Every event of the run but `run_finished`, in order.
     pub events: Vec<Event>,
+    /// The signal that stopped execution early (`run_finished` says so).
+    pub interrupted: Option<&'static str>,
     pub checkpoint: Checkpoint,
     pub summary: Summary,
     pub counts: Value,
@@ -189,6 +191,7 @@ pub fn settle(
     let counts = counts(&nodes, &events);
     Settled {
         events,
+        interrupted,
         checkpoint,
         summary,
         counts,

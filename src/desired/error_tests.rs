@@ -112,7 +112,7 @@ fn one_of_rules() {
         errors(text),
         [
             "5:7: `process` takes only one of `pidfile`, `name`, `cmdline_contains`; found `pidfile` and `name`",
-            "9:7: `health` takes only one of `http`, `tcp`, `command`; found `http` and `command`",
+            "9:7: `health` takes only one of `http`, `tcp`, `command`, `inference`; found `http` and `command`",
             "12:5: `restart` and `spawn` are both given",
             "14:5: `process` needs one of `pidfile`, `name`, `cmdline_contains`",
         ]

@@ -162,9 +162,10 @@ fn reap_in_background(mut child: Child) -> mpsc::Receiver<ExitStatus> {
     rx
 }
 
-/// The last `lines` lines of the log at `path` (read from its last 8 KiB,
-/// without following a symlink), for a start that failed.
-pub fn log_tail(path: &Path, lines: usize) -> String {
+/// The last `lines` lines written to the log at `path` after byte `from`
+/// (read from its last 8 KiB, without following a symlink), for a start
+/// that failed.
+pub fn log_tail(path: &Path, from: u64, lines: usize) -> String {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut file) = OpenOptions::new()
         .read(true)
@@ -174,7 +175,7 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
         return String::new();
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = file.seek(SeekFrom::Start(len.saturating_sub(8192)));
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(8192).max(from)));
     let mut buf = Vec::new();
     let _ = file.take(8192).read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);

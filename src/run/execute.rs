@@ -223,12 +223,14 @@ fn start(spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outc
             }
             let log = dir.join("logs").join(format!("{}.log", spec.name));
             let pid = dir.join("pids").join(format!("{}.pid", spec.name));
+            // Only this start's output explains its failure.
+            let log_start = std::fs::symlink_metadata(&log).map_or(0, |m| m.len());
             match exec::spawn_watched(argv, &log, &pid) {
                 // A start that dies at once is a failed attempt (SPEC §9):
                 // wait up to min(start_grace, 2s) for an early exit.
                 Ok((id, exited)) => match exited.recv_timeout(spec.start_grace.min(EARLY_EXIT)) {
                     Ok(status) => {
-                        let tail = exec::log_tail(&log, 5);
+                        let tail = exec::log_tail(&log, log_start, 5);
                         let mut o = failed(format!(
                             "spawned pid {} {} at once{}",
                             id.pid,

@@ -27,6 +27,7 @@ pub fn finish(
 ) -> Result<i32> {
     let Settled {
         mut events,
+        interrupted,
         mut checkpoint,
         summary,
         mut counts,
@@ -54,7 +55,8 @@ pub fn finish(
     let finished = Event::new(EventKind::RunFinished, inputs.local_node.as_deref(), None)
         .with("state", summary.as_str())
         .with("counts", counts)
-        .with("duration_ms", duration_ms);
+        .with("duration_ms", duration_ms)
+        .with_some("interrupted", interrupted);
     lines.push(stamp(&finished));
     events.push(finished);
     checkpoint.next_seq = seq;

@@ -25,7 +25,11 @@ fn a_start_that_dies_at_once_is_a_failure_with_its_log() {
         assert_eq!(e["exit_code"], 3, "{e}");
         let reason = e["reason"].as_str().unwrap();
         assert!(reason.contains("exited 3 at once"), "{reason}");
-        assert!(reason.contains("boom: missing model file"), "{reason}");
+        assert_eq!(
+            reason.matches("boom: missing model file").count(),
+            1,
+            "only this start's output: {reason}"
+        );
     }
     // Three failed attempts: the circuit is open.
     let r = n.reconcile("2026-11-23T12:30:00Z", &[]);

@@ -122,6 +122,13 @@ fn observe_out_follows_no_symlinked_folder() {
         0,
         "nothing written through the link"
     );
+
+    // `--out` itself a symlink: refused too.
+    let link = n.path("observed-link");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let out = n.cli(&["observe", "--out", link.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
 
 #[test]

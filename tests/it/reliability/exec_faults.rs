@@ -82,6 +82,12 @@ fn sigterm_during_a_restart_finishes_it_and_records_everything() {
     )
     .unwrap();
     let status = child.wait().unwrap();
+    let mut human = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut human).unwrap();
+    assert!(
+        human.contains("(exit 1;"),
+        "the summary says exit 1: {human}"
+    );
     let out = child.stderr.take().map(|mut e| {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut e, &mut s).unwrap();
