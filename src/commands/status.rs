@@ -1,5 +1,7 @@
-//! `status`: each service's health, failures, restart attempts, backoff and
-//! last action, as the last run left them in the checkpoint.
+//! `status`: each service's health, failures, restart attempts, backoff,
+//! pins, holds and last action, as the last run left them in the checkpoint
+//! (and `overrides.json`), "as of" that run. A backoff already over is not
+//! shown; an evicted model says so.
 use std::fmt::Write;
 use std::path::Path;
 
@@ -14,7 +16,27 @@ use crate::text::escape_control;
 
 pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
+    let overrides =
+        crate::store::overrides::load_overrides(&dir.join("overrides.json")).unwrap_or_default();
+    let now = chrono::Utc::now();
+    // The checkpoint's newest instant: the run it describes.
+    let as_of = cp
+        .services
+        .values()
+        .filter_map(|s| {
+            s.probed_at
+                .max(s.observed_at)
+                .max(s.last_action.as_ref().map(|a| a.at))
+        })
+        .max();
     let mut out = String::new();
+    if !json_out {
+        let _ = writeln!(
+            out,
+            "as of {}",
+            as_of.map_or("no run yet".to_string(), format_ts)
+        );
+    }
     for node in fleet.nodes.values() {
         if !json_out {
             let _ = writeln!(out, "{}", node.name);
@@ -22,7 +44,11 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
         for svc in node.services.values() {
             let k = key(&node.name, &svc.name);
             let st = cp.services.get(&k).cloned().unwrap_or_default();
-            let backoff = backoff_until(&node.settings, &svc.name, &st).map(format_ts);
+            let backoff = backoff_until(&node.settings, &svc.name, &st)
+                .filter(|until| *until > now)
+                .map(format_ts);
+            let pinned = overrides.pins.get(&k).copied().unwrap_or(svc.pinned);
+            let held = overrides.holds.get(&k);
             let open = st.restart_attempts >= node.settings.max_restart_attempts;
             let last = st
                 .last_action
@@ -31,7 +57,8 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "failures": st.failures,
                     "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "backoff_until": backoff,
-                    "last_action": st.last_action, "last_error": st.last_error, "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
+                    "last_action": st.last_action, "last_error": st.last_error, "pinned": pinned,
+                    "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
                 let _ = writeln!(out, "{line}");
             } else {
                 let _ = writeln!(
@@ -51,6 +78,22 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     last.map(|l| format!(" last: {}", escape_control(&l)))
                         .unwrap_or_default(),
                 );
+                if pinned {
+                    let _ = writeln!(out, "  {:<24} pinned", "");
+                }
+                if let Some(h) = held {
+                    let why = h
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(": {}", escape_control(r)));
+                    let _ = writeln!(
+                        out,
+                        "  {:<24} held since {}{}",
+                        "",
+                        format_ts(h.since),
+                        why.unwrap_or_default()
+                    );
+                }
                 if let Some(e) = &st.last_error {
                     let _ = writeln!(out, "  {:<24} why: {}", "", escape_control(e));
                 }

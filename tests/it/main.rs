@@ -29,6 +29,7 @@ mod removed;
 mod security;
 mod start_grace;
 mod state_trust;
+mod status_view;
 mod support;
 mod trust_all;
 mod usage;
