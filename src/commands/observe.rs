@@ -100,14 +100,7 @@ pub fn run(
         };
         let mut rec = json!({"status": status, "observed_at": ts});
         // Why it is not ok: an extension field, ignored by older readers.
-        let reason = match (&s.process, &s.health) {
-            (ProcessState::NotFound, _) => Some("no process".to_string()),
-            (ProcessState::StalePidfile { reason, .. }, _) => {
-                Some(format!("pidfile stale: {reason}"))
-            }
-            (_, Some(ProbeOutcome::Failing(why))) => Some(why.clone()),
-            _ => None,
-        };
+        let reason = s.failure_reason();
         if let Some(r) = reason {
             rec["reason"] = json!(r);
         }

@@ -76,6 +76,21 @@ pub struct LiveService {
     pub health_skipped: bool,
 }
 
+impl LiveService {
+    /// Why this service is not up, when the probe can say (SPEC §9 "Probe
+    /// reasons"): `no process`, `pidfile stale: …`, a failing check's reason.
+    pub fn failure_reason(&self) -> Option<String> {
+        match (&self.process, &self.health) {
+            (ProcessState::NotFound, _) => Some("no process".to_string()),
+            (ProcessState::StalePidfile { reason, .. }, _) => {
+                Some(format!("pidfile stale: {reason}"))
+            }
+            (_, Some(ProbeOutcome::Failing(why))) => Some(why.clone()),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessState {
     /// The service says nothing about how to find its process.

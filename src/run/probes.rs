@@ -99,14 +99,7 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
         .into_iter()
         .map(|(name, s)| {
             let health = s.health.as_ref().map(|h| matches!(h, ProbeOutcome::Up));
-            let reason = match (&s.process, &s.health) {
-                (ProcessState::NotFound, _) => Some("no process".to_string()),
-                (ProcessState::StalePidfile { reason, .. }, _) => {
-                    Some(format!("pidfile stale: {reason}"))
-                }
-                (_, Some(ProbeOutcome::Failing(why))) => Some(why.clone()),
-                _ => None,
-            };
+            let reason = s.failure_reason();
             let (observation, identity, rss, cpu) = match &s.process {
                 ProcessState::NotFound | ProcessState::StalePidfile { .. } => {
                     (LiveObservation::Down, None, None, None)

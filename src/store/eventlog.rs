@@ -18,33 +18,17 @@
 //! disk is full; `write_all` then continues with a second `write` (still
 //! under the lock). Readers take no lock and may see a line being written.
 //! A line longer than 64 MiB is skipped by [`last_seq`].
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use nix::libc;
-
-use super::file::{context, open_regular};
+use super::file::{context, open_append, open_regular};
 
 /// Appends `buf` (whole lines) to the log at `path`, creating it (0600):
 /// one `write` with `O_APPEND` under an exclusive `flock`, then `fdatasync`.
 pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| context(e, "open event log", path))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| context(e, "open event log", path))?;
-    if !meta.is_file() {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-        return Err(context(e, "open event log", path));
-    }
+    let mut file = open_append(path, "event log", true)?;
     // Appenders take turns, so a line without its newline at the end can
     // only be the remains of a crash, never another append in progress.
     file.lock()
@@ -84,21 +68,7 @@ pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
 /// its record: it is (or can be created as) a regular file, not a symlink
 /// or a FIFO, opened for appending.
 pub fn check_appendable(path: &Path) -> io::Result<()> {
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| context(e, "open event log", path))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| context(e, "open event log", path))?;
-    if !meta.is_file() {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-        return Err(context(e, "open event log", path));
-    }
-    Ok(())
+    open_append(path, "event log", false).map(drop)
 }
 
 /// The offset just past the last newline (0 if there is none).

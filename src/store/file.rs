@@ -24,6 +24,29 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens (creating, 0600) a file of the state to append to: not through a
+/// symlink, never blocking on a FIFO, a regular file only. `what` names it
+/// in errors ("event log", "intent journal"); `read` also opens it for
+/// reading (the event log checks its last byte).
+pub(crate) fn open_append(path: &Path, what: &str, read: bool) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(read)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| context(e, &format!("open {what}"), path))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| context(e, &format!("open {what}"), path))?;
+    if !meta.is_file() {
+        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(context(e, &format!("open {what}"), path));
+    }
+    Ok(file)
+}
+
 /// Reads the regular file at `path`, at most `limit` bytes.
 pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let file = open_regular(path)?;

@@ -14,14 +14,10 @@
 //! **Caveats.** A line skipped as torn was never followed by its action:
 //! a run writes its intent, then executes, so a line cut short was cut
 //! before the action started.
-use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use nix::libc;
-
-use super::file::{context, parent_of, read_limited, sync_dir};
+use super::file::{context, open_append, parent_of, read_limited, sync_dir};
 use crate::intent::Intent;
 
 /// A journal larger than this is read as empty (it would take thousands of
@@ -36,21 +32,7 @@ pub fn record(path: &Path, intent: &Intent) -> io::Result<()> {
     let mut line = serde_json::to_string(intent).map_err(io::Error::other)?;
     line.push('\n');
     let created = !path.exists();
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| context(e, "open intent journal", path))?;
-    if !file
-        .metadata()
-        .map_err(|e| context(e, "open intent journal", path))?
-        .is_file()
-    {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-        return Err(context(e, "open intent journal", path));
-    }
+    let mut file = open_append(path, "intent journal", false)?;
     let before = file.metadata().map(|m| m.len()).unwrap_or(0);
     if let Err(e) = file
         .write_all(line.as_bytes())
@@ -119,7 +101,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("intents.jsonl");
         record(&path, &intent(1)).unwrap();
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"{\"run_seq\":2,\"at\"").unwrap();
         assert_eq!(load(&path), vec![intent(1)]);
     }
