@@ -141,7 +141,33 @@ fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     };
     let fkey = key(&ctx.node.name, view.name());
     let active = ctx.input.checkpoint.fallbacks.get(&fkey);
-    if view.health() == Health::Dead && active.is_none() {
+    // Another node's service serves only while the world shows it healthy.
+    let remote_ok = match backup.split_once('/') {
+        None => true,
+        Some((node, service)) => remote_healthy(ctx, node, service),
+    };
+    if let (Some(active), false) = (active, remote_ok) {
+        out.push(propose(
+            view,
+            Action::DeactivateFallback,
+            Urgency::Required,
+            "unhealthy_service",
+            format!(
+                "fallback `{}` is not healthy in the world: stop routing to it",
+                active.to
+            ),
+            Severity::Degraded,
+        ));
+        return;
+    }
+    if view.health() == Health::Dead && active.is_none() && !remote_ok {
+        out.drift(
+            view.name(),
+            "unhealthy_service",
+            format!("fallback `{backup}` is not healthy in the world: not activated"),
+        );
+    }
+    if view.health() == Health::Dead && active.is_none() && remote_ok {
         out.push(propose(
             view,
             Action::ActivateFallback,
@@ -265,4 +291,28 @@ pub fn incident(out: &mut Findings, view: Option<&View>, inc: &crate::world::Inc
         reason: detail,
         severity,
     });
+}
+
+/// Whether the world shows `node`'s `service` healthy: a valid record with
+/// status `ok`, on a node whose own record says online and is fresh.
+fn remote_healthy(ctx: &NodeCtx, node: &str, service: &str) -> bool {
+    let world = ctx.input.world;
+    let node_ok = world
+        .nodes
+        .get(node)
+        .and_then(crate::world::Obs::valid)
+        .is_some_and(|n| {
+            n.status == crate::world::NodeStatus::Online
+                && ctx.input.fleet.nodes.get(node).is_none_or(|spec| {
+                    (ctx.input.now - n.last_seen)
+                        .to_std()
+                        .is_ok_and(|age| age <= spec.settings.node_offline_after)
+                })
+        });
+    node_ok
+        && world
+            .services
+            .get(&(node.to_string(), service.to_string()))
+            .and_then(crate::world::Obs::valid)
+            .is_some_and(|r| r.status == crate::world::ServiceStatus::Ok)
 }

@@ -28,7 +28,19 @@ pub(crate) fn check_references(
     for (name, raw) in services {
         if let Some(target) = &raw.fallback {
             let at = field(name, "fallback");
-            if target == name {
+            if let Some((node, service)) = target.split_once('/') {
+                // Another node's service (SPEC §12): its existence is the
+                // world's to show; only its form is checked here.
+                if !super::is_valid_name(node) || !super::is_valid_name(service) {
+                    report.at_value(
+                        &at,
+                        format!(
+                            "invalid fallback `{target}`: expected `service` or `node/service`"
+                        ),
+                        Some("e.g. fallback: edge-01/llama-8b".into()),
+                    );
+                }
+            } else if target == name {
                 report.at_value(
                     &at,
                     format!("service `{name}` cannot be its own fallback"),

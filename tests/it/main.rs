@@ -25,6 +25,7 @@ mod readme;
 mod reasons;
 mod records;
 mod reliability;
+mod remote_fallback;
 mod removed;
 mod security;
 mod start_grace;
