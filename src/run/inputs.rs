@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 
+use super::fleet::local_node;
 use super::{RunIdentity, RunOptions};
 use crate::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 use crate::core::{Decision, LiveNode, Mode, Overrides};
-use crate::desired::trust::{check_trust, TrustProblem};
-use crate::desired::{load_fleet, suggest, Fleet};
+use crate::desired::Fleet;
 use crate::events::{Event, EventKind};
 use crate::store::{self, checkpoint::Loaded};
 use crate::world::{load::load_world, World};
@@ -31,124 +31,10 @@ pub struct Inputs {
     pub first_seq: u64,
 }
 
-/// Loads hosts/ the one way every command that reads it does (SPEC §9
-/// "Trust"): every config error, then, as root, the trust check of
-/// [`check_trust`], printed to stderr. None when the fleet may not be used:
-/// a config error, or a trust problem without `insecure_config`. With it,
-/// the problems come back for the caller to report (a run records each as
-/// a `config_insecure` event).
-pub fn load_trusted_fleet(
-    hosts: &Path,
-    insecure_config: bool,
-) -> Option<(Fleet, Vec<TrustProblem>)> {
-    let fleet = load_fleet_or_report(hosts)?;
-    if !nix::unistd::geteuid().is_root() {
-        return Some((fleet, vec![]));
-    }
-    // As root, hosts/ is code (its argv runs as root): refuse it when
-    // others could have written it, the way sshd's StrictModes does.
-    let problems = check_trust(hosts, 0);
-    if !problems.is_empty() && !insecure_config {
-        for p in &problems {
-            eprintln!("error: {p}");
-        }
-        eprintln!("\nhint: fix the permissions (chmod go-w, chown root), or pass `--insecure-config` to run anyway");
-        return None;
-    }
-    Some((fleet, problems))
-}
-
-/// The local node: `--node`, else this machine's host name. A `--node`
-/// that names no node of `fleet` is an error (SPEC §9 "Mistakes are
-/// errors, not drift"); so is a host name that names none when `needed`
-/// (a command that executes or probes, run without `--node`). Otherwise a
-/// host name that is no node leaves every node a remote one.
-pub fn local_node(
-    fleet: &Fleet,
-    hosts: &Path,
-    node: Option<&str>,
-    needed: bool,
-) -> Result<Option<String>> {
-    let (name, given) = match node {
-        Some(n) => (n.to_string(), true),
-        None => match local_hostname() {
-            Some(h) => (h, false),
-            None if needed => {
-                bail!("cannot read this machine's host name\n\nhint: pass `--node NAME`")
-            }
-            None => return Ok(None),
-        },
-    };
-    if fleet.nodes.contains_key(&name) || !(given || needed) {
-        return Ok(Some(name));
-    }
-    let known: Vec<&str> = fleet.nodes.keys().map(String::as_str).collect();
-    let known_list = match known.as_slice() {
-        [] => "none".to_string(),
-        names => names.join(", "),
-    };
-    let guess = suggest::hint(&name, known.iter().copied());
-    let hosts = hosts.display();
-    if given {
-        let hint = guess.map(|g| format!("\n\nhint: {g}")).unwrap_or_default();
-        bail!("node `{name}` is not a folder in `{hosts}` (known nodes: {known_list}){hint}");
-    }
-    let guess = guess.map(|g| format!("; {g}")).unwrap_or_default();
-    bail!(
-        "this machine's host name `{name}` is not a folder in `{hosts}` (known nodes: {known_list}); \
-         without `--node`, the local node is the host name\n\nhint: pass `--node NAME` to name the local node{guess}"
-    )
-}
-
-/// Loads hosts/, printing every error to stderr; None when there were any.
-pub fn load_fleet_or_report(hosts: &Path) -> Option<Fleet> {
-    match load_fleet(hosts) {
-        Ok(fleet) => Some(fleet),
-        Err(errors) => {
-            report_config_errors(&errors);
-            None
-        }
-    }
-}
-
-pub fn report_config_errors(errors: &[crate::desired::ConfigError]) {
-    let mut sources: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
-    for e in errors {
-        let src = sources
-            .entry(e.file.clone())
-            .or_insert_with(|| snippet_source(&e.file));
-        eprintln!("{}\n", e.render(src.as_deref()));
-    }
-    let files = sources.len();
-    eprintln!(
-        "error: {} problem{} in {} file{}; fix them and run again (nothing was executed)",
-        errors.len(),
-        if errors.len() == 1 { "" } else { "s" },
-        files,
-        if files == 1 { "" } else { "s" }
-    );
-}
-
-/// The text of a config file for error snippets: only a regular file within
-/// the loader's size limit (a FIFO or a huge file is never read again).
-fn snippet_source(path: &Path) -> Option<String> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > crate::desired::MAX_FILE_BYTES {
-        return None;
-    }
-    std::fs::read_to_string(path).ok()
-}
-
 pub fn resolve_state_dir(opts: &RunOptions) -> PathBuf {
     opts.state_dir
         .clone()
         .unwrap_or_else(store::statedir::default_state_dir)
-}
-
-fn local_hostname() -> Option<String> {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
 }
 
 impl Inputs {

@@ -2,6 +2,7 @@
 //! (reconcile only), then record events and the checkpoint. This module is
 //! the edge that does the I/O the decision core must not.
 mod execute;
+mod fleet;
 mod identity;
 mod inputs;
 mod probes;
@@ -17,8 +18,9 @@ use chrono::{DateTime, Utc};
 use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
 use crate::events::{Event, EventKind};
+pub use fleet::{load_fleet_or_report, load_trusted_fleet, local_node};
 pub use identity::RunIdentity;
-pub use inputs::{load_fleet_or_report, load_trusted_fleet, local_node, Inputs};
+pub use inputs::Inputs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
