@@ -1,11 +1,26 @@
 # Developer recipes. `just ci` is what CI runs (.ci/run adds the installs).
 
+# Where cargo builds (CARGO_TARGET_DIR, else target/)
+target := env_var_or_default("CARGO_TARGET_DIR", "target")
+
 default:
     @just --list
 
 # The demo: check the sample fleet against its sample world
 demo:
     cargo run --release -- check --hosts hosts --world world-fixtures/sample/world --now 2026-11-23T12:00:00Z
+
+# Release binary, shell completions and man page into target/dist/
+dist:
+    cargo build --release
+    rm -rf {{target}}/dist
+    mkdir -p {{target}}/dist/completions
+    cp {{target}}/release/supervisorctl {{target}}/dist/
+    {{target}}/release/supervisorctl completions bash > {{target}}/dist/completions/supervisorctl.bash
+    {{target}}/release/supervisorctl completions zsh > {{target}}/dist/completions/_supervisorctl
+    {{target}}/release/supervisorctl completions fish > {{target}}/dist/completions/supervisorctl.fish
+    {{target}}/release/supervisorctl man > {{target}}/dist/supervisorctl.1
+    @ls -l {{target}}/dist {{target}}/dist/completions
 
 # Run the whole test suite
 test:

@@ -1,17 +1,24 @@
 //! The command line: raw flags (clap) at the edge, resolved into
-//! `RunOptions` before anything runs. Exit codes live here and in
-//! `core::settle::Summary` (0 nominal, 2 degraded/reconciling, 3 unstable,
-//! 1 error).
+//! `RunOptions` (in `commands::dispatch`) before anything runs. Exit codes
+//! live here and in `core::settle::Summary` (0 nominal, 2
+//! degraded/reconciling, 3 unstable, 1 error).
+//!
+//! Flags every command uses (`--hosts`, `--world`, `--state-dir`, `--node`,
+//! `--output`) are global. The others belong to the commands that use them
+//! and show only in their `--help`; `--now`, `--events`, `--insecure-config`
+//! and `--metrics-file` are also accepted before the command (hidden there),
+//! as they always were, and ignored by a command that has no use for them.
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{self, overrides::Op};
-use crate::core::Mode;
-use crate::run::{EventsTarget, Output, RunOptions};
+use crate::events::EventKind;
 
 /// Exit code for an error: bad input, lock held, I/O failure.
 pub const EXIT_ERROR: i32 = crate::exit::ERROR;
+
+type Time = chrono::DateTime<chrono::Utc>;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,18 +29,22 @@ pub const EXIT_ERROR: i32 = crate::exit::ERROR;
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    #[command(flatten)]
+    pub before: BeforeCommand,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Desired state: one folder per node holding services.yaml
     #[arg(
         long,
         global = true,
         env = "SUPERVISORCTL_HOSTS",
-        default_value = "hosts"
+        default_value = "hosts",
+        value_hint = clap::ValueHint::DirPath
     )]
     pub hosts: PathBuf,
     /// Actual state written by an observer
@@ -41,29 +52,32 @@ pub struct Global {
         long,
         global = true,
         env = "SUPERVISORCTL_WORLD",
-        default_value = "world"
+        default_value = "world",
+        value_hint = clap::ValueHint::DirPath
     )]
     pub world: PathBuf,
     /// Checkpoint, event log, overrides and lock [default: /var/lib/supervisorctl as root, else $XDG_STATE_HOME/supervisorctl]
-    #[arg(long, global = true, env = "SUPERVISORCTL_STATE_DIR")]
+    #[arg(long, global = true, env = "SUPERVISORCTL_STATE_DIR", value_hint = clap::ValueHint::DirPath)]
     pub state_dir: Option<PathBuf>,
     /// The local node: its actions are executed and its processes probed [default: the host name]
     #[arg(long, global = true)]
     pub node: Option<String>,
-    /// Fix the clock (RFC 3339), for reproducible runs
-    #[arg(long, global = true, value_parser = parse_now)]
-    pub now: Option<chrono::DateTime<chrono::Utc>>,
-    /// human for people; json prints exactly the run's events, one per line
+    /// human for people; json for programs (JSON objects, one a line)
     #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
     pub output: OutputArg,
-    /// Where events go: a file to append to, or - for stdout
-    #[arg(long, global = true)]
+}
+
+/// Flags of some commands, also accepted before the command name
+/// (`supervisorctl --now T check`); given after it, the command's own wins.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BeforeCommand {
+    #[arg(long, hide = true, value_parser = parse_now)]
+    pub now: Option<Time>,
+    #[arg(long, hide = true)]
     pub events: Option<String>,
-    /// As root, run even if hosts/ is writable by others (each problem becomes a `config_insecure` event)
-    #[arg(long, global = true)]
+    #[arg(long, hide = true)]
     pub insecure_config: bool,
-    /// Write Prometheus metrics here after each run (atomically)
-    #[arg(long, global = true)]
+    #[arg(long, hide = true)]
     pub metrics_file: Option<PathBuf>,
 }
 
@@ -73,10 +87,132 @@ pub enum OutputArg {
     Json,
 }
 
-fn parse_now(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+/// `--now`: the clock.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Clock {
+    /// Fix the clock (RFC 3339), for reproducible runs
+    #[arg(long, value_parser = parse_now)]
+    pub now: Option<Time>,
+}
+
+/// `--insecure-config`: for the commands that load hosts/.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Trust {
+    /// As root, go on even if hosts/ is writable by others (each problem becomes a warning, or a `config_insecure` event in a run)
+    #[arg(long)]
+    pub insecure_config: bool,
+}
+
+/// What `check`, `reconcile` and `watch` share: where events and metrics go.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunFlags {
+    /// Where events go: a file to append to, or - for stdout [default: events.jsonl in the state directory; check: none]
+    #[arg(long)]
+    pub events: Option<String>,
+    /// Write Prometheus metrics here after each run (atomically)
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub metrics_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub clock: Clock,
+    #[command(flatten)]
+    pub trust: Trust,
+}
+
+/// What `events` and `audit` share: which log and which stretch of it.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LogFlags {
+    /// The event log to read [default: events.jsonl in the state directory]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub events: Option<String>,
+    /// Only events at or after this time: RFC 3339, or a duration ago (1h, 30m)
+    #[arg(long, value_parser = parse_when)]
+    pub since: Option<When>,
+    /// Only events at or before this time: RFC 3339, or a duration ago (1h, 30m)
+    #[arg(long, value_parser = parse_when)]
+    pub until: Option<When>,
+    /// Only events of this service: SERVICE, or NODE/SERVICE
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The clock that relative --since/--until count back from (RFC 3339)
+    #[arg(long, value_parser = parse_now)]
+    pub now: Option<Time>,
+}
+
+/// A `--since`/`--until` value: a time, or a duration before now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    At(Time),
+    Ago(std::time::Duration),
+}
+
+impl When {
+    pub fn resolve(self, now: Time) -> Time {
+        match self {
+            When::At(t) => t,
+            When::Ago(d) => chrono::Duration::from_std(d).map_or(Time::MIN_UTC, |d| now - d),
+        }
+    }
+}
+
+fn parse_now(s: &str) -> Result<Time, String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|e| format!("`{s}` is not an RFC 3339 time ({e}); example: 2026-11-23T12:00:00Z"))
+}
+
+fn parse_when(s: &str) -> Result<When, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(When::At(t.with_timezone(&chrono::Utc)));
+    }
+    crate::desired::parse_duration(s).map(When::Ago).map_err(|_| {
+        format!("`{s}` is neither an RFC 3339 time (2026-11-23T12:00:00Z) nor a duration ago (30m, 1h, 2d)")
+    })
+}
+
+/// `--type`: one of [`EventKind::ALL`]; anything else is a usage error
+/// that lists them, with a "did you mean" when one is close.
+#[derive(Clone, Debug)]
+pub struct EventTypeParser;
+
+impl TypedValueParser for EventTypeParser {
+    type Value = EventKind;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<EventKind, clap::Error> {
+        let typed = value.to_string_lossy();
+        if let Some(kind) = EventKind::parse(&typed) {
+            return Ok(kind);
+        }
+        let names = EventKind::ALL.map(EventKind::as_str);
+        let mut msg = format!(
+            "unknown event type `{}` for `--type`\n\nvalid types: {}\n",
+            crate::text::escape_control(&typed),
+            names.join(", ")
+        );
+        if let Some(hint) = crate::desired::suggest::hint(&typed, names) {
+            msg.push_str(&format!("\nhint: {hint}\n"));
+        }
+        Err(clap::Error::raw(clap::error::ErrorKind::InvalidValue, msg).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            EventKind::ALL
+                .into_iter()
+                .map(|k| PossibleValue::new(k.as_str())),
+        ))
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,15 +220,17 @@ pub enum Command {
     /// Pure drift check for CI: reads hosts, world and an optional checkpoint, writes nothing, prints the plan
     Check {
         /// A checkpoint to start from (read only)
-        #[arg(long)]
+        #[arg(long, value_hint = clap::ValueHint::FilePath)]
         checkpoint: Option<PathBuf>,
         /// Operator overrides (pins, holds) to apply (read only)
-        #[arg(long)]
+        #[arg(long, value_hint = clap::ValueHint::FilePath)]
         overrides: Option<PathBuf>,
         /// Probe this node (--node) like reconcile and start from the state
         /// directory's checkpoint and overrides; takes no lock, writes nothing
         #[arg(long)]
         live: bool,
+        #[command(flatten)]
+        run: RunFlags,
     },
     /// Observe, decide, execute (unless --dry-run), record events and the checkpoint
     Reconcile {
@@ -105,6 +243,8 @@ pub enum Command {
         /// Wait up to this long for another run's lock (e.g. 30s)
         #[arg(long, value_parser = parse_duration_arg)]
         wait: Option<std::time::Duration>,
+        #[command(flatten)]
+        run: RunFlags,
     },
     /// Reconcile now, then again whenever hosts/ or the world change
     Watch {
@@ -117,68 +257,108 @@ pub enum Command {
         /// Also reconcile this often without a change (e.g. 30s)
         #[arg(long, value_parser = parse_duration_arg)]
         interval: Option<std::time::Duration>,
+        #[command(flatten)]
+        run: RunFlags,
     },
     /// Check hosts/ (and the world) and report every error
-    Validate,
+    Validate {
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Services, health, attempts, backoff and last action, from the checkpoint
-    Status,
-    /// The event log, filtered
+    Status {
+        #[command(flatten)]
+        trust: Trust,
+    },
+    /// The event log, filtered (`-n 20 --follow`: like `tail -n 20 -f`)
     Events {
-        /// Keep printing new events as they are appended
-        #[arg(long)]
+        /// Keep printing new events as they are appended (from the end, unless -n or --since)
+        #[arg(short = 'f', long)]
         follow: bool,
+        /// Only the last N matching events (then keep following with --follow)
+        #[arg(short = 'n', long = "lines", value_name = "N")]
+        lines: Option<usize>,
         /// Only events of this type (repeatable)
-        #[arg(long = "type")]
-        types: Vec<String>,
-        /// Only events of this service
-        #[arg(long)]
-        service: Option<String>,
+        #[arg(long = "type", value_name = "TYPE", value_parser = EventTypeParser, hide_possible_values = true)]
+        types: Vec<EventKind>,
+        #[command(flatten)]
+        log: LogFlags,
     },
     /// Keep SERVICE running whatever its services.yaml says
-    Pin { service: String },
+    Pin {
+        service: String,
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Undo `pin` (or unpin a service pinned in services.yaml)
-    Unpin { service: String },
+    Unpin {
+        service: String,
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Execute no action on SERVICE until `release`
     Hold {
         service: String,
         #[arg(long)]
         reason: Option<String>,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// Undo `hold`
-    Release { service: String },
+    Release {
+        service: String,
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Close SERVICE's restart circuit and forget its attempts
-    Reset { service: String },
+    Reset {
+        service: String,
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Desired against actual, as a unified diff per node (exit 2 when they differ)
     Diff {
         /// Take this node's (--node) actual side from live probes, not the world
         #[arg(long)]
         live: bool,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// The effective settings per node and the policy order
-    Policies,
+    Policies {
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Decision records of past runs, from the event log
     Audit {
-        /// Only records at or after this time (RFC 3339)
-        #[arg(long, value_parser = parse_now)]
-        since: Option<chrono::DateTime<chrono::Utc>>,
-        /// Only records at or before this time (RFC 3339)
-        #[arg(long, value_parser = parse_now)]
-        until: Option<chrono::DateTime<chrono::Utc>>,
-        /// Only records that mention this service
-        #[arg(long)]
-        service: Option<String>,
         /// Only the last N records
         #[arg(long)]
         limit: Option<usize>,
+        #[command(flatten)]
+        log: LogFlags,
     },
     /// Per-model demand forecast (EWMA of the request rate) and trend
-    Forecast,
+    Forecast {
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Probe this machine (the --node) and write what is seen as a world directory
     Observe {
         /// The world directory to write
-        #[arg(long)]
+        #[arg(long, value_hint = clap::ValueHint::DirPath)]
         out: PathBuf,
+        #[command(flatten)]
+        clock: Clock,
+        #[command(flatten)]
+        trust: Trust,
     },
+    /// Print a shell completion script (bash, zsh or fish) to stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff) to stdout
+    Man,
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -190,7 +370,7 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => return usage(&e),
     };
-    match dispatch(cli) {
+    match crate::commands::dispatch::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
             let message = format!("{e:#}");
@@ -210,190 +390,4 @@ fn usage(e: &clap::Error) -> i32 {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
         _ => EXIT_ERROR,
     }
-}
-
-fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    let g = cli.global;
-    let run_opts = |mode, checkpoint_file, overrides_file, probe, wait| RunOptions {
-        hosts: g.hosts.clone(),
-        world: g.world.clone(),
-        state_dir: g.state_dir.clone(),
-        checkpoint_file,
-        overrides_file,
-        node: g.node.clone(),
-        now: g.now,
-        output: if g.output == OutputArg::Json {
-            Output::Json
-        } else {
-            Output::Human
-        },
-        events: match g.events.as_deref() {
-            None => EventsTarget::Default,
-            Some("-") => EventsTarget::Stdout,
-            Some(p) => EventsTarget::File(PathBuf::from(p)),
-        },
-        mode,
-        probe,
-        wait,
-        metrics_file: g.metrics_file.clone(),
-        insecure_config: g.insecure_config,
-    };
-    match cli.command {
-        Command::Check {
-            checkpoint,
-            overrides,
-            live,
-        } => crate::metrics::run(&run_opts(Mode::Check, checkpoint, overrides, live, None)),
-        Command::Reconcile {
-            dry_run,
-            no_probe,
-            wait,
-        } => crate::metrics::run(&run_opts(
-            Mode::Reconcile { dry_run },
-            None,
-            None,
-            !no_probe,
-            wait,
-        )),
-        Command::Validate => match fleet(&g) {
-            Some(fleet) => commands::validate::run(&fleet, &g.hosts, &g.world),
-            None => Ok(EXIT_ERROR),
-        },
-        Command::Watch {
-            dry_run,
-            no_probe,
-            interval,
-        } => {
-            // Mistakes end `watch` at once instead of failing every pass.
-            let Some((fleet, _)) = crate::run::load_trusted_fleet(&g.hosts, g.insecure_config)
-            else {
-                return Ok(EXIT_ERROR);
-            };
-            crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
-            let opts = run_opts(
-                Mode::Reconcile { dry_run },
-                None,
-                None,
-                !no_probe,
-                Some(std::time::Duration::from_secs(30)),
-            );
-            commands::watch::watch(&opts, interval)
-        }
-        Command::Status => {
-            let Some(fleet) = fleet(&g) else {
-                return Ok(EXIT_ERROR);
-            };
-            commands::status::run(&fleet, &state_dir(&g), g.output == OutputArg::Json)
-        }
-        Command::Events {
-            follow,
-            types,
-            service,
-        } => {
-            let path = match g.events.as_deref() {
-                Some(p) if p != "-" => PathBuf::from(p),
-                _ => state_dir(&g).join("events.jsonl"),
-            };
-            let filter = commands::events::Filter {
-                types,
-                node: g.node.clone(),
-                service,
-            };
-            commands::events::run(&path, &filter, follow)
-        }
-        Command::Pin { service } => overrides(&g, Op::Pin, &service, None),
-        Command::Unpin { service } => overrides(&g, Op::Unpin, &service, None),
-        Command::Hold { service, reason } => overrides(&g, Op::Hold, &service, reason),
-        Command::Release { service } => overrides(&g, Op::Release, &service, None),
-        Command::Reset { service } => overrides(&g, Op::Reset, &service, None),
-        Command::Diff { live } => {
-            let Some(fleet) = fleet(&g) else {
-                return Ok(EXIT_ERROR);
-            };
-            let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-            if !live && std::fs::metadata(&g.world).is_err_and(missing) {
-                anyhow::bail!("world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD)", g.world.display());
-            }
-            let probed = if live {
-                let node = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
-                    .unwrap_or_default();
-                Some(commands::diff::probe(&fleet, &node, &state_dir(&g)))
-            } else {
-                None
-            };
-            commands::diff::run(&fleet, &g.world, probed)
-        }
-        Command::Policies => {
-            let Some(fleet) = fleet(&g) else {
-                return Ok(EXIT_ERROR);
-            };
-            commands::policies::run(&fleet, g.output == OutputArg::Json)
-        }
-        Command::Audit {
-            since,
-            until,
-            service,
-            limit,
-        } => {
-            let path = match g.events.as_deref() {
-                Some(p) if p != "-" => PathBuf::from(p),
-                _ => state_dir(&g).join("events.jsonl"),
-            };
-            let q = commands::audit::Query {
-                since,
-                until,
-                node: g.node.clone(),
-                service,
-                limit,
-            };
-            commands::audit::run(&path, &q, g.output == OutputArg::Json)
-        }
-        Command::Forecast => {
-            let Some(fleet) = fleet(&g) else {
-                return Ok(EXIT_ERROR);
-            };
-            commands::forecast::run(&fleet, &state_dir(&g), g.output == OutputArg::Json)
-        }
-        Command::Observe { out } => {
-            let Some(fleet) = fleet(&g) else {
-                return Ok(EXIT_ERROR);
-            };
-            let name = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
-            let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
-                return Ok(EXIT_ERROR); // local_node reports every other case
-            };
-            commands::observe::run(
-                node,
-                &out,
-                g.state_dir.as_deref(),
-                g.now.unwrap_or_else(chrono::Utc::now),
-            )
-        }
-    }
-}
-
-/// hosts/, loaded the way every command loads it (`run::load_trusted_fleet`:
-/// config errors, then the root trust check); None when refused, with the
-/// reasons on stderr. Problems let through by `--insecure-config` are
-/// warnings.
-fn fleet(g: &Global) -> Option<crate::desired::Fleet> {
-    let (fleet, insecure) = crate::run::load_trusted_fleet(&g.hosts, g.insecure_config)?;
-    for p in &insecure {
-        eprintln!("warning: {p} (--insecure-config)");
-    }
-    Some(fleet)
-}
-
-fn state_dir(g: &Global) -> PathBuf {
-    g.state_dir
-        .clone()
-        .unwrap_or_else(crate::store::statedir::default_state_dir)
-}
-
-fn overrides(g: &Global, op: Op, service: &str, reason: Option<String>) -> anyhow::Result<i32> {
-    let Some(fleet) = fleet(g) else {
-        return Ok(EXIT_ERROR);
-    };
-    let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
-    commands::overrides::run(op, &fleet, &state_dir(g), &node, &svc, reason)
 }

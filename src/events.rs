@@ -25,10 +25,11 @@ pub enum EventKind {
     ConfigInsecure,
     IntentRecovered,
     ServiceRemoved,
+    CircuitHalfOpen,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::RunStarted,
         EventKind::HealthChanged,
         EventKind::ObservationInvalid,
@@ -45,6 +46,7 @@ impl EventKind {
         EventKind::ConfigInsecure,
         EventKind::IntentRecovered,
         EventKind::ServiceRemoved,
+        EventKind::CircuitHalfOpen,
     ];
 
     /// The `type` field of its JSON line.
@@ -66,6 +68,7 @@ impl EventKind {
             EventKind::ConfigInsecure => "config_insecure",
             EventKind::IntentRecovered => "intent_recovered",
             EventKind::ServiceRemoved => "service_removed",
+            EventKind::CircuitHalfOpen => "circuit_half_open",
         }
     }
 
@@ -74,6 +77,13 @@ impl EventKind {
         EventKind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
+
+/// The version of the event line format, written as `schema_version` on
+/// every line (after the common fields) so that log pipelines can tell
+/// formats apart. Version 1 was the lines without this field; a change
+/// that renames or retypes a field raises it, a new optional field or a
+/// new event type does not (docs/reference/events.md).
+pub const SCHEMA_VERSION: u64 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -109,7 +119,8 @@ impl Event {
     }
 
     /// The event as one JSON line (with the trailing newline): common fields
-    /// first in a fixed order, then the rest sorted by name.
+    /// first in a fixed order (`ts`, `run_id`, `seq`, `type`, `node`,
+    /// `service`, `schema_version`), then the rest sorted by name.
     pub fn to_line(&self, ts: &str, run_id: &str, seq: u64) -> String {
         let mut s = String::with_capacity(160 + self.fields.len() * 32);
         s.push_str("{\"ts\":");
@@ -130,10 +141,12 @@ impl Event {
             &mut s,
             &self.service.as_deref().map_or(Value::Null, Value::from),
         );
+        s.push_str(",\"schema_version\":");
+        s.push_str(&SCHEMA_VERSION.to_string());
         for (k, v) in &self.fields {
             if matches!(
                 k.as_str(),
-                "ts" | "run_id" | "seq" | "type" | "node" | "service"
+                "ts" | "run_id" | "seq" | "type" | "node" | "service" | "schema_version"
             ) {
                 continue;
             }
@@ -162,7 +175,7 @@ mod tests {
             .with("detail", "a \"quoted\"\nline")
             .with("condition", "idle");
         let line = e.to_line("2026-11-23T12:00:00Z", "abc", 7);
-        assert!(line.starts_with("{\"ts\":\"2026-11-23T12:00:00Z\",\"run_id\":\"abc\",\"seq\":7,\"type\":\"drift_detected\",\"node\":\"n1\",\"service\":null,\"condition\""));
+        assert!(line.starts_with("{\"ts\":\"2026-11-23T12:00:00Z\",\"run_id\":\"abc\",\"seq\":7,\"type\":\"drift_detected\",\"node\":\"n1\",\"service\":null,\"schema_version\":2,\"condition\""));
         assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["detail"], "a \"quoted\"\nline");

@@ -1,24 +1,37 @@
-//! `events [--follow]`: the event log, filtered by type, node and service.
-//! Lines are printed as they are stored, so the output pipes into jq; only
-//! DEL and C1 characters, which JSON lets stand raw in a string, are
-//! printed as `\u` escapes (the same JSON value, safe on a terminal).
+//! `events`: the event log, filtered by type, node, service and time, like
+//! `tail`: `-n N` keeps the last N matching events, `--follow` keeps
+//! printing new ones (from the end of the log, unless `-n` or `--since`
+//! asks for history first). Lines are printed as they are stored, so the
+//! output pipes into jq; only DEL and C1 characters, which JSON lets stand
+//! raw in a string, are printed as `\u` escapes (the same JSON value, safe
+//! on a terminal).
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::events::EventKind;
+
 pub struct Filter {
-    pub types: Vec<String>,
+    /// Any of these types; empty: every type.
+    pub types: Vec<EventKind>,
     pub node: Option<String>,
     pub service: Option<String>,
+    /// Only events whose `ts` is at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events whose `ts` is at or before this.
+    pub until: Option<DateTime<Utc>>,
 }
 
 impl Filter {
-    fn matches(&self, v: &Value) -> bool {
+    pub fn matches(&self, v: &Value) -> bool {
         let field = |k: &str| v.get(k).and_then(Value::as_str);
-        (self.types.is_empty() || self.types.iter().any(|t| field("type") == Some(t)))
+        let ts = || field("ts").and_then(|t| t.parse::<DateTime<Utc>>().ok());
+        (self.types.is_empty() || self.types.iter().any(|t| field("type") == Some(t.as_str())))
             && self
                 .node
                 .as_deref()
@@ -27,10 +40,55 @@ impl Filter {
                 .service
                 .as_deref()
                 .is_none_or(|s| field("service") == Some(s))
+            && self.since.is_none_or(|s| ts().is_some_and(|t| t >= s))
+            && self.until.is_none_or(|u| ts().is_some_and(|t| t <= u))
     }
 }
 
-pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
+/// One whole line of the log, or the end of what is written so far.
+enum Next {
+    Line(Vec<u8>),
+    End,
+}
+
+/// Reads the log line by line from a byte offset; a torn last line (a run
+/// killed mid-append, or one still being written) is not handed out until
+/// it is whole, and reading resumes at its start.
+struct Log {
+    reader: BufReader<std::fs::File>,
+    pos: u64,
+}
+
+impl Log {
+    fn next(&mut self) -> Result<Next> {
+        // Bytes, not a String: a torn line may end inside a UTF-8 character.
+        let mut line = Vec::new();
+        let n = self.reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            self.reader.seek(SeekFrom::Start(self.pos))?;
+            return Ok(Next::End);
+        }
+        self.pos += n as u64;
+        Ok(Next::Line(line))
+    }
+}
+
+/// The line as printed when it is a matching event; None otherwise (a line
+/// that is not JSON is skipped like any other non-match).
+fn shown(line: &[u8], filter: &Filter) -> Option<String> {
+    let v = serde_json::from_slice::<Value>(line).ok()?;
+    if !filter.matches(&v) {
+        return None;
+    }
+    // It parsed, so it is UTF-8; DEL and C1 become `\u` escapes.
+    let text = String::from_utf8_lossy(line);
+    Some(crate::text::json_escape_c1(&text).into_owned())
+}
+
+/// Prints the matching events: all of them, or the last `last`; then, with
+/// `follow`, every new one as it is appended. Without `last` and `since`,
+/// `follow` skips the history and starts at the end of the log.
+pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> Result<i32> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(0),
@@ -38,33 +96,53 @@ pub fn run(path: &Path, filter: &Filter, follow: bool) -> Result<i32> {
             return Err(e).with_context(|| format!("cannot open event log `{}`", path.display()))
         }
     };
-    let mut reader = BufReader::new(file);
-    let mut pos = 0u64;
-    // Bytes, not a String: a torn last line (a run killed mid-append) may
-    // end inside a UTF-8 character; it is skipped until it is whole or cut.
-    let mut line: Vec<u8> = Vec::new();
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            // End of the log (or a line still being written): wait for more.
-            if !follow {
-                return Ok(0);
-            }
-            std::thread::sleep(Duration::from_millis(300));
-            reader.seek(SeekFrom::Start(pos))?;
+    let mut log = Log {
+        reader: BufReader::new(file),
+        pos: 0,
+    };
+    let history = !follow || last.is_some() || filter.since.is_some();
+    let mut kept: VecDeque<String> = VecDeque::new();
+    while let Next::Line(line) = log.next()? {
+        if !history {
             continue;
         }
-        pos += n as u64;
-        if let Ok(v) = serde_json::from_slice::<Value>(&line) {
-            if filter.matches(&v) {
-                // It parsed, so it is UTF-8; DEL and C1 become `\u` escapes.
-                let text = String::from_utf8_lossy(&line);
-                let text = crate::text::json_escape_c1(&text);
+        let Some(text) = shown(&line, filter) else {
+            continue;
+        };
+        match last {
+            Some(0) => {}
+            Some(n) => {
+                if kept.len() == n {
+                    kept.pop_front();
+                }
+                kept.push_back(text);
+            }
+            // No limit: print as we go, so a long log streams.
+            None => {
                 if !super::stdout::write(&text)? {
                     return Ok(0); // the reader has gone (`| head`)
                 }
             }
+        }
+    }
+    for text in &kept {
+        if !super::stdout::write(text)? {
+            return Ok(0);
+        }
+    }
+    if !follow {
+        return Ok(0);
+    }
+    loop {
+        match log.next()? {
+            Next::Line(line) => {
+                if let Some(text) = shown(&line, filter) {
+                    if !super::stdout::write(&text)? {
+                        return Ok(0);
+                    }
+                }
+            }
+            Next::End => std::thread::sleep(Duration::from_millis(300)),
         }
     }
 }

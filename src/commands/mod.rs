@@ -1,6 +1,9 @@
-//! Commands other than the run itself: each file is one command.
+//! Commands other than the run itself: each file is one command (and
+//! `dispatch`, which routes the parsed command line to them).
 pub mod audit;
+pub mod completions;
 pub mod diff;
+pub mod dispatch;
 pub mod events;
 pub mod forecast;
 pub mod observe;
@@ -10,4 +13,5 @@ pub mod status;
 pub mod stdout;
 pub mod target;
 pub mod validate;
+pub mod validate_json;
 pub mod watch;

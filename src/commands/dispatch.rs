@@ -1,0 +1,293 @@
+//! From parsed flags (`crate::cli`) to the command that runs: flags given
+//! before the command name are merged with the command's own (its own
+//! win), paths are defaulted, and each command gets what it needs.
+use std::path::PathBuf;
+
+use crate::cli::{BeforeCommand, Cli, Command, Global, LogFlags, OutputArg, RunFlags, EXIT_ERROR};
+use crate::commands::{self, overrides::Op};
+use crate::core::Mode;
+use crate::run::{EventsTarget, Output, RunOptions};
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let g = cli.global;
+    let b = cli.before;
+    let json = g.output == OutputArg::Json;
+    // `--insecure-config` given before the command, or after it.
+    let insecure = |own: bool| own || b.insecure_config;
+    match cli.command {
+        Command::Check {
+            checkpoint,
+            overrides,
+            live,
+            run,
+        } => {
+            let mut opts = run_opts(&g, &b, &run, Mode::Check, live, None);
+            opts.checkpoint_file = checkpoint;
+            opts.overrides_file = overrides;
+            crate::metrics::run(&opts)
+        }
+        Command::Reconcile {
+            dry_run,
+            no_probe,
+            wait,
+            run,
+        } => crate::metrics::run(&run_opts(
+            &g,
+            &b,
+            &run,
+            Mode::Reconcile { dry_run },
+            !no_probe,
+            wait,
+        )),
+        Command::Validate { trust } => {
+            let insecure = insecure(trust.insecure_config);
+            if json {
+                return commands::validate_json::run(&g.hosts, &g.world, insecure);
+            }
+            match fleet(&g, insecure) {
+                Some(fleet) => commands::validate::run(&fleet, &g.hosts, &g.world),
+                None => Ok(EXIT_ERROR),
+            }
+        }
+        Command::Watch {
+            dry_run,
+            no_probe,
+            interval,
+            run,
+        } => {
+            let opts = run_opts(
+                &g,
+                &b,
+                &run,
+                Mode::Reconcile { dry_run },
+                !no_probe,
+                Some(std::time::Duration::from_secs(30)),
+            );
+            // Mistakes end `watch` at once instead of failing every pass.
+            let Some((fleet, _)) = crate::run::load_trusted_fleet(&g.hosts, opts.insecure_config)
+            else {
+                return Ok(EXIT_ERROR);
+            };
+            crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
+            commands::watch::watch(&opts, interval)
+        }
+        Command::Status { trust } => {
+            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
+                return Ok(EXIT_ERROR);
+            };
+            commands::status::run(&fleet, &state_dir(&g), json)
+        }
+        Command::Events {
+            follow,
+            lines,
+            types,
+            log,
+        } => {
+            let (path, window, node, service) = log_query(&g, &b, &log)?;
+            let filter = commands::events::Filter {
+                types,
+                node,
+                service,
+                since: window.0,
+                until: window.1,
+            };
+            commands::events::run(&path, &filter, lines, follow)
+        }
+        Command::Pin { service, trust } => {
+            overrides(&g, insecure(trust.insecure_config), Op::Pin, &service, None)
+        }
+        Command::Unpin { service, trust } => overrides(
+            &g,
+            insecure(trust.insecure_config),
+            Op::Unpin,
+            &service,
+            None,
+        ),
+        Command::Hold {
+            service,
+            reason,
+            trust,
+        } => overrides(
+            &g,
+            insecure(trust.insecure_config),
+            Op::Hold,
+            &service,
+            reason,
+        ),
+        Command::Release { service, trust } => overrides(
+            &g,
+            insecure(trust.insecure_config),
+            Op::Release,
+            &service,
+            None,
+        ),
+        Command::Reset { service, trust } => overrides(
+            &g,
+            insecure(trust.insecure_config),
+            Op::Reset,
+            &service,
+            None,
+        ),
+        Command::Diff { live, trust } => {
+            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
+                return Ok(EXIT_ERROR);
+            };
+            let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+            if !live && std::fs::metadata(&g.world).is_err_and(missing) {
+                anyhow::bail!("world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD)", g.world.display());
+            }
+            let probed = if live {
+                let node = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
+                    .unwrap_or_default();
+                Some(commands::diff::probe(&fleet, &node, &state_dir(&g)))
+            } else {
+                None
+            };
+            commands::diff::run(&fleet, &g.world, probed)
+        }
+        Command::Policies { trust } => {
+            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
+                return Ok(EXIT_ERROR);
+            };
+            commands::policies::run(&fleet, json)
+        }
+        Command::Audit { limit, log } => {
+            let (path, window, node, service) = log_query(&g, &b, &log)?;
+            let q = commands::audit::Query {
+                since: window.0,
+                until: window.1,
+                node,
+                service,
+                limit,
+            };
+            commands::audit::run(&path, &q, json)
+        }
+        Command::Forecast { trust } => {
+            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
+                return Ok(EXIT_ERROR);
+            };
+            commands::forecast::run(&fleet, &state_dir(&g), json)
+        }
+        Command::Observe { out, clock, trust } => {
+            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
+                return Ok(EXIT_ERROR);
+            };
+            let name = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
+            let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
+                return Ok(EXIT_ERROR); // local_node reports every other case
+            };
+            commands::observe::run(
+                node,
+                &out,
+                g.state_dir.as_deref(),
+                clock.now.or(b.now).unwrap_or_else(chrono::Utc::now),
+            )
+        }
+        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Man => commands::completions::man(),
+    }
+}
+
+/// The options of one `check`/`reconcile` pass.
+fn run_opts(
+    g: &Global,
+    b: &BeforeCommand,
+    run: &RunFlags,
+    mode: Mode,
+    probe: bool,
+    wait: Option<std::time::Duration>,
+) -> RunOptions {
+    RunOptions {
+        hosts: g.hosts.clone(),
+        world: g.world.clone(),
+        state_dir: g.state_dir.clone(),
+        checkpoint_file: None,
+        overrides_file: None,
+        node: g.node.clone(),
+        now: run.clock.now.or(b.now),
+        output: if g.output == OutputArg::Json {
+            Output::Json
+        } else {
+            Output::Human
+        },
+        events: match run.events.as_deref().or(b.events.as_deref()) {
+            None => EventsTarget::Default,
+            Some("-") => EventsTarget::Stdout,
+            Some(p) => EventsTarget::File(PathBuf::from(p)),
+        },
+        mode,
+        probe,
+        wait,
+        metrics_file: run.metrics_file.clone().or_else(|| b.metrics_file.clone()),
+        insecure_config: run.trust.insecure_config || b.insecure_config,
+    }
+}
+
+type Window = (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+/// What `events` and `audit` read and keep: the log, the time window
+/// (relative times counted back from `--now`, else the clock), the node
+/// (`--node`, or the NODE of `--service NODE/SERVICE`) and the service.
+fn log_query(
+    g: &Global,
+    b: &BeforeCommand,
+    log: &LogFlags,
+) -> anyhow::Result<(PathBuf, Window, Option<String>, Option<String>)> {
+    let path = match log.events.as_deref().or(b.events.as_deref()) {
+        Some(p) if p != "-" => PathBuf::from(p),
+        _ => state_dir(g).join("events.jsonl"),
+    };
+    let now = log.now.or(b.now).unwrap_or_else(chrono::Utc::now);
+    let window = (
+        log.since.map(|w| w.resolve(now)),
+        log.until.map(|w| w.resolve(now)),
+    );
+    let (node, service) = match log.service.as_deref().map(|s| s.split_once('/')) {
+        Some(Some((n, s))) => {
+            if g.node.as_deref().is_some_and(|given| given != n) {
+                anyhow::bail!(
+                    "`--service {n}/{s}` names node `{n}` but `--node` is `{}`",
+                    g.node.as_deref().unwrap_or_default()
+                );
+            }
+            (Some(n.to_string()), Some(s.to_string()))
+        }
+        _ => (g.node.clone(), log.service.clone()),
+    };
+    Ok((path, window, node, service))
+}
+
+/// hosts/, loaded the way every command loads it (`run::load_trusted_fleet`:
+/// config errors, then the root trust check); None when refused, with the
+/// reasons on stderr. Problems let through by `--insecure-config` are
+/// warnings.
+fn fleet(g: &Global, insecure_config: bool) -> Option<crate::desired::Fleet> {
+    let (fleet, insecure) = crate::run::load_trusted_fleet(&g.hosts, insecure_config)?;
+    for p in &insecure {
+        eprintln!("warning: {p} (--insecure-config)");
+    }
+    Some(fleet)
+}
+
+fn state_dir(g: &Global) -> PathBuf {
+    g.state_dir
+        .clone()
+        .unwrap_or_else(crate::store::statedir::default_state_dir)
+}
+
+fn overrides(
+    g: &Global,
+    insecure_config: bool,
+    op: Op,
+    service: &str,
+    reason: Option<String>,
+) -> anyhow::Result<i32> {
+    let Some(fleet) = fleet(g, insecure_config) else {
+        return Ok(EXIT_ERROR);
+    };
+    let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
+    commands::overrides::run(op, &fleet, &state_dir(g), &node, &svc, reason)
+}

@@ -1,0 +1,252 @@
+//! `events` like `tail` (SPEC §10): `-n N` keeps the last N matching
+//! events, `--follow` starts at the end of the log (or after the last N),
+//! `--since`/`--until` take RFC 3339 or a duration ago (on `audit` too),
+//! an unknown `--type` is a usage error that lists the types, and
+//! `--service NODE/SERVICE` filters both.
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use supervisorctl::events::EventKind;
+
+use crate::support::{Cli, Output};
+
+const NOW: &str = "2026-11-23T12:00:00Z";
+
+fn line(ts: &str, seq: u64, kind: &str, node: &str, service: Option<&str>) -> String {
+    let service = service.map_or("null".to_string(), |s| format!("\"{s}\""));
+    format!(
+        "{{\"ts\":\"{ts}\",\"run_id\":\"r\",\"seq\":{seq},\"type\":\"{kind}\",\"node\":\"{node}\",\"service\":{service},\"schema_version\":2}}\n"
+    )
+}
+
+/// A log of five events: two hours, one hour and 30 minutes before NOW
+/// (n1/web, n2/web, n1/db), then two at NOW (a decision of n1, n2/web).
+fn sample_log(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("events.jsonl");
+    let text = [
+        line(
+            "2026-11-23T10:00:00Z",
+            1,
+            "health_changed",
+            "n1",
+            Some("web"),
+        ),
+        line(
+            "2026-11-23T11:00:00Z",
+            2,
+            "health_changed",
+            "n2",
+            Some("web"),
+        ),
+        line(
+            "2026-11-23T11:30:00Z",
+            3,
+            "drift_detected",
+            "n1",
+            Some("db"),
+        ),
+        line(NOW, 4, "decision", "n1", None),
+        line(NOW, 5, "run_finished", "n2", Some("web")),
+    ]
+    .concat();
+    std::fs::write(&path, text).expect("write the log");
+    path
+}
+
+fn events(log: &Path, args: &[&str]) -> Output {
+    Cli::new()
+        .arg("events")
+        .arg("--events")
+        .arg(log)
+        .args(args)
+        .run()
+}
+
+fn seqs(out: &Output) -> Vec<u64> {
+    assert_eq!(out.code, 0, "{}", out.describe());
+    out.expect_events()
+        .iter()
+        .map(|e| e["seq"].as_u64().expect("a seq"))
+        .collect()
+}
+
+#[test]
+fn last_n_events_of_those_that_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    assert_eq!(seqs(&events(&log, &["-n", "2"])), [4, 5]);
+    assert_eq!(seqs(&events(&log, &["--lines", "10"])), [1, 2, 3, 4, 5]);
+    assert_eq!(seqs(&events(&log, &["-n", "0"])), Vec::<u64>::new());
+    let web = events(&log, &["-n", "2", "--type", "health_changed"]);
+    assert_eq!(seqs(&web), [1, 2]);
+}
+
+#[test]
+fn since_and_until_take_a_time_or_a_duration_ago() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    let now = ["--now", NOW];
+    let ago = |args: &[&str]| seqs(&events(&log, &[args, &now[..]].concat()));
+    assert_eq!(ago(&["--since", "1h"]), [2, 3, 4, 5]);
+    assert_eq!(ago(&["--since", "45m"]), [3, 4, 5]);
+    assert_eq!(ago(&["--until", "1h"]), [1, 2]);
+    assert_eq!(ago(&["--since", "90m", "--until", "30m"]), [2, 3]);
+    let at = events(&log, &["--since", "2026-11-23T11:00:00Z"]);
+    assert_eq!(seqs(&at), [2, 3, 4, 5]);
+    let bad = events(&log, &["--since", "yesterday"]);
+    assert_eq!(bad.code, 1, "{}", bad.describe());
+    assert!(bad.stderr.contains("RFC 3339"), "{}", bad.describe());
+}
+
+#[test]
+fn audit_since_takes_a_duration_ago() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let text = [
+        line("2026-11-23T10:00:00Z", 1, "decision", "n1", None),
+        line("2026-11-23T11:45:00Z", 2, "decision", "n1", None),
+    ]
+    .concat();
+    std::fs::write(&path, text).unwrap();
+    let out = Cli::new()
+        .arg("audit")
+        .arg("--events")
+        .arg(&path)
+        .args(["--since", "1h", "--now", NOW, "--output", "json"])
+        .run();
+    assert_eq!(seqs(&out), [2]);
+}
+
+#[test]
+fn audit_service_takes_node_slash_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let decision = |seq: u64, node: &str| {
+        line(NOW, seq, "decision", node, None).replace(
+            "}\n",
+            ",\"actions\":[{\"service\":\"web\",\"action\":\"restart\"}]}\n",
+        )
+    };
+    std::fs::write(&path, [decision(1, "n1"), decision(2, "n2")].concat()).unwrap();
+    let audit = |service: &str| {
+        Cli::new()
+            .arg("audit")
+            .arg("--events")
+            .arg(&path)
+            .args(["--service", service, "--output", "json"])
+            .run()
+    };
+    assert_eq!(seqs(&audit("web")), [1, 2]);
+    assert_eq!(seqs(&audit("n2/web")), [2]);
+}
+
+#[test]
+fn an_unknown_type_is_an_error_that_lists_the_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    let out = events(&log, &["--type", "helth_changed"]);
+    assert_eq!(out.code, 1, "{}", out.describe());
+    assert!(out.stdout.is_empty(), "{}", out.describe());
+    for kind in EventKind::ALL {
+        assert!(out.stderr.contains(kind.as_str()), "{}", out.describe());
+    }
+    assert!(
+        out.stderr.contains("did you mean `health_changed`?"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn service_takes_node_slash_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    assert_eq!(seqs(&events(&log, &["--service", "web"])), [1, 2, 5]);
+    assert_eq!(seqs(&events(&log, &["--service", "n2/web"])), [2, 5]);
+    assert_eq!(seqs(&events(&log, &["--service", "n1/db"])), [3]);
+    let clash = events(&log, &["--service", "n2/web", "--node", "n1"]);
+    assert_eq!(clash.code, 1, "{}", clash.describe());
+}
+
+/// `events --follow ...` in the background, its stdout lines on a channel.
+fn follow(log: &Path, args: &[&str]) -> (Child, Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .arg("events")
+        .arg("--events")
+        .arg(log)
+        .arg("--follow")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start events --follow");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+fn append(log: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn seq_of(l: &str) -> u64 {
+    serde_json::from_str::<Value>(l).expect("a JSON line")["seq"]
+        .as_u64()
+        .expect("a seq")
+}
+
+#[test]
+fn follow_without_n_starts_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    let (mut child, rx) = follow(&log, &[]);
+    // Append until the follower shows one: it reached the end by then.
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut seq = 100;
+    while got.is_empty() && started.elapsed() < Duration::from_secs(30) {
+        append(&log, &line(NOW, seq, "run_started", "n1", None));
+        seq += 1;
+        got.extend(rx.recv_timeout(Duration::from_millis(400)).ok());
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    got.extend(rx.try_iter());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!got.is_empty(), "--follow printed nothing new");
+    let seqs: Vec<u64> = got.iter().map(|l| seq_of(l)).collect();
+    assert!(
+        seqs.iter().all(|s| *s >= 100),
+        "history was printed: {seqs:?}"
+    );
+}
+
+#[test]
+fn follow_with_n_prints_the_last_n_then_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    let (mut child, rx) = follow(&log, &["-n", "1"]);
+    let first = rx.recv_timeout(Duration::from_secs(30));
+    append(&log, &line(NOW, 6, "run_started", "n1", None));
+    let second = rx.recv_timeout(Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(700));
+    let rest: Vec<String> = rx.try_iter().collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(first.map(|l| seq_of(&l)), Ok(5), "the last event first");
+    assert_eq!(second.map(|l| seq_of(&l)), Ok(6), "then the new one");
+    assert!(rest.is_empty(), "nothing else: {rest:?}");
+}

@@ -1,0 +1,86 @@
+//! The reference docs keep up with the code: every event type
+//! (`EventKind::ALL`) is described in docs/reference/events.md, and so is
+//! every top-level field that the fixture worlds make `check` emit.
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+use supervisorctl::events::EventKind;
+
+use crate::support::{repo_root, Cli};
+
+fn events_md() -> String {
+    let path = repo_root().join("docs/reference/events.md");
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read `{}`: {e}", path.display()))
+}
+
+#[test]
+fn every_event_type_is_described() {
+    let doc = events_md();
+    let missing: Vec<&str> = EventKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .filter(|name| !doc.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in events.md: {missing:?}");
+}
+
+/// `check --output json` of one fixture case, as its expect.json sets it up.
+fn check_events(case: &Path) -> Vec<Value> {
+    let expect: Value = fs::read_to_string(case.join("expect.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let hosts = match case.join("hosts") {
+        own if own.is_dir() => own,
+        _ => repo_root().join("hosts"),
+    };
+    let now = expect["now"].as_str().unwrap_or("2026-11-23T12:00:00Z");
+    let mut cli = Cli::new()
+        .arg("check")
+        .arg("--hosts")
+        .arg(hosts)
+        .arg("--world")
+        .arg(case.join("world"))
+        .args(["--now", now, "--output", "json"]);
+    for (flag, file) in [
+        ("--checkpoint", "checkpoint.json"),
+        ("--overrides", "overrides.json"),
+    ] {
+        if case.join(file).is_file() {
+            cli = cli.arg(flag).arg(case.join(file));
+        }
+    }
+    if let Some(node) = expect["node"].as_str() {
+        cli = cli.args(["--node", node]);
+    }
+    let out = cli.run();
+    assert!(matches!(out.code, 0 | 2 | 3), "{}", out.describe());
+    out.expect_events()
+}
+
+#[test]
+fn every_field_the_fixtures_emit_is_described() {
+    let mut cases: Vec<_> = fs::read_dir(repo_root().join("world-fixtures"))
+        .expect("world-fixtures/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("world").is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() > 10, "fixture cases: {cases:?}");
+    let mut fields: BTreeSet<String> = BTreeSet::new();
+    for case in &cases {
+        for event in check_events(case) {
+            if let Some(map) = event.as_object() {
+                fields.extend(map.keys().cloned());
+            }
+        }
+    }
+    let doc = events_md();
+    let missing: Vec<&String> = fields
+        .iter()
+        .filter(|f| !doc.contains(&format!("`{f}`")))
+        .collect();
+    assert!(missing.is_empty(), "fields not in events.md: {missing:?}");
+}
