@@ -41,6 +41,10 @@ fn one() -> u64 {
     1
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 impl Default for Checkpoint {
     fn default() -> Self {
         Checkpoint {
@@ -111,6 +115,12 @@ pub struct ServiceState {
     pub healthy_since: Option<DateTime<Utc>>,
     #[serde(default)]
     pub restart_attempts: u32,
+    /// When the restart circuit last opened (or a half-open trial failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker_opened_at: Option<DateTime<Utc>>,
+    /// Half-open trials since the circuit first opened (SPEC §12).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub breaker_trials: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restart_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -50,13 +50,15 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
             let pinned = overrides.pins.get(&k).copied().unwrap_or(svc.pinned);
             let held = overrides.holds.get(&k);
             let open = st.restart_attempts >= node.settings.max_restart_attempts;
+            let trial =
+                crate::core::guardrails::breaker_trial_at(&node.settings, &st).map(format_ts);
             let last = st
                 .last_action
                 .as_ref()
                 .map(|a| format!("{} {} at {}", a.action, a.outcome, format_ts(a.at)));
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "failures": st.failures,
-                    "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "backoff_until": backoff,
+                    "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "next_trial_at": trial, "backoff_until": backoff,
                     "last_action": st.last_action, "last_error": st.last_error, "pinned": pinned,
                     "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
                 let _ = writeln!(out, "{line}");
@@ -71,7 +73,11 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     st.cpu_use
                         .map(|c| format!(" cpu {:.0}%", c * 100.0))
                         .unwrap_or_default(),
-                    if open { " circuit open" } else { "" },
+                    match (open, &trial) {
+                        (true, Some(t)) => format!(" circuit open (next trial {t})"),
+                        (true, None) => " circuit open".to_string(),
+                        _ => String::new(),
+                    },
                     backoff
                         .map(|b| format!(" backoff until {b}"))
                         .unwrap_or_default(),

@@ -77,7 +77,24 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             .filter(|d| ctx.health_of(d) != Some(Health::Healthy))
             .map(String::as_str)
             .collect();
-        if attempts >= settings.max_restart_attempts {
+        let trial = super::guardrails::breaker_trial_at(settings, &view.state)
+            .filter(|at| ctx.input.now >= *at);
+        if let (true, Some(at)) = (attempts >= settings.max_restart_attempts, trial) {
+            let detail = format!(
+                "circuit half-open: one trial start (due {}, trial {} since it opened)",
+                ts(at),
+                view.state.breaker_trials + 1
+            );
+            out.half_open.push((name.to_string(), detail.clone()));
+            out.push(propose(
+                view,
+                Action::Restart,
+                Urgency::Required,
+                condition,
+                detail,
+                Severity::Degraded,
+            ));
+        } else if attempts >= settings.max_restart_attempts {
             let detail = format!(
                 "{attempts} restart attempts reached max_restart_attempts {}",
                 settings.max_restart_attempts

@@ -110,6 +110,8 @@ pub struct Decision {
 pub struct Findings {
     pub drifts: Vec<(Option<String>, Drift)>,
     pub proposals: Vec<Proposal>,
+    /// Services whose open circuit half-opens this run, and why.
+    pub half_open: Vec<(String, String)>,
 }
 
 impl Findings {

@@ -126,6 +126,7 @@ pub fn decide_node(
     };
     let (node_props, mut service_props): (Vec<_>, Vec<_>) =
         f.proposals.into_iter().partition(|p| p.service.is_none());
+    let half_open = f.half_open;
     let mut drifts = f.drifts;
     plan.drifts = drifts
         .iter()
@@ -154,6 +155,10 @@ pub fn decide_node(
                 v.state.failures,
             )),
             verified: v.verified.clone(),
+            half_open: half_open
+                .iter()
+                .find(|(s, _)| s == name)
+                .map(|(_, d)| d.clone()),
             reason: (v.state.health != Health::Healthy)
                 .then(|| v.state.last_error.clone())
                 .flatten(),

@@ -119,6 +119,11 @@ pub fn settle(
         let mut actions = vec![];
         for sp in &node.services {
             let s = Some(sp.name.as_str());
+            if let Some(detail) = &sp.half_open {
+                events.push(
+                    Event::new(EventKind::CircuitHalfOpen, n, s).with("reason", detail.as_str()),
+                );
+            }
             if let Some(v) = &sp.verified {
                 events.push(
                     Event::new(EventKind::ActionVerified, n, s)
@@ -274,6 +279,15 @@ fn apply(
     match a.action {
         Action::Restart | Action::Preload => {
             if a.action == Action::Restart {
+                let max = fleet
+                    .nodes
+                    .get(&a.node)
+                    .map_or(u32::MAX, |n| n.settings.max_restart_attempts);
+                // A half-open trial: the breaker's wait starts again, doubled.
+                if st.restart_attempts >= max {
+                    st.breaker_opened_at = Some(now);
+                    st.breaker_trials += 1;
+                }
                 st.restart_attempts += 1;
                 st.last_restart_at = Some(now);
             }

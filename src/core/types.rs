@@ -200,6 +200,8 @@ pub struct ServicePlan {
     pub reason: Option<String>,
     /// The verdict on the last start or eviction, when this run reached one.
     pub verified: Option<super::verify::Verified>,
+    /// The open circuit half-opens this run: one trial start (SPEC §12).
+    pub half_open: Option<String>,
     pub drifts: Vec<Drift>,
     pub conflicts: Vec<Conflict>,
     /// Winning proposals that become `reconcile_*` events.

@@ -90,6 +90,15 @@ impl<'a> View<'a> {
         } else if health != prev.health {
             state.healthy_since = None;
         }
+        // The breaker's clock: when the circuit opened; closed, it has none.
+        if state.restart_attempts >= node.settings.max_restart_attempts {
+            if state.breaker_opened_at.is_none() {
+                state.breaker_opened_at = Some(state.last_restart_at.unwrap_or(now).min(now));
+            }
+        } else {
+            state.breaker_opened_at = None;
+            state.breaker_trials = 0;
+        }
         // The circuit closes after ten minutes healthy.
         if health == Health::Healthy
             && state.restart_attempts > 0

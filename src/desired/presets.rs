@@ -33,6 +33,7 @@ pub fn preset_settings(preset: Preset) -> Settings {
         max_actions_per_run: 5,
         node_offline_after: secs(5 * 60),
         start_grace: secs(10),
+        breaker_retry: Some(secs(30 * 60)),
         backoff_base: secs(5),
         backoff_max: secs(5 * 60),
         maintenance: Vec::new(),

@@ -10,7 +10,7 @@ use serde::de::{IgnoredAny, MapAccess};
 use serde::Deserialize;
 
 use super::scalars::{
-    AbsPath, Argv, CaFile, Clock, Day, Dur, EventName, NonEmpty, Ratio, Size, Url,
+    AbsPath, Argv, CaFile, Clock, Day, Dur, EventName, NonEmpty, Ratio, RetryAfter, Size, Url,
 };
 use super::spec::{Kind, Preset};
 
@@ -94,6 +94,7 @@ pub(crate) struct RawSupervisor {
     pub max_actions_per_run: Option<u32>,
     pub node_offline_after: Option<Dur>,
     pub start_grace: Option<Dur<false>>,
+    pub breaker_retry: Option<RetryAfter>,
     pub maintenance: Option<Vec<RawWindow>>,
     pub webhooks: Option<Vec<RawWebhook>>,
 }

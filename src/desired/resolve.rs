@@ -49,6 +49,9 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
     if let Some(d) = raw.start_grace {
         s.start_grace = d.0;
     }
+    if let Some(r) = raw.breaker_retry {
+        s.breaker_retry = r.0;
+    }
     for (i, w) in raw.maintenance.iter().flatten().enumerate() {
         if w.from.0 == w.to.0 {
             let mut at = path(&["supervisor", "maintenance"]);

@@ -317,3 +317,23 @@ impl<'de> Deserialize<'de> for CaFile {
         })
     }
 }
+
+/// `breaker_retry`: a duration, or `never` (SPEC §12).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryAfter(pub Option<Duration>);
+
+impl<'de> Deserialize<'de> for RetryAfter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_text(d, "a duration such as `30m`, or `never`", |text| {
+            if text == "never" {
+                return Ok(RetryAfter(None));
+            }
+            let value = parse_duration(text)
+                .map_err(|e| format!("{e}\nhint: a duration such as `30m`, or `never`"))?;
+            if value.is_zero() {
+                return Err("invalid duration: must be greater than zero (or `never`)".into());
+            }
+            Ok(RetryAfter(Some(value)))
+        })
+    }
+}

@@ -51,6 +51,9 @@ pub struct Settings {
     /// How long a started process must stay up (and pass its health probe
     /// once) for the start to count as a success (SPEC §9).
     pub start_grace: Duration,
+    /// An open circuit half-opens after this (doubling per failed trial, to
+    /// 24 h); `None`: never (only `reset` or 10 healthy minutes close it).
+    pub breaker_retry: Option<Duration>,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub maintenance: Vec<MaintenanceWindow>,

@@ -5,6 +5,7 @@
 //! operator commands, webhooks, security, and the proof under stress:
 //! crashes, races, full or read-only state, bad input, properties.
 mod bad_input;
+mod breaker;
 mod children;
 mod clock;
 mod closed_stdout;

@@ -53,6 +53,7 @@ pub(super) fn node(services: Vec<ServiceSpec>) -> NodeSpec {
         backoff_max: Duration::from_secs(600),
         maintenance: Vec::new(),
         start_grace: std::time::Duration::from_secs(10),
+        breaker_retry: None,
         webhooks: Vec::new(),
     };
     NodeSpec {

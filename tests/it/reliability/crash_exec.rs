@@ -38,7 +38,10 @@ impl Node {
         let counter = dir.path().join("counter");
         std::fs::create_dir_all(hosts.join("n1")).unwrap();
         std::fs::create_dir_all(world.join("nodes")).unwrap();
-        let mut yaml = format!("supervisor:\n  max_restart_attempts: {MAX_ATTEMPTS}\nservices:\n");
+        // `never`: the circuit stays open, so an epoch can count to it.
+        let mut yaml = format!(
+            "supervisor:\n  max_restart_attempts: {MAX_ATTEMPTS}\n  breaker_retry: never\nservices:\n"
+        );
         for s in services {
             yaml.push_str(&format!(
                 "  {s}:\n    process:\n      pidfile: {}\n    restart: [sh, -c, \"echo {s} >> '{}'; sleep {sleep}\"]\n",

@@ -29,6 +29,7 @@ fn settings() -> Settings {
         backoff_max: s(300),
         maintenance: vec![],
         start_grace: std::time::Duration::from_secs(10),
+        breaker_retry: None,
         webhooks: vec![],
     }
 }

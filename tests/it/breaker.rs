@@ -1,0 +1,64 @@
+//! Giving up does not need a human (SPEC §12 `breaker_retry`): an open
+//! circuit half-opens after `breaker_retry` for one trial start; a failed
+//! trial reopens it and doubles the wait; `never` keeps it open.
+use crate::live_support::{write_file, Node, NODE};
+
+fn at(minutes: i64) -> String {
+    let t0: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+    (t0 + chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn node(retry: &str) -> Node {
+    let n = Node::new("");
+    write_file(
+        &n.path(&format!("hosts/{NODE}/services.yaml")),
+        &format!(
+            "supervisor:\n  max_restart_attempts: 3\n{retry}services:\n  web:\n    process:\n      pidfile: {}\n    restart: [\"true\"]\n",
+            n.path("never.pid").display()
+        ),
+    );
+    n
+}
+
+/// Minutes at which a restart ran, over the given run times.
+fn restarts(n: &Node, minutes: &[i64]) -> Vec<(i64, bool)> {
+    minutes
+        .iter()
+        .filter_map(|&m| {
+            let r = n.reconcile(&at(m), &[]);
+            let half_open = !r.of("circuit_half_open", "web").is_empty();
+            r.executed("web", "restart").map(|_| (m, half_open))
+        })
+        .collect()
+}
+
+#[test]
+fn an_open_circuit_half_opens_with_a_doubling_wait() {
+    let n = node("  breaker_retry: 30m\n");
+    let runs: Vec<i64> = (0..=13).map(|i| i * 10).collect();
+    // Three attempts (0, 10, 20): open at 20; trials at 50 (30m), then 110 (60m).
+    assert_eq!(
+        restarts(&n, &runs),
+        [
+            (0, false),
+            (10, false),
+            (20, false),
+            (50, true),
+            (110, true)
+        ]
+    );
+    // Two failed trials: the next waits 120m (from 110 to 230).
+    let status = n.cli(&["status", "--output", "json"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains(r#""next_trial_at":"2026-11-23T15:50:00Z""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn breaker_retry_never_keeps_the_circuit_open() {
+    let n = node("  breaker_retry: never\n");
+    let runs: Vec<i64> = (0..=8).map(|i| i * 10).collect();
+    assert_eq!(restarts(&n, &runs), [(0, false), (10, false), (20, false)]);
+}
