@@ -89,7 +89,22 @@ fn shown(line: &[u8], filter: &Filter) -> Option<String> {
 /// `follow`, every new one as it is appended. Without `last` and `since`,
 /// `follow` skips the history and starts at the end of the log.
 pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> Result<i32> {
-    let file = match std::fs::File::open(path) {
+    // Not through a symlink, never blocking on a FIFO, a regular file only.
+    let opened = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+            .open(path)
+            .and_then(|f| match f.metadata()?.is_file() {
+                true => Ok(f),
+                false => Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                )),
+            })
+    };
+    let file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(0),
         Err(e) => {

@@ -250,3 +250,43 @@ fn follow_with_n_prints_the_last_n_then_follows() {
     assert_eq!(second.map(|l| seq_of(&l)), Ok(6), "then the new one");
     assert!(rest.is_empty(), "nothing else: {rest:?}");
 }
+
+/// A FIFO or a symlink in place of the log is an error, never a hang or
+/// silence.
+#[test]
+fn events_refuses_a_fifo_or_a_symlinked_log() {
+    for kind in ["fifo", "symlink"] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("events.jsonl");
+        if kind == "fifo" {
+            nix::unistd::mkfifo(&log, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        } else {
+            std::fs::write(dir.path().join("real.jsonl"), "").unwrap();
+            std::os::unix::fs::symlink(dir.path().join("real.jsonl"), &log).unwrap();
+        }
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+            .arg("--state-dir")
+            .arg(dir.path())
+            .arg("events")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break Some(s);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = child.kill();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(1),
+            "{kind}: hung or succeeded"
+        );
+    }
+}
