@@ -14,6 +14,7 @@ mod ecosystem;
 mod escapes;
 mod events_cmd;
 mod fixtures;
+mod guide_examples;
 mod https;
 mod identity;
 mod inference;
