@@ -153,19 +153,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
             }
             EventKind::Decision if check => {
                 for a in e["actions"].as_array().into_iter().flatten() {
-                    let reason = s(a, "reason");
-                    let reason = if reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({reason})")
-                    };
-                    let _ = writeln!(
-                        out,
-                        "  {:<24} plan   {} {}{reason}",
-                        s(a, "service"),
-                        s(a, "action"),
-                        s(a, "outcome")
-                    );
+                    let _ = writeln!(out, "{}", action_line(a, "plan   "));
                 }
             }
             EventKind::RunFinished => {
@@ -197,4 +185,21 @@ pub fn plan(events: &[Value], check: bool) -> String {
         }
     }
     out
+}
+
+/// One action of a `decision` record as a line: service, `tag`, action,
+/// outcome and, when there is one, the reason in parentheses (escaped).
+pub fn action_line(a: &Value, tag: &str) -> String {
+    let reason = s(a, "reason");
+    let reason = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
+    };
+    format!(
+        "  {:<24} {tag}{} {}{reason}",
+        s(a, "service"),
+        s(a, "action"),
+        s(a, "outcome")
+    )
 }

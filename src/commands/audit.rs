@@ -79,19 +79,7 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
             d["seq"]
         );
         for a in d["actions"].as_array().into_iter().flatten() {
-            let reason = text(&a["reason"]);
-            let reason = if reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({reason})")
-            };
-            let _ = writeln!(
-                out,
-                "  {:<24} {} {}{reason}",
-                text(&a["service"]),
-                text(&a["action"]),
-                text(&a["outcome"])
-            );
+            let _ = writeln!(out, "{}", crate::render::action_line(a, ""));
         }
         for c in d["conflicts"].as_array().into_iter().flatten() {
             let _ = writeln!(

@@ -45,6 +45,18 @@ fn dead_detail(view: &View) -> String {
 
 pub use crate::fmt::ts;
 
+/// Availability's restart of a dead or missing service.
+fn restart(view: &View, condition: &'static str, detail: String) -> Proposal {
+    propose(
+        view,
+        Action::Restart,
+        Urgency::Required,
+        condition,
+        detail,
+        Severity::Degraded,
+    )
+}
+
 fn propose(
     view: &View,
     action: Action,
@@ -86,14 +98,7 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
                 view.state.breaker_trials + 1
             );
             out.half_open.push((name.to_string(), detail.clone()));
-            out.push(propose(
-                view,
-                Action::Restart,
-                Urgency::Required,
-                condition,
-                detail,
-                Severity::Degraded,
-            ));
+            out.push(restart(view, condition, detail));
         } else if attempts >= settings.max_restart_attempts {
             let detail = format!(
                 "{attempts} restart attempts reached max_restart_attempts {}",
@@ -113,14 +118,7 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
                 Severity::Degraded,
             ));
         } else {
-            out.push(propose(
-                view,
-                Action::Restart,
-                Urgency::Required,
-                condition,
-                detail,
-                Severity::Degraded,
-            ));
+            out.push(restart(view, condition, detail));
         }
     }
     if view.health() == Health::Degraded {
