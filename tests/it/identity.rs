@@ -119,3 +119,45 @@ fn another_users_process_never_makes_a_dead_service_look_alive() {
     );
     assert!(r.executed("web", "restart").is_none(), "{:?}", r.events);
 }
+
+/// Within one fast tick after a pidfile goes stale, an idle eviction has no
+/// confirmed process to stop: it is skipped (`no_process`), not attempted
+/// and reported failed.
+#[test]
+fn an_eviction_without_a_confirmed_process_is_skipped_not_failed() {
+    let mut n = Node::new("");
+    let (pid, pidfile) = n.sleep_with_pidfile("m", "3600.95");
+    write_file(
+        &n.path(&format!("hosts/{NODE}/services.yaml")),
+        &format!(
+            "services:\n  m:\n    kind: model\n    idle_timeout: 1m\n    process:\n      pidfile: {}\n",
+            pidfile.display()
+        ),
+    );
+    write_file(
+        &n.path(&format!("world/services/{NODE}/m.json")),
+        r#"{"status":"ok","observed_at":"2026-11-23T11:59:00Z","last_activity":"2026-11-23T10:00:00Z"}"#,
+    );
+    // Healthy and idle, probed once.
+    n.reconcile(T0, &["--dry-run"]);
+    // The process dies; a run within the same fast tick cannot count the
+    // probe, so the model still looks healthy and idle.
+    for c in n.children.iter_mut() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(!alive(pid));
+    let r = n.reconcile("2026-11-23T12:00:01Z", &[]);
+    let e = r
+        .executed("m", "evict")
+        .unwrap_or_else(|| panic!("the idle eviction is planned: {:?}", r.events));
+    assert_eq!(e["outcome"], "skipped", "{e}");
+    assert_eq!(e["reason"], "no_process", "{e}");
+    assert!(
+        r.of("action_executed", "m")
+            .iter()
+            .all(|e| e["outcome"] != "failed"),
+        "{:?}",
+        r.events
+    );
+}
