@@ -7,6 +7,7 @@
 mod bad_input;
 mod breaker;
 mod children;
+mod ci_recipe;
 mod clock;
 mod closed_stdout;
 mod commands;
