@@ -1,10 +1,11 @@
 //! `audit`: the decision records of past runs (one per node per run), from
-//! the event log, filtered by time, node and service.
+//! the event log (its rotated files too, oldest first), filtered by time,
+//! node and service.
 use crate::events::EventKind;
 use std::fmt::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -50,12 +51,11 @@ impl Query {
 
 /// Prints matching decision records, oldest first; `--limit N` keeps the last N.
 pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
-    let reader = match eventlog::read(log) {
+    let reader = match eventlog::read_all(log) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read event log `{}`", log.display()))
-        }
+        // The error names the file (the log or a rotated one).
+        Err(e) => return Err(e.into()),
     };
     let mut kept: Vec<Value> = reader
         .filter_map(Result::ok)

@@ -4,17 +4,22 @@
 //! asks for history first). Lines are printed as they are stored, so the
 //! output pipes into jq; only DEL and C1 characters, which JSON lets stand
 //! raw in a string, are printed as `\u` escapes (the same JSON value, safe
-//! on a terminal).
+//! on a terminal). The rotated files (`events.jsonl.N` … `.1`) are read
+//! first, oldest first; `--follow` reopens `events.jsonl` when a run
+//! rotates the file it was reading.
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::events::EventKind;
+use crate::store::rotate;
 
 pub struct Filter {
     /// Any of these types; empty: every type.
@@ -51,15 +56,26 @@ enum Next {
     End,
 }
 
-/// Reads the log line by line from a byte offset; a torn last line (a run
-/// killed mid-append, or one still being written) is not handed out until
-/// it is whole, and reading resumes at its start.
+/// Reads one file of the log line by line from a byte offset; a torn last
+/// line (a run killed mid-append, or one still being written) is not handed
+/// out until it is whole, and reading resumes at its start.
 struct Log {
-    reader: BufReader<std::fs::File>,
+    reader: BufReader<File>,
     pos: u64,
+    /// The file's identity (device, inode): a rotation renames it away.
+    id: (u64, u64),
 }
 
 impl Log {
+    fn new(file: File) -> Result<Log> {
+        let m = file.metadata()?;
+        Ok(Log {
+            reader: BufReader::new(file),
+            pos: 0,
+            id: (m.dev(), m.ino()),
+        })
+    }
+
     fn next(&mut self) -> Result<Next> {
         // Bytes, not a String: a torn line may end inside a UTF-8 character.
         let mut line = Vec::new();
@@ -85,60 +101,53 @@ fn shown(line: &[u8], filter: &Filter) -> Option<String> {
     Some(crate::text::json_escape_c1(&text).into_owned())
 }
 
-/// Prints the matching events: all of them, or the last `last`; then, with
+/// Prints the matching events: all of them, or the last `last`, reading the
+/// rotated files first (`events.jsonl.N` … `.1`, then the log); then, with
 /// `follow`, every new one as it is appended. Without `last` and `since`,
 /// `follow` skips the history and starts at the end of the log.
 pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> Result<i32> {
-    // Not through a symlink, never blocking on a FIFO, a regular file only.
-    let opened = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-            .open(path)
-            .and_then(|f| match f.metadata()?.is_file() {
-                true => Ok(f),
-                false => Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "not a regular file",
-                )),
-            })
-    };
-    let file = match opened {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(0),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot open event log `{}`", path.display()))
-        }
-    };
-    let mut log = Log {
-        reader: BufReader::new(file),
-        pos: 0,
-    };
     let history = !follow || last.is_some() || filter.since.is_some();
+    // Not through a symlink, never blocking on a FIFO, regular files only.
+    let files = if history {
+        rotate::open_all(path)
+    } else {
+        rotate::open_all(path).map(|mut all| all.split_off(all.len() - 1))
+    };
+    let files = match files {
+        Ok(files) => files,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(0),
+        // The error names the file.
+        Err(e) => return Err(e.into()),
+    };
     let mut kept: VecDeque<String> = VecDeque::new();
-    while let Next::Line(line) = log.next()? {
-        if !history {
-            continue;
-        }
-        let Some(text) = shown(&line, filter) else {
-            continue;
-        };
-        match last {
-            Some(0) => {}
-            Some(n) => {
-                if kept.len() == n {
-                    kept.pop_front();
-                }
-                kept.push_back(text);
+    // The current log, once read to its end: what `follow` goes on with.
+    let mut current: Option<Log> = None;
+    for (name, file) in files {
+        let mut log = Log::new(file)?;
+        while let Next::Line(line) = log.next()? {
+            if !history {
+                continue;
             }
-            // No limit: print as we go, so a long log streams.
-            None => {
-                if !super::stdout::write(&text)? {
-                    return Ok(0); // the reader has gone (`| head`)
+            let Some(text) = shown(&line, filter) else {
+                continue;
+            };
+            match last {
+                Some(0) => {}
+                Some(n) => {
+                    if kept.len() == n {
+                        kept.pop_front();
+                    }
+                    kept.push_back(text);
+                }
+                // No limit: print as we go, so a long log streams.
+                None => {
+                    if !super::stdout::write(&text)? {
+                        return Ok(0); // the reader has gone (`| head`)
+                    }
                 }
             }
         }
+        current = (name == path).then_some(log);
     }
     for text in &kept {
         if !super::stdout::write(text)? {
@@ -149,7 +158,11 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
         return Ok(0);
     }
     loop {
-        match log.next()? {
+        let next = match current.as_mut() {
+            Some(log) => log.next()?,
+            None => Next::End,
+        };
+        match next {
             Next::Line(line) => {
                 if let Some(text) = shown(&line, filter) {
                     if !super::stdout::write(&text)? {
@@ -157,7 +170,41 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
                     }
                 }
             }
-            Next::End => std::thread::sleep(Duration::from_millis(300)),
+            Next::End => {
+                if let Some(log) = reopened(path, current.as_ref())? {
+                    // Rotated away: finish what the old file still holds
+                    // (lines appended before the rename), then go on.
+                    if let Some(old) = current.as_mut() {
+                        while let Next::Line(line) = old.next()? {
+                            if let Some(text) = shown(&line, filter) {
+                                if !super::stdout::write(&text)? {
+                                    return Ok(0);
+                                }
+                            }
+                        }
+                    }
+                    current = Some(log);
+                    continue;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
         }
+    }
+}
+
+/// The log at `path` when it is a file other than the one being followed
+/// (a rotation renamed that one away); None while it is the same or absent.
+fn reopened(path: &Path, following: Option<&Log>) -> Result<Option<Log>> {
+    let id = match std::fs::symlink_metadata(path) {
+        Ok(m) => (m.dev(), m.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if following.is_some_and(|log| log.id == id) {
+        return Ok(None);
+    }
+    match rotate::open_all(path)?.pop() {
+        Some((name, file)) if name == path => Ok(Some(Log::new(file)?)),
+        _ => Ok(None),
     }
 }

@@ -64,6 +64,7 @@ pub fn finish(
 
     if let Some((dir, _lock)) = &inputs.state {
         let log = events_path(opts, dir);
+        rotate_log(&log);
         store::eventlog::append(&log, buf.as_bytes())
             .with_context(|| format!("cannot append to event log `{}`", log.display()))?;
         let cp = dir.join("checkpoint.json");
@@ -106,6 +107,19 @@ pub fn finish(
     }
     printed?;
     Ok(summary.exit_code())
+}
+
+/// Rotates the log before the run appends, under the state lock (see
+/// `store::rotate`): best effort, the record is appended either way.
+fn rotate_log(log: &std::path::Path) {
+    let mut warnings = vec![];
+    let settings = store::rotate::Settings::from_env(&mut warnings);
+    if let Err(e) = store::rotate::rotate_if_needed(log, settings) {
+        warnings.push(format!("{e}; appending to the log as it is"));
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Delivers what earlier runs still owe, then this run's events, after the

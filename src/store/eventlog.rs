@@ -18,6 +18,11 @@
 //! disk is full; `write_all` then continues with a second `write` (still
 //! under the lock). Readers take no lock and may see a line being written.
 //! A line longer than 64 MiB is skipped by [`last_seq`].
+//!
+//! **Rotation** ([`super::rotate`]): older lines may live in
+//! `events.jsonl.1` … `.N`. [`last_seq`] falls back to the newest rotated
+//! file when the log has no event, and [`read_all`] reads them all, oldest
+//! first.
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -91,8 +96,21 @@ const CHUNK: u64 = 64 * 1024;
 const MAX_LINE: usize = 64 * 1024 * 1024;
 
 /// The `seq` of the last complete line that parses and has one; `None` for
-/// a missing or empty log, or one without such a line.
+/// a missing or empty log, or one without such a line. When the log has
+/// none (just rotated), the rotated files are asked, newest first.
 pub fn last_seq(path: &Path) -> io::Result<Option<u64>> {
+    if let Some(seq) = last_seq_in(path)? {
+        return Ok(Some(seq));
+    }
+    for older in super::rotate::rotated_paths(path) {
+        if let Some(seq) = last_seq_in(&older)? {
+            return Ok(Some(seq));
+        }
+    }
+    Ok(None)
+}
+
+fn last_seq_in(path: &Path) -> io::Result<Option<u64>> {
     let file = match open_regular(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -191,7 +209,31 @@ pub fn read_from(path: &Path, offset: u64) -> io::Result<EventReader> {
     })
 }
 
+/// Streams the log at `path` and its rotated files as one history, oldest
+/// first (see [`super::rotate::open_all`]); `NotFound` when none exists.
+/// Each file's lines are numbered from 1 in its own [`BadLine`]s.
+pub fn read_all(
+    path: &Path,
+) -> io::Result<impl Iterator<Item = Result<serde_json::Value, BadLine>>> {
+    let files = super::rotate::open_all(path)?;
+    Ok(files
+        .into_iter()
+        .flat_map(|(_, file)| EventReader::from_file(file)))
+}
+
 impl EventReader {
+    /// Streams an open log from its current position (its start when
+    /// just opened).
+    pub fn from_file(file: File) -> EventReader {
+        EventReader {
+            reader: BufReader::with_capacity(64 * 1024, file),
+            line: 0,
+            offset: 0,
+            buf: Vec::new(),
+            done: false,
+        }
+    }
+
     /// The byte offset just past the last complete line handed out.
     pub fn offset(&self) -> u64 {
         self.offset

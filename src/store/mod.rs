@@ -11,6 +11,7 @@ pub mod intents;
 pub mod lock;
 pub mod outbox;
 pub mod overrides;
+pub mod rotate;
 pub mod statedir;
 
 #[cfg(test)]
