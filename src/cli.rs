@@ -310,6 +310,14 @@ pub enum Command {
         #[command(flatten)]
         trust: Trust,
     },
+    /// Restart SERVICE now, through the guardrails, and record it (policy: operator)
+    Restart(crate::commands::operator::OperatorArgs),
+    /// Stop SERVICE now, through the guardrails, and record it (policy: operator)
+    Stop(crate::commands::operator::OperatorArgs),
+    /// Start SERVICE now unless it runs, through the guardrails (policy: operator)
+    Start(crate::commands::operator::OperatorArgs),
+    /// The last lines of a spawned SERVICE's output (`-n 20 -f`: like `tail -n 20 -F`)
+    Logs(crate::commands::logs::LogsArgs),
     /// Close SERVICE's restart circuit and forget its attempts
     Reset {
         service: String,

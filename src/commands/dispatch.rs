@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::cli::{BeforeCommand, Cli, Command, Global, LogFlags, OutputArg, RunFlags, EXIT_ERROR};
 use crate::commands::{self, overrides::Op};
-use crate::core::Mode;
+use crate::core::{Mode, OperatorAction};
 use crate::run::{EventsTarget, Output, RunOptions};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -183,6 +183,19 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 clock.now.or(b.now).unwrap_or_else(chrono::Utc::now),
             )
         }
+        Command::Restart(a) => operator(&g, &b, a, OperatorAction::Restart),
+        Command::Stop(a) => operator(&g, &b, a, OperatorAction::Stop),
+        Command::Start(a) => operator(&g, &b, a, OperatorAction::Start),
+        Command::Logs(a) => {
+            let Some(fleet) = fleet(&g, b.insecure_config) else {
+                return Ok(EXIT_ERROR);
+            };
+            let Some(local) = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
+            else {
+                return Ok(EXIT_ERROR);
+            };
+            commands::logs::run(&fleet, &state_dir(&g), &local, &a)
+        }
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
     }
@@ -220,6 +233,7 @@ fn run_opts(
         wait,
         metrics_file: run.metrics_file.clone().or_else(|| b.metrics_file.clone()),
         insecure_config: run.trust.insecure_config || b.insecure_config,
+        operator: None,
     }
 }
 
@@ -290,4 +304,17 @@ fn overrides(
     };
     let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
     commands::overrides::run(op, &fleet, &state_dir(g), &node, &svc, reason)
+}
+
+/// `restart`/`stop`/`start`: a live reconcile pass carrying the request.
+fn operator(
+    g: &Global,
+    b: &BeforeCommand,
+    a: commands::operator::OperatorArgs,
+    action: OperatorAction,
+) -> anyhow::Result<i32> {
+    let mode = Mode::Reconcile { dry_run: false };
+    let wait = Some(std::time::Duration::from_secs(10));
+    let opts = run_opts(g, b, &a.run, mode, true, wait);
+    commands::operator::run(opts, action, &a.service, a.force)
 }

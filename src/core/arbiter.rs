@@ -7,7 +7,7 @@ use super::types::{Conflict, Proposal, Verdict};
 /// with its verdict, in priority order, and the conflicts.
 pub fn arbitrate(mut proposals: Vec<Proposal>) -> (Vec<(Proposal, Verdict)>, Vec<Conflict>) {
     // Stable: within a policy, proposals keep the order they were made in.
-    proposals.sort_by_key(|p| p.policy.priority());
+    proposals.sort_by_key(|p| p.policy.rank());
     let mut judged: Vec<(Proposal, Verdict)> = Vec::with_capacity(proposals.len());
     let mut conflicts = vec![];
     for p in proposals {

@@ -90,6 +90,8 @@ pub struct Input<'a> {
     pub mode: Mode,
     /// The node whose actions are executed (reconcile only).
     pub local_node: Option<&'a str>,
+    /// An operator's one-off request (`restart`/`stop`/`start`), if any.
+    pub operator: Option<&'a OperatorRequest>,
 }
 
 /// The core's answer: per-node plans and the checkpoint as observation left

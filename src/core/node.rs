@@ -118,6 +118,9 @@ pub fn decide_node(
         policies::optimization(&ctx, v, &mut f);
     }
     safety::defer(&ctx, &mut projection, &mut f);
+    if let Some(req) = input.operator.filter(|r| r.node == node.name) {
+        f.push(operator_proposal(req));
+    }
 
     let mut plan = NodePlan {
         name: node.name.clone(),
@@ -171,16 +174,30 @@ pub fn decide_node(
             emitted: emitted(&judged),
             actions: vec![],
         };
-        for p in judged
+        for (p, _) in judged
             .iter()
             .filter(|(p, verdict)| *verdict == Verdict::Accepted && p.action.is_executable())
         {
-            let disposition = guard(input, node, v, p.0.action, maintenance, &mut budget);
+            let request = input
+                .operator
+                .filter(|r| p.policy == Policy::Operator && r.node == node.name);
+            let force = request.is_some_and(|r| r.force);
+            let disposition = if request.is_some_and(|r| already_running(r, v)) {
+                Disposition::Skip("already_running")
+            } else {
+                guard(input, node, v, p.action, maintenance, force, &mut budget)
+            };
+            // Recorded only when `--force` is what let it through.
+            let forced = force
+                && disposition == Disposition::Execute
+                && (v.held || (p.action == Action::Restart && backoff(input, node, v)));
             sp.actions.push(PlannedAction {
                 node: node.name.clone(),
                 service: name.to_string(),
-                action: p.0.action,
+                action: p.action,
                 disposition,
+                policy: p.policy,
+                forced,
             });
         }
         plan.proposals.extend(judged);
@@ -207,6 +224,31 @@ fn emitted(judged: &[(Proposal, Verdict)]) -> Vec<Proposal> {
         .collect()
 }
 
+/// The operator's request as a proposal: it outranks every policy.
+fn operator_proposal(req: &OperatorRequest) -> Proposal {
+    Proposal {
+        service: Some(req.service.clone()),
+        policy: Policy::Operator,
+        action: req.action.action(),
+        urgency: Urgency::Required,
+        condition: "operator_request",
+        reason: format!("the operator asked to {} it", req.action.as_str()),
+        severity: Severity::Nominal,
+    }
+}
+
+fn backoff(input: &Input, node: &NodeSpec, v: &View) -> bool {
+    backoff_until(&node.settings, v.name(), &v.state).is_some_and(|until| input.now < until)
+}
+
+/// `start` of a service this run's probe found running does nothing.
+fn already_running(req: &OperatorRequest, v: &View) -> bool {
+    use super::LiveObservation::{Failing, Up};
+    req.action == OperatorAction::Start
+        && v.live
+            .is_some_and(|l| l.identity.is_some() && matches!(l.observation, Up | Failing))
+}
+
 struct Budget {
     used: u32,
     max: u32,
@@ -214,13 +256,16 @@ struct Budget {
 
 /// The guardrails, first that applies: another node's action, maintenance,
 /// hold, backoff, no command to run, no confirmed process to stop, the
-/// per-run budget, dry-run.
+/// per-run budget, dry-run. `force` (an operator's `--force`) passes a hold
+/// or a backoff.
+#[allow(clippy::too_many_arguments)]
 fn guard(
     input: &Input,
     node: &NodeSpec,
     v: &View,
     action: Action,
     maintenance: bool,
+    force: bool,
     budget: &mut Budget,
 ) -> Disposition {
     if let Mode::Reconcile { .. } = input.mode {
@@ -231,15 +276,11 @@ fn guard(
     if maintenance {
         return Disposition::Skip("maintenance");
     }
-    if v.held {
+    if v.held && !force {
         return Disposition::Skip("held");
     }
-    if action == Action::Restart {
-        if let Some(until) = backoff_until(&node.settings, v.name(), &v.state) {
-            if input.now < until {
-                return Disposition::Skip("backoff");
-            }
-        }
+    if action == Action::Restart && !force && backoff(input, node, v) {
+        return Disposition::Skip("backoff");
     }
     // Which process is the service is unknown: starting another copy or
     // stopping a guess are both wrong.

@@ -180,7 +180,12 @@ pub fn settle(
                             .with("outcome", label)
                             .with("reason", reason)
                             .with("exit_code", outcome.as_ref().and_then(|o| o.exit_code))
-                            .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms)),
+                            .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms))
+                            .with_some(
+                                "policy",
+                                (a.policy == Policy::Operator).then_some(a.policy.as_str()),
+                            )
+                            .with_some("forced", a.forced.then_some(true)),
                     );
                 }
             }

@@ -20,6 +20,7 @@ fn run(fleet: &Fleet, world: &World, cp: &Checkpoint) -> Decision {
         now: at(NOW),
         mode: Mode::Check,
         local_node: None,
+        operator: None,
     })
 }
 
@@ -265,6 +266,7 @@ fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
             now,
             mode: Mode::Reconcile { dry_run: true },
             local_node: Some("gpu"),
+            operator: None,
         };
         cp = decide(&input).checkpoint;
     }

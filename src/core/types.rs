@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use crate::checkpoint::Health;
 
-/// The five policies, in priority order (lower number wins).
+/// The five policies, in priority order (lower number wins), and the
+/// operator's one-off request (`restart`/`stop`/`start`), which outranks
+/// them all (the arbiter's [`Policy::rank`]); the guardrails still apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
@@ -14,6 +16,7 @@ pub enum Policy {
     Pinned,
     IdleEviction,
     ResourceOptimization,
+    Operator,
 }
 
 impl Policy {
@@ -25,8 +28,19 @@ impl Policy {
         Policy::ResourceOptimization,
     ];
 
+    /// The policy's number in the documented order (`Operator` is not one
+    /// of the five; see [`Policy::rank`]).
     pub fn priority(self) -> u8 {
         self as u8
+    }
+
+    /// The arbiter's order: the operator's explicit request first, then the
+    /// five policies by priority.
+    pub fn rank(self) -> u8 {
+        match self {
+            Policy::Operator => 0,
+            p => p.priority() + 1,
+        }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +50,7 @@ impl Policy {
             Policy::Pinned => "pinned",
             Policy::IdleEviction => "idle_eviction",
             Policy::ResourceOptimization => "resource_optimization",
+            Policy::Operator => "operator",
         }
     }
 }
@@ -189,6 +204,46 @@ pub struct PlannedAction {
     pub service: String,
     pub action: Action,
     pub disposition: Disposition,
+    /// The policy whose proposal this is.
+    pub policy: Policy,
+    /// An operator's `--force` let it past a hold or a backoff.
+    pub forced: bool,
+}
+
+/// What an operator asks of one service (`supervisorctl restart|stop|start`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorAction {
+    Restart,
+    Stop,
+    Start,
+}
+
+impl OperatorAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatorAction::Restart => "restart",
+            OperatorAction::Stop => "stop",
+            OperatorAction::Start => "start",
+        }
+    }
+
+    /// The executor's action: `stop` evicts, the others (re)start.
+    pub fn action(self) -> Action {
+        match self {
+            OperatorAction::Stop => Action::Evict,
+            OperatorAction::Restart | OperatorAction::Start => Action::Restart,
+        }
+    }
+}
+
+/// A one-off operator action injected into a reconcile pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorRequest {
+    pub node: String,
+    pub service: String,
+    pub action: OperatorAction,
+    /// Past a hold or a backoff (never maintenance or the other guardrails).
+    pub force: bool,
 }
 
 /// Everything decided for one service in one run, in event order.

@@ -53,6 +53,8 @@ pub struct RunOptions {
     pub wait: Option<Duration>,
     pub metrics_file: Option<PathBuf>,
     pub insecure_config: bool,
+    /// A one-off operator action (`restart`/`stop`/`start`) for this pass.
+    pub operator: Option<crate::core::OperatorRequest>,
 }
 
 pub use crate::fmt::ts as format_ts;
@@ -81,6 +83,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         now,
         mode: opts.mode,
         local_node: local.as_deref(),
+        operator: opts.operator.as_ref(),
     };
     let decision = decide(&input);
     phases.mark("decide");
