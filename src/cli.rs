@@ -1,7 +1,6 @@
 //! The command line: raw flags (clap) at the edge, resolved into
-//! `RunOptions` (in `commands::dispatch`) before anything runs. Exit codes
-//! live here and in `core::settle::Summary` (0 nominal, 2
-//! degraded/reconciling, 3 unstable, 1 error).
+//! `RunOptions` (in `commands::dispatch`) before anything runs. Exit codes:
+//! `crate::exit`.
 //!
 //! Flags every command uses (`--hosts`, `--world`, `--state-dir`, `--node`,
 //! `--output`) are global. The others belong to the commands that use them
