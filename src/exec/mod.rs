@@ -83,6 +83,7 @@ pub mod env;
 pub mod pidfd;
 pub mod spawn;
 pub mod stop;
+pub mod transient;
 
 #[cfg(test)]
 mod test_support;

@@ -2,6 +2,12 @@
 //! outlives this run and gets no terminal signals, with its output appended
 //! to a log file and its pid written atomically to a pid file that later
 //! runs (and other tools) use to find it.
+//!
+//! Under systemd (`INVOCATION_ID` set, `systemd-run` on the clean `PATH`)
+//! the service is started as the transient unit
+//! `supervisorctl-<pid file stem>.service` instead (see [`super::transient`]),
+//! so that it survives the end of the oneshot unit that started it; the
+//! pid file and identity are the same as for a direct start.
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -15,6 +21,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::env::{cannot_run, clean_command};
+use super::transient::{self, Started, Systemd};
 use crate::procfs::{self, ProcessIdentity};
 
 /// Mode of folders we create for logs and pid files.
@@ -44,10 +51,27 @@ pub fn spawn_detached(
 /// [`spawn_detached`], and a receiver of the process's exit status, sent
 /// when it exits while this process still runs (so a start that dies at
 /// once can be told from one that stays up).
+///
+/// Under systemd ([`Systemd::detect`]) the service is started as the
+/// transient unit `supervisorctl-<stem>.service`, `<stem>` being the pid
+/// file's name without `.pid` (the service's name for
+/// `<state>/pids/<service>.pid`); it is then not our child, and the
+/// receiver is fed by a watcher of its pid instead of a reaper.
 pub fn spawn_watched(
     argv: &[String],
     log_path: &Path,
     pid_path: &Path,
+) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
+    spawn_watched_with(argv, log_path, pid_path, Systemd::detect().as_ref())
+}
+
+/// [`spawn_watched`] with the systemd tools to use given (`None`: start
+/// directly).
+pub(crate) fn spawn_watched_with(
+    argv: &[String],
+    log_path: &Path,
+    pid_path: &Path,
+    systemd: Option<&Systemd>,
 ) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
     let Some(program) = argv.first() else {
         return Err(io::Error::new(
@@ -57,6 +81,13 @@ pub fn spawn_watched(
     };
     let log = open_log(log_path)?;
     create_parent(pid_path)?;
+    if let Some(sd) = systemd {
+        let unit = transient::unit_name(pid_path);
+        if let Started::Unit(pid) = transient::start(sd, &unit, argv, log_path)? {
+            drop(log);
+            return keep_unit(sd, &unit, program, pid, pid_path);
+        }
+    }
     let mut cmd = clean_command(argv);
     cmd.stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log));
@@ -93,6 +124,34 @@ pub fn spawn_watched(
         ));
     }
     Ok((identity, reap_in_background(child)))
+}
+
+/// Reads the identity of `pid`, the main process of the transient `unit`,
+/// and writes its pid file; stops the unit when either fails.
+fn keep_unit(
+    sd: &Systemd,
+    unit: &str,
+    program: &str,
+    pid: u32,
+    pid_path: &Path,
+) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
+    let Some(identity) = procfs::identity(pid) else {
+        sd.stop(unit);
+        return Err(io::Error::other(format!(
+            "started `{program}` as pid {pid} (unit `{unit}`) but cannot read `/proc/{pid}/stat`"
+        )));
+    };
+    if let Err(err) = write_pid_file(pid_path, pid) {
+        sd.stop(unit);
+        return Err(io::Error::new(
+            err.kind(),
+            format!(
+                "cannot write pid file `{}`: {err}; stopped unit `{unit}` (pid {pid}) again",
+                pid_path.display()
+            ),
+        ));
+    }
+    Ok((identity, transient::watch_exit(sd, unit, identity)))
 }
 
 /// Opens the log for appending, creating it (0640) and its folders (0700);

@@ -168,3 +168,186 @@ fn unwritable_pid_file_stops_the_child_again() {
         "no temp file left"
     );
 }
+
+/// A folder with stand-ins for `systemd-run` (records its argv to `argv`,
+/// starts the command itself with `setsid`, output to the log, and writes
+/// its pid to `mainpid`) and `systemctl` (prints that pid as `MainPID`).
+/// `run_body` replaces the stand-in systemd-run's body when given.
+fn stand_ins(run_body: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let default_run = format!(
+        r#"printf '%s\n' "$@" > '{d}/argv'
+log=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --property=StandardOutput=append:*) log="${{1#--property=StandardOutput=append:}}" ;;
+    --) shift; break ;;
+  esac
+  shift
+done
+setsid "$@" >>"$log" 2>&1 </dev/null &
+echo $! > '{d}/mainpid'"#
+    );
+    let run = format!("#!/bin/sh\n{}\n", run_body.unwrap_or(&default_run));
+    let ctl = format!(
+        "#!/bin/sh\necho \"$*\" >> '{d}/systemctl.calls'\ncase \"$*\" in *MainPID*) cat '{d}/mainpid' ;; esac\n"
+    );
+    for (name, text) in [("systemd-run", run), ("systemctl", ctl)] {
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+fn tools(dir: &Path) -> Systemd {
+    Systemd::detect_from(Some("abc".into()), &dir.display().to_string(), false)
+        .expect("stand-ins found")
+}
+
+#[test]
+fn under_systemd_a_service_starts_as_a_transient_unit() {
+    let fake = stand_ins(None);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("logs/web.log");
+    let pid_file = dir.path().join("pids/web.pid");
+    let sd = tools(fake.path());
+    let (id, _exited) =
+        spawn_watched_with(&argv(&["sleep", "30"]), &log, &pid_file, Some(&sd)).unwrap();
+    let _guard = KillOnDrop(id);
+
+    let recorded = read(&fake.path().join("argv"));
+    let args: Vec<&str> = recorded.lines().collect();
+    assert_eq!(args[0], "--unit=supervisorctl-web.service", "{args:?}");
+    let log_text = log.display();
+    for expected in [
+        "--collect".to_string(),
+        "--quiet".to_string(),
+        "--service-type=exec".to_string(),
+        "--property=KillMode=mixed".to_string(),
+        format!("--property=StandardOutput=append:{log_text}"),
+        format!("--property=StandardError=append:{log_text}"),
+        "--setenv=SUPERVISORCTL=1".to_string(),
+    ] {
+        assert!(args.contains(&expected.as_str()), "{expected} in {args:?}");
+    }
+    assert!(!args.contains(&"--wait"), "{args:?}");
+    let dashes = args.iter().position(|a| *a == "--").expect("--");
+    assert_eq!(&args[dashes + 1..], ["sleep", "30"]);
+
+    assert_eq!(read(&pid_file), format!("{}\n", id.pid));
+    assert_eq!(crate::procfs::identity(id.pid), Some(id));
+    let comm = read(Path::new(&format!("/proc/{}/comm", id.pid)));
+    assert_eq!(comm.trim(), "sleep");
+    let calls = read(&fake.path().join("systemctl.calls"));
+    assert!(
+        calls.contains("show --property=MainPID --value supervisorctl-web.service"),
+        "{calls}"
+    );
+}
+
+#[test]
+fn the_exit_of_a_unit_process_is_reported() {
+    let fake = stand_ins(None);
+    let dir = tempfile::tempdir().unwrap();
+    let sd = tools(fake.path());
+    let (id, exited) = spawn_watched_with(
+        &argv(&["sleep", "0.3"]),
+        &dir.path().join("s.log"),
+        &dir.path().join("s.pid"),
+        Some(&sd),
+    )
+    .unwrap();
+    let _guard = KillOnDrop(id);
+    let status = exited
+        .recv_timeout(Duration::from_secs(5))
+        .expect("exit seen");
+    // The stand-in keeps no exit status: it reads as "exited", no code.
+    assert!(!status.success());
+    assert_eq!(status.code(), None);
+}
+
+#[test]
+fn without_invocation_id_systemd_run_is_not_called() {
+    let fake = stand_ins(None);
+    let search = fake.path().display().to_string();
+    assert_eq!(Systemd::detect_from(None, &search, false), None);
+    assert_eq!(Systemd::detect_from(Some("".into()), &search, false), None);
+    assert_eq!(
+        Systemd::detect_from(Some("x".into()), "/nonexistent", false),
+        None
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sd = Systemd::detect_from(None, &search, false);
+    let pid_file = dir.path().join("plain.pid");
+    let (id, _) = spawn_watched_with(
+        &argv(&["sleep", "30"]),
+        &dir.path().join("plain.log"),
+        &pid_file,
+        sd.as_ref(),
+    )
+    .unwrap();
+    let _guard = KillOnDrop(id);
+    assert!(!fake.path().join("argv").exists(), "systemd-run was called");
+    assert_eq!(read(&pid_file), format!("{}\n", id.pid));
+    let stat = crate::procfs::read_stat(id.pid).expect("stat");
+    assert_eq!(stat.session, id.pid, "started directly, own session");
+}
+
+#[test]
+fn without_a_reachable_manager_the_service_starts_directly() {
+    let body = "echo 'Failed to connect to bus: No such file or directory' >&2; exit 1";
+    let fake = stand_ins(Some(body));
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("d.pid");
+    let sd = tools(fake.path());
+    let (id, _) = spawn_watched_with(
+        &argv(&["sleep", "30"]),
+        &dir.path().join("d.log"),
+        &pid_file,
+        Some(&sd),
+    )
+    .unwrap();
+    let _guard = KillOnDrop(id);
+    assert_eq!(read(&pid_file), format!("{}\n", id.pid));
+}
+
+#[test]
+fn a_failed_systemd_run_is_an_error_and_writes_no_pid_file() {
+    let body = "echo 'Job for supervisorctl-x.service failed.' >&2; exit 1";
+    let fake = stand_ins(Some(body));
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("x.pid");
+    let sd = tools(fake.path());
+    let err = spawn_watched_with(
+        &argv(&["sleep", "30"]),
+        &dir.path().join("x.log"),
+        &pid_file,
+        Some(&sd),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("--unit=supervisorctl-x.service` exited 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Job for supervisorctl-x.service failed."),
+        "{text}"
+    );
+    assert!(!pid_file.exists());
+}
+
+#[test]
+fn unit_names_are_escaped_like_systemd_escape() {
+    let name = |p: &str| transient::unit_name(Path::new(p));
+    assert_eq!(name("/s/pids/web.pid"), "supervisorctl-web.service");
+    assert_eq!(
+        name("/s/pids/llama_3.1-8b.pid"),
+        "supervisorctl-llama_3.1-8b.service"
+    );
+    assert_eq!(name("/s/pids/a b/c.pid"), "supervisorctl-c.service");
+    assert_eq!(name("/s/pids/a b.pid"), "supervisorctl-a\\x20b.service");
+}

@@ -40,6 +40,7 @@ mod start_grace;
 mod state_trust;
 mod status_view;
 mod support;
+mod systemd_units;
 mod trust_all;
 mod usage;
 mod validate;
