@@ -45,6 +45,10 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+fn is_one_or_less(n: &u32) -> bool {
+    *n <= 1
+}
+
 impl Default for Checkpoint {
     fn default() -> Self {
         Checkpoint {
@@ -154,6 +158,13 @@ pub struct ServiceState {
     pub pending: Option<PendingCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demand: Option<Demand>,
+    /// Evict→restart cycles of the last hour: starts of this evicted model
+    /// within its idle timeout of the eviction (SPEC §12 thrash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thrash_cycles: Vec<DateTime<Utc>>,
+    /// The thrash multiplier of its idle timeout: 2 or 4; absent (0) is 1×.
+    #[serde(default, skip_serializing_if = "is_one_or_less")]
+    pub idle_multiplier: u32,
 }
 
 /// A start or an eviction waiting for a later run to say whether it

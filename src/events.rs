@@ -26,10 +26,12 @@ pub enum EventKind {
     IntentRecovered,
     ServiceRemoved,
     CircuitHalfOpen,
+    ThrashDetected,
+    OrphanDetected,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::RunStarted,
         EventKind::HealthChanged,
         EventKind::ObservationInvalid,
@@ -47,6 +49,8 @@ impl EventKind {
         EventKind::IntentRecovered,
         EventKind::ServiceRemoved,
         EventKind::CircuitHalfOpen,
+        EventKind::ThrashDetected,
+        EventKind::OrphanDetected,
     ];
 
     /// The `type` field of its JSON line.
@@ -69,6 +73,8 @@ impl EventKind {
             EventKind::IntentRecovered => "intent_recovered",
             EventKind::ServiceRemoved => "service_removed",
             EventKind::CircuitHalfOpen => "circuit_half_open",
+            EventKind::ThrashDetected => "thrash_detected",
+            EventKind::OrphanDetected => "orphan_detected",
         }
     }
 

@@ -70,6 +70,7 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
                 "idle_timeout": d(s.idle_timeout), "max_restart_attempts": s.max_restart_attempts,
                 "idle_eviction": s.idle_eviction, "resource_optimization": s.resource_optimization,
                 "max_actions_per_run": s.max_actions_per_run, "node_offline_after": d(s.node_offline_after),
+                "evict_orphans": s.evict_orphans,
                 "restart_backoff": {"base": d(s.backoff_base), "max": d(s.backoff_max)},
                 "maintenance": windows, "webhooks": s.webhooks.len(), "policies": policies});
             let _ = writeln!(out, "{v}");
@@ -103,6 +104,15 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
         );
         let _ = writeln!(out, "  actions per run     {}", s.max_actions_per_run);
         let _ = writeln!(out, "  offline after       {}", d(s.node_offline_after));
+        let _ = writeln!(
+            out,
+            "  gpu orphans         reported{}",
+            if s.evict_orphans {
+                " (evict_orphans: eviction not implemented yet)"
+            } else {
+                ", not evicted"
+            }
+        );
         let _ = writeln!(
             out,
             "  maintenance         {}",

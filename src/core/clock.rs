@@ -22,6 +22,9 @@ pub fn clamp_future(cp: &mut Checkpoint, now: DateTime<Utc>) {
         clamp(&mut st.evicted_at);
         clamp(&mut st.healthy_since);
         clamp(&mut st.health_probed_at);
+        for t in &mut st.thrash_cycles {
+            *t = (*t).min(now);
+        }
         if let Some(a) = &mut st.last_action {
             a.at = a.at.min(now);
         }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod guardrails;
 pub mod health;
 mod node;
+pub mod orphans;
 pub mod policies;
 pub mod recover;
 pub mod removed;
@@ -19,6 +20,7 @@ pub mod settle;
 mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod thrash;
 pub mod types;
 pub mod verify;
 pub mod view;
@@ -51,6 +53,8 @@ pub enum Mode {
 pub struct LiveNode {
     pub memory: Option<(u64, u64)>,
     pub gpus: Vec<(u32, u64, u64)>,
+    /// Every process holding GPU memory (SPEC §12 orphans).
+    pub gpu_processes: Vec<orphans::GpuProcess>,
     pub services: BTreeMap<String, LiveService>,
 }
 

@@ -8,7 +8,7 @@ use super::guardrails::{backoff_until, in_maintenance};
 use super::safety::{self, Resources};
 use super::types::*;
 use super::view::View;
-use super::{arbiter, policies, Findings, Input, Mode, NodeCtx};
+use super::{arbiter, orphans, policies, Findings, Input, Mode, NodeCtx};
 use crate::checkpoint::{Checkpoint, Health};
 use crate::desired::NodeSpec;
 use crate::world::{Incident, NodeStatus, Obs};
@@ -89,6 +89,7 @@ pub fn decide_node(
             }],
             emitted: vec![p.clone()],
             services: vec![],
+            orphans: vec![],
             proposals: vec![(p, Verdict::Accepted)],
             snapshot: json!({"online": false, "services": node.services.len()}),
         };
@@ -122,9 +123,14 @@ pub fn decide_node(
         f.push(operator_proposal(req));
     }
 
+    let gpu_processes = input.live.get(&node.name).map(|l| &l.gpu_processes[..]);
     let mut plan = NodePlan {
         name: node.name.clone(),
         online: true,
+        orphans: orphans::find(
+            gpu_processes.unwrap_or_default(),
+            &orphans::claimed(&ctx.views),
+        ),
         ..Default::default()
     };
     let (node_props, mut service_props): (Vec<_>, Vec<_>) =

@@ -2,6 +2,7 @@
 //! idle eviction (unload models nobody used for a while) and resource
 //! optimization (preload evicted models whose demand is rising).
 use super::availability::{restart_due, ts};
+use super::thrash;
 use super::types::{Action, Policy, Proposal, Severity, Urgency};
 use super::view::View;
 use super::{Findings, NodeCtx};
@@ -52,7 +53,8 @@ pub fn idle(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     if view.in_flight() > 0 {
         return;
     }
-    let timeout = view.spec.idle_timeout;
+    // The thrash rule's multiplier stretches it (SPEC §12).
+    let timeout = thrash::effective(view.spec.idle_timeout, &view.state);
     let idle_for = ctx.input.now - activity;
     let Ok(limit) = chrono::Duration::from_std(timeout) else {
         return;
@@ -60,8 +62,12 @@ pub fn idle(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     if idle_for <= limit {
         return;
     }
+    let times = match thrash::multiplier(&view.state) {
+        1 => String::new(),
+        m => format!(", {m}× after thrash"),
+    };
     let detail = format!(
-        "no activity since {} ({}s idle > idle_timeout {}s)",
+        "no activity since {} ({}s idle > idle_timeout {}s{times})",
         ts(activity),
         idle_for.num_seconds(),
         timeout.as_secs()

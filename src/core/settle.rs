@@ -1,10 +1,10 @@
-//! Settling a run: folds execution outcomes into the checkpoint and lays the
-//! run's events out in the order SPEC §5 fixes. Pure, like the rest of the
-//! core: outcomes come in as data.
+//! Settling a run: folds execution outcomes (data) into the checkpoint and
+//! lays the run's events out in the order SPEC §5 fixes. Pure.
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use super::thrash::Doubled;
 use super::types::*;
 use super::{Decision, Mode};
 use crate::checkpoint::ProcessIdentity;
@@ -102,6 +102,7 @@ pub fn settle(
     let mut outcomes = outcomes.iter();
     for node in &nodes {
         let n = Some(node.name.as_str());
+        events.extend(node.orphans.iter().map(|o| o.event(n)));
         for d in &node.drifts {
             events.push(drift_event(n, None, d));
         }
@@ -167,9 +168,10 @@ pub fn settle(
                 let outcome = outcomes.next().cloned().flatten();
                 let (label, reason) = label(mode, &a.disposition, outcome.as_ref(), interrupted);
                 actions.push(json!({"service": a.service, "action": a.action.as_str(), "outcome": label, "reason": reason}));
+                let mut doubled = None;
                 if let Some(o) = &outcome {
                     executed = true;
-                    apply(fleet, &fallbacks, &mut checkpoint, a, o, now);
+                    doubled = apply(fleet, &fallbacks, &mut checkpoint, a, o, now);
                 }
                 let reportable =
                     matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
@@ -187,6 +189,9 @@ pub fn settle(
                             )
                             .with_some("forced", a.forced.then_some(true)),
                     );
+                }
+                if let Some(d) = doubled {
+                    events.push(d.event(n, s));
                 }
             }
         }
@@ -253,6 +258,8 @@ fn label(
     }
 }
 
+/// Folds one outcome into the checkpoint; a start that doubles a model's
+/// effective idle timeout (thrash) says so.
 fn apply(
     fleet: &Fleet,
     fallbacks: &BTreeMap<String, Fallback>,
@@ -260,7 +267,7 @@ fn apply(
     a: &PlannedAction,
     o: &Outcome,
     now: chrono::DateTime<chrono::Utc>,
-) {
+) -> Option<Doubled> {
     let k = key(&a.node, &a.service);
     if matches!(
         a.action,
@@ -281,6 +288,7 @@ fn apply(
         }
         .into(),
     });
+    let mut doubled = None;
     match a.action {
         Action::Restart | Action::Preload => {
             if a.action == Action::Restart {
@@ -297,6 +305,13 @@ fn apply(
                 st.last_restart_at = Some(now);
             }
             if o.success {
+                let spec = fleet
+                    .nodes
+                    .get(&a.node)
+                    .and_then(|n| n.services.get(&a.service));
+                if let Some(spec) = spec.filter(|s| s.is_model()) {
+                    doubled = super::thrash::on_start(st, spec.idle_timeout, now);
+                }
                 // Wait for fresh evidence: the next observation decides.
                 st.health = Health::Unknown;
                 st.failures = 0;
@@ -331,6 +346,7 @@ fn apply(
         }
         _ => {}
     }
+    doubled
 }
 
 fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {

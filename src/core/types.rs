@@ -272,6 +272,8 @@ pub struct NodePlan {
     pub drifts: Vec<Drift>,
     pub emitted: Vec<Proposal>,
     pub services: Vec<ServicePlan>,
+    /// GPU processes no declared service claims (`orphan_detected`).
+    pub orphans: Vec<super::orphans::Orphan>,
     /// Every proposal with its verdict, for the decision record.
     pub proposals: Vec<(Proposal, Verdict)>,
     pub snapshot: serde_json::Value,

@@ -90,6 +90,13 @@ impl<'a> View<'a> {
         } else if health != prev.health {
             state.healthy_since = None;
         }
+        super::thrash::settle_loaded(
+            &mut state,
+            spec.idle_timeout,
+            record.and_then(|r| r.last_activity),
+            record.and_then(|r| r.in_flight).unwrap_or(0),
+            now,
+        );
         // The breaker's clock: when the circuit opened; closed, it has none.
         if state.restart_attempts >= node.settings.max_restart_attempts {
             if state.breaker_opened_at.is_none() {

@@ -52,6 +52,7 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
     if let Some(r) = raw.breaker_retry {
         s.breaker_retry = r.0;
     }
+    s.evict_orphans = raw.evict_orphans.unwrap_or(s.evict_orphans);
     for (i, w) in raw.maintenance.iter().flatten().enumerate() {
         if w.from.0 == w.to.0 {
             let mut at = path(&["supervisor", "maintenance"]);

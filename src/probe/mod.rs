@@ -19,7 +19,7 @@ use crate::desired::{NodeSpec, ProcessMatch, Start};
 use crate::procfs::ProcessIdentity;
 use crate::world::{GpuUse, MemoryUse};
 
-pub use gpu::{parse_nvidia_smi_apps, parse_nvidia_smi_gpus};
+pub use gpu::{parse_nvidia_smi_apps, parse_nvidia_smi_gpus, GpuProcess};
 pub use health::probe_health;
 pub use meminfo::read_meminfo;
 
@@ -59,6 +59,8 @@ pub struct LiveNode {
     /// GPUs that reported usable data, sorted by index; empty when there is
     /// no GPU, no driver, or no data.
     pub gpus: Vec<GpuUse>,
+    /// Every process holding GPU memory, one row per process and GPU.
+    pub gpu_processes: Vec<GpuProcess>,
     /// Every declared service, by name.
     pub services: BTreeMap<String, LiveService>,
 }
@@ -232,6 +234,7 @@ pub fn probe_node(
         LiveNode {
             memory: read_meminfo(),
             gpus: gpu.gpus,
+            gpu_processes: gpu.processes,
             services,
         }
     })

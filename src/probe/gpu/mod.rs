@@ -8,6 +8,7 @@ mod smi;
 
 use std::collections::HashMap;
 
+use crate::procfs::ProcessIdentity;
 use crate::world::GpuUse;
 
 use super::procstat::read_stat;
@@ -18,11 +19,34 @@ pub use smi::{parse_nvidia_smi_apps, parse_nvidia_smi_gpus};
 /// How far up the process tree a GPU process is traced to its service.
 const MAX_TREE_DEPTH: usize = 64;
 
+/// One process's memory on one GPU (NVML compute processes, or
+/// `nvidia-smi --query-compute-apps`), with what the decision core needs to
+/// tell whose it is: its ancestry, identity, owner and command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuProcess {
+    pub pid: u32,
+    /// `None`: the GPU it names did not report usable data.
+    pub gpu_index: Option<u32>,
+    pub bytes: u64,
+    /// The pid, then its ancestors (empty past our pid namespace).
+    pub lineage: Vec<u32>,
+    /// `None` when it is gone, or from another pid namespace.
+    pub identity: Option<ProcessIdentity>,
+    /// Real user id, when `/proc` shows it.
+    pub uid: Option<u32>,
+    /// Arguments joined by spaces (empty when unreadable).
+    pub cmdline: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GpuData {
     pub gpus: Vec<GpuUse>,
     /// GPU memory per pid, summed across GPUs.
     pub per_pid: HashMap<u32, u64>,
+    /// (pid, GPU index, bytes), one row per process and GPU.
+    pub apps: Vec<(u32, Option<u32>, u64)>,
+    /// `apps` with their ancestry and identity, filled by [`probe_gpus`].
+    pub processes: Vec<GpuProcess>,
     /// For each pid in `per_pid`: itself and its ancestors.
     lineage: HashMap<u32, Vec<u32>>,
 }
@@ -46,7 +70,38 @@ pub(crate) fn probe_gpus(opts: &ProbeOptions) -> GpuData {
         .keys()
         .map(|&pid| (pid, lineage(pid)))
         .collect();
+    data.processes = data
+        .apps
+        .iter()
+        .map(|&(pid, gpu_index, bytes)| GpuProcess {
+            pid,
+            gpu_index,
+            bytes,
+            lineage: data.lineage.get(&pid).cloned().unwrap_or_default(),
+            identity: crate::procfs::identity(pid),
+            uid: owner(pid),
+            cmdline: cmdline(pid),
+        })
+        .collect();
     data
+}
+
+fn owner(pid: u32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}"))
+        .ok()
+        .map(|m| m.uid())
+}
+
+/// `/proc/PID/cmdline`, arguments joined by spaces, at most 4 KiB read.
+fn cmdline(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let raw = &raw[..raw.len().min(4096)];
+    raw.split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(String::from_utf8_lossy)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn query(opts: &ProbeOptions) -> Option<GpuData> {

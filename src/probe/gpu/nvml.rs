@@ -37,9 +37,11 @@ pub(super) fn query() -> Option<GpuData> {
                 .ok()
                 .map(|u| f64::from(u.gpu.min(100)) / 100.0),
         });
+        let index = dev.index().unwrap_or(i);
         for p in dev.running_compute_processes().unwrap_or_default() {
             if let UsedGpuMemory::Used(bytes) = p.used_gpu_memory {
                 *data.per_pid.entry(p.pid).or_default() += bytes;
+                data.apps.push((p.pid, Some(index), bytes));
             }
         }
     }

@@ -45,19 +45,17 @@ const APPS_QUERY: &str = "--query-compute-apps=pid,gpu_uuid,used_memory";
 pub(super) fn query(nvidia_smi: &Path) -> Option<GpuData> {
     let program = locate(nvidia_smi)?;
     let gpus = run_query(&program, GPU_QUERY)?;
-    let mut data = GpuData {
-        gpus: parse_nvidia_smi_gpus(&gpus)
-            .into_iter()
-            .map(|(g, _)| g)
-            .collect(),
-        ..GpuData::default()
-    };
+    let parsed = parse_nvidia_smi_gpus(&gpus);
+    let index_of = |uuid: &str| parsed.iter().find(|(_, u)| u == uuid).map(|(g, _)| g.index);
+    let mut data = GpuData::default();
     // Without a process list the GPUs' totals still stand.
     if let Some(apps) = run_query(&program, APPS_QUERY) {
-        for (pid, _, bytes) in parse_nvidia_smi_apps(&apps) {
+        for (pid, uuid, bytes) in parse_nvidia_smi_apps(&apps) {
             *data.per_pid.entry(pid).or_default() += bytes;
+            data.apps.push((pid, index_of(&uuid), bytes));
         }
     }
+    data.gpus = parsed.into_iter().map(|(g, _)| g).collect();
     Some(data)
 }
 

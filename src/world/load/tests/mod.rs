@@ -30,6 +30,7 @@ fn settings() -> Settings {
         maintenance: vec![],
         start_grace: std::time::Duration::from_secs(10),
         breaker_retry: None,
+        evict_orphans: false,
         webhooks: vec![],
     }
 }
