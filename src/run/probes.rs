@@ -6,7 +6,6 @@ use anyhow::Result;
 
 use super::RunOptions;
 use crate::checkpoint::{key, Checkpoint};
-use crate::core::orphans::GpuProcess;
 use crate::core::{LiveNode, LiveObservation, LiveService};
 use crate::desired::Fleet;
 use crate::events::{Event, EventKind};
@@ -154,19 +153,8 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
             .iter()
             .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
             .collect(),
-        gpu_processes: live
-            .gpu_processes
-            .into_iter()
-            .map(|p| GpuProcess {
-                pid: p.pid,
-                gpu_index: p.gpu_index,
-                bytes: p.bytes,
-                lineage: p.lineage,
-                identity: p.identity,
-                uid: p.uid,
-                cmdline: p.cmdline,
-            })
-            .collect(),
+        // The probe fills the core's own type: nothing to convert.
+        gpu_processes: live.gpu_processes,
         services,
     }
 }

@@ -8,7 +8,6 @@ mod smi;
 
 use std::collections::HashMap;
 
-use crate::procfs::ProcessIdentity;
 use crate::world::GpuUse;
 
 use super::procstat::read_stat;
@@ -20,23 +19,9 @@ pub use smi::{parse_nvidia_smi_apps, parse_nvidia_smi_gpus};
 const MAX_TREE_DEPTH: usize = 64;
 
 /// One process's memory on one GPU (NVML compute processes, or
-/// `nvidia-smi --query-compute-apps`), with what the decision core needs to
-/// tell whose it is: its ancestry, identity, owner and command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GpuProcess {
-    pub pid: u32,
-    /// `None`: the GPU it names did not report usable data.
-    pub gpu_index: Option<u32>,
-    pub bytes: u64,
-    /// The pid, then its ancestors (empty past our pid namespace).
-    pub lineage: Vec<u32>,
-    /// `None` when it is gone, or from another pid namespace.
-    pub identity: Option<ProcessIdentity>,
-    /// Real user id, when `/proc` shows it.
-    pub uid: Option<u32>,
-    /// Arguments joined by spaces (empty when unreadable).
-    pub cmdline: String,
-}
+/// `nvidia-smi --query-compute-apps`): the decision core's plain data type,
+/// filled here with its ancestry, identity, owner and command line.
+pub use crate::core::orphans::GpuProcess;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GpuData {
