@@ -224,10 +224,11 @@ pub enum Command {
         /// Operator overrides (pins, holds) to apply (read only)
         #[arg(long, value_hint = clap::ValueHint::FilePath)]
         overrides: Option<PathBuf>,
-        /// Probe this node (--node) like reconcile and start from the state
-        /// directory's checkpoint and overrides; takes no lock, writes nothing
+        /// Probe this node (--node) like reconcile, from the state directory; no lock, writes nothing
         #[arg(long)]
         live: bool,
+        #[command(flatten)]
+        shard: crate::commands::shard::ShardArgs,
         #[command(flatten)]
         run: RunFlags,
     },

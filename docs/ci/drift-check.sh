@@ -16,8 +16,10 @@ OUT=${OUT:-drift.jsonl}
 SUPERVISORCTL=${SUPERVISORCTL:-supervisorctl}
 args=(--hosts "$HOSTS" --world "$WORLD")
 if [ -n "${NOW:-}" ]; then args+=(--now "$NOW"); fi
+shard=()
+if [ -n "${SHARD:-}" ]; then shard=(--shard "$SHARD"); fi   # K/N of a CI matrix
 
-"$SUPERVISORCTL" "${args[@]}" check --output json | tee "$OUT" >/dev/null
+"$SUPERVISORCTL" "${args[@]}" check "${shard[@]}" --output json | tee "$OUT" >/dev/null
 code=$?
 
 # What needs a person, one line each (events are JSON lines; jq works too).

@@ -19,11 +19,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             checkpoint,
             overrides,
             live,
+            shard,
             run,
         } => {
             let mut opts = run_opts(&g, &b, &run, Mode::Check, live, None);
             opts.checkpoint_file = checkpoint;
             opts.overrides_file = overrides;
+            opts.shard = shard.shard;
             crate::metrics::run(&opts)
         }
         Command::Reconcile {
@@ -234,6 +236,7 @@ fn run_opts(
         metrics_file: run.metrics_file.clone().or_else(|| b.metrics_file.clone()),
         insecure_config: run.trust.insecure_config || b.insecure_config,
         operator: None,
+        shard: None,
     }
 }
 

@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub insecure_config: bool,
     /// A one-off operator action (`restart`/`stop`/`start`) for this pass.
     pub operator: Option<crate::core::OperatorRequest>,
+    /// `check --shard K/N`: only this stable slice of the nodes.
+    pub shard: Option<(u32, u32)>,
 }
 
 pub use crate::fmt::ts as format_ts;
@@ -63,9 +65,12 @@ pub use crate::fmt::ts as format_ts;
 pub fn run(opts: &RunOptions) -> Result<i32> {
     let started = Instant::now();
     let mut phases = Phases::new(started);
-    let Some((fleet, insecure)) = trust_or_refuse(opts) else {
+    let Some((mut fleet, insecure)) = trust_or_refuse(opts) else {
         return Ok(crate::exit::ERROR);
     };
+    if let Some(shard) = opts.shard {
+        crate::commands::shard::retain(&mut fleet, shard);
+    }
     phases.mark("hosts");
     if opts.mode == (Mode::Reconcile { dry_run: false }) {
         signals::install();

@@ -48,3 +48,52 @@ fn the_drift_check_recipe_acts_on_each_exit_code() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("error (exit 1)"), "{out}");
 }
+
+/// `check --shard K/N`: the shards of a CI matrix cover every node once.
+#[test]
+fn shards_cover_every_node_exactly_once() {
+    let root = repo_root();
+    let nodes_of = |shard: &str| -> Vec<String> {
+        let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+            .arg("--hosts")
+            .arg(root.join("hosts"))
+            .arg("--world")
+            .arg(root.join("world-fixtures/sample/world"))
+            .args(["check", "--now", "2026-11-23T12:00:00Z", "--output", "json"])
+            .args(["--shard", shard])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| {
+                e["type"] == "decision"
+                    || (e["type"] == "reconcile_required" && e["condition"] == "offline_node")
+            })
+            .filter_map(|e| e["node"].as_str().map(str::to_string))
+            .collect()
+    };
+    let mut all: Vec<String> = (1..=3).flat_map(|k| nodes_of(&format!("{k}/3"))).collect();
+    all.sort();
+    all.dedup_by(|a, b| a == b);
+    let mut expected: Vec<String> = std::fs::read_dir(root.join("hosts"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    expected.sort();
+    assert_eq!(all, expected);
+    let total: usize = (1..=3)
+        .map(|k| {
+            let mut v = nodes_of(&format!("{k}/3"));
+            v.dedup();
+            v.len()
+        })
+        .sum();
+    assert_eq!(total, expected.len(), "each node in one shard only");
+    let bad = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .args(["check", "--shard", "4/3"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
