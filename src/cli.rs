@@ -388,9 +388,8 @@ pub fn main() -> i32 {
     }
 }
 
-/// Prints what clap has to say: `--help` and `--version` on stdout with
-/// exit 0; a usage error (unknown flag or subcommand, bad value) on stderr
-/// with exit 1, since 2 means degraded (SPEC §9).
+/// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
+/// error on stderr, exit 1 (2 means degraded, SPEC §9).
 fn usage(e: &clap::Error) -> i32 {
     use clap::error::ErrorKind;
     let _ = e.print();
