@@ -92,7 +92,12 @@ pub fn probe(fleet: &Fleet, node: &str, state_dir: &Path) -> (String, String) {
 /// Prints the diffs; exit code 0 when every node matches, 2 when any
 /// differs. `live`: one node's actual side from [`probe`], the rest from
 /// the world.
-pub fn run(fleet: &Fleet, world_dir: &Path, live: Option<(String, String)>) -> Result<i32> {
+pub fn run(
+    fleet: &Fleet,
+    world_dir: &Path,
+    live: Option<(String, String)>,
+    json: bool,
+) -> Result<i32> {
     let world = load_world(world_dir, fleet);
     let mut differs = false;
     let mut out = String::new();
@@ -107,19 +112,32 @@ pub fn run(fleet: &Fleet, world_dir: &Path, live: Option<(String, String)>) -> R
         } else {
             want
         };
-        if want == have {
-            continue;
+        let text = if want == have {
+            String::new()
+        } else {
+            differs = true;
+            TextDiff::from_lines(&want, &have)
+                .unified_diff()
+                .context_radius(2)
+                .header(
+                    &format!("desired/{}", node.name),
+                    &format!("actual/{}", node.name),
+                )
+                .to_string()
+        };
+        if json {
+            // One object per node, matching or not.
+            let line = serde_json::json!({
+                "node": node.name,
+                "differs": !text.is_empty(),
+                "desired": want.lines().collect::<Vec<_>>(),
+                "actual": have.lines().collect::<Vec<_>>(),
+                "diff": text,
+            });
+            let _ = writeln!(out, "{line}");
+        } else {
+            out.push_str(&text);
         }
-        differs = true;
-        let diff = TextDiff::from_lines(&want, &have);
-        let _ = write!(
-            out,
-            "{}",
-            diff.unified_diff().context_radius(2).header(
-                &format!("desired/{}", node.name),
-                &format!("actual/{}", node.name)
-            )
-        );
     }
     super::stdout::write(&out)?;
     Ok(if differs {

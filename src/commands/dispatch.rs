@@ -12,6 +12,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let g = cli.global;
     let b = cli.before;
     let json = g.output == OutputArg::Json;
+    commands::stdout::set_json(json);
     // `--insecure-config` given before the command, or after it.
     let insecure = |own: bool| own || b.insecure_config;
     match cli.command {
@@ -145,7 +146,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 None
             };
-            commands::diff::run(&fleet, &g.world, probed)
+            commands::diff::run(&fleet, &g.world, probed, json)
         }
         Command::Policies { trust } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {

@@ -116,10 +116,14 @@ pub fn run(
         put(format!("services/{}/{name}.json", node.name), rec)?;
         written += 1;
     }
-    crate::outln!(
+    let text = format!(
         "wrote node `{}` ({written} service record(s)) to `{}`",
         node.name,
         out.display()
+    );
+    super::stdout::message(
+        &text,
+        json!({"node": node.name, "out": out.display().to_string(), "records": written}),
     )?;
     Ok(0)
 }

@@ -36,7 +36,11 @@ pub fn run(
     if op == Op::Reset {
         let path = dir.join("checkpoint.json");
         let Some(mut cp) = crate::checkpoint::read_for_command(dir)? else {
-            crate::outln!("{k}: no checkpoint yet; nothing to reset")?;
+            let text = format!("{k}: no checkpoint yet; nothing to reset");
+            super::stdout::message(
+                &text,
+                serde_json::json!({"service": k, "op": "reset", "changed": false}),
+            )?;
             return Ok(0);
         };
         // Count what interrupted runs did (every service's), so that
@@ -49,7 +53,11 @@ pub fn run(
         st.last_restart_at = None;
         store::checkpoint::save(&path, &cp)?;
         store::intents::clear(&journal)?;
-        crate::outln!("{k}: restart circuit closed ({before} attempt(s) forgotten)")?;
+        let text = format!("{k}: restart circuit closed ({before} attempt(s) forgotten)");
+        super::stdout::message(
+            &text,
+            serde_json::json!({"service": k, "op": "reset", "attempts_forgotten": before}),
+        )?;
         return Ok(0);
     }
     let path = dir.join("overrides.json");
@@ -87,6 +95,7 @@ pub fn run(
         Op::Reset => unreachable!("handled above"),
     };
     store::overrides::save_overrides(&path, &o)?;
-    crate::outln!("{msg}")?;
+    let op_name = format!("{op:?}").to_lowercase();
+    super::stdout::message(&msg, serde_json::json!({"service": k, "op": op_name}))?;
     Ok(0)
 }

@@ -3,6 +3,7 @@
 //! normal exit code, where `println!` would panic. Commands build their
 //! text and hand it to [`fn@write`]; errors and warnings go to stderr.
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 
@@ -16,6 +17,27 @@ pub fn write(text: &str) -> Result<bool> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
         Err(e) => Err(e).context("cannot write to stdout"),
     }
+}
+
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// `--output json` for the commands that report with [`message`].
+pub fn set_json(on: bool) {
+    JSON.store(on, Ordering::Relaxed);
+}
+
+/// A command's one-line report: the text for people, or with `--output
+/// json` one JSON object holding `message` and `fields`.
+pub fn message(text: &str, fields: serde_json::Value) -> Result<bool> {
+    if !JSON.load(Ordering::Relaxed) {
+        return write(&format!("{text}\n"));
+    }
+    let mut obj = match fields {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    obj.insert("message".into(), text.into());
+    write(&format!("{}\n", serde_json::Value::Object(obj)))
 }
 
 /// Like `println!`, through [`fn@write`]: `outln!("{x}")?` is `Ok(bool)`.
