@@ -165,6 +165,29 @@ pub struct ServiceState {
     /// The thrash multiplier of its idle timeout: 2 or 4; absent (0) is 1×.
     #[serde(default, skip_serializing_if = "is_one_or_less")]
     pub idle_multiplier: u32,
+    /// The last sample of what grows while a start loads (SPEC §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_sample: Option<LoadSample>,
+    /// Since when the started process has been loading (growth seen in
+    /// every run since); absent when it is not loading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loading_since: Option<DateTime<Utc>>,
+    /// When its last loading ended: `start_grace` counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loading_ended_at: Option<DateTime<Utc>>,
+}
+
+/// Resident memory, GPU memory and log size of a service's process, as one
+/// run saw them (any may be unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadSample {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<u64>,
+    pub at: DateTime<Utc>,
 }
 
 /// A start or an eviction waiting for a later run to say whether it

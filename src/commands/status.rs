@@ -56,8 +56,16 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                 .last_action
                 .as_ref()
                 .map(|a| format!("{} {} at {}", a.action, a.outcome, format_ts(a.at)));
+            // Loading after a start (SPEC §12): its failures do not count yet.
+            let loading = st.loading_since.filter(|_| st.pending.is_some());
+            let health = if loading.is_some() {
+                "loading"
+            } else {
+                st.health.as_str()
+            };
             if json_out {
-                let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "failures": st.failures,
+                let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "loading": loading.is_some(),
+                    "loading_since": loading.map(format_ts), "failures": st.failures,
                     "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "next_trial_at": trial, "backoff_until": backoff,
                     "last_action": st.last_action, "last_error": st.last_error, "pinned": pinned,
                     "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
@@ -67,7 +75,7 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     out,
                     "  {:<24} {:<9} failures {:<2} attempts {:<2}{}{}{}{}",
                     svc.name,
-                    st.health.as_str(),
+                    health,
                     st.failures,
                     st.restart_attempts,
                     st.cpu_use
@@ -84,6 +92,9 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     last.map(|l| format!(" last: {}", escape_control(&l)))
                         .unwrap_or_default(),
                 );
+                if let Some(t) = loading {
+                    let _ = writeln!(out, "  {:<24} loading since {}", "", format_ts(t));
+                }
                 if pinned {
                     let _ = writeln!(out, "  {:<24} pinned", "");
                 }

@@ -22,6 +22,8 @@ pub fn clamp_future(cp: &mut Checkpoint, now: DateTime<Utc>) {
         clamp(&mut st.evicted_at);
         clamp(&mut st.healthy_since);
         clamp(&mut st.health_probed_at);
+        clamp(&mut st.loading_since);
+        clamp(&mut st.loading_ended_at);
         for t in &mut st.thrash_cycles {
             *t = (*t).min(now);
         }
@@ -37,6 +39,9 @@ pub fn clamp_future(cp: &mut Checkpoint, now: DateTime<Utc>) {
             st.cpu_at = None;
             st.cpu_seconds = None;
             st.cpu_use = None;
+        }
+        if st.load_sample.is_some_and(|s| s.at > now) {
+            st.load_sample = None;
         }
         if st.demand.as_ref().is_some_and(|d| d.at > now) {
             st.demand = None;

@@ -9,6 +9,7 @@ pub mod availability;
 pub mod clock;
 pub mod guardrails;
 pub mod health;
+pub mod loading;
 mod node;
 pub mod orphans;
 pub mod policies;
@@ -64,6 +65,8 @@ pub struct LiveService {
     pub identity: Option<ProcessIdentity>,
     pub memory_bytes: Option<u64>,
     pub gpu_memory_bytes: Option<u64>,
+    /// Size of its log (`spawn:` services: `<state-dir>/logs/<name>.log`).
+    pub log_bytes: Option<u64>,
     /// utime + stime of the process, in seconds.
     pub cpu_seconds: Option<f64>,
     /// Why the probe failed (`connection refused`, `no process`, …) when

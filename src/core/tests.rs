@@ -239,6 +239,7 @@ fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
             identity: Some(id),
             memory_bytes: None,
             gpu_memory_bytes: None,
+            log_bytes: None,
             cpu_seconds: Some(cpu),
             reason: None,
             ambiguous: false,

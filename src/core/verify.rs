@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::health::Observation;
+use super::loading::Loading;
 use crate::checkpoint::PendingCheck;
 
 /// What a later run concluded about one action.
@@ -22,17 +23,25 @@ pub struct Verified {
 }
 
 /// Judges `pending` from this run's `observation` (Unknown when nothing new
-/// was counted) and `reason` (why the service is not up, when known).
+/// was counted) and `reason` (why the service is not up, when known), and
+/// `load`: whether it is loading (SPEC §12) and when its loading last
+/// ended (`start_grace` counts from the later of the start and that).
 /// Returns the verdict, or None while it is too early to tell.
 pub fn verify(
     pending: &PendingCheck,
     observation: Observation,
     reason: Option<&str>,
     start_grace: Duration,
+    load: (Loading, Option<DateTime<Utc>>),
     now: DateTime<Utc>,
 ) -> Option<Verified> {
     let after = (now - pending.at).to_std().unwrap_or_default();
-    let grace_over = after > start_grace;
+    let grace_from = load.1.map_or(pending.at, |t| t.max(pending.at));
+    let timed_out = match load.0 {
+        Loading::TimedOut(t) => Some(t),
+        _ => None,
+    };
+    let grace_over = (now - grace_from).to_std().unwrap_or_default() > start_grace;
     let why = |what: &str| match reason {
         Some(r) => format!("{what}: {r}"),
         None => what.to_string(),
@@ -53,6 +62,14 @@ pub fn verify(
         match observation {
             Observation::Up => (true, format!("up {} after the start", fmt(after))),
             Observation::Down => (false, why("exited after the start")),
+            _ if timed_out.is_some() => (
+                false,
+                format!(
+                    "still loading after load_timeout ({})",
+                    fmt(timed_out.unwrap_or_default())
+                ),
+            ),
+            _ if load.0 == Loading::Yes => return None,
             Observation::Degraded if grace_over => (false, why("degraded, not healthy")),
             Observation::Failing | Observation::Unknown | Observation::Degraded if grace_over => (
                 false,
@@ -90,6 +107,41 @@ mod tests {
     }
 
     const GRACE: Duration = Duration::from_secs(10);
+    const NOT: (Loading, Option<DateTime<Utc>>) = (Loading::No, None);
+
+    #[test]
+    fn loading_defers_the_verdict_and_the_grace_counts_from_its_end() {
+        let p = start();
+        let loading = (Loading::Yes, None);
+        let t = at("2026-01-01T00:05:00Z");
+        assert_eq!(
+            verify(&p, Observation::Failing, None, GRACE, loading, t),
+            None
+        );
+        // Loading ended at 5:00: at 5:08 the grace is not over yet.
+        let ended = (Loading::No, Some(t));
+        let t8 = at("2026-01-01T00:05:08Z");
+        assert_eq!(
+            verify(&p, Observation::Failing, None, GRACE, ended, t8),
+            None
+        );
+        let t11 = at("2026-01-01T00:05:11Z");
+        let v = verify(&p, Observation::Failing, None, GRACE, ended, t11).unwrap();
+        assert!(!v.success);
+        assert_eq!(v.after_ms, 311_000);
+    }
+
+    #[test]
+    fn loading_past_load_timeout_is_a_failed_start() {
+        let ten_min = Duration::from_secs(600);
+        let t = at("2026-01-01T00:10:01Z");
+        let timed_out = (Loading::TimedOut(ten_min), None);
+        let v = verify(&start(), Observation::Failing, None, GRACE, timed_out, t).unwrap();
+        assert!(!v.success);
+        assert_eq!(v.reason, "still loading after load_timeout (10m)");
+        let v = verify(&start(), Observation::Up, None, GRACE, timed_out, t).unwrap();
+        assert!(v.success);
+    }
 
     #[test]
     fn a_start_seen_up_succeeds() {
@@ -98,6 +150,7 @@ mod tests {
             Observation::Up,
             None,
             GRACE,
+            NOT,
             at("2026-01-01T00:00:03Z"),
         )
         .unwrap();
@@ -112,6 +165,7 @@ mod tests {
             Observation::Down,
             Some("no process"),
             GRACE,
+            NOT,
             at("2026-01-01T00:00:03Z"),
         )
         .unwrap();
@@ -128,6 +182,7 @@ mod tests {
                 Observation::Failing,
                 None,
                 GRACE,
+                NOT,
                 at("2026-01-01T00:00:05Z")
             ),
             None
@@ -138,6 +193,7 @@ mod tests {
                 Observation::Unknown,
                 None,
                 GRACE,
+                NOT,
                 at("2026-01-01T00:00:05Z")
             ),
             None
@@ -147,6 +203,7 @@ mod tests {
             Observation::Failing,
             Some("HTTP 503"),
             GRACE,
+            NOT,
             at("2026-01-01T00:00:11Z"),
         )
         .unwrap();
@@ -166,15 +223,23 @@ mod tests {
                 Observation::Down,
                 None,
                 GRACE,
+                NOT,
                 at("2026-01-01T00:00:01Z")
             )
             .unwrap()
             .success
         );
         assert!(
-            !verify(&p, Observation::Up, None, GRACE, at("2026-01-01T00:00:01Z"))
-                .unwrap()
-                .success
+            !verify(
+                &p,
+                Observation::Up,
+                None,
+                GRACE,
+                NOT,
+                at("2026-01-01T00:00:01Z")
+            )
+            .unwrap()
+            .success
         );
     }
 }

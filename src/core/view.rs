@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::health::{advance, observe, LiveObservation, Observation};
+use super::loading::Loading;
 use super::{Input, LiveService};
 use crate::checkpoint::{key, Health, ServiceState};
 use crate::desired::{NodeSpec, ServiceSpec};
@@ -51,7 +52,21 @@ impl<'a> View<'a> {
         let (observation, counted) = observe(file, live_obs, &prev, now, node.settings.fast_tick);
 
         let mut state = prev.clone();
-        let (health, failures) = advance(prev.health, prev.failures, observation, &spec.health);
+        let settings = &node.settings;
+        let loading = super::loading::track(
+            &mut state,
+            &prev,
+            live,
+            observation,
+            settings.load_timeout,
+            now,
+        );
+        // A loading service's failing probes do not count (SPEC §12).
+        let counts = match observation {
+            Observation::Failing if loading == Loading::Yes => Observation::Unknown,
+            o => o,
+        };
+        let (health, failures) = advance(prev.health, prev.failures, counts, &spec.health);
         state.health = health;
         state.failures = failures;
         if live.is_some_and(|l| l.health_probed) {
@@ -74,7 +89,8 @@ impl<'a> View<'a> {
         }
         let verified = prev.pending.as_ref().and_then(|p| {
             let reason = state.last_error.as_deref();
-            super::verify::verify(p, observation, reason, spec.start_grace, now)
+            let load = (loading, state.loading_ended_at);
+            super::verify::verify(p, observation, reason, spec.start_grace, load, now)
         });
         if let Some(v) = &verified {
             state.pending = None;

@@ -34,6 +34,7 @@ pub fn preset_settings(preset: Preset) -> Settings {
         node_offline_after: secs(5 * 60),
         start_grace: secs(10),
         breaker_retry: Some(secs(30 * 60)),
+        load_timeout: secs(10 * 60),
         evict_orphans: false,
         backoff_base: secs(5),
         backoff_max: secs(5 * 60),

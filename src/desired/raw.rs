@@ -95,6 +95,7 @@ pub(crate) struct RawSupervisor {
     pub node_offline_after: Option<Dur>,
     pub start_grace: Option<Dur<false>>,
     pub breaker_retry: Option<RetryAfter>,
+    pub load_timeout: Option<Dur>,
     pub evict_orphans: Option<bool>,
     pub maintenance: Option<Vec<RawWindow>>,
     pub webhooks: Option<Vec<RawWebhook>>,

@@ -52,6 +52,9 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
     if let Some(r) = raw.breaker_retry {
         s.breaker_retry = r.0;
     }
+    if let Some(d) = raw.load_timeout {
+        s.load_timeout = d.0;
+    }
     s.evict_orphans = raw.evict_orphans.unwrap_or(s.evict_orphans);
     for (i, w) in raw.maintenance.iter().flatten().enumerate() {
         if w.from.0 == w.to.0 {

@@ -54,6 +54,8 @@ pub struct Settings {
     /// An open circuit half-opens after this (doubling per failed trial, to
     /// 24 h); `None`: never (only `reset` or 10 healthy minutes close it).
     pub breaker_retry: Option<Duration>,
+    /// The longest a start may be `loading` (SPEC §12); default 10m.
+    pub load_timeout: Duration,
     /// Let safety evict GPU orphans under pressure (SPEC §12); default false.
     pub evict_orphans: bool,
     pub backoff_base: Duration,

@@ -76,6 +76,9 @@ pub struct LiveService {
     pub gpu_memory_bytes: Option<u64>,
     /// Its health probe was not due this tick (`every`): no health evidence.
     pub health_skipped: bool,
+    /// A `spawn:` service's log size (`<state_dir>/logs/<name>.log`, 0 when
+    /// missing); `None` for other services or without a state directory.
+    pub log_bytes: Option<u64>,
 }
 
 impl LiveService {
@@ -221,7 +224,17 @@ pub fn probe_node(
                     ProcessState::Found(info) => gpu.memory_of_tree(info.identity.pid),
                     _ => None,
                 };
+                let spawned = matches!(
+                    node.services.get(name).and_then(|s| s.start.as_ref()),
+                    Some(Start::Spawn(_))
+                );
+                let log_bytes = opts.state_dir.as_ref().filter(|_| spawned).map(|dir| {
+                    let log = dir.join("logs").join(format!("{name}.log"));
+                    // Not followed if a link: the size of what is there.
+                    std::fs::symlink_metadata(log).map_or(0, |m| m.len())
+                });
                 let live = LiveService {
+                    log_bytes,
                     health_skipped: opts.skip_health.contains(name),
                     health: outcomes.remove(name),
                     process,

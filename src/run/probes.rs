@@ -135,6 +135,7 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 identity,
                 memory_bytes: rss,
                 gpu_memory_bytes: s.gpu_memory_bytes,
+                log_bytes: s.log_bytes,
                 cpu_seconds: cpu,
                 reason,
                 health_probed: s.health.is_some(),

@@ -23,6 +23,7 @@ mod json_output;
 mod live;
 mod live_preview;
 mod live_support;
+mod loading;
 mod matcher;
 mod metrics_file;
 mod mistakes;

@@ -54,6 +54,7 @@ pub(super) fn node(services: Vec<ServiceSpec>) -> NodeSpec {
         maintenance: Vec::new(),
         start_grace: std::time::Duration::from_secs(10),
         breaker_retry: None,
+        load_timeout: std::time::Duration::from_secs(600),
         evict_orphans: false,
         webhooks: Vec::new(),
     };

@@ -30,6 +30,7 @@ fn settings() -> Settings {
         maintenance: vec![],
         start_grace: std::time::Duration::from_secs(10),
         breaker_retry: None,
+        load_timeout: std::time::Duration::from_secs(600),
         evict_orphans: false,
         webhooks: vec![],
     }
