@@ -24,15 +24,7 @@ fn reconcile_with_extra_fds(n: &Node, now: &str) -> Run {
         .args(inner.get_args())
         .output()
         .expect("run binary under sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        events: stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
-            .collect(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from_output(&out)
 }
 
 /// Descriptor numbers, sorted, from whitespace-separated text.

@@ -25,6 +25,19 @@ pub struct Run {
 }
 
 impl Run {
+    /// A finished command's exit code, its stdout as JSON events, its stderr.
+    pub fn from_output(out: &Output) -> Run {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            events: stdout
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
+                .collect(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     pub fn of(&self, ty: &str, service: &str) -> Vec<&Value> {
         self.events
             .iter()
@@ -97,16 +110,7 @@ impl Node {
     pub fn reconcile(&self, now: &str, extra: &[&str]) -> Run {
         let mut args = vec!["reconcile", "--output", "json", "--now", now];
         args.extend_from_slice(extra);
-        let out = self.cli(&args);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            events: stdout
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
-                .collect(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from_output(&self.cli(&args))
     }
 
     pub fn sleep(&mut self, arg: &str) -> u32 {

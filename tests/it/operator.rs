@@ -11,16 +11,7 @@ const SLEEPER: &str = "services:\n  sleeper:\n    spawn: [sleep, \"3600.9\"]\n";
 fn act(n: &Node, verb: &str, now: &str, args: &[&str]) -> Run {
     let mut all = vec![verb, "--output", "json", "--now", now];
     all.extend_from_slice(args);
-    let out = n.cli(&all);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        events: stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
-            .collect(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from_output(&n.cli(&all))
 }
 
 #[test]
