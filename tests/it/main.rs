@@ -19,6 +19,7 @@ mod guide_examples;
 mod https;
 mod identity;
 mod inference;
+mod jq_cookbook;
 mod json_output;
 mod live;
 mod live_preview;
