@@ -92,7 +92,7 @@ fn reconcile_on_a_host_that_is_no_node_is_an_error() {
     let host = nix::unistd::gethostname().unwrap();
     let host = host.to_string_lossy().into_owned();
     if ["edge-01", "gpu-box", "nas"].contains(&host.as_str()) {
-        eprintln!("skipped: this machine's host name is a sample node");
+        crate::support::skip("this machine's host name is a sample node");
         return;
     }
     let out = sample(&["reconcile", "--dry-run", "--no-probe"]);

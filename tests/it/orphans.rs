@@ -28,7 +28,9 @@ fn nvidia_driver_present() -> bool {
 #[test]
 fn an_undeclared_gpu_process_is_an_orphan_and_a_declared_one_is_not() {
     if nvidia_driver_present() {
-        eprintln!("skipped: an NVIDIA driver is present, NVML takes precedence over the stand-in");
+        crate::support::skip(
+            "an NVIDIA driver is present, NVML takes precedence over the stand-in",
+        );
         return;
     }
     let mut n = Node::new("");

@@ -8,7 +8,7 @@ use super::live_support::*;
 #[test]
 fn group_writable_services_yaml_is_refused_as_root_unless_overridden() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: the trust check applies only when running as root");
+        crate::support::skip("the trust check applies only when running as root");
         return;
     }
     let n = Node::new("services:\n  web:\n    restart: [\"true\"]\n");

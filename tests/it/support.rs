@@ -18,6 +18,17 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 pub const NOW: &str = "2026-11-23T12:00:00Z";
 
 /// The repository root (where `hosts/` and `world-fixtures/` live).
+/// A test that cannot run on this machine (no root, a tool missing). Under
+/// `CI=true` that is a failure, never a silent pass: `.ci/run` installs
+/// every tool and CI runs as root. Elsewhere it says why it is skipped.
+pub fn skip(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "this test cannot run here, which CI does not allow: {why}"
+    );
+    eprintln!("skipped: {why}");
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -41,11 +41,7 @@ fn on_path(tool: &str) -> Option<PathBuf> {
 #[test]
 fn systemd_analyze_verify_accepts_every_unit() {
     let Some(analyze) = on_path("systemd-analyze") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "systemd-analyze is not installed"
-        );
-        eprintln!("skipped: systemd-analyze is not installed");
+        crate::support::skip("systemd-analyze is not installed");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -123,7 +123,7 @@ fn parallel_runs_with_wait_all_succeed_one_at_a_time() {
 /// missing.
 fn hold_lock(state: &Path) -> Option<Child> {
     if Command::new("flock").arg("--version").output().is_err() {
-        println!("skipped: flock(1) is not installed");
+        crate::support::skip("flock(1) is not installed");
         return None;
     }
     std::fs::create_dir_all(state).expect("create the state directory");
