@@ -11,14 +11,10 @@
 //! file is a warning: the run's actions already happened and are recorded.
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::Result;
 use chrono::Utc;
-use nix::libc;
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
@@ -66,17 +62,8 @@ pub fn publish(path: &Path, text: &str) {
 
 /// A regular file's text (no symlink followed), if it can be read.
 fn read_limited(path: &Path) -> Option<String> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut text = String::new();
-    file.take(MAX_BYTES).read_to_string(&mut text).ok()?;
-    Some(text)
+    let bytes = crate::store::read_limited(path, MAX_BYTES).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// `text` without the last-run gauges it may hold, then those gauges.

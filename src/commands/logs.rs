@@ -5,7 +5,7 @@
 //! regular file; control characters are escaped, one line at a time.
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,20 +61,9 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
     follow(&path, file, pos)
 }
 
-/// Opens the log: no symlink, no FIFO or device (O_NONBLOCK so that a FIFO
-/// cannot hang the open), a regular file only.
+/// Opens the log: no symlink, no FIFO or device, a regular file only.
 fn open(path: &PathBuf) -> std::io::Result<File> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(std::io::Error::other(format!(
-            "`{}` is not a regular file",
-            path.display()
-        )));
-    }
-    Ok(f)
+    crate::store::open_regular(path)
 }
 
 /// The last `n` complete lines and the offset where they end.

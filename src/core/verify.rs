@@ -143,32 +143,33 @@ mod tests {
         assert!(v.success);
     }
 
-    #[test]
-    fn a_start_seen_up_succeeds() {
-        let v = verify(
-            &start(),
-            Observation::Up,
-            None,
+    /// `verify` of `p` with no loading, `secs` after the start.
+    fn at_secs(
+        p: &PendingCheck,
+        obs: Observation,
+        reason: Option<&str>,
+        secs: u32,
+    ) -> Option<Verified> {
+        verify(
+            p,
+            obs,
+            reason,
             GRACE,
             NOT,
-            at("2026-01-01T00:00:03Z"),
+            at(&format!("2026-01-01T00:00:{secs:02}Z")),
         )
-        .unwrap();
+    }
+
+    #[test]
+    fn a_start_seen_up_succeeds() {
+        let v = at_secs(&start(), Observation::Up, None, 3).unwrap();
         assert!(v.success);
         assert_eq!(v.after_ms, 3000);
     }
 
     #[test]
     fn a_start_that_exits_fails_with_the_reason() {
-        let v = verify(
-            &start(),
-            Observation::Down,
-            Some("no process"),
-            GRACE,
-            NOT,
-            at("2026-01-01T00:00:03Z"),
-        )
-        .unwrap();
+        let v = at_secs(&start(), Observation::Down, Some("no process"), 3).unwrap();
         assert!(!v.success);
         assert_eq!(v.reason, "exited after the start: no process");
     }
@@ -176,37 +177,9 @@ mod tests {
     #[test]
     fn failing_within_the_grace_waits_then_fails() {
         let p = start();
-        assert_eq!(
-            verify(
-                &p,
-                Observation::Failing,
-                None,
-                GRACE,
-                NOT,
-                at("2026-01-01T00:00:05Z")
-            ),
-            None
-        );
-        assert_eq!(
-            verify(
-                &p,
-                Observation::Unknown,
-                None,
-                GRACE,
-                NOT,
-                at("2026-01-01T00:00:05Z")
-            ),
-            None
-        );
-        let v = verify(
-            &p,
-            Observation::Failing,
-            Some("HTTP 503"),
-            GRACE,
-            NOT,
-            at("2026-01-01T00:00:11Z"),
-        )
-        .unwrap();
+        assert_eq!(at_secs(&p, Observation::Failing, None, 5), None);
+        assert_eq!(at_secs(&p, Observation::Unknown, None, 5), None);
+        let v = at_secs(&p, Observation::Failing, Some("HTTP 503"), 11).unwrap();
         assert!(!v.success);
         assert_eq!(v.reason, "not healthy within start_grace (10s): HTTP 503");
     }
@@ -217,29 +190,7 @@ mod tests {
             action: "evict".into(),
             at: at("2026-01-01T00:00:00Z"),
         };
-        assert!(
-            verify(
-                &p,
-                Observation::Down,
-                None,
-                GRACE,
-                NOT,
-                at("2026-01-01T00:00:01Z")
-            )
-            .unwrap()
-            .success
-        );
-        assert!(
-            !verify(
-                &p,
-                Observation::Up,
-                None,
-                GRACE,
-                NOT,
-                at("2026-01-01T00:00:01Z")
-            )
-            .unwrap()
-            .success
-        );
+        assert!(at_secs(&p, Observation::Down, None, 1).unwrap().success);
+        assert!(!at_secs(&p, Observation::Up, None, 1).unwrap().success);
     }
 }

@@ -226,11 +226,7 @@ fn reap_in_background(mut child: Child) -> mpsc::Receiver<ExitStatus> {
 /// that failed.
 pub fn log_tail(path: &Path, from: u64, lines: usize) -> String {
     use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut file) = OpenOptions::new()
-        .read(true)
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
-        .open(path)
-    else {
+    let Ok(mut file) = crate::store::open_regular(path) else {
         return String::new();
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);

@@ -7,6 +7,8 @@ pub mod checkpoint;
 pub mod eventlog;
 pub mod fallbacks;
 mod file;
+/// Reading a file of ours or an operator's: no symlink, no FIFO, regular only.
+pub(crate) use file::{open_regular, read_limited};
 pub mod intents;
 pub mod lock;
 pub mod outbox;
