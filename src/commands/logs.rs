@@ -38,7 +38,7 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
         );
     }
     let path = state_dir.join("logs").join(format!("{service}.log"));
-    let mut file = match open(&path) {
+    let mut file = match crate::store::open_regular(&path) {
         Ok(f) => Some(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.follow => None,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
@@ -59,11 +59,6 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
         return Ok(0);
     }
     follow(&path, file, pos)
-}
-
-/// Opens the log: no symlink, no FIFO or device, a regular file only.
-fn open(path: &PathBuf) -> std::io::Result<File> {
-    crate::store::open_regular(path)
 }
 
 /// The last `n` complete lines and the offset where they end.
@@ -118,7 +113,7 @@ fn follow(path: &PathBuf, mut file: Option<File>, mut pos: u64) -> Result<i32> {
             _ => false,
         };
         if replaced {
-            file = open(path).ok();
+            file = crate::store::open_regular(path).ok();
             pos = 0;
             partial.clear();
         }
