@@ -97,6 +97,9 @@ pub(crate) struct RawSupervisor {
     pub breaker_retry: Option<RetryAfter>,
     pub load_timeout: Option<Dur>,
     pub evict_orphans: Option<bool>,
+    pub predictive: Option<bool>,
+    pub predict_horizon: Option<Dur>,
+    pub adaptive: Option<bool>,
     pub maintenance: Option<Vec<RawWindow>>,
     pub webhooks: Option<Vec<RawWebhook>>,
 }

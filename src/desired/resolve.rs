@@ -56,6 +56,11 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
         s.load_timeout = d.0;
     }
     s.evict_orphans = raw.evict_orphans.unwrap_or(s.evict_orphans);
+    s.predictive = raw.predictive.unwrap_or(s.predictive);
+    if let Some(d) = raw.predict_horizon {
+        s.predict_horizon = d.0;
+    }
+    s.adaptive = raw.adaptive.unwrap_or(s.adaptive);
     for (i, w) in raw.maintenance.iter().flatten().enumerate() {
         if w.from.0 == w.to.0 {
             let mut at = path(&["supervisor", "maintenance"]);

@@ -58,6 +58,13 @@ pub struct Settings {
     pub load_timeout: Duration,
     /// Let safety evict GPU orphans under pressure (SPEC §12); default false.
     pub evict_orphans: bool,
+    /// Failure prediction from sample series (SPEC §10 `failure_predicted`);
+    /// default on. It never acts by itself.
+    pub predictive: bool,
+    /// How far ahead a prediction looks; default 30m.
+    pub predict_horizon: Duration,
+    /// Adaptive tuning of per-service settings within bounds; default off.
+    pub adaptive: bool,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub maintenance: Vec<MaintenanceWindow>,

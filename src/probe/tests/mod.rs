@@ -56,6 +56,9 @@ pub(super) fn node(services: Vec<ServiceSpec>) -> NodeSpec {
         breaker_retry: None,
         load_timeout: std::time::Duration::from_secs(600),
         evict_orphans: false,
+        predictive: true,
+        predict_horizon: std::time::Duration::from_secs(30 * 60),
+        adaptive: false,
         webhooks: Vec::new(),
     };
     NodeSpec {

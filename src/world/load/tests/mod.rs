@@ -32,6 +32,9 @@ fn settings() -> Settings {
         breaker_retry: None,
         load_timeout: std::time::Duration::from_secs(600),
         evict_orphans: false,
+        predictive: true,
+        predict_horizon: std::time::Duration::from_secs(30 * 60),
+        adaptive: false,
         webhooks: vec![],
     }
 }
