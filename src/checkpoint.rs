@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod trends;
+pub use trends::Trends;
+
 pub const CHECKPOINT_VERSION: u32 = 1;
 
 /// A process, as plain data: a pid alone can be reused, (pid, start time
@@ -35,6 +38,9 @@ pub struct Checkpoint {
     /// Active fallbacks, keyed by `<node>/<primary>`.
     #[serde(default)]
     pub fallbacks: BTreeMap<String, Fallback>,
+    /// Per GPU, keyed by `<node>/<index>`: its temperature series.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gpus: BTreeMap<String, Trends>,
 }
 
 fn one() -> u64 {
@@ -56,6 +62,7 @@ impl Default for Checkpoint {
             next_seq: 1,
             services: BTreeMap::new(),
             fallbacks: BTreeMap::new(),
+            gpus: BTreeMap::new(),
         }
     }
 }
@@ -175,6 +182,9 @@ pub struct ServiceState {
     /// When its last loading ended: `start_grace` counts from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loading_ended_at: Option<DateTime<Utc>>,
+    /// Sample series for failure prediction, and what they predict.
+    #[serde(default, skip_serializing_if = "Trends::is_empty")]
+    pub trends: Trends,
 }
 
 /// Resident memory, GPU memory and log size of a service's process, as one

@@ -13,6 +13,7 @@ pub mod loading;
 mod node;
 pub mod orphans;
 pub mod policies;
+pub mod predict;
 pub mod recover;
 pub mod removed;
 pub mod safety;
@@ -56,6 +57,8 @@ pub struct LiveNode {
     pub gpus: Vec<(u32, u64, u64)>,
     /// Every process holding GPU memory (SPEC §12 orphans).
     pub gpu_processes: Vec<orphans::GpuProcess>,
+    /// (index, °C) of each GPU that reported a temperature.
+    pub gpu_temperatures: Vec<(u32, f64)>,
     pub services: BTreeMap<String, LiveService>,
 }
 
@@ -77,6 +80,8 @@ pub struct LiveService {
     pub ambiguous: bool,
     /// Its health probe ran this tick (not skipped by `every`).
     pub health_probed: bool,
+    /// How long its health probe took, when it ran and passed.
+    pub probe_latency_ms: Option<f64>,
 }
 
 /// Operator overrides, keyed `<node>/<service>`.

@@ -90,6 +90,7 @@ pub fn decide_node(
             emitted: vec![p.clone()],
             services: vec![],
             orphans: vec![],
+            predictions: vec![],
             proposals: vec![(p, Verdict::Accepted)],
             snapshot: json!({"online": false, "services": node.services.len()}),
         };
@@ -210,6 +211,7 @@ pub fn decide_node(
         plan.services.push(sp);
         checkpoint.services.insert(v.key.clone(), v.state.clone());
     }
+    plan.predictions = super::predict::node(&ctx, checkpoint);
     plan.snapshot = snapshot(&ctx, maintenance);
     plan
 }

@@ -11,6 +11,9 @@ use crate::checkpoint::ProcessIdentity;
 use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};
 use crate::desired::{Fleet, Start};
 use crate::events::{Event, EventKind};
+use label::label;
+
+mod label;
 
 /// What the executor did with one action it was told to execute.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +198,7 @@ pub fn settle(
                 }
             }
         }
+        events.extend(node.predictions.iter().cloned());
         events.push(decision_event(node, actions));
     }
     let summary = match worst {
@@ -230,32 +234,6 @@ fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
         .with("policy", p.policy.as_str())
         .with("reason", p.reason.as_str())
         .with("severity", p.severity.as_str())
-}
-
-fn label(
-    mode: Mode,
-    d: &Disposition,
-    o: Option<&Outcome>,
-    interrupted: Option<&str>,
-) -> (&'static str, String) {
-    match (d, o) {
-        (_, Some(o)) => (
-            match (o.success, o.started) {
-                (true, true) => "started",
-                (true, false) => "success",
-                _ => "failed",
-            },
-            o.reason.clone(),
-        ),
-        (Disposition::Remote, _) => ("recommended", "not the local node".into()),
-        (Disposition::Skip(r), _) => ("skipped", r.to_string()),
-        (Disposition::Execute, None) if mode == Mode::Check => ("planned", String::new()),
-        (Disposition::Execute, None) if interrupted.is_some() => (
-            "skipped",
-            format!("interrupted by {}", interrupted.unwrap_or_default()),
-        ),
-        (Disposition::Execute, None) => ("skipped", "not executed".into()),
-    }
 }
 
 /// Folds one outcome into the checkpoint; a start that doubles a model's

@@ -274,6 +274,8 @@ pub struct NodePlan {
     pub services: Vec<ServicePlan>,
     /// GPU processes no declared service claims (`orphan_detected`).
     pub orphans: Vec<super::orphans::Orphan>,
+    /// `failure_predicted` events, reported before the node's `decision`.
+    pub predictions: Vec<crate::events::Event>,
     /// Every proposal with its verdict, for the decision record.
     pub proposals: Vec<(Proposal, Verdict)>,
     pub snapshot: serde_json::Value,

@@ -139,6 +139,11 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 cpu_seconds: cpu,
                 reason,
                 health_probed: s.health.is_some(),
+                // A passing probe's time: what trends before it times out.
+                probe_latency_ms: s
+                    .health_latency
+                    .filter(|_| health == Some(true))
+                    .map(|d| d.as_secs_f64() * 1000.0),
                 ambiguous: matches!(
                     s.process,
                     ProcessState::Ambiguous { .. } | ProcessState::UnknownUser(_)
@@ -153,6 +158,11 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
             .gpus
             .iter()
             .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
+            .collect(),
+        gpu_temperatures: live
+            .gpus
+            .iter()
+            .filter_map(|g| Some((g.index, g.temperature_c?)))
             .collect(),
         // The probe fills the core's own type: nothing to convert.
         gpu_processes: live.gpu_processes,

@@ -56,6 +56,9 @@ pub struct ServiceRecord {
     pub memory_bytes: Option<u64>,
     #[serde(default)]
     pub gpu_memory_bytes: Option<u64>,
+    /// How long the observer's health probe took (failure prediction).
+    #[serde(default)]
+    pub probe_latency_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1,0 +1,97 @@
+//! Taking this run's samples: what the live probes measured now, else what
+//! the world records say (at their `observed_at`). A record read again in a
+//! later run adds nothing: a series only takes samples newer than its last.
+use chrono::{DateTime, Utc};
+
+use super::super::view::View;
+use super::super::Input;
+use crate::checkpoint::{Checkpoint, Trends};
+use crate::desired::NodeSpec;
+use crate::world::Obs;
+
+pub const MEMORY: &str = "memory";
+pub const GPU_MEMORY: &str = "gpu_memory";
+pub const PROBE_LATENCY: &str = "probe_latency";
+pub const GPU_TEMPERATURE: &str = "gpu_temperature";
+
+/// Adds a service's memory, GPU memory and probe latency samples to
+/// `trends`, after dropping samples of a process this tool replaced since.
+pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>) {
+    trends.keep_between(v.state.started_at, now);
+    let rec = v.record;
+    let rec_at = rec.map(|r| r.observed_at);
+    let take = |live: Option<f64>, world: Option<f64>| match (live, world, rec_at) {
+        (Some(x), _, _) => Some((now, x)),
+        (None, Some(x), Some(at)) => Some((at, x)),
+        _ => None,
+    };
+    let live = v.live;
+    let memory = take(
+        live.and_then(|l| l.memory_bytes).map(|b| b as f64),
+        rec.and_then(|r| r.memory_bytes).map(|b| b as f64),
+    );
+    let gpu = take(
+        live.and_then(|l| l.gpu_memory_bytes).map(|b| b as f64),
+        rec.and_then(|r| r.gpu_memory_bytes).map(|b| b as f64),
+    );
+    let latency = take(
+        live.and_then(|l| l.probe_latency_ms),
+        rec.and_then(|r| r.probe_latency_ms),
+    );
+    for (metric, sample) in [
+        (MEMORY, memory),
+        (GPU_MEMORY, gpu),
+        (PROBE_LATENCY, latency),
+    ] {
+        if let Some((at, x)) = sample {
+            trends.push(metric, at, x);
+        }
+    }
+}
+
+/// Adds each GPU's temperature sample (live when the probes saw GPUs, else
+/// the node's resource record) to `checkpoint.gpus`; forgets GPUs that a
+/// source listing GPUs no longer lists.
+pub fn gpus(input: &Input, node: &NodeSpec, checkpoint: &mut Checkpoint) {
+    let now = input.now;
+    let live = input.live.get(&node.name).filter(|l| !l.gpus.is_empty());
+    let (at, temps): (DateTime<Utc>, Vec<(u32, Option<f64>)>) = match live {
+        Some(l) => (
+            now,
+            l.gpus
+                .iter()
+                .map(|g| {
+                    let t = l.gpu_temperatures.iter().find(|t| t.0 == g.0);
+                    (g.0, t.map(|t| t.1))
+                })
+                .collect(),
+        ),
+        None => match input.world.resources.get(&node.name).and_then(Obs::valid) {
+            Some(r) if !r.gpus.is_empty() => (
+                r.observed_at,
+                r.gpus.iter().map(|g| (g.index, g.temperature_c)).collect(),
+            ),
+            _ => return,
+        },
+    };
+    let prefix = format!("{}/", node.name);
+    checkpoint.gpus.retain(|k, _| {
+        k.strip_prefix(&prefix)
+            .is_none_or(|i| temps.iter().any(|t| t.0.to_string() == i))
+    });
+    for (index, temp) in temps {
+        let trends = checkpoint
+            .gpus
+            .entry(gpu_key(&node.name, index))
+            .or_default();
+        trends.keep_between(None, now);
+        if let Some(t) = temp {
+            trends.push(GPU_TEMPERATURE, at, t);
+        }
+    }
+    checkpoint.gpus.retain(|_, t| !t.is_empty());
+}
+
+pub fn gpu_key(node: &str, index: u32) -> String {
+    format!("{node}/{index}")
+}
