@@ -113,6 +113,10 @@ pub fn run(
         if let Some(g) = s.gpu_memory_bytes {
             rec["gpu_memory_bytes"] = json!(g);
         }
+        if let Some(took) = s.health_latency.filter(|_| healthy == Some(true)) {
+            rec["probe_latency_ms"] =
+                json!((took.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0);
+        }
         put(format!("services/{}/{name}.json", node.name), rec)?;
         written += 1;
     }

@@ -161,6 +161,14 @@ fn round(x: f64, places: i32) -> f64 {
 }
 
 impl Prediction {
+    /// Bytes as an integer; milliseconds and °C to three decimals.
+    fn number(&self, x: f64) -> serde_json::Value {
+        match self.metric {
+            MEMORY | GPU_MEMORY => (x.round() as u64).into(),
+            _ => round(x, 3).into(),
+        }
+    }
+
     pub fn event(&self, node: &str) -> Event {
         Event::new(
             EventKind::FailurePredicted,
@@ -170,8 +178,8 @@ impl Prediction {
         .with("metric", self.metric)
         .with("slope", round(self.fit.slope, 6))
         .with("projected_at", ts(self.projected_at))
-        .with("threshold", round(self.threshold, 3))
-        .with("current", round(self.current, 3))
+        .with("threshold", self.number(self.threshold))
+        .with("current", self.number(self.current))
         .with("r2", round(self.fit.r2, 4))
         .with("samples", self.fit.samples)
         .with("recommended", self.recommended)

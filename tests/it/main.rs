@@ -30,6 +30,7 @@ mod metrics_file;
 mod mistakes;
 mod operator;
 mod orphans;
+mod predict;
 mod props;
 mod readme;
 mod reasons;

@@ -25,8 +25,8 @@ fn a_linear_leak_is_predicted_once_within_the_horizon() {
     );
     assert_eq!(field(e, "metric"), "memory");
     assert_eq!(field(e, "projected_at"), "2026-11-23T12:40:00Z");
-    assert_eq!(field(e, "threshold"), 0.9 * TOTAL as f64);
-    assert_eq!(field(e, "current"), (600 * MIB) as f64);
+    assert_eq!(field(e, "threshold"), 943_718_400);
+    assert_eq!(field(e, "current"), 600 * MIB);
     let slope = field(e, "slope").as_f64().unwrap();
     assert!((slope - 10.0 * MIB as f64 / 60.0).abs() < 1e-3, "{slope}");
     assert_eq!(field(e, "r2"), 1.0);
