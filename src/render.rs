@@ -151,6 +151,15 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     e["attempts"]
                 );
             }
+            EventKind::FailurePredicted => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} {}; {}",
+                    "predicted",
+                    s(e, "reason"),
+                    s(e, "advice")
+                );
+            }
             EventKind::Decision if check => {
                 for a in e["actions"].as_array().into_iter().flatten() {
                     let _ = writeln!(out, "{}", action_line(a, "plan   "));

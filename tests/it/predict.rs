@@ -135,18 +135,15 @@ fn the_same_inputs_predict_the_same_bytes() {
     observe(&n, 10, 600, 200);
     let copy = tempfile::tempdir().expect("tempdir");
     copy_tree(&n.state(), copy.path());
-    let args = [
-        "reconcile",
-        "--output",
-        "json",
-        "--now",
-        &at(10),
-        "--no-probe",
-    ];
+    let restore = || {
+        std::fs::remove_dir_all(n.state()).expect("rm state");
+        copy_tree(copy.path(), &n.state());
+    };
+    let now = at(10);
+    let args = ["reconcile", "--output", "json", "--now", &now, "--no-probe"];
     let first = n.cli(&args);
     // The second run starts from the same state directory.
-    std::fs::remove_dir_all(n.state()).expect("rm state");
-    copy_tree(copy.path(), &n.state());
+    restore();
     let second = n.cli(&args);
     // Byte for byte, but for how long the run took.
     let text = |o: &std::process::Output| without_durations(&String::from_utf8_lossy(&o.stdout));
@@ -155,6 +152,15 @@ fn the_same_inputs_predict_the_same_bytes() {
         text(&first).contains("failure_predicted"),
         "{}",
         text(&first)
+    );
+    // In words, without `--output json`, from the same state again.
+    restore();
+    let human = n.cli(&["reconcile", "--now", &now, "--no-probe"]);
+    let words = String::from_utf8_lossy(&human.stdout);
+    let line = "node memory to reach 90.0% at 2026-11-23T12:40:00Z; restart `llm` during the next quiet period";
+    assert!(
+        words.contains("predicted") && words.contains(line),
+        "{words}"
     );
 }
 
