@@ -50,22 +50,41 @@ pub struct Prediction {
     pub advice: String,
 }
 
-/// When a series fitted by `fit`, now at `current`, reaches `threshold`:
+/// Where a projection starts: the metric's value and when it was measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct From {
+    pub value: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// When a value rising at `fit.slope` from `from` reaches `threshold`:
 /// only for a good rising fit over enough samples, a threshold not reached
-/// yet, and a crossing within `horizon`.
+/// yet, and a crossing after `now` and within `horizon` of it.
 pub fn crossing(
     fit: &Fit,
-    current: f64,
+    from: From,
     threshold: f64,
     now: DateTime<Utc>,
     horizon: std::time::Duration,
 ) -> Option<DateTime<Utc>> {
     let good = fit.samples >= MIN_SAMPLES && fit.r2 >= MIN_R2 && fit.slope > 0.0;
-    if !good || current >= threshold {
+    if !good || from.value >= threshold {
         return None;
     }
-    let secs = ((threshold - current) / fit.slope).round();
-    (secs <= horizon.as_secs_f64()).then(|| now + Duration::seconds(secs as i64))
+    let secs = ((threshold - from.value) / fit.slope).round();
+    // Seconds from `from.at` to the end of the horizon.
+    let limit = (now - from.at).num_seconds() as f64 + horizon.as_secs_f64();
+    if secs > limit {
+        return None;
+    }
+    let at = from.at + Duration::seconds(secs as i64);
+    (at > now).then_some(at)
+}
+
+/// A series whose last sample is older than the horizon says nothing
+/// about now (the observer stopped reporting it).
+pub fn fresh(last: DateTime<Utc>, now: DateTime<Utc>, horizon: std::time::Duration) -> bool {
+    Duration::from_std(horizon).is_ok_and(|h| now - last <= h)
 }
 
 /// Whether a projection `new` differs enough from the one last reported to
@@ -101,8 +120,10 @@ pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
             continue;
         };
         sample::service(&mut st.trends, v, now);
+        let horizon = node.settings.predict_horizon;
         let found = [MEMORY, GPU_MEMORY, PROBE_LATENCY].map(|m| {
-            let f = st.trends.series.get(m).and_then(|s| fit(s))?;
+            let s = st.trends.series.get(m)?;
+            let f = fit(s).filter(|_| s.last().is_some_and(|l| fresh(l.at, now, horizon)))?;
             rules::service(ctx, v, m, f)
         });
         for (metric, p) in [MEMORY, GPU_MEMORY, PROBE_LATENCY].into_iter().zip(found) {
@@ -115,9 +136,11 @@ pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
         let Some(trends) = checkpoint.gpus.get_mut(&key) else {
             continue;
         };
+        let horizon = node.settings.predict_horizon;
         let p = trends
             .series
             .get(GPU_TEMPERATURE)
+            .filter(|s| s.last().is_some_and(|l| fresh(l.at, now, horizon)))
             .and_then(|s| fit(s))
             .and_then(|f| rules::temperature(ctx, *index, f));
         events.extend(settle(trends, GPU_TEMPERATURE, p, now, &node.name));

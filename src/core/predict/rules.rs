@@ -2,14 +2,16 @@
 use super::super::view::View;
 use super::super::NodeCtx;
 use super::GPU_TEMPERATURE_LIMIT_C;
-use super::{crossing, Fit, Prediction, GPU_MEMORY, GPU_TEMPERATURE, MEMORY, PROBE_LATENCY};
+use super::{crossing, Fit, From, Prediction};
+use super::{GPU_MEMORY, GPU_TEMPERATURE, MEMORY, PROBE_LATENCY};
+use crate::world::Obs;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// A service's metric: its memory against the node's `memory_pressure`
-/// (the node's used memory growing at the service's rate), its GPU memory
-/// against its GPU's `gpu_pressure`, its probe latency against the check's
-/// timeout.
+/// (the node's used memory, when it was measured, growing at the service's
+/// rate), its GPU memory against its GPU's `gpu_pressure`, its probe
+/// latency (the fitted line now) against the check's timeout.
 pub fn service(ctx: &NodeCtx, v: &View, metric: &'static str, fit: Fit) -> Option<Prediction> {
     let now = ctx.input.now;
     let settings = &ctx.node.settings;
@@ -42,7 +44,12 @@ pub fn service(ctx: &NodeCtx, v: &View, metric: &'static str, fit: Fit) -> Optio
         }
         _ => return None,
     };
-    let projected_at = crossing(&fit, current, threshold, now, horizon)?;
+    let at = match metric {
+        PROBE_LATENCY => now,
+        _ => measured_at(ctx),
+    };
+    let from = From { value: current, at };
+    let projected_at = crossing(&fit, from, threshold, now, horizon)?;
     let (recommended, evict, advice) = recommend(ctx, v, metric, gpu_index);
     let (what, rate, of) = match metric {
         MEMORY => (
@@ -91,7 +98,11 @@ pub fn temperature(ctx: &NodeCtx, index: u32, fit: Fit) -> Option<Prediction> {
     let now = ctx.input.now;
     let horizon = ctx.node.settings.predict_horizon;
     let threshold = GPU_TEMPERATURE_LIMIT_C;
-    let projected_at = crossing(&fit, fit.at(now), threshold, now, horizon)?;
+    let from = From {
+        value: fit.at(now),
+        at: now,
+    };
+    let projected_at = crossing(&fit, from, threshold, now, horizon)?;
     Some(Prediction {
         metric: GPU_TEMPERATURE,
         service: None,
@@ -153,6 +164,22 @@ fn recommend(
         v.name()
     );
     ("investigate", None, advice)
+}
+
+/// When the node's resources (`ctx.resources`) were measured: now by the
+/// live probes, else at the resource record's `observed_at`.
+fn measured_at(ctx: &NodeCtx) -> chrono::DateTime<chrono::Utc> {
+    let node = &ctx.node.name;
+    let live = ctx
+        .input
+        .live
+        .get(node)
+        .is_some_and(|l| l.memory.is_some() || !l.gpus.is_empty());
+    let record = ctx.input.world.resources.get(node).and_then(Obs::valid);
+    match record {
+        Some(r) if !live => r.observed_at.min(ctx.input.now),
+        _ => ctx.input.now,
+    }
 }
 
 fn pct(r: f64) -> String {

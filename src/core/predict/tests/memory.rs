@@ -77,7 +77,11 @@ fn a_noisy_series_predicts_nothing() {
     let good = Fit { r2: 1.0, ..fitted };
     let horizon = std::time::Duration::from_secs(1800);
     let used = ((600 + 22 + 220) * MIB) as f64;
-    assert!(crossing(&good, used, 0.9 * TOTAL as f64, t(11), horizon).is_some());
+    let from = From {
+        value: used,
+        at: t(11),
+    };
+    assert!(crossing(&good, from, 0.9 * TOTAL as f64, t(11), horizon).is_some());
 }
 
 #[test]
@@ -194,4 +198,32 @@ fn a_prediction_beyond_the_horizon_waits() {
     }
     // 10 minutes ahead: 6 × (400 - 10m) ≤ 600 first at minute 30: never here.
     assert!(seen.is_empty(), "{seen:?}");
+}
+
+#[test]
+fn records_that_stop_changing_neither_repeat_nor_drift() {
+    let f = one_model();
+    let mut cp = Checkpoint::default();
+    let mut seen = 0;
+    for minute in 0..=10 {
+        seen += run(&f, &mut cp, minute, &leak(minute)).len();
+    }
+    assert_eq!(seen, 1);
+    // The projection starts from when the node's memory was measured
+    // (minute 10), not from now: it stays at 12:40 and is not repeated.
+    for minute in 11..=39 {
+        assert!(run_stale(&f, &mut cp, minute, 10, &leak(10)).is_empty());
+        let p = &cp.services["n/llm"].trends.predicted["memory"];
+        assert_eq!(p.projected_at, t(40), "minute {minute}");
+    }
+    // Once the crossing time has passed without new samples, or the last
+    // sample is older than the horizon, nothing is predicted.
+    assert!(run_stale(&f, &mut cp, 40, 10, &leak(10)).is_empty());
+    assert!(cp.services["n/llm"].trends.predicted.is_empty());
+    let last = cp.services["n/llm"].trends.series[MEMORY]
+        .last()
+        .unwrap()
+        .at;
+    assert!(fresh(last, t(40), std::time::Duration::from_secs(1800)));
+    assert!(!fresh(last, t(41), std::time::Duration::from_secs(1800)));
 }

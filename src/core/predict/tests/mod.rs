@@ -87,12 +87,35 @@ pub(super) fn world_at(minute: i64, s: &Step) -> World {
 
 /// Runs `decide` at `minute`; returns the `failure_predicted` events.
 pub(super) fn run(f: &Fleet, cp: &mut Checkpoint, minute: i64, s: &Step) -> Vec<Event> {
-    let w = world_at(minute, s);
+    run_world(f, cp, minute, &world_at(minute, s))
+}
+
+/// Runs `decide` at `minute` over the records of `step_minute` (the
+/// observer stopped updating them; the node is still seen).
+pub(super) fn run_stale(
+    f: &Fleet,
+    cp: &mut Checkpoint,
+    minute: i64,
+    step_minute: i64,
+    s: &Step,
+) -> Vec<Event> {
+    let mut w = world_at(step_minute, s);
+    w.nodes.insert(
+        "n".into(),
+        Obs::Valid(NodeRecord {
+            status: NodeStatus::Online,
+            last_seen: t(minute),
+        }),
+    );
+    run_world(f, cp, minute, &w)
+}
+
+pub(super) fn run_world(f: &Fleet, cp: &mut Checkpoint, minute: i64, w: &World) -> Vec<Event> {
     let live = BTreeMap::new();
     let overrides = Overrides::default();
     let d = decide(&Input {
         fleet: f,
-        world: &w,
+        world: w,
         checkpoint: cp,
         overrides: &overrides,
         live: &live,
