@@ -17,7 +17,7 @@ pub use sample::{GPU_MEMORY, GPU_TEMPERATURE, MEMORY, PROBE_LATENCY};
 
 use super::availability::ts;
 use super::NodeCtx;
-use crate::checkpoint::trends::Predicted;
+use crate::checkpoint::trends::{Predicted, Sample};
 use crate::checkpoint::{Checkpoint, Trends};
 use crate::events::{Event, EventKind};
 
@@ -114,17 +114,21 @@ pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
         checkpoint.gpus.retain(|k, _| !k.starts_with(&prefix));
         return vec![];
     }
+    let horizon = node.settings.predict_horizon;
+    // A fit of a series that is not stale, and its last sample.
+    let fitted = |s: &[Sample]| {
+        let last = s.last().filter(|l| fresh(l.at, now, horizon))?;
+        Some((fit(s)?, last.v))
+    };
     let mut events = vec![];
     for v in &ctx.views {
         let Some(st) = checkpoint.services.get_mut(&v.key) else {
             continue;
         };
         sample::service(&mut st.trends, v, now);
-        let horizon = node.settings.predict_horizon;
         let found = [MEMORY, GPU_MEMORY, PROBE_LATENCY].map(|m| {
-            let s = st.trends.series.get(m)?;
-            let f = fit(s).filter(|_| s.last().is_some_and(|l| fresh(l.at, now, horizon)))?;
-            rules::service(ctx, v, m, f)
+            let (f, last) = fitted(st.trends.series.get(m)?)?;
+            rules::service(ctx, v, m, f, last)
         });
         for (metric, p) in [MEMORY, GPU_MEMORY, PROBE_LATENCY].into_iter().zip(found) {
             events.extend(settle(&mut st.trends, metric, p, now, &node.name));
@@ -136,13 +140,11 @@ pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
         let Some(trends) = checkpoint.gpus.get_mut(&key) else {
             continue;
         };
-        let horizon = node.settings.predict_horizon;
         let p = trends
             .series
             .get(GPU_TEMPERATURE)
-            .filter(|s| s.last().is_some_and(|l| fresh(l.at, now, horizon)))
-            .and_then(|s| fit(s))
-            .and_then(|f| rules::temperature(ctx, *index, f));
+            .and_then(|s| fitted(s))
+            .and_then(|(f, last)| rules::temperature(ctx, *index, f, last));
         events.extend(settle(trends, GPU_TEMPERATURE, p, now, &node.name));
     }
     events

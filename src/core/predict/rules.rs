@@ -12,7 +12,13 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// (the node's used memory, when it was measured, growing at the service's
 /// rate), its GPU memory against its GPU's `gpu_pressure`, its probe
 /// latency (the fitted line now) against the check's timeout.
-pub fn service(ctx: &NodeCtx, v: &View, metric: &'static str, fit: Fit) -> Option<Prediction> {
+pub fn service(
+    ctx: &NodeCtx,
+    v: &View,
+    metric: &'static str,
+    fit: Fit,
+    last: f64,
+) -> Option<Prediction> {
     let now = ctx.input.now;
     let settings = &ctx.node.settings;
     let horizon = settings.predict_horizon;
@@ -38,7 +44,6 @@ pub fn service(ctx: &NodeCtx, v: &View, metric: &'static str, fit: Fit) -> Optio
             )
         }
         PROBE_LATENCY => {
-            let last = v.state.trends.series.get(PROBE_LATENCY)?.last()?.v;
             let timeout = v.spec.health.timeout.as_secs_f64() * 1000.0;
             (fit.at(now).max(last), timeout, None)
         }
@@ -93,13 +98,14 @@ pub fn service(ctx: &NodeCtx, v: &View, metric: &'static str, fit: Fit) -> Optio
     })
 }
 
-/// A GPU's temperature against [`GPU_TEMPERATURE_LIMIT_C`].
-pub fn temperature(ctx: &NodeCtx, index: u32, fit: Fit) -> Option<Prediction> {
+/// A GPU's temperature (the fitted line now, or the last sample if that
+/// is higher) against [`GPU_TEMPERATURE_LIMIT_C`].
+pub fn temperature(ctx: &NodeCtx, index: u32, fit: Fit, last: f64) -> Option<Prediction> {
     let now = ctx.input.now;
     let horizon = ctx.node.settings.predict_horizon;
     let threshold = GPU_TEMPERATURE_LIMIT_C;
     let from = From {
-        value: fit.at(now),
+        value: fit.at(now).max(last),
         at: now,
     };
     let projected_at = crossing(&fit, from, threshold, now, horizon)?;
@@ -108,7 +114,7 @@ pub fn temperature(ctx: &NodeCtx, index: u32, fit: Fit) -> Option<Prediction> {
         service: None,
         gpu_index: Some(index),
         fit,
-        current: fit.at(now),
+        current: from.value,
         threshold,
         projected_at,
         recommended: "investigate",

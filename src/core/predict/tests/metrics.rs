@@ -127,3 +127,60 @@ fn samples_from_before_a_restart_are_dropped() {
     run(&f, &mut cp, 6, &leak(6));
     assert_eq!(cp.services["n/llm"].trends.series[MEMORY].len(), 1);
 }
+
+#[test]
+fn a_probe_already_at_its_timeout_predicts_nothing() {
+    let f = one_model();
+    let mut cp = Checkpoint::default();
+    // Rising to 2100 ms (past the 2 s timeout) at the last sample, though
+    // the fitted line is still below it: the health rules act, not this.
+    for (minute, ms) in [900.0, 1200.0, 1500.0, 1800.0, 2100.0]
+        .into_iter()
+        .enumerate()
+    {
+        let s = Step {
+            node_used: 500,
+            services: vec![("llm", Some(100), Some(ms))],
+            ..Step::default()
+        };
+        let e = run(&f, &mut cp, minute as i64, &s);
+        assert!(e.is_empty() || minute == 3, "minute {minute}: {e:?}");
+    }
+    assert!(!cp.services["n/llm"]
+        .trends
+        .predicted
+        .contains_key(PROBE_LATENCY));
+}
+
+#[test]
+fn gpu_memory_is_projected_against_its_gpu() {
+    let f = one_model();
+    let mut cp = Checkpoint::default();
+    let mut seen = vec![];
+    // One 80 000 MiB GPU, 90 % = 72 000 MiB; the model adds 1000 MiB a
+    // minute from 60 000 MiB: 72 000 MiB at minute 12.
+    for minute in 0..=4 {
+        let mut w = world_at(minute, &leak(0));
+        let gpu_mib = 60_000 + 1000 * minute as u64;
+        if let Some(Obs::Valid(r)) = w.resources.get_mut("n") {
+            r.gpus = vec![GpuUse {
+                index: 0,
+                name: None,
+                memory_total_bytes: 80_000 * MIB,
+                memory_used_bytes: gpu_mib * MIB,
+                temperature_c: None,
+                utilization: None,
+            }];
+        }
+        if let Some(Obs::Valid(r)) = w.services.get_mut(&("n".into(), "llm".into())) {
+            r.gpu_memory_bytes = Some((gpu_mib - 1000) * MIB);
+        }
+        seen.extend(run_world(&f, &mut cp, minute, &w));
+    }
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let e = &seen[0];
+    assert_eq!(field(e, "metric"), "gpu_memory");
+    assert_eq!(field(e, "gpu_index"), 0);
+    assert_eq!(field(e, "threshold"), 72_000 * MIB);
+    assert_eq!(field(e, "projected_at"), "2026-11-23T12:12:00Z");
+}
