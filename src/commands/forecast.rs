@@ -85,8 +85,13 @@ fn predictions(t: Option<&Trends>) -> Value {
         t.predicted
             .iter()
             .map(|(metric, p)| {
+                // Bytes as integers, like the event.
+                let threshold = match metric.as_str() {
+                    "memory" | "gpu_memory" => json!(p.threshold.round() as u64),
+                    _ => json!(p.threshold),
+                };
                 json!({"metric": metric, "projected_at": format_ts(p.projected_at),
-                       "threshold": p.threshold, "slope": p.slope, "recommended": p.recommended})
+                       "threshold": threshold, "slope": p.slope, "recommended": p.recommended})
             })
             .collect()
     })
