@@ -367,34 +367,16 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout
     Man,
+    /// Run the decision core over a scenario's recorded worlds and score it
+    Replay {
+        /// The scenario folder: scenario.yaml, hosts/, one world per step
+        #[arg(value_hint = clap::ValueHint::DirPath)]
+        scenario: PathBuf,
+        #[command(flatten)]
+        trust: Trust,
+    },
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::desired::parse_duration(s)
-}
-
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return usage(&e),
-    };
-    match crate::commands::dispatch::dispatch(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            let message = format!("{e:#}");
-            eprintln!("error: {}", crate::text::escape_control_lines(&message));
-            EXIT_ERROR
-        }
-    }
-}
-
-/// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
-/// error on stderr, exit 1 (2 means degraded, SPEC §9).
-fn usage(e: &clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    let _ = e.print();
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-        _ => EXIT_ERROR,
-    }
 }

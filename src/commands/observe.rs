@@ -104,6 +104,11 @@ pub fn run(
         if let Some(r) = reason {
             rec["reason"] = json!(r);
         }
+        // The probe's raw result, so that a replay of these records counts
+        // failing probes as a live run would (degraded_after, dead_after).
+        if matches!(s.process, ProcessState::Found(_)) && healthy == Some(false) {
+            rec["probe"] = json!("failing");
+        }
         if let Some(pid) = pid {
             rec["pid"] = json!(pid);
         }

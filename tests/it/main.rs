@@ -38,6 +38,7 @@ mod reference;
 mod reliability;
 mod remote_fallback;
 mod removed;
+mod replay;
 mod rotation;
 mod security;
 mod start_grace;
