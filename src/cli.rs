@@ -352,9 +352,15 @@ pub enum Command {
     },
     /// Probe this machine (the --node) and write what is seen as a world directory
     Observe {
-        /// The world directory to write
+        /// The world directory to write (with --count: a scenario folder for `replay`)
         #[arg(long, value_hint = clap::ValueHint::DirPath)]
         out: PathBuf,
+        /// Record a scenario: observe this many times, into steps/NN/
+        #[arg(long, requires = "every")]
+        count: Option<u32>,
+        /// Time between two observations of a recording
+        #[arg(long, value_parser = parse_duration_arg, requires = "count")]
+        every: Option<std::time::Duration>,
         #[command(flatten)]
         clock: Clock,
         #[command(flatten)]

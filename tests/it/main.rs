@@ -33,6 +33,7 @@ mod orphans;
 mod props;
 mod readme;
 mod reasons;
+mod record;
 mod records;
 mod reference;
 mod reliability;
