@@ -28,11 +28,12 @@ pub enum EventKind {
     CircuitHalfOpen,
     ThrashDetected,
     OrphanDetected,
+    ReplayScore,
     FailurePredicted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::RunStarted,
         EventKind::HealthChanged,
         EventKind::ObservationInvalid,
@@ -52,6 +53,7 @@ impl EventKind {
         EventKind::CircuitHalfOpen,
         EventKind::ThrashDetected,
         EventKind::OrphanDetected,
+        EventKind::ReplayScore,
         EventKind::FailurePredicted,
     ];
 
@@ -77,6 +79,7 @@ impl EventKind {
             EventKind::CircuitHalfOpen => "circuit_half_open",
             EventKind::ThrashDetected => "thrash_detected",
             EventKind::OrphanDetected => "orphan_detected",
+            EventKind::ReplayScore => "replay_score",
             EventKind::FailurePredicted => "failure_predicted",
         }
     }

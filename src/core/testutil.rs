@@ -63,6 +63,7 @@ pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> Wor
             gpu_index: None,
             memory_bytes: None,
             gpu_memory_bytes: None,
+            probe: None,
             probe_latency_ms: None,
         };
         w.services

@@ -5,12 +5,14 @@
 //! operator commands, webhooks, security, and the proof under stress:
 //! crashes, races, full or read-only state, bad input, properties.
 mod bad_input;
+mod baselines;
 mod breaker;
 mod children;
 mod ci_recipe;
 mod clock;
 mod closed_stdout;
 mod commands;
+mod decision_quality;
 mod ecosystem;
 mod escapes;
 mod events_cmd;
@@ -34,11 +36,13 @@ mod predict;
 mod props;
 mod readme;
 mod reasons;
+mod record;
 mod records;
 mod reference;
 mod reliability;
 mod remote_fallback;
 mod removed;
+mod replay;
 mod rotation;
 mod security;
 mod start_grace;

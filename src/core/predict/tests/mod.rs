@@ -54,6 +54,7 @@ pub(super) fn world_at(minute: i64, s: &Step) -> World {
             gpu_index: None,
             memory_bytes: mem.map(|m| m * MIB),
             gpu_memory_bytes: None,
+            probe: None,
             probe_latency_ms: latency,
         };
         w.services
