@@ -189,4 +189,14 @@ fn a_passing_live_probe_adds_a_latency_sample() {
     assert_eq!(samples[1]["at"], at(1));
     let ms = samples[1]["v"].as_f64().expect("milliseconds");
     assert!(ms > 0.0 && ms < 2000.0, "{ms}");
+    // `observe` writes it for an observer's records (and a replay).
+    let out = n.path("observed");
+    let o = n.cli(&["observe", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let rec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join(format!("services/{NODE}/web.json"))).expect("record"),
+    )
+    .expect("json");
+    let ms = rec["probe_latency_ms"].as_f64().expect("probe_latency_ms");
+    assert!(ms > 0.0 && ms < 2000.0, "{rec}");
 }
