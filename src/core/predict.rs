@@ -77,14 +77,18 @@ pub fn crossing(
     if secs > limit {
         return None;
     }
-    let at = from.at + Duration::seconds(secs as i64);
+    // Checked: a horizon of centuries must not overflow the calendar.
+    let at = from
+        .at
+        .checked_add_signed(Duration::try_seconds(secs as i64)?)?;
     (at > now).then_some(at)
 }
 
 /// A series whose last sample is older than the horizon says nothing
 /// about now (the observer stopped reporting it).
 pub fn fresh(last: DateTime<Utc>, now: DateTime<Utc>, horizon: std::time::Duration) -> bool {
-    Duration::from_std(horizon).is_ok_and(|h| now - last <= h)
+    // A horizon too long for the calendar keeps every series.
+    Duration::from_std(horizon).map_or(true, |h| now - last <= h)
 }
 
 /// Whether a projection `new` differs enough from the one last reported to

@@ -227,3 +227,21 @@ fn records_that_stop_changing_neither_repeat_nor_drift() {
     assert!(fresh(last, t(40), std::time::Duration::from_secs(1800)));
     assert!(!fresh(last, t(41), std::time::Duration::from_secs(1800)));
 }
+
+#[test]
+fn a_horizon_of_centuries_does_not_overflow() {
+    let fit = Fit {
+        slope: 1e-12,
+        intercept: 0.0,
+        t0: t(0),
+        r2: 1.0,
+        samples: 10,
+    };
+    let from = From {
+        value: 0.0,
+        at: t(0),
+    };
+    let horizon = std::time::Duration::from_secs(u64::MAX / 4);
+    assert_eq!(crossing(&fit, from, 1e12, t(0), horizon), None);
+    assert!(fresh(t(0), t(1), horizon));
+}
