@@ -19,7 +19,8 @@ pub const GPU_TEMPERATURE: &str = "gpu_temperature";
 pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>) {
     trends.keep_between(v.state.started_at, now);
     let rec = v.record;
-    let rec_at = rec.map(|r| r.observed_at);
+    // A record stamped ahead of `now` (the observer's clock) waits.
+    let rec_at = rec.map(|r| r.observed_at).filter(|at| *at <= now);
     let take = |live: Option<f64>, world: Option<f64>| match (live, world, rec_at) {
         (Some(x), _, _) => Some((now, x)),
         (None, Some(x), Some(at)) => Some((at, x)),
@@ -67,7 +68,7 @@ pub fn gpus(input: &Input, node: &NodeSpec, checkpoint: &mut Checkpoint) {
                 .collect(),
         ),
         None => match input.world.resources.get(&node.name).and_then(Obs::valid) {
-            Some(r) if !r.gpus.is_empty() => (
+            Some(r) if !r.gpus.is_empty() && r.observed_at <= now => (
                 r.observed_at,
                 r.gpus.iter().map(|g| (g.index, g.temperature_c)).collect(),
             ),
