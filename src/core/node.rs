@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::availability::{self, ts};
+use super::gpu::GpuReading;
 use super::guardrails::{backoff_until, in_maintenance};
 use super::safety::{self, Resources};
 use super::types::*;
@@ -54,11 +55,7 @@ fn resources(input: &Input, node: &NodeSpec) -> Resources {
     match input.world.resources.get(&node.name).and_then(Obs::valid) {
         Some(r) => Resources {
             memory: r.memory.map(|m| (m.total_bytes, m.used_bytes)),
-            gpus: r
-                .gpus
-                .iter()
-                .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
-                .collect(),
+            gpus: r.gpus.iter().map(GpuReading::from).collect(),
         },
         None => Resources::default(),
     }
@@ -332,8 +329,7 @@ fn snapshot(ctx: &NodeCtx, maintenance: bool) -> serde_json::Value {
         .resources
         .gpus
         .iter()
-        .filter(|g| g.1 > 0)
-        .map(|&(i, t, u)| json!({"index": i, "used_ratio": u as f64 / t as f64}))
+        .filter_map(|g| Some(json!({"index": g.index, "used_ratio": g.used_ratio()?})))
         .collect();
     json!({
         "online": true,

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::availability::ts;
+use super::gpu::GpuReading;
 use super::types::{Action, Drift, Policy, Proposal, Severity, Urgency};
 use super::view::View;
 use super::{Findings, NodeCtx};
@@ -13,8 +14,7 @@ use super::{Findings, NodeCtx};
 #[derive(Debug, Clone, Default)]
 pub struct Resources {
     pub memory: Option<(u64, u64)>,
-    /// (index, total, used)
-    pub gpus: Vec<(u32, u64, u64)>,
+    pub gpus: Vec<GpuReading>,
 }
 
 fn ratio(used: u64, total: u64) -> f64 {
@@ -29,7 +29,7 @@ fn pct(r: f64) -> String {
 #[derive(Debug, Default)]
 pub struct Projection {
     memory: Option<(u64, u64)>,
-    gpus: Vec<(u32, u64, u64)>,
+    gpus: Vec<GpuReading>,
 }
 
 pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
@@ -69,7 +69,8 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
         }
     }
     let any_index = ctx.views.iter().any(|v| v.gpu_index().is_some());
-    for (i, &(index, total, used)) in res.gpus.iter().enumerate() {
+    for (i, g) in res.gpus.iter().enumerate() {
+        let (index, total, used) = (g.index, g.total_bytes, g.used_bytes);
         if total == 0 {
             continue;
         }
@@ -101,7 +102,7 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
         let freed = relieve(out, &pressure, &cands, &mut evicted, |v: &View| {
             v.gpu_memory()
         });
-        proj.gpus[i].2 = used - freed.min(used);
+        proj.gpus[i].used_bytes = used - freed.min(used);
     }
     proj
 }
@@ -233,7 +234,12 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
         let gpu = pick_gpu(view, &proj.gpus);
         if why.is_none() {
             if let Some(i) = gpu {
-                let (index, total, used) = proj.gpus[i];
+                let GpuReading {
+                    index,
+                    total_bytes: total,
+                    used_bytes: used,
+                    ..
+                } = proj.gpus[i];
                 let after = ratio(used + view.gpu_memory(), total);
                 if after >= settings.gpu_pressure {
                     why = Some((
@@ -266,7 +272,7 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                     *used += view.memory();
                 }
                 if let Some(i) = gpu {
-                    proj.gpus[i].2 += view.gpu_memory();
+                    proj.gpus[i].used_bytes += view.gpu_memory();
                 }
             }
         }
@@ -275,16 +281,18 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
 
 /// The GPU a start lands on: the one its record names, the only one, or
 /// the one with the most room.
-fn pick_gpu(view: &View, gpus: &[(u32, u64, u64)]) -> Option<usize> {
+fn pick_gpu(view: &View, gpus: &[GpuReading]) -> Option<usize> {
     if view.gpu_memory() == 0 {
         return None;
     }
     if let Some(idx) = view.gpu_index() {
-        return gpus.iter().position(|g| g.0 == idx && g.1 > 0);
+        return gpus
+            .iter()
+            .position(|g| g.index == idx && g.total_bytes > 0);
     }
     gpus.iter()
         .enumerate()
-        .filter(|(_, g)| g.1 > 0)
-        .max_by_key(|(_, g)| (g.1.saturating_sub(g.2), std::cmp::Reverse(g.0)))
+        .filter(|(_, g)| g.total_bytes > 0)
+        .max_by_key(|(_, g)| (g.free_bytes(), std::cmp::Reverse(g.index)))
         .map(|(i, _)| i)
 }

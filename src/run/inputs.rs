@@ -274,7 +274,8 @@ fn live_fingerprint(live: &BTreeMap<String, LiveNode>) -> String {
     let mut s = String::new();
     for (node, l) in live {
         let _ = write!(s, "node={node};memory={:?};", l.memory);
-        for (i, total, used) in &l.gpus {
+        for g in &l.gpus {
+            let (i, total, used) = (g.index, g.total_bytes, g.used_bytes);
             let _ = write!(s, "gpu={i},{total},{used};");
         }
         for (name, svc) in &l.services {
