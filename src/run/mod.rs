@@ -41,7 +41,9 @@ pub enum EventsTarget {
 pub struct RunOptions {
     pub hosts: PathBuf,
     pub world: PathBuf,
-    pub state_dir: Option<PathBuf>,
+    /// Resolved once at the command line's edge (`--state-dir`, else the
+    /// default for this user); nothing downstream defaults it again.
+    pub state_dir: PathBuf,
     pub checkpoint_file: Option<PathBuf>,
     pub overrides_file: Option<PathBuf>,
     pub node: Option<String>,
@@ -57,6 +59,17 @@ pub struct RunOptions {
     pub operator: Option<crate::core::OperatorRequest>,
     /// `check --shard K/N`: only this stable slice of the nodes.
     pub shard: Option<(u32, u32)>,
+}
+
+impl RunOptions {
+    /// The event log a reconcile appends to: `--events FILE`, else
+    /// `<state-dir>/events.jsonl`.
+    pub fn events_log(&self) -> PathBuf {
+        match &self.events {
+            EventsTarget::File(p) => p.clone(),
+            _ => self.state_dir.join("events.jsonl"),
+        }
+    }
 }
 
 pub use crate::fmt::ts as format_ts;
