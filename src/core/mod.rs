@@ -57,6 +57,9 @@ pub struct LiveNode {
     pub gpus: Vec<gpu::GpuReading>,
     /// Every process holding GPU memory (SPEC §12 orphans).
     pub gpu_processes: Vec<orphans::GpuProcess>,
+    /// The user this tool runs as on the node (its effective uid): the only
+    /// user whose orphans safety may evict.
+    pub user_uid: Option<u32>,
     pub services: BTreeMap<String, LiveService>,
 }
 

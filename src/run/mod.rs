@@ -5,6 +5,7 @@ mod execute;
 mod fleet;
 mod identity;
 mod inputs;
+mod orphans;
 mod probes;
 mod record;
 pub mod signals;

@@ -153,6 +153,8 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
         gpus: live.gpus.iter().map(GpuReading::from).collect(),
         // The probe fills the core's own type: nothing to convert.
         gpu_processes: live.gpu_processes,
+        // Orphans of this user only may be evicted (SPEC §12).
+        user_uid: Some(nix::unistd::geteuid().as_raw()),
         services,
     }
 }
