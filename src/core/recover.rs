@@ -149,4 +149,19 @@ mod tests {
         recover(&mut cp, &[intent(1, "evict", 0)], t("2026-01-01T00:00:00Z"));
         assert_eq!(cp.services["n/s"].health, Health::Evicted);
     }
+
+    #[test]
+    fn an_interrupted_orphan_eviction_is_reported_and_touches_no_service() {
+        let mut cp = Checkpoint::default();
+        let orphan = Intent {
+            service: String::new(),
+            pid: Some(4242),
+            ..intent(1, "evict_orphan", 0)
+        };
+        let ev = recover(&mut cp, &[orphan], t("2026-01-01T00:00:00Z"));
+        assert_eq!(ev[0].service, None);
+        assert_eq!(ev[0].fields["pid"], 4242);
+        assert_eq!(ev[0].fields["action"], "evict_orphan");
+        assert!(cp.services.is_empty());
+    }
 }
