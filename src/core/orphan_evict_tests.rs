@@ -8,7 +8,7 @@ use super::super::testutil::*;
 use super::super::*;
 use super::GpuProcess;
 use crate::checkpoint::{Checkpoint, ProcessIdentity};
-use crate::desired::Kind;
+use crate::desired::{Kind, MaintenanceWindow};
 use crate::world::ServiceStatus;
 
 const ME: u32 = 1000;
@@ -69,10 +69,21 @@ fn decide_with(
     live: &BTreeMap<String, LiveNode>,
     mode: Mode,
 ) -> Decision {
+    decide_in(evict_orphans, max_actions, live, mode, vec![])
+}
+
+fn decide_in(
+    evict_orphans: bool,
+    max_actions: u32,
+    live: &BTreeMap<String, LiveNode>,
+    mode: Mode,
+    maintenance: Vec<MaintenanceWindow>,
+) -> Decision {
     let mut f = fleet("gpu", vec![service("m", Kind::Model)]);
     let node = f.nodes.get_mut("gpu").unwrap();
     node.settings.evict_orphans = evict_orphans;
     node.settings.max_actions_per_run = max_actions;
+    node.settings.maintenance = maintenance;
     let w = world("gpu", &[("m", ServiceStatus::Ok, None)]);
     let overrides = Overrides::default();
     decide(&Input {
@@ -184,6 +195,13 @@ fn guardrails_apply_to_orphans_dry_run_budget_and_check() {
     );
     let d = decide_with(true, 5, &l, Mode::Check);
     assert_eq!(evictions(&d)[0].1, Disposition::Execute, "planned");
+    let all_day = MaintenanceWindow {
+        days: vec![],
+        from_minute: 0,
+        to_minute: 24 * 60 - 1,
+    };
+    let d = decide_in(true, 5, &l, LIVE, vec![all_day]);
+    assert_eq!(evictions(&d)[0].1, Disposition::Skip("maintenance"));
     // Someone else's orphans are never chosen, even when nothing else helps.
     let theirs = live(975, vec![gpu_proc(500, 60, 7), gpu_proc(501, 30, 7)]);
     let d = decide_with(true, 5, &theirs, LIVE);
