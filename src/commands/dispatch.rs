@@ -244,11 +244,7 @@ fn run_opts(
         } else {
             Output::Human
         },
-        events: match run.events.as_deref().or(b.events.as_deref()) {
-            None => EventsTarget::Default,
-            Some("-") => EventsTarget::Stdout,
-            Some(p) => EventsTarget::File(PathBuf::from(p)),
-        },
+        events: EventsTarget::from_flag(run.events.as_deref().or(b.events.as_deref())),
         mode,
         probe,
         wait,
@@ -273,10 +269,7 @@ fn log_query(
     state: &Path,
     log: &LogFlags,
 ) -> anyhow::Result<(PathBuf, Window, Option<String>, Option<String>)> {
-    let path = match log.events.as_deref().or(b.events.as_deref()) {
-        Some(p) if p != "-" => PathBuf::from(p),
-        _ => state.join("events.jsonl"),
-    };
+    let path = EventsTarget::from_flag(log.events.as_deref().or(b.events.as_deref())).log(state);
     let now = log.now.or(b.now).unwrap_or_else(chrono::Utc::now);
     let window = (
         log.since.map(|w| w.resolve(now)),

@@ -62,14 +62,30 @@ pub struct RunOptions {
     pub shard: Option<(u32, u32)>,
 }
 
-impl RunOptions {
-    /// The event log a reconcile appends to: `--events FILE`, else
-    /// `<state-dir>/events.jsonl`.
-    pub fn events_log(&self) -> PathBuf {
-        match &self.events {
-            EventsTarget::File(p) => p.clone(),
-            _ => self.state_dir.join("events.jsonl"),
+impl EventsTarget {
+    /// `--events` as given: none, `-` (stdout) or a file.
+    pub fn from_flag(flag: Option<&str>) -> EventsTarget {
+        match flag {
+            None => EventsTarget::Default,
+            Some("-") => EventsTarget::Stdout,
+            Some(p) => EventsTarget::File(PathBuf::from(p)),
         }
+    }
+
+    /// The event log that a reconcile appends to and `events`/`audit`
+    /// read: `--events FILE`, else `<state-dir>/events.jsonl`.
+    pub fn log(&self, state_dir: &std::path::Path) -> PathBuf {
+        match self {
+            EventsTarget::File(p) => p.clone(),
+            _ => state_dir.join("events.jsonl"),
+        }
+    }
+}
+
+impl RunOptions {
+    /// The event log a reconcile appends to ([`EventsTarget::log`]).
+    pub fn events_log(&self) -> PathBuf {
+        self.events.log(&self.state_dir)
     }
 }
 
