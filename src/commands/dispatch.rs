@@ -188,7 +188,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             commands::forecast::run(&fleet, &state, json)
         }
-        Command::Observe { out, clock, trust } => {
+        Command::Observe {
+            out,
+            count,
+            every,
+            clock,
+            trust,
+        } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
@@ -196,12 +202,27 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
                 return Ok(EXIT_ERROR); // local_node reports every other case
             };
-            commands::observe::run(
-                node,
-                &out,
-                g.state_dir.as_deref(),
-                clock.now.or(b.now).unwrap_or_else(chrono::Utc::now),
-            )
+            let now = clock.now.or(b.now);
+            match (count, every) {
+                (Some(count), Some(every)) => {
+                    commands::record::record(&commands::record::Recording {
+                        fleet: &fleet,
+                        hosts: &g.hosts,
+                        node,
+                        out: &out,
+                        state_dir: g.state_dir.as_deref(),
+                        fixed_start: now,
+                        every,
+                        count,
+                    })
+                }
+                _ => commands::observe::run(
+                    node,
+                    &out,
+                    g.state_dir.as_deref(),
+                    now.unwrap_or_else(chrono::Utc::now),
+                ),
+            }
         }
         Command::Restart(a) => operator(&g, &b, &state, a, OperatorAction::Restart),
         Command::Stop(a) => operator(&g, &b, &state, a, OperatorAction::Stop),
@@ -218,6 +239,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
+        Command::Replay { scenario, trust } => {
+            let output = if json { Output::Json } else { Output::Human };
+            crate::replay::run(&scenario, output, insecure(trust.insecure_config))
+        }
     }
 }
 
