@@ -31,6 +31,7 @@ mod matcher;
 mod metrics_file;
 mod mistakes;
 mod operator;
+mod orphan_evict;
 mod orphans;
 mod props;
 mod readme;
