@@ -101,8 +101,15 @@ impl<'a> View<'a> {
                 last.outcome = if v.success { "success" } else { "failed" }.into();
             }
         }
-        let tuning =
-            super::tuning::on_run(&mut state, &prev, spec, settings, counts, verified.as_ref(), now);
+        let tuning = super::tuning::on_run(
+            &mut state,
+            &prev,
+            spec,
+            settings,
+            counts,
+            verified.as_ref(),
+            now,
+        );
         if health == Health::Healthy {
             state.evicted_at = None;
             if prev.health != Health::Healthy || state.healthy_since.is_none() {

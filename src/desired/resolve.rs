@@ -11,8 +11,8 @@ use super::presets::{
 use super::raw::{RawHealth, RawProcess, RawService, RawSupervisor};
 use super::report::Report;
 use super::spec::{
-    HealthSpec, MaintenanceWindow, Origin, Preset, Probe, ProcessMatch, ServiceSpec, Settings, Start,
-    Webhook,
+    HealthSpec, MaintenanceWindow, Origin, Preset, Probe, ProcessMatch, ServiceSpec, Settings,
+    Start, Webhook,
 };
 
 fn path(parts: &[&str]) -> Vec<Seg> {

@@ -58,10 +58,19 @@ mod tests {
 
     #[test]
     fn the_backoff_base_stays_under_its_cap() {
-        assert_eq!(backoff_ms(5000, 300_000), Range { lo: 2500, hi: 10_000 });
+        assert_eq!(
+            backoff_ms(5000, 300_000),
+            Range {
+                lo: 2500,
+                hi: 10_000
+            }
+        );
         assert_eq!(backoff_ms(5000, 6000), Range { lo: 2500, hi: 6000 });
         assert_eq!(backoff_step(5000, true, backoff_ms(5000, 300_000)), 10_000);
-        assert_eq!(backoff_step(10_000, true, backoff_ms(5000, 300_000)), 10_000);
+        assert_eq!(
+            backoff_step(10_000, true, backoff_ms(5000, 300_000)),
+            10_000
+        );
         assert_eq!(backoff_step(5000, false, backoff_ms(5000, 300_000)), 2500);
     }
 }

@@ -161,7 +161,11 @@ pub fn effective(c: &Configured, t: &Tuning, adaptive: bool) -> Effective {
 
 /// The service's health thresholds in force (for the health advance).
 pub fn health_spec(spec: &ServiceSpec, settings: &Settings, t: &Tuning) -> HealthSpec {
-    let e = effective(&Configured::of(&spec.health, settings), t, settings.adaptive);
+    let e = effective(
+        &Configured::of(&spec.health, settings),
+        t,
+        settings.adaptive,
+    );
     HealthSpec {
         degraded_after: e.degraded_after as u32,
         dead_after: e.dead_after as u32,
@@ -351,12 +355,18 @@ fn step(t: &mut Tuning, c: &Configured, e: &Effective, now: DateTime<Utc>) -> Ve
             );
             change(t, degraded, to, why.clone());
             if let Some(d) = dead_to {
-                change(t, dead, d, format!("{why} (dead_after stays above degraded_after)"));
+                change(
+                    t,
+                    dead,
+                    d,
+                    format!("{why} (dead_after stays above degraded_after)"),
+                );
             }
             t.evidence.recovered_alone = 0;
         }
     }
-    let first_try = format!("the last {MIN_EVIDENCE} restarts were verified up at their first attempt");
+    let first_try =
+        format!("the last {MIN_EVIDENCE} restarts were verified up at their first attempt");
     if t.evidence.first_try >= MIN_EVIDENCE {
         let to = e.dead_after.saturating_sub(1);
         let fits = c.range(dead).contains(to) && to > e.degraded_after;

@@ -65,7 +65,11 @@ fn recovering_alone_three_times_raises_degraded_after_once() {
     assert_eq!(changes.len(), 1, "{changes:?}");
     let c = &changes[0];
     assert_eq!((c.setting, c.from, c.to), (Setting::DegradedAfter, 2, 3));
-    assert!(c.reason.contains("recovered on its own 3 times"), "{}", c.reason);
+    assert!(
+        c.reason.contains("recovered on its own 3 times"),
+        "{}",
+        c.reason
+    );
     let e = effective(&configured(), &t, true);
     assert_eq!((e.degraded_after, e.dead_after), (3, 5));
     // Blips of one observation are now two short of the threshold: it
@@ -127,9 +131,15 @@ fn restarts_up_at_the_first_attempt_lower_dead_after_and_the_backoff() {
     let moved: Vec<_> = changes.iter().map(|c| (c.setting, c.from, c.to)).collect();
     assert_eq!(
         moved,
-        vec![(Setting::DeadAfter, 5, 4), (Setting::BackoffBase, 5000, 2500)]
+        vec![
+            (Setting::DeadAfter, 5, 4),
+            (Setting::BackoffBase, 5000, 2500)
+        ]
     );
-    assert_eq!(changes[1].event(Some("n"), Some("s")).fields["to"], "2500ms");
+    assert_eq!(
+        changes[1].event(Some("n"), Some("s")).fields["to"],
+        "2500ms"
+    );
     // A failed verdict breaks the streak.
     restart_verified(&mut t, true, 1, 90);
     restart_verified(&mut t, false, 1, 100);
