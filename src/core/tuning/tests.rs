@@ -275,3 +275,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_step_time_in_the_future_counts_as_now() {
+    let mut t = Tuning::default();
+    for i in 0..3 {
+        blip(&mut t, i * 10);
+    }
+    // The clock went back a day: the step seems to lie in the future.
+    let now = mins(21) - chrono::Duration::days(1);
+    let mut cp = crate::checkpoint::Checkpoint::default();
+    cp.services.insert(
+        "n/s".into(),
+        ServiceState {
+            tuning: t,
+            ..Default::default()
+        },
+    );
+    crate::core::clock::clamp_future(&mut cp, now);
+    let t = &mut cp.services.get_mut("n/s").unwrap().tuning;
+    assert_eq!(t.degraded_after.unwrap().changed_at, now);
+    // More patience is due again, but only an hour after "now", not a day.
+    let c = configured();
+    let minute = |m: i64| now + chrono::Duration::minutes(m);
+    let mut steps = vec![];
+    for i in 0..12 {
+        let episode = [Observation::Failing, Observation::Failing, Observation::Up];
+        for (k, obs) in episode.into_iter().enumerate() {
+            let m = i * 10 + k as i64;
+            for ch in update(t, &c, &seen(obs), minute(m)) {
+                steps.push((m, ch.setting));
+            }
+        }
+    }
+    assert!(
+        !steps.is_empty() && steps[0].0 >= 60 && steps[0].0 < 90,
+        "{steps:?}"
+    );
+}
