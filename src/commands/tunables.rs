@@ -97,7 +97,7 @@ pub fn human(node: &NodeSpec, cp: Option<&Checkpoint>) -> Vec<String> {
         .values()
         .map(|svc| {
             let values: Vec<String> = of(node, svc, cp).iter().map(Shown::human).collect();
-            format!("  {:<19} {}", svc.name, values.join(", "))
+            format!("  service {:<11} {}", svc.name, values.join(", "))
         })
         .collect()
 }
