@@ -185,6 +185,7 @@ pub fn backoff_base(settings: &Settings, t: &Tuning) -> Duration {
     tuned(&c, t, Setting::BackoffBase).map_or(settings.backoff_base, Duration::from_millis)
 }
 
+/// The configured values a backoff needs (the counts play no part).
 fn backoff_configured(settings: &Settings) -> Configured {
     Configured {
         degraded_after: 0,
