@@ -2,7 +2,8 @@
 //! its own after one failing observation, again and again, gets more
 //! patience (`degraded_after` 2 → 3), once; `policies` shows the value as
 //! `tuned`; `reset --tuning` brings the configured value back. From world
-//! records alone, and with a live probe, where the tuned value is in force.
+//! records alone, with a live probe (where the tuned value is in force),
+//! and in a `replay` of recorded worlds.
 use serde_json::Value;
 
 use crate::live_support::{write_file, Node, Run, NODE};
@@ -193,4 +194,40 @@ fn the_tuned_threshold_is_in_force_for_live_probes() {
         seen.extend(to_health(&n.reconcile(&at(t), &[])));
     }
     assert_eq!(seen, vec!["degraded".to_string()], "configured 2 again");
+}
+
+/// `replay` of the shipped `flapping` scenario (a health check that fails
+/// every other probe, recorded in world records) with `adaptive: true`:
+/// one step, `degraded_after` 2 → 3, at the third recovery; then it has
+/// converged and the score is unchanged.
+#[test]
+fn replay_of_a_flapping_service_tunes_once_and_converges() {
+    use crate::support::{copy_tree, repo_root, Cli};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("s");
+    copy_tree(&repo_root().join("world-fixtures/scenarios/flapping"), &dir);
+    let yaml_path = dir.join("hosts/web-1/services.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path).expect("read");
+    std::fs::write(&yaml_path, format!("supervisor:\n  adaptive: true\n{yaml}")).expect("write");
+    let out = Cli::new()
+        .arg("replay")
+        .arg(&dir)
+        .args(["--output", "json"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.describe());
+    let events = out.expect_events();
+    let tuned: Vec<(&str, &str, &str, &str)> = events
+        .iter()
+        .filter(|e| e["type"] == "tuning_changed")
+        .map(|e| {
+            let f = |k: &str| e[k].as_str().unwrap_or_default();
+            (f("ts"), f("setting"), f("from"), f("to"))
+        })
+        .collect();
+    assert_eq!(
+        tuned,
+        vec![("2026-11-20T12:03:00Z", "degraded_after", "2", "3")]
+    );
+    let score = events.last().expect("a score line");
+    assert_eq!(score["passed"], true, "{score}");
 }
