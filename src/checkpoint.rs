@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod trends;
+pub mod tuning;
 pub use trends::Trends;
 
 pub const CHECKPOINT_VERSION: u32 = 1;
@@ -182,6 +183,9 @@ pub struct ServiceState {
     /// When its last loading ended: `start_grace` counts from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loading_ended_at: Option<DateTime<Utc>>,
+    /// Adaptive tuning's values and evidence (`supervisor.adaptive`).
+    #[serde(default, skip_serializing_if = "tuning::Tuning::is_empty")]
+    pub tuning: tuning::Tuning,
     /// Sample series for failure prediction, and what they predict.
     #[serde(default, skip_serializing_if = "Trends::is_empty")]
     pub trends: Trends,

@@ -29,11 +29,12 @@ pub enum EventKind {
     ThrashDetected,
     OrphanDetected,
     ReplayScore,
+    TuningChanged,
     FailurePredicted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::RunStarted,
         EventKind::HealthChanged,
         EventKind::ObservationInvalid,
@@ -54,6 +55,7 @@ impl EventKind {
         EventKind::ThrashDetected,
         EventKind::OrphanDetected,
         EventKind::ReplayScore,
+        EventKind::TuningChanged,
         EventKind::FailurePredicted,
     ];
 
@@ -80,6 +82,7 @@ impl EventKind {
             EventKind::ThrashDetected => "thrash_detected",
             EventKind::OrphanDetected => "orphan_detected",
             EventKind::ReplayScore => "replay_score",
+            EventKind::TuningChanged => "tuning_changed",
             EventKind::FailurePredicted => "failure_predicted",
         }
     }

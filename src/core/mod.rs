@@ -7,6 +7,7 @@
 pub mod arbiter;
 pub mod availability;
 pub mod clock;
+pub mod gpu;
 pub mod guardrails;
 pub mod health;
 pub mod loading;
@@ -23,6 +24,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod thrash;
+pub mod tuning;
 pub mod types;
 pub mod verify;
 pub mod view;
@@ -54,11 +56,12 @@ pub enum Mode {
 #[derive(Debug, Clone, Default)]
 pub struct LiveNode {
     pub memory: Option<(u64, u64)>,
-    pub gpus: Vec<(u32, u64, u64)>,
+    pub gpus: Vec<gpu::GpuReading>,
     /// Every process holding GPU memory (SPEC §12 orphans).
     pub gpu_processes: Vec<orphans::GpuProcess>,
-    /// (index, °C) of each GPU that reported a temperature.
-    pub gpu_temperatures: Vec<(u32, f64)>,
+    /// The user this tool runs as on the node (its effective uid): the only
+    /// user whose orphans safety may evict.
+    pub user_uid: Option<u32>,
     pub services: BTreeMap<String, LiveService>,
 }
 

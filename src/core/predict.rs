@@ -138,9 +138,9 @@ pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
             events.extend(settle(&mut st.trends, metric, p, now, &node.name));
         }
     }
-    sample::gpus(ctx.input, node, checkpoint);
-    for (index, _, _) in &ctx.resources.gpus {
-        let key = sample::gpu_key(&node.name, *index);
+    sample::gpus(ctx, checkpoint);
+    for index in ctx.resources.gpus.iter().map(|g| g.index) {
+        let key = sample::gpu_key(&node.name, index);
         let Some(trends) = checkpoint.gpus.get_mut(&key) else {
             continue;
         };
@@ -148,7 +148,7 @@ pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
             .series
             .get(GPU_TEMPERATURE)
             .and_then(|s| fitted(s))
-            .and_then(|(f, last)| rules::temperature(ctx, *index, f, last));
+            .and_then(|(f, last)| rules::temperature(ctx, index, f, last));
         events.extend(settle(trends, GPU_TEMPERATURE, p, now, &node.name));
     }
     events

@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::thrash::Doubled;
+pub(super) use label::label;
+
+mod label;
 use super::types::*;
 use super::{Decision, Mode};
 use crate::checkpoint::ProcessIdentity;
 use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};
 use crate::desired::{Fleet, Start};
 use crate::events::{Event, EventKind};
-use label::label;
-
-mod label;
 
 /// What the executor did with one action it was told to execute.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +71,8 @@ pub struct Execution {
     pub outcomes: Vec<Option<Outcome>>,
     /// For each of the decision's removals, in order (None: not executed).
     pub removals: Vec<Option<Outcome>>,
+    /// For each orphan eviction of the plan, node by node (None: not executed).
+    pub orphans: Vec<Option<Outcome>>,
     /// The signal that stopped execution early, if one did.
     pub interrupted: Option<&'static str>,
 }
@@ -103,6 +105,7 @@ pub fn settle(
     };
     let mut executed = false;
     let mut outcomes = outcomes.iter();
+    let mut orphan_outcomes = execution.orphans.iter();
     for node in &nodes {
         let n = Some(node.name.as_str());
         events.extend(node.orphans.iter().map(|o| o.event(n)));
@@ -121,6 +124,8 @@ pub fn settle(
             &mut checkpoint,
         ));
         let mut actions = vec![];
+        let o = (&mut orphan_outcomes, mode, interrupted);
+        executed |= super::orphans::settle_node(node, o, &mut events, &mut actions);
         for sp in &node.services {
             let s = Some(sp.name.as_str());
             if let Some(detail) = &sp.half_open {
@@ -149,6 +154,7 @@ pub fn settle(
                         ),
                 );
             }
+            events.extend(sp.tuning.iter().map(|c| c.event(n, s)));
             for d in &sp.drifts {
                 let mut e = drift_event(n, s, d);
                 if matches!(d.condition, "unhealthy_service" | "missing_service") {

@@ -207,6 +207,13 @@ fn simulate(decision: &Decision) -> Execution {
             .iter()
             .map(|r| (r.disposition == Disposition::Execute).then(started))
             .collect(),
+        // A replay has no live probe, so no orphans; any would be simulated too.
+        orphans: decision
+            .nodes
+            .iter()
+            .flat_map(|n| n.orphan_evictions.iter())
+            .map(|e| (e.disposition == Disposition::Execute).then(started))
+            .collect(),
         interrupted: None,
     }
 }

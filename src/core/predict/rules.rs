@@ -31,16 +31,16 @@ pub fn service(
         GPU_MEMORY => {
             let gpus = &ctx.resources.gpus;
             let g = match v.gpu_index() {
-                Some(i) => gpus.iter().find(|g| g.0 == i)?,
+                Some(i) => gpus.iter().find(|g| g.index == i)?,
                 None if gpus.len() == 1 => &gpus[0],
                 None => return None,
             };
-            let (index, total, used) = *g;
-            (total > 0).then_some(())?;
+            let total = g.total_bytes as f64;
+            (total > 0.0).then_some(())?;
             (
-                used as f64,
-                settings.gpu_pressure * total as f64,
-                Some(index),
+                g.used_bytes as f64,
+                settings.gpu_pressure * total,
+                Some(g.index),
             )
         }
         PROBE_LATENCY => {
@@ -174,7 +174,7 @@ fn recommend(
 
 /// When the node's resources (`ctx.resources`) were measured: now by the
 /// live probes, else at the resource record's `observed_at`.
-fn measured_at(ctx: &NodeCtx) -> chrono::DateTime<chrono::Utc> {
+pub(super) fn measured_at(ctx: &NodeCtx) -> chrono::DateTime<chrono::Utc> {
     let node = &ctx.node.name;
     let live = ctx
         .input

@@ -4,10 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::super::view::View;
-use super::super::Input;
+use super::super::NodeCtx;
 use crate::checkpoint::{Checkpoint, Trends};
-use crate::desired::NodeSpec;
-use crate::world::Obs;
 
 pub const MEMORY: &str = "memory";
 pub const GPU_MEMORY: &str = "gpu_memory";
@@ -50,43 +48,26 @@ pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>) {
     }
 }
 
-/// Adds each GPU's temperature sample (live when the probes saw GPUs, else
-/// the node's resource record) to `checkpoint.gpus`; forgets GPUs that a
-/// source listing GPUs no longer lists.
-pub fn gpus(input: &Input, node: &NodeSpec, checkpoint: &mut Checkpoint) {
-    let now = input.now;
-    let live = input.live.get(&node.name).filter(|l| !l.gpus.is_empty());
-    let (at, temps): (DateTime<Utc>, Vec<(u32, Option<f64>)>) = match live {
-        Some(l) => (
-            now,
-            l.gpus
-                .iter()
-                .map(|g| {
-                    let t = l.gpu_temperatures.iter().find(|t| t.0 == g.0);
-                    (g.0, t.map(|t| t.1))
-                })
-                .collect(),
-        ),
-        None => match input.world.resources.get(&node.name).and_then(Obs::valid) {
-            Some(r) if !r.gpus.is_empty() && r.observed_at <= now => (
-                r.observed_at,
-                r.gpus.iter().map(|g| (g.index, g.temperature_c)).collect(),
-            ),
-            _ => return,
-        },
-    };
-    let prefix = format!("{}/", node.name);
+/// Adds each GPU's temperature sample (this run's GPU readings: the live
+/// probe's now, else the node's resource record at its `observed_at`) to
+/// `checkpoint.gpus`; forgets GPUs that readings listing GPUs no longer list.
+pub fn gpus(ctx: &NodeCtx, checkpoint: &mut Checkpoint) {
+    let now = ctx.input.now;
+    let node = &ctx.node.name;
+    let readings = &ctx.resources.gpus;
+    if readings.is_empty() {
+        return;
+    }
+    let at = super::rules::measured_at(ctx);
+    let prefix = format!("{node}/");
     checkpoint.gpus.retain(|k, _| {
         k.strip_prefix(&prefix)
-            .is_none_or(|i| temps.iter().any(|t| t.0.to_string() == i))
+            .is_none_or(|i| readings.iter().any(|g| g.index.to_string() == i))
     });
-    for (index, temp) in temps {
-        let trends = checkpoint
-            .gpus
-            .entry(gpu_key(&node.name, index))
-            .or_default();
+    for g in readings {
+        let trends = checkpoint.gpus.entry(gpu_key(node, g.index)).or_default();
         trends.keep_between(None, now);
-        if let Some(t) = temp {
+        if let Some(t) = g.temperature_c {
             trends.push(GPU_TEMPERATURE, at, t);
         }
     }

@@ -1,8 +1,9 @@
-//! The `outcome` and `reason` an action's event reports.
+//! The `outcome` label and reason of one planned action, from its
+//! disposition and what the executor did with it.
 use super::{Disposition, Mode, Outcome};
 
-/// What became of a planned action: its outcome label and the reason.
-pub(super) fn label(
+/// `(outcome, reason)` of `action_executed` and the decision record.
+pub(in crate::core) fn label(
     mode: Mode,
     d: &Disposition,
     o: Option<&Outcome>,
