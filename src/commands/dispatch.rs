@@ -173,7 +173,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
-            let cp = crate::checkpoint::read_for_command(&state_dir(&g))?;
+            let cp = crate::checkpoint::read_for_command(&state)?;
             commands::policies::run(&fleet, cp.as_ref(), json)
         }
         Command::Audit { limit, log } => {
