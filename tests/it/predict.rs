@@ -68,6 +68,14 @@ fn a_leaking_model_is_predicted_once_and_never_acted_on() {
         );
         for e in r.of("failure_predicted", "llm") {
             predicted.push((minute, e.clone()));
+            // After the node's service events, just before its decision.
+            let pos = |ty: &str| r.events.iter().position(|e| e["type"] == ty);
+            assert_eq!(
+                pos("failure_predicted").map(|p| p + 1),
+                pos("decision"),
+                "{:?}",
+                r.events
+            );
         }
     }
     assert_eq!(predicted.len(), 1, "{predicted:?}");
