@@ -45,15 +45,24 @@ impl Trends {
         self.series.is_empty() && self.predicted.is_empty()
     }
 
-    /// Adds a sample to `metric`'s series unless one at `at` or later is
-    /// already there (the same record read twice counts once); keeps the
-    /// last [`MAX_SAMPLES`]. Returns whether it was added.
-    pub fn push(&mut self, metric: &str, at: DateTime<Utc>, v: f64) -> bool {
+    /// Adds a sample to `metric`'s series unless its last sample is at
+    /// `at`, later, or less than `min_gap` before (the same record read
+    /// twice counts once; runs seconds apart do not crowd out the history);
+    /// keeps the last [`MAX_SAMPLES`]. Returns whether it was added.
+    pub fn push(
+        &mut self,
+        metric: &str,
+        at: DateTime<Utc>,
+        v: f64,
+        min_gap: chrono::Duration,
+    ) -> bool {
         if !v.is_finite() {
             return false;
         }
         let s = self.series.entry(metric.to_string()).or_default();
-        if s.last().is_some_and(|last| last.at >= at) {
+        if s.last()
+            .is_some_and(|last| at <= last.at || at - last.at < min_gap)
+        {
             return false;
         }
         s.push(Sample { at, v });

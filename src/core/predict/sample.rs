@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::super::view::View;
 use super::super::NodeCtx;
+use crate::checkpoint::trends::MAX_SAMPLES;
 use crate::checkpoint::{Checkpoint, Trends};
 
 pub const MEMORY: &str = "memory";
@@ -12,9 +13,17 @@ pub const GPU_MEMORY: &str = "gpu_memory";
 pub const PROBE_LATENCY: &str = "probe_latency";
 pub const GPU_TEMPERATURE: &str = "gpu_temperature";
 
+/// The least time between two samples of a series: a [`MAX_SAMPLES`]th
+/// of the horizon, so that a full series spans at least the horizon
+/// however often runs come (`watch` may run every second).
+pub fn min_gap(horizon: std::time::Duration) -> chrono::Duration {
+    let gap = horizon / MAX_SAMPLES as u32;
+    chrono::Duration::from_std(gap).unwrap_or(chrono::Duration::MAX)
+}
+
 /// Adds a service's memory, GPU memory and probe latency samples to
 /// `trends`, after dropping samples of a process this tool replaced since.
-pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>) {
+pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>, gap: chrono::Duration) {
     trends.keep_between(v.state.started_at, now);
     let rec = v.record;
     // A record stamped ahead of `now` (the observer's clock) waits.
@@ -43,7 +52,7 @@ pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>) {
         (PROBE_LATENCY, latency),
     ] {
         if let Some((at, x)) = sample {
-            trends.push(metric, at, x);
+            trends.push(metric, at, x, gap);
         }
     }
 }
@@ -68,7 +77,12 @@ pub fn gpus(ctx: &NodeCtx, checkpoint: &mut Checkpoint) {
         let trends = checkpoint.gpus.entry(gpu_key(node, g.index)).or_default();
         trends.keep_between(None, now);
         if let Some(t) = g.temperature_c {
-            trends.push(GPU_TEMPERATURE, at, t);
+            trends.push(
+                GPU_TEMPERATURE,
+                at,
+                t,
+                min_gap(ctx.node.settings.predict_horizon),
+            );
         }
     }
     checkpoint.gpus.retain(|_, t| !t.is_empty());
