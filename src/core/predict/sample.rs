@@ -1,6 +1,7 @@
 //! Taking this run's samples: what the live probes measured now, else what
 //! the world records say (at their `observed_at`). A record read again in a
-//! later run adds nothing: a series only takes samples newer than its last.
+//! later run adds nothing: a series only takes a sample at least
+//! [`min_gap`] newer than its last.
 use chrono::{DateTime, Utc};
 
 use super::super::view::View;
