@@ -40,6 +40,7 @@ mod remote_fallback;
 mod removed;
 mod rotation;
 mod security;
+mod snapshots;
 mod start_grace;
 mod state_trust;
 mod status_view;
