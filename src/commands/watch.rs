@@ -41,8 +41,8 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
         .unwrap_or_else(crate::store::statedir::default_state_dir);
     // A state directory that can never be used (untrusted, a symlink) ends
     // `watch` at once, as it ends `reconcile`; retrying would wait forever.
-    crate::store::statedir::prepare(&state)
-        .with_context(|| format!("cannot prepare state directory `{}`", state.display()))?;
+    // Its errors name the folder already.
+    crate::store::statedir::prepare(&state)?;
     let state = state.canonicalize().unwrap_or(state);
     let (tx, rx) = channel();
     let files = tx.clone();

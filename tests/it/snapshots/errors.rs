@@ -4,7 +4,7 @@
 //! Config errors come from the corpus in `config_errors/` (one broken
 //! `services.yaml` each); the rest are built here.
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{all_cases, assert_whole, render};
 use crate::support::{repo_root, Output, Run, NOW};
@@ -30,7 +30,7 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
-fn stem(path: &PathBuf) -> String {
+fn stem(path: &Path) -> String {
     path.file_stem()
         .expect("a name")
         .to_string_lossy()
@@ -51,12 +51,16 @@ fn with_config(subcommand: &str, yaml: &str) -> Run {
 fn every_config_error_whole_stderr() {
     let files = corpus();
     assert!(files.len() >= 10, "the corpus of broken files");
-    all_cases(&files, stem, |file| {
-        let yaml = fs::read_to_string(file).expect("a corpus file");
-        let out = with_config("validate", &yaml).run();
-        assert_eq!(out.code, 1, "{}", out.describe());
-        assert_error(&format!("config__{}", stem(file)), &out);
-    });
+    all_cases(
+        &files,
+        |f| stem(f),
+        |file| {
+            let yaml = fs::read_to_string(file).expect("a corpus file");
+            let out = with_config("validate", &yaml).run();
+            assert_eq!(out.code, 1, "{}", out.describe());
+            assert_error(&format!("config__{}", stem(file)), &out);
+        },
+    );
 }
 
 /// `check` reports a broken file exactly as `validate` does, and runs
@@ -74,6 +78,9 @@ fn check_of_a_broken_config_whole_stderr() {
     assert!(out.stdout.is_empty(), "{}", out.describe());
     assert_error("check_broken_config", &out);
 }
+
+/// A named way to set up a run.
+type Setup = (&'static str, fn() -> Run);
 
 /// The sample fleet and world, a state directory in the scratch one.
 fn sample(subcommand: &str) -> Run {
@@ -157,7 +164,7 @@ fn with_file(run: Run, name: &str, bytes: &[u8]) -> Run {
 #[test]
 fn an_unusable_overrides_file_whole_stderr() {
     let garbage = b"{\"version\": 1, \"pins\": ";
-    let cases: [(&str, fn() -> Run); 4] = [
+    let cases: [Setup; 4] = [
         ("reconcile", || {
             sample("reconcile")
                 .args(["--dry-run", "--no-probe"])
