@@ -25,6 +25,7 @@ mod live;
 mod live_preview;
 mod live_support;
 mod loading;
+mod log_shipping;
 mod matcher;
 mod metrics_file;
 mod mistakes;
