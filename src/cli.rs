@@ -352,9 +352,15 @@ pub enum Command {
     },
     /// Probe this machine (the --node) and write what is seen as a world directory
     Observe {
-        /// The world directory to write
+        /// The world directory to write (with --count: a scenario folder for `replay`)
         #[arg(long, value_hint = clap::ValueHint::DirPath)]
         out: PathBuf,
+        /// Record a scenario: observe this many times, into steps/NN/
+        #[arg(long, requires = "every")]
+        count: Option<u32>,
+        /// Time between two observations of a recording
+        #[arg(long, value_parser = parse_duration_arg, requires = "count")]
+        every: Option<std::time::Duration>,
         #[command(flatten)]
         clock: Clock,
         #[command(flatten)]
@@ -367,34 +373,16 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout
     Man,
+    /// Run the decision core over a scenario's recorded worlds and score it
+    Replay {
+        /// The scenario folder: scenario.yaml, hosts/, one world per step
+        #[arg(value_hint = clap::ValueHint::DirPath)]
+        scenario: PathBuf,
+        #[command(flatten)]
+        trust: Trust,
+    },
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::desired::parse_duration(s)
-}
-
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return usage(&e),
-    };
-    match crate::commands::dispatch::dispatch(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            let message = format!("{e:#}");
-            eprintln!("error: {}", crate::text::escape_control_lines(&message));
-            EXIT_ERROR
-        }
-    }
-}
-
-/// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
-/// error on stderr, exit 1 (2 means degraded, SPEC §9).
-fn usage(e: &clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    let _ = e.print();
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-        _ => EXIT_ERROR,
-    }
 }

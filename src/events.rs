@@ -28,10 +28,11 @@ pub enum EventKind {
     CircuitHalfOpen,
     ThrashDetected,
     OrphanDetected,
+    ReplayScore,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::RunStarted,
         EventKind::HealthChanged,
         EventKind::ObservationInvalid,
@@ -51,6 +52,7 @@ impl EventKind {
         EventKind::CircuitHalfOpen,
         EventKind::ThrashDetected,
         EventKind::OrphanDetected,
+        EventKind::ReplayScore,
     ];
 
     /// The `type` field of its JSON line.
@@ -75,6 +77,7 @@ impl EventKind {
             EventKind::CircuitHalfOpen => "circuit_half_open",
             EventKind::ThrashDetected => "thrash_detected",
             EventKind::OrphanDetected => "orphan_detected",
+            EventKind::ReplayScore => "replay_score",
         }
     }
 

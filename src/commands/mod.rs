@@ -11,6 +11,7 @@ pub mod observe;
 pub mod operator;
 pub mod overrides;
 pub mod policies;
+pub mod record;
 pub mod shard;
 pub mod status;
 pub mod stdout;

@@ -108,7 +108,7 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
             out,
             "  gpu orphans         reported{}",
             if s.evict_orphans {
-                " (evict_orphans: eviction not implemented yet)"
+                ", evicted first under gpu pressure (this user's only)"
             } else {
                 ", not evicted"
             }

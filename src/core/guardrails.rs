@@ -1,7 +1,9 @@
 //! Guardrail helpers: maintenance windows and restart backoff with its
 //! deterministic jitter. The guardrails themselves (their order: another
 //! node, maintenance, hold, backoff, no command, no confirmed process, the
-//! per-run budget, dry run) are applied in `core/node.rs`, `guard`. Pure.
+//! per-run budget, dry run) are applied in `core/node.rs`, `guard`; a GPU
+//! orphan's eviction gets those that fit a process that is no service's
+//! (`core/orphans.rs`, `guard`). Pure.
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};

@@ -7,6 +7,7 @@
 pub mod arbiter;
 pub mod availability;
 pub mod clock;
+pub mod gpu;
 pub mod guardrails;
 pub mod health;
 pub mod loading;
@@ -53,9 +54,12 @@ pub enum Mode {
 #[derive(Debug, Clone, Default)]
 pub struct LiveNode {
     pub memory: Option<(u64, u64)>,
-    pub gpus: Vec<(u32, u64, u64)>,
+    pub gpus: Vec<gpu::GpuReading>,
     /// Every process holding GPU memory (SPEC §12 orphans).
     pub gpu_processes: Vec<orphans::GpuProcess>,
+    /// The user this tool runs as on the node (its effective uid): the only
+    /// user whose orphans safety may evict.
+    pub user_uid: Option<u32>,
     pub services: BTreeMap<String, LiveService>,
 }
 

@@ -68,6 +68,8 @@ pub struct Execution {
     pub outcomes: Vec<Option<Outcome>>,
     /// For each of the decision's removals, in order (None: not executed).
     pub removals: Vec<Option<Outcome>>,
+    /// For each orphan eviction of the plan, node by node (None: not executed).
+    pub orphans: Vec<Option<Outcome>>,
     /// The signal that stopped execution early, if one did.
     pub interrupted: Option<&'static str>,
 }
@@ -100,6 +102,7 @@ pub fn settle(
     };
     let mut executed = false;
     let mut outcomes = outcomes.iter();
+    let mut orphan_outcomes = execution.orphans.iter();
     for node in &nodes {
         let n = Some(node.name.as_str());
         events.extend(node.orphans.iter().map(|o| o.event(n)));
@@ -118,6 +121,8 @@ pub fn settle(
             &mut checkpoint,
         ));
         let mut actions = vec![];
+        let o = (&mut orphan_outcomes, mode, interrupted);
+        executed |= super::orphans::settle_node(node, o, &mut events, &mut actions);
         for sp in &node.services {
             let s = Some(sp.name.as_str());
             if let Some(detail) = &sp.half_open {
@@ -232,7 +237,7 @@ fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
         .with("severity", p.severity.as_str())
 }
 
-fn label(
+pub(super) fn label(
     mode: Mode,
     d: &Disposition,
     o: Option<&Outcome>,

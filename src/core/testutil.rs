@@ -63,6 +63,7 @@ pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> Wor
             gpu_index: None,
             memory_bytes: None,
             gpu_memory_bytes: None,
+            probe: None,
         };
         w.services
             .insert((node.into(), svc.to_string()), Obs::Valid(rec));

@@ -274,6 +274,9 @@ pub struct NodePlan {
     pub services: Vec<ServicePlan>,
     /// GPU processes no declared service claims (`orphan_detected`).
     pub orphans: Vec<super::orphans::Orphan>,
+    /// Orphans safety evicts under GPU pressure (`evict_orphans: true`),
+    /// with their guardrail disposition; executed before the services' actions.
+    pub orphan_evictions: Vec<super::orphans::Eviction>,
     /// Every proposal with its verdict, for the decision record.
     pub proposals: Vec<(Proposal, Verdict)>,
     pub snapshot: serde_json::Value,

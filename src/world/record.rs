@@ -56,6 +56,18 @@ pub struct ServiceRecord {
     pub memory_bytes: Option<u64>,
     #[serde(default)]
     pub gpu_memory_bytes: Option<u64>,
+    /// The observer's own health probe, as raw evidence: `failing` means
+    /// the process lives but its check fails, counted like a live probe
+    /// towards `degraded_after`/`dead_after` (an extension of SPEC §3).
+    #[serde(default)]
+    pub probe: Option<ProbeResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeResult {
+    Passing,
+    Failing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -187,14 +187,20 @@ impl Health {
     }
 }
 
+/// Polls `f` every 50 ms until it holds, for up to 30 s: generous, so a
+/// loaded machine (a debug build started many times in parallel) does not
+/// fail a test; it returns as soon as `f` holds.
 pub fn wait_until(mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
         if f() {
             return true;
         }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    false
 }
 
 pub fn write_file(path: &Path, body: &str) {

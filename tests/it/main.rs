@@ -5,12 +5,14 @@
 //! operator commands, webhooks, security, and the proof under stress:
 //! crashes, races, full or read-only state, bad input, properties.
 mod bad_input;
+mod baselines;
 mod breaker;
 mod children;
 mod ci_recipe;
 mod clock;
 mod closed_stdout;
 mod commands;
+mod decision_quality;
 mod ecosystem;
 mod escapes;
 mod events_cmd;
@@ -30,15 +32,18 @@ mod matcher;
 mod metrics_file;
 mod mistakes;
 mod operator;
+mod orphan_evict;
 mod orphans;
 mod props;
 mod readme;
 mod reasons;
+mod record;
 mod records;
 mod reference;
 mod reliability;
 mod remote_fallback;
 mod removed;
+mod replay;
 mod rotation;
 mod security;
 mod snapshots;
