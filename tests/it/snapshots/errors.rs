@@ -277,3 +277,35 @@ fn an_untrusted_state_dir_whole_stderr() {
     let out = run.run();
     assert_error("state_dir_untrusted", &out);
 }
+
+/// `replay` of a folder that is no scenario, and of scenarios with a
+/// problem in `scenario.yaml`.
+#[test]
+fn a_broken_scenario_whole_stderr() {
+    let out = Run::new("replay").arg("no-such-scenario").run();
+    assert_error("replay_not_a_scenario", &out);
+    let cases: [(&str, &str); 3] = [
+        ("steps_not_a_list", "steps: nope\n"),
+        (
+            "world_missing",
+            "start: 2026-11-20T12:00:00Z\nnode: n1\nsteps:\n  - at: 0s\n    world: steps/00\n",
+        ),
+        (
+            "unknown_node",
+            "start: 2026-11-20T12:00:00Z\nnode: n2\nsteps:\n  - at: 0s\n    world: steps/00\n",
+        ),
+    ];
+    all_cases(
+        &cases,
+        |(name, _)| name.to_string(),
+        |(name, yaml)| {
+            let run = Run::new("replay");
+            let dir = run.scratch().join("scenario");
+            fs::create_dir_all(dir.join("hosts/n1")).expect("hosts");
+            fs::write(dir.join("hosts/n1/services.yaml"), "services: {}\n").expect("services.yaml");
+            fs::write(dir.join("scenario.yaml"), yaml).expect("scenario.yaml");
+            let out = run.arg("scenario").run();
+            assert_error(&format!("replay__{name}"), &out);
+        },
+    );
+}
