@@ -33,3 +33,33 @@ fn every_fixture_world_whole_output() {
         },
     );
 }
+
+/// Every shipped replay scenario (`world-fixtures/scenarios/<name>/`),
+/// whole: the exit code, every event and the `replay_score` line of
+/// `--output json`, and the human timeline and score.
+#[test]
+fn every_replay_scenario_whole_output() {
+    let root = crate::support::repo_root().join("world-fixtures/scenarios");
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+        .expect("the scenarios")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.join("scenario.yaml").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "expected the shipped scenarios");
+    all_cases(
+        &dirs,
+        |d| name(d),
+        |dir| {
+            let mut text = String::new();
+            for json in [true, false] {
+                let run = crate::support::Run::new("replay").arg(dir);
+                let out = if json { run.output_json() } else { run }.run();
+                let labels = [(out.scratch(), "[TMP]"), (dir.as_path(), "[CASE]")];
+                let title = if json { "json" } else { "human" };
+                text.push_str(&format!("=== {title}\n{}", render(&out, &labels)));
+            }
+            assert_whole(&format!("replay__{}", name(dir)), &text);
+        },
+    );
+}
