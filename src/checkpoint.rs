@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod tuning;
+
 pub const CHECKPOINT_VERSION: u32 = 1;
 
 /// A process, as plain data: a pid alone can be reused, (pid, start time
@@ -175,6 +177,9 @@ pub struct ServiceState {
     /// When its last loading ended: `start_grace` counts from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loading_ended_at: Option<DateTime<Utc>>,
+    /// Adaptive tuning's values and evidence (`supervisor.adaptive`).
+    #[serde(default, skip_serializing_if = "tuning::Tuning::is_empty")]
+    pub tuning: tuning::Tuning,
 }
 
 /// Resident memory, GPU memory and log size of a service's process, as one

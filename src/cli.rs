@@ -318,9 +318,12 @@ pub enum Command {
     Start(crate::commands::operator::OperatorArgs),
     /// The last lines of a spawned SERVICE's output (`-n 20 -f`: like `tail -n 20 -F`)
     Logs(crate::commands::logs::LogsArgs),
-    /// Close SERVICE's restart circuit and forget its attempts
+    /// Close SERVICE's restart circuit and forget its attempts (--tuning: forget its tuned values instead)
     Reset {
         service: String,
+        /// Forget adaptive tuning's values and evidence for SERVICE (the configured values apply again)
+        #[arg(long)]
+        tuning: bool,
         #[command(flatten)]
         trust: Trust,
     },

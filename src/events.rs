@@ -29,10 +29,11 @@ pub enum EventKind {
     ThrashDetected,
     OrphanDetected,
     ReplayScore,
+    TuningChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::RunStarted,
         EventKind::HealthChanged,
         EventKind::ObservationInvalid,
@@ -53,6 +54,7 @@ impl EventKind {
         EventKind::ThrashDetected,
         EventKind::OrphanDetected,
         EventKind::ReplayScore,
+        EventKind::TuningChanged,
     ];
 
     /// The `type` field of its JSON line.
@@ -78,6 +80,7 @@ impl EventKind {
             EventKind::ThrashDetected => "thrash_detected",
             EventKind::OrphanDetected => "orphan_detected",
             EventKind::ReplayScore => "replay_score",
+            EventKind::TuningChanged => "tuning_changed",
         }
     }
 

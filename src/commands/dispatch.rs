@@ -140,11 +140,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             &service,
             None,
         ),
-        Command::Reset { service, trust } => overrides(
+        Command::Reset {
+            service,
+            tuning,
+            trust,
+        } => overrides(
             &g,
             &state,
             insecure(trust.insecure_config),
-            Op::Reset,
+            if tuning { Op::ResetTuning } else { Op::Reset },
             &service,
             None,
         ),
@@ -169,7 +173,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
-            commands::policies::run(&fleet, json)
+            let cp = crate::checkpoint::read_for_command(&state)?;
+            commands::policies::run(&fleet, cp.as_ref(), json)
         }
         Command::Audit { limit, log } => {
             let (path, window, node, service) = log_query(&g, &b, &state, &log)?;

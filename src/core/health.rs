@@ -118,6 +118,10 @@ mod tests {
             timeout: Duration::from_secs(2),
             degraded_after: 2,
             dead_after: 5,
+            origins: (
+                crate::desired::Origin::Preset,
+                crate::desired::Origin::Preset,
+            ),
         }
     }
 

@@ -23,6 +23,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod thrash;
+pub mod tuning;
 pub mod types;
 pub mod verify;
 pub mod view;

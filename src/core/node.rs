@@ -179,6 +179,7 @@ pub fn decide_node(
                 v.state.failures,
             )),
             verified: v.verified.clone(),
+            tuning: v.tuning.clone(),
             half_open: half_open
                 .iter()
                 .find(|(s, _)| s == name)

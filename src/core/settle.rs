@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::thrash::Doubled;
+pub(super) use label::label;
+
+mod label;
 use super::types::*;
 use super::{Decision, Mode};
 use crate::checkpoint::ProcessIdentity;
@@ -151,6 +154,7 @@ pub fn settle(
                         ),
                 );
             }
+            events.extend(sp.tuning.iter().map(|c| c.event(n, s)));
             for d in &sp.drifts {
                 let mut e = drift_event(n, s, d);
                 if matches!(d.condition, "unhealthy_service" | "missing_service") {
@@ -235,32 +239,6 @@ fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
         .with("policy", p.policy.as_str())
         .with("reason", p.reason.as_str())
         .with("severity", p.severity.as_str())
-}
-
-pub(super) fn label(
-    mode: Mode,
-    d: &Disposition,
-    o: Option<&Outcome>,
-    interrupted: Option<&str>,
-) -> (&'static str, String) {
-    match (d, o) {
-        (_, Some(o)) => (
-            match (o.success, o.started) {
-                (true, true) => "started",
-                (true, false) => "success",
-                _ => "failed",
-            },
-            o.reason.clone(),
-        ),
-        (Disposition::Remote, _) => ("recommended", "not the local node".into()),
-        (Disposition::Skip(r), _) => ("skipped", r.to_string()),
-        (Disposition::Execute, None) if mode == Mode::Check => ("planned", String::new()),
-        (Disposition::Execute, None) if interrupted.is_some() => (
-            "skipped",
-            format!("interrupted by {}", interrupted.unwrap_or_default()),
-        ),
-        (Disposition::Execute, None) => ("skipped", "not executed".into()),
-    }
 }
 
 /// Folds one outcome into the checkpoint; a start that doubles a model's

@@ -257,6 +257,8 @@ pub struct ServicePlan {
     pub verified: Option<super::verify::Verified>,
     /// The open circuit half-opens this run: one trial start (SPEC §12).
     pub half_open: Option<String>,
+    /// Adaptive tuning's steps this run (`tuning_changed`).
+    pub tuning: Vec<super::tuning::Change>,
     pub drifts: Vec<Drift>,
     pub conflicts: Vec<Conflict>,
     /// Winning proposals that become `reconcile_*` events.

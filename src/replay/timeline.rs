@@ -11,10 +11,20 @@ use super::score::Score;
 use super::StepRecord;
 use crate::text::escape_control;
 
+/// `+0s`, `+90s` as `+1m30s`, `+1h26m`: hours and minutes read better
+/// than `+86m` on a long timeline.
 fn offset(d: chrono::Duration) -> String {
     let d = d.to_std().unwrap_or_default();
+    let s = d.as_secs();
     if d.is_zero() {
         "+0s".into()
+    } else if s >= 3600 && d.subsec_millis() == 0 {
+        let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
+        match (m, s) {
+            (0, 0) => format!("+{h}h"),
+            (m, 0) => format!("+{h}h{m}m"),
+            (m, s) => format!("+{h}h{m}m{s}s"),
+        }
     } else {
         format!("+{}", crate::fmt::duration(d))
     }
@@ -49,18 +59,29 @@ fn actions(step: &StepRecord) -> String {
     }
 }
 
-fn predictions(step: &StepRecord) -> String {
+/// Predictions (what is projected, when) and tuning changes.
+fn notes(step: &StepRecord) -> String {
     step.events
         .iter()
-        .filter(|e| e["type"] == "failure_predicted")
-        .map(|e| {
-            let at = str_of(e, "projected_at");
-            let clock = at.get(11..19).unwrap_or(at);
-            format!(
-                "{} {} at {clock}",
+        .filter_map(|e| match e["type"].as_str() {
+            Some("failure_predicted") => {
+                let at = str_of(e, "projected_at");
+                let clock = at.get(11..19).unwrap_or(at);
+                Some(format!(
+                    "{} {} past {} at {clock}",
+                    str_of(e, "service"),
+                    str_of(e, "metric"),
+                    e["threshold"]
+                ))
+            }
+            Some("tuning_changed") => Some(format!(
+                "{} {} {} -> {}",
                 str_of(e, "service"),
-                str_of(e, "metric")
-            )
+                str_of(e, "setting"),
+                str_of(e, "from"),
+                str_of(e, "to")
+            )),
+            _ => None,
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -86,7 +107,7 @@ pub fn render(scenario: &Scenario, steps: &[StepRecord], score: &Score) -> Strin
     );
     let _ = writeln!(
         out,
-        "  {:<8} {:<9} {:<12} {:<40} predictions",
+        "  {:<8} {:<9} {:<12} {:<40} predictions, tuning",
         "step", "time", "state", "actions"
     );
     for s in steps {
@@ -97,7 +118,7 @@ pub fn render(scenario: &Scenario, steps: &[StepRecord], score: &Score) -> Strin
             s.at.format("%H:%M:%S"),
             state(s),
             escape_control(&actions(s)),
-            escape_control(&predictions(s)),
+            escape_control(&notes(s)),
         );
     }
     let start = scenario.start;

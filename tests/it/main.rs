@@ -54,6 +54,7 @@ mod support;
 mod systemd_units;
 mod thrash;
 mod trust_all;
+mod tuning;
 mod usage;
 mod validate;
 mod watch;

@@ -235,3 +235,29 @@ fn a_broken_scenario_is_an_error_at_its_line_and_column() {
         missing.stderr
     );
 }
+
+/// Issue 11: a replay shows tuning converging and never leaving its
+/// bounds (degraded_after configured 2: at most 4).
+#[test]
+fn tuning_converges_within_its_bounds() {
+    let dir = repo_root().join("world-fixtures/scenarios/tuning-converges");
+    let out = replay(&dir, true);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    let changes: Vec<(String, String, String)> = out
+        .expect_events()
+        .iter()
+        .filter(|e| e["type"] == "tuning_changed")
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("ts"), s("from"), s("to"))
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("2026-11-20T12:26:00Z".into(), "2".into(), "3".into()),
+            ("2026-11-20T13:26:00Z".into(), "3".into(), "4".into()),
+        ],
+        "one step an hour, then it stays at its bound for the last 2.5 hours"
+    );
+}

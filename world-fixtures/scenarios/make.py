@@ -238,6 +238,26 @@ services:
              "db-1", yaml, steps, [{"service": "db", "from": 300, "to": 330, "action": "restart"}])
 
 
+def tuning():
+    yaml = """
+supervisor:
+  adaptive: true              # tune degraded_after/dead_after/backoff from outcomes
+services:
+  web:
+    health:
+      http: http://127.0.0.1:8080/health
+      degraded_after: 2
+      dead_after: 5
+    restart: [systemctl, restart, web]
+"""
+    # Every 10 minutes two failing probes, then it recovers by itself:
+    # patience grows one step an hour, to its bound (twice the configured
+    # value), and stays there.
+    steps = [(s, {"services": {"web": HUNG if s % 600 in (120, 240) else OK}}) for s in range(0, 4 * 3600 + 1, 120)]
+    scenario("tuning-converges", "blips that always recover by themselves: adaptive tuning raises degraded_after one step an hour to its bound, then stays",
+             "web-1", yaml, steps, [{"service": "web", "from": 0, "action": "none"}])
+
+
 if __name__ == "__main__":
-    for make in [crash_loop, hung_health, memory_leak, gpu_pressure, offline_node, flapping, idle_demand, maintenance]:
+    for make in [crash_loop, hung_health, memory_leak, gpu_pressure, offline_node, flapping, idle_demand, maintenance, tuning]:
         make()
