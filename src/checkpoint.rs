@@ -250,7 +250,11 @@ pub fn read_for_command(dir: &std::path::Path) -> anyhow::Result<Option<Checkpoi
         Loaded::Ready(cp) => Ok(Some(cp)),
         Loaded::Missing => Ok(None),
         Loaded::Unreadable { error } => {
-            anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
+            anyhow::bail!(
+                "cannot read checkpoint `{}`: {error}\n\nhint: the next `reconcile` sets it \
+                 aside (`checkpoint.json.corrupt-<time>`) and starts from an empty state",
+                path.display()
+            )
         }
     }
 }

@@ -343,7 +343,7 @@ pub enum Command {
     /// Decision records of past runs, from the event log
     Audit {
         /// Only the last N records
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         limit: Option<usize>,
         #[command(flatten)]
         log: LogFlags,

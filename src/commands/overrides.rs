@@ -5,7 +5,7 @@
 //! never races a run.
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::Utc;
 
 use crate::checkpoint::key;
@@ -31,8 +31,8 @@ pub fn run(
     service: &str,
     reason: Option<String>,
 ) -> Result<i32> {
-    store::statedir::prepare(dir)
-        .with_context(|| format!("cannot prepare state directory `{}`", dir.display()))?;
+    // Its errors name the folder already.
+    store::statedir::prepare(dir)?;
     let _lock = store::lock::acquire(dir, Some(std::time::Duration::from_secs(10)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let k = key(node, service);
@@ -67,8 +67,9 @@ pub fn run(
         return Ok(0);
     }
     let path = dir.join("overrides.json");
+    // The message names the file already.
     let mut o = store::overrides::load_overrides(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::overrides::UNREADABLE_HINT))?;
     let yaml_pinned = fleet.nodes[node].services[service].pinned;
     let msg = match op {
         Op::Pin => {

@@ -72,9 +72,8 @@ impl Inputs {
             Mode::Check => (opts.checkpoint_file.clone(), opts.overrides_file.clone()),
             Mode::Reconcile { .. } => {
                 let dir = opts.state_dir.clone();
-                store::statedir::prepare(&dir).with_context(|| {
-                    format!("cannot prepare state directory `{}`", dir.display())
-                })?;
+                // Its errors name the folder already.
+                store::statedir::prepare(&dir)?;
                 let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| match &e {
                     store::lock::LockError::Held { .. } => {
                         anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
@@ -117,8 +116,9 @@ impl Inputs {
             ));
         }
         let overrides_file = match &overrides_path {
+            // The message names the file already.
             Some(p) => store::overrides::load_overrides(p).map_err(|e| {
-                anyhow::anyhow!("cannot read overrides `{}`: {e}\n\nhint: fix or remove the file; holds and pins in it must not be lost silently", p.display())
+                anyhow::anyhow!("{e}\n\nhint: {}", store::overrides::UNREADABLE_HINT)
             })?,
             None => store::overrides::Overrides::default(),
         };

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::baselines::{detected, restarts, Model};
 use crate::replay::scenarios;
-use crate::support::{copy_tree, repo_root, Cli};
+use crate::support::{copy_tree, repo_root, Run};
 use supervisorctl::replay::{scenario, score};
 
 const BEGIN: &str = "<!-- BEGIN GENERATED: tests/it/decision_quality.rs -->\n";
@@ -42,7 +42,7 @@ fn replay_with_preset(dir: &Path, preset: &str) -> Value {
         let yaml = fs::read_to_string(&file).expect("services.yaml");
         fs::write(&file, with_preset(&yaml, preset)).expect("write");
     }
-    let out = Cli::new()
+    let out = Run::bare()
         .args(["replay", "--output", "json"])
         .arg(&copy)
         .run();

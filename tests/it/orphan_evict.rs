@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::live_support::{alive, write_file, Node, Run, NODE};
+use crate::live_support::{alive, write_file, Node, Outcome, NODE};
 use crate::orphans::{fake_smi_used, nvidia_driver_present, UUID};
 
 const NOW: &str = "2026-11-23T12:00:00Z";
@@ -46,7 +46,7 @@ fn setup(evict_orphans: bool) -> (Node, u32) {
     (n, served)
 }
 
-fn reconcile(n: &Node, served: u32, orphans: &[(u32, u64)], extra: &[&str]) -> Run {
+fn reconcile(n: &Node, served: u32, orphans: &[(u32, u64)], extra: &[&str]) -> Outcome {
     let bin = n.path("bin");
     let mut apps = format!("{served}, {UUID}, 30000\n");
     for (pid, mib) in orphans {
@@ -60,10 +60,10 @@ fn reconcile(n: &Node, served: u32, orphans: &[(u32, u64)], extra: &[&str]) -> R
     );
     let mut args = vec!["reconcile", "--output", "json", "--now", NOW];
     args.extend_from_slice(extra);
-    Run::from_output(&n.command(&args).env("PATH", path).output().expect("run"))
+    Outcome::from_output(&n.command(&args).env("PATH", path).output().expect("run"))
 }
 
-fn orphan_actions(run: &Run) -> Vec<&Value> {
+fn orphan_actions(run: &Outcome) -> Vec<&Value> {
     run.events
         .iter()
         .filter(|e| e["type"] == "action_executed" && e["orphan"] == true)

@@ -27,16 +27,16 @@ fn record(node: &Node, out: &Path, count: &str) -> std::process::Output {
 }
 
 fn replay(out: &Path) -> (i32, Vec<Value>) {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-        .args(["replay", "--output", "json"])
+    let o = crate::support::Run::new("replay")
+        .output_json()
         .arg(out)
-        .output()
-        .expect("run replay");
-    let events = String::from_utf8_lossy(&o.stdout)
+        .run();
+    let events = o
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    (o.status.code().unwrap_or(-1), events)
+    (o.code, events)
 }
 
 #[test]

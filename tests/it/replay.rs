@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{copy_tree, repo_root, Cli, Output};
+use crate::support::{copy_tree, repo_root, Output, Run};
 
 pub fn scenarios() -> Vec<PathBuf> {
     let root = repo_root().join("world-fixtures/scenarios");
@@ -21,7 +21,7 @@ pub fn scenarios() -> Vec<PathBuf> {
 }
 
 fn replay(dir: &Path, json: bool) -> Output {
-    let mut cli = Cli::new().arg("replay").arg(dir);
+    let mut cli = Run::bare().arg("replay").arg(dir);
     if json {
         cli = cli.args(["--output", "json"]);
     }

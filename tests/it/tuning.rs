@@ -6,7 +6,7 @@
 //! and in a `replay` of recorded worlds.
 use serde_json::Value;
 
-use crate::live_support::{write_file, Node, Run, NODE};
+use crate::live_support::{write_file, Node, Outcome, NODE};
 
 /// `2026-11-23T12:00:00Z` plus `secs`.
 fn at(secs: i64) -> String {
@@ -44,7 +44,7 @@ fn shown(n: &Node, setting: &str) -> (Value, String) {
     )
 }
 
-fn tuning_events(r: &Run) -> Vec<(String, String, String)> {
+fn tuning_events(r: &Outcome) -> Vec<(String, String, String)> {
     r.of("tuning_changed", "api")
         .iter()
         .map(|e| {
@@ -79,7 +79,7 @@ fn recovering_alone_from_world_records_raises_degraded_after_until_reset() {
                 "{text}"
             );
             let out = n.cli(&["events", "--type", "tuning_changed"]);
-            let r = Run::from_output(&out);
+            let r = Outcome::from_output(&out);
             for e in tuning_events(&r) {
                 changed.push((i, e));
             }
@@ -172,7 +172,7 @@ fn the_tuned_threshold_is_in_force_for_live_probes() {
         steps,
         vec![("degraded_after".into(), "2".into(), "3".into())]
     );
-    let to_health = |r: &Run| -> Vec<String> {
+    let to_health = |r: &Outcome| -> Vec<String> {
         r.of("health_changed", "api")
             .iter()
             .map(|e| e["to"].as_str().unwrap().to_string())
@@ -202,14 +202,14 @@ fn the_tuned_threshold_is_in_force_for_live_probes() {
 /// converged and the score is unchanged.
 #[test]
 fn replay_of_a_flapping_service_tunes_once_and_converges() {
-    use crate::support::{copy_tree, repo_root, Cli};
+    use crate::support::{copy_tree, repo_root, Run};
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("s");
     copy_tree(&repo_root().join("world-fixtures/scenarios/flapping"), &dir);
     let yaml_path = dir.join("hosts/web-1/services.yaml");
     let yaml = std::fs::read_to_string(&yaml_path).expect("read");
     std::fs::write(&yaml_path, format!("supervisor:\n  adaptive: true\n{yaml}")).expect("write");
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("replay")
         .arg(&dir)
         .args(["--output", "json"])
