@@ -3,7 +3,7 @@
 //! the projected crossing of `memory_pressure` comes within
 //! `predict_horizon`, and never act on it; a steady world predicts
 //! nothing; the same inputs give the same bytes.
-use crate::live_support::{write_file, Node, Run, NODE};
+use crate::live_support::{write_file, Node, Outcome, NODE};
 use crate::matcher::without_durations;
 use crate::support::copy_tree;
 
@@ -46,7 +46,7 @@ fn observe(n: &Node, minute: i64, node_mib: u64, llm_mib: u64) {
     );
 }
 
-fn reconcile(n: &Node, minute: i64) -> Run {
+fn reconcile(n: &Node, minute: i64) -> Outcome {
     n.reconcile(&at(minute), &["--no-probe"])
 }
 
