@@ -67,12 +67,21 @@ fn notes(step: &StepRecord) -> String {
             Some("failure_predicted") => {
                 let at = str_of(e, "projected_at");
                 let clock = at.get(11..19).unwrap_or(at);
-                Some(format!(
-                    "{} {} past {} at {clock}",
-                    str_of(e, "service"),
-                    str_of(e, "metric"),
-                    e["threshold"]
-                ))
+                let metric = str_of(e, "metric");
+                let threshold = e["threshold"].as_f64().unwrap_or_default();
+                let threshold = match metric {
+                    "memory" | "gpu_memory" => {
+                        format!("{:.1} GiB", threshold / (1u64 << 30) as f64)
+                    }
+                    "probe_latency" => format!("{threshold:.0} ms"),
+                    "gpu_temperature" => format!("{threshold:.0} °C"),
+                    _ => threshold.to_string(),
+                };
+                let who = match e["service"].as_str() {
+                    Some(s) => s.to_string(),
+                    None => format!("gpu {}", e["gpu_index"]),
+                };
+                Some(format!("{who} {metric} past {threshold} at {clock}"))
             }
             Some("tuning_changed") => Some(format!(
                 "{} {} {} -> {}",
