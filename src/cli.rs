@@ -367,6 +367,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout
     Man,
+    /// Print the JSON Schema of services.yaml to stdout
+    Schema,
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -376,7 +378,7 @@ pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return usage(&e),
+        Err(e) => return crate::commands::completions::usage(&e),
     };
     match crate::commands::dispatch::dispatch(cli) {
         Ok(code) => code,
@@ -385,16 +387,5 @@ pub fn main() -> i32 {
             eprintln!("error: {}", crate::text::escape_control_lines(&message));
             EXIT_ERROR
         }
-    }
-}
-
-/// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
-/// error on stderr, exit 1 (2 means degraded, SPEC §9).
-fn usage(e: &clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    let _ = e.print();
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-        _ => EXIT_ERROR,
     }
 }

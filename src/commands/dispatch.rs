@@ -201,6 +201,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
+        Command::Schema => commands::completions::schema(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! `supervisor` and each service are read field by field (see `document`),
 //! so that one bad field does not hide the next: the `sectioned!` macro
 //! gives them a [`Fields`] reader instead of a derived `Deserialize`.
+use schemars::JsonSchema;
 use serde::de::{IgnoredAny, MapAccess};
 use serde::Deserialize;
 
@@ -17,8 +18,9 @@ use super::spec::{Kind, Preset};
 /// The top-level keys, for "unknown field" messages.
 pub(crate) const TOP_FIELDS: [&str; 3] = ["node", "supervisor", "services"];
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Preset")]
 pub(crate) enum RawPreset {
     Conservative,
     Balanced,
@@ -35,8 +37,9 @@ impl From<RawPreset> for Preset {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Kind")]
 pub(crate) enum RawKind {
     Model,
     Service,
@@ -60,8 +63,9 @@ pub(crate) trait Fields: Default {
 
 macro_rules! sectioned {
     ($(#[$meta:meta])* pub(crate) struct $name:ident { $(pub $field:ident: Option<$ty:ty>,)* }) => {
+        #[derive(Debug, Clone, Default, JsonSchema)]
+        #[schemars(deny_unknown_fields)]
         $(#[$meta])*
-        #[derive(Debug, Clone, Default)]
         pub(crate) struct $name {
             $(pub $field: Option<$ty>,)*
         }
@@ -83,6 +87,7 @@ macro_rules! sectioned {
 
 sectioned! {
 /// `supervisor:`: node policy settings, each overriding the preset.
+#[schemars(rename = "Supervisor")]
 pub(crate) struct RawSupervisor {
     pub preset: Option<RawPreset>,
     pub memory_pressure: Option<Ratio>,
@@ -106,8 +111,9 @@ pub(crate) struct RawSupervisor {
 }
 
 /// `supervisor.maintenance[]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "MaintenanceWindow")]
 pub(crate) struct RawWindow {
     pub days: Option<Vec<Day>>,
     pub from: Clock<false>,
@@ -115,8 +121,9 @@ pub(crate) struct RawWindow {
 }
 
 /// `supervisor.webhooks[]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Webhook")]
 pub(crate) struct RawWebhook {
     pub url: Url,
     pub events: Option<Vec<EventName>>,
@@ -126,6 +133,7 @@ pub(crate) struct RawWebhook {
 
 sectioned! {
 /// `services.<name>:`.
+#[schemars(rename = "Service")]
 pub(crate) struct RawService {
     pub kind: Option<RawKind>,
     pub pinned: Option<bool>,
@@ -147,8 +155,9 @@ pub(crate) struct RawService {
 }
 
 /// `services.<name>.process`: at most one way to find the process.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Process")]
 pub(crate) struct RawProcess {
     pub pidfile: Option<AbsPath>,
     pub name: Option<NonEmpty>,
@@ -158,8 +167,9 @@ pub(crate) struct RawProcess {
 }
 
 /// `services.<name>.health`: at most one probe, and its thresholds.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Health")]
 pub(crate) struct RawHealth {
     pub http: Option<Url>,
     pub tcp: Option<NonEmpty>,
@@ -174,8 +184,9 @@ pub(crate) struct RawHealth {
 
 /// `health.inference`: a one-token completion against an OpenAI-compatible
 /// server (SPEC §12).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Inference")]
 pub(crate) struct RawInference {
     pub url: Url,
     pub model: Option<NonEmpty>,

@@ -39,6 +39,7 @@ mod reliability;
 mod remote_fallback;
 mod removed;
 mod rotation;
+mod schema;
 mod security;
 mod start_grace;
 mod state_trust;
