@@ -4,11 +4,14 @@
 //! problem for people. See `load` for how problems are found and placed.
 pub mod spec;
 
+mod de;
+mod de_access;
+mod de_scalar;
 mod document;
 pub mod error;
 mod graph;
+mod libyaml;
 pub mod load;
-mod locator;
 pub mod presets;
 mod raw;
 mod report;
@@ -16,11 +19,14 @@ mod resolve;
 mod scalars;
 mod schema;
 pub(crate) use scalars::is_valid_name;
-mod seeds;
 pub(crate) mod suggest;
+mod tree;
 pub mod trust;
 pub mod units;
+mod walk;
 
+#[cfg(test)]
+mod corpus_tests;
 #[cfg(test)]
 mod error_tests;
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! refused, values checked by the types in `scalars`. Defaults, presets and
 //! cross-field rules are applied later, in `resolve` and `graph`.
 //!
-//! `supervisor` and each service are read field by field (see `document`),
-//! so that one bad field does not hide the next: the `sectioned!` macro
-//! gives them a [`Fields`] reader instead of a derived `Deserialize`.
+//! `supervisor` and each service are read field by field (see `walk`), so
+//! that one bad field does not hide the next: the `sectioned!` macro gives
+//! them a [`Fields`] reader instead of a derived `Deserialize`. The same
+//! types describe the file in `supervisorctl schema` (`schema`).
 use schemars::JsonSchema;
-use serde::de::{IgnoredAny, MapAccess};
+use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::scalars::{
@@ -57,8 +58,8 @@ impl From<RawKind> for Kind {
 /// A struct read one field at a time, each field its own section.
 pub(crate) trait Fields: Default {
     const FIELDS: &'static [&'static str];
-    /// Reads the value of `key` (one of `FIELDS`) from `map`.
-    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+    /// Reads the value of `key` (one of `FIELDS`) from `value`.
+    fn read<'de, D: Deserializer<'de>>(&mut self, key: &str, value: D) -> Result<(), D::Error>;
 }
 
 macro_rules! sectioned {
@@ -72,12 +73,10 @@ macro_rules! sectioned {
 
         impl Fields for $name {
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
-            fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+            fn read<'de, D: Deserializer<'de>>(&mut self, key: &str, value: D) -> Result<(), D::Error> {
                 match key {
-                    $(stringify!($field) => self.$field = map.next_value()?,)*
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+                    $(stringify!($field) => self.$field = Deserialize::deserialize(value)?,)*
+                    _ => {}
                 }
                 Ok(())
             }
