@@ -37,6 +37,11 @@ fmt:
 lint:
     cargo clippy --all-targets -- -D warnings
 
+# Rewrite the whole-output snapshots after an intended change; review
+# `git diff tests/it/snapshots/cases/` before committing (docs/testing.md)
+snapshots:
+    INSTA_UPDATE=always cargo test --test it snapshots
+
 # Regenerate nothing silently: print actual events of failing fixture cases
 fixtures-diff:
     UPDATE_EXPECT=1 cargo test --test it fixtures -- --nocapture

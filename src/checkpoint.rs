@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod trends;
+pub mod tuning;
+pub use trends::Trends;
+
 pub const CHECKPOINT_VERSION: u32 = 1;
 
 /// A process, as plain data: a pid alone can be reused, (pid, start time
@@ -35,6 +39,9 @@ pub struct Checkpoint {
     /// Active fallbacks, keyed by `<node>/<primary>`.
     #[serde(default)]
     pub fallbacks: BTreeMap<String, Fallback>,
+    /// Per GPU, keyed by `<node>/<index>`: its temperature series.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gpus: BTreeMap<String, Trends>,
 }
 
 fn one() -> u64 {
@@ -56,6 +63,7 @@ impl Default for Checkpoint {
             next_seq: 1,
             services: BTreeMap::new(),
             fallbacks: BTreeMap::new(),
+            gpus: BTreeMap::new(),
         }
     }
 }
@@ -175,6 +183,12 @@ pub struct ServiceState {
     /// When its last loading ended: `start_grace` counts from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loading_ended_at: Option<DateTime<Utc>>,
+    /// Adaptive tuning's values and evidence (`supervisor.adaptive`).
+    #[serde(default, skip_serializing_if = "tuning::Tuning::is_empty")]
+    pub tuning: tuning::Tuning,
+    /// Sample series for failure prediction, and what they predict.
+    #[serde(default, skip_serializing_if = "Trends::is_empty")]
+    pub trends: Trends,
 }
 
 /// Resident memory, GPU memory and log size of a service's process, as one
@@ -236,7 +250,11 @@ pub fn read_for_command(dir: &std::path::Path) -> anyhow::Result<Option<Checkpoi
         Loaded::Ready(cp) => Ok(Some(cp)),
         Loaded::Missing => Ok(None),
         Loaded::Unreadable { error } => {
-            anyhow::bail!("cannot read checkpoint `{}`: {error}", path.display())
+            anyhow::bail!(
+                "cannot read checkpoint `{}`: {error}\n\nhint: the next `reconcile` sets it \
+                 aside (`checkpoint.json.corrupt-<time>`) and starts from an empty state",
+                path.display()
+            )
         }
     }
 }

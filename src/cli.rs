@@ -318,9 +318,12 @@ pub enum Command {
     Start(crate::commands::operator::OperatorArgs),
     /// The last lines of a spawned SERVICE's output (`-n 20 -f`: like `tail -n 20 -F`)
     Logs(crate::commands::logs::LogsArgs),
-    /// Close SERVICE's restart circuit and forget its attempts
+    /// Close SERVICE's restart circuit and forget its attempts (--tuning: forget its tuned values instead)
     Reset {
         service: String,
+        /// Forget adaptive tuning's values and evidence for SERVICE (the configured values apply again)
+        #[arg(long)]
+        tuning: bool,
         #[command(flatten)]
         trust: Trust,
     },
@@ -340,7 +343,7 @@ pub enum Command {
     /// Decision records of past runs, from the event log
     Audit {
         /// Only the last N records
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         limit: Option<usize>,
         #[command(flatten)]
         log: LogFlags,
@@ -352,9 +355,15 @@ pub enum Command {
     },
     /// Probe this machine (the --node) and write what is seen as a world directory
     Observe {
-        /// The world directory to write
+        /// The world directory to write (with --count: a scenario folder for `replay`)
         #[arg(long, value_hint = clap::ValueHint::DirPath)]
         out: PathBuf,
+        /// Record a scenario: observe this many times, into steps/NN/
+        #[arg(long, requires = "every")]
+        count: Option<u32>,
+        /// Time between two observations of a recording
+        #[arg(long, value_parser = parse_duration_arg, requires = "count")]
+        every: Option<std::time::Duration>,
         #[command(flatten)]
         clock: Clock,
         #[command(flatten)]
@@ -369,23 +378,16 @@ pub enum Command {
     Man,
     /// Print the JSON Schema of services.yaml to stdout
     Schema,
+    /// Run the decision core over a scenario's recorded worlds and score it
+    Replay {
+        /// The scenario folder: scenario.yaml, hosts/, one world per step
+        #[arg(value_hint = clap::ValueHint::DirPath)]
+        scenario: PathBuf,
+        #[command(flatten)]
+        trust: Trust,
+    },
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::desired::parse_duration(s)
-}
-
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return crate::commands::completions::usage(&e),
-    };
-    match crate::commands::dispatch::dispatch(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            let message = format!("{e:#}");
-            eprintln!("error: {}", crate::text::escape_control_lines(&message));
-            EXIT_ERROR
-        }
-    }
 }

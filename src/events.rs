@@ -28,10 +28,13 @@ pub enum EventKind {
     CircuitHalfOpen,
     ThrashDetected,
     OrphanDetected,
+    ReplayScore,
+    TuningChanged,
+    FailurePredicted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::RunStarted,
         EventKind::HealthChanged,
         EventKind::ObservationInvalid,
@@ -51,6 +54,9 @@ impl EventKind {
         EventKind::CircuitHalfOpen,
         EventKind::ThrashDetected,
         EventKind::OrphanDetected,
+        EventKind::ReplayScore,
+        EventKind::TuningChanged,
+        EventKind::FailurePredicted,
     ];
 
     /// The `type` field of its JSON line.
@@ -75,6 +81,9 @@ impl EventKind {
             EventKind::CircuitHalfOpen => "circuit_half_open",
             EventKind::ThrashDetected => "thrash_detected",
             EventKind::OrphanDetected => "orphan_detected",
+            EventKind::ReplayScore => "replay_score",
+            EventKind::TuningChanged => "tuning_changed",
+            EventKind::FailurePredicted => "failure_predicted",
         }
     }
 

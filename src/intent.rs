@@ -17,9 +17,13 @@ pub struct Intent {
     pub at: DateTime<Utc>,
     pub node: String,
     pub service: String,
-    /// `restart`, `preload`, `evict`, `activate_fallback`, `deactivate_fallback`.
+    /// `restart`, `preload`, `evict`, `activate_fallback`,
+    /// `deactivate_fallback`, `stop_removed`, `evict_orphan`.
     pub action: String,
     /// For a restart: the attempt it counts as (1 for the first); else 0.
     #[serde(default)]
     pub attempt: u32,
+    /// `evict_orphan` only: the orphan's pid (`service` is then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }

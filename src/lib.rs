@@ -16,6 +16,7 @@ pub mod par;
 pub mod probe;
 pub mod procfs;
 pub mod render;
+pub mod replay;
 pub mod run;
 pub mod store;
 pub mod text;

@@ -1,4 +1,33 @@
 //! Entry point: parse the command line, run, and map the outcome to an exit code.
+use clap::Parser;
+use supervisorctl::cli::{Cli, EXIT_ERROR};
+
 fn main() {
-    std::process::exit(supervisorctl::cli::main());
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(usage(&e)),
+    };
+    let code = match supervisorctl::commands::dispatch::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let message = format!("{e:#}");
+            eprintln!(
+                "error: {}",
+                supervisorctl::text::escape_control_lines(&message)
+            );
+            EXIT_ERROR
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
+/// error on stderr, exit 1 (2 means degraded, SPEC §9).
+fn usage(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        _ => EXIT_ERROR,
+    }
 }

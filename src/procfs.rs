@@ -130,6 +130,15 @@ pub fn is_running(id: ProcessIdentity) -> bool {
     read_stat(id.pid).is_some_and(|stat| stat.start_ticks == id.start_ticks && stat.is_running())
 }
 
+/// The uid owning `/proc/PID` (the process's effective uid, as the
+/// kernel shows it), or `None` if it is gone.
+pub fn owner(pid: u32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}"))
+        .ok()
+        .map(|m| m.uid())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

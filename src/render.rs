@@ -66,6 +66,16 @@ pub fn plan(events: &[Value], check: bool) -> String {
             EventKind::HealthChanged => {
                 let _ = writeln!(out, "  {who:<24} health {} -> {}", s(e, "from"), s(e, "to"));
             }
+            EventKind::TuningChanged => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} tuned  {} {} -> {}: {}",
+                    s(e, "setting"),
+                    s(e, "from"),
+                    s(e, "to"),
+                    s(e, "reason")
+                );
+            }
             EventKind::DriftDetected => {
                 explained.push((svc.to_string(), s(e, "condition").to_string()));
                 let _ = writeln!(
@@ -149,6 +159,15 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "event_type"),
                     s(e, "error"),
                     e["attempts"]
+                );
+            }
+            EventKind::FailurePredicted => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} {}; {}",
+                    "predicted",
+                    s(e, "reason"),
+                    s(e, "advice")
                 );
             }
             EventKind::Decision if check => {

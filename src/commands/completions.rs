@@ -2,7 +2,7 @@
 //! script and a roff man page, both generated from the clap definition in
 //! `crate::cli`, so they list exactly the commands and flags the binary
 //! accepts; the JSON Schema of `services.yaml`, generated from the types
-//! the loader reads. Also how clap's own messages are printed.
+//! the loader reads.
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
@@ -122,15 +122,4 @@ fn roff_text(s: &str) -> String {
 pub fn schema() -> Result<i32> {
     super::stdout::write(&crate::desired::services_schema_json())?;
     Ok(crate::exit::OK)
-}
-
-/// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
-/// error on stderr, exit 1 (2 means degraded, SPEC §9).
-pub fn usage(e: &clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    let _ = e.print();
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-        _ => crate::exit::ERROR,
-    }
 }

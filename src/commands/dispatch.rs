@@ -1,7 +1,7 @@
 //! From parsed flags (`crate::cli`) to the command that runs: flags given
 //! before the command name are merged with the command's own (its own
 //! win), paths are defaulted, and each command gets what it needs.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{BeforeCommand, Cli, Command, Global, LogFlags, OutputArg, RunFlags, EXIT_ERROR};
 use crate::commands::{self, overrides::Op};
@@ -11,6 +11,12 @@ use crate::run::{EventsTarget, Output, RunOptions};
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let g = cli.global;
     let b = cli.before;
+    // The state directory is resolved here, once (`--state-dir`, else the
+    // default for this user); nothing downstream defaults it again.
+    let state = g
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::store::statedir::default_state_dir);
     let json = g.output == OutputArg::Json;
     commands::stdout::set_json(json);
     // `--insecure-config` given before the command, or after it.
@@ -23,7 +29,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             shard,
             run,
         } => {
-            let mut opts = run_opts(&g, &b, &run, Mode::Check, live, None);
+            let mut opts = run_opts(&g, &b, &state, &run, Mode::Check, live, None);
             opts.checkpoint_file = checkpoint;
             opts.overrides_file = overrides;
             opts.shard = shard.shard;
@@ -37,6 +43,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         } => crate::metrics::run(&run_opts(
             &g,
             &b,
+            &state,
             &run,
             Mode::Reconcile { dry_run },
             !no_probe,
@@ -61,6 +68,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let opts = run_opts(
                 &g,
                 &b,
+                &state,
                 &run,
                 Mode::Reconcile { dry_run },
                 !no_probe,
@@ -78,7 +86,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
-            commands::status::run(&fleet, &state_dir(&g), json)
+            commands::status::run(&fleet, &state, json)
         }
         Command::Events {
             follow,
@@ -86,7 +94,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             types,
             log,
         } => {
-            let (path, window, node, service) = log_query(&g, &b, &log)?;
+            let (path, window, node, service) = log_query(&g, &b, &state, &log)?;
             let filter = commands::events::Filter {
                 types,
                 node,
@@ -96,11 +104,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             commands::events::run(&path, &filter, lines, follow)
         }
-        Command::Pin { service, trust } => {
-            overrides(&g, insecure(trust.insecure_config), Op::Pin, &service, None)
-        }
+        Command::Pin { service, trust } => overrides(
+            &g,
+            &state,
+            insecure(trust.insecure_config),
+            Op::Pin,
+            &service,
+            None,
+        ),
         Command::Unpin { service, trust } => overrides(
             &g,
+            &state,
             insecure(trust.insecure_config),
             Op::Unpin,
             &service,
@@ -112,6 +126,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             trust,
         } => overrides(
             &g,
+            &state,
             insecure(trust.insecure_config),
             Op::Hold,
             &service,
@@ -119,15 +134,21 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         ),
         Command::Release { service, trust } => overrides(
             &g,
+            &state,
             insecure(trust.insecure_config),
             Op::Release,
             &service,
             None,
         ),
-        Command::Reset { service, trust } => overrides(
+        Command::Reset {
+            service,
+            tuning,
+            trust,
+        } => overrides(
             &g,
+            &state,
             insecure(trust.insecure_config),
-            Op::Reset,
+            if tuning { Op::ResetTuning } else { Op::Reset },
             &service,
             None,
         ),
@@ -142,7 +163,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let probed = if live {
                 let node = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
                     .unwrap_or_default();
-                Some(commands::diff::probe(&fleet, &node, &state_dir(&g)))
+                Some(commands::diff::probe(&fleet, &node, &state))
             } else {
                 None
             };
@@ -152,10 +173,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
-            commands::policies::run(&fleet, json)
+            let cp = crate::checkpoint::read_for_command(&state)?;
+            commands::policies::run(&fleet, cp.as_ref(), json)
         }
         Command::Audit { limit, log } => {
-            let (path, window, node, service) = log_query(&g, &b, &log)?;
+            let (path, window, node, service) = log_query(&g, &b, &state, &log)?;
             let q = commands::audit::Query {
                 since: window.0,
                 until: window.1,
@@ -169,9 +191,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
-            commands::forecast::run(&fleet, &state_dir(&g), json)
+            commands::forecast::run(&fleet, &state, json)
         }
-        Command::Observe { out, clock, trust } => {
+        Command::Observe {
+            out,
+            count,
+            every,
+            clock,
+            trust,
+        } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
@@ -179,16 +207,31 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
                 return Ok(EXIT_ERROR); // local_node reports every other case
             };
-            commands::observe::run(
-                node,
-                &out,
-                g.state_dir.as_deref(),
-                clock.now.or(b.now).unwrap_or_else(chrono::Utc::now),
-            )
+            let now = clock.now.or(b.now);
+            match (count, every) {
+                (Some(count), Some(every)) => {
+                    commands::record::record(&commands::record::Recording {
+                        fleet: &fleet,
+                        hosts: &g.hosts,
+                        node,
+                        out: &out,
+                        state_dir: g.state_dir.as_deref(),
+                        fixed_start: now,
+                        every,
+                        count,
+                    })
+                }
+                _ => commands::observe::run(
+                    node,
+                    &out,
+                    g.state_dir.as_deref(),
+                    now.unwrap_or_else(chrono::Utc::now),
+                ),
+            }
         }
-        Command::Restart(a) => operator(&g, &b, a, OperatorAction::Restart),
-        Command::Stop(a) => operator(&g, &b, a, OperatorAction::Stop),
-        Command::Start(a) => operator(&g, &b, a, OperatorAction::Start),
+        Command::Restart(a) => operator(&g, &b, &state, a, OperatorAction::Restart),
+        Command::Stop(a) => operator(&g, &b, &state, a, OperatorAction::Stop),
+        Command::Start(a) => operator(&g, &b, &state, a, OperatorAction::Start),
         Command::Logs(a) => {
             let Some(fleet) = fleet(&g, b.insecure_config) else {
                 return Ok(EXIT_ERROR);
@@ -197,11 +240,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             else {
                 return Ok(EXIT_ERROR);
             };
-            commands::logs::run(&fleet, &state_dir(&g), &local, &a)
+            commands::logs::run(&fleet, &state, &local, &a)
         }
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
         Command::Schema => commands::completions::schema(),
+        Command::Replay { scenario, trust } => {
+            let output = if json { Output::Json } else { Output::Human };
+            crate::replay::run(&scenario, output, insecure(trust.insecure_config))
+        }
     }
 }
 
@@ -209,6 +256,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 fn run_opts(
     g: &Global,
     b: &BeforeCommand,
+    state: &Path,
     run: &RunFlags,
     mode: Mode,
     probe: bool,
@@ -217,7 +265,7 @@ fn run_opts(
     RunOptions {
         hosts: g.hosts.clone(),
         world: g.world.clone(),
-        state_dir: g.state_dir.clone(),
+        state_dir: state.to_path_buf(),
         checkpoint_file: None,
         overrides_file: None,
         node: g.node.clone(),
@@ -227,11 +275,7 @@ fn run_opts(
         } else {
             Output::Human
         },
-        events: match run.events.as_deref().or(b.events.as_deref()) {
-            None => EventsTarget::Default,
-            Some("-") => EventsTarget::Stdout,
-            Some(p) => EventsTarget::File(PathBuf::from(p)),
-        },
+        events: EventsTarget::from_flag(run.events.as_deref().or(b.events.as_deref())),
         mode,
         probe,
         wait,
@@ -253,12 +297,10 @@ type Window = (
 fn log_query(
     g: &Global,
     b: &BeforeCommand,
+    state: &Path,
     log: &LogFlags,
 ) -> anyhow::Result<(PathBuf, Window, Option<String>, Option<String>)> {
-    let path = match log.events.as_deref().or(b.events.as_deref()) {
-        Some(p) if p != "-" => PathBuf::from(p),
-        _ => state_dir(g).join("events.jsonl"),
-    };
+    let path = EventsTarget::from_flag(log.events.as_deref().or(b.events.as_deref())).log(state);
     let now = log.now.or(b.now).unwrap_or_else(chrono::Utc::now);
     let window = (
         log.since.map(|w| w.resolve(now)),
@@ -291,14 +333,9 @@ fn fleet(g: &Global, insecure_config: bool) -> Option<crate::desired::Fleet> {
     Some(fleet)
 }
 
-fn state_dir(g: &Global) -> PathBuf {
-    g.state_dir
-        .clone()
-        .unwrap_or_else(crate::store::statedir::default_state_dir)
-}
-
 fn overrides(
     g: &Global,
+    state: &Path,
     insecure_config: bool,
     op: Op,
     service: &str,
@@ -308,18 +345,19 @@ fn overrides(
         return Ok(EXIT_ERROR);
     };
     let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
-    commands::overrides::run(op, &fleet, &state_dir(g), &node, &svc, reason)
+    commands::overrides::run(op, &fleet, state, &node, &svc, reason)
 }
 
 /// `restart`/`stop`/`start`: a live reconcile pass carrying the request.
 fn operator(
     g: &Global,
     b: &BeforeCommand,
+    state: &Path,
     a: commands::operator::OperatorArgs,
     action: OperatorAction,
 ) -> anyhow::Result<i32> {
     let mode = Mode::Reconcile { dry_run: false };
     let wait = Some(std::time::Duration::from_secs(10));
-    let opts = run_opts(g, b, &a.run, mode, true, wait);
+    let opts = run_opts(g, b, state, &a.run, mode, true, wait);
     commands::operator::run(opts, action, &a.service, a.force)
 }

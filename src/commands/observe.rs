@@ -20,6 +20,27 @@ pub fn run(
     state_dir: Option<&Path>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
+    let written = observe_once(node, out, state_dir, now)?;
+    let text = format!(
+        "wrote node `{}` ({written} service record(s)) to `{}`",
+        node.name,
+        out.display()
+    );
+    super::stdout::message(
+        &text,
+        json!({"node": node.name, "out": out.display().to_string(), "records": written}),
+    )?;
+    Ok(0)
+}
+
+/// Probes the node once and writes what was seen under `out`; returns the
+/// number of service records written.
+pub fn observe_once(
+    node: &NodeSpec,
+    out: &Path,
+    state_dir: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let opts = ProbeOptions {
         state_dir: state_dir.map(Path::to_path_buf),
         ..ProbeOptions::default()
@@ -104,6 +125,11 @@ pub fn run(
         if let Some(r) = reason {
             rec["reason"] = json!(r);
         }
+        // The probe's raw result, so that a replay of these records counts
+        // failing probes as a live run would (degraded_after, dead_after).
+        if matches!(s.process, ProcessState::Found(_)) && healthy == Some(false) {
+            rec["probe"] = json!("failing");
+        }
         if let Some(pid) = pid {
             rec["pid"] = json!(pid);
         }
@@ -113,17 +139,12 @@ pub fn run(
         if let Some(g) = s.gpu_memory_bytes {
             rec["gpu_memory_bytes"] = json!(g);
         }
+        if let Some(took) = s.health_latency.filter(|_| healthy == Some(true)) {
+            rec["probe_latency_ms"] =
+                json!((took.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0);
+        }
         put(format!("services/{}/{name}.json", node.name), rec)?;
         written += 1;
     }
-    let text = format!(
-        "wrote node `{}` ({written} service record(s)) to `{}`",
-        node.name,
-        out.display()
-    );
-    super::stdout::message(
-        &text,
-        json!({"node": node.name, "out": out.display().to_string(), "records": written}),
-    )?;
-    Ok(0)
+    Ok(written)
 }

@@ -1,10 +1,11 @@
 //! Operator overrides from the command line: `pin`/`unpin` (keep a service
 //! whatever the YAML says), `hold`/`release` (no action on it at all), and
-//! `reset` (close its restart circuit). Each takes the state lock, so it
+//! `reset` (close its restart circuit; `--tuning`: forget adaptive
+//! tuning's values). Each takes the state lock, so it
 //! never races a run.
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::Utc;
 
 use crate::checkpoint::key;
@@ -18,6 +19,8 @@ pub enum Op {
     Hold,
     Release,
     Reset,
+    /// `reset --tuning`: forget the tuned values and their evidence.
+    ResetTuning,
 }
 
 pub fn run(
@@ -28,11 +31,14 @@ pub fn run(
     service: &str,
     reason: Option<String>,
 ) -> Result<i32> {
-    store::statedir::prepare(dir)
-        .with_context(|| format!("cannot prepare state directory `{}`", dir.display()))?;
+    // Its errors name the folder already.
+    store::statedir::prepare(dir)?;
     let _lock = store::lock::acquire(dir, Some(std::time::Duration::from_secs(10)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let k = key(node, service);
+    if op == Op::ResetTuning {
+        return reset_tuning(dir, &k);
+    }
     if op == Op::Reset {
         let path = dir.join("checkpoint.json");
         let Some(mut cp) = crate::checkpoint::read_for_command(dir)? else {
@@ -61,8 +67,9 @@ pub fn run(
         return Ok(0);
     }
     let path = dir.join("overrides.json");
+    // The message names the file already.
     let mut o = store::overrides::load_overrides(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::overrides::UNREADABLE_HINT))?;
     let yaml_pinned = fleet.nodes[node].services[service].pinned;
     let msg = match op {
         Op::Pin => {
@@ -92,10 +99,48 @@ pub fn run(
             Some(_) => format!("{k}: released"),
             None => format!("{k}: was not held"),
         },
-        Op::Reset => unreachable!("handled above"),
+        Op::Reset | Op::ResetTuning => unreachable!("handled above"),
     };
     store::overrides::save_overrides(&path, &o)?;
     let op_name = format!("{op:?}").to_lowercase();
     super::stdout::message(&msg, serde_json::json!({"service": k, "op": op_name}))?;
+    Ok(0)
+}
+
+/// `reset SERVICE --tuning`: the checkpoint without the service's tuned
+/// values and evidence (under the state lock the caller holds; written
+/// atomically). The configured values apply from the next run.
+fn reset_tuning(dir: &Path, k: &str) -> Result<i32> {
+    use crate::core::tuning::Setting;
+    let cp = crate::checkpoint::read_for_command(dir)?;
+    let mut cp = cp.unwrap_or_default();
+    let tuning = cp
+        .services
+        .get_mut(k)
+        .map(|st| std::mem::take(&mut st.tuning))
+        .unwrap_or_default();
+    let forgotten: Vec<String> = Setting::ALL
+        .iter()
+        .filter_map(|s| {
+            s.slot(&tuning)
+                .map(|t| format!("{} {}", s.as_str(), s.show(t.value)))
+        })
+        .collect();
+    let changed = !tuning.is_empty();
+    if changed {
+        store::checkpoint::save(&dir.join("checkpoint.json"), &cp)?;
+    }
+    let text = match (changed, forgotten.is_empty()) {
+        (false, _) => format!("{k}: nothing tuned; nothing to forget"),
+        (true, true) => format!("{k}: tuning evidence forgotten"),
+        (true, false) => format!(
+            "{k}: tuning forgotten ({}); the configured values apply",
+            forgotten.join(", ")
+        ),
+    };
+    super::stdout::message(
+        &text,
+        serde_json::json!({"service": k, "op": "reset_tuning", "changed": changed, "forgotten": forgotten}),
+    )?;
     Ok(0)
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
+use crate::checkpoint::Checkpoint;
 use crate::core::Policy;
 use crate::desired::Fleet;
 
@@ -29,7 +30,8 @@ const PROPOSES: [&str; 5] = [
     "preload evicted models whose demand is rising",
 ];
 
-pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
+/// `cp`: the checkpoint, for tuned values (None: no run yet).
+pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32> {
     let mut out = String::new();
     for node in fleet.nodes.values() {
         let s = &node.settings;
@@ -72,7 +74,8 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
                 "max_actions_per_run": s.max_actions_per_run, "node_offline_after": d(s.node_offline_after),
                 "evict_orphans": s.evict_orphans,
                 "restart_backoff": {"base": d(s.backoff_base), "max": d(s.backoff_max)},
-                "maintenance": windows, "webhooks": s.webhooks.len(), "policies": policies});
+                "maintenance": windows, "webhooks": s.webhooks.len(), "policies": policies,
+                "adaptive": s.adaptive, "services": super::tunables::json(node, cp)});
             let _ = writeln!(out, "{v}");
             continue;
         }
@@ -108,7 +111,7 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
             out,
             "  gpu orphans         reported{}",
             if s.evict_orphans {
-                " (evict_orphans: eviction not implemented yet)"
+                ", evicted first under gpu pressure (this user's only)"
             } else {
                 ", not evicted"
             }
@@ -122,6 +125,11 @@ pub fn run(fleet: &Fleet, json_out: bool) -> Result<i32> {
                 windows.join("; ")
             }
         );
+        let adaptive = if s.adaptive { "on" } else { "off" };
+        let _ = writeln!(out, "  adaptive tuning     {adaptive}");
+        for line in super::tunables::human(node, cp) {
+            let _ = writeln!(out, "{line}");
+        }
         for p in Policy::ALL {
             let off = if enabled(p) { "" } else { " (off)" };
             let _ = writeln!(

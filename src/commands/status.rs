@@ -16,8 +16,12 @@ use crate::text::escape_control;
 
 pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
+    // An unusable file is an error, as for the checkpoint: shown as "no
+    // pins, no holds" it would mislead.
     let overrides =
-        crate::store::overrides::load_overrides(&dir.join("overrides.json")).unwrap_or_default();
+        crate::store::overrides::load_overrides(&dir.join("overrides.json")).map_err(|e| {
+            anyhow::anyhow!("{e}\n\nhint: {}", crate::store::overrides::UNREADABLE_HINT)
+        })?;
     let now = chrono::Utc::now();
     // The checkpoint's newest instant: the run it describes.
     let as_of = cp

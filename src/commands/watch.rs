@@ -35,14 +35,11 @@ const MIN_GAP: Duration = Duration::from_secs(1);
 
 pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
     crate::run::signals::install();
-    let state = opts
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::store::statedir::default_state_dir);
+    let state = opts.state_dir.clone();
     // A state directory that can never be used (untrusted, a symlink) ends
     // `watch` at once, as it ends `reconcile`; retrying would wait forever.
-    crate::store::statedir::prepare(&state)
-        .with_context(|| format!("cannot prepare state directory `{}`", state.display()))?;
+    // Its errors name the folder already.
+    crate::store::statedir::prepare(&state)?;
     let state = state.canonicalize().unwrap_or(state);
     let (tx, rx) = channel();
     let files = tx.clone();

@@ -24,6 +24,15 @@ pub fn clamp_future(cp: &mut Checkpoint, now: DateTime<Utc>) {
         clamp(&mut st.health_probed_at);
         clamp(&mut st.loading_since);
         clamp(&mut st.loading_ended_at);
+        clamp(&mut st.tuning.evidence.episode_since);
+        let tuned = [&mut st.tuning.degraded_after, &mut st.tuning.dead_after];
+        for t in tuned
+            .into_iter()
+            .chain([&mut st.tuning.backoff_base_ms])
+            .flatten()
+        {
+            t.changed_at = t.changed_at.min(now);
+        }
         for t in &mut st.thrash_cycles {
             *t = (*t).min(now);
         }

@@ -1,7 +1,9 @@
 //! Guardrail helpers: maintenance windows and restart backoff with its
 //! deterministic jitter. The guardrails themselves (their order: another
 //! node, maintenance, hold, backoff, no command, no confirmed process, the
-//! per-run budget, dry run) are applied in `core/node.rs`, `guard`. Pure.
+//! per-run budget, dry run) are applied in `core/node.rs`, `guard`; a GPU
+//! orphan's eviction gets those that fit a process that is no service's
+//! (`core/orphans.rs`, `guard`). Pure.
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -13,11 +15,16 @@ use crate::desired::{MaintenanceWindow, Settings};
 /// plus a jitter of up to 10% derived from the service name and attempt, so
 /// that runs stay deterministic while a fleet's restarts still spread out.
 pub fn backoff_delay(settings: &Settings, service: &str, attempts: u32) -> Duration {
+    backoff_from(settings.backoff_base, settings, service, attempts)
+}
+
+/// [`backoff_delay`] from a `base` other than the configured one (tuned).
+fn backoff_from(base: Duration, settings: &Settings, service: &str, attempts: u32) -> Duration {
     if attempts == 0 {
         return Duration::ZERO;
     }
     let exp = attempts.saturating_sub(1).min(31);
-    let raw = settings.backoff_base.saturating_mul(1u32 << exp);
+    let raw = base.saturating_mul(1u32 << exp);
     let delay = raw.min(settings.backoff_max);
     let permille = fnv1a(service.as_bytes(), attempts) % 101; // 0..=100 ‰ = 0..10 %
     delay + delay.mul_f64(permille as f64 / 1000.0)
@@ -30,7 +37,8 @@ pub fn backoff_until(
     state: &ServiceState,
 ) -> Option<DateTime<Utc>> {
     let last = state.last_restart_at?;
-    let delay = backoff_delay(settings, service, state.restart_attempts);
+    let base = super::tuning::backoff_base(settings, &state.tuning);
+    let delay = backoff_from(base, settings, service, state.restart_attempts);
     if delay.is_zero() {
         return None;
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::checkpoint::{Health, ServiceState};
 use crate::desired::HealthSpec;
-use crate::world::{Obs, ServiceRecord, ServiceStatus};
+use crate::world::{Obs, ProbeResult, ServiceRecord, ServiceStatus};
 
 /// What one run saw of a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,11 @@ pub fn observe(
             }
             counted.record = Some(rec.observed_at);
             let obs = match rec.status {
+                ServiceStatus::Ok | ServiceStatus::Degraded
+                    if rec.probe == Some(ProbeResult::Failing) =>
+                {
+                    Observation::Failing
+                }
                 ServiceStatus::Ok => Observation::Up,
                 ServiceStatus::Degraded => Observation::Degraded,
                 ServiceStatus::Failed | ServiceStatus::Stopped => Observation::Down,
@@ -113,6 +118,10 @@ mod tests {
             timeout: Duration::from_secs(2),
             degraded_after: 2,
             dead_after: 5,
+            origins: (
+                crate::desired::Origin::Preset,
+                crate::desired::Origin::Preset,
+            ),
         }
     }
 
@@ -184,5 +193,21 @@ mod tests {
         };
         let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
         assert_eq!((obs, c.probe), (Observation::Failing, true));
+    }
+
+    #[test]
+    fn a_record_with_a_failing_probe_counts_as_failing() {
+        let rec = |status, probe| {
+            let json = serde_json::json!({"status": status, "observed_at": "2026-11-23T12:00:00Z", "probe": probe});
+            Obs::Valid(serde_json::from_value::<ServiceRecord>(json).unwrap())
+        };
+        let now: DateTime<Utc> = "2026-11-23T12:00:30Z".parse().unwrap();
+        let tick = Duration::from_secs(3);
+        let obs = |r| observe(Some(&r), None, &ServiceState::default(), now, tick).0;
+        assert_eq!(obs(rec("degraded", "failing")), Observation::Failing);
+        assert_eq!(obs(rec("ok", "failing")), Observation::Failing);
+        assert_eq!(obs(rec("degraded", "passing")), Observation::Degraded);
+        // A process that is gone is down, whatever its last probe said.
+        assert_eq!(obs(rec("failed", "failing")), Observation::Down);
     }
 }

@@ -113,6 +113,7 @@ mod tests {
             reason: None,
             ambiguous: false,
             health_probed: true,
+            probe_latency_ms: None,
         }
     }
 

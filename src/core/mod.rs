@@ -7,12 +7,14 @@
 pub mod arbiter;
 pub mod availability;
 pub mod clock;
+pub mod gpu;
 pub mod guardrails;
 pub mod health;
 pub mod loading;
 mod node;
 pub mod orphans;
 pub mod policies;
+pub mod predict;
 pub mod recover;
 pub mod removed;
 pub mod safety;
@@ -22,6 +24,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod thrash;
+pub mod tuning;
 pub mod types;
 pub mod verify;
 pub mod view;
@@ -53,9 +56,12 @@ pub enum Mode {
 #[derive(Debug, Clone, Default)]
 pub struct LiveNode {
     pub memory: Option<(u64, u64)>,
-    pub gpus: Vec<(u32, u64, u64)>,
+    pub gpus: Vec<gpu::GpuReading>,
     /// Every process holding GPU memory (SPEC §12 orphans).
     pub gpu_processes: Vec<orphans::GpuProcess>,
+    /// The user this tool runs as on the node (its effective uid): the only
+    /// user whose orphans safety may evict.
+    pub user_uid: Option<u32>,
     pub services: BTreeMap<String, LiveService>,
 }
 
@@ -77,6 +83,8 @@ pub struct LiveService {
     pub ambiguous: bool,
     /// Its health probe ran this tick (not skipped by `every`).
     pub health_probed: bool,
+    /// How long its health probe took, when it ran and passed.
+    pub probe_latency_ms: Option<f64>,
 }
 
 /// Operator overrides, keyed `<node>/<service>`.

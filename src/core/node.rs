@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::availability::{self, ts};
+use super::gpu::GpuReading;
 use super::guardrails::{backoff_until, in_maintenance};
 use super::safety::{self, Resources};
 use super::types::*;
@@ -54,11 +55,7 @@ fn resources(input: &Input, node: &NodeSpec) -> Resources {
     match input.world.resources.get(&node.name).and_then(Obs::valid) {
         Some(r) => Resources {
             memory: r.memory.map(|m| (m.total_bytes, m.used_bytes)),
-            gpus: r
-                .gpus
-                .iter()
-                .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
-                .collect(),
+            gpus: r.gpus.iter().map(GpuReading::from).collect(),
         },
         None => Resources::default(),
     }
@@ -90,6 +87,8 @@ pub fn decide_node(
             emitted: vec![p.clone()],
             services: vec![],
             orphans: vec![],
+            orphan_evictions: vec![],
+            predictions: vec![],
             proposals: vec![(p, Verdict::Accepted)],
             snapshot: json!({"online": false, "services": node.services.len()}),
         };
@@ -111,7 +110,17 @@ pub fn decide_node(
     for inc in ctx.incidents_for(None) {
         availability::incident(&mut f, None, inc);
     }
-    let mut projection = safety::pressure(&ctx, &mut f);
+    let gpu_processes = input.live.get(&node.name).map(|l| &l.gpu_processes[..]);
+    let found = orphans::find(
+        gpu_processes.unwrap_or_default(),
+        &orphans::claimed(&ctx.views),
+    );
+    let uid = input.live.get(&node.name).and_then(|l| l.user_uid);
+    let evictable: Vec<_> = found
+        .iter()
+        .filter(|o| node.settings.evict_orphans && orphans::evictable(o, uid))
+        .collect();
+    let mut projection = safety::pressure(&ctx, &evictable, &mut f);
     for v in &ctx.views {
         availability::evaluate(&ctx, v, &mut f);
         policies::pinned(&ctx, v, &mut f);
@@ -123,14 +132,10 @@ pub fn decide_node(
         f.push(operator_proposal(req));
     }
 
-    let gpu_processes = input.live.get(&node.name).map(|l| &l.gpu_processes[..]);
     let mut plan = NodePlan {
         name: node.name.clone(),
         online: true,
-        orphans: orphans::find(
-            gpu_processes.unwrap_or_default(),
-            &orphans::claimed(&ctx.views),
-        ),
+        orphans: found,
         ..Default::default()
     };
     let (node_props, mut service_props): (Vec<_>, Vec<_>) =
@@ -152,6 +157,17 @@ pub fn decide_node(
         used: 0,
         max: node.settings.max_actions_per_run,
     };
+    // Orphans first: safety's first choice, and waste.
+    let remote = matches!(input.mode, Mode::Reconcile { .. })
+        && input.local_node != Some(node.name.as_str());
+    for o in std::mem::take(&mut projection.orphans) {
+        let (used, max) = (&mut budget.used, budget.max);
+        let disposition = orphans::guard(remote, maintenance, used, max, input.mode);
+        plan.orphan_evictions.push(orphans::Eviction {
+            orphan: o,
+            disposition,
+        });
+    }
     for v in &ctx.views {
         let name = v.name();
         let mine: Vec<Proposal> = extract(&mut service_props, name);
@@ -164,6 +180,7 @@ pub fn decide_node(
                 v.state.failures,
             )),
             verified: v.verified.clone(),
+            tuning: v.tuning.clone(),
             half_open: half_open
                 .iter()
                 .find(|(s, _)| s == name)
@@ -210,6 +227,7 @@ pub fn decide_node(
         plan.services.push(sp);
         checkpoint.services.insert(v.key.clone(), v.state.clone());
     }
+    plan.predictions = super::predict::node(&ctx, checkpoint);
     plan.snapshot = snapshot(&ctx, maintenance);
     plan
 }
@@ -332,8 +350,7 @@ fn snapshot(ctx: &NodeCtx, maintenance: bool) -> serde_json::Value {
         .resources
         .gpus
         .iter()
-        .filter(|g| g.1 > 0)
-        .map(|&(i, t, u)| json!({"index": i, "used_ratio": u as f64 / t as f64}))
+        .filter_map(|g| Some(json!({"index": g.index, "used_ratio": g.used_ratio()?})))
         .collect();
     json!({
         "online": true,

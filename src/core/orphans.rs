@@ -12,12 +12,22 @@
 //! `memory_info`, `nvidia-smi memory.used`), which already counts every
 //! process, orphans included, so their memory is not added again.
 //!
-//! Eviction (`evict_orphans: true`) is not done yet: the executor signals
-//! only the services' identities from this run's probe; orphans are
-//! reported (`orphan_detected`), never signalled. Pure.
+//! Eviction (`evict_orphans: true`): safety evicts orphans on a GPU over
+//! `gpu_pressure` before any declared model, largest first, only as many
+//! as relieve it (see `core/safety.rs`), and only [`evictable`] ones: on a
+//! known GPU, owned by the user this tool runs as, identity read from
+//! `/proc` this run, never pid 0 or 1. The guardrails (another node,
+//! maintenance, the per-run budget, dry run) apply as to any action
+//! ([`guard`]); the executor re-checks the identity before each signal.
+//! Pure.
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::{json, Value};
+
+use super::settle::{label, Outcome};
+use super::types::{Disposition, NodePlan};
 use super::view::View;
+use super::Mode;
 use crate::checkpoint::ProcessIdentity;
 use crate::events::{Event, EventKind};
 
@@ -57,6 +67,85 @@ impl Orphan {
     }
 }
 
+/// An orphan safety chose to evict, and what the guardrails made of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Eviction {
+    pub orphan: Orphan,
+    /// Execute: signal it (SIGTERM, then SIGKILL). Otherwise why not.
+    pub disposition: Disposition,
+}
+
+/// Whether safety may evict `o` (with `evict_orphans: true`): it holds
+/// memory on a known GPU, belongs to `uid` (the user this tool runs as),
+/// and is not pid 0 or 1. Its identity was read from `/proc` this run
+/// ([`find`] keeps no other).
+pub fn evictable(o: &Orphan, uid: Option<u32>) -> bool {
+    o.gpu_index.is_some() && uid.is_some() && o.uid == uid && o.identity.pid > 1
+}
+
+/// The guardrails for one orphan eviction, first that applies: another
+/// node's, maintenance, the per-run budget (`used` of `max`), dry run.
+/// Holds and backoff are about services; an orphan is none.
+pub fn guard(remote: bool, maintenance: bool, used: &mut u32, max: u32, mode: Mode) -> Disposition {
+    if remote {
+        return Disposition::Remote;
+    }
+    if maintenance {
+        return Disposition::Skip("maintenance");
+    }
+    if *used >= max {
+        return Disposition::Skip("max_actions");
+    }
+    *used += 1;
+    match mode {
+        Mode::Reconcile { dry_run: true } => Disposition::Skip("dry_run"),
+        _ => Disposition::Execute,
+    }
+}
+
+/// The `action_executed` events (reconcile only) and decision entries of
+/// `node`'s orphan evictions; `outcomes` yields one per eviction, in order,
+/// with the mode and the signal that interrupted the run, if one did.
+/// Returns whether any was executed.
+pub fn settle_node<'o>(
+    node: &NodePlan,
+    (outcomes, mode, interrupted): (
+        &mut impl Iterator<Item = &'o Option<Outcome>>,
+        Mode,
+        Option<&str>,
+    ),
+    events: &mut Vec<Event>,
+    actions: &mut Vec<Value>,
+) -> bool {
+    let mut executed = false;
+    for e in &node.orphan_evictions {
+        let outcome = outcomes.next().cloned().flatten();
+        executed |= outcome.is_some();
+        let (outcome_label, reason) = label(mode, &e.disposition, outcome.as_ref(), interrupted);
+        let o = &e.orphan;
+        actions.push(
+            json!({"service": null, "action": "evict", "orphan": true, "pid": o.identity.pid,
+                            "outcome": outcome_label, "reason": reason}),
+        );
+        if !matches!(mode, Mode::Reconcile { .. }) || e.disposition == Disposition::Remote {
+            continue;
+        }
+        events.push(
+            Event::new(EventKind::ActionExecuted, Some(&node.name), None)
+                .with("action", "evict")
+                .with("outcome", outcome_label)
+                .with("reason", reason)
+                .with("exit_code", None::<i32>)
+                .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms))
+                .with("orphan", true)
+                .with("pid", o.identity.pid)
+                .with("gpu_index", o.gpu_index)
+                .with("gpu_memory_bytes", o.gpu_memory_bytes),
+        );
+    }
+    executed
+}
+
 /// The pids the node's services were identified as this run.
 pub fn claimed(views: &[View]) -> BTreeSet<u32> {
     views
@@ -92,6 +181,10 @@ pub fn find(processes: &[GpuProcess], claimed: &BTreeSet<u32>) -> Vec<Orphan> {
     }
     by_key.into_values().collect()
 }
+
+#[cfg(test)]
+#[path = "orphan_evict_tests.rs"]
+mod evict_tests;
 
 #[cfg(test)]
 mod tests {

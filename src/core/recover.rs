@@ -19,9 +19,11 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
     for i in intents.iter().filter(|i| i.run_seq >= cp.next_seq) {
         // A clock that went backwards: an intent "from the future" counts as now.
         let at = i.at.min(now);
+        let service = Some(i.service.as_str()).filter(|s| !s.is_empty());
         events.push(
-            Event::new(EventKind::IntentRecovered, Some(&i.node), Some(&i.service))
+            Event::new(EventKind::IntentRecovered, Some(&i.node), service)
                 .with("action", i.action.as_str())
+                .with_some("pid", i.pid)
                 .with("attempt", i.attempt)
                 .with("at", crate::fmt::ts(at))
                 .with("interrupted_run_seq", i.run_seq)
@@ -30,8 +32,9 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
                     "a run was interrupted after recording this action and before recording its outcome; counted as an attempt",
                 ),
         );
-        if i.action == "stop_removed" {
-            // A removed service: the next run finds its process, or not.
+        if matches!(i.action.as_str(), "stop_removed" | "evict_orphan") {
+            // A removed service or an orphan: the next run finds its
+            // process, or not; no service's state to fold it into.
             continue;
         }
         let st = cp.services.entry(key(&i.node, &i.service)).or_default();
@@ -87,6 +90,7 @@ mod tests {
             service: "s".into(),
             action: action.into(),
             attempt,
+            pid: None,
         }
     }
 
@@ -144,5 +148,20 @@ mod tests {
         let mut cp = Checkpoint::default();
         recover(&mut cp, &[intent(1, "evict", 0)], t("2026-01-01T00:00:00Z"));
         assert_eq!(cp.services["n/s"].health, Health::Evicted);
+    }
+
+    #[test]
+    fn an_interrupted_orphan_eviction_is_reported_and_touches_no_service() {
+        let mut cp = Checkpoint::default();
+        let orphan = Intent {
+            service: String::new(),
+            pid: Some(4242),
+            ..intent(1, "evict_orphan", 0)
+        };
+        let ev = recover(&mut cp, &[orphan], t("2026-01-01T00:00:00Z"));
+        assert_eq!(ev[0].service, None);
+        assert_eq!(ev[0].fields["pid"], 4242);
+        assert_eq!(ev[0].fields["action"], "evict_orphan");
+        assert!(cp.services.is_empty());
     }
 }

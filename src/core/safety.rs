@@ -2,9 +2,13 @@
 //! models (lowest priority first, then least recently active, then name)
 //! until the projected use is below the threshold; block when even evicting
 //! every candidate would not be enough; defer any start that would cross it.
+//! On a GPU, evictable orphans (`evict_orphans: true`, see `orphans`) go
+//! first, largest first: they are waste no declaration asked for.
 use std::collections::BTreeSet;
 
 use super::availability::ts;
+use super::gpu::GpuReading;
+use super::orphans::Orphan;
 use super::types::{Action, Drift, Policy, Proposal, Severity, Urgency};
 use super::view::View;
 use super::{Findings, NodeCtx};
@@ -13,8 +17,7 @@ use super::{Findings, NodeCtx};
 #[derive(Debug, Clone, Default)]
 pub struct Resources {
     pub memory: Option<(u64, u64)>,
-    /// (index, total, used)
-    pub gpus: Vec<(u32, u64, u64)>,
+    pub gpus: Vec<GpuReading>,
 }
 
 fn ratio(used: u64, total: u64) -> f64 {
@@ -29,16 +32,21 @@ fn pct(r: f64) -> String {
 #[derive(Debug, Default)]
 pub struct Projection {
     memory: Option<(u64, u64)>,
-    gpus: Vec<(u32, u64, u64)>,
+    gpus: Vec<GpuReading>,
+    /// The orphans chosen for eviction, in the order chosen.
+    pub orphans: Vec<Orphan>,
 }
 
-pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
+/// Evaluates memory and GPU pressure; `orphans` are those safety may
+/// evict (empty unless `evict_orphans: true`).
+pub fn pressure(ctx: &NodeCtx, orphans: &[&Orphan], out: &mut Findings) -> Projection {
     let res = &ctx.resources;
     let settings = &ctx.node.settings;
     let mut evicted: BTreeSet<&str> = BTreeSet::new();
     let mut proj = Projection {
         memory: res.memory,
         gpus: res.gpus.clone(),
+        orphans: vec![],
     };
 
     if let Some((total, used)) = res.memory.filter(|(t, _)| *t > 0) {
@@ -63,13 +71,16 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
                 total,
                 used,
                 threshold: settings.memory_pressure,
+                orphans: 0,
             };
-            let freed = relieve(out, &pressure, &cands, &mut evicted, |v: &View| v.memory());
+            let freed =
+                relieve(out, &pressure, &cands, &mut evicted, |v: &View| v.memory()).unwrap_or(0);
             proj.memory = Some((total, used - freed.min(used)));
         }
     }
     let any_index = ctx.views.iter().any(|v| v.gpu_index().is_some());
-    for (i, &(index, total, used)) in res.gpus.iter().enumerate() {
+    for (i, g) in res.gpus.iter().enumerate() {
+        let (index, total, used) = (g.index, g.total_bytes, g.used_bytes);
         if total == 0 {
             continue;
         }
@@ -91,17 +102,46 @@ pub fn pressure(ctx: &NodeCtx, out: &mut Findings) -> Projection {
         ));
         let on_gpu = |v: &View| v.gpu_memory() > 0 && (!any_index || v.gpu_index() == Some(index));
         let cands = candidates(ctx, on_gpu);
+        let on_this: Vec<&Orphan> = orphans
+            .iter()
+            .copied()
+            .filter(|o| o.gpu_index == Some(index))
+            .collect();
+        let below = |freed: u64| ratio(used.saturating_sub(freed), total) < settings.gpu_pressure;
+        let (by_orphans, chosen) = pick_orphans(&on_this, &proj.orphans, below);
         let pressure = Pressure {
             condition: "gpu_pressure",
             detail: &detail,
             total,
-            used,
+            used: used - by_orphans.min(used),
             threshold: settings.gpu_pressure,
+            orphans: on_this.len(),
         };
         let freed = relieve(out, &pressure, &cands, &mut evicted, |v: &View| {
             v.gpu_memory()
         });
-        proj.gpus[i].2 = used - freed.min(used);
+        let Some(freed) = freed else {
+            continue; // blocked: nothing is evicted, orphans neither
+        };
+        for o in chosen {
+            out.push(Proposal {
+                service: None,
+                policy: Policy::Safety,
+                action: Action::Evict,
+                urgency: Urgency::Required,
+                condition: "gpu_pressure",
+                reason: format!(
+                    "{detail}; evict orphan pid {} (uid {}) to free {} bytes",
+                    o.identity.pid,
+                    o.uid.unwrap_or_default(),
+                    o.gpu_memory_bytes
+                ),
+                severity: Severity::Unstable,
+            });
+            proj.orphans.push(o.clone());
+        }
+        let freed = freed.saturating_add(by_orphans);
+        proj.gpus[i].used_bytes = used - freed.min(used);
     }
     proj
 }
@@ -119,17 +159,50 @@ fn candidates<'v, 'a>(ctx: &'v NodeCtx<'a>, filter: impl Fn(&View) -> bool) -> V
     c
 }
 
+/// The orphans of one GPU to evict, largest first (then by pid), until
+/// `below` holds; orphans already chosen for another GPU count as freed
+/// first (a process's eviction frees its memory on every GPU). Returns the
+/// bytes freed on this GPU and the orphans newly chosen.
+fn pick_orphans<'o>(
+    on_gpu: &[&'o Orphan],
+    already: &[Orphan],
+    below: impl Fn(u64) -> bool,
+) -> (u64, Vec<&'o Orphan>) {
+    let chosen_before = |o: &Orphan| already.iter().any(|a| a.identity == o.identity);
+    let (mut freed, mut rest): (u64, Vec<&Orphan>) = (0, vec![]);
+    for o in on_gpu {
+        if chosen_before(o) {
+            freed = freed.saturating_add(o.gpu_memory_bytes);
+        } else {
+            rest.push(o);
+        }
+    }
+    rest.sort_by_key(|o| (std::cmp::Reverse(o.gpu_memory_bytes), o.identity.pid));
+    let mut chosen = vec![];
+    for o in rest {
+        if below(freed) {
+            break;
+        }
+        freed = freed.saturating_add(o.gpu_memory_bytes);
+        chosen.push(o);
+    }
+    (freed, chosen)
+}
+
 /// One resource over its threshold: memory, or one GPU's memory.
 struct Pressure<'d> {
     condition: &'static str,
     detail: &'d str,
     total: u64,
+    /// Used, less what orphans chosen for eviction free.
     used: u64,
     threshold: f64,
+    /// Evictable orphans counted among the candidates.
+    orphans: usize,
 }
 
 /// Chooses evictions until use is projected below the threshold; returns
-/// the bytes freed (0 when blocked). Models already chosen for another
+/// the bytes freed, `None` when blocked. Models already chosen for another
 /// resource count as freed first.
 fn relieve<'a>(
     out: &mut Findings,
@@ -137,13 +210,14 @@ fn relieve<'a>(
     cands: &[&View<'a>],
     evicted: &mut BTreeSet<&'a str>,
     footprint: impl Fn(&View) -> u64,
-) -> u64 {
+) -> Option<u64> {
     let Pressure {
         condition,
         detail,
         total,
         used,
         threshold,
+        orphans,
     } = *p;
     let below = |freed: u64| ratio(used.saturating_sub(freed), total) < threshold;
     let mut freed: u64 = cands
@@ -171,11 +245,11 @@ fn relieve<'a>(
             condition,
             reason: format!(
                 "{detail}; evicting every candidate ({}) would not bring it below the threshold",
-                cands.len()
+                cands.len() + orphans
             ),
             severity: Severity::Unstable,
         });
-        return 0;
+        return None;
     }
     for v in chosen {
         evicted.insert(v.spec.name.as_str());
@@ -194,7 +268,7 @@ fn relieve<'a>(
             severity: Severity::Unstable,
         });
     }
-    freed
+    Some(freed)
 }
 
 /// Adds a `defer` for every start (restart or preload) whose footprint would
@@ -233,7 +307,12 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
         let gpu = pick_gpu(view, &proj.gpus);
         if why.is_none() {
             if let Some(i) = gpu {
-                let (index, total, used) = proj.gpus[i];
+                let GpuReading {
+                    index,
+                    total_bytes: total,
+                    used_bytes: used,
+                    ..
+                } = proj.gpus[i];
                 let after = ratio(used + view.gpu_memory(), total);
                 if after >= settings.gpu_pressure {
                     why = Some((
@@ -266,7 +345,7 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                     *used += view.memory();
                 }
                 if let Some(i) = gpu {
-                    proj.gpus[i].2 += view.gpu_memory();
+                    proj.gpus[i].used_bytes += view.gpu_memory();
                 }
             }
         }
@@ -275,16 +354,18 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
 
 /// The GPU a start lands on: the one its record names, the only one, or
 /// the one with the most room.
-fn pick_gpu(view: &View, gpus: &[(u32, u64, u64)]) -> Option<usize> {
+fn pick_gpu(view: &View, gpus: &[GpuReading]) -> Option<usize> {
     if view.gpu_memory() == 0 {
         return None;
     }
     if let Some(idx) = view.gpu_index() {
-        return gpus.iter().position(|g| g.0 == idx && g.1 > 0);
+        return gpus
+            .iter()
+            .position(|g| g.index == idx && g.total_bytes > 0);
     }
     gpus.iter()
         .enumerate()
-        .filter(|(_, g)| g.1 > 0)
-        .max_by_key(|(_, g)| (g.1.saturating_sub(g.2), std::cmp::Reverse(g.0)))
+        .filter(|(_, g)| g.total_bytes > 0)
+        .max_by_key(|(_, g)| (g.free_bytes(), std::cmp::Reverse(g.index)))
         .map(|(i, _)| i)
 }

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::thrash::Doubled;
+pub(super) use label::label;
+
+mod label;
 use super::types::*;
 use super::{Decision, Mode};
 use crate::checkpoint::ProcessIdentity;
@@ -68,6 +71,8 @@ pub struct Execution {
     pub outcomes: Vec<Option<Outcome>>,
     /// For each of the decision's removals, in order (None: not executed).
     pub removals: Vec<Option<Outcome>>,
+    /// For each orphan eviction of the plan, node by node (None: not executed).
+    pub orphans: Vec<Option<Outcome>>,
     /// The signal that stopped execution early, if one did.
     pub interrupted: Option<&'static str>,
 }
@@ -100,6 +105,7 @@ pub fn settle(
     };
     let mut executed = false;
     let mut outcomes = outcomes.iter();
+    let mut orphan_outcomes = execution.orphans.iter();
     for node in &nodes {
         let n = Some(node.name.as_str());
         events.extend(node.orphans.iter().map(|o| o.event(n)));
@@ -118,6 +124,8 @@ pub fn settle(
             &mut checkpoint,
         ));
         let mut actions = vec![];
+        let o = (&mut orphan_outcomes, mode, interrupted);
+        executed |= super::orphans::settle_node(node, o, &mut events, &mut actions);
         for sp in &node.services {
             let s = Some(sp.name.as_str());
             if let Some(detail) = &sp.half_open {
@@ -146,6 +154,7 @@ pub fn settle(
                         ),
                 );
             }
+            events.extend(sp.tuning.iter().map(|c| c.event(n, s)));
             for d in &sp.drifts {
                 let mut e = drift_event(n, s, d);
                 if matches!(d.condition, "unhealthy_service" | "missing_service") {
@@ -195,6 +204,7 @@ pub fn settle(
                 }
             }
         }
+        events.extend(node.predictions.iter().cloned());
         events.push(decision_event(node, actions));
     }
     let summary = match worst {
@@ -230,32 +240,6 @@ fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
         .with("policy", p.policy.as_str())
         .with("reason", p.reason.as_str())
         .with("severity", p.severity.as_str())
-}
-
-fn label(
-    mode: Mode,
-    d: &Disposition,
-    o: Option<&Outcome>,
-    interrupted: Option<&str>,
-) -> (&'static str, String) {
-    match (d, o) {
-        (_, Some(o)) => (
-            match (o.success, o.started) {
-                (true, true) => "started",
-                (true, false) => "success",
-                _ => "failed",
-            },
-            o.reason.clone(),
-        ),
-        (Disposition::Remote, _) => ("recommended", "not the local node".into()),
-        (Disposition::Skip(r), _) => ("skipped", r.to_string()),
-        (Disposition::Execute, None) if mode == Mode::Check => ("planned", String::new()),
-        (Disposition::Execute, None) if interrupted.is_some() => (
-            "skipped",
-            format!("interrupted by {}", interrupted.unwrap_or_default()),
-        ),
-        (Disposition::Execute, None) => ("skipped", "not executed".into()),
-    }
 }
 
 /// Folds one outcome into the checkpoint; a start that doubles a model's

@@ -244,6 +244,7 @@ fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
             reason: None,
             ambiguous: false,
             health_probed: false,
+            probe_latency_ms: None,
         };
         BTreeMap::from([(
             "gpu".to_string(),

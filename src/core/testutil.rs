@@ -63,6 +63,8 @@ pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> Wor
             gpu_index: None,
             memory_bytes: None,
             gpu_memory_bytes: None,
+            probe: None,
+            probe_latency_ms: None,
         };
         w.services
             .insert((node.into(), svc.to_string()), Obs::Valid(rec));

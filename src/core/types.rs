@@ -257,6 +257,8 @@ pub struct ServicePlan {
     pub verified: Option<super::verify::Verified>,
     /// The open circuit half-opens this run: one trial start (SPEC §12).
     pub half_open: Option<String>,
+    /// Adaptive tuning's steps this run (`tuning_changed`).
+    pub tuning: Vec<super::tuning::Change>,
     pub drifts: Vec<Drift>,
     pub conflicts: Vec<Conflict>,
     /// Winning proposals that become `reconcile_*` events.
@@ -274,6 +276,11 @@ pub struct NodePlan {
     pub services: Vec<ServicePlan>,
     /// GPU processes no declared service claims (`orphan_detected`).
     pub orphans: Vec<super::orphans::Orphan>,
+    /// Orphans safety evicts under GPU pressure (`evict_orphans: true`),
+    /// with their guardrail disposition; executed before the services' actions.
+    pub orphan_evictions: Vec<super::orphans::Eviction>,
+    /// `failure_predicted` events, reported before the node's `decision`.
+    pub predictions: Vec<crate::events::Event>,
     /// Every proposal with its verdict, for the decision record.
     pub proposals: Vec<(Proposal, Verdict)>,
     pub snapshot: serde_json::Value,

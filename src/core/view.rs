@@ -27,6 +27,8 @@ pub struct View<'a> {
     pub held: bool,
     /// What this run concluded about the last start or eviction.
     pub verified: Option<super::verify::Verified>,
+    /// Adaptive tuning's steps this run (`tuning_changed`).
+    pub tuning: Vec<super::tuning::Change>,
 }
 
 impl<'a> View<'a> {
@@ -66,7 +68,8 @@ impl<'a> View<'a> {
             Observation::Failing if loading == Loading::Yes => Observation::Unknown,
             o => o,
         };
-        let (health, failures) = advance(prev.health, prev.failures, counts, &spec.health);
+        let thresholds = super::tuning::health_spec(spec, settings, &prev.tuning);
+        let (health, failures) = advance(prev.health, prev.failures, counts, &thresholds);
         state.health = health;
         state.failures = failures;
         if live.is_some_and(|l| l.health_probed) {
@@ -98,6 +101,15 @@ impl<'a> View<'a> {
                 last.outcome = if v.success { "success" } else { "failed" }.into();
             }
         }
+        let tuning = super::tuning::on_run(
+            &mut state,
+            &prev,
+            spec,
+            settings,
+            counts,
+            verified.as_ref(),
+            now,
+        );
         if health == Health::Healthy {
             state.evicted_at = None;
             if prev.health != Health::Healthy || state.healthy_since.is_none() {
@@ -158,6 +170,7 @@ impl<'a> View<'a> {
             held,
             key,
             verified,
+            tuning,
         }
     }
 

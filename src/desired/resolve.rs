@@ -10,8 +10,8 @@ use super::presets::{
 use super::raw::{RawHealth, RawProcess, RawService, RawSupervisor};
 use super::report::Report;
 use super::spec::{
-    HealthSpec, MaintenanceWindow, Preset, Probe, ProcessMatch, ServiceSpec, Settings, Start,
-    Webhook,
+    HealthSpec, MaintenanceWindow, Origin, Preset, Probe, ProcessMatch, ServiceSpec, Settings,
+    Start, Webhook,
 };
 use super::tree::{key, Seg};
 
@@ -297,5 +297,13 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
         timeout: raw.timeout.map_or(PROBE_TIMEOUT, |d| d.0),
         degraded_after,
         dead_after,
+        origins: (origin(raw.degraded_after), origin(raw.dead_after)),
+    }
+}
+
+fn origin(given: Option<u32>) -> Origin {
+    match given {
+        Some(_) => Origin::File,
+        None => Origin::Preset,
     }
 }

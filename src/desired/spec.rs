@@ -134,6 +134,25 @@ pub struct HealthSpec {
     pub timeout: Duration,
     pub degraded_after: u32,
     pub dead_after: u32,
+    /// Where `degraded_after` and `dead_after` came from (`policies`).
+    pub origins: (Origin, Origin),
+}
+
+/// Where a tunable value came from: the defaults (the preset) or the
+/// service's own line in `services.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Preset,
+    File,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Preset => "preset",
+            Origin::File => "services.yaml",
+        }
+    }
 }
 
 /// How the tool (re)starts a service.
@@ -189,6 +208,7 @@ impl ServiceSpec {
                 timeout: Duration::from_secs(2),
                 degraded_after: 2,
                 dead_after: 5,
+                origins: (Origin::Preset, Origin::Preset),
             },
             start: None,
             stop: None,

@@ -60,13 +60,46 @@ where
 /// `unknown field `x`, expected one of `a`, `b`` (or `unknown variant`)
 /// messages.
 pub(crate) fn hint_for_serde_message(message: &str) -> Option<String> {
-    let rest = message
+    let Some(rest) = message
         .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
+        .or_else(|| message.strip_prefix("unknown variant `"))
+    else {
+        return plain_hint(message).map(String::from);
+    };
     let (typed, rest) = rest.split_once('`')?;
     let expected = rest.split_once("expected")?.1;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     hint(typed, candidates)
+}
+
+/// Plain words for the messages of the YAML and serde crates that name a
+/// Rust type (`expected i64`) or a parser state rather than the mistake.
+fn plain_hint(message: &str) -> Option<&'static str> {
+    const HINTS: [(&str, &str); 7] = [
+        ("expected i64", "a whole number is expected here, e.g. `50`"),
+        ("expected i32", "a whole number is expected here, e.g. `50`"),
+        (
+            "expected u64",
+            "a whole number, 0 or more, is expected here, e.g. `3`",
+        ),
+        (
+            "expected u32",
+            "a whole number, 0 or more, is expected here, e.g. `3`",
+        ),
+        ("expected f64", "a number is expected here, e.g. `0.5`"),
+        (
+            "found character that cannot start any token",
+            "indent with spaces, never tabs; quote a value that starts with `@` or a backtick",
+        ),
+        (
+            "did not find expected ',' or ']'",
+            "a `[` list above is not closed: end it with `]`",
+        ),
+    ];
+    HINTS
+        .iter()
+        .find(|(needle, _)| message.ends_with(needle) || message.starts_with(needle))
+        .map(|(_, hint)| *hint)
 }
 
 #[cfg(test)]
@@ -104,5 +137,23 @@ mod tests {
             Some("did you mean `model`?")
         );
         assert_eq!(hint_for_serde_message("invalid type: integer"), None);
+    }
+
+    #[test]
+    fn parser_and_type_messages_get_a_plain_hint() {
+        let hint = |m: &str| hint_for_serde_message(m);
+        assert_eq!(
+            hint("invalid type: string \"high\", expected i64").as_deref(),
+            Some("a whole number is expected here, e.g. `50`")
+        );
+        assert!(hint(
+            "found character that cannot start any token, while scanning for the next token"
+        )
+        .is_some_and(|h| h.contains("tabs")));
+        assert!(
+            hint("did not find expected ',' or ']', while parsing a flow sequence")
+                .is_some_and(|h| h.contains("`]`"))
+        );
+        assert_eq!(hint("invalid type: string \"x\", expected a boolean"), None);
     }
 }

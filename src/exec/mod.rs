@@ -86,7 +86,7 @@ pub mod stop;
 pub mod transient;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use command::{run_bounded, run_command, Capture, CommandResult};
 pub use env::clean_env;

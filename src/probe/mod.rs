@@ -76,6 +76,8 @@ pub struct LiveService {
     pub gpu_memory_bytes: Option<u64>,
     /// Its health probe was not due this tick (`every`): no health evidence.
     pub health_skipped: bool,
+    /// How long its health probe took, when one ran.
+    pub health_latency: Option<std::time::Duration>,
     /// A `spawn:` service's log size (`<state_dir>/logs/<name>.log`, 0 when
     /// missing); `None` for other services or without a state directory.
     pub log_bytes: Option<u64>,
@@ -205,9 +207,11 @@ pub fn probe_node(
                 Some((svc.name.clone(), probe, &svc.health))
             })
             .collect();
-        let mut outcomes: HashMap<String, ProbeOutcome> =
+        let mut outcomes: HashMap<String, (ProbeOutcome, std::time::Duration)> =
             crate::par::map_bounded(&jobs, opts.max_parallel, |(_, probe, h)| {
-                health::probe_health_with(probe, h.timeout, h.ca_file.as_deref())
+                let started = std::time::Instant::now();
+                let outcome = health::probe_health_with(probe, h.timeout, h.ca_file.as_deref());
+                (outcome, started.elapsed())
             })
             .into_iter()
             .zip(&jobs)
@@ -233,10 +237,12 @@ pub fn probe_node(
                     // Not followed if a link: the size of what is there.
                     std::fs::symlink_metadata(log).map_or(0, |m| m.len())
                 });
+                let (health, took) = outcomes.remove(name).unzip();
                 let live = LiveService {
                     log_bytes,
                     health_skipped: opts.skip_health.contains(name),
-                    health: outcomes.remove(name),
+                    health,
+                    health_latency: took,
                     process,
                     gpu_memory_bytes,
                 };

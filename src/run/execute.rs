@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 
 use super::RunOptions;
 use crate::checkpoint::key;
+use crate::core::orphans::Eviction;
 use crate::core::settle::{Execution, Outcome};
 use crate::core::{Action, Decision, Disposition, LiveNode, Mode, PlannedAction};
 use crate::desired::{Fleet, ServiceSpec, Start};
@@ -26,7 +27,7 @@ use crate::store;
 
 /// How long a removed service gets between SIGTERM and SIGKILL (the
 /// contract's default `stop_timeout`).
-const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(super) const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The longest a run waits to see whether a spawned process dies at once.
 const EARLY_EXIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -45,9 +46,10 @@ pub fn execute(
     let Some(dir) = state_dir.filter(|_| live_run) else {
         done.outcomes = vec![None; planned(decision).count()];
         done.removals = vec![None; decision.removals.len()];
+        done.orphans = vec![None; orphan_evictions(decision).count()];
         return Ok(done);
     };
-    let record = |node: &str, service: &str, action: &str, attempt: u32| {
+    let record = |node: &str, service: &str, action: &str, attempt: u32, pid: Option<u32>| {
         // Record before act: the attempt is durable before anything runs,
         // so a run killed from here on cannot leave it uncounted.
         let intent = Intent {
@@ -57,6 +59,7 @@ pub fn execute(
             service: service.to_string(),
             action: action.to_string(),
             attempt,
+            pid,
         };
         store::intents::record(&dir.join(store::intents::FILE), &intent).with_context(|| {
             format!(
@@ -79,11 +82,25 @@ pub fn execute(
             done.removals.push(None);
             continue;
         }
-        record(&r.node, &r.service, "stop_removed", 0)?;
+        record(&r.node, &r.service, "stop_removed", 0, None)?;
         let started = Instant::now();
         let mut outcome = stop_removed(dir, &r.service, id);
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         done.removals.push(Some(outcome));
+    }
+    // Orphans next: safety chose them first, before any declared model.
+    for (node, e) in orphan_evictions(decision) {
+        if e.disposition != Disposition::Execute || stop_now(&mut done) {
+            done.orphans.push(None);
+            continue;
+        }
+        let pid = e.orphan.identity.pid;
+        record(node, "", "evict_orphan", 0, Some(pid))?;
+        let uid = live.get(node).and_then(|l| l.user_uid);
+        let started = Instant::now();
+        let mut outcome = super::orphans::evict(&e.orphan, uid);
+        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        done.orphans.push(Some(outcome));
     }
     let mut published: Option<Result<(), String>> = None;
     for a in planned(decision) {
@@ -110,7 +127,7 @@ pub fn execute(
         } else {
             0
         };
-        record(&a.node, &a.service, a.action.as_str(), attempt)?;
+        record(&a.node, &a.service, a.action.as_str(), attempt, None)?;
         // Only a process that this run's live probe found may be signalled:
         // an identity merely remembered in the checkpoint could be forged.
         let known = live
@@ -144,6 +161,14 @@ pub fn execute(
     Ok(done)
 }
 
+/// Every orphan eviction of the plan, node by node, with its node.
+fn orphan_evictions(decision: &Decision) -> impl Iterator<Item = (&str, &Eviction)> {
+    decision
+        .nodes
+        .iter()
+        .flat_map(|n| n.orphan_evictions.iter().map(|e| (n.name.as_str(), e)))
+}
+
 /// Every planned action, in plan order.
 fn planned(decision: &Decision) -> impl Iterator<Item = &PlannedAction> {
     decision
@@ -174,7 +199,7 @@ fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Outcome {
     outcome
 }
 
-fn ok(reason: String) -> Outcome {
+pub(super) fn ok(reason: String) -> Outcome {
     Outcome {
         success: true,
         reason,
@@ -185,7 +210,7 @@ fn ok(reason: String) -> Outcome {
     }
 }
 
-fn failed(reason: String) -> Outcome {
+pub(super) fn failed(reason: String) -> Outcome {
     Outcome {
         success: false,
         reason,

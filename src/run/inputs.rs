@@ -31,12 +31,6 @@ pub struct Inputs {
     pub first_seq: u64,
 }
 
-pub fn resolve_state_dir(opts: &RunOptions) -> PathBuf {
-    opts.state_dir
-        .clone()
-        .unwrap_or_else(store::statedir::default_state_dir)
-}
-
 impl Inputs {
     pub fn load(opts: &RunOptions, fleet: &Fleet, now: DateTime<Utc>) -> Result<Inputs> {
         let executes = matches!(opts.mode, Mode::Reconcile { .. });
@@ -62,7 +56,7 @@ impl Inputs {
             // A live preview reads the state directory without its lock
             // and writes nothing (a missing file is empty state).
             Mode::Check if live_check => {
-                let dir = resolve_state_dir(opts);
+                let dir = opts.state_dir.clone();
                 let existing = |p: PathBuf| p.exists().then_some(p);
                 let cp = opts
                     .checkpoint_file
@@ -77,10 +71,9 @@ impl Inputs {
             }
             Mode::Check => (opts.checkpoint_file.clone(), opts.overrides_file.clone()),
             Mode::Reconcile { .. } => {
-                let dir = resolve_state_dir(opts);
-                store::statedir::prepare(&dir).with_context(|| {
-                    format!("cannot prepare state directory `{}`", dir.display())
-                })?;
+                let dir = opts.state_dir.clone();
+                // Its errors name the folder already.
+                store::statedir::prepare(&dir)?;
                 let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| match &e {
                     store::lock::LockError::Held { .. } => {
                         anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
@@ -112,7 +105,7 @@ impl Inputs {
         if let Some((dir, _)) = &state {
             // Before anything else can act: a log that cannot take this
             // run's record means nothing may be executed.
-            let log = events_path(opts, dir);
+            let log = opts.events_log();
             store::eventlog::check_appendable(&log)?;
             // Count what an interrupted run did before its record.
             let intents = store::intents::load(&dir.join(store::intents::FILE));
@@ -123,8 +116,9 @@ impl Inputs {
             ));
         }
         let overrides_file = match &overrides_path {
+            // The message names the file already.
             Some(p) => store::overrides::load_overrides(p).map_err(|e| {
-                anyhow::anyhow!("cannot read overrides `{}`: {e}\n\nhint: fix or remove the file; holds and pins in it must not be lost silently", p.display())
+                anyhow::anyhow!("{e}\n\nhint: {}", store::overrides::UNREADABLE_HINT)
             })?,
             None => store::overrides::Overrides::default(),
         };
@@ -146,8 +140,8 @@ impl Inputs {
             );
         }
         let mut first_seq = checkpoint.next_seq.max(1);
-        if let Some((dir, _)) = &state {
-            if let Ok(Some(last)) = store::eventlog::last_seq(&events_path(opts, dir)) {
+        if state.is_some() {
+            if let Ok(Some(last)) = store::eventlog::last_seq(&opts.events_log()) {
                 first_seq = first_seq.max(last + 1);
             }
         }
@@ -202,13 +196,6 @@ impl Inputs {
     ) -> Result<crate::core::settle::Execution> {
         let dir = self.state.as_ref().map(|s| s.0.as_path());
         super::execute::execute(fleet, decision, &self.live, now, opts, dir, self.first_seq)
-    }
-}
-
-pub fn events_path(opts: &RunOptions, dir: &Path) -> PathBuf {
-    match &opts.events {
-        super::EventsTarget::File(p) => p.clone(),
-        _ => dir.join("events.jsonl"),
     }
 }
 
@@ -274,7 +261,8 @@ fn live_fingerprint(live: &BTreeMap<String, LiveNode>) -> String {
     let mut s = String::new();
     for (node, l) in live {
         let _ = write!(s, "node={node};memory={:?};", l.memory);
-        for (i, total, used) in &l.gpus {
+        for g in &l.gpus {
+            let (i, total, used) = (g.index, g.total_bytes, g.used_bytes);
             let _ = write!(s, "gpu={i},{total},{used};");
         }
         for (name, svc) in &l.services {

@@ -5,6 +5,7 @@ mod execute;
 mod fleet;
 mod identity;
 mod inputs;
+mod orphans;
 mod probes;
 mod record;
 pub mod signals;
@@ -41,7 +42,9 @@ pub enum EventsTarget {
 pub struct RunOptions {
     pub hosts: PathBuf,
     pub world: PathBuf,
-    pub state_dir: Option<PathBuf>,
+    /// Resolved once at the command line's edge (`--state-dir`, else the
+    /// default for this user); nothing downstream defaults it again.
+    pub state_dir: PathBuf,
     pub checkpoint_file: Option<PathBuf>,
     pub overrides_file: Option<PathBuf>,
     pub node: Option<String>,
@@ -57,6 +60,33 @@ pub struct RunOptions {
     pub operator: Option<crate::core::OperatorRequest>,
     /// `check --shard K/N`: only this stable slice of the nodes.
     pub shard: Option<(u32, u32)>,
+}
+
+impl EventsTarget {
+    /// `--events` as given: none, `-` (stdout) or a file.
+    pub fn from_flag(flag: Option<&str>) -> EventsTarget {
+        match flag {
+            None => EventsTarget::Default,
+            Some("-") => EventsTarget::Stdout,
+            Some(p) => EventsTarget::File(PathBuf::from(p)),
+        }
+    }
+
+    /// The event log that a reconcile appends to and `events`/`audit`
+    /// read: `--events FILE`, else `<state-dir>/events.jsonl`.
+    pub fn log(&self, state_dir: &std::path::Path) -> PathBuf {
+        match self {
+            EventsTarget::File(p) => p.clone(),
+            _ => state_dir.join("events.jsonl"),
+        }
+    }
+}
+
+impl RunOptions {
+    /// The event log a reconcile appends to ([`EventsTarget::log`]).
+    pub fn events_log(&self) -> PathBuf {
+        self.events.log(&self.state_dir)
+    }
 }
 
 pub use crate::fmt::ts as format_ts;

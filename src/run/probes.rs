@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::RunOptions;
 use crate::checkpoint::{key, Checkpoint};
+use crate::core::gpu::GpuReading;
 use crate::core::{LiveNode, LiveObservation, LiveService};
 use crate::desired::Fleet;
 use crate::events::{Event, EventKind};
@@ -139,6 +140,11 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 cpu_seconds: cpu,
                 reason,
                 health_probed: s.health.is_some(),
+                // A passing probe's time: what trends before it times out.
+                probe_latency_ms: s
+                    .health_latency
+                    .filter(|_| health == Some(true))
+                    .map(|d| d.as_secs_f64() * 1000.0),
                 ambiguous: matches!(
                     s.process,
                     ProcessState::Ambiguous { .. } | ProcessState::UnknownUser(_)
@@ -149,13 +155,11 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
         .collect();
     LiveNode {
         memory: live.memory.map(|m| (m.total_bytes, m.used_bytes)),
-        gpus: live
-            .gpus
-            .iter()
-            .map(|g| (g.index, g.memory_total_bytes, g.memory_used_bytes))
-            .collect(),
+        gpus: live.gpus.iter().map(GpuReading::from).collect(),
         // The probe fills the core's own type: nothing to convert.
         gpu_processes: live.gpu_processes,
+        // Orphans of this user only may be evicted (SPEC §12).
+        user_uid: Some(nix::unistd::geteuid().as_raw()),
         services,
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::inputs::{events_path, Inputs};
+use super::inputs::Inputs;
 use super::{EventsTarget, Output, RunOptions};
 use crate::core::settle::Settled;
 use crate::core::Mode;
@@ -63,7 +63,7 @@ pub fn finish(
     let buf = lines.concat();
 
     if let Some((dir, _lock)) = &inputs.state {
-        let log = events_path(opts, dir);
+        let log = opts.events_log();
         rotate_log(&log);
         store::eventlog::append(&log, buf.as_bytes())
             .with_context(|| format!("cannot append to event log `{}`", log.display()))?;

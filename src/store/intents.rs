@@ -80,6 +80,7 @@ mod tests {
             service: "s".into(),
             action: "restart".into(),
             attempt: 1,
+            pid: None,
         }
     }
 

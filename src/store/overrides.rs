@@ -57,6 +57,10 @@ pub struct Hold {
     pub reason: Option<String>,
 }
 
+/// What to do about an overrides file that cannot be used.
+pub const UNREADABLE_HINT: &str =
+    "fix or remove the file; holds and pins in it must not be lost silently";
+
 /// Loads `path`; a missing file gives the empty default. The error names
 /// the file and says why it cannot be used.
 pub fn load_overrides(path: &Path) -> Result<Overrides, String> {

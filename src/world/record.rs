@@ -56,6 +56,21 @@ pub struct ServiceRecord {
     pub memory_bytes: Option<u64>,
     #[serde(default)]
     pub gpu_memory_bytes: Option<u64>,
+    /// The observer's own health probe, as raw evidence: `failing` means
+    /// the process lives but its check fails, counted like a live probe
+    /// towards `degraded_after`/`dead_after` (an extension of SPEC §3).
+    #[serde(default)]
+    pub probe: Option<ProbeResult>,
+    /// How long the observer's health probe took (failure prediction).
+    #[serde(default)]
+    pub probe_latency_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeResult {
+    Passing,
+    Failing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -31,9 +31,10 @@ struct Ran {
 fn bounded(args: &[&std::ffi::OsStr]) -> Ran {
     let dir = tempfile::tempdir().expect("scratch");
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+    let mut child = crate::support::Run::bare()
         .args(args)
         .current_dir(dir.path())
+        .command()
         .env("XDG_STATE_HOME", dir.path().join("xdg"))
         .stdin(Stdio::null())
         .stdout(fs::File::create(&out).expect("stdout file"))

@@ -14,7 +14,7 @@ const T1: &str = "2026-11-23T12:00:05Z";
 
 /// `reconcile --output json --now <now>` with fds 7 (write) and 8 (read)
 /// open on `<node>/inherited` and inherited by the binary.
-fn reconcile_with_extra_fds(n: &Node, now: &str) -> Run {
+fn reconcile_with_extra_fds(n: &Node, now: &str) -> Outcome {
     let inner = n.command(&["reconcile", "--output", "json", "--now", now]);
     let out = Command::new("sh")
         .arg("-c")
@@ -24,7 +24,7 @@ fn reconcile_with_extra_fds(n: &Node, now: &str) -> Run {
         .args(inner.get_args())
         .output()
         .expect("run binary under sh");
-    Run::from_output(&out)
+    Outcome::from_output(&out)
 }
 
 /// Descriptor numbers, sorted, from whitespace-separated text.

@@ -54,7 +54,8 @@ fn the_drift_check_recipe_acts_on_each_exit_code() {
 fn shards_cover_every_node_exactly_once() {
     let root = repo_root();
     let nodes_of = |shard: &str| -> Vec<String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        let out = crate::support::Run::bare()
+            .command()
             .arg("--hosts")
             .arg(root.join("hosts"))
             .arg("--world")
@@ -91,8 +92,9 @@ fn shards_cover_every_node_exactly_once() {
         })
         .sum();
     assert_eq!(total, expected.len(), "each node in one shard only");
-    let bad = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-        .args(["check", "--shard", "4/3"])
+    let bad = crate::support::Run::new("check")
+        .args(["--shard", "4/3"])
+        .command()
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));

@@ -15,7 +15,7 @@ fn command(state: &Path, args: &[&str]) -> Command {
         &["--now", NOW][..]
     };
     let root = repo_root();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
+    let mut cmd = crate::support::Run::bare().command();
     cmd.arg("--hosts")
         .arg(root.join("hosts"))
         .arg("--world")
@@ -24,9 +24,6 @@ fn command(state: &Path, args: &[&str]) -> Command {
         .arg(state)
         .args(now)
         .args(args)
-        .env_remove("SUPERVISORCTL_HOSTS")
-        .env_remove("SUPERVISORCTL_WORLD")
-        .env_remove("SUPERVISORCTL_STATE_DIR")
         .stdin(Stdio::null());
     cmd
 }

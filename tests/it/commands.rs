@@ -1,11 +1,11 @@
 //! The operator commands around the run: `policies`, `audit`, `forecast`,
 //! `status`, `events`, against the sample fleet and a real state directory.
-use std::process::Command;
-
 use serde_json::Value;
 
 fn cli(state: &std::path::Path, args: &[&str]) -> (i32, Vec<Value>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+    let out = crate::support::Run::bare()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .command()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "--hosts",

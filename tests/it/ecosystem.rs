@@ -4,10 +4,10 @@
 //! "Output"), and `schema_version` on every event line.
 use serde_json::Value;
 
-use crate::support::{parse_json_lines, repo_root, Cli, Output, NOW};
+use crate::support::{parse_json_lines, repo_root, Output, Run, NOW};
 
 fn run(args: &[&str]) -> Output {
-    Cli::new().args(args).run()
+    Run::bare().args(args).run()
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn each_command_lists_only_the_flags_it_uses() {
 fn command_flags_work_after_and_before_the_command() {
     let root = repo_root();
     for before in [false, true] {
-        let cli = Cli::new();
+        let cli = Run::bare();
         let metrics = cli.scratch().join("metrics.prom");
         let state = cli.scratch().join("state");
         let flags = [
@@ -113,7 +113,7 @@ const BROKEN: &str =
 
 #[test]
 fn validate_output_json_one_object_per_error_or_a_summary() {
-    let cli = Cli::new();
+    let cli = Run::bare();
     let hosts = cli.scratch().join("hosts");
     std::fs::create_dir_all(hosts.join("n1")).unwrap();
     std::fs::write(hosts.join("n1/services.yaml"), BROKEN).unwrap();
@@ -144,7 +144,7 @@ fn validate_output_json_one_object_per_error_or_a_summary() {
         out.describe()
     );
 
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("validate")
         .arg("--hosts")
         .arg(repo_root().join("hosts"))
@@ -162,9 +162,9 @@ fn validate_output_json_one_object_per_error_or_a_summary() {
 #[test]
 fn output_json_on_the_commands_that_print_records() {
     let root = repo_root();
-    let cli = Cli::new();
+    let cli = Run::bare();
     let state = cli.scratch().join("state");
-    let base = |cli: Cli| {
+    let base = |cli: Run| {
         cli.arg("--hosts")
             .arg(root.join("hosts"))
             .arg("--world")
@@ -186,7 +186,7 @@ fn output_json_on_the_commands_that_print_records() {
         &["audit"],
         &["events", "-n", "3"],
     ] {
-        let out = base(Cli::new()).args(cmd).run();
+        let out = base(Run::bare()).args(cmd).run();
         assert!(matches!(out.code, 0 | 2 | 3), "{}", out.describe());
         assert!(!out.stdout.trim().is_empty(), "{}", out.describe());
         if let Err(e) = parse_json_lines(&out.stdout) {
@@ -198,7 +198,7 @@ fn output_json_on_the_commands_that_print_records() {
 #[test]
 fn every_event_line_has_schema_version_after_the_common_fields() {
     let root = repo_root();
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("check")
         .arg("--hosts")
         .arg(root.join("hosts"))

@@ -3,7 +3,7 @@
 //! output carries the text exactly (JSON escapes it).
 use std::path::{Path, PathBuf};
 
-use crate::support::{copy_tree, repo_root, Cli, NOW};
+use crate::support::{copy_tree, repo_root, Run, NOW};
 
 /// An OSC sequence that would retitle the terminal, then ring the bell.
 const HOSTILE: &str = "\u{1b}]0;pwned\u{7}";
@@ -40,7 +40,7 @@ fn assert_escaped(text: &str, context: &str) {
 fn check_escapes_world_text_in_human_output() {
     let dir = tempfile::tempdir().unwrap();
     let (hosts, world) = hostile_world(dir.path());
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("--hosts")
         .arg(&hosts)
         .arg("--world")
@@ -60,7 +60,7 @@ fn check_escapes_world_text_in_human_output() {
     assert!(!out.stdout.contains("\nforged"), "{}", out.describe());
 
     // JSON output keeps the text exactly.
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("--hosts")
         .arg(&hosts)
         .arg("--world")
@@ -82,7 +82,7 @@ fn reconcile_and_audit_escape_world_text() {
     let dir = tempfile::tempdir().unwrap();
     let (hosts, world) = hostile_world(dir.path());
     let state = dir.path().join("state");
-    let base = |cli: Cli| {
+    let base = |cli: Run| {
         cli.arg("--hosts")
             .arg(&hosts)
             .arg("--world")
@@ -91,7 +91,7 @@ fn reconcile_and_audit_escape_world_text() {
             .arg(&state)
             .args(["--node", "n1", "--now", NOW])
     };
-    let out = base(Cli::new())
+    let out = base(Run::bare())
         .args(["reconcile", "--dry-run", "--no-probe"])
         .run();
     assert_eq!(out.code, 2, "{}", out.describe());
@@ -99,7 +99,7 @@ fn reconcile_and_audit_escape_world_text() {
     assert_escaped(&out.stderr, "reconcile stderr");
     assert!(out.stdout.contains(SHOWN), "{}", out.describe());
     for cmd in ["audit", "status"] {
-        let out = base(Cli::new()).arg(cmd).run();
+        let out = base(Run::bare()).arg(cmd).run();
         assert_eq!(out.code, 0, "{}", out.describe());
         assert_escaped(&out.stdout, cmd);
         assert_escaped(&out.stderr, cmd);
@@ -119,14 +119,14 @@ fn audit_escapes_reasons_and_names_from_the_log() {
             "loser": {"policy": "idle_eviction", "action": "evict"}}],
     });
     std::fs::write(&log, format!("{decision}\n")).unwrap();
-    let out = Cli::new().arg("--events").arg(&log).arg("audit").run();
+    let out = Run::bare().arg("--events").arg(&log).arg("audit").run();
     assert_eq!(out.code, 0, "{}", out.describe());
     assert_escaped(&out.stdout, "audit");
     assert!(out.stdout.contains(SHOWN), "{}", out.describe());
     assert!(out.stdout.contains("\\ttab"), "{}", out.describe());
     assert!(out.stdout.contains("n\\x7f1"), "{}", out.describe());
     assert!(out.stdout.contains("w\\x1b[2Jeb"), "{}", out.describe());
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("--events")
         .arg(&log)
         .args(["--output", "json", "audit"])
@@ -143,7 +143,7 @@ fn events_print_del_and_c1_as_json_escapes() {
     let log = dir.path().join("events.jsonl");
     let event = serde_json::json!({"ts": NOW, "type": "drift_detected", "detail": "a\u{9b}2Jb\u{7f}c\u{1b}"});
     std::fs::write(&log, format!("{event}\n")).unwrap();
-    let out = Cli::new().arg("--events").arg(&log).arg("events").run();
+    let out = Run::bare().arg("--events").arg(&log).arg("events").run();
     assert_eq!(out.code, 0, "{}", out.describe());
     assert_escaped(&out.stdout, "events");
     assert!(

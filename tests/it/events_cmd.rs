@@ -5,14 +5,14 @@
 //! `--service NODE/SERVICE` filters both.
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use supervisorctl::events::EventKind;
 
-use crate::support::{Cli, Output};
+use crate::support::{Output, Run};
 
 const NOW: &str = "2026-11-23T12:00:00Z";
 
@@ -58,7 +58,7 @@ fn sample_log(dir: &Path) -> std::path::PathBuf {
 }
 
 fn events(log: &Path, args: &[&str]) -> Output {
-    Cli::new()
+    Run::bare()
         .arg("events")
         .arg("--events")
         .arg(log)
@@ -112,7 +112,7 @@ fn audit_since_takes_a_duration_ago() {
     ]
     .concat();
     std::fs::write(&path, text).unwrap();
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("audit")
         .arg("--events")
         .arg(&path)
@@ -133,7 +133,7 @@ fn audit_service_takes_node_slash_service() {
     };
     std::fs::write(&path, [decision(1, "n1"), decision(2, "n2")].concat()).unwrap();
     let audit = |service: &str| {
-        Cli::new()
+        Run::bare()
             .arg("audit")
             .arg("--events")
             .arg(&path)
@@ -174,8 +174,8 @@ fn service_takes_node_slash_service() {
 
 /// `events --follow ...` in the background, its stdout lines on a channel.
 fn follow(log: &Path, args: &[&str]) -> (Child, Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-        .arg("events")
+    let mut child = crate::support::Run::new("events")
+        .command()
         .arg("--events")
         .arg(log)
         .arg("--follow")
@@ -264,10 +264,9 @@ fn events_refuses_a_fifo_or_a_symlinked_log() {
             std::fs::write(dir.path().join("real.jsonl"), "").unwrap();
             std::os::unix::fs::symlink(dir.path().join("real.jsonl"), &log).unwrap();
         }
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-            .arg("--state-dir")
-            .arg(dir.path())
-            .arg("events")
+        let mut child = Run::new("events")
+            .state(dir.path())
+            .command()
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -11,13 +11,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::matcher::{brief, invariants, matches, without_durations};
-use crate::support::{repo_root, Cli, Output};
+use crate::support::{repo_root, Output, Run};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Expect {
+pub struct Expect {
     description: String,
-    command: String,
+    pub command: String,
     now: String,
     #[serde(default)]
     node: Option<String>,
@@ -40,7 +40,7 @@ struct Count {
 }
 
 /// Every case folder (one with an `expect.json`), sorted by name.
-fn cases() -> Vec<PathBuf> {
+pub fn cases() -> Vec<PathBuf> {
     let root = repo_root().join("world-fixtures");
     let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("cannot read `{}`: {e}", root.display()))
@@ -51,30 +51,36 @@ fn cases() -> Vec<PathBuf> {
     dirs
 }
 
-fn load(dir: &Path) -> Result<Expect, String> {
+pub fn load(dir: &Path) -> Result<Expect, String> {
     let path = dir.join("expect.json");
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read expect.json: {e}"))?;
     serde_json::from_str(&text).map_err(|e| format!("bad expect.json: {e}"))
 }
 
-/// Runs one case the way its `command` says.
+/// Runs one case the way its `command` says, with JSON output.
 fn run(dir: &Path, expect: &Expect) -> Result<Output, String> {
+    run_as(dir, expect, true)
+}
+
+/// Runs one case the way its `command` says; `json` picks the output.
+pub fn run_as(dir: &Path, expect: &Expect, json: bool) -> Result<Output, String> {
     let hosts = match dir.join("hosts") {
         own if own.is_dir() => own,
         _ => repo_root().join("hosts"),
     };
     let checkpoint = dir.join("checkpoint.json");
     let overrides = dir.join("overrides.json");
-    let common = |cli: Cli| {
-        cli.arg("--hosts")
-            .arg(&hosts)
-            .arg("--world")
-            .arg(dir.join("world"))
-            .args(["--now", expect.now.as_str(), "--output", "json"])
+    let common = |cli: Run| {
+        let cli = cli.hosts(&hosts).world(dir.join("world")).now(&expect.now);
+        if json {
+            cli.output_json()
+        } else {
+            cli
+        }
     };
     match expect.command.as_str() {
         "check" => {
-            let mut cli = common(Cli::new().arg("check"));
+            let mut cli = common(Run::new("check"));
             if checkpoint.is_file() {
                 cli = cli.arg("--checkpoint").arg(&checkpoint);
             }
@@ -82,7 +88,7 @@ fn run(dir: &Path, expect: &Expect) -> Result<Output, String> {
                 cli = cli.arg("--overrides").arg(&overrides);
             }
             if let Some(node) = &expect.node {
-                cli = cli.args(["--node", node.as_str()]);
+                cli = cli.node(node);
             }
             Ok(cli.run())
         }
@@ -91,7 +97,7 @@ fn run(dir: &Path, expect: &Expect) -> Result<Output, String> {
                 .node
                 .as_ref()
                 .ok_or("reconcile-dry-run needs `node` in expect.json")?;
-            let cli = Cli::new();
+            let cli = Run::bare();
             let state = cli.scratch().join("state");
             fs::create_dir(&state).map_err(|e| format!("cannot create the state dir: {e}"))?;
             for file in [&checkpoint, &overrides] {
@@ -100,10 +106,10 @@ fn run(dir: &Path, expect: &Expect) -> Result<Output, String> {
                     fs::copy(file, state.join(name)).map_err(|e| format!("cannot copy: {e}"))?;
                 }
             }
-            let cli = cli.args(["reconcile", "--dry-run", "--no-probe", "--state-dir"]);
-            Ok(common(cli.arg(&state))
-                .args(["--node", node.as_str()])
-                .run())
+            let cli = cli
+                .args(["reconcile", "--dry-run", "--no-probe"])
+                .state(&state);
+            Ok(common(cli).node(node).run())
         }
         other => Err(format!(
             "unknown command `{other}` (expected check or reconcile-dry-run)"

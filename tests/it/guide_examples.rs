@@ -20,7 +20,8 @@ fn the_model_server_examples_validate() {
         let node = dir.path().join(format!("hosts/n{i}"));
         std::fs::create_dir_all(&node).unwrap();
         std::fs::write(node.join("services.yaml"), yaml).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        let out = crate::support::Run::bare()
+            .command()
             .arg("--hosts")
             .arg(dir.path().join("hosts"))
             .arg("validate")

@@ -15,7 +15,8 @@ fn every_cookbook_example_runs_against_a_real_log() {
     let root = repo_root();
     let state = tempfile::tempdir().unwrap();
     for now in ["2026-11-23T12:00:00Z", "2026-11-23T12:05:00Z"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        let out = crate::support::Run::bare()
+            .command()
             .arg("--hosts")
             .arg(root.join("hosts"))
             .arg("--world")

@@ -18,17 +18,17 @@ pub struct Node {
     pub extra_pids: Vec<u32>,
 }
 
-pub struct Run {
+pub struct Outcome {
     pub code: i32,
     pub events: Vec<Value>,
     pub stderr: String,
 }
 
-impl Run {
+impl Outcome {
     /// A finished command's exit code, its stdout as JSON events, its stderr.
-    pub fn from_output(out: &Output) -> Run {
+    pub fn from_output(out: &Output) -> Outcome {
         let stdout = String::from_utf8_lossy(&out.stdout);
-        Run {
+        Outcome {
             code: out.status.code().unwrap_or(-1),
             events: stdout
                 .lines()
@@ -78,24 +78,18 @@ impl Node {
         self.command(args).output().expect("run binary")
     }
 
-    /// The binary pointed at this node's hosts, world and state, with `args`.
+    /// The binary pointed at this node's hosts, world and state, with `args`
+    /// (the one runner, [`crate::support::Run`], sets it up).
     pub fn command(&self, args: &[&str]) -> Command {
         let p = self.dir.path();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
-        c.args([
-            "--hosts",
-            &p.join("hosts").display().to_string(),
-            "--world",
-            &p.join("world").display().to_string(),
-        ])
-        .args([
-            "--state-dir",
-            &self.state().display().to_string(),
-            "--node",
-            NODE,
-        ])
-        .args(args);
-        c
+        crate::support::Run::bare()
+            .hosts(p.join("hosts"))
+            .world(p.join("world"))
+            .state(self.state())
+            .node(NODE)
+            .args(args)
+            .current_dir(p)
+            .command()
     }
 
     /// A `sleep <arg>` process written to `<name>.pid`; returns (pid, pidfile).
@@ -107,10 +101,10 @@ impl Node {
     }
 
     /// `reconcile --output json` at `now`; extra args appended.
-    pub fn reconcile(&self, now: &str, extra: &[&str]) -> Run {
+    pub fn reconcile(&self, now: &str, extra: &[&str]) -> Outcome {
         let mut args = vec!["reconcile", "--output", "json", "--now", now];
         args.extend_from_slice(extra);
-        Run::from_output(&self.cli(&args))
+        Outcome::from_output(&self.cli(&args))
     }
 
     pub fn sleep(&mut self, arg: &str) -> u32 {
@@ -193,14 +187,20 @@ impl Health {
     }
 }
 
+/// Polls `f` every 50 ms until it holds, for up to 30 s: generous, so a
+/// loaded machine (a debug build started many times in parallel) does not
+/// fail a test; it returns as soon as `f` holds.
 pub fn wait_until(mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
         if f() {
             return true;
         }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    false
 }
 
 pub fn write_file(path: &Path, body: &str) {

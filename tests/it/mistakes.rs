@@ -2,12 +2,12 @@
 //! folder in hosts/ and a `--world` that does not exist exit 1 with a
 //! message that says what is known, before anything is executed, probed
 //! or recorded.
-use crate::support::{repo_root, Cli, Output, NOW};
+use crate::support::{repo_root, Output, Run, NOW};
 
 /// The sample fleet with `args`, state in the scratch directory.
 fn sample(args: &[&str]) -> Output {
     let root = repo_root();
-    let cli = Cli::new();
+    let cli = Run::bare();
     let state = cli.scratch().join("state");
     let out = cli
         .arg("--hosts")
@@ -72,7 +72,7 @@ fn a_mistyped_node_is_an_error_for_every_command_that_executes_or_probes() {
 
 #[test]
 fn observe_names_the_known_nodes_and_a_suggestion() {
-    let cli = Cli::new();
+    let cli = Run::bare();
     let out_dir = cli.scratch().join("observed");
     let out = cli
         .arg("--hosts")
@@ -106,10 +106,10 @@ fn reconcile_on_a_host_that_is_no_node_is_an_error() {
 
 #[test]
 fn a_missing_world_is_an_error_for_check_and_diff() {
-    let cli = Cli::new();
+    let cli = Run::bare();
     let missing = cli.scratch().join("no-such-world");
     for cmd in ["check", "diff"] {
-        let out = Cli::new()
+        let out = Run::bare()
             .arg("--hosts")
             .arg(repo_root().join("hosts"))
             .arg("--world")

@@ -1,17 +1,17 @@
 //! `restart`, `stop`, `start` and `logs` against real processes: the
 //! operator's request goes through the executor, the guardrails and the
 //! records of an ordinary run, with `policy: operator`.
-use crate::live_support::{alive, wait_until, Node, Run};
+use crate::live_support::{alive, wait_until, Node, Outcome};
 
 const T0: &str = "2026-11-23T12:00:00Z";
 const T1: &str = "2026-11-23T12:00:05Z";
 const SLEEPER: &str = "services:\n  sleeper:\n    spawn: [sleep, \"3600.9\"]\n";
 
 /// `supervisorctl <verb> --output json --now <now> <args…>`.
-fn act(n: &Node, verb: &str, now: &str, args: &[&str]) -> Run {
+fn act(n: &Node, verb: &str, now: &str, args: &[&str]) -> Outcome {
     let mut all = vec![verb, "--output", "json", "--now", now];
     all.extend_from_slice(args);
-    Run::from_output(&n.cli(&all))
+    Outcome::from_output(&n.cli(&all))
 }
 
 #[test]

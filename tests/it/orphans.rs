@@ -7,10 +7,16 @@ use std::path::Path;
 
 use crate::live_support::{write_file, Node, NODE};
 
-const UUID: &str = "GPU-1111aaaa-0000-0000-0000-000000000000";
+pub const UUID: &str = "GPU-1111aaaa-0000-0000-0000-000000000000";
 
 fn fake_smi(dir: &Path, apps: &str) {
-    let gpus = format!("0, {UUID}, NVIDIA H100 80GB HBM3, 81559, 40000, 41, 7\n");
+    fake_smi_used(dir, 40000, apps);
+}
+
+/// A stand-in `nvidia-smi` in `dir`: one 81559 MiB GPU with `used_mib` in
+/// use, and the compute apps `apps` (`pid, uuid, MiB` lines).
+pub fn fake_smi_used(dir: &Path, used_mib: u64, apps: &str) {
+    let gpus = format!("0, {UUID}, NVIDIA H100 80GB HBM3, 81559, {used_mib}, 41, 7\n");
     let script = format!(
         "#!/bin/sh\ncase \"$1\" in\n--query-gpu=*) cat <<'EOF'\n{gpus}EOF\n;;\n\
          --query-compute-apps=*) cat <<'EOF'\n{apps}EOF\n;;\nesac\nexit 0\n"
@@ -21,7 +27,7 @@ fn fake_smi(dir: &Path, apps: &str) {
 }
 
 /// With an NVIDIA driver here the binary reads NVML, not the stand-in.
-fn nvidia_driver_present() -> bool {
+pub fn nvidia_driver_present() -> bool {
     Path::new("/proc/driver/nvidia").exists() || Path::new("/dev/nvidiactl").exists()
 }
 

@@ -1,10 +1,10 @@
 //! The README's demo runs as written: from the repository root, the sample
 //! fleet against the sample world reports drift.
-use crate::support::{repo_root, Cli, NOW};
+use crate::support::{repo_root, Run, NOW};
 
 #[test]
 fn demo_check_reports_drift() {
-    let out = Cli::new()
+    let out = Run::bare()
         .current_dir(repo_root())
         .args([
             "check",
@@ -24,7 +24,7 @@ fn demo_check_reports_drift() {
 
 #[test]
 fn demo_at_its_instant_is_unstable() {
-    let out = Cli::new()
+    let out = Run::bare()
         .current_dir(repo_root())
         .args([
             "check",

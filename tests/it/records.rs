@@ -7,11 +7,11 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{copy_tree, parse_json_lines, repo_root, snapshot, Cli, Output, NOW};
+use crate::support::{copy_tree, parse_json_lines, repo_root, snapshot, Output, Run, NOW};
 
 fn dry_run(state: &Path) -> Output {
     let root = repo_root();
-    Cli::new()
+    Run::bare()
         .args(["reconcile", "--dry-run", "--no-probe", "--state-dir"])
         .arg(state)
         .arg("--hosts")
@@ -98,7 +98,7 @@ fn check_writes_nothing() {
     fs::create_dir(&state).expect("state dir");
     let before = snapshot(dir.path());
 
-    let cli = Cli::new();
+    let cli = Run::bare();
     let xdg = cli.scratch().join("xdg-state");
     let out = cli
         .args(["check", "--state-dir"])
@@ -123,7 +123,7 @@ fn check_leaves_a_corrupt_checkpoint_in_place() {
     let checkpoint = dir.path().join("checkpoint.json");
     fs::copy(case.join("checkpoint.json"), &checkpoint).expect("copy checkpoint");
     let before = snapshot(dir.path());
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("check")
         .arg("--hosts")
         .arg(case.join("hosts"))

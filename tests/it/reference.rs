@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 use supervisorctl::events::EventKind;
 
-use crate::support::{repo_root, Cli};
+use crate::support::{repo_root, Run};
 
 fn events_md() -> String {
     let path = repo_root().join("docs/reference/events.md");
@@ -37,7 +37,7 @@ fn check_events(case: &Path) -> Vec<Value> {
         _ => repo_root().join("hosts"),
     };
     let now = expect["now"].as_str().unwrap_or("2026-11-23T12:00:00Z");
-    let mut cli = Cli::new()
+    let mut cli = Run::bare()
         .arg("check")
         .arg("--hosts")
         .arg(hosts)

@@ -57,7 +57,7 @@ impl Sample {
     /// `reconcile --dry-run --no-probe` of node gpu-box at the fixture
     /// instant, plus `extra`; output discarded unless the caller pipes it.
     pub fn reconcile(&self, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
+        let mut cmd = crate::support::Run::bare().command();
         cmd.arg("--hosts")
             .arg(&self.hosts)
             .arg("--world")
@@ -67,9 +67,6 @@ impl Sample {
             .args(["--node", "gpu-box", "--now", NOW])
             .args(["reconcile", "--dry-run", "--no-probe"])
             .args(extra)
-            .env_remove("SUPERVISORCTL_HOSTS")
-            .env_remove("SUPERVISORCTL_WORLD")
-            .env_remove("SUPERVISORCTL_STATE_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

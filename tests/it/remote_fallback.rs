@@ -30,7 +30,8 @@ fn small(dir: &std::path::Path, status: &str) {
 }
 
 fn reconcile(dir: &std::path::Path, now: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+    let out = crate::support::Run::bare()
+        .command()
         .arg("--hosts")
         .arg(dir.join("hosts"))
         .arg("--world")
@@ -94,10 +95,9 @@ fn a_malformed_remote_fallback_is_a_config_error() {
         &tmp.path().join("hosts/gpu/services.yaml"),
         "services:\n  llm:\n    fallback: Edge/x\n",
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
-        .arg("--hosts")
-        .arg(tmp.path().join("hosts"))
-        .arg("validate")
+    let out = crate::support::Run::new("validate")
+        .hosts(tmp.path().join("hosts"))
+        .command()
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -17,11 +17,8 @@ use crate::support::{parse_json_lines, repo_root, NOW};
 const MAX_BYTES: &str = "15000";
 
 fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
-    cmd.env_remove("SUPERVISORCTL_HOSTS")
-        .env_remove("SUPERVISORCTL_WORLD")
-        .env_remove("SUPERVISORCTL_STATE_DIR")
-        .env_remove("SUPERVISORCTL_EVENTS_MAX_BYTES")
+    let mut cmd = crate::support::Run::bare().command();
+    cmd.env_remove("SUPERVISORCTL_EVENTS_MAX_BYTES")
         .env_remove("SUPERVISORCTL_EVENTS_KEEP")
         .stdin(Stdio::null());
     cmd

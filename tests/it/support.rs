@@ -1,7 +1,9 @@
-//! A small builder that runs the real binary in a scratch directory and
-//! hands back what it did: the exit code, stdout (as text and as JSON
-//! lines) and stderr. The environment is scrubbed so that a developer's
-//! `SUPERVISORCTL_*` variables or state directory never leak into a test.
+//! The one way the tests run the binary: [`Run`], a builder that runs the
+//! real `supervisorctl` in a scratch directory and hands back what it did:
+//! the exit code, stdout (as text and as JSON lines) and stderr. The
+//! environment is scrubbed so that a developer's `SUPERVISORCTL_*`
+//! variables or state directory never leak into a test. A test that must
+//! signal, time or feed the process takes its [`Run::command`] instead.
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,6 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// The instant every fixture is set at (a Monday).
 pub const NOW: &str = "2026-11-23T12:00:00Z";
 
-/// The repository root (where `hosts/` and `world-fixtures/` live).
 /// A test that cannot run on this machine (no root, a tool missing). Under
 /// `CI=true` that is a failure, never a silent pass: `.ci/run` installs
 /// every tool and CI runs as root. Elsewhere it says why it is skipped.
@@ -29,30 +30,35 @@ pub fn skip(why: &str) {
     eprintln!("skipped: {why}");
 }
 
+/// The repository root (where `hosts/` and `world-fixtures/` live).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// One invocation of `supervisorctl`.
-pub struct Cli {
+/// One invocation of `supervisorctl`: `Run::new("check").hosts(..)
+/// .world(..).now(NOW).output_json().run()`.
+pub struct Run {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
+    envs: Vec<(OsString, OsString)>,
     scratch: tempfile::TempDir,
 }
 
-impl Default for Cli {
-    fn default() -> Self {
-        Cli {
+impl Run {
+    /// `supervisorctl <subcommand>`; more arguments follow with the
+    /// builder's methods (global flags are accepted after the subcommand).
+    pub fn new(subcommand: &str) -> Self {
+        Self::bare().arg(subcommand)
+    }
+
+    /// `supervisorctl` with no subcommand (`--version`, usage errors).
+    pub fn bare() -> Self {
+        Run {
             args: Vec::new(),
             cwd: None,
+            envs: Vec::new(),
             scratch: tempfile::tempdir().expect("create a scratch directory"),
         }
-    }
-}
-
-impl Cli {
-    pub fn new() -> Self {
-        Self::default()
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -69,6 +75,42 @@ impl Cli {
         self
     }
 
+    /// `--hosts <dir>`
+    pub fn hosts(self, dir: impl AsRef<Path>) -> Self {
+        self.arg("--hosts").arg(dir.as_ref())
+    }
+
+    /// `--world <dir>`
+    pub fn world(self, dir: impl AsRef<Path>) -> Self {
+        self.arg("--world").arg(dir.as_ref())
+    }
+
+    /// `--state-dir <dir>`
+    pub fn state(self, dir: impl AsRef<Path>) -> Self {
+        self.arg("--state-dir").arg(dir.as_ref())
+    }
+
+    /// `--now <instant>`
+    pub fn now(self, instant: &str) -> Self {
+        self.args(["--now", instant])
+    }
+
+    /// `--node <name>`
+    pub fn node(self, name: &str) -> Self {
+        self.args(["--node", name])
+    }
+
+    /// `--output json`
+    pub fn output_json(self) -> Self {
+        self.args(["--output", "json"])
+    }
+
+    /// An environment variable for this run only.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
     /// Runs in `dir` instead of the scratch directory.
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
@@ -81,31 +123,52 @@ impl Cli {
         self.scratch.path()
     }
 
-    pub fn run(self) -> Output {
-        let bin = env!("CARGO_BIN_EXE_supervisorctl");
-        let scratch = self.scratch.path();
-        let mut cmd = Command::new(bin);
-        cmd.args(&self.args)
-            .current_dir(self.cwd.as_deref().unwrap_or(scratch))
-            .env_remove("SUPERVISORCTL_HOSTS")
-            .env_remove("SUPERVISORCTL_WORLD")
-            .env_remove("SUPERVISORCTL_STATE_DIR")
-            .env("XDG_STATE_HOME", scratch.join("xdg-state"))
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let command = format!(
+    /// The command line, for messages.
+    pub fn describe(&self) -> String {
+        format!(
             "supervisorctl {}",
             self.args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
                 .join(" ")
-        );
+        )
+    }
+
+    /// The process, set up but not started, for a test that spawns,
+    /// signals or feeds it itself; its streams are the caller's to set. It
+    /// may outlive this builder, so it does not use the scratch directory:
+    /// it runs where the test runs unless `current_dir` says otherwise, and
+    /// the caller names the state directory.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
+        cmd.args(&self.args)
+            .env_remove("SUPERVISORCTL_HOSTS")
+            .env_remove("SUPERVISORCTL_WORLD")
+            .env_remove("SUPERVISORCTL_STATE_DIR")
+            .env("NO_COLOR", "1");
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        for (key, value) in &self.envs {
+            cmd.env(key, value);
+        }
+        cmd
+    }
+
+    /// Runs to the end (killed after a minute) and hands back what it did.
+    pub fn run(self) -> Output {
+        let scratch = self.scratch.path();
+        let mut cmd = self.command();
+        cmd.current_dir(self.cwd.as_deref().unwrap_or(scratch))
+            .env("XDG_STATE_HOME", scratch.join("xdg-state"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let command = self.describe();
         let mut child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{bin}`: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
         let out = drain(child.stdout.take().expect("piped stdout"));
         let err = drain(child.stderr.take().expect("piped stderr"));
         let started = Instant::now();
@@ -130,7 +193,7 @@ impl Cli {
             stdout,
             stderr,
             command,
-            _scratch: self.scratch,
+            scratch: self.scratch,
         }
     }
 }
@@ -152,10 +215,16 @@ pub struct Output {
     /// The command line, for messages.
     pub command: String,
     /// Kept alive so files the run wrote there can still be inspected.
-    _scratch: tempfile::TempDir,
+    scratch: tempfile::TempDir,
 }
 
 impl Output {
+    /// The run's scratch directory (its working directory unless it was
+    /// given another), for files it wrote and for redacting its path.
+    pub fn scratch(&self) -> &Path {
+        self.scratch.path()
+    }
+
     /// stdout as JSON objects, one a line; the first line that is not one
     /// is an error.
     pub fn events(&self) -> Result<Vec<Value>, String> {

@@ -5,7 +5,7 @@
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
-use crate::live_support::{write_file, Node, Run, NODE};
+use crate::live_support::{write_file, Node, Outcome, NODE};
 
 /// `2026-11-23T12:00:00Z` plus `secs`.
 fn at(secs: i64) -> String {
@@ -59,12 +59,12 @@ impl Model {
         );
     }
 
-    fn run(&self, secs: i64) -> Run {
+    fn run(&self, secs: i64) -> Outcome {
         self.n.reconcile(&at(secs), &[])
     }
 }
 
-fn outcome(r: &Run, action: &str) -> Option<String> {
+fn outcome(r: &Outcome, action: &str) -> Option<String> {
     r.executed("llm", action)
         .map(|e| e["outcome"].as_str().unwrap_or_default().to_string())
 }

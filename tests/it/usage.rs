@@ -2,10 +2,10 @@
 //! flag value or an unknown subcommand exits 1 (never 2, which means
 //! degraded), `--help` and `--version` exit 0 with their text on stdout,
 //! and a lock that cannot be opened is not mistaken for a lock held.
-use crate::support::{repo_root, Cli, NOW};
+use crate::support::{repo_root, Run, NOW};
 
 fn usage_error(args: &[&str]) {
-    let out = Cli::new().args(args).run();
+    let out = Run::bare().args(args).run();
     assert_eq!(out.code, 1, "a usage error exits 1\n{}", out.describe());
     assert!(out.stdout.is_empty(), "{}", out.describe());
     assert!(out.stderr.contains("error"), "{}", out.describe());
@@ -24,11 +24,11 @@ fn usage_errors_exit_1() {
 #[test]
 fn help_and_version_exit_0_on_stdout() {
     for args in [&["--help"][..], &["reconcile", "--help"], &["help"]] {
-        let out = Cli::new().args(args).run();
+        let out = Run::bare().args(args).run();
         assert_eq!(out.code, 0, "{}", out.describe());
         assert!(out.stdout.contains("Usage:"), "{}", out.describe());
     }
-    let out = Cli::new().arg("--version").run();
+    let out = Run::bare().arg("--version").run();
     assert_eq!(out.code, 0, "{}", out.describe());
     assert!(
         out.stdout.starts_with("supervisorctl "),
@@ -39,10 +39,10 @@ fn help_and_version_exit_0_on_stdout() {
 
 #[test]
 fn duration_flags_are_bounded_like_config_durations() {
-    let out = Cli::new().args(["reconcile", "--wait", "100000d"]).run();
+    let out = Run::bare().args(["reconcile", "--wait", "100000d"]).run();
     assert_eq!(out.code, 1, "{}", out.describe());
     assert!(out.stderr.contains("at most 365d"), "{}", out.describe());
-    let out = Cli::new().args(["watch", "--interval", "366d"]).run();
+    let out = Run::bare().args(["watch", "--interval", "366d"]).run();
     assert_eq!(out.code, 1, "{}", out.describe());
     assert!(out.stderr.contains("at most 365d"), "{}", out.describe());
 }
@@ -52,7 +52,7 @@ fn duration_flags_are_bounded_like_config_durations() {
 #[test]
 fn an_unopenable_lock_is_not_told_to_wait() {
     let root = repo_root();
-    let cli = Cli::new();
+    let cli = Run::bare();
     let state = cli.scratch().join("state");
     std::fs::create_dir_all(state.join("lock")).expect("a folder named lock");
     let out = cli

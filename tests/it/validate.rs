@@ -4,11 +4,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use crate::support::{repo_root, Cli};
+use crate::support::{repo_root, Run};
 
 #[test]
 fn sample_hosts_are_valid() {
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("validate")
         .arg("--hosts")
         .arg(repo_root().join("hosts"))
@@ -19,7 +19,7 @@ fn sample_hosts_are_valid() {
 #[test]
 fn sample_hosts_and_world_are_valid() {
     let root = repo_root();
-    let out = Cli::new()
+    let out = Run::bare()
         .arg("validate")
         .arg("--hosts")
         .arg(root.join("hosts"))
@@ -35,7 +35,7 @@ fn every_fixture_fleet_is_valid() {
     for entry in fs::read_dir(repo_root().join("world-fixtures")).expect("world-fixtures/") {
         let hosts = entry.expect("an entry").path().join("hosts");
         if hosts.is_dir() {
-            let out = Cli::new().arg("validate").arg("--hosts").arg(&hosts).run();
+            let out = Run::bare().arg("validate").arg("--hosts").arg(&hosts).run();
             if out.code != 0 {
                 failures.push(out.describe());
             }
@@ -98,7 +98,7 @@ fn every_error_is_reported_with_file_line_and_column() {
     let hosts = dir.path().join("hosts");
     write(&hosts, "alpha", ALPHA);
     write(&hosts, "beta", BETA);
-    let out = Cli::new().arg("validate").arg("--hosts").arg(&hosts).run();
+    let out = Run::bare().arg("validate").arg("--hosts").arg(&hosts).run();
     assert_eq!(out.code, 1, "{}", out.describe());
     let err = &out.stderr;
     let at = locations(err);

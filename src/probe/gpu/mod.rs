@@ -64,18 +64,11 @@ pub(crate) fn probe_gpus(opts: &ProbeOptions) -> GpuData {
             bytes,
             lineage: data.lineage.get(&pid).cloned().unwrap_or_default(),
             identity: crate::procfs::identity(pid),
-            uid: owner(pid),
+            uid: crate::procfs::owner(pid),
             cmdline: cmdline(pid),
         })
         .collect();
     data
-}
-
-fn owner(pid: u32) -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(format!("/proc/{pid}"))
-        .ok()
-        .map(|m| m.uid())
 }
 
 /// `/proc/PID/cmdline`, arguments joined by spaces, at most 4 KiB read.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::desired::{Kind, NodeSpec, Preset, Probe, ProcessMatch, ServiceSpec, Settings, Start};
+use crate::desired::{Kind, NodeSpec, Probe, ProcessMatch, ServiceSpec, Settings, Start};
 
 pub(super) fn service(name: &str) -> ServiceSpec {
     ServiceSpec::new(name, Kind::Service)
@@ -36,30 +36,16 @@ pub(super) fn spawned(mut s: ServiceSpec) -> ServiceSpec {
 }
 
 pub(super) fn node(services: Vec<ServiceSpec>) -> NodeSpec {
+    // The core's one test builder (the balanced preset), with what these
+    // tests rely on set here.
     let settings = Settings {
-        preset: Preset::Balanced,
         fast_tick: Duration::from_secs(10),
         medium_tick: Duration::from_secs(60),
         slow_tick: Duration::from_secs(300),
-        memory_pressure: 0.9,
-        gpu_pressure: 0.9,
-        idle_timeout: Duration::from_secs(1800),
-        max_restart_attempts: 3,
-        idle_eviction: true,
-        resource_optimization: true,
-        max_actions_per_run: 5,
-        node_offline_after: Duration::from_secs(300),
         backoff_base: Duration::from_secs(10),
         backoff_max: Duration::from_secs(600),
-        maintenance: Vec::new(),
-        start_grace: std::time::Duration::from_secs(10),
         breaker_retry: None,
-        load_timeout: std::time::Duration::from_secs(600),
-        evict_orphans: false,
-        predictive: true,
-        predict_horizon: std::time::Duration::from_secs(30 * 60),
-        adaptive: false,
-        webhooks: Vec::new(),
+        ..crate::core::testutil::settings()
     };
     NodeSpec {
         name: "local".to_string(),

@@ -67,7 +67,7 @@ impl Node {
             format!(r#"{{"status":"online","last_seen":"{ts}"}}"#),
         )
         .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_supervisorctl"));
+        let mut cmd = crate::support::Run::bare().command();
         cmd.arg("--hosts")
             .arg(&self.hosts)
             .arg("--world")
@@ -75,9 +75,6 @@ impl Node {
             .arg("--state-dir")
             .arg(&self.state)
             .args(["--node", "n1", "--now", &ts, "reconcile"])
-            .env_remove("SUPERVISORCTL_HOSTS")
-            .env_remove("SUPERVISORCTL_WORLD")
-            .env_remove("SUPERVISORCTL_STATE_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -112,7 +109,8 @@ impl Node {
     }
 
     fn reset(&self) {
-        let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        let out = crate::support::Run::bare()
+            .command()
             .arg("--hosts")
             .arg(&self.hosts)
             .arg("--state-dir")

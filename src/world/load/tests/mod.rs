@@ -5,37 +5,16 @@ mod files;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::desired::*;
 use crate::world::*;
 
+/// The core's one test builder (the balanced preset), without the breaker's
+/// retry.
 fn settings() -> Settings {
-    let s = Duration::from_secs;
     Settings {
-        preset: Preset::Balanced,
-        fast_tick: s(3),
-        medium_tick: s(15),
-        slow_tick: s(60),
-        memory_pressure: 0.9,
-        gpu_pressure: 0.9,
-        idle_timeout: s(1800),
-        max_restart_attempts: 3,
-        idle_eviction: true,
-        resource_optimization: true,
-        max_actions_per_run: 5,
-        node_offline_after: s(300),
-        backoff_base: s(5),
-        backoff_max: s(300),
-        maintenance: vec![],
-        start_grace: std::time::Duration::from_secs(10),
         breaker_retry: None,
-        load_timeout: std::time::Duration::from_secs(600),
-        evict_orphans: false,
-        predictive: true,
-        predict_horizon: std::time::Duration::from_secs(30 * 60),
-        adaptive: false,
-        webhooks: vec![],
+        ..crate::core::testutil::settings()
     }
 }
 

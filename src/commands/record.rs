@@ -1,0 +1,134 @@
+//! `observe --out DIR --every 30s --count N`: record a live node as a
+//! replay scenario (SPEC §11). Each observation is a world directory
+//! (`steps/NN/`); `hosts/` is copied beside them, and `scenario.yaml` is
+//! written after every step (so an interrupted recording still replays)
+//! with everything but the faults, which only a person can tell.
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::desired::{Fleet, NodeSpec, MAX_FILE_BYTES, SERVICES_FILE};
+use crate::store::atomic::write_atomic;
+use crate::store::statedir::create_dirs_under;
+
+pub struct Recording<'a> {
+    pub fleet: &'a Fleet,
+    pub hosts: &'a Path,
+    pub node: &'a NodeSpec,
+    pub out: &'a Path,
+    pub state_dir: Option<&'a Path>,
+    /// `--now`: the first step's time, and each later one `every` after
+    /// it (a reproducible recording); else the clock.
+    pub fixed_start: Option<DateTime<Utc>>,
+    pub every: Duration,
+    pub count: u32,
+}
+
+pub fn record(r: &Recording) -> Result<i32> {
+    if r.count == 0 {
+        bail!("`--count` must be at least 1");
+    }
+    if std::fs::symlink_metadata(r.out).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail!(
+            "`{}` is a symbolic link; refusing to write through it",
+            r.out.display()
+        );
+    }
+    let scenario = r.out.join(crate::replay::scenario::FILE);
+    if scenario.exists() {
+        bail!(
+            "`{}` already holds a recording\n\nhint: record into a new folder; a recording is never overwritten",
+            r.out.display()
+        );
+    }
+    std::fs::create_dir_all(r.out)
+        .with_context(|| format!("cannot create `{}`", r.out.display()))?;
+    copy_hosts(r)?;
+    let width = (r.count - 1).max(1).to_string().len().max(2);
+    let start = r.fixed_start.unwrap_or_else(Utc::now);
+    let mut steps: Vec<(String, String)> = vec![];
+    let mut records = 0;
+    for i in 0..r.count {
+        let now = match r.fixed_start {
+            Some(t) => t + chrono::Duration::from_std(r.every * i).unwrap_or_default(),
+            None if i == 0 => start,
+            None => Utc::now(),
+        };
+        let folder = format!("steps/{i:0width$}");
+        // No symlink under `out` is followed, `steps` included.
+        create_dirs_under(r.out, Path::new(&folder))?;
+        records += super::observe::observe_once(r.node, &r.out.join(&folder), r.state_dir, now)?;
+        let at = (now - start).to_std().unwrap_or_default();
+        let at = Duration::from_millis(at.as_millis() as u64);
+        let at = if at.is_zero() {
+            "0s".into()
+        } else {
+            crate::fmt::duration(at)
+        };
+        steps.push((at, folder));
+        write_scenario(r, start, &steps)?;
+        if i + 1 < r.count {
+            // The next observation `every` after this one started.
+            let next = start + chrono::Duration::from_std(r.every * (i + 1)).unwrap_or_default();
+            if r.fixed_start.is_none() {
+                std::thread::sleep((next - Utc::now()).to_std().unwrap_or_default());
+            } else {
+                std::thread::sleep(r.every);
+            }
+        }
+    }
+    let text = format!(
+        "recorded node `{}`: {} step(s), {records} service record(s), into `{}`\nnext: add the faults to `{}`, then `supervisorctl replay {}`",
+        r.node.name,
+        steps.len(),
+        r.out.display(),
+        scenario.display(),
+        r.out.display()
+    );
+    super::stdout::message(
+        &text,
+        json!({"node": r.node.name, "out": r.out.display().to_string(), "steps": steps.len(), "records": records}),
+    )?;
+    Ok(0)
+}
+
+/// Every node's services.yaml, so the recording replays on its own.
+fn copy_hosts(r: &Recording) -> Result<()> {
+    for name in r.fleet.nodes.keys() {
+        let from = r.hosts.join(name).join(SERVICES_FILE);
+        let text = crate::store::read_limited(&from, MAX_FILE_BYTES)
+            .with_context(|| format!("cannot copy `{}`", from.display()))?;
+        let rel = Path::new("hosts").join(name);
+        create_dirs_under(r.out, &rel)?;
+        let to = r.out.join(&rel).join(SERVICES_FILE);
+        write_atomic(&to, &text).with_context(|| format!("cannot write `{}`", to.display()))?;
+    }
+    Ok(())
+}
+
+fn write_scenario(r: &Recording, start: DateTime<Utc>, steps: &[(String, String)]) -> Result<()> {
+    let mut text = format!(
+        "# Recorded by `supervisorctl observe` on node {} every {}.\n\
+         # To score a replay, list the faults that really happened, e.g.:\n\
+         #   faults:\n\
+         #     - service: <name>   # a service of this node\n\
+         #       from: 1m          # first step at which the fault shows\n\
+         #       to: 3m            # optional: handled by then\n\
+         #       action: restart   # restart | evict | preload | activate_fallback | none\n\
+         start: {}\nnode: {}\nsteps:\n",
+        r.node.name,
+        crate::fmt::duration(r.every),
+        crate::fmt::ts(start),
+        r.node.name
+    );
+    for (at, folder) in steps {
+        text.push_str(&format!("  - at: {at}\n    world: {folder}\n"));
+    }
+    text.push_str("faults: []\n");
+    let path = r.out.join(crate::replay::scenario::FILE);
+    write_atomic(&path, text.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}

@@ -1,0 +1,219 @@
+//! `replay SCENARIO` (SPEC §11): the decision core of `reconcile` run over
+//! a recorded or authored sequence of worlds, the clock at each step's
+//! time and the checkpoint carried from step to step, executing nothing.
+//! The scenario node's actions that a real run would execute are recorded
+//! as executed (`outcome: started`) and verified against the next step's
+//! world by the same rules as real ones; then the run is scored against
+//! the scenario's faults.
+//!
+//! Guarantees: no second implementation — each step is `core::decide` and
+//! `core::settle`, exactly as `reconcile` calls them; nothing is executed,
+//! probed or written; the same scenario prints the same bytes (only
+//! `run_finished.duration_ms` measures this machine).
+pub mod scenario;
+pub mod score;
+mod timeline;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::checkpoint::Checkpoint;
+use crate::core::settle::{settle, Execution, Outcome};
+use crate::core::{decide, Decision, Disposition, Input, Mode, Overrides};
+use crate::desired::Fleet;
+use crate::events::{Event, EventKind};
+use crate::run::{Output, RunIdentity};
+use scenario::Scenario;
+
+/// One step as replayed: its time and its stamped event lines.
+pub struct StepRecord {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub offset: chrono::Duration,
+    pub lines: Vec<String>,
+    pub events: Vec<Value>,
+}
+
+/// `replay DIR`: prints every step's events then the score (JSON), or a
+/// timeline and the score as a table; 0 when the score is clean, 2 when
+/// not, 1 on an error.
+pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
+    let hosts = dir.join("hosts");
+    if !dir.join(scenario::FILE).exists() && !hosts.exists() {
+        anyhow::bail!(
+            "`{}` is not a scenario folder: it has no {} and no hosts/\n\nhint: a scenario is a folder with scenario.yaml, hosts/<node>/services.yaml and one world folder per step (see docs/decision-quality.md)",
+            dir.display(),
+            scenario::FILE
+        );
+    }
+    let Some((fleet, _)) = crate::run::load_trusted_fleet(&hosts, insecure_config) else {
+        return Ok(crate::exit::ERROR);
+    };
+    let scenario = match scenario::load(dir, &fleet) {
+        Ok(s) => s,
+        Err((e, source)) => {
+            eprintln!("{}", e.render(source.as_deref()));
+            eprintln!("\nerror: the scenario has a problem; fix it and replay again");
+            return Ok(crate::exit::ERROR);
+        }
+    };
+    let steps = replay(&fleet, &scenario);
+    let score = score::score(&fleet, &scenario, &steps);
+    let last = steps.last().context("a scenario has at least one step")?;
+    let next_seq = last
+        .events
+        .last()
+        .and_then(|e| e["seq"].as_u64())
+        .unwrap_or(0)
+        + 1;
+    let score_line = score.event(&scenario.node).to_line(
+        &crate::fmt::ts(last.at),
+        last.events
+            .last()
+            .and_then(|e| e["run_id"].as_str())
+            .unwrap_or_default(),
+        next_seq,
+    );
+    let text = match output {
+        Output::Json => {
+            let mut s: String = steps.iter().flat_map(|s| s.lines.iter().cloned()).collect();
+            s.push_str(&score_line);
+            s
+        }
+        Output::Human => timeline::render(&scenario, &steps, &score),
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("cannot write to stdout")?,
+    }
+    Ok(if score.clean() {
+        crate::exit::OK
+    } else {
+        crate::exit::DEGRADED
+    })
+}
+
+/// Runs the core over every step; pure but for reading each step's world.
+pub fn replay(fleet: &Fleet, scenario: &Scenario) -> Vec<StepRecord> {
+    let mut checkpoint = Checkpoint::default();
+    let overrides = Overrides::default();
+    let live = BTreeMap::new();
+    let mode = Mode::Reconcile { dry_run: false };
+    let mut steps = Vec::with_capacity(scenario.steps.len());
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let started = Instant::now();
+        let now = scenario.time_of(step);
+        let world = crate::world::load::load_world(&step.world, fleet);
+        let mut preamble = vec![
+            Event::new(EventKind::RunStarted, Some(&scenario.node), None)
+                .with("command", "reconcile")
+                .with("dry_run", false)
+                .with("version", env!("CARGO_PKG_VERSION"))
+                .with("local_node", scenario.node.as_str())
+                .with("replay_step", i),
+        ];
+        for inv in &world.invalid {
+            preamble.push(
+                Event::new(
+                    EventKind::ObservationInvalid,
+                    inv.node.as_deref(),
+                    inv.service.as_deref(),
+                )
+                .with("path", inv.path.as_str())
+                .with("error", inv.error.as_str()),
+            );
+        }
+        let checkpoint_bytes = serde_json::to_vec(&checkpoint).unwrap_or_default();
+        let input = Input {
+            fleet,
+            world: &world,
+            checkpoint: &checkpoint,
+            overrides: &overrides,
+            live: &live,
+            now,
+            mode,
+            local_node: Some(&scenario.node),
+            operator: None,
+        };
+        let decision = decide(&input);
+        let execution = simulate(&decision);
+        let settled = settle(fleet, decision, mode, now, preamble, &execution);
+        let ts = crate::fmt::ts(now);
+        let run_id = RunIdentity {
+            command: "replay",
+            dry_run: false,
+            hosts: &fleet.fingerprint,
+            world: &world.fingerprint,
+            checkpoint: &checkpoint_bytes,
+            overrides: b"",
+            live: b"",
+            now: &ts,
+        }
+        .run_id();
+        let mut seq = checkpoint.next_seq.max(1);
+        let mut counts = settled.counts;
+        counts["webhook_failed"] = 0.into();
+        let finished = Event::new(EventKind::RunFinished, Some(&scenario.node), None)
+            .with("state", settled.summary.as_str())
+            .with("counts", counts)
+            .with("duration_ms", started.elapsed().as_millis() as u64);
+        let mut lines = Vec::with_capacity(settled.events.len() + 1);
+        for e in settled.events.iter().chain(std::iter::once(&finished)) {
+            lines.push(e.to_line(&ts, &run_id, seq));
+            seq += 1;
+        }
+        checkpoint = settled.checkpoint;
+        checkpoint.next_seq = seq;
+        let events = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        steps.push(StepRecord {
+            at: now,
+            offset: step.at,
+            lines,
+            events,
+        });
+    }
+    steps
+}
+
+/// What a real run would have executed, as started: a replay executes
+/// nothing, and the next step's world says whether it worked.
+fn simulate(decision: &Decision) -> Execution {
+    let started = || Outcome {
+        success: true,
+        reason: "simulated by replay".into(),
+        exit_code: None,
+        duration_ms: 0,
+        spawned: None,
+        started: true,
+    };
+    Execution {
+        outcomes: decision
+            .nodes
+            .iter()
+            .flat_map(|n| n.services.iter())
+            .flat_map(|s| s.actions.iter())
+            .map(|a| (a.disposition == Disposition::Execute).then(started))
+            .collect(),
+        removals: decision
+            .removals
+            .iter()
+            .map(|r| (r.disposition == Disposition::Execute).then(started))
+            .collect(),
+        // A replay has no live probe, so no orphans; any would be simulated too.
+        orphans: decision
+            .nodes
+            .iter()
+            .flat_map(|n| n.orphan_evictions.iter())
+            .map(|e| (e.disposition == Disposition::Execute).then(started))
+            .collect(),
+        interrupted: None,
+    }
+}

@@ -1,0 +1,360 @@
+//! `scenario.yaml` (SPEC §11): when the replay starts, which node is local,
+//! the world of each step and the faults that are the ground truth of the
+//! score. Every problem is reported at its file:line:col with a hint, like
+//! a problem in `services.yaml`: values are checked while they are read
+//! (the node and service names against `hosts/`, the world folders against
+//! the scenario folder), so the YAML reader places each error.
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+
+use crate::desired::{ConfigError, Fleet};
+
+pub const FILE: &str = "scenario.yaml";
+
+/// The largest scenario file read (steps are folders; the file is small).
+const MAX_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub dir: PathBuf,
+    pub start: DateTime<Utc>,
+    pub node: String,
+    pub steps: Vec<Step>,
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Offset from `start`.
+    pub at: chrono::Duration,
+    /// The step's world directory (inside the scenario folder).
+    pub world: PathBuf,
+}
+
+impl Scenario {
+    pub fn time_of(&self, step: &Step) -> DateTime<Utc> {
+        self.start + step.at
+    }
+}
+
+/// What the score expects of a service: the action that handles the fault,
+/// or `none` (nothing may be done to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expected {
+    Restart,
+    Evict,
+    Preload,
+    ActivateFallback,
+    None,
+}
+
+impl Expected {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expected::Restart => "restart",
+            Expected::Evict => "evict",
+            Expected::Preload => "preload",
+            Expected::ActivateFallback => "activate_fallback",
+            Expected::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub service: String,
+    pub from: chrono::Duration,
+    pub to: Option<chrono::Duration>,
+    pub action: Expected,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    start: Time,
+    node: NodeName,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    steps: Vec<RawStep>,
+    #[serde(default)]
+    faults: Vec<RawFault>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    at: Offset,
+    world: WorldDir,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFault {
+    service: ServiceName,
+    from: Offset,
+    #[serde(default)]
+    to: Option<Offset>,
+    action: Expected,
+}
+
+/// What the checks made while reading need to know.
+struct Context {
+    dir: PathBuf,
+    nodes: BTreeSet<String>,
+    /// The services of the node named so far (`node` comes first).
+    services: Option<(String, BTreeSet<String>)>,
+    fleet_services: Vec<(String, BTreeSet<String>)>,
+}
+
+thread_local! {
+    static CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    /// The key and value a check refused last: the YAML reader places such
+    /// an error at the start of the enclosing mapping, so it is placed
+    /// again, at the value.
+    static REFUSED: RefCell<Option<(&'static str, String)>> = const { RefCell::new(None) };
+}
+
+fn refuse<E: serde::de::Error>(key: &'static str, value: &str, message: String) -> E {
+    REFUSED.with(|r| *r.borrow_mut() = Some((key, value.to_string())));
+    E::custom(message)
+}
+
+fn with_context<T>(f: impl FnOnce(&mut Context) -> T) -> Option<T> {
+    CONTEXT.with(|c| c.borrow_mut().as_mut().map(f))
+}
+
+struct Time(DateTime<Utc>);
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| Time(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                refuse(
+                    "start",
+                    &s,
+                    format!("`{s}` is not an RFC 3339 time (like 2026-11-20T12:00:00Z)"),
+                )
+            })
+    }
+}
+
+struct Offset(chrono::Duration);
+impl<'de> Deserialize<'de> for Offset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let d = crate::desired::parse_duration(&s).map_err(|e| refuse("", &s, e))?;
+        chrono::Duration::from_std(d)
+            .map(Offset)
+            .map_err(|_| refuse("", &s, format!("`{s}` is too long an offset")))
+    }
+}
+
+struct NodeName(String);
+impl<'de> Deserialize<'de> for NodeName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let known = with_context(|c| {
+            let found = c.fleet_services.iter().find(|(n, _)| *n == s).cloned();
+            c.services = found.clone();
+            (found.is_some(), c.nodes.iter().cloned().collect::<Vec<_>>())
+        });
+        match known {
+            Some((false, nodes)) => Err(refuse(
+                "node",
+                &s,
+                format!(
+                    "node `{s}` is not declared in the scenario's hosts/ (nodes: {})",
+                    nodes.join(", ")
+                ),
+            )),
+            _ => Ok(NodeName(s)),
+        }
+    }
+}
+
+struct ServiceName(String);
+impl<'de> Deserialize<'de> for ServiceName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let problem = with_context(|c| match &c.services {
+            Some((node, services)) if !services.contains(&s) => Some(format!(
+                "service `{s}` is not declared on node `{node}` (services: {})",
+                services.iter().cloned().collect::<Vec<_>>().join(", ")
+            )),
+            _ => None,
+        })
+        .flatten();
+        match problem {
+            Some(p) => Err(refuse("service", &s, p)),
+            None => Ok(ServiceName(s)),
+        }
+    }
+}
+
+struct WorldDir(PathBuf);
+impl<'de> Deserialize<'de> for WorldDir {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let rel = Path::new(&s);
+        if rel.as_os_str().is_empty()
+            || !rel.components().all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err(refuse(
+                "world",
+                &s,
+                format!("world `{s}` must be a relative path inside the scenario folder (no `..`, not absolute)"),
+            ));
+        }
+        let dir = with_context(|c| c.dir.join(rel)).unwrap_or_else(|| rel.to_path_buf());
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(WorldDir(dir)),
+            Ok(_) => Err(refuse(
+                "world",
+                &s,
+                format!("world `{s}` is not a folder (symbolic links are not followed)"),
+            )),
+            Err(e) => Err(refuse(
+                "world",
+                &s,
+                format!(
+                    "world `{s}` cannot be read: {}",
+                    crate::text::io_error_text(&e)
+                ),
+            )),
+        }
+    }
+}
+
+/// Reads and checks `<dir>/scenario.yaml` against the scenario's fleet.
+pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<String>)> {
+    let file = dir.join(FILE);
+    let text = read(&file).map_err(|e| (e, None))?;
+    CONTEXT.with(|c| {
+        *c.borrow_mut() = Some(Context {
+            dir: dir.to_path_buf(),
+            nodes: fleet.nodes.keys().cloned().collect(),
+            services: None,
+            fleet_services: fleet
+                .nodes
+                .iter()
+                .map(|(n, s)| (n.clone(), s.services.keys().cloned().collect()))
+                .collect(),
+        });
+    });
+    REFUSED.with(|r| *r.borrow_mut() = None);
+    let parsed: Result<Raw, _> = serde_yaml::from_str(&text);
+    CONTEXT.with(|c| *c.borrow_mut() = None);
+    let refused = REFUSED.with(|r| r.borrow_mut().take());
+    let raw = parsed.map_err(|e| {
+        let mut error = yaml_error(&file, &e);
+        if let Some((line, column)) = refused.and_then(|(k, v)| locate_value(&text, k, &v)) {
+            (error.line, error.column) = (line, column);
+        }
+        (error, Some(text.clone()))
+    })?;
+    let at_key = |key: &str, index: usize| locate(&text, key, index);
+    let mut steps = Vec::with_capacity(raw.steps.len());
+    for (i, s) in raw.steps.into_iter().enumerate() {
+        if let Some(prev) = steps.last().map(|p: &Step| p.at) {
+            if s.at.0 <= prev {
+                let (line, col) = at_key("at", i);
+                let e = ConfigError::new(
+                    &file,
+                    line,
+                    col,
+                    "steps must be in time order: this `at` is not after the previous step's",
+                )
+                .with_hint(Some(
+                    "sort the steps by `at`; two observations cannot share one time".into(),
+                ));
+                return Err((e, Some(text)));
+            }
+        }
+        steps.push(Step {
+            at: s.at.0,
+            world: s.world.0,
+        });
+    }
+    if steps.is_empty() {
+        let (line, col) = at_key("steps", 0);
+        let e = ConfigError::new(&file, line, col, "a scenario needs at least one step")
+            .with_hint(Some("add `- at: 0s` with `world: <folder>`".into()));
+        return Err((e, Some(text)));
+    }
+    let faults = raw
+        .faults
+        .into_iter()
+        .map(|f| Fault {
+            service: f.service.0,
+            from: f.from.0,
+            to: f.to.map(|t| t.0),
+            action: f.action,
+        })
+        .collect();
+    Ok(Scenario {
+        dir: dir.to_path_buf(),
+        start: raw.start.0,
+        node: raw.node.0,
+        steps,
+        faults,
+    })
+}
+
+fn read(file: &Path) -> Result<String, ConfigError> {
+    let bytes = crate::store::read_limited(file, MAX_BYTES)
+        .map_err(|e| ConfigError::whole(file, e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| ConfigError::whole(file, "not UTF-8 text"))
+}
+
+fn yaml_error(file: &Path, e: &serde_yaml::Error) -> ConfigError {
+    let mut message = e.to_string();
+    for marker in [" at line ", " at position "] {
+        if let Some(i) = message.find(marker) {
+            message.truncate(i);
+        }
+    }
+    let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    let hint = if message.contains("unknown field") {
+        Some("a scenario has `start`, `node`, `steps` (each `at`, `world`) and `faults` (each `service`, `from`, `to`, `action`)".into())
+    } else if message.contains("unknown variant") {
+        Some("`action` is one of restart, evict, preload, activate_fallback, none".into())
+    } else {
+        None
+    };
+    ConfigError::new(file, line, col, message).with_hint(hint)
+}
+
+/// The position of the `index`-th `key:` in the text (1-based line and
+/// column), for problems found after reading.
+fn locate(text: &str, key: &str, index: usize) -> (usize, usize) {
+    let needle = format!("{key}:");
+    text.lines()
+        .enumerate()
+        .filter_map(|(n, l)| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.starts_with(&needle)
+                .then(|| (n + 1, l.len() - t.len() + 1))
+        })
+        .nth(index)
+        .unwrap_or((0, 0))
+}
+
+/// Where `key: value` is written (any key when `key` is empty): the line
+/// and the column of the value.
+fn locate_value(text: &str, key: &str, value: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(n, l)| {
+        let t = l.trim_start().trim_start_matches("- ");
+        let (k, v) = t.split_once(':')?;
+        let v_trim = v.trim().trim_matches(|c| c == '"' || c == '\'');
+        let v_trim = v_trim.split(" #").next().unwrap_or(v_trim).trim();
+        let key_ok = key.is_empty() || k == key;
+        (key_ok && v_trim == value).then(|| (n + 1, l.len() - v.trim_start().len() + 1))
+    })
+}

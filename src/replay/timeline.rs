@@ -1,0 +1,179 @@
+//! A replay for people: one line per step (offset, clock, summary state,
+//! actions, predictions), then the score as a table. Built from the same
+//! events as the JSON output.
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::scenario::Scenario;
+use super::score::Score;
+use super::StepRecord;
+use crate::text::escape_control;
+
+/// `+0s`, `+90s` as `+1m30s`, `+1h26m`: hours and minutes read better
+/// than `+86m` on a long timeline.
+fn offset(d: chrono::Duration) -> String {
+    let d = d.to_std().unwrap_or_default();
+    let s = d.as_secs();
+    if d.is_zero() {
+        "+0s".into()
+    } else if s >= 3600 && d.subsec_millis() == 0 {
+        let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
+        match (m, s) {
+            (0, 0) => format!("+{h}h"),
+            (m, 0) => format!("+{h}h{m}m"),
+            (m, s) => format!("+{h}h{m}m{s}s"),
+        }
+    } else {
+        format!("+{}", crate::fmt::duration(d))
+    }
+}
+
+fn since(start: DateTime<Utc>, t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "-".into(), |t| offset(t - start))
+}
+
+fn str_of<'a>(e: &'a Value, k: &str) -> &'a str {
+    e[k].as_str().unwrap_or_default()
+}
+
+fn actions(step: &StepRecord) -> String {
+    let list: Vec<String> = step
+        .events
+        .iter()
+        .filter(|e| e["type"] == "action_executed")
+        .map(|e| {
+            let outcome = str_of(e, "outcome");
+            let what = format!("{} {}", str_of(e, "action"), str_of(e, "service"));
+            match outcome {
+                "started" | "success" => what,
+                _ => format!("{what} ({outcome}: {})", str_of(e, "reason")),
+            }
+        })
+        .collect();
+    if list.is_empty() {
+        "-".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Predictions (what is projected, when) and tuning changes.
+fn notes(step: &StepRecord) -> String {
+    step.events
+        .iter()
+        .filter_map(|e| match e["type"].as_str() {
+            Some("failure_predicted") => {
+                let at = str_of(e, "projected_at");
+                let clock = at.get(11..19).unwrap_or(at);
+                let metric = str_of(e, "metric");
+                let threshold = e["threshold"].as_f64().unwrap_or_default();
+                let threshold = match metric {
+                    "memory" | "gpu_memory" => {
+                        format!("{:.1} GiB", threshold / (1u64 << 30) as f64)
+                    }
+                    "probe_latency" => format!("{threshold:.0} ms"),
+                    "gpu_temperature" => format!("{threshold:.0} °C"),
+                    _ => threshold.to_string(),
+                };
+                let who = match e["service"].as_str() {
+                    Some(s) => s.to_string(),
+                    None => format!("gpu {}", e["gpu_index"]),
+                };
+                Some(format!("{who} {metric} past {threshold} at {clock}"))
+            }
+            Some("tuning_changed") => Some(format!(
+                "{} {} {} -> {}",
+                str_of(e, "service"),
+                str_of(e, "setting"),
+                str_of(e, "from"),
+                str_of(e, "to")
+            )),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn state(step: &StepRecord) -> &str {
+    step.events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "run_finished")
+        .map_or("", |e| str_of(e, "state"))
+}
+
+pub fn render(scenario: &Scenario, steps: &[StepRecord], score: &Score) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "replay of node {} from {}: {} step{}\n",
+        scenario.node,
+        crate::fmt::ts(scenario.start),
+        steps.len(),
+        if steps.len() == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "  {:<8} {:<9} {:<12} {:<40} predictions, tuning",
+        "step", "time", "state", "actions"
+    );
+    for s in steps {
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<9} {:<12} {:<40} {}",
+            offset(s.offset),
+            s.at.format("%H:%M:%S"),
+            state(s),
+            escape_control(&actions(s)),
+            escape_control(&notes(s)),
+        );
+    }
+    let start = scenario.start;
+    let _ = writeln!(out, "\nscore");
+    if !score.faults.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<18} {:<8} {:<9} {:<8} handled",
+            "fault", "expected", "from", "detected", "acted"
+        );
+        for f in &score.faults {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:<18} {:<8} {:<9} {:<8} {}",
+                f.service,
+                f.action.as_str(),
+                offset(f.from - start),
+                since(start, f.detected_at),
+                since(start, f.acted_at),
+                if f.ok { "yes" } else { "NO" }
+            );
+        }
+    }
+    let rows = [
+        ("false actions", score.false_actions.len()),
+        ("storms", score.storms.len()),
+        ("pinned evicted", score.pinned_evicted),
+        ("flaps", score.flaps),
+    ];
+    for (name, n) in rows {
+        let _ = writeln!(out, "  {name:<20} {n}");
+    }
+    for e in &score.false_actions {
+        let _ = writeln!(
+            out,
+            "    false action: {} {} at {}",
+            e.action,
+            e.service,
+            offset(e.at - start)
+        );
+    }
+    let verdict = if score.clean() {
+        "passed: every fault handled in time; no false action, storm, pinned eviction or flap"
+    } else {
+        "not passed: see the rows above"
+    };
+    let _ = writeln!(out, "\n{verdict}");
+    out
+}
