@@ -42,6 +42,36 @@ struct Mapping<'t> {
     mark: Mark,
 }
 
+/// The names read so far in one mapping, each with its key node: a short
+/// list (a struct's fields, the usual case, allocate nothing past it), a
+/// hash map once a mapping has many names (`services` of a big node).
+#[derive(Default)]
+pub(crate) struct Seen<'t> {
+    few: Vec<(&'t str, NodeId)>,
+    many: HashMap<&'t str, NodeId>,
+}
+
+impl<'t> Seen<'t> {
+    const FEW: usize = 16;
+
+    fn get(&self, name: &str) -> Option<&NodeId> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(n, _)| *n == name).map(|(_, k)| k)
+        } else {
+            self.many.get(name)
+        }
+    }
+
+    fn insert(&mut self, name: &'t str, key: NodeId) {
+        if self.many.is_empty() && self.few.len() < Self::FEW {
+            self.few.push((name, key));
+            return;
+        }
+        self.many.extend(self.few.drain(..));
+        self.many.insert(name, key);
+    }
+}
+
 /// How one key read.
 enum Key<'t> {
     /// A name to read the value of.
@@ -127,13 +157,13 @@ impl<'a, 't> Walk<'a, 't> {
             .map(|()| None)
     }
 
-    /// Reads key `k` of a mapping; `seen` counts the names read so far.
+    /// Reads key `k` of a mapping; `seen` holds the names read so far.
     fn key(
         &mut self,
         k: NodeId,
         map: &Mapping<'t>,
         keys: Keys,
-        seen: &mut HashMap<&'t str, NodeId>,
+        seen: &mut Seen<'t>,
     ) -> Result<Key<'t>, Stop> {
         let name = match NodeDe::new(self.doc, k, map.depth).deserialize_str(Name(keys)) {
             Ok(name) => name,
@@ -191,7 +221,7 @@ impl<'a, 't> Walk<'a, 't> {
             }
         };
         let mut file = RawFile::default();
-        let mut seen = HashMap::new();
+        let mut seen = Seen::default();
         for (k, v) in map.entries {
             let name = match self
                 .key(*k, &map, Keys::Fields(&TOP_FIELDS), &mut seen)
@@ -224,7 +254,7 @@ impl<'a, 't> Walk<'a, 't> {
             Ok(None) => return Ok(()),
             Err(e) => return self.push(e, parent.mark, None),
         };
-        let mut seen = HashMap::new();
+        let mut seen = Seen::default();
         let mut services = Vec::new();
         let mut declared = Vec::new();
         for (k, v) in map.entries {
@@ -257,7 +287,7 @@ impl<'a, 't> Walk<'a, 't> {
             }
         };
         let mut value = T::default();
-        let mut seen = HashMap::new();
+        let mut seen = Seen::default();
         for (k, v) in map.entries {
             let name = match self.key(*k, &map, Keys::Fields(T::FIELDS), &mut seen)? {
                 Key::Name(name) => name,
