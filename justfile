@@ -10,7 +10,7 @@ default:
 demo:
     cargo run --release -- check --hosts hosts --world world-fixtures/sample/world --now 2026-11-23T12:00:00Z
 
-# Release binary, shell completions and man page into target/dist/
+# Release binary, shell completions, man page and services.yaml schema into target/dist/
 dist:
     cargo build --release
     rm -rf {{target}}/dist
@@ -20,6 +20,7 @@ dist:
     {{target}}/release/supervisorctl completions zsh > {{target}}/dist/completions/_supervisorctl
     {{target}}/release/supervisorctl completions fish > {{target}}/dist/completions/supervisorctl.fish
     {{target}}/release/supervisorctl man > {{target}}/dist/supervisorctl.1
+    {{target}}/release/supervisorctl schema > {{target}}/dist/services.schema.json
     @ls -l {{target}}/dist {{target}}/dist/completions
 
 # Run the whole test suite

@@ -376,6 +376,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout
     Man,
+    /// Print the JSON Schema of services.yaml to stdout
+    Schema,
     /// Run the decision core over a scenario's recorded worlds and score it
     ///
     /// The scenario folder supplies hosts/ and the worlds; nothing is written.

@@ -1,6 +1,8 @@
-//! `completions SHELL` and `man` (SPEC §10): a shell completion script and
-//! a roff man page, both generated from the clap definition in `crate::cli`,
-//! so they list exactly the commands and flags the binary accepts.
+//! `completions SHELL`, `man` and `schema` (SPEC §10): a shell completion
+//! script and a roff man page, both generated from the clap definition in
+//! `crate::cli`, so they list exactly the commands and flags the binary
+//! accepts; the JSON Schema of `services.yaml`, generated from the types
+//! the loader reads.
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
@@ -114,4 +116,10 @@ fn roff_text(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Prints the JSON Schema of `services.yaml` to stdout.
+pub fn schema() -> Result<i32> {
+    super::stdout::write(&crate::desired::services_schema_json())?;
+    Ok(crate::exit::OK)
 }

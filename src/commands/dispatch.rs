@@ -251,6 +251,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
+        Command::Schema => commands::completions::schema(),
         Command::Replay { scenario, trust } => {
             let output = if json { Output::Json } else { Output::Human };
             crate::replay::run(&scenario, output, insecure(trust.insecure_config))

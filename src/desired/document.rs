@@ -1,41 +1,29 @@
-//! Turns the text of one `services.yaml` into raw (serde) types, reporting
-//! every section's first problem rather than only the file's first.
+//! Turns the text of one `services.yaml` into raw types, reporting the
+//! first problem of every section rather than only the file's first.
 //!
-//! serde stops at the first error and the YAML deserializer cannot resume
-//! after one, but its errors carry exact positions. So the file is read in
-//! passes. A *section* is a key path: a top-level entry, a service, a field
-//! of a service or of `supervisor`. Keys are read by [`KeySeed`], which
-//! notes the section it opens; when a pass fails, the section being read is
-//! reported and skipped (read as `IgnoredAny`) in the next pass, until a
-//! pass succeeds. A clean file takes one pass; a file with `n` broken fields
-//! takes `n + 1`, up to a cap (on errors and on bytes re-read). Syntax errors are found first by a plain
-//! parse and end the file's checks.
+//! The text is parsed once, into a `tree` whose nodes keep their
+//! positions. A *section* is an entry of a mapping: a top-level entry, a
+//! service, a field of a service or of `supervisor`. The mappings down to
+//! those fields are walked here; each field's value is deserialized on its
+//! own (through `de`), so a bad field is reported at its own line and
+//! column and the next field is still read. A key that cannot be read at
+//! all (a list used as a key) ends the mapping it is in.
 //!
-//! Duplicate keys (which the YAML crate would silently resolve to the last)
-//! are refused by [`KeySeed`] at the repeated key, for the top level, the
-//! services map, each service and `supervisor`. Inside the structs read by
-//! serde's derive (`process`, `health`, windows, webhooks) derive refuses
-//! them itself but places the error at the start of the mapping; the
-//! locator moves it to the repeated key.
-use std::cell::RefCell;
+//! Duplicate keys (which libyaml-based readers silently resolve to the
+//! last) are refused at the repeated key, at every level: here for the
+//! mappings walked, by serde's derive inside the others (`process`,
+//! `health`, windows, webhooks), whose error is moved to the repeated key.
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde::de::{DeserializeSeed, IgnoredAny};
+use serde::de::IgnoredAny;
 
+use super::de::Doc;
 use super::error::ConfigError;
-use super::locator::{key, Locator, Seg};
 use super::raw::{RawService, RawSupervisor};
-use super::seeds::FileSeed;
 use super::suggest;
-
-/// More errors than this in one file and the rest is not checked.
-const MAX_ERRORS: usize = 50;
-
-/// Passes re-read the whole text; stop once this much has been read (a
-/// 1 MiB file gets 8 passes, a typical few-kilobyte file the full
-/// [`MAX_ERRORS`]).
-const PASS_BUDGET_BYTES: usize = 8 * 1024 * 1024;
+use super::tree::{self, Tree};
+use super::walk::Walk;
 
 /// What deserialized cleanly.
 #[derive(Debug, Default)]
@@ -50,35 +38,19 @@ pub(crate) struct RawFile {
     pub declared: BTreeSet<String>,
 }
 
-/// A key path; each key with the number of earlier equal keys in its map.
-pub(crate) type Section = Vec<(String, usize)>;
-
-pub(crate) fn locator_path(section: &Section) -> Vec<Seg> {
-    section.iter().map(|(k, _)| key(k)).collect()
-}
-
-/// What the seeds of one pass share.
-pub(crate) struct Ctx<'a> {
-    pub folder: &'a str,
-    pub locator: &'a Locator<'a>,
-    pub skip: BTreeSet<Section>,
-    /// The section being read; empty outside any.
-    pub current: RefCell<Section>,
-}
-
 /// Reads `text` (the file `file` of node `folder`); returns what could be
-/// read and every problem found on the way.
+/// read, every problem found on the way, and the tree (for placing the
+/// problems found later), unless the text is not one YAML document.
 pub(crate) fn read(
     text: &str,
     folder: &str,
     file: &Path,
-    locator: &Locator,
-) -> (RawFile, Vec<ConfigError>) {
+) -> (RawFile, Vec<ConfigError>, Option<Tree>) {
     if text
         .lines()
         .all(|l| matches!(l.trim(), "" | "---") || l.trim_start().starts_with('#'))
     {
-        return (RawFile::default(), Vec::new());
+        return (RawFile::default(), Vec::new(), None);
     }
     if let Some((line, column)) = too_deep(text) {
         let message = format!("nesting deeper than {MAX_FLOW_DEPTH} levels");
@@ -86,73 +58,37 @@ pub(crate) fn read(
             "a services.yaml needs a few levels; this looks like a generated or hostile file"
                 .to_string(),
         );
-        return (
-            RawFile::default(),
-            vec![ConfigError::new(file, line, column, message).with_hint(hint)],
-        );
+        let error = ConfigError::new(file, line, column, message).with_hint(hint);
+        return (RawFile::default(), vec![error], None);
     }
-    let mut ctx = Ctx {
-        folder,
-        locator,
-        skip: BTreeSet::new(),
-        current: RefCell::new(Vec::new()),
+    let Ok(tree) = tree::build(text) else {
+        return (RawFile::default(), vec![syntax_error(text, file)], None);
     };
-    let mut errors = Vec::new();
-    loop {
-        ctx.current.replace(Vec::new());
-        match FileSeed(&ctx).deserialize(serde_yaml::Deserializer::from_str(text)) {
-            Ok(raw) => return (raw, errors),
-            Err(e) => {
-                // A syntax error ends this file's checks. Checked only on
-                // failure, so a clean file is parsed once.
-                if let Err(syntax) = serde_yaml::from_str::<IgnoredAny>(text) {
-                    return (
-                        RawFile::default(),
-                        vec![convert(syntax, &Vec::new(), file, locator)],
-                    );
-                }
-                let section = ctx.current.take();
-                errors.push(convert(e, &section, file, locator));
-                let max_errors = MAX_ERRORS.min((PASS_BUDGET_BYTES / text.len().max(1)).max(2));
-                if errors.len() >= max_errors {
-                    let stop = format!("too many errors, stopped after {max_errors}");
-                    let hint = Some("fix these and run again".to_string());
-                    errors.push(ConfigError::whole(file, stop).with_hint(hint));
-                    return (RawFile::default(), errors);
-                }
-                if section.is_empty() || !ctx.skip.insert(section) {
-                    return (RawFile::default(), errors);
-                }
-            }
-        }
-    }
+    let doc = Doc::new(&tree);
+    let mut walk = Walk::new(&doc, folder, file);
+    let raw = walk.file().unwrap_or_default();
+    let errors = walk.errors;
+    (raw, errors, Some(tree))
 }
 
-/// A YAML error as a [`ConfigError`]: the crate's position, its message
-/// without the position and key path, a hint split off or suggested.
-fn convert(e: serde_yaml::Error, section: &Section, file: &Path, locator: &Locator) -> ConfigError {
-    let (mut line, mut column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+/// The file is not one YAML document: `yaml_serde`, which uses the same
+/// parser, words the problem (only on this path, so a good file is parsed
+/// once).
+fn syntax_error(text: &str, file: &Path) -> ConfigError {
+    let Err(e) = serde_yaml::from_str::<IgnoredAny>(text) else {
+        return ConfigError::whole(file, "the file is not one YAML document");
+    };
+    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
     let text = strip_positions(&e.to_string());
-    let text = strip_key_path(&text);
-    let (message, mut hint) = match text.split_once("\nhint: ") {
+    let (message, hint) = split_hint(strip_key_path(&text));
+    ConfigError::new(file, line, column, message).with_hint(hint)
+}
+
+pub(crate) fn split_hint(text: &str) -> (String, Option<String>) {
+    match text.split_once("\nhint: ") {
         Some((m, h)) => (m.to_string(), Some(h.to_string())),
         None => (text.to_string(), suggest::hint_for_serde_message(text)),
-    };
-    let duplicate = message
-        .strip_prefix("duplicate field `")
-        .and_then(|r| r.strip_suffix('`'));
-    if let Some(field) = duplicate.filter(|_| hint.is_none()) {
-        if let Some(entry) = locator.duplicate_key(&locator_path(section), field) {
-            (line, column) = (entry.line, entry.column);
-            if let Some(first) = locator.find(&entry.path) {
-                hint = Some(format!(
-                    "`{field}` is first set on line {}; keep one",
-                    first.line
-                ));
-            }
-        }
     }
-    ConfigError::new(file, line, column, message).with_hint(hint)
 }
 
 /// Removes every ` at line N column M` (and ` at position N`) that the YAML

@@ -3,10 +3,10 @@
 //! form no cycle.
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::locator::{key, Seg};
 use super::raw::RawService;
 use super::report::Report;
 use super::suggest;
+use super::tree::{key, Seg};
 
 fn field(name: &str, field: &str) -> Vec<Seg> {
     vec![key("services"), key(name), key(field)]
@@ -58,18 +58,16 @@ pub(crate) fn check_references(
                 report.at_item(
                     &at,
                     i,
-                    deps,
                     format!("service `{name}` cannot depend on itself"),
                     None,
                 );
             } else if !declared.contains(dep) {
                 let (message, hint) = unknown("depends_on", dep);
-                report.at_item(&at, i, deps, message, hint);
+                report.at_item(&at, i, message, hint);
             } else if deps[..i].contains(dep) {
                 report.at_item(
                     &at,
                     i,
-                    deps,
                     format!("`{dep}` is listed twice in `depends_on`"),
                     None,
                 );
@@ -139,7 +137,6 @@ fn check_cycles(services: &[(String, RawService)], report: &mut Report) {
         report.at_item(
             &field(first, "depends_on"),
             index,
-            &deps,
             format!("dependency cycle `{}`", shown.join(" -> ")),
             Some("services cannot wait on each other in a loop: remove one of these `depends_on` entries".into()),
         );

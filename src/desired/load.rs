@@ -4,13 +4,13 @@
 //! How problems are found, and placed at a line and column:
 //! 1. file-level checks (folder name, missing file, over 1 MiB, not UTF-8)
 //!    are reported without a position;
-//! 2. `document` parses the YAML (syntax errors end that file's checks) and
-//!    deserializes it section by section (the top-level entries and each
-//!    service), so one broken service never hides another; positions of
-//!    these errors come from the YAML crate itself;
+//! 2. `document` parses the YAML once into a `tree` whose nodes keep their
+//!    line and column (syntax errors end that file's checks), then `walk`
+//!    reads it entry by entry and field by field (through `de`), so one
+//!    broken field or service never hides another;
 //! 3. `resolve` and `graph` apply the preset and defaults and check the
-//!    rules between fields and between services; their positions come from
-//!    `locator`, a scan of the text that maps key paths to lines.
+//!    rules between fields and between services; `report` places their
+//!    problems at the nodes of the same tree.
 //!
 //! Errors are sorted by position within a file; files come in node order.
 use std::collections::BTreeMap;
@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 use super::document;
 use super::error::ConfigError;
 use super::graph::check_references;
-use super::locator::Locator;
 use super::raw::RawSupervisor;
 use super::report::Report;
 use super::resolve::{resolve_service, resolve_settings};
@@ -97,9 +96,8 @@ pub fn load_fleet(hosts_dir: &Path) -> Result<Fleet, Vec<ConfigError>> {
 /// Loads one node from the text of its file. `folder` is the node's name;
 /// `file` is only used in messages.
 pub fn load_node(folder: &str, file: &Path, text: &str) -> Result<NodeSpec, Vec<ConfigError>> {
-    let locator = Locator::new(text);
-    let (raw, mut errors) = document::read(text, folder, file, &locator);
-    let mut report = Report::new(file.to_path_buf(), &locator);
+    let (raw, mut errors, tree) = document::read(text, folder, file);
+    let mut report = Report::new(file.to_path_buf(), tree.as_ref());
     let settings = resolve_settings(
         raw.supervisor.as_ref().unwrap_or(&RawSupervisor::default()),
         &mut report,

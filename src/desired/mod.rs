@@ -4,22 +4,29 @@
 //! problem for people. See `load` for how problems are found and placed.
 pub mod spec;
 
+mod de;
+mod de_access;
+mod de_scalar;
 mod document;
 pub mod error;
 mod graph;
+mod libyaml;
 pub mod load;
-mod locator;
 pub mod presets;
 mod raw;
 mod report;
 mod resolve;
 mod scalars;
+mod schema;
 pub(crate) use scalars::is_valid_name;
-mod seeds;
 pub(crate) mod suggest;
+mod tree;
 pub mod trust;
 pub mod units;
+mod walk;
 
+#[cfg(test)]
+mod corpus_tests;
 #[cfg(test)]
 mod error_tests;
 #[cfg(test)]
@@ -32,5 +39,6 @@ mod value_tests;
 pub use error::ConfigError;
 pub use load::{load_fleet, load_node, MAX_FILE_BYTES, SERVICES_FILE};
 pub use presets::preset_settings;
+pub use schema::services_schema_json;
 pub use spec::*;
 pub use units::{parse_duration, parse_ratio, parse_size};

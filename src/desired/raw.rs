@@ -3,10 +3,12 @@
 //! refused, values checked by the types in `scalars`. Defaults, presets and
 //! cross-field rules are applied later, in `resolve` and `graph`.
 //!
-//! `supervisor` and each service are read field by field (see `document`),
-//! so that one bad field does not hide the next: the `sectioned!` macro
-//! gives them a [`Fields`] reader instead of a derived `Deserialize`.
-use serde::de::{IgnoredAny, MapAccess};
+//! `supervisor` and each service are read field by field (see `walk`), so
+//! that one bad field does not hide the next: the `sectioned!` macro gives
+//! them a [`Fields`] reader instead of a derived `Deserialize`. The same
+//! types describe the file in `supervisorctl schema` (`schema`).
+use schemars::JsonSchema;
+use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::scalars::{
@@ -17,8 +19,9 @@ use super::spec::{Kind, Preset};
 /// The top-level keys, for "unknown field" messages.
 pub(crate) const TOP_FIELDS: [&str; 3] = ["node", "supervisor", "services"];
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Preset")]
 pub(crate) enum RawPreset {
     Conservative,
     Balanced,
@@ -35,8 +38,9 @@ impl From<RawPreset> for Preset {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Kind")]
 pub(crate) enum RawKind {
     Model,
     Service,
@@ -54,26 +58,25 @@ impl From<RawKind> for Kind {
 /// A struct read one field at a time, each field its own section.
 pub(crate) trait Fields: Default {
     const FIELDS: &'static [&'static str];
-    /// Reads the value of `key` (one of `FIELDS`) from `map`.
-    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+    /// Reads the value of `key` (one of `FIELDS`) from `value`.
+    fn read<'de, D: Deserializer<'de>>(&mut self, key: &str, value: D) -> Result<(), D::Error>;
 }
 
 macro_rules! sectioned {
     ($(#[$meta:meta])* pub(crate) struct $name:ident { $(pub $field:ident: Option<$ty:ty>,)* }) => {
+        #[derive(Debug, Clone, Default, JsonSchema)]
+        #[schemars(deny_unknown_fields)]
         $(#[$meta])*
-        #[derive(Debug, Clone, Default)]
         pub(crate) struct $name {
             $(pub $field: Option<$ty>,)*
         }
 
         impl Fields for $name {
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
-            fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+            fn read<'de, D: Deserializer<'de>>(&mut self, key: &str, value: D) -> Result<(), D::Error> {
                 match key {
-                    $(stringify!($field) => self.$field = map.next_value()?,)*
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+                    $(stringify!($field) => self.$field = Deserialize::deserialize(value)?,)*
+                    _ => {}
                 }
                 Ok(())
             }
@@ -83,6 +86,7 @@ macro_rules! sectioned {
 
 sectioned! {
 /// `supervisor:`: node policy settings, each overriding the preset.
+#[schemars(rename = "Supervisor")]
 pub(crate) struct RawSupervisor {
     pub preset: Option<RawPreset>,
     pub memory_pressure: Option<Ratio>,
@@ -106,8 +110,9 @@ pub(crate) struct RawSupervisor {
 }
 
 /// `supervisor.maintenance[]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "MaintenanceWindow")]
 pub(crate) struct RawWindow {
     pub days: Option<Vec<Day>>,
     pub from: Clock<false>,
@@ -115,8 +120,9 @@ pub(crate) struct RawWindow {
 }
 
 /// `supervisor.webhooks[]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Webhook")]
 pub(crate) struct RawWebhook {
     pub url: Url,
     pub events: Option<Vec<EventName>>,
@@ -126,6 +132,7 @@ pub(crate) struct RawWebhook {
 
 sectioned! {
 /// `services.<name>:`.
+#[schemars(rename = "Service")]
 pub(crate) struct RawService {
     pub kind: Option<RawKind>,
     pub pinned: Option<bool>,
@@ -147,8 +154,9 @@ pub(crate) struct RawService {
 }
 
 /// `services.<name>.process`: at most one way to find the process.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Process")]
 pub(crate) struct RawProcess {
     pub pidfile: Option<AbsPath>,
     pub name: Option<NonEmpty>,
@@ -158,8 +166,9 @@ pub(crate) struct RawProcess {
 }
 
 /// `services.<name>.health`: at most one probe, and its thresholds.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Health")]
 pub(crate) struct RawHealth {
     pub http: Option<Url>,
     pub tcp: Option<NonEmpty>,
@@ -174,8 +183,9 @@ pub(crate) struct RawHealth {
 
 /// `health.inference`: a one-token completion against an OpenAI-compatible
 /// server (SPEC §12).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Inference")]
 pub(crate) struct RawInference {
     pub url: Url,
     pub model: Option<NonEmpty>,

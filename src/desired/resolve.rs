@@ -4,7 +4,6 @@
 //! `restart` or `spawn`, a maintenance window that is not empty).
 use std::time::Duration;
 
-use super::locator::{key, Seg};
 use super::presets::{
     preset_settings, DEAD_AFTER, DEGRADED_AFTER, PROBE_TIMEOUT, RESTART_TIMEOUT, STOP_TIMEOUT,
 };
@@ -14,6 +13,7 @@ use super::spec::{
     HealthSpec, MaintenanceWindow, Origin, Preset, Probe, ProcessMatch, ServiceSpec, Settings,
     Start, Webhook,
 };
+use super::tree::{key, Seg};
 
 fn path(parts: &[&str]) -> Vec<Seg> {
     parts.iter().map(|p| key(p)).collect()

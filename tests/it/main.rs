@@ -46,6 +46,7 @@ mod remote_fallback;
 mod removed;
 mod replay;
 mod rotation;
+mod schema;
 mod security;
 mod snapshots;
 mod start_grace;
