@@ -44,9 +44,18 @@ pub fn run(
 /// Opens `--out` once, creating it if missing, before anything is probed:
 /// every later write goes through this open folder, so a symlink swapped
 /// in meanwhile, at `out` or under it, is never followed
-/// (`store::dirhandle`).
+/// (`store::dirhandle`). As root, an existing folder must be root's: its
+/// owner could rename what is in it while the probes run.
 pub(super) fn open_out(out: &Path) -> Result<DirHandle> {
-    Ok(DirHandle::create_or_open(out)?)
+    let dir = DirHandle::create_or_open(out)?;
+    let owner = dir.owner()?;
+    if nix::unistd::geteuid().is_root() && owner != 0 {
+        anyhow::bail!(
+            "refusing `--out` folder `{0}`: as root, it must be owned by root, and it is owned by uid {owner}\n\nhint: whoever owns it could swap what is in it while the probes run; choose a folder of root's, or `chown root:root {0}`",
+            out.display()
+        );
+    }
+    Ok(dir)
 }
 
 /// Probes the node once and writes what was seen under `out`; returns the
