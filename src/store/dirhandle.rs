@@ -70,14 +70,16 @@ impl DirHandle {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let parent_fd = match open(parent, dir_flags(), Mode::empty()) {
+        // The parents are trusted as given: a symlink among them is followed.
+        let follow = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let parent_fd = match open(parent, follow, Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => {
                 DirBuilder::new()
                     .recursive(true)
                     .create(parent)
                     .map_err(|e| context(e, "create", path))?;
-                open(parent, dir_flags(), Mode::empty())
+                open(parent, follow, Mode::empty())
                     .map_err(|e| context(e.into(), "open folder", parent))?
             }
             Err(e) => return Err(context(e.into(), "open folder", parent)),

@@ -41,6 +41,15 @@ fn creates_folders_and_replaces_files_leaving_no_temp_file() {
     assert_eq!(entries(&base.join("services/node")), ["web.json"]);
     assert!(out.exists("shared.txt") && !out.exists("missing"));
     assert_eq!(out.owner().unwrap(), nix::unistd::geteuid().as_raw());
+    // A symlink above the folder is the operator's: followed.
+    let via = t.path().join("via");
+    symlink(t.path().join("new"), &via).unwrap();
+    DirHandle::create_or_open(&via.join("out"))
+        .unwrap()
+        .write_file("c", b"")
+        .unwrap();
+    assert!(base.join("c").is_file());
+    fs::remove_file(base.join("c")).unwrap();
     // Opening it again, and an empty path, give the same folder.
     let again = DirHandle::create_or_open(&base).unwrap();
     again
