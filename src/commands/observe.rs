@@ -11,8 +11,7 @@ use serde_json::{json, Value};
 use crate::desired::NodeSpec;
 use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::run::format_ts;
-use crate::store::atomic::write_atomic;
-use crate::store::statedir::create_dirs_under;
+use crate::store::dirhandle::DirHandle;
 
 pub fn run(
     node: &NodeSpec,
@@ -20,7 +19,16 @@ pub fn run(
     state_dir: Option<&Path>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
-    let written = observe_once(node, out, state_dir, now)?;
+    // Not through a symlink either: a planted `/tmp/out -> /etc` link must
+    // not receive root's records.
+    if std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
+        anyhow::bail!(
+            "`{}` is a symbolic link; refusing to write through it\n\nhint: pass the folder it points to, if that is what you mean",
+            out.display()
+        );
+    }
+    let dir = open_out(out)?;
+    let written = observe_once(node, &dir, state_dir, now)?;
     let text = format!(
         "wrote node `{}` ({written} service record(s)) to `{}`",
         node.name,
@@ -33,11 +41,28 @@ pub fn run(
     Ok(0)
 }
 
+/// Opens `--out` once, creating it if missing, before anything is probed:
+/// every later write goes through this open folder, so a symlink swapped
+/// in meanwhile, at `out` or under it, is never followed
+/// (`store::dirhandle`). As root, an existing folder must be root's: its
+/// owner could rename what is in it while the probes run.
+pub(super) fn open_out(out: &Path) -> Result<DirHandle> {
+    let dir = DirHandle::create_or_open(out)?;
+    let owner = dir.owner()?;
+    if nix::unistd::geteuid().is_root() && owner != 0 {
+        anyhow::bail!(
+            "refusing `--out` folder `{0}`: as root, it must be owned by root, and it is owned by uid {owner}\n\nhint: whoever owns it could swap what is in it while the probes run; choose a folder of root's, or `chown root:root {0}`",
+            out.display()
+        );
+    }
+    Ok(dir)
+}
+
 /// Probes the node once and writes what was seen under `out`; returns the
 /// number of service records written.
 pub fn observe_once(
     node: &NodeSpec,
-    out: &Path,
+    out: &DirHandle,
     state_dir: Option<&Path>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
@@ -45,31 +70,20 @@ pub fn observe_once(
         state_dir: state_dir.map(Path::to_path_buf),
         ..ProbeOptions::default()
     };
-    // Not through a symlink either: a planted `/tmp/out -> /etc` link must
-    // not receive root's records.
-    if std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
-        anyhow::bail!(
-            "`{}` is a symbolic link; refusing to write through it\n\nhint: pass the folder it points to, if that is what you mean",
-            out.display()
-        );
-    }
     let live = probe::probe_node(node, &HashMap::new(), &opts);
     let ts = format_ts(now);
-    let put = |rel: String, v: Value| -> Result<()> {
-        let path = out.join(&rel);
-        // No symlink under `out` is followed: a planted `resources` link
-        // must not send the records elsewhere.
-        if let Some(parent) = Path::new(&rel).parent() {
-            std::fs::create_dir_all(out)
-                .with_context(|| format!("cannot create `{}`", out.display()))?;
-            create_dirs_under(out, parent)?;
-        }
+    let put = |folder: String, name: String, v: Value| -> Result<()> {
+        // Through the open folder, one component at a time: a `resources`
+        // link, planted before or swapped in during the probes, is refused.
+        let dir = out.create_dirs(Path::new(&folder))?;
         let mut body = serde_json::to_vec_pretty(&v)?;
         body.push(b'\n');
-        write_atomic(&path, &body).with_context(|| format!("cannot write `{}`", path.display()))
+        dir.write_file(&name, &body)
+            .with_context(|| format!("cannot write `{}`", dir.path().join(&name).display()))
     };
     put(
-        format!("nodes/{}.json", node.name),
+        "nodes".into(),
+        format!("{}.json", node.name),
         json!({"status": "online", "last_seen": ts}),
     )?;
     let gpus: Vec<Value> = live
@@ -84,7 +98,8 @@ pub fn observe_once(
         .memory
         .map(|m| json!({"total_bytes": m.total_bytes, "used_bytes": m.used_bytes}));
     put(
-        format!("resources/{}.json", node.name),
+        "resources".into(),
+        format!("{}.json", node.name),
         json!({"observed_at": ts, "memory": memory, "gpus": gpus}),
     )?;
     let mut written = 0;
@@ -143,7 +158,11 @@ pub fn observe_once(
             rec["probe_latency_ms"] =
                 json!((took.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0);
         }
-        put(format!("services/{}/{name}.json", node.name), rec)?;
+        put(
+            format!("services/{}", node.name),
+            format!("{name}.json"),
+            rec,
+        )?;
         written += 1;
     }
     Ok(written)

@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::desired::{Fleet, NodeSpec, MAX_FILE_BYTES, SERVICES_FILE};
-use crate::store::atomic::write_atomic;
-use crate::store::statedir::create_dirs_under;
+use crate::store::dirhandle::DirHandle;
 
 pub struct Recording<'a> {
     pub fleet: &'a Fleet,
@@ -37,16 +36,17 @@ pub fn record(r: &Recording) -> Result<i32> {
             r.out.display()
         );
     }
+    // Opened once: every folder and file below is reached from it, so a
+    // symlink swapped in while the probes run is never followed.
+    let out = super::observe::open_out(r.out)?;
     let scenario = r.out.join(crate::replay::scenario::FILE);
-    if scenario.exists() {
+    if out.exists(crate::replay::scenario::FILE) {
         bail!(
             "`{}` already holds a recording\n\nhint: record into a new folder; a recording is never overwritten",
             r.out.display()
         );
     }
-    std::fs::create_dir_all(r.out)
-        .with_context(|| format!("cannot create `{}`", r.out.display()))?;
-    copy_hosts(r)?;
+    copy_hosts(r, &out)?;
     let width = (r.count - 1).max(1).to_string().len().max(2);
     let start = r.fixed_start.unwrap_or_else(Utc::now);
     let mut steps: Vec<(String, String)> = vec![];
@@ -59,8 +59,8 @@ pub fn record(r: &Recording) -> Result<i32> {
         };
         let folder = format!("steps/{i:0width$}");
         // No symlink under `out` is followed, `steps` included.
-        create_dirs_under(r.out, Path::new(&folder))?;
-        records += super::observe::observe_once(r.node, &r.out.join(&folder), r.state_dir, now)?;
+        let step = out.create_dirs(Path::new(&folder))?;
+        records += super::observe::observe_once(r.node, &step, r.state_dir, now)?;
         let at = (now - start).to_std().unwrap_or_default();
         let at = Duration::from_millis(at.as_millis() as u64);
         let at = if at.is_zero() {
@@ -69,7 +69,7 @@ pub fn record(r: &Recording) -> Result<i32> {
             crate::fmt::duration(at)
         };
         steps.push((at, folder));
-        write_scenario(r, start, &steps)?;
+        write_scenario(r, &out, start, &steps)?;
         if i + 1 < r.count {
             // The next observation `every` after this one started.
             let next = start + chrono::Duration::from_std(r.every * (i + 1)).unwrap_or_default();
@@ -96,20 +96,28 @@ pub fn record(r: &Recording) -> Result<i32> {
 }
 
 /// Every node's services.yaml, so the recording replays on its own.
-fn copy_hosts(r: &Recording) -> Result<()> {
+fn copy_hosts(r: &Recording, out: &DirHandle) -> Result<()> {
     for name in r.fleet.nodes.keys() {
         let from = r.hosts.join(name).join(SERVICES_FILE);
         let text = crate::store::read_limited(&from, MAX_FILE_BYTES)
             .with_context(|| format!("cannot copy `{}`", from.display()))?;
-        let rel = Path::new("hosts").join(name);
-        create_dirs_under(r.out, &rel)?;
-        let to = r.out.join(&rel).join(SERVICES_FILE);
-        write_atomic(&to, &text).with_context(|| format!("cannot write `{}`", to.display()))?;
+        let dir = out.create_dirs(&Path::new("hosts").join(name))?;
+        dir.write_file(SERVICES_FILE, &text).with_context(|| {
+            format!(
+                "cannot write `{}`",
+                dir.path().join(SERVICES_FILE).display()
+            )
+        })?;
     }
     Ok(())
 }
 
-fn write_scenario(r: &Recording, start: DateTime<Utc>, steps: &[(String, String)]) -> Result<()> {
+fn write_scenario(
+    r: &Recording,
+    out: &DirHandle,
+    start: DateTime<Utc>,
+    steps: &[(String, String)],
+) -> Result<()> {
     let mut text = format!(
         "# Recorded by `supervisorctl observe` on node {} every {}.\n\
          # To score a replay, list the faults that really happened, e.g.:\n\
@@ -128,7 +136,7 @@ fn write_scenario(r: &Recording, start: DateTime<Utc>, steps: &[(String, String)
         text.push_str(&format!("  - at: {at}\n    world: {folder}\n"));
     }
     text.push_str("faults: []\n");
-    let path = r.out.join(crate::replay::scenario::FILE);
-    write_atomic(&path, text.as_bytes())
-        .with_context(|| format!("cannot write `{}`", path.display()))
+    let name = crate::replay::scenario::FILE;
+    out.write_file(name, text.as_bytes())
+        .with_context(|| format!("cannot write `{}`", r.out.join(name).display()))
 }

@@ -4,6 +4,7 @@
 //! it falls short; the decision core never touches the file system itself.
 pub mod atomic;
 pub mod checkpoint;
+pub mod dirhandle;
 pub mod eventlog;
 pub mod fallbacks;
 mod file;

@@ -31,6 +31,7 @@ mod log_shipping;
 mod matcher;
 mod metrics_file;
 mod mistakes;
+mod observe_swap;
 mod operator;
 mod orphan_evict;
 mod orphans;

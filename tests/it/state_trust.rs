@@ -1,6 +1,7 @@
 //! As root, the state directory and the folders used under it must be
 //! root's and not writable by group or others, and no symlink in it is
-//! followed (SPEC §9 "Trust"); `observe --out` follows no symlink either.
+//! followed (SPEC §9 "Trust"); `observe --out` follows no symlink either, and
+//! as root writes only into a folder of root's.
 use std::os::unix::fs::PermissionsExt;
 
 use super::live_support::*;
@@ -125,6 +126,35 @@ fn observe_out_follows_no_symlinked_folder() {
     let out = n.cli(&["observe", "--out", link.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn as_root_observe_refuses_an_out_folder_another_user_owns() {
+    if !needs_root() {
+        return;
+    }
+    let n = Node::new("services:\n  web:\n    restart: [\"true\"]\n");
+    // `nobody` made the folder first: they could rename what is in it
+    // while the probes run.
+    let out_dir = n.path("observed");
+    std::fs::create_dir(&out_dir).unwrap();
+    chown_nobody(&out_dir);
+    let path = out_dir.to_str().unwrap();
+    for extra in [&[][..], &["--every", "1s", "--count", "1"][..]] {
+        let mut args = vec!["observe", "--out", path];
+        args.extend_from_slice(extra);
+        let out = n.cli(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+        assert!(stderr.contains("chown root:root"), "{stderr}");
+        assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
+    }
+    // A folder it creates is root's.
+    let fresh = n.path("fresh/observed");
+    let out = n.cli(&["observe", "--out", fresh.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(fresh.join(format!("nodes/{NODE}.json")).is_file());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! followed, whole lines under concurrency, locks across open files).
 mod atomic;
 mod checkpoint;
+mod dirhandle;
 mod eventlog;
 mod lock;
 mod settings;
