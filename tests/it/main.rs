@@ -28,6 +28,7 @@ mod live_preview;
 mod live_support;
 mod loading;
 mod log_shipping;
+mod lnav_lines;
 mod matcher;
 mod metrics_file;
 mod mistakes;
