@@ -13,7 +13,9 @@ fn rendered(lines: &str, seq: &Value) -> (String, Vec<String>) {
     let mut it = lines.lines().skip_while(|l| {
         l.split_whitespace().nth(1) != seq.as_u64().map(|n| n.to_string()).as_deref()
     });
-    let line = it.next().unwrap_or_else(|| panic!("no line for seq {seq}:\n{lines}"));
+    let line = it
+        .next()
+        .unwrap_or_else(|| panic!("no line for seq {seq}:\n{lines}"));
     let under = it
         .take_while(|l| l.starts_with("  "))
         .map(|l| l.trim().to_string())
@@ -69,9 +71,18 @@ fn lnav_renders_separated_fields_of_real_events() {
         "a health change with a reason",
     );
     let (line, under) = rendered(&view, &health["seq"]);
-    assert!(line.ends_with(&format!(" {}", s(&health, "reason"))), "{line}");
-    assert!(under.contains(&format!("from: {}", s(&health, "from"))), "{under:?}");
-    assert!(under.contains(&format!("to: {}", s(&health, "to"))), "{under:?}");
+    assert!(
+        line.ends_with(&format!(" {}", s(&health, "reason"))),
+        "{line}"
+    );
+    assert!(
+        under.contains(&format!("from: {}", s(&health, "from"))),
+        "{under:?}"
+    );
+    assert!(
+        under.contains(&format!("to: {}", s(&health, "to"))),
+        "{under:?}"
+    );
 
     // An executed action: action, then outcome, then its reason.
     let done = find(&|e| e["type"] == "action_executed", "an executed action");
@@ -82,7 +93,10 @@ fn lnav_renders_separated_fields_of_real_events() {
         .position(|w| *w == s(&done, "action"))
         .unwrap_or_else(|| panic!("the action in {line}"));
     assert_eq!(words[at + 1], s(&done, "outcome"), "{line}");
-    assert!(line.ends_with(&format!(" {}", s(&done, "reason"))), "{line}");
+    assert!(
+        line.ends_with(&format!(" {}", s(&done, "reason"))),
+        "{line}"
+    );
     assert!(under.is_empty(), "nothing bulky under it: {under:?}");
 
     // The decision's objects and run_started's fields stay hidden.
