@@ -46,6 +46,7 @@ mod reliability;
 mod remote_fallback;
 mod removed;
 mod replay;
+mod reset_state;
 mod rotation;
 mod security;
 mod snapshots;
