@@ -377,6 +377,8 @@ pub enum Command {
     /// Print the man page (roff) to stdout
     Man,
     /// Run the decision core over a scenario's recorded worlds and score it
+    ///
+    /// The scenario folder supplies hosts/ and the worlds; nothing is written.
     Replay {
         /// The scenario folder: scenario.yaml, hosts/, one world per step
         #[arg(value_hint = clap::ValueHint::DirPath)]

@@ -210,6 +210,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let now = clock.now.or(b.now);
             match (count, every) {
                 (Some(count), Some(every)) => {
+                    let max = crate::replay::scenario::MAX_STEPS;
+                    if every.is_zero() || count == 0 || count > max {
+                        anyhow::bail!(
+                            "a recording needs `--every` above 0 and `--count` from 1 to {max} (got --every {}, --count {count})\n\nhint: a scenario holds at most {max} steps; record a longer stretch as several scenarios",
+                            crate::fmt::duration(every)
+                        );
+                    }
                     commands::record::record(&commands::record::Recording {
                         fleet: &fleet,
                         hosts: &g.hosts,

@@ -12,6 +12,7 @@
 //! `run_finished.duration_ms` measures this machine).
 pub mod scenario;
 pub mod score;
+mod summary;
 mod timeline;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Result};
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
@@ -29,25 +30,26 @@ use crate::desired::Fleet;
 use crate::events::{Event, EventKind};
 use crate::run::{Output, RunIdentity};
 use scenario::Scenario;
-
-/// One step as replayed: its time and its stamped event lines.
-pub struct StepRecord {
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub offset: chrono::Duration,
-    pub lines: Vec<String>,
-    pub events: Vec<Value>,
-}
+pub use summary::StepSummary;
 
 /// `replay DIR`: prints every step's events then the score (JSON), or a
-/// timeline and the score as a table; 0 when the score is clean, 2 when
-/// not, 1 on an error.
+/// timeline and the score as a table, step by step as they are decided;
+/// 0 when the score is clean, 2 when not, 1 on an error.
 pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
     let hosts = dir.join("hosts");
-    if !dir.join(scenario::FILE).exists() && !hosts.exists() {
-        anyhow::bail!(
-            "`{}` is not a scenario folder: it has no {} and no hosts/\n\nhint: a scenario is a folder with scenario.yaml, hosts/<node>/services.yaml and one world folder per step (see docs/decision-quality.md)",
+    let file = dir.join(scenario::FILE);
+    let hint = "hint: a scenario is a folder with scenario.yaml, hosts/<node>/services.yaml and one world folder per step (see docs/decision-quality.md)";
+    if std::fs::symlink_metadata(&file).is_err() {
+        bail!(
+            "`{}` has no {}: it is not a scenario folder\n\n{hint}",
             dir.display(),
             scenario::FILE
+        );
+    }
+    if !std::fs::symlink_metadata(&hosts).is_ok_and(|m| m.is_dir()) {
+        bail!(
+            "scenario `{}` has no hosts/ folder (its nodes' services.yaml)\n\n{hint}",
+            dir.display()
         );
     }
     let Some((fleet, _)) = crate::run::load_trusted_fleet(&hosts, insecure_config) else {
@@ -61,36 +63,24 @@ pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
             return Ok(crate::exit::ERROR);
         }
     };
-    let steps = replay(&fleet, &scenario);
-    let score = score::score(&fleet, &scenario, &steps);
-    let last = steps.last().context("a scenario has at least one step")?;
-    let next_seq = last
-        .events
-        .last()
-        .and_then(|e| e["seq"].as_u64())
-        .unwrap_or(0)
-        + 1;
-    let score_line = score.event(&scenario.node).to_line(
-        &crate::fmt::ts(last.at),
-        last.events
-            .last()
-            .and_then(|e| e["run_id"].as_str())
-            .unwrap_or_default(),
-        next_seq,
-    );
-    let text = match output {
-        Output::Json => {
-            let mut s: String = steps.iter().flat_map(|s| s.lines.iter().cloned()).collect();
-            s.push_str(&score_line);
-            s
-        }
-        Output::Human => timeline::render(&scenario, &steps, &score),
-    };
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.context("cannot write to stdout")?,
+    let mut out = Stdout::default();
+    if output == Output::Human {
+        out.write(&timeline::header(&scenario));
     }
+    let steps = replay(&fleet, &scenario, |lines, summary| match output {
+        Output::Json => lines.iter().for_each(|l| out.write(l)),
+        Output::Human => out.write(&timeline::line(summary)),
+    });
+    let score = score::score(&fleet, &scenario, &steps);
+    match (output, steps.last()) {
+        (Output::Json, Some(last)) => out.write(&score.event(&scenario.node).to_line(
+            &crate::fmt::ts(last.at),
+            &last.run_id,
+            last.next_seq,
+        )),
+        _ => out.write(&timeline::table(&scenario, &score)),
+    }
+    out.finish()?;
     Ok(if score.clean() {
         crate::exit::OK
     } else {
@@ -98,8 +88,49 @@ pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
     })
 }
 
-/// Runs the core over every step; pure but for reading each step's world.
-pub fn replay(fleet: &Fleet, scenario: &Scenario) -> Vec<StepRecord> {
+/// stdout, written as the replay goes; a closed stdout (`| head`) ends the
+/// output quietly and the replay still returns its exit code.
+#[derive(Default)]
+struct Stdout {
+    closed: bool,
+    error: Option<std::io::Error>,
+}
+
+impl Stdout {
+    fn write(&mut self, text: &str) {
+        if self.closed || self.error.is_some() {
+            return;
+        }
+        match std::io::stdout().lock().write_all(text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.closed = true,
+            Err(e) => self.error = Some(e),
+            Ok(()) => {}
+        }
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if !self.closed && self.error.is_none() {
+            if let Err(e) = std::io::stdout().lock().flush() {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    self.error = Some(e);
+                }
+            }
+        }
+        match self.error {
+            Some(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs the core over every step, handing each step's stamped lines and
+/// its summary to `emit` as soon as it is decided; pure but for reading
+/// each step's world. Returns the summaries (what the score needs).
+pub fn replay(
+    fleet: &Fleet,
+    scenario: &Scenario,
+    mut emit: impl FnMut(&[String], &StepSummary),
+) -> Vec<StepSummary> {
     let mut checkpoint = Checkpoint::default();
     let overrides = Overrides::default();
     let live = BTreeMap::new();
@@ -169,16 +200,13 @@ pub fn replay(fleet: &Fleet, scenario: &Scenario) -> Vec<StepRecord> {
         }
         checkpoint = settled.checkpoint;
         checkpoint.next_seq = seq;
-        let events = lines
+        let events: Vec<Value> = lines
             .iter()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        steps.push(StepRecord {
-            at: now,
-            offset: step.at,
-            lines,
-            events,
-        });
+        let summary = summary::summarize(&scenario.node, now, step.at, &events);
+        emit(&lines, &summary);
+        steps.push(summary);
     }
     steps
 }

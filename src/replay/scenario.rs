@@ -15,8 +15,13 @@ use crate::desired::{ConfigError, Fleet};
 
 pub const FILE: &str = "scenario.yaml";
 
-/// The largest scenario file read (steps are folders; the file is small).
-const MAX_BYTES: u64 = 1024 * 1024;
+/// The largest scenario file read: about 200,000 steps (a recording of
+/// two months at 30 s).
+pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The most steps a recording may ask for, so that its scenario.yaml stays
+/// within [`MAX_BYTES`].
+pub const MAX_STEPS: u32 = 200_000;
 
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -25,6 +30,8 @@ pub struct Scenario {
     pub node: String,
     pub steps: Vec<Step>,
     pub faults: Vec<Fault>,
+    /// `description:`, shown under the timeline's header.
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,7 +86,6 @@ struct Raw {
     start: Time,
     node: NodeName,
     #[serde(default)]
-    #[allow(dead_code)]
     description: Option<String>,
     steps: Vec<RawStep>,
     #[serde(default)]
@@ -107,8 +113,10 @@ struct RawFault {
 struct Context {
     dir: PathBuf,
     nodes: BTreeSet<String>,
-    /// The services of the node named so far (`node` comes first).
+    /// The services of the node named so far.
     services: Option<(String, BTreeSet<String>)>,
+    /// Fault services read before `node`: checked once it is known.
+    deferred: Vec<String>,
     fleet_services: Vec<(String, BTreeSet<String>)>,
 }
 
@@ -145,13 +153,14 @@ impl<'de> Deserialize<'de> for Time {
     }
 }
 
-struct Offset(chrono::Duration);
+/// An offset and how it was written (to place a later error).
+struct Offset(chrono::Duration, String);
 impl<'de> Deserialize<'de> for Offset {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let d = crate::desired::parse_duration(&s).map_err(|e| refuse("", &s, e))?;
         chrono::Duration::from_std(d)
-            .map(Offset)
+            .map(|d| Offset(d, s.clone()))
             .map_err(|_| refuse("", &s, format!("`{s}` is too long an offset")))
     }
 }
@@ -184,11 +193,11 @@ impl<'de> Deserialize<'de> for ServiceName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let problem = with_context(|c| match &c.services {
-            Some((node, services)) if !services.contains(&s) => Some(format!(
-                "service `{s}` is not declared on node `{node}` (services: {})",
-                services.iter().cloned().collect::<Vec<_>>().join(", ")
-            )),
-            _ => None,
+            Some((node, services)) => unknown_service(&s, node, services),
+            None => {
+                c.deferred.push(s.clone());
+                None
+            }
         })
         .flatten();
         match problem {
@@ -198,37 +207,55 @@ impl<'de> Deserialize<'de> for ServiceName {
     }
 }
 
+fn unknown_service(s: &str, node: &str, services: &BTreeSet<String>) -> Option<String> {
+    (!services.contains(s)).then(|| {
+        format!(
+            "service `{s}` is not declared on node `{node}` (services: {})",
+            services.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
 struct WorldDir(PathBuf);
 impl<'de> Deserialize<'de> for WorldDir {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let rel = Path::new(&s);
-        if rel.as_os_str().is_empty()
-            || !rel.components().all(|c| matches!(c, Component::Normal(_)))
-        {
+        let parts: Vec<_> = rel
+            .components()
+            .filter(|c| *c != Component::CurDir)
+            .collect();
+        if parts.is_empty() || !parts.iter().all(|c| matches!(c, Component::Normal(_))) {
             return Err(refuse(
                 "world",
                 &s,
                 format!("world `{s}` must be a relative path inside the scenario folder (no `..`, not absolute)"),
             ));
         }
-        let dir = with_context(|c| c.dir.join(rel)).unwrap_or_else(|| rel.to_path_buf());
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.is_dir() => Ok(WorldDir(dir)),
-            Ok(_) => Err(refuse(
-                "world",
-                &s,
-                format!("world `{s}` is not a folder (symbolic links are not followed)"),
-            )),
-            Err(e) => Err(refuse(
-                "world",
-                &s,
-                format!(
+        // Every folder on the way is a real folder: a link could lead a
+        // replay to read worlds from anywhere.
+        let mut dir = with_context(|c| c.dir.clone()).unwrap_or_default();
+        for part in parts {
+            dir.push(part);
+            let problem = match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => Some(format!(
+                    "world `{s}`: `{}` is a symbolic link; refusing to follow it",
+                    dir.display()
+                )),
+                Ok(m) if !m.is_dir() => {
+                    Some(format!("world `{s}`: `{}` is not a folder", dir.display()))
+                }
+                Ok(_) => None,
+                Err(e) => Some(format!(
                     "world `{s}` cannot be read: {}",
                     crate::text::io_error_text(&e)
-                ),
-            )),
+                )),
+            };
+            if let Some(p) = problem {
+                return Err(refuse("world", &s, p));
+            }
         }
+        Ok(WorldDir(dir))
     }
 }
 
@@ -241,6 +268,7 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
             dir: dir.to_path_buf(),
             nodes: fleet.nodes.keys().cloned().collect(),
             services: None,
+            deferred: vec![],
             fleet_services: fleet
                 .nodes
                 .iter()
@@ -250,16 +278,43 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
     });
     REFUSED.with(|r| *r.borrow_mut() = None);
     let parsed: Result<Raw, _> = serde_yaml::from_str(&text);
-    CONTEXT.with(|c| *c.borrow_mut() = None);
+    let context = CONTEXT.with(|c| c.borrow_mut().take());
     let refused = REFUSED.with(|r| r.borrow_mut().take());
     let raw = parsed.map_err(|e| {
         let mut error = yaml_error(&file, &e);
         if let Some((line, column)) = refused.and_then(|(k, v)| locate_value(&text, k, &v)) {
             (error.line, error.column) = (line, column);
         }
+        // The reader places a repeated key at its mapping: point at the repeat.
+        let repeated = error.message.strip_prefix("duplicate field `").or_else(|| {
+            error
+                .message
+                .split_once(": duplicate field `")
+                .map(|(_, rest)| rest)
+        });
+        if let Some(key) = repeated.and_then(|r| r.split('`').next()) {
+            if let (line, column @ 1..) = locate(&text, key, 1) {
+                (error.line, error.column) = (line, column);
+            }
+        }
         (error, Some(text.clone()))
     })?;
     let at_key = |key: &str, index: usize| locate(&text, key, index);
+    let here = |key: &str, value: &str| locate_value(&text, key, value).unwrap_or((0, 0));
+    if let Some(Context {
+        services: Some((node, services)),
+        deferred,
+        ..
+    }) = &context
+    {
+        for name in deferred {
+            if let Some(problem) = unknown_service(name, node, services) {
+                let (line, col) = here("service", name);
+                let e = ConfigError::new(&file, line, col, problem);
+                return Err((e, Some(text)));
+            }
+        }
+    }
     let mut steps = Vec::with_capacity(raw.steps.len());
     for (i, s) in raw.steps.into_iter().enumerate() {
         if let Some(prev) = steps.last().map(|p: &Step| p.at) {
@@ -288,28 +343,54 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
             .with_hint(Some("add `- at: 0s` with `world: <folder>`".into()));
         return Err((e, Some(text)));
     }
-    let faults = raw
-        .faults
-        .into_iter()
-        .map(|f| Fault {
+    let last = steps.last().map_or(chrono::Duration::zero(), |s| s.at);
+    let mut faults = Vec::with_capacity(raw.faults.len());
+    for f in raw.faults {
+        let problem = match &f.to {
+            Some(to) if to.0 < f.from.0 => Some((
+                "to",
+                to.1.clone(),
+                "`to` is before `from`: a fault must be handled after it starts",
+                "`to` is the last time by which the fault must be handled",
+            )),
+            _ if f.from.0 > last => Some((
+                "from",
+                f.from.1.clone(),
+                "`from` is after the last step: nothing could detect or handle this fault",
+                "the steps end at the last `at`; record or write more steps, or move `from`",
+            )),
+            _ => None,
+        };
+        if let Some((key, value, message, hint)) = problem {
+            let (line, col) = here(key, &value);
+            let e = ConfigError::new(&file, line, col, message).with_hint(Some(hint.into()));
+            return Err((e, Some(text)));
+        }
+        faults.push(Fault {
             service: f.service.0,
             from: f.from.0,
             to: f.to.map(|t| t.0),
             action: f.action,
-        })
-        .collect();
+        });
+    }
     Ok(Scenario {
         dir: dir.to_path_buf(),
         start: raw.start.0,
         node: raw.node.0,
         steps,
         faults,
+        description: raw.description,
     })
 }
 
 fn read(file: &Path) -> Result<String, ConfigError> {
-    let bytes = crate::store::read_limited(file, MAX_BYTES)
-        .map_err(|e| ConfigError::whole(file, e.to_string()))?;
+    let bytes = crate::store::read_limited(file, MAX_BYTES).map_err(|e| {
+        let why = match e.raw_os_error() {
+            Some(nix::libc::ELOOP) => "is a symbolic link; refusing to follow it".to_string(),
+            _ => crate::text::io_error_text(&e),
+        };
+        ConfigError::whole(file, format!("cannot read the scenario: {why}"))
+    })?;
     String::from_utf8(bytes).map_err(|_| ConfigError::whole(file, "not UTF-8 text"))
 }
 
@@ -321,8 +402,11 @@ fn yaml_error(file: &Path, e: &serde_yaml::Error) -> ConfigError {
         }
     }
     let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-    let hint = if message.contains("unknown field") {
-        Some("a scenario has `start`, `node`, `steps` (each `at`, `world`) and `faults` (each `service`, `from`, `to`, `action`)".into())
+    let fields = "a scenario has `start`, `node`, `steps` (each `at`, `world`), `faults` (each `service`, `from`, `to`, `action`) and an optional `description`";
+    let hint = if message.contains("unknown field") || message.contains("missing field") {
+        Some(fields.into())
+    } else if message.contains("duplicate field") {
+        Some("each key may appear once in its mapping; remove one of them".into())
     } else if message.contains("unknown variant") {
         Some("`action` is one of restart, evict, preload, activate_fallback, none".into())
     } else {

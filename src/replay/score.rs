@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use super::scenario::{Expected, Fault, Scenario};
-use super::StepRecord;
+use super::StepSummary;
 use crate::desired::Fleet;
 use crate::events::{Event, EventKind};
 
@@ -91,15 +91,17 @@ impl Score {
     }
 }
 
-pub fn score(fleet: &Fleet, scenario: &Scenario, steps: &[StepRecord]) -> Score {
-    let node = scenario.node.as_str();
-    let executed = executed(node, steps);
+pub fn score(fleet: &Fleet, scenario: &Scenario, steps: &[StepSummary]) -> Score {
+    let executed = steps
+        .iter()
+        .flat_map(|s| s.executed.iter().cloned())
+        .collect();
     score_actions(fleet, scenario, executed, |f| {
         let from = scenario.start + f.from;
         steps
             .iter()
             .filter(|s| s.at >= from)
-            .find(|s| s.events.iter().any(|e| detects(e, node, &f.service)))
+            .find(|s| s.node_drift || s.detected.contains(&f.service))
             .map(|s| s.at)
     })
 }
@@ -180,46 +182,6 @@ pub fn score_actions(
         storms,
         pinned_evicted,
         flaps,
-    }
-}
-
-/// Every action of `node` the replay executed, in time order.
-pub fn executed(node: &str, steps: &[StepRecord]) -> Vec<Executed> {
-    steps
-        .iter()
-        .flat_map(|s| s.events.iter().map(move |e| (s.at, e)))
-        .filter(|(_, e)| {
-            e["type"] == EventKind::ActionExecuted.as_str()
-                && e["node"] == node
-                && matches!(
-                    e["outcome"].as_str(),
-                    Some("started" | "success" | "failed")
-                )
-        })
-        .map(|(at, e)| Executed {
-            at,
-            service: e["service"].as_str().unwrap_or_default().to_string(),
-            action: e["action"].as_str().unwrap_or_default().to_string(),
-        })
-        .collect()
-}
-
-/// Events that show a problem with the service was seen: its drift, a
-/// reconcile event, a prediction, a health change away from healthy, or a
-/// drift of its whole node (offline, pressure).
-fn detects(e: &Value, node: &str, service: &str) -> bool {
-    if e["node"] != node {
-        return false;
-    }
-    let own = e["service"] == service;
-    let whole_node = e["service"].is_null();
-    let kind = e["type"].as_str().unwrap_or_default();
-    match kind {
-        "drift_detected" => own || whole_node,
-        "reconcile_required" | "reconcile_recommended" | "reconcile_blocked" => own,
-        "failure_predicted" | "thrash_detected" => own,
-        "health_changed" => own && matches!(e["to"].as_str(), Some("degraded" | "dead")),
-        _ => false,
     }
 }
 

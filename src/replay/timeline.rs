@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::scenario::Scenario;
 use super::score::Score;
-use super::StepRecord;
+use super::StepSummary;
 use crate::text::escape_control;
 
 /// `+0s`, `+90s` as `+1m30s`, `+1h26m`: hours and minutes read better
@@ -38,30 +38,9 @@ fn str_of<'a>(e: &'a Value, k: &str) -> &'a str {
     e[k].as_str().unwrap_or_default()
 }
 
-fn actions(step: &StepRecord) -> String {
-    let list: Vec<String> = step
-        .events
-        .iter()
-        .filter(|e| e["type"] == "action_executed")
-        .map(|e| {
-            let outcome = str_of(e, "outcome");
-            let what = format!("{} {}", str_of(e, "action"), str_of(e, "service"));
-            match outcome {
-                "started" | "success" => what,
-                _ => format!("{what} ({outcome}: {})", str_of(e, "reason")),
-            }
-        })
-        .collect();
-    if list.is_empty() {
-        "-".into()
-    } else {
-        list.join(", ")
-    }
-}
-
 /// Predictions (what is projected, when) and tuning changes.
-fn notes(step: &StepRecord) -> String {
-    step.events
+pub fn notes(events: &[Value]) -> Vec<String> {
+    events
         .iter()
         .filter_map(|e| match e["type"].as_str() {
             Some("failure_predicted") => {
@@ -92,44 +71,44 @@ fn notes(step: &StepRecord) -> String {
             )),
             _ => None,
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect()
 }
 
-fn state(step: &StepRecord) -> &str {
-    step.events
-        .iter()
-        .rev()
-        .find(|e| e["type"] == "run_finished")
-        .map_or("", |e| str_of(e, "state"))
-}
-
-pub fn render(scenario: &Scenario, steps: &[StepRecord], score: &Score) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "replay of node {} from {}: {} step{}\n",
+pub fn header(scenario: &Scenario) -> String {
+    let n = scenario.steps.len();
+    let mut out = format!(
+        "replay of node {} from {}: {n} step{}\n",
         scenario.node,
         crate::fmt::ts(scenario.start),
-        steps.len(),
-        if steps.len() == 1 { "" } else { "s" }
+        if n == 1 { "" } else { "s" }
     );
-    let _ = writeln!(
-        out,
-        "  {:<8} {:<9} {:<12} {:<40} predictions, tuning",
-        "step", "time", "state", "actions"
-    );
-    for s in steps {
-        let _ = writeln!(
-            out,
-            "  {:<8} {:<9} {:<12} {:<40} {}",
-            offset(s.offset),
-            s.at.format("%H:%M:%S"),
-            state(s),
-            escape_control(&actions(s)),
-            escape_control(&notes(s)),
-        );
+    if let Some(d) = &scenario.description {
+        out.push_str(&format!("{}\n", escape_control(d)));
     }
+    out.push_str(&format!(
+        "\n  {:<8} {:<9} {:<12} {:<40} predictions, tuning\n",
+        "step", "time", "state", "actions"
+    ));
+    out
+}
+
+/// One step: offset, clock, summary state, actions (or advice, or what
+/// drifted), predictions and tuning.
+pub fn line(s: &StepSummary) -> String {
+    let text = format!(
+        "  {:<8} {:<9} {:<12} {:<40} {}",
+        offset(s.offset),
+        s.at.format("%H:%M:%S"),
+        s.state,
+        escape_control(&s.actions),
+        escape_control(if s.notes == "-" { "" } else { &s.notes }),
+    );
+    format!("{}\n", text.trim_end())
+}
+
+/// The score as a table, and the verdict.
+pub fn table(scenario: &Scenario, score: &Score) -> String {
+    let mut out = String::new();
     let start = scenario.start;
     let _ = writeln!(out, "\nscore");
     if !score.faults.is_empty() {

@@ -103,13 +103,9 @@ fn generate() -> String {
             .expect("name")
             .to_string_lossy()
             .into_owned();
-        let description = fs::read_to_string(dir.join("scenario.yaml"))
-            .expect("scenario.yaml")
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("# ")
-            .to_string();
+        let fleet = supervisorctl::desired::load_fleet(&dir.join("hosts")).expect("hosts");
+        let sc = scenario::load(&dir, &fleet).unwrap_or_else(|(e, _)| panic!("{e}"));
+        let description = sc.description.unwrap_or_default();
         out.push_str(&format!("### {name}\n\n{description}.\n\n"));
         out.push_str("| supervisor | faults handled | time to detect | time to act | false actions | storms | pinned evicted | flaps | passed |\n");
         out.push_str("|---|---|---|---|---|---|---|---|---|\n");

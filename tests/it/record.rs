@@ -122,3 +122,27 @@ fn a_recording_replays_and_scores_the_fault_it_saw() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a recording"));
 }
+
+#[test]
+fn a_recording_needs_a_positive_interval_and_a_bounded_count() {
+    let node = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
+    let out = node.path("rec");
+    for (every, count) in [("0s", "3"), ("1s", "0"), ("1s", "200001")] {
+        let o = node.cli(&[
+            "observe",
+            "--out",
+            &out.display().to_string(),
+            "--every",
+            every,
+            "--count",
+            count,
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{every} {count}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("a recording needs `--every` above 0 and `--count` from 1 to 200000"),
+            "{err}"
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+}

@@ -261,3 +261,88 @@ fn tuning_converges_within_its_bounds() {
         "one step an hour, then it stays at its bound for the last 2.5 hours"
     );
 }
+
+/// Found by a hostile walk: checks that used to pass silently or point at
+/// the wrong place.
+#[test]
+fn scenario_checks_do_not_depend_on_key_order_and_refuse_impossible_faults() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("s");
+    copy_tree(
+        &repo_root().join("world-fixtures/scenarios/hung-health"),
+        &dir,
+    );
+    let path = dir.join("scenario.yaml");
+    let original = fs::read_to_string(&path).expect("read");
+    let check = |text: &str, message: &str, line_of: &str| {
+        fs::write(&path, text).expect("write");
+        let out = replay(&dir, true);
+        assert_eq!(out.code, 1, "{}", out.describe());
+        assert!(out.stderr.contains(message), "{message}: {}", out.stderr);
+        let line = text
+            .lines()
+            .position(|l| l.contains(line_of))
+            .expect("line")
+            + 1;
+        assert!(
+            out.stderr.contains(&format!("scenario.yaml:{line}:")),
+            "{message}: at line {line}:\n{}",
+            out.stderr
+        );
+    };
+    // Faults before `node:` are checked all the same.
+    let (head, faults) = original.split_at(original.find("faults:").expect("faults"));
+    let reordered = format!(
+        "{}{head}",
+        faults.replace("service: llm", "service: nosuch")
+    );
+    check(
+        &reordered,
+        "service `nosuch` is not declared on node `gpu`",
+        "service: nosuch",
+    );
+    check(
+        &original.replace("to: 4m", "to: 10s"),
+        "`to` is before `from`",
+        "to: 10s",
+    );
+    check(
+        &original.replace("from: 90s\n    to: 4m", "from: 10h"),
+        "`from` is after the last step",
+        "from: 10h",
+    );
+    check(
+        &original.replacen("node: gpu\n", "node: gpu\nnode: gpu # again\n", 1),
+        "duplicate field `node`",
+        "# again",
+    );
+    // A folder on the way to a world that is a symbolic link is refused.
+    fs::rename(dir.join("steps"), dir.join("real-steps")).expect("rename");
+    std::os::unix::fs::symlink(dir.join("real-steps"), dir.join("steps")).expect("symlink");
+    check(
+        &original,
+        "is a symbolic link; refusing to follow it",
+        "world: steps/00",
+    );
+    fs::remove_file(dir.join("steps")).expect("rm");
+    fs::rename(dir.join("real-steps"), dir.join("steps")).expect("rename");
+    // `./steps/00` is inside the scenario folder too.
+    fs::write(&path, original.replace("world: steps/", "world: ./steps/")).expect("write");
+    assert_eq!(replay(&dir, true).code, 0);
+    // No scenario.yaml, no hosts/: said plainly.
+    fs::remove_file(&path).expect("rm");
+    let out = replay(&dir, true);
+    assert!(
+        out.stderr.contains("has no scenario.yaml"),
+        "{}",
+        out.stderr
+    );
+    fs::write(&path, &original).expect("write");
+    fs::remove_dir_all(dir.join("hosts")).expect("rm");
+    let out = replay(&dir, true);
+    assert!(
+        out.stderr.contains("has no hosts/ folder"),
+        "{}",
+        out.stderr
+    );
+}

@@ -48,7 +48,7 @@ def scenario(name, description, node, services_yaml, steps, faults):
             shutil.rmtree(root / old)
     (root / "hosts" / node).mkdir(parents=True)
     (root / "hosts" / node / "services.yaml").write_text(services_yaml.lstrip())
-    lines = [f"# {description}", f"start: {ts(START)}", f"node: {node}", "steps:"]
+    lines = [f"description: {json.dumps(description)}", f"start: {ts(START)}", f"node: {node}", "steps:"]
     for i, (secs, world) in enumerate(steps):
         t = START + timedelta(seconds=secs)
         folder = f"steps/{i:02d}"
