@@ -1,7 +1,8 @@
 //! How times and durations are written, in one place: timestamps as RFC
 //! 3339 in UTC (`2026-11-23T12:00:00Z`, fractions only when there are
 //! some), durations in the shape the configuration uses (`2s`, `1500ms`,
-//! `5m`, `1m30s`, `2h`). Pure: the decision core uses it too.
+//! `5m`, `1m30s`, `2h`), sizes for people in GiB (`29.3 GiB`; under 1 GiB
+//! in MiB). Pure: the decision core uses it too.
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -23,6 +24,16 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// A size for people: GiB with one decimal, or whole MiB under 1 GiB
+/// (events carry the exact bytes in their own fields).
+pub fn size(bytes: u64) -> String {
+    const MIB: f64 = (1u64 << 20) as f64;
+    if bytes < 1 << 30 {
+        return format!("{} MiB", (bytes as f64 / MIB).round());
+    }
+    format!("{:.1} GiB", bytes as f64 / (MIB * 1024.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +48,14 @@ mod tests {
         assert_eq!(d(90_000), "1m30s");
         assert_eq!(d(7_200_000), "2h");
         assert_eq!(d(60_000), "1m");
+    }
+
+    #[test]
+    fn sizes_are_gib_or_mib() {
+        assert_eq!(size(31_457_280_000), "29.3 GiB");
+        assert_eq!(size(2 << 30), "2.0 GiB");
+        assert_eq!(size(512 << 20), "512 MiB");
+        assert_eq!(size(0), "0 MiB");
     }
 
     #[test]

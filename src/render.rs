@@ -115,6 +115,27 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     let _ = writeln!(out, "  {:<24}             {}", "", s(e, "reason"));
                 }
             }
+            EventKind::OrphanDetected => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} pid {} holds {}: `{}`",
+                    "orphan",
+                    e["pid"],
+                    orphan_memory(e),
+                    s(e, "cmdline")
+                );
+            }
+            EventKind::ActionExecuted if e["orphan"] == true => {
+                let _ = writeln!(
+                    out,
+                    "  {who:<24} {:<11} {} orphan pid {} ({}): {}",
+                    s(e, "outcome"),
+                    s(e, "action"),
+                    e["pid"],
+                    orphan_memory(e),
+                    s(e, "reason")
+                );
+            }
             EventKind::ActionExecuted => {
                 let _ = writeln!(
                     out,
@@ -206,8 +227,18 @@ pub fn plan(events: &[Value], check: bool) -> String {
     out
 }
 
-/// One action of a `decision` record as a line: service, `tag`, action,
-/// outcome and, when there is one, the reason in parentheses (escaped).
+/// An orphan's memory for people: `29.3 GiB on gpu 0`.
+fn orphan_memory(e: &Value) -> String {
+    let size = crate::fmt::size(e["gpu_memory_bytes"].as_u64().unwrap_or(0));
+    match e["gpu_index"].as_u64() {
+        Some(g) => format!("{size} on gpu {g}"),
+        None => format!("{size} on an unknown gpu"),
+    }
+}
+
+/// One action of a `decision` record as a line: service (`(node)` for an
+/// orphan's, whose pid follows the action), `tag`, action, outcome and,
+/// when there is one, the reason in parentheses (escaped).
 pub fn action_line(a: &Value, tag: &str) -> String {
     let reason = s(a, "reason");
     let reason = if reason.is_empty() {
@@ -215,10 +246,15 @@ pub fn action_line(a: &Value, tag: &str) -> String {
     } else {
         format!(" ({reason})")
     };
-    format!(
-        "  {:<24} {tag}{} {}{reason}",
-        s(a, "service"),
-        s(a, "action"),
-        s(a, "outcome")
-    )
+    let (who, action) = if a["orphan"] == true {
+        let action = format!("{} orphan pid {}", s(a, "action"), a["pid"]);
+        ("(node)".into(), action.into())
+    } else {
+        (s(a, "service"), s(a, "action"))
+    };
+    format!("  {who:<24} {tag}{action} {}{reason}", s(a, "outcome"))
 }
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

@@ -17,6 +17,11 @@ pub struct Tuning {
     pub backoff_base_ms: Option<Tuned>,
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
+    /// The values an operator's `reset --tuning` took away (no evidence):
+    /// the next run reports each one that was in force as `tuning_changed`
+    /// back to the configured value, then drops this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Box<Tuning>>,
 }
 
 impl Tuning {

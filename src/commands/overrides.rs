@@ -31,6 +31,22 @@ pub fn run(
     service: &str,
     reason: Option<String>,
 ) -> Result<i32> {
+    // Taking away needs something to take: a state directory that is not
+    // there is a mistyped one, not a first use (decisions.md).
+    if matches!(op, Op::Reset | Op::ResetTuning | Op::Release)
+        && std::fs::symlink_metadata(dir).is_err()
+    {
+        anyhow::bail!(
+            "state directory `{}` does not exist: nothing to {}\n\nhint: check --state-dir \
+             (or SUPERVISORCTL_STATE_DIR); the first reconcile, pin or hold creates it",
+            dir.display(),
+            if op == Op::Release {
+                "release"
+            } else {
+                "reset"
+            }
+        );
+    }
     // Its errors name the folder already.
     store::statedir::prepare(dir)?;
     let _lock = store::lock::acquire(dir, Some(std::time::Duration::from_secs(10)))
@@ -109,16 +125,34 @@ pub fn run(
 
 /// `reset SERVICE --tuning`: the checkpoint without the service's tuned
 /// values and evidence (under the state lock the caller holds; written
-/// atomically). The configured values apply from the next run.
+/// atomically). The configured values apply from the next run, which
+/// reports each one that went back as `tuning_changed` (`reset by an
+/// operator`), from the values kept in `tuning.reset` until then.
 fn reset_tuning(dir: &Path, k: &str) -> Result<i32> {
+    use crate::checkpoint::tuning::Tuning;
     use crate::core::tuning::Setting;
     let cp = crate::checkpoint::read_for_command(dir)?;
     let mut cp = cp.unwrap_or_default();
-    let tuning = cp
+    let mut tuning = cp
         .services
         .get_mut(k)
         .map(|st| std::mem::take(&mut st.tuning))
         .unwrap_or_default();
+    // What the next run reports as gone back: these values, or those of an
+    // earlier reset it has not reported yet.
+    let earlier = tuning.reset.take();
+    let values = Tuning {
+        evidence: Default::default(),
+        ..tuning.clone()
+    };
+    let note = if values.is_empty() {
+        earlier
+    } else {
+        Some(Box::new(values))
+    };
+    if let Some(st) = cp.services.get_mut(k) {
+        st.tuning.reset = note;
+    }
     let forgotten: Vec<String> = Setting::ALL
         .iter()
         .filter_map(|s| {

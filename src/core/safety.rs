@@ -131,10 +131,10 @@ pub fn pressure(ctx: &NodeCtx, orphans: &[&Orphan], out: &mut Findings) -> Proje
                 urgency: Urgency::Required,
                 condition: "gpu_pressure",
                 reason: format!(
-                    "{detail}; evict orphan pid {} (uid {}) to free {} bytes",
+                    "{detail}; evict orphan pid {} (uid {}) to free {}",
                     o.identity.pid,
                     o.uid.unwrap_or_default(),
-                    o.gpu_memory_bytes
+                    crate::fmt::size(o.gpu_memory_bytes)
                 ),
                 severity: Severity::Unstable,
             });
@@ -261,9 +261,9 @@ fn relieve<'a>(
             urgency: Urgency::Required,
             condition,
             reason: format!(
-                "{detail}; evict priority {} model (last active {last}) to free {} bytes",
+                "{detail}; evict priority {} model (last active {last}) to free {}",
                 v.spec.priority,
-                footprint(v)
+                crate::fmt::size(footprint(v))
             ),
             severity: Severity::Unstable,
         });

@@ -39,10 +39,10 @@ pub(super) fn evict(o: &Orphan, uid: Option<u32>) -> Outcome {
     let gpu = o.gpu_index.map_or("?".into(), |g| g.to_string());
     match exec::stop_process(Some(id), None, STOP_TIMEOUT) {
         StopOutcome::Stopped { signal, waited } => ok(format!(
-            "stopped orphan pid {} with {signal} after {} ms; process gone, its {} bytes on gpu {gpu} freed",
+            "stopped orphan pid {} with {signal} after {} ms; process gone, its {} on gpu {gpu} freed",
             id.pid,
             waited.as_millis(),
-            o.gpu_memory_bytes
+            crate::fmt::size(o.gpu_memory_bytes)
         )),
         StopOutcome::AlreadyGone => ok(format!(
             "pid {} had already exited: nothing signalled",
@@ -51,8 +51,8 @@ pub(super) fn evict(o: &Orphan, uid: Option<u32>) -> Outcome {
         StopOutcome::Refused(why) => failed(format!("refused to signal: {why}")),
         StopOutcome::StopCommand(_) => ok("stopped".into()),
         StopOutcome::Failed(why) => failed(format!(
-            "{why}; its {} bytes on gpu {gpu} were NOT freed",
-            o.gpu_memory_bytes
+            "{why}; its {} on gpu {gpu} were NOT freed",
+            crate::fmt::size(o.gpu_memory_bytes)
         )),
     }
 }

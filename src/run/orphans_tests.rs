@@ -39,11 +39,7 @@ fn the_orphan_the_probe_saw_is_stopped() {
     let o = evict(&orphan(id), me());
     assert!(o.success, "{o:?}");
     assert!(o.reason.contains("with SIGTERM"), "{}", o.reason);
-    assert!(
-        o.reason.contains("2147483648 bytes on gpu 0 freed"),
-        "{}",
-        o.reason
-    );
+    assert!(o.reason.contains("2.0 GiB on gpu 0 freed"), "{}", o.reason);
     assert!(pid_gone(id.pid));
 }
 

@@ -14,7 +14,7 @@ use crate::support::{parse_json_lines, repo_root, Run};
 
 /// Three dry runs of the sample fleet's gpu-box, rotated at 5,000 bytes:
 /// events.jsonl.1 and events.jsonl, oldest first, and their events.
-fn rotated_log(state: &Path) -> (Vec<PathBuf>, Vec<Value>) {
+pub(crate) fn rotated_log(state: &Path) -> (Vec<PathBuf>, Vec<Value>) {
     let root = repo_root();
     for now in [
         "2026-11-23T12:00:00Z",
@@ -260,6 +260,31 @@ fn lnav_format_names_fields_that_real_events_have() {
     }
 }
 
+/// `lnav` with a scratch HOME into which docs/logs/'s format is installed
+/// (`lnav -i`, once per HOME).
+pub(crate) fn lnav_with_format(home: &Path) -> Command {
+    let lnav = || {
+        let mut cmd = Command::new("lnav");
+        cmd.env("HOME", home).env_remove("XDG_CONFIG_HOME");
+        cmd
+    };
+    if !home.join(".lnav/formats/installed").is_dir() {
+        std::fs::create_dir_all(home).expect("a HOME");
+        let installed = lnav()
+            .arg("-i")
+            .arg(repo_root().join("docs/logs/supervisorctl.lnav.json"))
+            .output()
+            .expect("lnav -i");
+        let said = String::from_utf8_lossy(&installed.stderr).into_owned()
+            + &String::from_utf8_lossy(&installed.stdout);
+        assert!(
+            installed.status.success() && !said.contains("error"),
+            "lnav -i: {said}"
+        );
+    }
+    lnav()
+}
+
 /// lnav itself loads the format (`lnav -i`, into a scratch HOME) and reads
 /// a rotated log written by the binary: every line is parsed, fields are
 /// columns, and `severity` sets the level.
@@ -272,23 +297,7 @@ fn lnav_reads_a_real_rotated_log_through_the_format() {
     let dir = tempfile::tempdir().expect("scratch");
     let (files, events) = rotated_log(&dir.path().join("state"));
     let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).expect("a HOME");
-    let lnav = || {
-        let mut cmd = Command::new("lnav");
-        cmd.env("HOME", &home).env_remove("XDG_CONFIG_HOME");
-        cmd
-    };
-    let installed = lnav()
-        .arg("-i")
-        .arg(repo_root().join("docs/logs/supervisorctl.lnav.json"))
-        .output()
-        .expect("lnav -i");
-    let said = String::from_utf8_lossy(&installed.stderr).into_owned()
-        + &String::from_utf8_lossy(&installed.stdout);
-    assert!(
-        installed.status.success() && !said.contains("error"),
-        "lnav -i: {said}"
-    );
+    let lnav = || lnav_with_format(&home);
     let query = |sql: &str| -> Vec<Value> {
         let out = lnav()
             .arg("-n")

@@ -47,6 +47,13 @@ fn setup(evict_orphans: bool) -> (Node, u32) {
 }
 
 fn reconcile(n: &Node, served: u32, orphans: &[(u32, u64)], extra: &[&str]) -> Outcome {
+    let mut args = vec!["--output", "json"];
+    args.extend_from_slice(extra);
+    Outcome::from_output(&run(n, served, orphans, &args))
+}
+
+/// `reconcile --now NOW EXTRA…` with the stand-in reporting `orphans`.
+fn run(n: &Node, served: u32, orphans: &[(u32, u64)], extra: &[&str]) -> std::process::Output {
     let bin = n.path("bin");
     let mut apps = format!("{served}, {UUID}, 30000\n");
     for (pid, mib) in orphans {
@@ -58,9 +65,9 @@ fn reconcile(n: &Node, served: u32, orphans: &[(u32, u64)], extra: &[&str]) -> O
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut args = vec!["reconcile", "--output", "json", "--now", NOW];
+    let mut args = vec!["reconcile", "--now", NOW];
     args.extend_from_slice(extra);
-    Outcome::from_output(&n.command(&args).env("PATH", path).output().expect("run"))
+    n.command(&args).env("PATH", path).output().expect("run")
 }
 
 fn orphan_actions(run: &Outcome) -> Vec<&Value> {
@@ -178,4 +185,31 @@ fn another_users_process_and_pid_1_are_never_signalled() {
     if let Some(pid) = theirs {
         assert!(alive(pid), "another user's orphan is left alone");
     }
+}
+
+/// People see the orphan (pid, GPU, GiB, command line) and the eviction a
+/// dry run skipped, by pid.
+#[test]
+fn human_output_shows_the_orphan_and_its_skipped_eviction() {
+    if skip_with_driver() {
+        return;
+    }
+    let (mut n, served) = setup(true);
+    let orphan = stray(&mut n, "3600.76", None);
+    let out = run(&n, served, &[(orphan, 30000)], &["--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "orphan      pid {orphan} holds 29.3 GiB on gpu 0: `sleep 3600.76`"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "skipped     evict orphan pid {orphan} (29.3 GiB on gpu 0): dry_run"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("bytes"), "sizes in GiB: {text}");
+    assert!(alive(orphan));
 }

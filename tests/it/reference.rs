@@ -84,3 +84,36 @@ fn every_field_the_fixtures_emit_is_described() {
         .collect();
     assert!(missing.is_empty(), "fields not in events.md: {missing:?}");
 }
+
+/// Every command of `--help` has a row in exit-codes.md's per-command
+/// table.
+#[test]
+fn every_command_has_its_exit_codes() {
+    let doc = fs::read_to_string(repo_root().join("docs/reference/exit-codes.md")).unwrap();
+    let table = doc
+        .split("## Per command")
+        .nth(1)
+        .and_then(|t| t.split("\n## ").next())
+        .expect("a per-command table");
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| `")).collect();
+    let help = Run::new("--help").run();
+    let commands: Vec<String> = help
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect();
+    assert!(commands.len() > 20, "{}", help.stdout);
+    let missing: Vec<&String> = commands
+        .iter()
+        .filter(|c| {
+            let cell = format!("`{c}");
+            !rows
+                .iter()
+                .any(|r| r.split(" | ").next().unwrap_or("").contains(&cell))
+        })
+        .collect();
+    assert!(missing.is_empty(), "not in exit-codes.md: {missing:?}");
+}

@@ -108,3 +108,30 @@ fn units_document_themselves_and_agree_with_each_other() {
     assert!(reconcile.contains("(--wait 30s)"));
     assert!(reconcile.contains("\nExecStart=/usr/local/bin/supervisorctl reconcile --wait 30s\n"));
 }
+
+/// Both service units fix the `PATH` supervisorctl itself runs with (it
+/// looks up `nvidia-smi` there), and it is the clean `PATH` every child
+/// gets (docs/reference/environment.md): no writable folder of an
+/// operator's shell comes first under the timer.
+#[test]
+fn service_units_fix_path_to_the_childrens_clean_path() {
+    let doc = fs::read_to_string(repo_root().join("docs/reference/environment.md")).unwrap();
+    let clean = doc
+        .lines()
+        .find_map(|l| l.strip_prefix("| `PATH` | `"))
+        .and_then(|rest| rest.split('`').next())
+        .expect("environment.md gives the children's PATH");
+    let units = units();
+    for name in [
+        "supervisorctl-reconcile.service",
+        "supervisorctl-observe.service",
+    ] {
+        let text = unit(&units, name);
+        let line = format!("Environment=PATH={clean}");
+        let at = text.find(&line);
+        assert!(at.is_some(), "{name} sets {line}");
+        // Before the overrides file, which may still replace it (root's file).
+        let overrides = text.find("EnvironmentFile=").expect("EnvironmentFile");
+        assert!(at < Some(overrides), "{name}: PATH before EnvironmentFile=");
+    }
+}

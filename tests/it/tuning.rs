@@ -115,8 +115,24 @@ fn recovering_alone_from_world_records_raises_degraded_after_until_reset() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("degraded_after 3"), "{said}");
     assert_eq!(shown(&n, "degraded_after"), (2.into(), "preset".into()));
+    // The next run says why the value went back; then nothing is left.
+    record(&n, "ok", 4000);
+    let r = n.reconcile(&at(4000), &[]);
+    assert_eq!(
+        tuning_events(&r),
+        vec![("degraded_after".into(), "3".into(), "2".into())],
+        "{:?}",
+        r.events
+    );
+    let e = &r.of("tuning_changed", "api")[0];
+    assert_eq!(
+        e["reason"], "reset by an operator (`reset --tuning`)",
+        "{e}"
+    );
     let cp = std::fs::read_to_string(n.state().join("checkpoint.json")).unwrap();
     assert!(!cp.contains("\"tuning\""), "{cp}");
+    let r = n.reconcile(&at(4060), &[]);
+    assert!(tuning_events(&r).is_empty(), "{:?}", r.events);
 }
 
 #[test]

@@ -242,6 +242,8 @@ pub fn on_run(
     now: DateTime<Utc>,
 ) -> Vec<Change> {
     if !settings.adaptive {
+        // Tuned values were not in force: nothing went back.
+        state.tuning.reset = None;
         return vec![];
     }
     let seen = Seen {
@@ -256,8 +258,30 @@ pub fn on_run(
     update(&mut state.tuning, &c, &seen, now)
 }
 
-/// Folds one run into `t` and takes the steps the evidence calls for.
+/// The reason of a `tuning_changed` that an operator's reset caused.
+pub const RESET_REASON: &str = "reset by an operator (`reset --tuning`)";
+
+/// Folds one run into `t` and takes the steps the evidence calls for; a
+/// reset since the last run comes first, as the values that went back.
 pub fn update(t: &mut Tuning, c: &Configured, seen: &Seen, now: DateTime<Utc>) -> Vec<Change> {
+    let mut changes = t.reset.take().map_or_else(Vec::new, |before| {
+        let (was, is) = (effective(c, &before, true), effective(c, t, true));
+        Setting::ALL
+            .into_iter()
+            .filter(|&s| was.get(s) != is.get(s))
+            .map(|setting| Change {
+                setting,
+                from: was.get(setting),
+                to: is.get(setting),
+                reason: RESET_REASON.into(),
+            })
+            .collect()
+    });
+    changes.extend(steps(t, c, seen, now));
+    changes
+}
+
+fn steps(t: &mut Tuning, c: &Configured, seen: &Seen, now: DateTime<Utc>) -> Vec<Change> {
     // A configuration that changed since a value was tuned wins.
     for s in Setting::ALL {
         let slot = s.slot_mut(t);

@@ -188,6 +188,32 @@ fn adaptive_off_changes_nothing_and_ignores_tuned_values() {
 }
 
 #[test]
+fn a_reset_is_reported_once_as_the_values_that_went_back() {
+    let mut t = Tuning::default();
+    for m in [0, 5, 10] {
+        blip(&mut t, m);
+    }
+    assert_eq!(effective(&configured(), &t, true).degraded_after, 3);
+    // What `reset --tuning` leaves: no values, no evidence, the note.
+    let values = Tuning {
+        evidence: Default::default(),
+        ..t
+    };
+    let mut t = Tuning {
+        reset: Some(Box::new(values)),
+        ..Tuning::default()
+    };
+    let changes = update(&mut t, &configured(), &seen(Observation::Up), mins(20));
+    let got: Vec<_> = changes
+        .iter()
+        .map(|c| (c.setting, c.from, c.to, c.reason.as_str()))
+        .collect();
+    assert_eq!(got, [(Setting::DegradedAfter, 3, 2, RESET_REASON)]);
+    assert!(t.reset.is_none() && t.is_empty(), "{t:?}");
+    assert!(update(&mut t, &configured(), &seen(Observation::Up), mins(21)).is_empty());
+}
+
+#[test]
 fn a_changed_configuration_discards_the_tuned_value() {
     let mut t = Tuning::default();
     for i in 0..3 {

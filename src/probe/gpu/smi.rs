@@ -13,6 +13,8 @@
 //! - A bare program name is looked up on *our* `PATH` before anything is
 //!   started, so a machine without the tool spawns nothing, and the tool is
 //!   then run by its absolute path (the clean `PATH` is not consulted).
+//!   Whoever sets our `PATH` picks the tool: the shipped systemd units fix
+//!   it (docs/reference/environment.md, docs/security.md).
 //! - A missing, failing or hanging tool gives `None`, never an error.
 //!
 //! # Assumptions

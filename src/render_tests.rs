@@ -1,0 +1,68 @@
+use serde_json::{json, Value};
+
+use super::plan;
+
+fn ev(ty: &str, fields: Value) -> Value {
+    let mut e = json!({"type": ty, "node": "gpu-box", "service": null});
+    e.as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
+    e
+}
+
+#[test]
+fn an_orphan_shows_its_pid_gpu_size_and_escaped_command_line() {
+    let out = plan(
+        &[ev(
+            "orphan_detected",
+            json!({"pid": 31457, "gpu_index": 0, "gpu_memory_bytes": 31_457_280_000u64,
+                   "cmdline": "python3 train.py \u{1b}[2J"}),
+        )],
+        false,
+    );
+    assert!(
+        out.contains("(node)")
+            && out.contains(
+                "orphan      pid 31457 holds 29.3 GiB on gpu 0: `python3 train.py \\x1b[2J`"
+            ),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}'), "{out}");
+    let unknown = plan(
+        &[ev(
+            "orphan_detected",
+            json!({"pid": 7, "gpu_index": null, "gpu_memory_bytes": 1u64 << 30, "cmdline": "x"}),
+        )],
+        false,
+    );
+    assert!(
+        unknown.contains("pid 7 holds 1.0 GiB on an unknown gpu"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn an_orphan_eviction_names_the_pid_and_its_memory_in_gib() {
+    let executed = ev(
+        "action_executed",
+        json!({"action": "evict", "outcome": "skipped", "reason": "dry_run", "orphan": true,
+               "pid": 31457, "gpu_index": 0, "gpu_memory_bytes": 31_457_280_000u64}),
+    );
+    let out = plan(&[executed], false);
+    assert!(
+        out.contains("skipped     evict orphan pid 31457 (29.3 GiB on gpu 0): dry_run"),
+        "{out}"
+    );
+    // `check` lists the planned eviction from the decision.
+    let decision = ev(
+        "decision",
+        json!({"actions": [{"service": null, "action": "evict", "orphan": true, "pid": 31457,
+                            "outcome": "planned", "reason": ""}]}),
+    );
+    let out = plan(&[decision], true);
+    assert!(out.contains("(node)"), "{out}");
+    assert!(
+        out.contains("plan   evict orphan pid 31457 planned"),
+        "{out}"
+    );
+}
