@@ -77,9 +77,17 @@ impl ConfigError {
             1
         };
         let pad = " ".repeat(width + 1);
-        let mut out = format!("error: {}\n{pad}--> {}", self.message, self.location());
+        // Names and values come from the file: no control character of
+        // theirs reaches the terminal raw.
+        let esc = crate::text::escape_control;
+        let mut out = format!(
+            "error: {}\n{pad}--> {}",
+            esc(&self.message),
+            esc(&self.location())
+        );
         if let Some(text) = snippet_line {
             let text = text.replace('\t', " ");
+            let text = esc(&text);
             let caret_at = self.column.max(1) - 1;
             out.push_str(&format!(
                 "\n{pad} |\n {:>width$} | {text}\n{pad} | {}^",
@@ -88,7 +96,7 @@ impl ConfigError {
             ));
         }
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("\n{pad} = hint: {hint}"));
+            out.push_str(&format!("\n{pad} = hint: {}", esc(hint)));
         }
         out
     }
@@ -98,7 +106,8 @@ impl fmt::Display for ConfigError {
     /// One line: `<file>:<line>:<col>: <message>` (`<file>: <message>` for a
     /// whole-file problem).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location(), self.message)
+        let esc = crate::text::escape_control;
+        write!(f, "{}: {}", esc(&self.location()), esc(&self.message))
     }
 }
 
@@ -163,5 +172,20 @@ mod tests {
             whole.render(Some("anything")),
             "error: file is not valid UTF-8\n  --> hosts/x/services.yaml"
         );
+    }
+
+    #[test]
+    fn control_characters_from_the_file_are_escaped() {
+        let e = ConfigError::new(
+            "hosts/n/services.yaml",
+            1,
+            3,
+            "invalid service name `w\u{1b}[2J`",
+        )
+        .with_hint(Some("rename `w\u{1b}[2J`".into()));
+        let text = e.render(Some("  w\u{1b}[2J: {}\n"));
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("`w\\x1b[2J`"), "{text}");
+        assert!(!e.to_string().contains('\u{1b}'));
     }
 }

@@ -282,7 +282,14 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
     let refused = REFUSED.with(|r| r.borrow_mut().take());
     let raw = parsed.map_err(|e| {
         let mut error = yaml_error(&file, &e);
-        if let Some((line, column)) = refused.and_then(|(k, v)| locate_value(&text, k, &v)) {
+        // (A value written with escapes is not found as read: then its key.)
+        let placed = refused.and_then(|(k, v)| {
+            locate_value(&text, k, &v).or_else(|| {
+                let (line, column) = locate(&text, k, 0);
+                (!k.is_empty() && line > 0).then_some((line, column))
+            })
+        });
+        if let Some((line, column)) = placed {
             (error.line, error.column) = (line, column);
         }
         // The reader places a repeated key at its mapping: point at the repeat.
