@@ -148,17 +148,7 @@ pub fn replay(
                 .with("local_node", scenario.node.as_str())
                 .with("replay_step", i),
         ];
-        for inv in &world.invalid {
-            preamble.push(
-                Event::new(
-                    EventKind::ObservationInvalid,
-                    inv.node.as_deref(),
-                    inv.service.as_deref(),
-                )
-                .with("path", inv.path.as_str())
-                .with("error", inv.error.as_str()),
-            );
-        }
+        preamble.extend(world.invalid_events());
         let checkpoint_bytes = serde_json::to_vec(&checkpoint).unwrap_or_default();
         let input = Input {
             fleet,

@@ -128,17 +128,7 @@ impl Inputs {
         };
         let overrides_bytes = serde_json::to_vec(&overrides_file).unwrap_or_default();
         let world = load_world(&opts.world, fleet);
-        for inv in &world.invalid {
-            preamble.push(
-                Event::new(
-                    EventKind::ObservationInvalid,
-                    inv.node.as_deref(),
-                    inv.service.as_deref(),
-                )
-                .with("path", inv.path.as_str())
-                .with("error", inv.error.as_str()),
-            );
-        }
+        preamble.extend(world.invalid_events());
         let mut first_seq = checkpoint.next_seq.max(1);
         if state.is_some() {
             if let Ok(Some(last)) = store::eventlog::last_seq(&opts.events_log()) {

@@ -52,3 +52,18 @@ pub struct World {
     /// SHA-256 over (relative path, bytes) of every file read, sorted by path.
     pub fingerprint: [u8; 32],
 }
+
+impl World {
+    /// One `observation_invalid` event per file that could not be used.
+    pub fn invalid_events(&self) -> impl Iterator<Item = crate::events::Event> + '_ {
+        self.invalid.iter().map(|inv| {
+            crate::events::Event::new(
+                crate::events::EventKind::ObservationInvalid,
+                inv.node.as_deref(),
+                inv.service.as_deref(),
+            )
+            .with("path", inv.path.as_str())
+            .with("error", inv.error.as_str())
+        })
+    }
+}

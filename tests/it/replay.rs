@@ -51,6 +51,41 @@ fn without_durations(stdout: &str) -> String {
         .join("\n")
 }
 
+/// A copy of a shipped scenario, to change: (its temporary folder, the copy).
+fn copy_of(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("s");
+    copy_tree(
+        &repo_root().join("world-fixtures/scenarios").join(name),
+        &dir,
+    );
+    (tmp, dir)
+}
+
+/// With `text` as its scenario.yaml, the scenario is refused (exit 1,
+/// nothing replayed) with `message`, at the line holding `line_of`.
+fn refused_at(dir: &Path, text: &str, message: &str, line_of: &str) {
+    fs::write(dir.join("scenario.yaml"), text).expect("write");
+    let out = replay(dir, true);
+    assert_eq!(out.code, 1, "{message}: {}", out.describe());
+    assert!(
+        out.stdout.is_empty(),
+        "nothing replayed: {}",
+        out.describe()
+    );
+    assert!(out.stderr.contains(message), "{message}: {}", out.stderr);
+    let line = text
+        .lines()
+        .position(|l| l.contains(line_of))
+        .expect("line")
+        + 1;
+    assert!(
+        out.stderr.contains(&format!("scenario.yaml:{line}:")),
+        "{message}: the error points at line {line}:\n{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn every_shipped_scenario_gives_its_expected_score() {
     let all = scenarios();
@@ -137,12 +172,7 @@ fn human_output_is_a_timeline_then_the_score_table() {
 /// pinned model; the score says so and the exit code is 2.
 #[test]
 fn a_missed_fault_and_a_false_action_exit_2() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("s");
-    copy_tree(
-        &repo_root().join("world-fixtures/scenarios/crash-loop"),
-        &dir,
-    );
+    let (_tmp, dir) = copy_of("crash-loop");
     // The restart is expected from 2m only, and by 2m: the ones at 1m and
     // 1m30s are false actions, and the third (2m) is on time.
     let yaml = fs::read_to_string(dir.join("scenario.yaml")).expect("read");
@@ -162,14 +192,8 @@ fn a_missed_fault_and_a_false_action_exit_2() {
 
 #[test]
 fn a_broken_scenario_is_an_error_at_its_line_and_column() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("s");
-    copy_tree(
-        &repo_root().join("world-fixtures/scenarios/hung-health"),
-        &dir,
-    );
-    let path = dir.join("scenario.yaml");
-    let original = fs::read_to_string(&path).expect("read");
+    let (tmp, dir) = copy_of("hung-health");
+    let original = fs::read_to_string(dir.join("scenario.yaml")).expect("read");
     let cases = [
         (
             "service: llm",
@@ -207,25 +231,7 @@ fn a_broken_scenario_is_an_error_at_its_line_and_column() {
     ];
     for (from, to, message) in cases {
         assert!(original.contains(from), "{from}");
-        fs::write(&path, original.replacen(from, to, 1)).expect("write");
-        let out = replay(&dir, true);
-        assert_eq!(out.code, 1, "{to}: {}", out.describe());
-        assert!(
-            out.stdout.is_empty(),
-            "nothing replayed: {}",
-            out.describe()
-        );
-        assert!(out.stderr.contains(message), "{to}: {}", out.stderr);
-        let line = original
-            .lines()
-            .position(|l| l.contains(from))
-            .expect("line")
-            + 1;
-        assert!(
-            out.stderr.contains(&format!("scenario.yaml:{line}:")),
-            "{to}: the error points at line {line}:\n{}",
-            out.stderr
-        );
+        refused_at(&dir, &original.replacen(from, to, 1), message, to);
     }
     let missing = replay(&tmp.path().join("nothing-here"), true);
     assert_eq!(missing.code, 1);
@@ -266,30 +272,10 @@ fn tuning_converges_within_its_bounds() {
 /// the wrong place.
 #[test]
 fn scenario_checks_do_not_depend_on_key_order_and_refuse_impossible_faults() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("s");
-    copy_tree(
-        &repo_root().join("world-fixtures/scenarios/hung-health"),
-        &dir,
-    );
+    let (_tmp, dir) = copy_of("hung-health");
     let path = dir.join("scenario.yaml");
     let original = fs::read_to_string(&path).expect("read");
-    let check = |text: &str, message: &str, line_of: &str| {
-        fs::write(&path, text).expect("write");
-        let out = replay(&dir, true);
-        assert_eq!(out.code, 1, "{}", out.describe());
-        assert!(out.stderr.contains(message), "{message}: {}", out.stderr);
-        let line = text
-            .lines()
-            .position(|l| l.contains(line_of))
-            .expect("line")
-            + 1;
-        assert!(
-            out.stderr.contains(&format!("scenario.yaml:{line}:")),
-            "{message}: at line {line}:\n{}",
-            out.stderr
-        );
-    };
+    let check = |text: &str, message: &str, line_of: &str| refused_at(&dir, text, message, line_of);
     // Faults before `node:` are checked all the same.
     let (head, faults) = original.split_at(original.find("faults:").expect("faults"));
     let reordered = format!(
