@@ -15,22 +15,39 @@ fn runs(n: &Node) -> usize {
         .count()
 }
 
-fn stop(mut child: Child) -> Option<i32> {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
+/// A running `watch`: killed when the test ends, even by a failed assert,
+/// so no watcher outlives its test.
+struct Watching(Option<Child>);
+
+impl Watching {
+    /// SIGINT, then its exit code (None: it had to be killed).
+    fn stop(mut self) -> Option<i32> {
+        let mut child = self.0.take()?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 #[test]
@@ -45,6 +62,7 @@ fn watch_rests_when_nothing_changes_and_runs_once_per_burst() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(|c| Watching(Some(c)))
         .unwrap();
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     // Idle: its own reads of hosts/ and the world must not wake it.
@@ -73,7 +91,7 @@ fn watch_rests_when_nothing_changes_and_runs_once_per_burst() {
     assert!(wait_until(|| runs(&n) == 3), "a run after the hosts change");
     let log = std::fs::read_to_string(n.state().join("events.jsonl")).unwrap();
     assert!(log.contains("\"service\":\"b\""));
-    assert_eq!(stop(child), Some(0), "SIGINT ends watch cleanly");
+    assert_eq!(child.stop(), Some(0), "SIGINT ends watch cleanly");
 }
 
 #[test]
@@ -96,6 +114,7 @@ fn watch_restarts_a_killed_service_at_once() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(|c| Watching(Some(c)))
         .unwrap();
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     nix::sys::signal::kill(
@@ -110,7 +129,7 @@ fn watch_restarts_a_killed_service_at_once() {
             .filter(|p| *p != first && alive(*p))
     };
     let restarted = wait_until(|| new_pid().is_some());
-    let code = stop(child);
+    let code = child.stop();
     if let Some(p) = new_pid() {
         n.extra_pids.push(p);
     }
@@ -133,6 +152,7 @@ fn a_stream_of_writes_runs_at_most_once_a_second() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(|c| Watching(Some(c)))
         .unwrap();
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     // Rewrite the world every 100 ms for 4 s.
@@ -145,7 +165,7 @@ fn a_stream_of_writes_runs_at_most_once_a_second() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let seen = runs(&n);
-    assert_eq!(stop(child), Some(0));
+    assert_eq!(child.stop(), Some(0));
     // At most one run a second (plus the first and one in flight).
     assert!(seen <= 7, "{seen} runs in 4 s of writes");
 }
