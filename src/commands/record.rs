@@ -126,8 +126,12 @@ fn write_scenario(
          #       from: 1m          # first step at which the fault shows\n\
          #       to: 3m            # optional: handled by then\n\
          #       action: restart   # restart | evict | preload | activate_fallback | none\n\
+         description: \"recorded on {} from {}, every {}\"\n\
          start: {}\nnode: {}\nsteps:\n",
         r.node.name,
+        crate::fmt::duration(r.every),
+        r.node.name,
+        crate::fmt::ts(start),
         crate::fmt::duration(r.every),
         crate::fmt::ts(start),
         r.node.name
