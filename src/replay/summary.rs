@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::score::Executed;
+use crate::events::EventKind;
 
 /// At most this many actions or notes are listed on a timeline line.
 const MAX_LISTED: usize = 3;
@@ -31,6 +32,11 @@ pub struct StepSummary {
     pub notes: String,
 }
 
+/// The kind of an event line (from the one list of kinds).
+pub(super) fn kind(e: &Value) -> Option<EventKind> {
+    e["type"].as_str().and_then(EventKind::parse)
+}
+
 fn str_of<'a>(e: &'a Value, k: &str) -> &'a str {
     e[k].as_str().unwrap_or_default()
 }
@@ -44,7 +50,7 @@ pub fn summarize(
     let mine = || events.iter().filter(|e| e["node"] == node);
     let executed = mine()
         .filter(|e| {
-            e["type"] == "action_executed"
+            kind(e) == Some(EventKind::ActionExecuted)
                 && e["service"].is_string()
                 && matches!(
                     e["outcome"].as_str(),
@@ -61,7 +67,8 @@ pub fn summarize(
         .filter(|e| detects(e))
         .filter_map(|e| e["service"].as_str().map(str::to_string))
         .collect();
-    let node_drift = mine().any(|e| e["type"] == "drift_detected" && e["service"].is_null());
+    let node_drift =
+        mine().any(|e| kind(e) == Some(EventKind::DriftDetected) && e["service"].is_null());
     let last = events.last();
     StepSummary {
         at,
@@ -69,7 +76,7 @@ pub fn summarize(
         state: events
             .iter()
             .rev()
-            .find(|e| e["type"] == "run_finished")
+            .find(|e| kind(e) == Some(EventKind::RunFinished))
             .map_or("", |e| str_of(e, "state"))
             .to_string(),
         run_id: last.map_or("", |e| str_of(e, "run_id")).to_string(),
@@ -85,14 +92,13 @@ pub fn summarize(
 /// Events that show a problem with their service: its drift, a reconcile
 /// event, a prediction, a thrash, or a health change to degraded or dead.
 fn detects(e: &Value) -> bool {
-    match e["type"].as_str().unwrap_or_default() {
-        "drift_detected"
-        | "reconcile_required"
-        | "reconcile_recommended"
-        | "reconcile_blocked"
-        | "failure_predicted"
-        | "thrash_detected" => true,
-        "health_changed" => matches!(e["to"].as_str(), Some("degraded" | "dead")),
+    use EventKind::*;
+    match kind(e) {
+        Some(
+            DriftDetected | ReconcileRequired | ReconcileRecommended | ReconcileBlocked
+            | FailurePredicted | ThrashDetected,
+        ) => true,
+        Some(HealthChanged) => matches!(e["to"].as_str(), Some("degraded" | "dead")),
         _ => false,
     }
 }
@@ -109,7 +115,7 @@ fn actions(events: &[Value]) -> Vec<String> {
     };
     let done: Vec<String> = events
         .iter()
-        .filter(|e| e["type"] == "action_executed")
+        .filter(|e| kind(e) == Some(EventKind::ActionExecuted))
         .map(|e| {
             let what = format!("{} {}", str_of(e, "action"), who(e));
             match str_of(e, "outcome") {
@@ -130,7 +136,16 @@ fn actions(events: &[Value]) -> Vec<String> {
     ];
     let advice: Vec<String> = events
         .iter()
-        .filter(|e| str_of(e, "type").starts_with("reconcile_"))
+        .filter(|e| {
+            matches!(
+                kind(e),
+                Some(
+                    EventKind::ReconcileRequired
+                        | EventKind::ReconcileRecommended
+                        | EventKind::ReconcileBlocked
+                )
+            )
+        })
         .filter(|e| !executable.contains(&str_of(e, "action")))
         .map(|e| format!("{} {} (needs a person)", str_of(e, "action"), who(e)))
         .collect();
@@ -139,7 +154,7 @@ fn actions(events: &[Value]) -> Vec<String> {
     }
     let mut drifts: Vec<String> = events
         .iter()
-        .filter(|e| e["type"] == "drift_detected")
+        .filter(|e| kind(e) == Some(EventKind::DriftDetected))
         .map(|e| format!("{} {}", str_of(e, "condition"), who(e)))
         .collect();
     drifts.dedup();

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::scenario::Scenario;
 use super::score::Score;
 use super::StepSummary;
+use crate::events::EventKind;
 use crate::text::escape_control;
 
 /// `+0s`, `+90s` as `+1m30s`, `+1h26m`: hours and minutes read better
@@ -42,8 +43,8 @@ fn str_of<'a>(e: &'a Value, k: &str) -> &'a str {
 pub fn notes(events: &[Value]) -> Vec<String> {
     events
         .iter()
-        .filter_map(|e| match e["type"].as_str() {
-            Some("failure_predicted") => {
+        .filter_map(|e| match super::summary::kind(e) {
+            Some(EventKind::FailurePredicted) => {
                 let at = str_of(e, "projected_at");
                 let clock = at.get(11..19).unwrap_or(at);
                 let metric = str_of(e, "metric");
@@ -62,7 +63,7 @@ pub fn notes(events: &[Value]) -> Vec<String> {
                 };
                 Some(format!("{who} {metric} past {threshold} at {clock}"))
             }
-            Some("tuning_changed") => Some(format!(
+            Some(EventKind::TuningChanged) => Some(format!(
                 "{} {} {} -> {}",
                 str_of(e, "service"),
                 str_of(e, "setting"),
