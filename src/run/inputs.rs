@@ -247,24 +247,38 @@ fn load_checkpoint(
 /// (not a type's `Debug` output, which may change with the code): part of
 /// the run's identity.
 fn live_fingerprint(live: &BTreeMap<String, LiveNode>) -> String {
+    use crate::core::LiveObservation as L;
     use std::fmt::Write;
+    fn opt(v: Option<impl std::fmt::Display>) -> String {
+        v.map_or_else(|| "-".into(), |v| v.to_string())
+    }
     let mut s = String::new();
     for (node, l) in live {
-        let _ = write!(s, "node={node};memory={:?};", l.memory);
+        let memory = l.memory.map(|(total, used)| format!("{total}/{used}"));
+        let _ = write!(s, "node={node};memory={};", opt(memory));
         for g in &l.gpus {
             let (i, total, used) = (g.index, g.total_bytes, g.used_bytes);
             let _ = write!(s, "gpu={i},{total},{used};");
         }
         for (name, svc) in &l.services {
-            let id = svc.identity.map(|p| (p.pid, p.start_ticks));
+            let observation = match svc.observation {
+                L::NoData => "no_data",
+                L::Down => "down",
+                L::Up => "up",
+                L::Failing => "failing",
+            };
+            let id = svc.identity.map(|p| format!("{}@{}", p.pid, p.start_ticks));
+            // The reason is free text: length-prefixed, so no text can
+            // pass for another field.
+            let reason = svc.reason.as_ref().map(|r| format!("{}:{r}", r.len()));
             let _ = write!(
                 s,
-                "service={name},{:?},{id:?},{:?},{:?},{:?},{:?};",
-                svc.observation,
-                svc.memory_bytes,
-                svc.gpu_memory_bytes,
-                svc.cpu_seconds,
-                svc.reason
+                "service={name},{observation},{},{},{},{},{};",
+                opt(id),
+                opt(svc.memory_bytes),
+                opt(svc.gpu_memory_bytes),
+                opt(svc.cpu_seconds),
+                opt(reason)
             );
         }
     }

@@ -94,7 +94,11 @@ pub fn default_threads() -> usize {
 }
 
 /// Reads every group on up to `threads` threads and calls `sink` with each
-/// group's outcome, in group order.
+/// group's outcome, in group order, as soon as the groups before it are
+/// done. Not `par::map_bounded`, which returns all results at the end:
+/// here each group's bytes are hashed and parsed by the sink and dropped
+/// while later groups are still being read, so a large world is never held
+/// in memory whole.
 pub fn run_groups(
     groups: &[Group],
     dirs: &[OwnedFd],
