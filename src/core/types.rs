@@ -102,6 +102,33 @@ impl Action {
         )
     }
 
+    /// Advice for a person: neither carried out by the executor nor the
+    /// tool holding back (`keep`, `defer`).
+    pub fn needs_a_person(self) -> bool {
+        !self.is_executable() && !matches!(self, Action::Keep | Action::Defer)
+    }
+
+    /// The action named `s` (as `as_str` writes it).
+    pub fn parse(s: &str) -> Option<Action> {
+        use Action::*;
+        [
+            Restart,
+            Evict,
+            Preload,
+            ActivateFallback,
+            DeactivateFallback,
+            Keep,
+            Defer,
+            Redeploy,
+            Diagnostics,
+            FailoverReview,
+            ReviewIncident,
+            DelayedDeployment,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+
     /// Whether two proposals for one service disagree (SPEC §5, "Conflicts").
     pub fn conflicts_with(self, other: Action) -> bool {
         use Action::*;
