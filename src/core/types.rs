@@ -312,3 +312,45 @@ pub struct NodePlan {
     pub proposals: Vec<(Proposal, Verdict)>,
     pub snapshot: serde_json::Value,
 }
+
+#[cfg(test)]
+mod action_tests {
+    use super::Action;
+
+    #[test]
+    fn advice_for_a_person_is_what_neither_executes_nor_holds_back() {
+        let names = [
+            "restart",
+            "evict",
+            "preload",
+            "activate_fallback",
+            "deactivate_fallback",
+            "keep",
+            "defer",
+            "redeploy",
+            "diagnostics",
+            "failover_review",
+            "review_incident",
+            "delayed_deployment",
+        ];
+        let advice: Vec<&str> = names
+            .into_iter()
+            .filter(|n| {
+                let a = Action::parse(n).expect(n);
+                assert_eq!(a.as_str(), *n);
+                a.needs_a_person()
+            })
+            .collect();
+        assert_eq!(
+            advice,
+            [
+                "redeploy",
+                "diagnostics",
+                "failover_review",
+                "review_incident",
+                "delayed_deployment"
+            ]
+        );
+        assert_eq!(Action::parse("reboot"), None);
+    }
+}
