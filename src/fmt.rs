@@ -2,13 +2,43 @@
 //! 3339 in UTC (`2026-11-23T12:00:00Z`, fractions only when there are
 //! some), durations in the shape the configuration uses (`2s`, `1500ms`,
 //! `5m`, `1m30s`, `2h`), sizes for people in GiB (`29.3 GiB`; under 1 GiB
-//! in MiB). Pure: the decision core uses it too.
+//! in MiB), an instant relative to another (`in 12s`, `3m ago`) and a count
+//! with its noun (`1 node`, `3 nodes`). Pure: the decision core uses it too.
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A timestamp for people: RFC 3339 in UTC, to the second.
+pub fn ts_secs(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `t` as seen from `from`, in its largest whole unit: `in 12s`, `3m ago`,
+/// `2h ago`, `in 3d`; `just now` within a second.
+pub fn relative(t: DateTime<Utc>, from: DateTime<Utc>) -> String {
+    let secs = (t - from).num_seconds();
+    let a = secs.unsigned_abs();
+    let span = match a {
+        0 => return "just now".to_string(),
+        a if a < 60 => format!("{a}s"),
+        a if a < 3600 => format!("{}m", a / 60),
+        a if a < 86400 => format!("{}h", a / 3600),
+        a => format!("{}d", a / 86400),
+    };
+    if secs > 0 {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
+}
+
+/// A count and its noun, singular for one: `1 node`, `0 nodes`, `3 nodes`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub fn duration(d: Duration) -> String {
@@ -56,6 +86,33 @@ mod tests {
         assert_eq!(size(2 << 30), "2.0 GiB");
         assert_eq!(size(512 << 20), "512 MiB");
         assert_eq!(size(0), "0 MiB");
+    }
+
+    #[test]
+    fn relative_times_count_from_the_reference() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let from = at("2026-11-23T12:00:00Z");
+        let r = |s| relative(at(s), from);
+        assert_eq!(r("2026-11-23T12:00:12Z"), "in 12s");
+        assert_eq!(r("2026-11-23T11:57:00Z"), "3m ago");
+        assert_eq!(r("2026-11-23T11:56:01Z"), "3m ago", "whole minutes");
+        assert_eq!(r("2026-11-23T10:00:00Z"), "2h ago");
+        assert_eq!(r("2026-11-26T12:00:00Z"), "in 3d");
+        assert_eq!(r("2026-11-23T11:59:59Z"), "1s ago");
+        assert_eq!(r("2026-11-23T12:00:00.4Z"), "just now");
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(1, "node", "nodes"), "1 node");
+        assert_eq!(count(0, "node", "nodes"), "0 nodes");
+        assert_eq!(count(11, "service", "services"), "11 services");
+    }
+
+    #[test]
+    fn timestamps_for_people_stop_at_the_second() {
+        let t: DateTime<Utc> = "2026-11-27T16:42:52.266190346Z".parse().unwrap();
+        assert_eq!(ts_secs(t), "2026-11-27T16:42:52Z");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Every string field is printed through [`escape_control`]: details,
 //! reasons and paths carry text from world files and commands, which must
 //! not reach a terminal raw (SPEC §9 "Output").
+use crate::core::Action;
 use crate::events::EventKind;
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -101,17 +102,33 @@ pub fn plan(events: &[Value], check: bool) -> String {
             | EventKind::ReconcileRecommended
             | EventKind::ReconcileBlocked => {
                 let tag = ty.as_str().trim_start_matches("reconcile_");
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {tag:<11} {} ({}, {})",
-                    s(e, "action"),
-                    s(e, "policy"),
-                    s(e, "severity")
-                );
-                if !explained
+                // Advice: the tool will not do it; a person should. Its
+                // reason is the drift line above, else a `why:` line.
+                let advice = ty != EventKind::ReconcileBlocked
+                    && Action::parse(&s(e, "action")).is_some_and(Action::needs_a_person);
+                let _ = if advice {
+                    writeln!(
+                        out,
+                        "  {who:<24} needs a person: {} ({tag}; {}, {})",
+                        s(e, "action"),
+                        s(e, "policy"),
+                        s(e, "severity")
+                    )
+                } else {
+                    writeln!(
+                        out,
+                        "  {who:<24} {tag:<11} {} ({}, {})",
+                        s(e, "action"),
+                        s(e, "policy"),
+                        s(e, "severity")
+                    )
+                };
+                let explained = explained
                     .iter()
-                    .any(|(sv, c)| *sv == svc && *c == s(e, "condition"))
-                {
+                    .any(|(sv, c)| *sv == svc && *c == s(e, "condition"));
+                if !explained && advice {
+                    let _ = writeln!(out, "  {:<24} why: {}", "", s(e, "reason"));
+                } else if !explained {
                     let _ = writeln!(out, "  {:<24}             {}", "", s(e, "reason"));
                 }
             }
@@ -204,8 +221,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     _ => crate::exit::of_state(&s(e, "state")),
                 };
                 let n = |v: &serde_json::Value, one: &str, many: &str| {
-                    let k = v.as_u64().unwrap_or(0);
-                    format!("{k} {}", if k == 1 { one } else { many })
+                    crate::fmt::count(v.as_u64().unwrap_or(0), one, many)
                 };
                 let _ = writeln!(
                     out,

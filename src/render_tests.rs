@@ -66,3 +66,61 @@ fn an_orphan_eviction_names_the_pid_and_its_memory_in_gib() {
         "{out}"
     );
 }
+
+#[test]
+fn advice_is_labelled_for_a_person_with_its_reason() {
+    let drift = ev(
+        "drift_detected",
+        json!({"service": "api", "condition": "failed_deployment", "detail": "image pull failed"}),
+    );
+    let advice = ev(
+        "reconcile_required",
+        json!({"service": "api", "action": "redeploy", "condition": "failed_deployment",
+               "policy": "availability", "severity": "degraded", "reason": "image pull failed"}),
+    );
+    let restart = ev(
+        "reconcile_required",
+        json!({"service": "web", "action": "restart", "condition": "dead",
+               "policy": "availability", "severity": "critical", "reason": "no process"}),
+    );
+    let out = plan(&[drift, advice.clone(), restart], false);
+    // The drift line above gives the reason.
+    assert!(
+        out.contains("api                      drift  failed_deployment: image pull failed\n  api                      needs a person: redeploy (required; availability, degraded)\n  web"),
+        "{out}"
+    );
+    assert!(
+        out.contains("web                      required    restart (availability, critical)"),
+        "{out}"
+    );
+    // Without one, a `why:` line does.
+    let out = plan(&[advice], false);
+    assert!(
+        out.contains("api                      needs a person: redeploy (required; availability, degraded)\n                           why: image pull failed\n"),
+        "{out}"
+    );
+    // `defer` is the tool holding back, not advice.
+    let defer = ev(
+        "reconcile_recommended",
+        json!({"service": "llm", "action": "defer", "condition": "memory_pressure",
+               "policy": "safety", "severity": "warning", "reason": "would cross 90%"}),
+    );
+    let out = plan(&[defer], false);
+    assert!(!out.contains("needs a person"), "{out}");
+}
+
+#[test]
+fn the_summary_counts_agree_with_their_nouns() {
+    let fin = |n: u64| {
+        ev(
+            "run_finished",
+            json!({"state": "ok", "counts": {"nodes": n, "services": n, "drift": 0, "executed": n}}),
+        )
+    };
+    assert!(
+        plan(&[fin(1)], false).contains("1 node, 1 service, 0 drift, 1 action executed"),
+        "{}",
+        plan(&[fin(1)], false)
+    );
+    assert!(plan(&[fin(2)], false).contains("2 nodes, 2 services, 0 drift, 2 actions executed"));
+}

@@ -86,7 +86,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
                 return Ok(EXIT_ERROR);
             };
-            commands::status::run(&fleet, &state, json)
+            commands::status::run(&fleet, &state, json, b.now)
         }
         Command::Events {
             follow,

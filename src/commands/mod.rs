@@ -16,6 +16,7 @@ pub mod shard;
 pub mod status;
 pub mod stdout;
 pub mod target;
+pub mod thrash_view;
 pub mod tunables;
 pub mod validate;
 pub mod validate_json;

@@ -30,8 +30,9 @@ pub fn run(
     let dir = open_out(out)?;
     let written = observe_once(node, &dir, state_dir, now)?;
     let text = format!(
-        "wrote node `{}` ({written} service record(s)) to `{}`",
+        "wrote node `{}` ({}) to `{}`",
         node.name,
+        crate::fmt::count(written as u64, "service record", "service records"),
         out.display()
     );
     super::stdout::message(

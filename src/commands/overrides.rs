@@ -75,7 +75,8 @@ pub fn run(
         st.last_restart_at = None;
         store::checkpoint::save(&path, &cp)?;
         store::intents::clear(&journal)?;
-        let text = format!("{k}: restart circuit closed ({before} attempt(s) forgotten)");
+        let forgotten = crate::fmt::count(before.into(), "attempt", "attempts");
+        let text = format!("{k}: restart circuit closed ({forgotten} forgotten)");
         super::stdout::message(
             &text,
             serde_json::json!({"service": k, "op": "reset", "attempts_forgotten": before}),

@@ -72,7 +72,10 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
                 "idle_timeout": d(s.idle_timeout), "max_restart_attempts": s.max_restart_attempts,
                 "idle_eviction": s.idle_eviction, "resource_optimization": s.resource_optimization,
                 "max_actions_per_run": s.max_actions_per_run, "node_offline_after": d(s.node_offline_after),
-                "evict_orphans": s.evict_orphans,
+                "evict_orphans": s.evict_orphans, "start_grace": d(s.start_grace),
+                "breaker_retry": s.breaker_retry.map_or("never".to_string(), d), "load_timeout": d(s.load_timeout),
+                "predictive": s.predictive, "predict_horizon": d(s.predict_horizon),
+                "thrash": super::thrash_view::json(node, cp),
                 "restart_backoff": {"base": d(s.backoff_base), "max": d(s.backoff_max)},
                 "maintenance": windows, "webhooks": s.webhooks.len(), "policies": policies,
                 "adaptive": s.adaptive, "services": super::tunables::json(node, cp)});
@@ -98,12 +101,37 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
             s.gpu_pressure * 100.0
         );
         let _ = writeln!(out, "  idle timeout        {}", d(s.idle_timeout));
+        for line in super::thrash_view::human(node, cp) {
+            let _ = writeln!(out, "{line}");
+        }
         let _ = writeln!(
             out,
-            "  restarts            at most {} attempts, backoff {}…{}",
-            s.max_restart_attempts,
+            "  restarts            at most {}, backoff {}…{}",
+            crate::fmt::count(s.max_restart_attempts.into(), "attempt", "attempts"),
             d(s.backoff_base),
             d(s.backoff_max)
+        );
+        let _ = writeln!(
+            out,
+            "  circuit breaker     {}",
+            match s.breaker_retry {
+                Some(r) => format!(
+                    "half-open after {} (doubling per failed trial, 24h at most)",
+                    d(r)
+                ),
+                None => "never half-opens (only `reset` or 10 healthy minutes close it)".into(),
+            }
+        );
+        let _ = writeln!(out, "  start grace         {}", d(s.start_grace));
+        let _ = writeln!(out, "  load timeout        {}", d(s.load_timeout));
+        let _ = writeln!(
+            out,
+            "  prediction          {}",
+            if s.predictive {
+                format!("on, {} ahead", d(s.predict_horizon))
+            } else {
+                "off".to_string()
+            }
         );
         let _ = writeln!(out, "  actions per run     {}", s.max_actions_per_run);
         let _ = writeln!(out, "  offline after       {}", d(s.node_offline_after));

@@ -81,9 +81,10 @@ pub fn record(r: &Recording) -> Result<i32> {
         }
     }
     let text = format!(
-        "recorded node `{}`: {} step(s), {records} service record(s), into `{}`\nnext: add the faults to `{}`, then `supervisorctl replay {}`",
+        "recorded node `{}`: {}, {}, into `{}`\nnext: add the faults to `{}`, then `supervisorctl replay {}`",
         r.node.name,
-        steps.len(),
+        crate::fmt::count(steps.len() as u64, "step", "steps"),
+        crate::fmt::count(records as u64, "service record", "service records"),
         r.out.display(),
         scenario.display(),
         r.out.display()

@@ -1,7 +1,8 @@
 //! `status`: each service's health, failures, restart attempts, backoff,
 //! pins, holds and last action, as the last run left them in the checkpoint
 //! (and `overrides.json`), "as of" that run. A backoff already over is not
-//! shown; an evicted model says so.
+//! shown; an evicted model says so. Times for people are relative to that
+//! run (`3m ago`, `in 12s`; `fmt::relative`); `--output json` keeps RFC 3339.
 use std::fmt::Write;
 use std::path::Path;
 
@@ -11,10 +12,17 @@ use serde_json::json;
 use crate::checkpoint::key;
 use crate::core::guardrails::backoff_until;
 use crate::desired::Fleet;
+use crate::fmt::{relative, ts_secs};
 use crate::run::format_ts;
 use crate::text::escape_control;
 
-pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
+/// `clock`: `--now`, else the wall clock (what a backoff is over by).
+pub fn run(
+    fleet: &Fleet,
+    dir: &Path,
+    json_out: bool,
+    clock: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<i32> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
     // An unusable file is an error, as for the checkpoint: shown as "no
     // pins, no holds" it would mislead.
@@ -22,7 +30,7 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
         crate::store::overrides::load_overrides(&dir.join("overrides.json")).map_err(|e| {
             anyhow::anyhow!("{e}\n\nhint: {}", crate::store::overrides::UNREADABLE_HINT)
         })?;
-    let now = chrono::Utc::now();
+    let now = clock.unwrap_or_else(chrono::Utc::now);
     // The checkpoint's newest instant: the run it describes.
     let as_of = cp
         .services
@@ -33,12 +41,19 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                 .max(s.last_action.as_ref().map(|a| a.at))
         })
         .max();
+    // What relative times count from: the run, else (no run yet) the clock.
+    let from = as_of.unwrap_or(now);
+    let rel = |t| relative(t, from);
     let mut out = String::new();
     if !json_out {
         let _ = writeln!(
             out,
             "as of {}",
-            as_of.map_or("no run yet".to_string(), format_ts)
+            as_of.map_or("no run yet".to_string(), |t| format!(
+                "{} ({})",
+                format_ts(t),
+                relative(t, now)
+            ))
         );
     }
     for node in fleet.nodes.values() {
@@ -48,18 +63,16 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
         for svc in node.services.values() {
             let k = key(&node.name, &svc.name);
             let st = cp.services.get(&k).cloned().unwrap_or_default();
-            let backoff = backoff_until(&node.settings, &svc.name, &st)
-                .filter(|until| *until > now)
-                .map(format_ts);
+            let backoff =
+                backoff_until(&node.settings, &svc.name, &st).filter(|until| *until > now);
             let pinned = overrides.pins.get(&k).copied().unwrap_or(svc.pinned);
             let held = overrides.holds.get(&k);
             let open = st.restart_attempts >= node.settings.max_restart_attempts;
-            let trial =
-                crate::core::guardrails::breaker_trial_at(&node.settings, &st).map(format_ts);
+            let trial = crate::core::guardrails::breaker_trial_at(&node.settings, &st);
             let last = st
                 .last_action
                 .as_ref()
-                .map(|a| format!("{} {} at {}", a.action, a.outcome, format_ts(a.at)));
+                .map(|a| format!("{} {} {}", a.action, a.outcome, rel(a.at)));
             // Loading after a start (SPEC §12): its failures do not count yet.
             let loading = st.loading_since.filter(|_| st.pending.is_some());
             let health = if loading.is_some() {
@@ -70,7 +83,7 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "loading": loading.is_some(),
                     "loading_since": loading.map(format_ts), "failures": st.failures,
-                    "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "next_trial_at": trial, "backoff_until": backoff,
+                    "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "next_trial_at": trial.map(format_ts), "backoff_until": backoff.map(format_ts),
                     "last_action": st.last_action, "last_error": st.last_error, "pinned": pinned,
                     "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
                 let _ = writeln!(out, "{line}");
@@ -85,19 +98,22 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                     st.cpu_use
                         .map(|c| format!(" cpu {:.0}%", c * 100.0))
                         .unwrap_or_default(),
-                    match (open, &trial) {
-                        (true, Some(t)) => format!(" circuit open (next trial {t})"),
+                    match (open, trial) {
+                        (true, Some(t)) => format!(" circuit open (next trial {})", rel(t)),
                         (true, None) => " circuit open".to_string(),
                         _ => String::new(),
                     },
                     backoff
-                        .map(|b| format!(" backoff until {b}"))
+                        .map(|b| format!(" backoff ends {}", rel(b)))
                         .unwrap_or_default(),
                     last.map(|l| format!(" last: {}", escape_control(&l)))
                         .unwrap_or_default(),
                 );
                 if let Some(t) = loading {
-                    let _ = writeln!(out, "  {:<24} loading since {}", "", format_ts(t));
+                    let _ = writeln!(out, "  {:<24} loading since {}", "", rel(t));
+                }
+                if let Some(t) = st.evicted_at {
+                    let _ = writeln!(out, "  {:<24} evicted {}", "", rel(t));
                 }
                 if pinned {
                     let _ = writeln!(out, "  {:<24} pinned", "");
@@ -107,11 +123,16 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                         .reason
                         .as_deref()
                         .map(|r| format!(": {}", escape_control(r)));
+                    // A hold is set by a person, maybe after the run.
+                    let when = match as_of {
+                        Some(t) if h.since > t => "after this run".to_string(),
+                        _ => rel(h.since),
+                    };
                     let _ = writeln!(
                         out,
-                        "  {:<24} held since {}{}",
+                        "  {:<24} held since {} ({when}){}",
                         "",
-                        format_ts(h.since),
+                        ts_secs(h.since),
                         why.unwrap_or_default()
                     );
                 }

@@ -25,16 +25,21 @@ pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<i32> {
         }
         if !w.invalid.is_empty() {
             eprintln!(
-                "error: {} invalid world file(s); a run treats them as unknown observations",
-                w.invalid.len()
+                "error: {}; a run treats them as unknown observations",
+                crate::fmt::count(
+                    w.invalid.len() as u64,
+                    "invalid world file",
+                    "invalid world files"
+                )
             );
             code = crate::exit::ERROR;
         }
     }
     if code == crate::exit::OK {
         crate::outln!(
-            "ok: {} node(s), {services} service(s) in `{}`",
-            fleet.nodes.len(),
+            "ok: {}, {} in `{}`",
+            crate::fmt::count(fleet.nodes.len() as u64, "node", "nodes"),
+            crate::fmt::count(services as u64, "service", "services"),
             hosts.display()
         )?;
     }

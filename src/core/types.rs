@@ -102,6 +102,33 @@ impl Action {
         )
     }
 
+    /// Advice for a person: neither carried out by the executor nor the
+    /// tool holding back (`keep`, `defer`).
+    pub fn needs_a_person(self) -> bool {
+        !self.is_executable() && !matches!(self, Action::Keep | Action::Defer)
+    }
+
+    /// The action named `s` (as `as_str` writes it).
+    pub fn parse(s: &str) -> Option<Action> {
+        use Action::*;
+        [
+            Restart,
+            Evict,
+            Preload,
+            ActivateFallback,
+            DeactivateFallback,
+            Keep,
+            Defer,
+            Redeploy,
+            Diagnostics,
+            FailoverReview,
+            ReviewIncident,
+            DelayedDeployment,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+
     /// Whether two proposals for one service disagree (SPEC §5, "Conflicts").
     pub fn conflicts_with(self, other: Action) -> bool {
         use Action::*;
@@ -284,4 +311,46 @@ pub struct NodePlan {
     /// Every proposal with its verdict, for the decision record.
     pub proposals: Vec<(Proposal, Verdict)>,
     pub snapshot: serde_json::Value,
+}
+
+#[cfg(test)]
+mod action_tests {
+    use super::Action;
+
+    #[test]
+    fn advice_for_a_person_is_what_neither_executes_nor_holds_back() {
+        let names = [
+            "restart",
+            "evict",
+            "preload",
+            "activate_fallback",
+            "deactivate_fallback",
+            "keep",
+            "defer",
+            "redeploy",
+            "diagnostics",
+            "failover_review",
+            "review_incident",
+            "delayed_deployment",
+        ];
+        let advice: Vec<&str> = names
+            .into_iter()
+            .filter(|n| {
+                let a = Action::parse(n).expect(n);
+                assert_eq!(a.as_str(), *n);
+                a.needs_a_person()
+            })
+            .collect();
+        assert_eq!(
+            advice,
+            [
+                "redeploy",
+                "diagnostics",
+                "failover_review",
+                "review_incident",
+                "delayed_deployment"
+            ]
+        );
+        assert_eq!(Action::parse("reboot"), None);
+    }
 }

@@ -127,13 +127,6 @@ fn actions(events: &[Value]) -> Vec<String> {
     if !done.is_empty() {
         return done;
     }
-    let executable = [
-        "restart",
-        "evict",
-        "preload",
-        "activate_fallback",
-        "deactivate_fallback",
-    ];
     let advice: Vec<String> = events
         .iter()
         .filter(|e| {
@@ -146,7 +139,10 @@ fn actions(events: &[Value]) -> Vec<String> {
                 )
             )
         })
-        .filter(|e| !executable.contains(&str_of(e, "action")))
+        .filter(|e| {
+            crate::core::Action::parse(str_of(e, "action"))
+                .is_some_and(crate::core::Action::needs_a_person)
+        })
         .map(|e| format!("{} {} (needs a person)", str_of(e, "action"), who(e)))
         .collect();
     if !advice.is_empty() {

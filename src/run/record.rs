@@ -137,7 +137,12 @@ fn deliver_webhooks(
     match store::outbox::save(dir, failed) {
         Ok(0) => {}
         Ok(dropped) => eprintln!(
-            "warning: {dropped} undelivered webhook event(s) dropped: at most {} are kept",
+            "warning: {} dropped: at most {} are kept",
+            crate::fmt::count(
+                dropped as u64,
+                "undelivered webhook event",
+                "undelivered webhook events"
+            ),
             store::outbox::MAX_PENDING
         ),
         Err(e) => eprintln!("warning: cannot keep undelivered webhook events: {e}"),

@@ -55,6 +55,49 @@ fn policies_show_effective_settings_and_the_policy_order() {
         nodes[2]["policies"][3]["enabled"], false,
         "conservative turns idle eviction off"
     );
+    // The SPEC §12 settings and the thrash rule (no run yet: nothing raised).
+    let n = &nodes[1];
+    assert_eq!(
+        (
+            &n["breaker_retry"],
+            &n["load_timeout"],
+            &n["start_grace"],
+            &n["predict_horizon"]
+        ),
+        (&"30m".into(), &"10m".into(), &"10s".into(), &"30m".into()),
+        "{n}"
+    );
+    assert_eq!(
+        (&n["predictive"], &n["evict_orphans"]),
+        (&true.into(), &false.into())
+    );
+    assert_eq!(n["adaptive"], false);
+    let thrash = &n["thrash"];
+    assert_eq!(
+        (
+            &thrash["cycles"],
+            &thrash["window"],
+            &thrash["max_multiplier"]
+        ),
+        (&3.into(), &"1h".into(), &4.into()),
+        "{n}"
+    );
+    assert!(thrash["rule"].as_str().unwrap().contains("doubled"), "{n}");
+    assert_eq!(thrash["raised"], serde_json::json!([]), "{n}");
+
+    let (_, _, human) = cli(state.path(), &["policies"]);
+    for line in [
+        "restarts            at most 1 attempt, backoff",
+        "restarts            at most 3 attempts, backoff",
+        "circuit breaker     half-open after 30m",
+        "start grace         10s",
+        "load timeout        10m",
+        "prediction          on, 30m ahead",
+        "thrash              a model evicted and started again within its idle timeout 3 times in an hour",
+    ] {
+        assert!(human.contains(line), "{line:?} in:\n{human}");
+    }
+    assert!(!human.contains("1 attempts"), "{human}");
 }
 
 #[test]

@@ -76,7 +76,7 @@ fn a_recording_replays_and_scores_the_fault_it_saw() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("recorded node `testnode`: 9 step(s)"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("recorded node `testnode`: 9 steps"));
     let scenario = fs::read_to_string(out.join("scenario.yaml")).expect("scenario.yaml");
     assert!(scenario.contains("start: 2026-11-20T12:00:00Z\nnode: testnode\nsteps:\n  - at: 0s\n    world: steps/00\n  - at: 300ms\n"), "{scenario}");
     assert!(

@@ -147,6 +147,20 @@ fn three_quick_reloads_double_the_idle_timeout() {
     )
     .unwrap();
     assert_eq!(cp["services"]["testnode/llm"]["idle_multiplier"], 2, "{cp}");
+    // `policies` shows the raised timeout, from the checkpoint.
+    let out = m.n.cli(&["policies", "--output", "json"]);
+    let node: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        node["thrash"]["raised"],
+        serde_json::json!([{"service": "llm", "multiplier": 2,
+            "idle_timeout": "1m", "effective_idle_timeout": "2m"}]),
+        "{node}"
+    );
+    let human = String::from_utf8_lossy(&m.n.cli(&["policies"]).stdout).into_owned();
+    assert!(
+        human.contains("thrash llm          idle timeout 2m (2× the declared 1m)"),
+        "{human}"
+    );
 }
 
 #[test]

@@ -14,6 +14,32 @@ fn sample_hosts_are_valid() {
         .arg(repo_root().join("hosts"))
         .run();
     assert_eq!(out.code, 0, "{}", out.describe());
+    assert!(
+        out.stdout.starts_with("ok: 3 nodes, "),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn one_node_and_one_service_are_counted_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "n1",
+        "services:\n  web:\n    restart: [\"true\"]\n",
+    );
+    let out = Run::bare()
+        .arg("validate")
+        .arg("--hosts")
+        .arg(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.describe());
+    assert!(
+        out.stdout.starts_with("ok: 1 node, 1 service in "),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]
