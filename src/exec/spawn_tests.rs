@@ -225,7 +225,10 @@ fn under_systemd_a_service_starts_as_a_transient_unit() {
 
     let recorded = read(&fake.path().join("argv"));
     let args: Vec<&str> = recorded.lines().collect();
-    assert_eq!(args[0], "--unit=supervisorctl-gpu-01-web.service", "{args:?}");
+    assert_eq!(
+        args[0], "--unit=supervisorctl-gpu-01-web.service",
+        "{args:?}"
+    );
     let log_text = log.display();
     for expected in [
         "--collect".to_string(),
