@@ -188,7 +188,7 @@ fn logs_follow_prints_lines_appended_after_it_started() {
     let stdout = child.stdout.take().expect("stdout");
     let pid = child.id();
     n.children.push(child); // killed when the test ends, however it ends
-    // Read on a thread: a line that never comes fails the test, not hangs it.
+                            // Read on a thread: a line that never comes fails the test, not hangs it.
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -197,7 +197,10 @@ fn logs_follow_prints_lines_appended_after_it_started() {
             }
         }
     });
-    let next = || rx.recv_timeout(std::time::Duration::from_secs(30)).expect("a line");
+    let next = || {
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a line")
+    };
     assert_eq!(next(), "before");
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     writeln!(f, "after one").unwrap();
