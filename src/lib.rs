@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod core;
 pub mod desired;
+pub mod envfile;
 pub mod events;
 pub mod exec;
 pub mod exit;

@@ -3,6 +3,9 @@ use clap::Parser;
 use supervisorctl::cli::{Cli, EXIT_ERROR};
 
 fn main() {
+    // Before the flags: the file's SUPERVISORCTL_* variables are defaults
+    // of flags (`env = ...`) like those of the environment.
+    supervisorctl::envfile::apply();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => std::process::exit(usage(&e)),

@@ -78,6 +78,11 @@ pub fn man() -> Result<i32> {
         ".SH FILES\n",
         "The state directory (\\fB\\-\\-state\\-dir\\fR): checkpoint.json, events.jsonl, ",
         "intents.jsonl, overrides.json, fallbacks.json, webhooks.pending.json, lock, logs/, pids/.\n",
+        ".PP\n",
+        "\\fI/etc/supervisorctl/env\\fR (or the file \\fBSUPERVISORCTL_ENV_FILE\\fR names; empty: none), ",
+        "read at start: its SUPERVISORCTL_* lines (e.g. SUPERVISORCTL_HOSTS) set the variables not already set. ",
+        "A flag wins over the environment, the environment over this file. As root it must be root\\(aqs, ",
+        "writable by root only, and not a symbolic link, or it is ignored with a warning.\n",
     ).as_bytes());
     page.render_version_section(&mut out)
         .context("cannot render the man page")?;

@@ -278,3 +278,42 @@ fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
         "15 CPU-seconds in 10 s is 1.5 cores"
     );
 }
+
+/// An open circuit whose half-open trial start is then seen up: the
+/// trial succeeded and closes the circuit (SPEC §12); with
+/// `breaker_retry: never` only ten healthy minutes (or `reset`) close it.
+#[test]
+fn a_verified_half_open_trial_closes_the_circuit() {
+    for (retry, closed) in [(true, true), (false, false)] {
+        let mut f = fleet("gpu", vec![service("vllm", Kind::Service)]);
+        let settings = &mut f.nodes.get_mut("gpu").unwrap().settings;
+        if !retry {
+            settings.breaker_retry = None;
+        }
+        let w = world("gpu", &[("vllm", Ok, None)]);
+        let mut cp = Checkpoint::default();
+        cp.services.insert(
+            "gpu/vllm".into(),
+            ServiceState {
+                restart_attempts: 4,
+                breaker_opened_at: Some(at("2026-11-23T11:59:00Z")),
+                breaker_trials: 1,
+                last_restart_at: Some(at("2026-11-23T11:59:00Z")),
+                pending: Some(crate::checkpoint::PendingCheck {
+                    action: "restart".into(),
+                    at: at("2026-11-23T11:59:00Z"),
+                }),
+                ..Default::default()
+            },
+        );
+        let d = run(&f, &w, &cp);
+        let st = &d.checkpoint.services["gpu/vllm"];
+        if closed {
+            assert_eq!(st.restart_attempts, 0, "closed");
+            assert_eq!(st.breaker_trials, 0, "trials forgotten");
+            assert_eq!(st.breaker_opened_at, None);
+        } else {
+            assert_eq!(st.restart_attempts, 4, "`never`: still open");
+        }
+    }
+}

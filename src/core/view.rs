@@ -100,6 +100,15 @@ impl<'a> View<'a> {
             if let Some(last) = state.last_action.as_mut().filter(|a| a.action == v.action) {
                 last.outcome = if v.success { "success" } else { "failed" }.into();
             }
+            // A start seen working while the circuit is open (its half-open
+            // trial) closes it (SPEC §12); `never` keeps the 10-minute rule.
+            if v.success
+                && v.action == "restart"
+                && settings.breaker_retry.is_some()
+                && state.restart_attempts >= settings.max_restart_attempts
+            {
+                state.restart_attempts = 0;
+            }
         }
         let tuning = super::tuning::on_run(
             &mut state,

@@ -5,7 +5,7 @@
 //!
 //! Under systemd (`INVOCATION_ID` set, `systemd-run` on the clean `PATH`)
 //! the service is started as the transient unit
-//! `supervisorctl-<pid file stem>.service` instead (see [`super::transient`]),
+//! `supervisorctl-<node>-<service>.service` instead (see [`super::transient`]),
 //! so that it survives the end of the oneshot unit that started it; the
 //! pid file and identity are the same as for a direct start.
 use std::fs::{DirBuilder, File, OpenOptions};
@@ -44,8 +44,9 @@ pub fn spawn_detached(
     argv: &[String],
     log_path: &Path,
     pid_path: &Path,
+    unit: &str,
 ) -> io::Result<ProcessIdentity> {
-    spawn_watched(argv, log_path, pid_path).map(|(identity, _)| identity)
+    spawn_watched(argv, log_path, pid_path, unit).map(|(identity, _)| identity)
 }
 
 /// [`spawn_detached`], and a receiver of the process's exit status, sent
@@ -53,16 +54,16 @@ pub fn spawn_detached(
 /// once can be told from one that stays up).
 ///
 /// Under systemd ([`Systemd::detect`]) the service is started as the
-/// transient unit `supervisorctl-<stem>.service`, `<stem>` being the pid
-/// file's name without `.pid` (the service's name for
-/// `<state>/pids/<service>.pid`); it is then not our child, and the
-/// receiver is fed by a watcher of its pid instead of a reaper.
+/// transient unit `unit` (`supervisorctl-<node>-<service>.service`, see
+/// [`transient::unit_name`]); it is then not our child, and the receiver
+/// is fed by a watcher of its pid instead of a reaper.
 pub fn spawn_watched(
     argv: &[String],
     log_path: &Path,
     pid_path: &Path,
+    unit: &str,
 ) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
-    spawn_watched_with(argv, log_path, pid_path, Systemd::detect().as_ref())
+    spawn_watched_with(argv, log_path, pid_path, unit, Systemd::detect().as_ref())
 }
 
 /// [`spawn_watched`] with the systemd tools to use given (`None`: start
@@ -71,6 +72,7 @@ pub(crate) fn spawn_watched_with(
     argv: &[String],
     log_path: &Path,
     pid_path: &Path,
+    unit: &str,
     systemd: Option<&Systemd>,
 ) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
     let Some(program) = argv.first() else {
@@ -82,10 +84,9 @@ pub(crate) fn spawn_watched_with(
     let log = open_log(log_path)?;
     create_parent(pid_path)?;
     if let Some(sd) = systemd {
-        let unit = transient::unit_name(pid_path);
-        if let Started::Unit(pid) = transient::start(sd, &unit, argv, log_path)? {
+        if let Started::Unit(pid) = transient::start(sd, unit, argv, log_path)? {
             drop(log);
-            return keep_unit(sd, &unit, program, pid, pid_path);
+            return keep_unit(sd, unit, program, pid, pid_path);
         }
     }
     let mut cmd = clean_command(argv);

@@ -12,6 +12,11 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
+/// [`spawn_detached`] with a fixed unit name (used only under systemd).
+fn detached(argv: &[String], log: &Path, pid: &Path) -> io::Result<ProcessIdentity> {
+    spawn_detached(argv, log, pid, "supervisorctl-test-svc.service")
+}
+
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -21,7 +26,7 @@ fn sleep_runs_in_its_own_session_with_a_pid_file() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("logs/deep/sleep.log");
     let pid_file = dir.path().join("pids/sleep.pid");
-    let id = spawn_detached(&argv(&["sleep", "30"]), &log, &pid_file).unwrap();
+    let id = detached(&argv(&["sleep", "30"]), &log, &pid_file).unwrap();
     let _guard = KillOnDrop(id);
 
     assert_eq!(read(&pid_file), format!("{}\n", id.pid));
@@ -56,7 +61,7 @@ fn output_is_appended_to_the_log() {
     let log = dir.path().join("svc.log");
     fs::write(&log, "earlier\n").unwrap();
     let script = "echo hello; echo err >&2; sleep 30";
-    let id = spawn_detached(
+    let id = detached(
         &argv(&["sh", "-c", script]),
         &log,
         &dir.path().join("svc.pid"),
@@ -75,7 +80,7 @@ fn output_is_appended_to_the_log() {
 fn environment_is_clean() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("env.log");
-    let id = spawn_detached(&argv(&["env"]), &log, &dir.path().join("env.pid")).unwrap();
+    let id = detached(&argv(&["env"]), &log, &dir.path().join("env.pid")).unwrap();
     let _guard = KillOnDrop(id);
     assert!(wait_for(Duration::from_secs(5), || pid_gone(id.pid)));
     let text = read(&log);
@@ -98,7 +103,7 @@ fn environment_is_clean() {
 #[test]
 fn exited_child_is_reaped_not_a_zombie() {
     let dir = tempfile::tempdir().unwrap();
-    let id = spawn_detached(
+    let id = detached(
         &argv(&["true"]),
         &dir.path().join("t.log"),
         &dir.path().join("t.pid"),
@@ -120,7 +125,7 @@ fn symlinked_log_is_refused_and_nothing_starts() {
     let log = dir.path().join("svc.log");
     symlink(&target, &log).unwrap();
     let pid_file = dir.path().join("svc.pid");
-    let err = spawn_detached(&argv(&["sleep", "30"]), &log, &pid_file).unwrap_err();
+    let err = detached(&argv(&["sleep", "30"]), &log, &pid_file).unwrap_err();
     assert!(err.to_string().contains("cannot open log"), "{err}");
     assert!(!pid_file.exists());
     assert_eq!(read(&target), "");
@@ -129,7 +134,7 @@ fn symlinked_log_is_refused_and_nothing_starts() {
 #[test]
 fn missing_binary_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = spawn_detached(
+    let err = detached(
         &argv(&["no-such-binary-xyz"]),
         &dir.path().join("x.log"),
         &dir.path().join("x.pid"),
@@ -147,7 +152,7 @@ fn unwritable_pid_file_stops_the_child_again() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("svc.pid");
     fs::create_dir(&pid_file).unwrap(); // a rename over a folder fails
-    let err = spawn_detached(
+    let err = detached(
         &argv(&["sleep", "30"]),
         &dir.path().join("svc.log"),
         &pid_file,
@@ -213,13 +218,17 @@ fn under_systemd_a_service_starts_as_a_transient_unit() {
     let log = dir.path().join("logs/web.log");
     let pid_file = dir.path().join("pids/web.pid");
     let sd = tools(fake.path());
+    let unit = transient::unit_name("gpu-01", "web");
     let (id, _exited) =
-        spawn_watched_with(&argv(&["sleep", "30"]), &log, &pid_file, Some(&sd)).unwrap();
+        spawn_watched_with(&argv(&["sleep", "30"]), &log, &pid_file, &unit, Some(&sd)).unwrap();
     let _guard = KillOnDrop(id);
 
     let recorded = read(&fake.path().join("argv"));
     let args: Vec<&str> = recorded.lines().collect();
-    assert_eq!(args[0], "--unit=supervisorctl-web.service", "{args:?}");
+    assert_eq!(
+        args[0], "--unit=supervisorctl-gpu-01-web.service",
+        "{args:?}"
+    );
     let log_text = log.display();
     for expected in [
         "--collect".to_string(),
@@ -242,7 +251,7 @@ fn under_systemd_a_service_starts_as_a_transient_unit() {
     assert_eq!(comm.trim(), "sleep");
     let calls = read(&fake.path().join("systemctl.calls"));
     assert!(
-        calls.contains("show --property=MainPID --value supervisorctl-web.service"),
+        calls.contains("show --property=MainPID --value supervisorctl-gpu-01-web.service"),
         "{calls}"
     );
 }
@@ -256,6 +265,7 @@ fn the_exit_of_a_unit_process_is_reported() {
         &argv(&["sleep", "0.3"]),
         &dir.path().join("s.log"),
         &dir.path().join("s.pid"),
+        "supervisorctl-n-s.service",
         Some(&sd),
     )
     .unwrap();
@@ -286,6 +296,7 @@ fn without_invocation_id_systemd_run_is_not_called() {
         &argv(&["sleep", "30"]),
         &dir.path().join("plain.log"),
         &pid_file,
+        "supervisorctl-n-s.service",
         sd.as_ref(),
     )
     .unwrap();
@@ -307,6 +318,7 @@ fn without_a_reachable_manager_the_service_starts_directly() {
         &argv(&["sleep", "30"]),
         &dir.path().join("d.log"),
         &pid_file,
+        "supervisorctl-n-s.service",
         Some(&sd),
     )
     .unwrap();
@@ -316,7 +328,7 @@ fn without_a_reachable_manager_the_service_starts_directly() {
 
 #[test]
 fn a_failed_systemd_run_is_an_error_and_writes_no_pid_file() {
-    let body = "echo 'Job for supervisorctl-x.service failed.' >&2; exit 1";
+    let body = "echo 'Job for supervisorctl-n-x.service failed.' >&2; exit 1";
     let fake = stand_ins(Some(body));
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("x.pid");
@@ -325,29 +337,33 @@ fn a_failed_systemd_run_is_an_error_and_writes_no_pid_file() {
         &argv(&["sleep", "30"]),
         &dir.path().join("x.log"),
         &pid_file,
+        "supervisorctl-n-x.service",
         Some(&sd),
     )
     .unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("--unit=supervisorctl-x.service` exited 1"),
+        text.contains("--unit=supervisorctl-n-x.service` exited 1"),
         "{text}"
     );
     assert!(
-        text.contains("Job for supervisorctl-x.service failed."),
+        text.contains("Job for supervisorctl-n-x.service failed."),
         "{text}"
     );
     assert!(!pid_file.exists());
 }
 
 #[test]
-fn unit_names_are_escaped_like_systemd_escape() {
-    let name = |p: &str| transient::unit_name(Path::new(p));
-    assert_eq!(name("/s/pids/web.pid"), "supervisorctl-web.service");
+fn unit_names_name_the_node_and_the_service_escaped_like_systemd_escape() {
+    let name = transient::unit_name;
+    assert_eq!(name("gpu-01", "web"), "supervisorctl-gpu-01-web.service");
     assert_eq!(
-        name("/s/pids/llama_3.1-8b.pid"),
-        "supervisorctl-llama_3.1-8b.service"
+        name("n1", "llama_3.1-8b"),
+        "supervisorctl-n1-llama_3.1-8b.service"
     );
-    assert_eq!(name("/s/pids/a b/c.pid"), "supervisorctl-c.service");
-    assert_eq!(name("/s/pids/a b.pid"), "supervisorctl-a\\x20b.service");
+    assert_eq!(name("a b", "c"), "supervisorctl-a\\x20b-c.service");
+    assert_eq!(name("n", "a b"), "supervisorctl-n-a\\x20b.service");
+    assert_eq!(name("n", "a/b"), "supervisorctl-n-a\\x2fb.service");
+    // A leading dot is escaped in each part, as systemd-escape does.
+    assert_eq!(name(".n", ".s"), "supervisorctl-\\x2en-\\x2es.service");
 }

@@ -8,7 +8,7 @@
 //! ([`CLEAN_PATH`]). Then [`start`] runs
 //!
 //! ```text
-//! systemd-run --unit=supervisorctl-<service>.service --collect --quiet
+//! systemd-run --unit=supervisorctl-<node>-<service>.service --collect --quiet
 //!     --service-type=exec --property=KillMode=mixed
 //!     --property=StandardOutput=append:<log> --property=StandardError=append:<log>
 //!     --working-directory=/ --setenv=<each clean_env variable> -- <argv...>
@@ -17,8 +17,9 @@
 //! (`--user` as well when we are not root), reads the unit's main pid with
 //! `systemctl show --property=MainPID --value <unit>`, and the caller
 //! writes the pid file and reads the identity from `/proc` as for a direct
-//! start. `<service>` is the pid file's stem (`<state>/pids/<service>.pid`),
-//! escaped like `systemd-escape` does for anything but `[A-Za-z0-9:_.-]`.
+//! start. `<node>` is the local node and `<service>` the service's name
+//! ([`unit_name`]), each escaped like `systemd-escape` does for anything but
+//! `[A-Za-z0-9:_.-]`.
 //!
 //! # Guarantees
 //!
@@ -141,14 +142,22 @@ fn find(search_path: &str, name: &str) -> Option<PathBuf> {
         })
 }
 
-/// `supervisorctl-<stem>.service` for the pid file `<state>/pids/<stem>.pid`.
-pub fn unit_name(pid_path: &Path) -> String {
-    let stem = pid_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+/// `supervisorctl-<node>-<service>.service`: the transient unit of the
+/// `spawn:` service `service` of the local node `node`, each part escaped
+/// like `systemd-escape` does for anything but `[A-Za-z0-9:_.-]` (and a
+/// leading `.`). Only the local node's services are spawned, so on one
+/// machine the node part is the same for all of them.
+pub fn unit_name(node: &str, service: &str) -> String {
     let mut name = String::from("supervisorctl-");
-    for (i, b) in stem.bytes().enumerate() {
+    escape_into(&mut name, node);
+    name.push('-');
+    escape_into(&mut name, service);
+    name.push_str(".service");
+    name
+}
+
+fn escape_into(name: &mut String, part: &str) {
+    for (i, b) in part.bytes().enumerate() {
         let plain = b.is_ascii_alphanumeric() || b"_-:".contains(&b) || (b == b'.' && i > 0);
         if plain {
             name.push(char::from(b));
@@ -156,8 +165,6 @@ pub fn unit_name(pid_path: &Path) -> String {
             name.push_str(&format!("\\x{b:02x}"));
         }
     }
-    name.push_str(".service");
-    name
 }
 
 /// The `systemd-run` arguments (after the tool itself) that start `argv`

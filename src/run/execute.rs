@@ -136,7 +136,7 @@ pub fn execute(
             .and_then(|s| s.identity);
         let started = Instant::now();
         let mut outcome = match a.action {
-            Action::Restart | Action::Preload => start(spec, known, dir),
+            Action::Restart | Action::Preload => start(&a.node, spec, known, dir),
             Action::Evict => evict(spec, known),
             // The core computed the whole map: written once, at the first
             // fallback action; the others share that write's outcome.
@@ -221,7 +221,7 @@ pub(super) fn failed(reason: String) -> Outcome {
     }
 }
 
-fn start(spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outcome {
+fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outcome {
     match &spec.start {
         Some(Start::Restart(argv)) => {
             let r = exec::run_command(argv, spec.restart_timeout);
@@ -250,7 +250,8 @@ fn start(spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outc
             let pid = dir.join("pids").join(format!("{}.pid", spec.name));
             // Only this start's output explains its failure.
             let log_start = std::fs::symlink_metadata(&log).map_or(0, |m| m.len());
-            match exec::spawn_watched(argv, &log, &pid) {
+            let unit = exec::transient::unit_name(node, &spec.name);
+            match exec::spawn_watched(argv, &log, &pid, &unit) {
                 // A start that dies at once is a failed attempt (SPEC §9):
                 // wait up to min(start_grace, 2s) for an early exit.
                 Ok((id, exited)) => match exited.recv_timeout(spec.start_grace.min(EARLY_EXIT)) {

@@ -62,3 +62,64 @@ fn breaker_retry_never_keeps_the_circuit_open() {
     let runs: Vec<i64> = (0..=8).map(|i| i * 10).collect();
     assert_eq!(restarts(&n, &runs), [(0, false), (10, false), (20, false)]);
 }
+
+/// The status JSON object of the one service `web`.
+fn circuit(n: &Node) -> String {
+    let out = n.cli(&["status", "--output", "json"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.contains(r#""service":"web""#))
+        .unwrap_or_else(|| panic!("no web in status: {text}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v["circuit"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_half_open_trial_that_succeeds_closes_the_circuit() {
+    let mut n = Node::new("");
+    let ready = n.path("ready");
+    write_file(
+        &n.path(&format!("hosts/{NODE}/services.yaml")),
+        &format!(
+            "supervisor:\n  max_restart_attempts: 3\n  breaker_retry: 30m\nservices:\n  web:\n    spawn: [sh, -c, \"test -f {} || exit 3; exec sleep 3600.7\"]\n",
+            ready.display()
+        ),
+    );
+    // Three starts that die at once (0, 10, 20) open the circuit.
+    let runs: Vec<i64> = (0..=4).map(|i| i * 10).collect();
+    assert_eq!(restarts(&n, &runs), [(0, false), (10, false), (20, false)]);
+    assert_eq!(circuit(&n), "open");
+    // The cause is fixed; the trial at 50 starts it.
+    write_file(&ready, "");
+    assert_eq!(restarts(&n, &[50]), [(50, true)]);
+    let pid = n.spawned_pid("web").expect("the trial spawned it");
+    assert!(crate::live_support::alive(pid));
+    // The next run sees it up: the trial succeeded, the circuit is closed.
+    let r = n.reconcile(&at(51), &[]);
+    let verified = r.of("action_verified", "web");
+    assert_eq!(verified.len(), 1, "{:?}", r.events);
+    assert_eq!(verified[0]["outcome"], "success", "{}", verified[0]);
+    assert_eq!(circuit(&n), "closed");
+    // Closed, a new failure is restarted at once, not at the next trial
+    // (50 + 60 min): the attempts start again from one.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(crate::live_support::wait_until(|| {
+        !crate::live_support::alive(pid)
+    }));
+    let r = n.reconcile(&at(53), &[]);
+    let e = r
+        .executed("web", "restart")
+        .unwrap_or_else(|| panic!("no restart once closed: {:?}", r.events));
+    assert!(
+        r.of("circuit_half_open", "web").is_empty(),
+        "{:?}",
+        r.events
+    );
+    assert_eq!(e["outcome"], "started", "{e}");
+    n.spawned_pid("web").expect("restarted");
+}

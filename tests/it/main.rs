@@ -14,6 +14,7 @@ mod closed_stdout;
 mod commands;
 mod decision_quality;
 mod ecosystem;
+mod env_file;
 mod escapes;
 mod events_cmd;
 mod fixtures;

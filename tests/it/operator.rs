@@ -111,3 +111,102 @@ fn logs_of_a_service_not_spawned_explains_where_its_output_goes() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("restart"));
 }
+
+#[test]
+fn start_starts_a_stopped_spawned_service() {
+    let mut n = Node::new(SLEEPER);
+    n.reconcile(T0, &[]);
+    let first = n.spawned_pid("sleeper").expect("spawned");
+    let r = act(&n, "stop", T1, &["testnode/sleeper"]);
+    assert!(r.executed("sleeper", "evict").is_some(), "{:?}", r.events);
+    assert!(wait_until(|| !alive(first)), "stop left it alive");
+
+    let r = act(&n, "start", "2026-11-23T12:00:10Z", &["testnode/sleeper"]);
+    let e = r
+        .executed("sleeper", "restart")
+        .unwrap_or_else(|| panic!("no start: {:?} {}", r.events, r.stderr));
+    assert_eq!(e["policy"], "operator", "{e}");
+    assert_eq!(e["outcome"], "started", "{e}");
+    let pid = n.spawned_pid("sleeper").expect("pid file written");
+    assert_ne!(pid, first, "a new process");
+    assert!(alive(pid), "the started process runs");
+    // A second `start` finds it running and does nothing.
+    let r = act(&n, "start", "2026-11-23T12:00:15Z", &["testnode/sleeper"]);
+    let e = r.executed("sleeper", "restart").expect("recorded");
+    assert_eq!(e["outcome"], "skipped", "{e}");
+    assert_eq!(e["reason"], "already_running", "{e}");
+    assert_eq!(n.spawned_pid("sleeper"), Some(pid));
+}
+
+/// A service whose restart "works" but never comes up: each run counts a
+/// failed attempt, so the next restart waits for its backoff.
+const NEVER_UP: &str = "services:\n  web:\n    process:\n      pidfile: /nonexistent/never.pid\n    restart: [\"true\"]\n";
+
+#[test]
+fn restart_force_passes_a_backoff_and_is_recorded_as_forced() {
+    let n = Node::new(NEVER_UP);
+    let r = n.reconcile(T0, &[]);
+    assert!(r.executed("web", "restart").is_some(), "{:?}", r.events);
+    // Five seconds later the backoff of attempt 1 is still running.
+    let r = act(&n, "restart", T1, &["testnode/web"]);
+    let e = r
+        .executed("web", "restart")
+        .unwrap_or_else(|| panic!("no restart: {:?} {}", r.events, r.stderr));
+    assert_eq!(e["outcome"], "skipped", "{e}");
+    assert_eq!(e["reason"], "backoff", "{e}");
+    assert!(e.get("forced").is_none(), "{e}");
+
+    let r = act(&n, "restart", T1, &["testnode/web", "--force"]);
+    let e = r.executed("web", "restart").expect("recorded");
+    assert_eq!(e["policy"], "operator", "{e}");
+    assert_eq!(e["outcome"], "started", "{e}");
+    assert_eq!(e["forced"], true, "{e}");
+    assert_eq!(e["reason"], "`true` exited 0", "{e}");
+}
+
+#[test]
+fn logs_follow_prints_lines_appended_after_it_started() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let mut n = Node::new(
+        "services:\n  chatty:\n    spawn: [sh, -c, \"echo before; exec sleep 3600.9\"]\n",
+    );
+    n.reconcile(T0, &[]);
+    n.spawned_pid("chatty").expect("spawned");
+    let log = n.state().join("logs/chatty.log");
+    assert!(
+        wait_until(|| std::fs::read_to_string(&log).is_ok_and(|s| s.contains("before"))),
+        "no output in the log"
+    );
+    let mut child = n
+        .command(&["logs", "testnode/chatty", "-f", "-n", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start logs -f");
+    let stdout = child.stdout.take().expect("stdout");
+    let pid = child.id();
+    n.children.push(child); // killed when the test ends, however it ends
+                            // Read on a thread: a line that never comes fails the test, not hangs it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a line")
+    };
+    assert_eq!(next(), "before");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(f, "after one").unwrap();
+    writeln!(f, "after two").unwrap();
+    drop(f);
+    assert_eq!(next(), "after one");
+    assert_eq!(next(), "after two");
+    assert!(alive(pid), "-f keeps following");
+}

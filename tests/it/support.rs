@@ -146,6 +146,8 @@ impl Run {
             .env_remove("SUPERVISORCTL_HOSTS")
             .env_remove("SUPERVISORCTL_WORLD")
             .env_remove("SUPERVISORCTL_STATE_DIR")
+            // No environment file of this machine's (/etc/supervisorctl/env).
+            .env("SUPERVISORCTL_ENV_FILE", "")
             .env("NO_COLOR", "1");
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);

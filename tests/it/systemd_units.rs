@@ -96,8 +96,20 @@ fn units_document_themselves_and_agree_with_each_other() {
         // `spawn:` services run as transient units: no KillMode needed.
         assert!(!text.contains("\nKillMode="), "no KillMode directive");
     }
+    // Where things are is said once, in the shipped env file that the
+    // units and hand-run commands share; the units set none of it.
+    for text in [reconcile, observe] {
+        assert!(!text.contains("\nEnvironment=SUPERVISORCTL_"), "{text}");
+    }
+    let env = fs::read_to_string(repo_root().join("systemd/env")).unwrap();
     let world = "/var/lib/supervisorctl-observer/world";
-    assert!(reconcile.contains(&format!("\nEnvironment=SUPERVISORCTL_WORLD={world}\n")));
+    for line in [
+        "SUPERVISORCTL_HOSTS=/etc/supervisorctl/hosts".to_string(),
+        format!("SUPERVISORCTL_WORLD={world}"),
+        "SUPERVISORCTL_STATE_DIR=/var/lib/supervisorctl".to_string(),
+    ] {
+        assert!(env.contains(&format!("\n{line}\n")), "{line}");
+    }
     assert!(observe.contains(&format!("\nExecStart={INSTALLED} observe --out {world}\n")));
     assert!(observe.contains("\nStateDirectory=supervisorctl-observer\n"));
     assert!(Path::new(world).starts_with("/var/lib/supervisorctl-observer"));
