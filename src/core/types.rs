@@ -1,7 +1,7 @@
 //! The vocabulary of decisions: policies, actions, severities, proposals,
 //! conflicts and the plan that the decision core hands to the executor.
 use crate::events::EventKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::Health;
 
@@ -55,7 +55,7 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Restart,
@@ -108,25 +108,10 @@ impl Action {
         !self.is_executable() && !matches!(self, Action::Keep | Action::Defer)
     }
 
-    /// The action named `s` (as `as_str` writes it).
+    /// The action named `s` (as `as_str` writes it; serde's names are the
+    /// same, checked by a test).
     pub fn parse(s: &str) -> Option<Action> {
-        use Action::*;
-        [
-            Restart,
-            Evict,
-            Preload,
-            ActivateFallback,
-            DeactivateFallback,
-            Keep,
-            Defer,
-            Redeploy,
-            Diagnostics,
-            FailoverReview,
-            ReviewIncident,
-            DelayedDeployment,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        serde_json::from_value(serde_json::Value::from(s)).ok()
     }
 
     /// Whether two proposals for one service disagree (SPEC §5, "Conflicts").
