@@ -24,7 +24,7 @@
 //! file when the log has no event, and [`read_all`] reads them all, oldest
 //! first.
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -177,36 +177,23 @@ pub struct BadLine {
     pub error: String,
 }
 
-/// Streams the log's lines as JSON values. Empty lines are skipped; an
-/// unterminated last line is reported as a [`BadLine`] and not consumed
-/// (see [`EventReader::offset`]).
+/// Streams the log's lines as JSON values, for the readers of the history
+/// (`audit`, `status`, the webhooks' and tests' checks). Empty lines are
+/// skipped; an unterminated last line is reported as a [`BadLine`] and ends
+/// the stream. (`events` prints lines byte for byte and, when following,
+/// waits for a torn line to be finished, so it reads the raw lines itself:
+/// `commands/events.rs`.)
 pub struct EventReader {
     reader: BufReader<File>,
     line: usize,
-    offset: u64,
     buf: Vec<u8>,
     done: bool,
 }
 
 /// Opens the log at `path` for streaming from its start.
 pub fn read(path: &Path) -> io::Result<EventReader> {
-    read_from(path, 0)
-}
-
-/// Opens the log at `path` for streaming from byte `offset`, the start of
-/// a line (an earlier [`EventReader::offset`]): for following the log.
-pub fn read_from(path: &Path, offset: u64) -> io::Result<EventReader> {
-    let mut file = open_regular(path).map_err(|e| context(e, "read event log", path))?;
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| context(e, "read event log", path))?;
-    let reader = BufReader::with_capacity(64 * 1024, file);
-    Ok(EventReader {
-        reader,
-        line: 0,
-        offset,
-        buf: Vec::new(),
-        done: false,
-    })
+    let file = open_regular(path).map_err(|e| context(e, "read event log", path))?;
+    Ok(EventReader::from_file(file))
 }
 
 /// Streams the log at `path` and its rotated files as one history, oldest
@@ -228,15 +215,9 @@ impl EventReader {
         EventReader {
             reader: BufReader::with_capacity(64 * 1024, file),
             line: 0,
-            offset: 0,
             buf: Vec::new(),
             done: false,
         }
-    }
-
-    /// The byte offset just past the last complete line handed out.
-    pub fn offset(&self) -> u64 {
-        self.offset
     }
 }
 
@@ -246,9 +227,9 @@ impl Iterator for EventReader {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             self.buf.clear();
-            let n = match self.reader.read_until(b'\n', &mut self.buf) {
+            match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
-                Ok(n) => n,
+                Ok(_) => {}
                 Err(e) => {
                     self.done = true;
                     let error = format!("cannot read: {}", super::file::describe(&e));
@@ -267,7 +248,6 @@ impl Iterator for EventReader {
                     error,
                 }));
             }
-            self.offset += n as u64;
             let text = self.buf.trim_ascii();
             if text.is_empty() {
                 continue;
