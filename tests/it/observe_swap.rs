@@ -68,14 +68,7 @@ fn observe_writes_nothing_through_an_out_folder_swapped_while_probing() {
     fs::create_dir(&target).expect("mkdir");
     let swapper = swap_when_probing(marker, out.clone(), moved.clone(), target.clone());
     let o = n.cli(&["observe", "--out", out.to_str().expect("utf-8")]);
-    assert!(swapper.join().expect("swapper"), "the probe never started");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        entries(&target),
-        Vec::<String>::new(),
-        "written through the link: {stderr}"
-    );
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    nothing_through_the_link(swapper, &o, &target);
     // The records are in the folder that was opened: the one renamed away.
     assert!(moved.join(format!("nodes/{NODE}.json")).is_file());
     assert!(moved.join(format!("resources/{NODE}.json")).is_file());
@@ -104,16 +97,26 @@ fn the_recorder_writes_nothing_through_a_step_folder_swapped_while_probing() {
         "--now",
         NOW,
     ]);
-    assert!(swapper.join().expect("swapper"), "the probe never started");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        entries(&target),
-        Vec::<String>::new(),
-        "written through the link: {stderr}"
-    );
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    nothing_through_the_link(swapper, &o, &target);
     assert!(moved.join(format!("nodes/{NODE}.json")).is_file());
     assert!(moved.join(format!("services/{NODE}/slow.json")).is_file());
     let scenario = fs::read_to_string(out.join("scenario.yaml")).expect("scenario.yaml");
     assert!(scenario.contains("    world: steps/00\n"), "{scenario}");
+}
+
+/// The swap happened while probing, the command succeeded, and the link's
+/// target is still empty.
+fn nothing_through_the_link(
+    swapper: std::thread::JoinHandle<bool>,
+    o: &std::process::Output,
+    target: &std::path::Path,
+) {
+    assert!(swapper.join().expect("swapper"), "the probe never started");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        entries(target),
+        Vec::<String>::new(),
+        "written through the link: {stderr}"
+    );
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
 }
