@@ -46,6 +46,16 @@ fn problem(path: &Path, problem: &str) -> TrustProblem {
     }
 }
 
+/// A test that needs root: under `CI=true` (CI runs as root) not being
+/// root is a failure, never a silent pass; elsewhere it says why it skips.
+fn skip(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "this test cannot run here, which CI does not allow: {why}"
+    );
+    eprintln!("skipped: {why}");
+}
+
 #[test]
 fn a_clean_tree_has_no_problems() {
     let (_tmp, hosts) = clean_tree();
@@ -88,12 +98,7 @@ fn open_folders_are_reported_in_order() {
 #[test]
 fn a_file_owned_by_another_user_is_reported() {
     if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "changing a file's owner needs root; CI runs as root"
-        );
-        eprintln!("skipped: changing a file's owner needs root");
-        return;
+        return skip("changing a file's owner needs root");
     }
     let (_tmp, hosts) = clean_tree();
     let file = hosts.join("web/services.yaml");
@@ -166,8 +171,7 @@ fn folders_above_hosts_are_checked() {
 #[test]
 fn a_sticky_root_owned_ancestor_is_accepted_and_only_that() {
     if !is_root() {
-        eprintln!("skipped: a root-owned sticky folder of our own needs root");
-        return;
+        return skip("a root-owned sticky folder of our own needs root");
     }
     let (tmp, _) = clean_tree();
     let sticky = tmp.path().join("sticky");
