@@ -20,6 +20,17 @@ fn runs(n: &Node) -> usize {
 struct Watching(Option<Child>);
 
 impl Watching {
+    /// `supervisorctl ARGS` on `n`'s files, its output discarded.
+    fn start(n: &Node, args: &[&str]) -> Watching {
+        let child = n
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start watch");
+        Watching(Some(child))
+    }
+
     /// SIGINT, then its exit code (None: it had to be killed).
     fn stop(mut self) -> Option<i32> {
         let mut child = self.0.take()?;
@@ -50,20 +61,20 @@ impl Drop for Watching {
     }
 }
 
-#[test]
-fn watch_rests_when_nothing_changes_and_runs_once_per_burst() {
+/// A node with one service and a world that says it is online at `T0`.
+fn online_node() -> Node {
     let n = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
     write_file(
         &n.path(&format!("world/nodes/{NODE}.json")),
         &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
     );
-    let child = n
-        .command(&["--now", T0, "watch", "--dry-run", "--no-probe"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(|c| Watching(Some(c)))
-        .unwrap();
+    n
+}
+
+#[test]
+fn watch_rests_when_nothing_changes_and_runs_once_per_burst() {
+    let n = online_node();
+    let child = Watching::start(&n, &["--now", T0, "watch", "--dry-run", "--no-probe"]);
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     // Idle: its own reads of hosts/ and the world must not wake it.
     std::thread::sleep(Duration::from_secs(3));
@@ -109,13 +120,7 @@ fn watch_restarts_a_killed_service_at_once() {
         &n.path(&format!("world/nodes/{NODE}.json")),
         r#"{"status":"online","last_seen":"2099-01-01T00:00:00Z"}"#,
     );
-    let child = n
-        .command(&["watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(|c| Watching(Some(c)))
-        .unwrap();
+    let child = Watching::start(&n, &["watch"]);
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(first as i32),
@@ -141,19 +146,9 @@ fn watch_restarts_a_killed_service_at_once() {
 
 #[test]
 fn a_stream_of_writes_runs_at_most_once_a_second() {
-    let n = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
+    let n = online_node();
     let node_file = n.path(&format!("world/nodes/{NODE}.json"));
-    write_file(
-        &node_file,
-        &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
-    );
-    let child = n
-        .command(&["--now", T0, "watch", "--dry-run", "--no-probe"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(|c| Watching(Some(c)))
-        .unwrap();
+    let child = Watching::start(&n, &["--now", T0, "watch", "--dry-run", "--no-probe"]);
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     // Rewrite the world every 100 ms for 4 s.
     let started = Instant::now();
