@@ -10,16 +10,7 @@ use serde_json::Value;
 use crate::support::{copy_tree, parse_json_lines, repo_root, snapshot, Output, Run, NOW};
 
 fn dry_run(state: &Path) -> Output {
-    let root = repo_root();
-    Run::bare()
-        .args(["reconcile", "--dry-run", "--no-probe", "--state-dir"])
-        .arg(state)
-        .arg("--hosts")
-        .arg(root.join("hosts"))
-        .arg("--world")
-        .arg(root.join("world-fixtures/sample/world"))
-        .args(["--now", NOW, "--output", "json", "--node", "gpu-box"])
-        .run()
+    crate::support::sample_dry_run(state).run()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{parse_json_lines, repo_root, NOW};
+use crate::support::parse_json_lines;
 
 /// About one and a half runs of the sample fixture (some 9.7 KB each).
 const MAX_BYTES: &str = "15000";
@@ -26,17 +26,10 @@ fn bin() -> Command {
 
 /// One `reconcile --dry-run` with rotation at MAX_BYTES, keeping `keep`.
 fn dry_run(state: &Path, keep: u32) -> Output {
-    let root = repo_root();
-    let out = bin()
+    let out = crate::support::sample_dry_run(state)
         .env("SUPERVISORCTL_EVENTS_MAX_BYTES", MAX_BYTES)
         .env("SUPERVISORCTL_EVENTS_KEEP", keep.to_string())
-        .args(["reconcile", "--dry-run", "--no-probe", "--state-dir"])
-        .arg(state)
-        .arg("--hosts")
-        .arg(root.join("hosts"))
-        .arg("--world")
-        .arg(root.join("world-fixtures/sample/world"))
-        .args(["--now", NOW, "--output", "json", "--node", "gpu-box"])
+        .command()
         .output()
         .expect("run supervisorctl");
     assert!(

@@ -30,6 +30,20 @@ pub fn skip(why: &str) {
     eprintln!("skipped: {why}");
 }
 
+/// `reconcile --dry-run --no-probe` of the shipped sample fleet against its
+/// sample world, as node `gpu-box` at [`NOW`], into `state`, JSON output.
+pub fn sample_dry_run(state: &Path) -> Run {
+    let root = repo_root();
+    Run::bare()
+        .args(["reconcile", "--dry-run", "--no-probe", "--state-dir"])
+        .arg(state)
+        .arg("--hosts")
+        .arg(root.join("hosts"))
+        .arg("--world")
+        .arg(root.join("world-fixtures/sample/world"))
+        .args(["--now", NOW, "--output", "json", "--node", "gpu-box"])
+}
+
 /// The repository root (where `hosts/` and `world-fixtures/` live).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
