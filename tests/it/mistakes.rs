@@ -6,19 +6,9 @@ use crate::support::{repo_root, Output, Run, NOW};
 
 /// The sample fleet with `args`, state in the scratch directory.
 fn sample(args: &[&str]) -> Output {
-    let root = repo_root();
-    let cli = Run::bare();
+    let cli = Run::bare().sample_fleet();
     let state = cli.scratch().join("state");
-    let out = cli
-        .arg("--hosts")
-        .arg(root.join("hosts"))
-        .arg("--world")
-        .arg(root.join("world-fixtures/sample/world"))
-        .arg("--state-dir")
-        .arg(&state)
-        .args(["--now", NOW])
-        .args(args)
-        .run();
+    let out = cli.state(&state).args(args).run();
     assert!(
         !state.join("events.jsonl").exists(),
         "a mistake recorded a run\n{}",

@@ -33,15 +33,12 @@ pub fn skip(why: &str) {
 /// `reconcile --dry-run --no-probe` of the shipped sample fleet against its
 /// sample world, as node `gpu-box` at [`NOW`], into `state`, JSON output.
 pub fn sample_dry_run(state: &Path) -> Run {
-    let root = repo_root();
-    Run::bare()
-        .args(["reconcile", "--dry-run", "--no-probe", "--state-dir"])
-        .arg(state)
-        .arg("--hosts")
-        .arg(root.join("hosts"))
-        .arg("--world")
-        .arg(root.join("world-fixtures/sample/world"))
-        .args(["--now", NOW, "--output", "json", "--node", "gpu-box"])
+    Run::new("reconcile")
+        .args(["--dry-run", "--no-probe"])
+        .state(state)
+        .sample_fleet()
+        .output_json()
+        .node("gpu-box")
 }
 
 /// The repository root (where `hosts/` and `world-fixtures/` live).
@@ -112,6 +109,15 @@ impl Run {
     /// `--node <name>`
     pub fn node(self, name: &str) -> Self {
         self.args(["--node", name])
+    }
+
+    /// The shipped sample fleet (`hosts/`) against its sample world, at
+    /// [`NOW`].
+    pub fn sample_fleet(self) -> Self {
+        let root = repo_root();
+        self.hosts(root.join("hosts"))
+            .world(root.join("world-fixtures/sample/world"))
+            .now(NOW)
     }
 
     /// `--output json`

@@ -2,7 +2,7 @@
 //! flag value or an unknown subcommand exits 1 (never 2, which means
 //! degraded), `--help` and `--version` exit 0 with their text on stdout,
 //! and a lock that cannot be opened is not mistaken for a lock held.
-use crate::support::{repo_root, Run, NOW};
+use crate::support::Run;
 
 fn usage_error(args: &[&str]) {
     let out = Run::bare().args(args).run();
@@ -51,18 +51,12 @@ fn duration_flags_are_bounded_like_config_durations() {
 /// I/O problem, not a lock held: no advice to wait.
 #[test]
 fn an_unopenable_lock_is_not_told_to_wait() {
-    let root = repo_root();
-    let cli = Run::bare();
+    let cli = Run::bare().sample_fleet();
     let state = cli.scratch().join("state");
     std::fs::create_dir_all(state.join("lock")).expect("a folder named lock");
     let out = cli
-        .arg("--hosts")
-        .arg(root.join("hosts"))
-        .arg("--world")
-        .arg(root.join("world-fixtures/sample/world"))
-        .arg("--state-dir")
-        .arg(&state)
-        .args(["--node", "gpu-box", "--now", NOW])
+        .state(&state)
+        .node("gpu-box")
         .args(["reconcile", "--dry-run", "--no-probe"])
         .run();
     assert_eq!(out.code, 1, "{}", out.describe());
