@@ -191,6 +191,33 @@ pub struct ServiceState {
     pub trends: Trends,
 }
 
+impl ServiceState {
+    /// This tool started it (`action`: restart, spawn or preload) at `at`:
+    /// its health is unknown until an observation newer than the start,
+    /// which also verifies the start.
+    pub fn mark_started(&mut self, action: &str, at: DateTime<Utc>) {
+        self.health = Health::Unknown;
+        self.failures = 0;
+        self.healthy_since = None;
+        self.evicted_at = None;
+        self.started_at = Some(at);
+        self.pending = Some(PendingCheck {
+            action: action.to_string(),
+            at,
+        });
+    }
+
+    /// This tool evicted it at `at`: evicted, not dead (no restart before
+    /// new activity), and no process of it is known.
+    pub fn mark_evicted(&mut self, at: DateTime<Utc>) {
+        self.health = Health::Evicted;
+        self.evicted_at = Some(at);
+        self.failures = 0;
+        self.healthy_since = None;
+        self.process = None;
+    }
+}
+
 /// Resident memory, GPU memory and log size of a service's process, as one
 /// run saw them (any may be unknown).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

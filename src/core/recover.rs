@@ -7,7 +7,7 @@
 //! one restart attempt, never an extra restart.
 use chrono::{DateTime, Utc};
 
-use crate::checkpoint::{key, Checkpoint, Health, LastAction, PendingCheck};
+use crate::checkpoint::{key, Checkpoint, LastAction};
 use crate::events::{Event, EventKind};
 use crate::intent::Intent;
 
@@ -45,24 +45,10 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
                     st.last_restart_at = Some(st.last_restart_at.map_or(at, |t| t.max(at)));
                 }
                 // It may have started: wait for an observation newer than it.
-                st.health = Health::Unknown;
-                st.failures = 0;
-                st.healthy_since = None;
-                st.evicted_at = None;
-                st.started_at = Some(at);
-                st.pending = Some(PendingCheck {
-                    action: i.action.clone(),
-                    at,
-                });
+                st.mark_started(&i.action, at);
             }
-            "evict" => {
-                // It may be gone: never restart it as dead before activity.
-                st.health = Health::Evicted;
-                st.evicted_at = Some(at);
-                st.failures = 0;
-                st.healthy_since = None;
-                st.process = None;
-            }
+            // It may be gone: never restart it as dead before activity.
+            "evict" => st.mark_evicted(at),
             _ => {}
         }
         st.last_action = Some(LastAction {
@@ -77,6 +63,7 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoint::Health;
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

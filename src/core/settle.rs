@@ -297,15 +297,7 @@ fn apply(
                     doubled = super::thrash::on_start(st, spec.idle_timeout, now);
                 }
                 // Wait for fresh evidence: the next observation decides.
-                st.health = Health::Unknown;
-                st.failures = 0;
-                st.healthy_since = None;
-                st.evicted_at = None;
-                st.started_at = Some(now);
-                st.pending = Some(PendingCheck {
-                    action: a.action.as_str().to_string(),
-                    at: now,
-                });
+                st.mark_started(a.action.as_str(), now);
                 let spawned = fleet
                     .nodes
                     .get(&a.node)
@@ -318,15 +310,11 @@ fn apply(
             }
         }
         Action::Evict if o.success => {
-            st.health = Health::Evicted;
-            st.evicted_at = Some(now);
+            st.mark_evicted(now);
             st.pending = Some(PendingCheck {
                 action: "evict".into(),
                 at: now,
             });
-            st.failures = 0;
-            st.healthy_since = None;
-            st.process = None;
         }
         _ => {}
     }
