@@ -189,6 +189,39 @@ pub struct ServiceState {
     /// Sample series for failure prediction, and what they predict.
     #[serde(default, skip_serializing_if = "Trends::is_empty")]
     pub trends: Trends,
+    /// What the live activity probes saw (SPEC §13).
+    #[serde(default, skip_serializing_if = "ActivityState::is_empty")]
+    pub activity: ActivityState,
+    /// The time of the last failing observation counted toward
+    /// `degraded_after`/`dead_after` (SPEC §13 probe period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_counted_at: Option<DateTime<Utc>>,
+}
+
+/// Live activity of a service (SPEC §13), kept between runs: a counter
+/// rises between two runs, and idleness counts from the last use seen or
+/// from when activity became readable, never from before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityState {
+    /// The last run whose probe saw it in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_at: Option<DateTime<Utc>>,
+    /// Since when every run could read its activity (reset by a run that
+    /// could not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_since: Option<DateTime<Utc>>,
+    /// The request counter's last value (`activity.metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<u64>,
+    /// Why the last probe could not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+impl ActivityState {
+    pub fn is_empty(&self) -> bool {
+        *self == ActivityState::default()
+    }
 }
 
 impl ServiceState {

@@ -69,6 +69,7 @@ pub fn probe(fleet: &Fleet, node: &str, state_dir: &Path) -> (String, String) {
             None => "absent".to_string(),
             Some(l) => match (&l.process, &l.health) {
                 (_, Some(ProbeOutcome::Failing(why))) => format!("failing{pinned} ({why})"),
+                (_, Some(ProbeOutcome::Loading(why))) => format!("loading{pinned} ({why})"),
                 (ProcessState::Found(_), _)
                 | (ProcessState::NotConfigured, Some(ProbeOutcome::Up)) => {
                     format!("running{pinned}")

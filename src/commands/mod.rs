@@ -1,5 +1,6 @@
 //! Commands other than the run itself: each file is one command (and
 //! `dispatch`, which routes the parsed command line to them).
+pub mod activity_view;
 pub mod audit;
 pub mod completions;
 pub mod diff;

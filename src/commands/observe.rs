@@ -159,12 +159,55 @@ pub fn observe_once(
             rec["probe_latency_ms"] =
                 json!((took.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0);
         }
-        put(
-            format!("services/{}", node.name),
-            format!("{name}.json"),
-            rec,
-        )?;
+        let folder = format!("services/{}", node.name);
+        if let Some(Ok(reading)) = &s.activity {
+            let before = previous(out, &folder, name);
+            activity_fields(&mut rec, reading, before.as_ref(), &ts);
+        }
+        put(folder, format!("{name}.json"), rec)?;
         written += 1;
     }
     Ok(written)
+}
+
+/// The record this observer wrote last time for `name`, if readable: the
+/// counter's last value and the last activity come from it.
+fn previous(out: &DirHandle, folder: &str, name: &str) -> Option<Value> {
+    let dir = out.create_dirs(Path::new(folder)).ok()?;
+    let bytes = dir
+        .read_file(&format!("{name}.json"), crate::world::load::FILE_LIMIT)
+        .ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `last_activity`, `requests_total` and `in_flight` from an activity
+/// reading (SPEC §13): in use now (a counter that changed since the last
+/// record, a request in flight, a connection) is `now`; not in use keeps
+/// the last record's time, and a first reading starts the clock at `now`
+/// (idleness is never counted from before it could be seen). Activity that
+/// cannot be read writes none of these: unknown is never idle.
+pub(crate) fn activity_fields(
+    rec: &mut Value,
+    reading: &probe::ActivityReading,
+    before: Option<&Value>,
+    now: &str,
+) {
+    let prev_total = before.and_then(|b| b.get("requests_total")?.as_u64());
+    let prev_at = before
+        .and_then(|b| b.get("last_activity")?.as_str())
+        .filter(|t| t.parse::<DateTime<Utc>>().is_ok());
+    let counted = matches!((prev_total, reading.requests_total), (Some(a), Some(b)) if a != b);
+    let busy = reading.in_flight.is_some_and(|n| n > 0)
+        || reading.connections.is_some_and(|n| n > 0);
+    let last = match prev_at {
+        Some(t) if !counted && !busy => t,
+        _ => now,
+    };
+    rec["last_activity"] = json!(last);
+    if let Some(n) = reading.requests_total {
+        rec["requests_total"] = json!(n);
+    }
+    if let Some(n) = reading.in_flight {
+        rec["in_flight"] = json!(n);
+    }
 }

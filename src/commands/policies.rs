@@ -75,6 +75,8 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
                 "evict_orphans": s.evict_orphans, "start_grace": d(s.start_grace),
                 "breaker_retry": s.breaker_retry.map_or("never".to_string(), d), "load_timeout": d(s.load_timeout),
                 "predictive": s.predictive, "predict_horizon": d(s.predict_horizon),
+                "probe_period": d(s.probe_period), "idle_without_activity": s.idle_without_activity,
+                "activity": activity_json(node, cp),
                 "thrash": super::thrash_view::json(node, cp),
                 "restart_backoff": {"base": d(s.backoff_base), "max": d(s.backoff_max)},
                 "maintenance": windows, "webhooks": s.webhooks.len(), "policies": policies,
@@ -101,6 +103,23 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
             s.gpu_pressure * 100.0
         );
         let _ = writeln!(out, "  idle timeout        {}", d(s.idle_timeout));
+        let _ = writeln!(
+            out,
+            "  probe period        {} (a failure counts at most once per period)",
+            d(s.probe_period)
+        );
+        let _ = writeln!(
+            out,
+            "  unknown activity    {}",
+            if s.idle_without_activity {
+                "idle from the last start (idle_without_activity)"
+            } else {
+                "never idle"
+            }
+        );
+        for line in activity_human(node, cp) {
+            let _ = writeln!(out, "{line}");
+        }
         for line in super::thrash_view::human(node, cp) {
             let _ = writeln!(out, "{line}");
         }
@@ -171,4 +190,43 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
     }
     super::stdout::write(&out)?;
     Ok(0)
+}
+
+/// Each model's (or `activity:` service's) activity source and what the
+/// last run saw of it.
+fn activity_human(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> Vec<String> {
+    let default = crate::checkpoint::ServiceState::default();
+    node.services
+        .values()
+        .filter(|svc| super::activity_view::shown(svc))
+        .map(|svc| {
+            let st = cp
+                .and_then(|cp| cp.services.get(&crate::checkpoint::key(&node.name, &svc.name)))
+                .unwrap_or(&default);
+            let seen = super::activity_view::seen(st, |t| format!("at {}", crate::fmt::ts_secs(t)))
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default();
+            crate::text::escape_control(&format!(
+                "    {:<18}activity from {}{seen}",
+                svc.name,
+                super::activity_view::source(svc)
+            ))
+            .into_owned()
+        })
+        .collect()
+}
+
+fn activity_json(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> serde_json::Value {
+    let default = crate::checkpoint::ServiceState::default();
+    node.services
+        .values()
+        .filter(|svc| super::activity_view::shown(svc))
+        .map(|svc| {
+            let st = cp
+                .and_then(|cp| cp.services.get(&crate::checkpoint::key(&node.name, &svc.name)))
+                .unwrap_or(&default);
+            (svc.name.clone(), super::activity_view::json(svc, st))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

@@ -73,8 +73,8 @@ pub fn run(
                 .last_action
                 .as_ref()
                 .map(|a| format!("{} {} {}", a.action, a.outcome, rel(a.at)));
-            // Loading after a start (SPEC §12): its failures do not count yet.
-            let loading = st.loading_since.filter(|_| st.pending.is_some());
+            // Loading (SPEC §13): its failures do not count yet.
+            let loading = st.loading_since;
             let health = if loading.is_some() {
                 "loading"
             } else {
@@ -85,7 +85,8 @@ pub fn run(
                     "loading_since": loading.map(format_ts), "failures": st.failures,
                     "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "next_trial_at": trial.map(format_ts), "backoff_until": backoff.map(format_ts),
                     "last_action": st.last_action, "last_error": st.last_error, "pinned": pinned,
-                    "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone())});
+                    "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone()),
+                    "activity": super::activity_view::shown(svc).then(|| super::activity_view::json(svc, &st))});
                 let _ = writeln!(out, "{line}");
             } else {
                 let _ = writeln!(
@@ -114,6 +115,12 @@ pub fn run(
                 }
                 if let Some(t) = st.evicted_at {
                     let _ = writeln!(out, "  {:<24} evicted {}", "", rel(t));
+                }
+                let activity = super::activity_view::shown(svc)
+                    .then(|| super::activity_view::seen(&st, rel))
+                    .flatten();
+                if let Some(a) = activity {
+                    let _ = writeln!(out, "  {:<24} {}", "", escape_control(&a));
                 }
                 if pinned {
                     let _ = writeln!(out, "  {:<24} pinned", "");

@@ -29,10 +29,39 @@ pub enum LiveObservation {
     Failing,
 }
 
+/// How often observations count: a live probe once per fast tick; a
+/// failing result (live or recorded) only `probe_period` after the last
+/// counted failure (SPEC §13), so `dead_after × probe_period` is the least
+/// time from the first failure to dead, however often runs come.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub fast_tick: std::time::Duration,
+    pub probe_period: std::time::Duration,
+}
+
 /// Picks this run's observation. A live probe overrides the world record;
 /// a live probe counts once per fast tick, a world record once per
-/// `observed_at`. Returns the observation and whether each source was counted.
+/// `observed_at`, and a failure once per probe period ([`Pace`]). Returns
+/// the observation and whether each source was counted.
 pub fn observe(
+    record: Option<&Obs<ServiceRecord>>,
+    live: Option<LiveObservation>,
+    prev: &ServiceState,
+    now: DateTime<Utc>,
+    pace: Pace,
+) -> (Observation, Counted) {
+    let (obs, counted) = observe_once(record, live, prev, now, pace.fast_tick);
+    let at = counted.record.unwrap_or(now);
+    let too_soon = prev.failure_counted_at.is_some_and(|last| {
+        at >= last && (at - last).to_std().unwrap_or_default() < pace.probe_period
+    });
+    match obs {
+        Observation::Failing if too_soon => (Observation::Unknown, counted),
+        o => (o, counted),
+    }
+}
+
+fn observe_once(
     record: Option<&Obs<ServiceRecord>>,
     live: Option<LiveObservation>,
     prev: &ServiceState,
@@ -122,6 +151,7 @@ mod tests {
                 crate::desired::Origin::Preset,
                 crate::desired::Origin::Preset,
             ),
+            loading: None,
         }
     }
 
@@ -185,14 +215,86 @@ mod tests {
             ..Default::default()
         };
         let tick = Duration::from_secs(3);
-        let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
+        let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, pace(tick));
         assert_eq!((obs, c.probe), (Observation::Unknown, false));
         let prev = ServiceState {
             probed_at: Some(now - chrono::Duration::seconds(3)),
             ..Default::default()
         };
-        let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
+        let (obs, c) = observe(None, Some(LiveObservation::Failing), &prev, now, pace(tick));
         assert_eq!((obs, c.probe), (Observation::Failing, true));
+    }
+
+    fn pace(fast_tick: Duration) -> Pace {
+        Pace {
+            fast_tick,
+            probe_period: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn a_failure_counts_once_per_probe_period_and_up_or_down_at_once() {
+        let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let prev = ServiceState {
+            failure_counted_at: Some(now - chrono::Duration::seconds(9)),
+            ..Default::default()
+        };
+        let tick = pace(Duration::from_secs(3));
+        let seen = |live| observe(None, Some(live), &prev, now, tick).0;
+        assert_eq!(seen(LiveObservation::Failing), Observation::Unknown);
+        assert_eq!(seen(LiveObservation::Up), Observation::Up);
+        assert_eq!(seen(LiveObservation::Down), Observation::Down);
+        let prev = ServiceState {
+            failure_counted_at: Some(now - chrono::Duration::seconds(10)),
+            ..Default::default()
+        };
+        let (obs, _) = observe(None, Some(LiveObservation::Failing), &prev, now, tick);
+        assert_eq!(obs, Observation::Failing);
+    }
+
+    /// SPEC §13: 20 runs in 10 s cannot take a failing service to dead
+    /// faster than `dead_after × probe_period`.
+    #[test]
+    fn runs_every_half_second_die_no_sooner_than_dead_after_probe_periods() {
+        let start: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let tick = Pace {
+            fast_tick: Duration::from_millis(500),
+            probe_period: Duration::from_secs(10),
+        };
+        let mut st = ServiceState {
+            health: Health::Healthy,
+            ..Default::default()
+        };
+        let mut dead_at = None;
+        for i in 0..200 {
+            let now = start + chrono::Duration::milliseconds(500 * i);
+            let (obs, _) = observe(None, Some(LiveObservation::Failing), &st, now, tick);
+            let (h, f) = advance(st.health, st.failures, obs, &spec());
+            if obs == Observation::Failing {
+                st.failure_counted_at = Some(now);
+            }
+            st.probed_at = Some(now);
+            (st.health, st.failures) = (h, f);
+            if h == Health::Dead && dead_at.is_none() {
+                dead_at = Some(now - start);
+            }
+        }
+        // dead_after 5: failures counted at 0, 10, 20, 30, 40 s.
+        assert_eq!(dead_at, Some(chrono::Duration::seconds(40)));
+        let after_ten = {
+            let mut st = ServiceState::default();
+            for i in 0..20 {
+                let now = start + chrono::Duration::milliseconds(500 * i);
+                let (obs, _) = observe(None, Some(LiveObservation::Failing), &st, now, tick);
+                if obs == Observation::Failing {
+                    st.failure_counted_at = Some(now);
+                    st.failures += 1;
+                }
+                st.probed_at = Some(now);
+            }
+            st.failures
+        };
+        assert_eq!(after_ten, 1, "20 runs in 10 s count one failure");
     }
 
     #[test]
@@ -203,7 +305,7 @@ mod tests {
         };
         let now: DateTime<Utc> = "2026-11-23T12:00:30Z".parse().unwrap();
         let tick = Duration::from_secs(3);
-        let obs = |r| observe(Some(&r), None, &ServiceState::default(), now, tick).0;
+        let obs = |r| observe(Some(&r), None, &ServiceState::default(), now, pace(tick)).0;
         assert_eq!(obs(rec("degraded", "failing")), Observation::Failing);
         assert_eq!(obs(rec("ok", "failing")), Observation::Failing);
         assert_eq!(obs(rec("degraded", "passing")), Observation::Degraded);

@@ -4,6 +4,7 @@
 //! `store`) do those. The build enforces it: clippy.toml lists clocks, file
 //! system, processes, environment and threads, denied here.
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+pub mod activity;
 pub mod arbiter;
 pub mod availability;
 pub mod clock;
@@ -71,8 +72,6 @@ pub struct LiveService {
     pub identity: Option<ProcessIdentity>,
     pub memory_bytes: Option<u64>,
     pub gpu_memory_bytes: Option<u64>,
-    /// Size of its log (`spawn:` services: `<state-dir>/logs/<name>.log`).
-    pub log_bytes: Option<u64>,
     /// utime + stime of the process, in seconds.
     pub cpu_seconds: Option<f64>,
     /// Why the probe failed (`connection refused`, `no process`, …) when
@@ -85,6 +84,10 @@ pub struct LiveService {
     pub health_probed: bool,
     /// How long its health probe took, when it ran and passed.
     pub probe_latency_ms: Option<f64>,
+    /// The server answered that it is loading its model (SPEC §13).
+    pub loading: bool,
+    /// What its activity probe read (SPEC §13); `None`: not asked.
+    pub activity: Option<activity::LiveActivity>,
 }
 
 /// Operator overrides, keyed `<node>/<service>`.

@@ -129,7 +129,7 @@ pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
         let Some(st) = checkpoint.services.get_mut(&v.key) else {
             continue;
         };
-        sample::service(&mut st.trends, v, now, sample::min_gap(horizon));
+        sample::service(&mut st.trends, v, now, sample::spacing(&node.settings));
         let found = [MEMORY, GPU_MEMORY, PROBE_LATENCY].map(|m| {
             let (f, last) = fitted(st.trends.series.get(m)?)?;
             rules::service(ctx, v, m, f, last)

@@ -207,9 +207,15 @@ pub fn settle(
         events.extend(node.predictions.iter().cloned());
         events.push(decision_event(node, actions));
     }
+    // A start neither verified nor failed yet keeps the run reconciling
+    // (SPEC §13): a service still coming up is not "all good".
+    let unverified = checkpoint
+        .services
+        .values()
+        .any(|s| s.pending.as_ref().is_some_and(|p| p.action != "evict"));
     let summary = match worst {
         Severity::Unstable => Summary::Unstable,
-        _ if executed => Summary::Reconciling,
+        _ if executed || unverified => Summary::Reconciling,
         Severity::Degraded => Summary::Degraded,
         Severity::Nominal => Summary::Nominal,
     };

@@ -2,7 +2,8 @@
 //! and the live probes say, and its health advanced from the checkpoint.
 use chrono::{DateTime, Utc};
 
-use super::health::{advance, observe, LiveObservation, Observation};
+use super::activity::Activity;
+use super::health::{advance, observe, LiveObservation, Observation, Pace};
 use super::loading::Loading;
 use super::{Input, LiveService};
 use crate::checkpoint::{key, Health, ServiceState};
@@ -29,6 +30,8 @@ pub struct View<'a> {
     pub verified: Option<super::verify::Verified>,
     /// Adaptive tuning's steps this run (`tuning_changed`).
     pub tuning: Vec<super::tuning::Change>,
+    /// When it was last in use, or why that is unknown (SPEC §13).
+    pub activity: Activity,
 }
 
 impl<'a> View<'a> {
@@ -51,7 +54,11 @@ impl<'a> View<'a> {
             .unwrap_or_default();
         let now = input.now;
         let live_obs = live.map(|l| l.observation);
-        let (observation, counted) = observe(file, live_obs, &prev, now, node.settings.fast_tick);
+        let pace = Pace {
+            fast_tick: node.settings.fast_tick,
+            probe_period: node.settings.probe_period,
+        };
+        let (observation, counted) = observe(file, live_obs, &prev, now, pace);
 
         let mut state = prev.clone();
         let settings = &node.settings;
@@ -68,6 +75,9 @@ impl<'a> View<'a> {
             Observation::Failing if loading == Loading::Yes => Observation::Unknown,
             o => o,
         };
+        if counts == Observation::Failing {
+            state.failure_counted_at = Some(counted.record.unwrap_or(now));
+        }
         let thresholds = super::tuning::health_spec(spec, settings, &prev.tuning);
         let (health, failures) = advance(prev.health, prev.failures, counts, &thresholds);
         state.health = health;
@@ -127,11 +137,20 @@ impl<'a> View<'a> {
         } else if health != prev.health {
             state.healthy_since = None;
         }
+        let live_activity = live.and_then(|l| l.activity.as_ref());
+        let activity = super::activity::track(
+            &mut state,
+            record,
+            live_activity,
+            settings.idle_without_activity,
+            now,
+        );
+        let last_use = super::activity::last_use(&state, record);
         super::thrash::settle_loaded(
             &mut state,
             spec.idle_timeout,
-            record.and_then(|r| r.last_activity),
-            record.and_then(|r| r.in_flight).unwrap_or(0),
+            last_use,
+            super::activity::in_flight(record, live_activity),
             now,
         );
         // The breaker's clock: when the circuit opened; closed, it has none.
@@ -158,7 +177,14 @@ impl<'a> View<'a> {
             }
             update_cpu(&mut state, &prev, l, now);
         }
-        update_demand(&mut state, record);
+        let counter = match live_activity {
+            Some(super::activity::LiveActivity::Known {
+                requests_total: Some(n),
+                ..
+            }) => Some((*n, now)),
+            _ => record.and_then(|r| Some((r.requests_total?, r.observed_at))),
+        };
+        update_demand(&mut state, counter);
 
         let pinned = input
             .overrides
@@ -180,6 +206,7 @@ impl<'a> View<'a> {
             key,
             verified,
             tuning,
+            activity,
         }
     }
 
@@ -204,14 +231,13 @@ impl<'a> View<'a> {
         !self.has_record_file && !live_process && self.health() != Health::Evicted
     }
 
-    /// The later of the world's `last_activity` and this tool's last start.
+    /// Idle since when at most (SPEC §13); `None`: activity unknown.
     pub fn activity(&self) -> Option<DateTime<Utc>> {
-        let world = self.record.and_then(|r| r.last_activity);
-        world.max(self.state.started_at)
+        self.activity.since()
     }
 
     pub fn in_flight(&self) -> u64 {
-        self.record.and_then(|r| r.in_flight).unwrap_or(0)
+        super::activity::in_flight(self.record, self.live.and_then(|l| l.activity.as_ref()))
     }
 
     pub fn memory(&self) -> u64 {
@@ -256,28 +282,29 @@ fn update_cpu(
     state.cpu_at = Some(now);
 }
 
-/// Demand forecast: an EWMA (α = 0.5) of the request rate between records.
-fn update_demand(state: &mut ServiceState, record: Option<&ServiceRecord>) {
-    let Some(rec) = record else { return };
-    let Some(total) = rec.requests_total else {
+/// Demand forecast: an EWMA (α = 0.5) of the request rate between samples
+/// of the request counter (`requests_total` of a world record, or the live
+/// metrics counter), each with its time.
+fn update_demand(state: &mut ServiceState, counter: Option<(u64, DateTime<Utc>)>) {
+    let Some((total, at)) = counter else {
         return;
     };
     match &mut state.demand {
-        Some(d) if rec.observed_at > d.at => {
-            let secs = (rec.observed_at - d.at).num_milliseconds() as f64 / 1000.0;
+        Some(d) if at > d.at => {
+            let secs = (at - d.at).num_milliseconds() as f64 / 1000.0;
             // A counter that went backwards was reset: count from zero.
             let delta = total.checked_sub(d.requests_total).unwrap_or(total) as f64;
             let instant = delta / secs;
             d.prev_rate = d.rate;
             d.rate = 0.5 * instant + 0.5 * d.rate;
             d.requests_total = total;
-            d.at = rec.observed_at;
+            d.at = at;
         }
         Some(_) => {}
         None => {
             state.demand = Some(crate::checkpoint::Demand {
                 requests_total: total,
-                at: rec.observed_at,
+                at,
                 rate: 0.0,
                 prev_rate: 0.0,
             })

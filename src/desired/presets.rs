@@ -39,6 +39,8 @@ pub fn preset_settings(preset: Preset) -> Settings {
         predictive: true,
         predict_horizon: secs(30 * 60),
         adaptive: false,
+        probe_period: PROBE_PERIOD,
+        idle_without_activity: false,
         backoff_base: secs(5),
         backoff_max: secs(5 * 60),
         maintenance: Vec::new(),
@@ -50,6 +52,8 @@ pub fn preset_settings(preset: Preset) -> Settings {
 pub(crate) const DEGRADED_AFTER: u32 = 2;
 pub(crate) const DEAD_AFTER: u32 = 5;
 pub(crate) const PROBE_TIMEOUT: Duration = secs(2);
+/// Least time between two counted probe results (SPEC §13).
+pub(crate) const PROBE_PERIOD: Duration = secs(10);
 pub(crate) const STOP_TIMEOUT: Duration = secs(10);
 /// How long a `restart` command may run (extension field).
 pub(crate) const RESTART_TIMEOUT: Duration = secs(60);

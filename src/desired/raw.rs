@@ -104,6 +104,8 @@ pub(crate) struct RawSupervisor {
     pub predictive: Option<bool>,
     pub predict_horizon: Option<Dur>,
     pub adaptive: Option<bool>,
+    pub probe_period: Option<Dur>,
+    pub idle_without_activity: Option<bool>,
     pub maintenance: Option<Vec<RawWindow>>,
     pub webhooks: Option<Vec<RawWebhook>>,
 }
@@ -150,7 +152,63 @@ pub(crate) struct RawService {
     pub gpu_memory: Option<Size>,
     pub fallback: Option<String>,
     pub depends_on: Option<Vec<String>>,
+    pub activity: Option<RawActivity>,
 }
+}
+
+/// `services.<name>.activity` (SPEC §13): where "in use" comes from, either
+/// `connections` or a Prometheus endpoint with optional metric names.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "Activity")]
+pub(crate) enum RawActivity {
+    Mode(RawActivityMode),
+    Metrics(RawActivityMetrics),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "ActivityMode")]
+pub(crate) enum RawActivityMode {
+    /// Established TCP connections to the process's listening sockets.
+    Connections,
+}
+
+/// `activity: {metrics: URL, counter: NAME, gauge: NAME}`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ActivityMetrics")]
+pub(crate) struct RawActivityMetrics {
+    pub metrics: Url,
+    /// A request counter (rises with each request).
+    pub counter: Option<NonEmpty>,
+    /// An in-flight gauge (above 0 while a request runs).
+    pub gauge: Option<NonEmpty>,
+}
+
+impl<'de> Deserialize<'de> for RawActivity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawActivity;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`connections` or a map with `metrics: <url>`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawActivity, E> {
+                match v {
+                    "connections" => Ok(RawActivity::Mode(RawActivityMode::Connections)),
+                    other => Err(E::custom(format!(
+                        "unknown activity source `{other}`: expected `connections` or a map with `metrics: <url>`"
+                    ))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawActivity, A::Error> {
+                let de = serde::de::value::MapAccessDeserializer::new(map);
+                RawActivityMetrics::deserialize(de).map(RawActivity::Metrics)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `services.<name>.process`: at most one way to find the process.
@@ -179,6 +237,18 @@ pub(crate) struct RawHealth {
     pub timeout: Option<Dur>,
     pub degraded_after: Option<u32>,
     pub dead_after: Option<u32>,
+    /// What the server answers while it loads (SPEC §13).
+    pub loading: Option<RawLoading>,
+}
+
+/// `health.loading: {status: 503, body: "loading"}`: an answer with this
+/// status whose body contains this text means "loading", not failing.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Loading")]
+pub(crate) struct RawLoading {
+    pub status: u16,
+    pub body: Option<NonEmpty>,
 }
 
 /// `health.inference`: a one-token completion against an OpenAI-compatible

@@ -7,10 +7,12 @@ use std::time::Duration;
 use super::presets::{
     preset_settings, DEAD_AFTER, DEGRADED_AFTER, PROBE_TIMEOUT, RESTART_TIMEOUT, STOP_TIMEOUT,
 };
-use super::raw::{RawHealth, RawProcess, RawService, RawSupervisor};
+use super::raw::{
+    RawActivity, RawActivityMode, RawHealth, RawProcess, RawService, RawSupervisor,
+};
 use super::report::Report;
 use super::spec::{
-    HealthSpec, MaintenanceWindow, Origin, Preset, Probe, ProcessMatch, ServiceSpec, Settings,
+    ActivitySource, HealthSpec, LoadingAnswer, MaintenanceWindow, Origin, Preset, Probe, ProcessMatch, ServiceSpec, Settings,
     Start, Webhook,
 };
 use super::tree::{key, Seg};
@@ -61,6 +63,10 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
         s.predict_horizon = d.0;
     }
     s.adaptive = raw.adaptive.unwrap_or(s.adaptive);
+    if let Some(d) = raw.probe_period {
+        s.probe_period = d.0;
+    }
+    s.idle_without_activity = raw.idle_without_activity.unwrap_or(s.idle_without_activity);
     for (i, w) in raw.maintenance.iter().flatten().enumerate() {
         if w.from.0 == w.to.0 {
             let mut at = path(&["supervisor", "maintenance"]);
@@ -165,7 +171,19 @@ pub(crate) fn resolve_service(
         gpu_memory: raw.gpu_memory.map(|s| s.0),
         fallback: raw.fallback.clone(),
         depends_on: raw.depends_on.clone().unwrap_or_default(),
+        activity: raw.activity.as_ref().map(resolve_activity),
     })
+}
+
+fn resolve_activity(raw: &RawActivity) -> ActivitySource {
+    match raw {
+        RawActivity::Mode(RawActivityMode::Connections) => ActivitySource::Connections,
+        RawActivity::Metrics(m) => ActivitySource::Metrics {
+            url: m.metrics.0.clone(),
+            counter: m.counter.as_ref().map(|c| c.0.clone()),
+            gauge: m.gauge.as_ref().map(|g| g.0.clone()),
+        },
+    }
 }
 
 /// Reports more than one of `choices` given (at the second) or none (at
@@ -287,7 +305,7 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
         report.at_value(
             &child(base, "every"),
             "`every` must be at least 1".into(),
-            Some("`every: 5` probes every fifth fast tick; omit it to probe every tick".into()),
+            Some("`every: 5` probes every fifth probe period; omit it to probe every period".into()),
         );
     }
     HealthSpec {
@@ -298,6 +316,10 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
         degraded_after,
         dead_after,
         origins: (origin(raw.degraded_after), origin(raw.dead_after)),
+        loading: raw.loading.as_ref().map(|l| LoadingAnswer {
+            status: l.status,
+            body: l.body.as_ref().map(|b| b.0.clone()),
+        }),
     }
 }
 

@@ -23,6 +23,8 @@ fn every_field_the_loader_reads_is_in_the_schema() {
         ("MaintenanceWindow", &["days", "from", "to"]),
         ("Webhook", &["url", "events", "secret_file", "ca_file"]),
         ("Inference", &["url", "model", "timeout"]),
+        ("Loading", &["status", "body"]),
+        ("ActivityMetrics", &["metrics", "counter", "gauge"]),
         (
             "Health",
             &[
@@ -35,6 +37,7 @@ fn every_field_the_loader_reads_is_in_the_schema() {
                 "timeout",
                 "degraded_after",
                 "dead_after",
+                "loading",
             ],
         ),
     ] {
@@ -52,7 +55,7 @@ fn every_object_refuses_unknown_keys() {
         .filter(|(_, d)| d.get("properties").is_some())
         .map(|(n, _)| n)
         .collect();
-    assert_eq!(objects.len(), 7, "{objects:?}");
+    assert_eq!(objects.len(), 9, "{objects:?}");
     for name in objects {
         assert_eq!(defs[name]["additionalProperties"], false, "{name}");
     }

@@ -65,6 +65,12 @@ pub struct Settings {
     pub predict_horizon: Duration,
     /// Adaptive tuning of per-service settings within bounds; default off.
     pub adaptive: bool,
+    /// Least time between two probe results that count toward
+    /// `degraded_after`/`dead_after` (SPEC §13); default 10s.
+    pub probe_period: Duration,
+    /// A model whose activity is unknown may be evicted for idleness
+    /// (counted from its start); default false: unknown is never idle.
+    pub idle_without_activity: bool,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub maintenance: Vec<MaintenanceWindow>,
@@ -127,7 +133,7 @@ pub enum Probe {
 #[derive(Debug, Clone)]
 pub struct HealthSpec {
     pub probe: Option<Probe>,
-    /// Probe every `every`th fast tick (1: every tick).
+    /// Probe every `every`th probe period (1: every period; SPEC §13).
     pub every: u32,
     /// A private CA (PEM) trusted besides the system's roots, for `https://`.
     pub ca_file: Option<PathBuf>,
@@ -136,6 +142,33 @@ pub struct HealthSpec {
     pub dead_after: u32,
     /// Where `degraded_after` and `dead_after` came from (`policies`).
     pub origins: (Origin, Origin),
+    /// The answer that means "loading" besides llama.cpp's own (SPEC §13).
+    pub loading: Option<LoadingAnswer>,
+}
+
+/// `health.loading`: an HTTP answer with this status (and, when given, a
+/// body containing this text, case-insensitively) means the server is
+/// loading its model, not failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadingAnswer {
+    pub status: u16,
+    pub body: Option<String>,
+}
+
+/// Where a service's activity comes from (SPEC §13), besides the world
+/// record's `last_activity`, which always comes first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivitySource {
+    /// Established TCP connections to the process's listening sockets
+    /// (the default for a service whose process is found).
+    Connections,
+    /// A Prometheus text endpoint: a request counter that rose, or an
+    /// in-flight gauge above 0. `None` names: the known servers' defaults.
+    Metrics {
+        url: String,
+        counter: Option<String>,
+        gauge: Option<String>,
+    },
 }
 
 /// Where a tunable value came from: the defaults (the preset) or the
@@ -188,6 +221,8 @@ pub struct ServiceSpec {
     pub gpu_memory: Option<u64>,
     pub fallback: Option<String>,
     pub depends_on: Vec<String>,
+    /// `activity:`; `None`: connections, when the process is found.
+    pub activity: Option<ActivitySource>,
 }
 
 impl ServiceSpec {
@@ -209,6 +244,7 @@ impl ServiceSpec {
                 degraded_after: 2,
                 dead_after: 5,
                 origins: (Origin::Preset, Origin::Preset),
+                loading: None,
             },
             start: None,
             stop: None,
@@ -220,6 +256,7 @@ impl ServiceSpec {
             gpu_memory: None,
             fallback: None,
             depends_on: vec![],
+            activity: None,
         }
     }
 

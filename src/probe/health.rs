@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::desired::Probe;
+use crate::desired::{LoadingAnswer, Probe};
 use crate::exec::{self, Capture};
 
 use super::ProbeOutcome;
@@ -41,16 +41,75 @@ pub fn probe_health(probe: &Probe, timeout: Duration) -> ProbeOutcome {
 /// [`probe_health`], trusting `ca_file` (PEM) besides the system's roots
 /// for an `https://` check.
 pub fn probe_health_with(probe: &Probe, timeout: Duration, ca_file: Option<&Path>) -> ProbeOutcome {
-    match probe {
-        Probe::Http(url) => http(url, timeout, ca_file),
+    probe_health_full(probe, timeout, ca_file, None)
+}
+
+/// [`probe_health_with`], also recognising `loading` (besides llama.cpp's
+/// own 503 "Loading model") as an answer that means the server is loading
+/// (SPEC §13): then the outcome is [`ProbeOutcome::Loading`].
+pub fn probe_health_full(
+    probe: &Probe,
+    timeout: Duration,
+    ca_file: Option<&Path>,
+    loading: Option<&LoadingAnswer>,
+) -> ProbeOutcome {
+    let outcome = probe_answer(probe, timeout, ca_file);
+    match outcome {
+        Answered::Status(prefix, status, body) => match is_loading(status, &body, loading) {
+            true => ProbeOutcome::Loading(format!("{prefix}HTTP {status}: loading")),
+            false => failing(format!("{prefix}HTTP {status}")),
+        },
+        Answered::Outcome(o) => o,
+    }
+}
+
+/// An HTTP answer that is not a success (the reason's prefix, status, the
+/// start of its body), or any other outcome.
+enum Answered {
+    Status(&'static str, u16, String),
+    Outcome(ProbeOutcome),
+}
+
+/// llama.cpp's own: 503 with `Loading model` in the body.
+const LLAMA_CPP_LOADING: &str = "loading model";
+
+/// Whether an answer says "loading": llama.cpp's 503 `Loading model`, or
+/// the service's `health.loading` (status, and body text when given).
+pub fn is_loading(status: u16, body: &str, loading: Option<&LoadingAnswer>) -> bool {
+    let body = body.to_lowercase();
+    let llama = status == 503 && body.contains(LLAMA_CPP_LOADING);
+    let declared = loading.is_some_and(|l| {
+        l.status == status
+            && l
+                .body
+                .as_ref()
+                .is_none_or(|b| body.contains(&b.to_lowercase()))
+    });
+    llama || declared
+}
+
+fn probe_answer(probe: &Probe, timeout: Duration, ca_file: Option<&Path>) -> Answered {
+    let outcome = match probe {
+        Probe::Http(url) => return http(url, timeout, ca_file),
         Probe::Tcp(addr) => tcp(addr, timeout),
         Probe::Command(argv) => command(argv, timeout),
         Probe::Inference {
             url,
             model,
             timeout: own,
-        } => inference(url, model.as_deref(), own.unwrap_or(timeout), ca_file),
-    }
+        } => return inference(url, model.as_deref(), own.unwrap_or(timeout), ca_file),
+    };
+    Answered::Outcome(outcome)
+}
+
+/// The start of a body, for the loading check: at most 4 KiB, lossy.
+fn body_start(resp: &mut ureq::http::Response<ureq::Body>) -> String {
+    resp.body_mut()
+        .with_config()
+        .limit(4096)
+        .read_to_vec()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 fn failing(why: impl Into<String>) -> ProbeOutcome {
@@ -63,20 +122,24 @@ fn timed_out(timeout: Duration) -> ProbeOutcome {
 
 pub(crate) use crate::fmt::duration as fmt_duration;
 
-fn http(url: &str, timeout: Duration, ca_file: Option<&Path>) -> ProbeOutcome {
+fn http(url: &str, timeout: Duration, ca_file: Option<&Path>) -> Answered {
     let agent = match crate::http::agent(timeout, ca_file) {
         Ok(a) => a,
-        Err(e) => return failing(e),
+        Err(e) => return Answered::Outcome(failing(e)),
     };
-    match agent.get(url).call() {
+    let outcome = match agent.get(url).call() {
         Ok(resp) if resp.status().is_success() => ProbeOutcome::Up,
-        Ok(resp) => failing(format!("HTTP {}", resp.status().as_u16())),
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
+            return Answered::Status("", status, body_start(&mut resp));
+        }
         Err(ureq::Error::Timeout(_)) => timed_out(timeout),
         Err(ureq::Error::Io(e)) => io_failure(&e, timeout),
         Err(ureq::Error::HostNotFound) => failing("host not found"),
         Err(ureq::Error::BadUri(u)) => failing(format!("bad url: {u}")),
         Err(e) => failing(crate::http::tls_reason(&e).unwrap_or_else(|| e.to_string())),
-    }
+    };
+    Answered::Outcome(outcome)
 }
 
 fn io_failure(e: &std::io::Error, timeout: Duration) -> ProbeOutcome {
@@ -137,10 +200,24 @@ fn inference(
     model: Option<&str>,
     timeout: Duration,
     ca_file: Option<&Path>,
-) -> ProbeOutcome {
+) -> Answered {
+    match inference_outcome(url, model, timeout, ca_file) {
+        Ok(o) => Answered::Outcome(o),
+        Err(status_and_body) => status_and_body,
+    }
+}
+
+/// The inference check's outcome, or Err: the answer's status and body
+/// when it was not a success (the caller tells loading from failing).
+fn inference_outcome(
+    url: &str,
+    model: Option<&str>,
+    timeout: Duration,
+    ca_file: Option<&Path>,
+) -> Result<ProbeOutcome, Answered> {
     let agent = match crate::http::agent(timeout, ca_file) {
         Ok(a) => a,
-        Err(e) => return failing(format!("inference: {e}")),
+        Err(e) => return Ok(failing(format!("inference: {e}"))),
     };
     let mut body = serde_json::json!({"prompt": "1", "max_tokens": 1});
     if let Some(m) = model {
@@ -154,18 +231,23 @@ fn inference(
     let mut resp = match resp {
         Ok(r) => r,
         Err(ureq::Error::Timeout(_)) => {
-            return fail(format!("timed out after {}", fmt_duration(timeout)))
+            return Ok(fail(format!("timed out after {}", fmt_duration(timeout))))
         }
         Err(ureq::Error::Io(e)) => {
-            return match io_failure(&e, timeout) {
+            return Ok(match io_failure(&e, timeout) {
                 ProbeOutcome::Failing(why) => fail(why),
                 up => up,
-            }
+            })
         }
-        Err(e) => return fail(crate::http::tls_reason(&e).unwrap_or_else(|| e.to_string())),
+        Err(e) => {
+            return Ok(fail(
+                crate::http::tls_reason(&e).unwrap_or_else(|| e.to_string()),
+            ))
+        }
     };
     if !resp.status().is_success() {
-        return fail(format!("HTTP {}", resp.status().as_u16()));
+        let status = resp.status().as_u16();
+        return Err(Answered::Status("inference ", status, body_start(&mut resp)));
     }
     let text = match resp
         .body_mut()
@@ -175,18 +257,18 @@ fn inference(
     {
         Ok(t) => t,
         Err(ureq::Error::Timeout(_)) => {
-            return fail(format!("timed out after {}", fmt_duration(timeout)))
+            return Ok(fail(format!("timed out after {}", fmt_duration(timeout))))
         }
-        Err(e) => return fail(format!("answer unreadable: {e}")),
+        Err(e) => return Ok(fail(format!("answer unreadable: {e}"))),
     };
     let choices = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| v.get("choices").and_then(|c| c.as_array()).map(Vec::len));
-    match choices {
+    Ok(match choices {
         Some(n) if n > 0 => ProbeOutcome::Up,
         Some(_) => fail("answered with no choice".into()),
         None => fail("answer is not a completion (no `choices`)".into()),
-    }
+    })
 }
 
 fn command(argv: &[String], timeout: Duration) -> ProbeOutcome {

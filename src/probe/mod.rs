@@ -3,8 +3,9 @@
 //! memory and GPU memory is in use. The result refines the world files of
 //! the local node; it never decides anything itself. A probe that cannot
 //! run (no GPU driver, an unreachable endpoint) is data, never an error.
+mod activity;
 mod gpu;
-mod health;
+pub(crate) mod health;
 mod meminfo;
 mod process;
 mod procstat;
@@ -19,8 +20,9 @@ use crate::desired::{NodeSpec, ProcessMatch, Start};
 use crate::procfs::ProcessIdentity;
 use crate::world::{GpuUse, MemoryUse};
 
+pub use activity::{probe_activity, ActivityReading};
 pub use gpu::{parse_nvidia_smi_apps, parse_nvidia_smi_gpus, GpuProcess};
-pub use health::probe_health;
+pub use health::{is_loading, probe_health};
 pub use meminfo::read_meminfo;
 
 /// How to probe. `Default` gives the documented defaults.
@@ -78,9 +80,9 @@ pub struct LiveService {
     pub health_skipped: bool,
     /// How long its health probe took, when one ran.
     pub health_latency: Option<std::time::Duration>,
-    /// A `spawn:` service's log size (`<state_dir>/logs/<name>.log`, 0 when
-    /// missing); `None` for other services or without a state directory.
-    pub log_bytes: Option<u64>,
+    /// Activity (SPEC §13), for models and services that declare
+    /// `activity:`: what was read, or why it is unknown. `None`: not asked.
+    pub activity: Option<Result<ActivityReading, String>>,
 }
 
 impl LiveService {
@@ -92,7 +94,9 @@ impl LiveService {
             (ProcessState::StalePidfile { reason, .. }, _) => {
                 Some(format!("pidfile stale: {reason}"))
             }
-            (_, Some(ProbeOutcome::Failing(why))) => Some(why.clone()),
+            (_, Some(ProbeOutcome::Failing(why) | ProbeOutcome::Loading(why))) => {
+                Some(why.clone())
+            }
             _ => None,
         }
     }
@@ -135,6 +139,9 @@ pub enum ProbeOutcome {
     Up,
     /// Why, e.g. `HTTP 503`, `connection refused`, `timed out after 2s`.
     Failing(String),
+    /// The server answered that it is loading its model (SPEC §13): not
+    /// up, and positive evidence that it is not failing either.
+    Loading(String),
 }
 
 /// A user name or numeric id → uid; `None` when no such user exists.
@@ -194,29 +201,7 @@ pub fn probe_node(
             }
         }
 
-        let jobs: Vec<_> = node
-            .services
-            .values()
-            .zip(&states)
-            .filter(|(_, state)| {
-                matches!(state, ProcessState::Found(_) | ProcessState::NotConfigured)
-            })
-            .filter(|(svc, _)| !opts.skip_health.contains(&svc.name))
-            .filter_map(|(svc, _)| {
-                let probe = svc.health.probe.as_ref()?;
-                Some((svc.name.clone(), probe, &svc.health))
-            })
-            .collect();
-        let mut outcomes: HashMap<String, (ProbeOutcome, std::time::Duration)> =
-            crate::par::map_bounded(&jobs, opts.max_parallel, |(_, probe, h)| {
-                let started = std::time::Instant::now();
-                let outcome = health::probe_health_with(probe, h.timeout, h.ca_file.as_deref());
-                (outcome, started.elapsed())
-            })
-            .into_iter()
-            .zip(&jobs)
-            .map(|(outcome, (name, _, _))| (name.clone(), outcome))
-            .collect();
+        let mut outcomes = probe_services(node, &states, opts);
 
         let gpu = gpu_probe.join().unwrap_or_default();
         let services = node
@@ -228,18 +213,10 @@ pub fn probe_node(
                     ProcessState::Found(info) => gpu.memory_of_tree(info.identity.pid),
                     _ => None,
                 };
-                let spawned = matches!(
-                    node.services.get(name).and_then(|s| s.start.as_ref()),
-                    Some(Start::Spawn(_))
-                );
-                let log_bytes = opts.state_dir.as_ref().filter(|_| spawned).map(|dir| {
-                    let log = dir.join("logs").join(format!("{name}.log"));
-                    // Not followed if a link: the size of what is there.
-                    std::fs::symlink_metadata(log).map_or(0, |m| m.len())
-                });
-                let (health, took) = outcomes.remove(name).unzip();
+                let probed = outcomes.remove(name).unwrap_or_default();
+                let (health, took) = probed.health.unzip();
                 let live = LiveService {
-                    log_bytes,
+                    activity: probed.activity,
                     health_skipped: opts.skip_health.contains(name),
                     health,
                     health_latency: took,
@@ -257,4 +234,57 @@ pub fn probe_node(
             services,
         }
     })
+}
+
+/// What the probes of one service found besides its process.
+#[derive(Default)]
+struct Probed {
+    health: Option<(ProbeOutcome, std::time::Duration)>,
+    activity: Option<Result<ActivityReading, String>>,
+}
+
+/// Health and activity probes of every service that has one due, at most
+/// `opts.max_parallel` services at a time. A service's activity is read
+/// after its health probe, whose connection is then closed.
+fn probe_services(
+    node: &NodeSpec,
+    states: &[ProcessState],
+    opts: &ProbeOptions,
+) -> HashMap<String, Probed> {
+    let jobs: Vec<_> = node
+        .services
+        .values()
+        .zip(states)
+        .filter_map(|(svc, state)| {
+            let pid = match state {
+                ProcessState::Found(p) => Some(p.identity.pid),
+                ProcessState::NotConfigured => None,
+                _ => return None,
+            };
+            let probe = svc
+                .health
+                .probe
+                .as_ref()
+                .filter(|_| !opts.skip_health.contains(&svc.name));
+            let activity = svc.is_model() || svc.activity.is_some();
+            (probe.is_some() || activity).then_some((svc, probe, pid, activity))
+        })
+        .collect();
+    crate::par::map_bounded(&jobs, opts.max_parallel, |(svc, probe, pid, activity)| {
+        let h = &svc.health;
+        let health = probe.map(|p| {
+            let started = std::time::Instant::now();
+            let outcome =
+                health::probe_health_full(p, h.timeout, h.ca_file.as_deref(), h.loading.as_ref());
+            (outcome, started.elapsed())
+        });
+        let activity = activity.then(|| {
+            activity::probe_activity(svc.activity.as_ref(), *pid, h.timeout, h.ca_file.as_deref())
+        });
+        Probed { health, activity }
+    })
+    .into_iter()
+    .zip(&jobs)
+    .map(|(probed, (svc, ..))| (svc.name.clone(), probed))
+    .collect()
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::RunOptions;
 use crate::checkpoint::{key, Checkpoint};
 use crate::core::gpu::GpuReading;
+use crate::core::activity::LiveActivity;
 use crate::core::{LiveNode, LiveObservation, LiveService};
 use crate::desired::Fleet;
 use crate::events::{Event, EventKind};
@@ -41,7 +42,7 @@ pub fn probe_local(
         .collect();
     // One probe per service at once (up to 64): silent endpoints cost one timeout, not several.
     let max_parallel = node.services.len().clamp(1, 64);
-    // `every: N`: a deep check runs on every Nth fast tick only.
+    // `every: N`: a deep check runs once every N probe periods (SPEC §13).
     let skip_health = node
         .services
         .values()
@@ -51,7 +52,7 @@ pub fn probe_local(
                 .services
                 .get(&key(&node.name, &s.name))
                 .and_then(|st| st.health_probed_at);
-            let due = node.settings.fast_tick * s.health.every;
+            let due = node.settings.probe_period * s.health.every;
             last.is_some_and(|t| now >= t && (now - t).to_std().unwrap_or_default() < due)
         })
         .map(|s| s.name.clone())
@@ -136,7 +137,6 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 identity,
                 memory_bytes: rss,
                 gpu_memory_bytes: s.gpu_memory_bytes,
-                log_bytes: s.log_bytes,
                 cpu_seconds: cpu,
                 reason,
                 health_probed: s.health.is_some(),
@@ -149,6 +149,8 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                     s.process,
                     ProcessState::Ambiguous { .. } | ProcessState::UnknownUser(_)
                 ),
+                loading: matches!(s.health, Some(ProbeOutcome::Loading(_))),
+                activity: s.activity.map(live_activity),
             };
             (name, svc)
         })
@@ -161,6 +163,19 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
         // Orphans of this user only may be evicted (SPEC §12).
         user_uid: Some(nix::unistd::geteuid().as_raw()),
         services,
+    }
+}
+
+/// The probe's reading → the core's.
+fn live_activity(read: Result<probe::ActivityReading, String>) -> LiveActivity {
+    match read {
+        Ok(r) => LiveActivity::Known {
+            source: r.source,
+            requests_total: r.requests_total,
+            in_flight: r.in_flight,
+            connections: r.connections,
+        },
+        Err(why) => LiveActivity::Unknown(why),
     }
 }
 

@@ -140,6 +140,35 @@ impl DirHandle {
         Ok(dir)
     }
 
+    /// The bytes of the regular file `name` in this folder, at most `cap`
+    /// (a longer file is an error); `Ok(None)` when there is none. Never
+    /// through a symlink, never blocking on a FIFO.
+    pub fn read_file(&self, name: &str, cap: u64) -> io::Result<Option<Vec<u8>>> {
+        use std::io::Read;
+        let path = self.path.join(name);
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd = match openat(&self.fd, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(context(e.into(), "open", &path)),
+        };
+        let st = fstat(&fd).map_err(|e| context(e.into(), "open", &path))?;
+        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+            let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+            return Err(context(e, "read", &path));
+        }
+        let mut bytes = Vec::new();
+        File::from(fd)
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| context(e, "read", &path))?;
+        if bytes.len() as u64 > cap {
+            let e = io::Error::new(io::ErrorKind::InvalidData, format!("larger than {cap} bytes"));
+            return Err(context(e, "read", &path));
+        }
+        Ok(Some(bytes))
+    }
+
     /// Replaces the file `name` in this folder with `bytes`, atomically and
     /// durably; a new file gets mode 0600.
     pub fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {

@@ -27,6 +27,7 @@
 //! `invalid` instead.
 mod assemble;
 mod read;
+pub use read::FILE_LIMIT;
 mod run;
 
 use std::os::fd::OwnedFd;

@@ -1,30 +1,35 @@
 //! Taking this run's samples: what the live probes measured now, else what
 //! the world records say (at their `observed_at`). A record read again in a
-//! later run adds nothing: a series only takes a sample at least
-//! [`min_gap`] newer than its last.
+//! later run adds nothing: a series only takes a sample at least a probe
+//! period newer than its last ([`spacing`]).
 use chrono::{DateTime, Utc};
 
 use super::super::view::View;
 use super::super::NodeCtx;
-use crate::checkpoint::trends::MAX_SAMPLES;
+use crate::checkpoint::trends::Spacing;
 use crate::checkpoint::{Checkpoint, Trends};
+use crate::desired::Settings;
 
 pub const MEMORY: &str = "memory";
 pub const GPU_MEMORY: &str = "gpu_memory";
 pub const PROBE_LATENCY: &str = "probe_latency";
 pub const GPU_TEMPERATURE: &str = "gpu_temperature";
 
-/// The least time between two samples of a series: a [`MAX_SAMPLES`]th
-/// of the horizon, so that a full series spans at least the horizon
-/// however often runs come (`watch` may run every second).
-pub fn min_gap(horizon: std::time::Duration) -> chrono::Duration {
-    let gap = horizon / MAX_SAMPLES as u32;
-    chrono::Duration::from_std(gap).unwrap_or(chrono::Duration::MAX)
+/// How series are spaced (SPEC §13): a sample per probe period at most, as
+/// fast as samples arrive, over the prediction horizon; past
+/// [`crate::checkpoint::trends::MAX_SAMPLES`] older samples merge, so a
+/// full series still spans the horizon.
+pub fn spacing(settings: &Settings) -> Spacing {
+    let d = |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    Spacing {
+        min_gap: d(settings.probe_period),
+        span: d(settings.predict_horizon),
+    }
 }
 
 /// Adds a service's memory, GPU memory and probe latency samples to
 /// `trends`, after dropping samples of a process this tool replaced since.
-pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>, gap: chrono::Duration) {
+pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>, gap: Spacing) {
     trends.keep_between(v.state.started_at, now);
     let rec = v.record;
     // A record stamped ahead of `now` (the observer's clock) waits.
@@ -82,7 +87,7 @@ pub fn gpus(ctx: &NodeCtx, checkpoint: &mut Checkpoint) {
                 GPU_TEMPERATURE,
                 at,
                 t,
-                min_gap(ctx.node.settings.predict_horizon),
+                spacing(&ctx.node.settings),
             );
         }
     }

@@ -61,6 +61,7 @@ fn http_bad_url_fails_readably() {
     match probe_health(&Probe::Http("not a url".into()), SHORT) {
         ProbeOutcome::Failing(why) => assert!(!why.is_empty()),
         ProbeOutcome::Up => panic!("a bad url cannot be up"),
+        ProbeOutcome::Loading(why) => panic!("not loading: {why}"),
     }
 }
 
@@ -88,6 +89,7 @@ fn tcp_unresolvable_fails() {
     match probe_health(&Probe::Tcp("no-port-here".into()), SHORT) {
         ProbeOutcome::Failing(why) => assert!(why.contains("no-port-here"), "{why}"),
         ProbeOutcome::Up => panic!("cannot be up"),
+        ProbeOutcome::Loading(why) => panic!("not loading: {why}"),
     }
 }
 
@@ -121,6 +123,67 @@ fn command_is_not_run_through_a_shell() {
             assert!(why.starts_with("cannot run `true && true`"), "{why}")
         }
         ProbeOutcome::Up => panic!("ran through a shell"),
+        ProbeOutcome::Loading(why) => panic!("not loading: {why}"),
     }
     assert_eq!(probe_health(&cmd(&[]), SHORT), failing("empty command"));
+}
+
+/// llama.cpp's answer while it loads a model (its `/health` and completion
+/// endpoints, verbatim).
+const LLAMA_LOADING: &str =
+    r#"{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}"#;
+
+#[test]
+fn llama_cpp_loading_answer_is_loading_and_any_other_503_is_failing() {
+    use crate::probe::health::probe_health_full;
+    let addr = http_server(Answer::Body(503, LLAMA_LOADING));
+    assert_eq!(
+        probe_health_full(&http(addr), SHORT, None, None),
+        ProbeOutcome::Loading("HTTP 503: loading".into())
+    );
+    let inference = Probe::Inference {
+        url: format!("http://{addr}/v1/completions"),
+        model: None,
+        timeout: None,
+    };
+    assert_eq!(
+        probe_health_full(&inference, SHORT, None, None),
+        ProbeOutcome::Loading("inference HTTP 503: loading".into())
+    );
+    let addr = http_server(Answer::Body(503, r#"{"error":"overloaded"}"#));
+    assert_eq!(
+        probe_health_full(&http(addr), SHORT, None, None),
+        failing("HTTP 503")
+    );
+}
+
+#[test]
+fn a_declared_loading_answer_is_loading() {
+    use crate::desired::LoadingAnswer;
+    use crate::probe::health::probe_health_full;
+    let addr = http_server(Answer::Body(425, "Model LOADING, please wait"));
+    let declared = LoadingAnswer {
+        status: 425,
+        body: Some("loading".into()),
+    };
+    assert_eq!(
+        probe_health_full(&http(addr), SHORT, None, Some(&declared)),
+        ProbeOutcome::Loading("HTTP 425: loading".into())
+    );
+    let other = LoadingAnswer {
+        status: 425,
+        body: Some("warming".into()),
+    };
+    assert_eq!(
+        probe_health_full(&http(addr), SHORT, None, Some(&other)),
+        failing("HTTP 425")
+    );
+    let any_body = LoadingAnswer {
+        status: 425,
+        body: None,
+    };
+    assert!(matches!(
+        probe_health_full(&http(addr), SHORT, None, Some(&any_body)),
+        ProbeOutcome::Loading(_)
+    ));
 }

@@ -108,6 +108,8 @@ pub(super) fn wait_for(cond: impl Fn() -> bool) {
 #[derive(Clone, Copy)]
 pub(super) enum Answer {
     Status(u16),
+    /// This status with this body.
+    Body(u16, &'static str),
     /// Accepts, reads the request, never replies.
     Silent,
 }
@@ -131,6 +133,14 @@ pub(super) fn http_server(answer: Answer) -> SocketAddr {
                     let _ = write!(
                         s,
                         "HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                    );
+                }
+                Answer::Body(code, body) => {
+                    let mut s = stream;
+                    let n = body.len();
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {code} X\r\ncontent-length: {n}\r\nconnection: close\r\n\r\n{body}"
                     );
                 }
                 Answer::Silent => held.push(stream),

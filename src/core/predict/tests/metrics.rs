@@ -6,21 +6,28 @@ use super::*;
 #[test]
 fn a_series_keeps_its_last_samples_and_counts_a_record_once() {
     let mut tr = Trends::default();
+    let every = Spacing {
+        min_gap: Duration::zero(),
+        span: Duration::days(1),
+    };
     for i in 0..40 {
-        assert!(tr.push(MEMORY, t(i), i as f64, Duration::zero()));
+        assert!(tr.push(MEMORY, t(i), i as f64, every));
     }
     let s = &tr.series[MEMORY];
     assert_eq!(s.len(), MAX_SAMPLES);
-    assert_eq!(s[0].v, (40 - MAX_SAMPLES) as f64);
+    // Older samples merged, none dropped: the series still starts at 0.
+    assert!(s[0].at < t(1), "{:?}", s[0]);
     // The same record read again, or an older one: not a new sample.
-    assert!(!tr.push(MEMORY, t(39), 99.0, Duration::zero()));
-    assert!(!tr.push(MEMORY, t(3), 99.0, Duration::zero()));
-    // Closer than the least gap to the last: not a new sample either.
-    let gap = sample::min_gap(std::time::Duration::from_secs(1800));
-    assert_eq!(gap, Duration::milliseconds(56_250));
-    assert!(!tr.push(MEMORY, t(39) + Duration::seconds(30), 99.0, gap));
+    assert!(!tr.push(MEMORY, t(39), 99.0, every));
+    assert!(!tr.push(MEMORY, t(3), 99.0, every));
+    // Closer than a probe period to the last: not a new sample either.
+    let gap = sample::spacing(&crate::core::testutil::settings());
+    assert_eq!(gap.min_gap, Duration::seconds(10));
+    assert!(!tr.push(MEMORY, t(39) + Duration::seconds(9), 99.0, gap));
     assert!(tr.push(MEMORY, t(40), 99.0, gap));
-    assert_eq!(tr.series[MEMORY].len(), MAX_SAMPLES);
+    // Nothing older than the horizon (30 minutes) before the newest.
+    let s = &tr.series[MEMORY];
+    assert!(s.len() <= MAX_SAMPLES && s[0].at >= t(10), "{s:?}");
 
     // Through decide: a world that did not change adds nothing.
     let f = one_model();
