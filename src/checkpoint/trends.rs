@@ -138,8 +138,15 @@ mod tests {
         }
         let s = &t.series["m"];
         assert_eq!(s.len(), MAX_SAMPLES);
-        assert_eq!(s[0].at, at(0) + chrono::Duration::seconds(s[0].at.timestamp() - at(0).timestamp()));
-        assert!(s[0].at <= at(60), "the oldest sample still near the start: {}", s[0].at);
+        assert_eq!(
+            s[0].at,
+            at(0) + chrono::Duration::seconds(s[0].at.timestamp() - at(0).timestamp())
+        );
+        assert!(
+            s[0].at <= at(60),
+            "the oldest sample still near the start: {}",
+            s[0].at
+        );
         assert_eq!(s.last().unwrap().at, at(1500));
         // The newest are untouched, and every merged sample is on the line.
         for w in s.windows(2).rev().take(RECENT - 1) {

@@ -197,8 +197,8 @@ pub(crate) fn activity_fields(
         .and_then(|b| b.get("last_activity")?.as_str())
         .filter(|t| t.parse::<DateTime<Utc>>().is_ok());
     let counted = matches!((prev_total, reading.requests_total), (Some(a), Some(b)) if a != b);
-    let busy = reading.in_flight.is_some_and(|n| n > 0)
-        || reading.connections.is_some_and(|n| n > 0);
+    let busy =
+        reading.in_flight.is_some_and(|n| n > 0) || reading.connections.is_some_and(|n| n > 0);
     let last = match prev_at {
         Some(t) if !counted && !busy => t,
         _ => now,

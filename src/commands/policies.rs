@@ -201,7 +201,10 @@ fn activity_human(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> V
         .filter(|svc| super::activity_view::shown(svc))
         .map(|svc| {
             let st = cp
-                .and_then(|cp| cp.services.get(&crate::checkpoint::key(&node.name, &svc.name)))
+                .and_then(|cp| {
+                    cp.services
+                        .get(&crate::checkpoint::key(&node.name, &svc.name))
+                })
                 .unwrap_or(&default);
             let seen = super::activity_view::seen(st, |t| format!("at {}", crate::fmt::ts_secs(t)))
                 .map(|s| format!("; {s}"))
@@ -223,7 +226,10 @@ fn activity_json(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> se
         .filter(|svc| super::activity_view::shown(svc))
         .map(|svc| {
             let st = cp
-                .and_then(|cp| cp.services.get(&crate::checkpoint::key(&node.name, &svc.name)))
+                .and_then(|cp| {
+                    cp.services
+                        .get(&crate::checkpoint::key(&node.name, &svc.name))
+                })
                 .unwrap_or(&default);
             (svc.name.clone(), super::activity_view::json(svc, st))
         })

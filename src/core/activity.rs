@@ -71,8 +71,9 @@ pub fn track(
 fn unknown_reason(a: &ActivityState) -> String {
     match &a.unknown {
         Some(why) => why.clone(),
-        None => "no `last_activity` in the world record and no live activity probe of this node"
-            .into(),
+        None => {
+            "no `last_activity` in the world record and no live activity probe of this node".into()
+        }
     }
 }
 
@@ -88,7 +89,11 @@ fn fold(prev: &ActivityState, live: &LiveActivity, now: DateTime<Utc>) -> Activi
             let counted = matches!((prev.counter, requests_total), (Some(a), Some(b)) if a != *b);
             let busy = in_flight.is_some_and(|n| n > 0) || connections.is_some_and(|n| n > 0);
             ActivityState {
-                seen_at: if counted || busy { Some(now) } else { prev.seen_at },
+                seen_at: if counted || busy {
+                    Some(now)
+                } else {
+                    prev.seen_at
+                },
                 known_since: prev.known_since.or(Some(now)),
                 counter: requests_total.or(prev.counter),
                 unknown: None,

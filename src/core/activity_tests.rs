@@ -107,7 +107,10 @@ fn a_gap_in_readings_restarts_the_idle_clock() {
         &mut st,
         &[
             ("2026-11-23T12:00:00Z", known(Some(1), None, None)),
-            ("2026-11-23T12:10:00Z", LiveActivity::Unknown("metrics: HTTP 500".into())),
+            (
+                "2026-11-23T12:10:00Z",
+                LiveActivity::Unknown("metrics: HTTP 500".into()),
+            ),
             ("2026-11-23T12:20:00Z", known(Some(1), None, None)),
         ],
     );

@@ -89,9 +89,7 @@ pub const MEMORY_GROWTH: u64 = 64 << 20;
 /// started it) is of another process and compares with nothing.
 fn grew(before: &LoadSample, now: &LoadSample, start: DateTime<Utc>) -> bool {
     let same_process = before.at > start;
-    let up = |a: Option<u64>, b: Option<u64>| {
-        matches!((a, b), (Some(a), Some(b)) if b >= a.saturating_add(MEMORY_GROWTH))
-    };
+    let up = |a: Option<u64>, b: Option<u64>| matches!((a, b), (Some(a), Some(b)) if b >= a.saturating_add(MEMORY_GROWTH));
     same_process && (up(before.rss, now.rss) || up(before.gpu, now.gpu))
 }
 
@@ -138,7 +136,10 @@ mod tests {
         runs_from(start, samples)
     }
 
-    fn runs_from(mut st: ServiceState, samples: &[(i64, u64, bool)]) -> (Vec<Loading>, ServiceState) {
+    fn runs_from(
+        mut st: ServiceState,
+        samples: &[(i64, u64, bool)],
+    ) -> (Vec<Loading>, ServiceState) {
         let mut out = vec![];
         for &(secs, rss, said) in samples {
             let prev = st.clone();

@@ -202,7 +202,10 @@ impl<'de> Deserialize<'de> for RawActivity {
                     ))),
                 }
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawActivity, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawActivity, A::Error> {
                 let de = serde::de::value::MapAccessDeserializer::new(map);
                 RawActivityMetrics::deserialize(de).map(RawActivity::Metrics)
             }

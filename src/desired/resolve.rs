@@ -7,13 +7,11 @@ use std::time::Duration;
 use super::presets::{
     preset_settings, DEAD_AFTER, DEGRADED_AFTER, PROBE_TIMEOUT, RESTART_TIMEOUT, STOP_TIMEOUT,
 };
-use super::raw::{
-    RawActivity, RawActivityMode, RawHealth, RawProcess, RawService, RawSupervisor,
-};
+use super::raw::{RawActivity, RawActivityMode, RawHealth, RawProcess, RawService, RawSupervisor};
 use super::report::Report;
 use super::spec::{
-    ActivitySource, HealthSpec, LoadingAnswer, MaintenanceWindow, Origin, Preset, Probe, ProcessMatch, ServiceSpec, Settings,
-    Start, Webhook,
+    ActivitySource, HealthSpec, LoadingAnswer, MaintenanceWindow, Origin, Preset, Probe,
+    ProcessMatch, ServiceSpec, Settings, Start, Webhook,
 };
 use super::tree::{key, Seg};
 
@@ -305,7 +303,9 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
         report.at_value(
             &child(base, "every"),
             "`every` must be at least 1".into(),
-            Some("`every: 5` probes every fifth probe period; omit it to probe every period".into()),
+            Some(
+                "`every: 5` probes every fifth probe period; omit it to probe every period".into(),
+            ),
         );
     }
     HealthSpec {

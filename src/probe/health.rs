@@ -80,8 +80,7 @@ pub fn is_loading(status: u16, body: &str, loading: Option<&LoadingAnswer>) -> b
     let llama = status == 503 && body.contains(LLAMA_CPP_LOADING);
     let declared = loading.is_some_and(|l| {
         l.status == status
-            && l
-                .body
+            && l.body
                 .as_ref()
                 .is_none_or(|b| body.contains(&b.to_lowercase()))
     });
@@ -247,7 +246,11 @@ fn inference_outcome(
     };
     if !resp.status().is_success() {
         let status = resp.status().as_u16();
-        return Err(Answered::Status("inference ", status, body_start(&mut resp)));
+        return Err(Answered::Status(
+            "inference ",
+            status,
+            body_start(&mut resp),
+        ));
     }
     let text = match resp
         .body_mut()

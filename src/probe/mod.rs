@@ -94,9 +94,7 @@ impl LiveService {
             (ProcessState::StalePidfile { reason, .. }, _) => {
                 Some(format!("pidfile stale: {reason}"))
             }
-            (_, Some(ProbeOutcome::Failing(why) | ProbeOutcome::Loading(why))) => {
-                Some(why.clone())
-            }
+            (_, Some(ProbeOutcome::Failing(why) | ProbeOutcome::Loading(why))) => Some(why.clone()),
             _ => None,
         }
     }

@@ -6,8 +6,8 @@ use anyhow::Result;
 
 use super::RunOptions;
 use crate::checkpoint::{key, Checkpoint};
-use crate::core::gpu::GpuReading;
 use crate::core::activity::LiveActivity;
+use crate::core::gpu::GpuReading;
 use crate::core::{LiveNode, LiveObservation, LiveService};
 use crate::desired::Fleet;
 use crate::events::{Event, EventKind};

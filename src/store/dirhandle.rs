@@ -163,7 +163,10 @@ impl DirHandle {
             .read_to_end(&mut bytes)
             .map_err(|e| context(e, "read", &path))?;
         if bytes.len() as u64 > cap {
-            let e = io::Error::new(io::ErrorKind::InvalidData, format!("larger than {cap} bytes"));
+            let e = io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("larger than {cap} bytes"),
+            );
             return Err(context(e, "read", &path));
         }
         Ok(Some(bytes))

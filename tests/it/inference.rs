@@ -143,17 +143,17 @@ fn every_runs_the_deep_check_on_every_nth_tick() {
     let pid = n.sleep("3600.62");
     let pidfile = n.path("llm.pid");
     write_file(&pidfile, &format!("{pid}\n"));
-    // Balanced: fast tick 3s; every 3 ticks = 9s.
+    // `every` counts probe periods (SPEC §13): 3 × 10s = 30s.
     let yaml = format!(
         "services:\n  llm:\n    process:\n      pidfile: {}\n    health:\n      inference:\n        url: http://127.0.0.1:{}/v1/completions\n      every: 3\n",
         pidfile.display(),
         server.port
     );
     write_file(&n.path(&format!("hosts/{NODE}/services.yaml")), &yaml);
-    for secs in [0, 3, 6, 9, 12, 15, 18] {
+    for secs in [0, 10, 20, 30, 40, 50, 60] {
         n.reconcile(&at(secs), &["--dry-run"]);
     }
-    // Checked at 0, 9 and 18 only.
+    // Checked at 0, 30 and 60 only.
     assert_eq!(server.completions.load(Ordering::SeqCst), 3);
 }
 

@@ -74,8 +74,9 @@ fn failing_health_walks_healthy_degraded_dead_then_restarts() {
     );
     health.set(503);
     let mut walk = vec![];
+    // A failure counts once per probe period (10s, SPEC §13).
     for step in 1..=5 {
-        let r = n.reconcile(&t(5 * step), &[]);
+        let r = n.reconcile(&t(10 * step), &[]);
         if let Some(e) = r.of("health_changed", "web").first() {
             walk.push(format!(
                 "{}->{}@{}",
@@ -101,9 +102,36 @@ fn failing_health_walks_healthy_degraded_dead_then_restarts() {
     assert!(alive(pid), "a restart command, not a kill");
 }
 
+/// SPEC §13: a model whose activity no source can give (`sleep` listens on
+/// no port, no metrics, no world record) is never idle.
+#[test]
+fn a_model_with_unknown_activity_is_never_evicted_and_status_says_why() {
+    let mut n = Node::new("services:\n  tiny:\n    kind: model\n    idle_timeout: 1m\n    spawn: [sleep, \"3600.92\"]\n");
+    n.reconcile(T0, &[]);
+    let pid = n.spawned_pid("tiny").expect("spawned");
+    for secs in [5, 180, 600, 3600] {
+        let r = n.reconcile(&t(secs), &[]);
+        assert!(r.executed("tiny", "evict").is_none(), "{:?}", r.events);
+        assert!(r.of("drift_detected", "tiny").is_empty(), "{:?}", r.events);
+    }
+    assert!(alive(pid));
+    let status = n.cli(&["status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains(
+            "activity unknown (never idle): connections: the process listens on no TCP port"
+        ),
+        "{text}"
+    );
+    let policies = n.cli(&["policies"]);
+    let text = String::from_utf8_lossy(&policies.stdout);
+    assert!(text.contains("unknown activity    never idle"), "{text}");
+}
+
 #[test]
 fn idle_model_is_evicted_and_its_process_is_gone() {
-    let mut n = Node::new("services:\n  tiny:\n    kind: model\n    idle_timeout: 1m\n    spawn: [sleep, \"3600.91\"]\n");
+    // Unknown activity may be idle only when the node says so.
+    let mut n = Node::new("supervisor:\n  idle_without_activity: true\nservices:\n  tiny:\n    kind: model\n    idle_timeout: 1m\n    spawn: [sleep, \"3600.91\"]\n");
     n.reconcile(T0, &[]);
     let pid = n.spawned_pid("tiny").expect("spawned");
     n.reconcile(&t(5), &[]);

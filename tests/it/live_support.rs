@@ -149,37 +149,54 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// An HTTP server on 127.0.0.1 that answers every request with `status`.
+/// An HTTP server on 127.0.0.1 that answers every request with `status`
+/// (a 503 with llama.cpp's "Loading model" body while `loading` is set).
 pub struct Health {
     pub port: u16,
     pub status: Arc<AtomicU16>,
+    pub loading: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// What llama.cpp's server answers while it loads its model (verbatim).
+pub const LLAMA_LOADING: &str =
+    r#"{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}"#;
 
 impl Health {
     pub fn start(status: u16) -> Health {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let shared = Arc::new(AtomicU16::new(status));
-        let s = shared.clone();
+        let loading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, l) = (shared.clone(), loading.clone());
         std::thread::spawn(move || {
             for mut conn in listener.incoming().flatten() {
                 let mut buf = [0u8; 2048];
                 let _ = conn.read(&mut buf);
-                let code = s.load(Ordering::SeqCst);
+                let (code, body) = match l.load(Ordering::SeqCst) {
+                    true => (503, LLAMA_LOADING),
+                    false => (s.load(Ordering::SeqCst), ""),
+                };
                 let _ = write!(
                     conn,
-                    "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
                 );
             }
         });
         Health {
             port,
             status: shared,
+            loading,
         }
     }
 
     pub fn set(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answers llama.cpp's loading 503 (`true`) or `status` again.
+    pub fn set_loading(&self, loading: bool) {
+        self.loading.store(loading, Ordering::SeqCst);
     }
 
     pub fn url(&self) -> String {

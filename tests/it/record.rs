@@ -47,7 +47,8 @@ fn a_recording_replays_and_scores_the_fault_it_saw() {
     fs::write(
         node.path("hosts/testnode/services.yaml"),
         format!(
-            "services:\n  api:\n    process:\n      pidfile: {}\n    health:\n      http: {}\n    restart: [\"true\"]\n",
+            // Steps 300ms apart: failures count once per 100ms probe period.
+            "supervisor:\n  probe_period: 100ms\nservices:\n  api:\n    process:\n      pidfile: {}\n    health:\n      http: {}\n    restart: [\"true\"]\n",
             pidfile.display(),
             health.url()
         ),

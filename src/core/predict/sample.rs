@@ -83,12 +83,7 @@ pub fn gpus(ctx: &NodeCtx, checkpoint: &mut Checkpoint) {
         let trends = checkpoint.gpus.entry(gpu_key(node, g.index)).or_default();
         trends.keep_between(None, now);
         if let Some(t) = g.temperature_c {
-            trends.push(
-                GPU_TEMPERATURE,
-                at,
-                t,
-                spacing(&ctx.node.settings),
-            );
+            trends.push(GPU_TEMPERATURE, at, t, spacing(&ctx.node.settings));
         }
     }
     checkpoint.gpus.retain(|_, t| !t.is_empty());

@@ -77,7 +77,13 @@ fn server() -> (Kid, u16) {
     let port = free_port();
     let kid = Kid::spawn(
         "python3",
-        &["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()],
+        &[
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
     );
     wait_for(|| TcpStream::connect(("127.0.0.1", port)).is_ok());
     (kid, port)
@@ -129,5 +135,10 @@ fn metrics_that_fail_fall_back_to_connections() {
     let r = probe_activity(Some(&source), Some(kid.pid()), Duration::from_secs(2), None).unwrap();
     assert_eq!(r.source, "connections");
     let e = probe_activity(Some(&source), None, Duration::from_secs(2), None).unwrap_err();
-    assert!(e.starts_with(&format!("metrics http://127.0.0.1:{port}/metrics: HTTP 404")), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "metrics http://127.0.0.1:{port}/metrics: HTTP 404"
+        )),
+        "{e}"
+    );
 }

@@ -245,3 +245,29 @@ fn a_horizon_of_centuries_does_not_overflow() {
     assert_eq!(crossing(&fit, from, 1e12, t(0), horizon), None);
     assert!(fresh(t(0), t(1), horizon));
 }
+
+/// SPEC §13: a series samples at the rate observations arrive (a probe
+/// period apart at most), so a fast leak observed every 30 s is predicted
+/// by its 5th observation, not its 7th (v2 took a sample per 56 s).
+#[test]
+fn a_fast_leak_observed_every_30s_is_predicted_by_its_fifth_observation() {
+    let f = one_model();
+    let mut cp = Checkpoint::default();
+    let mut first = None;
+    for i in 0..8i64 {
+        // 16 MiB per 30 s from 500 MiB: 900 MiB (90 %) in 12.5 minutes.
+        let step = Step {
+            node_used: 500 + 16 * i as u64,
+            services: vec![("llm", Some(100 + 16 * i as u64), None)],
+            gpu_temperature: None,
+        };
+        let now = t(0) + Duration::seconds(30 * i);
+        let events = run_world_at(&f, &mut cp, now, &world_at_time(now, &step));
+        if first.is_none() && !events.is_empty() {
+            first = Some(i + 1);
+        }
+    }
+    let first = first.expect("the leak is predicted");
+    assert!(first <= 5, "predicted at observation {first}");
+    assert!(first >= 4, "four samples at least: observation {first}");
+}

@@ -34,8 +34,11 @@ pub(super) struct Step {
 }
 
 pub(super) fn world_at(minute: i64, s: &Step) -> World {
+    world_at_time(t(minute), s)
+}
+
+pub(super) fn world_at_time(now: DateTime<Utc>, s: &Step) -> World {
     let mut w = World::default();
-    let now = t(minute);
     w.nodes.insert(
         "n".into(),
         Obs::Valid(NodeRecord {
@@ -112,6 +115,15 @@ pub(super) fn run_stale(
 }
 
 pub(super) fn run_world(f: &Fleet, cp: &mut Checkpoint, minute: i64, w: &World) -> Vec<Event> {
+    run_world_at(f, cp, t(minute), w)
+}
+
+pub(super) fn run_world_at(
+    f: &Fleet,
+    cp: &mut Checkpoint,
+    now: DateTime<Utc>,
+    w: &World,
+) -> Vec<Event> {
     let live = BTreeMap::new();
     let overrides = Overrides::default();
     let d = decide(&Input {
@@ -120,7 +132,7 @@ pub(super) fn run_world(f: &Fleet, cp: &mut Checkpoint, minute: i64, w: &World) 
         checkpoint: cp,
         overrides: &overrides,
         live: &live,
-        now: t(minute),
+        now,
         mode: Mode::Check,
         local_node: None,
         operator: None,
