@@ -4,6 +4,7 @@
 //! the records a run leaves behind, the README's demo, live processes,
 //! operator commands, webhooks, security, and the proof under stress:
 //! crashes, races, full or read-only state, bad input, properties.
+mod activity;
 mod bad_input;
 mod baselines;
 mod breaker;
