@@ -10,7 +10,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use crate::desired::{load_fleet, ConfigError};
+use crate::desired::load::{load_read, own_links};
+use crate::desired::opened::HostsRead;
+use crate::desired::ConfigError;
 use crate::world::load::load_world;
 
 fn problem(file: &Path, pos: Option<(usize, usize)>, message: &str, hint: Option<&str>) -> Value {
@@ -35,7 +37,8 @@ fn print(lines: &[Value]) -> Result<bool> {
 }
 
 pub fn run(hosts: &Path, world: &Path, insecure_config: bool) -> Result<i32> {
-    let fleet = match load_fleet(hosts) {
+    let read = HostsRead::open(hosts, own_links());
+    let fleet = match load_read(&read) {
         Ok(fleet) => fleet,
         Err(errors) => {
             print(&errors.iter().map(config_problem).collect::<Vec<_>>())?;
@@ -44,7 +47,7 @@ pub fn run(hosts: &Path, world: &Path, insecure_config: bool) -> Result<i32> {
     };
     let mut problems = Vec::new();
     if nix::unistd::geteuid().is_root() {
-        for p in crate::desired::trust::check_trust(hosts, 0) {
+        for p in crate::desired::trust::check_read(&read, 0) {
             if insecure_config {
                 eprintln!("warning: {p} (--insecure-config)");
                 continue;

@@ -14,8 +14,7 @@
 //!
 //! Errors are sorted by position within a file; files come in node order.
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -23,6 +22,7 @@ use sha2::{Digest, Sha256};
 use super::document;
 use super::error::ConfigError;
 use super::graph::check_references;
+use super::opened::{FileRead, HostsRead, NodeRead, OpenError};
 use super::raw::RawSupervisor;
 use super::report::Report;
 use super::resolve::{resolve_service, resolve_settings};
@@ -36,10 +36,25 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub const SERVICES_FILE: &str = "services.yaml";
 
 /// Loads every node of `hosts_dir` (folders not starting with `.`; plain
-/// files are ignored), in sorted order.
+/// files are ignored), in sorted order, through opened descriptors
+/// ([`HostsRead`]); symbolic links on the way to it are followed only when
+/// root's or the caller's.
 pub fn load_fleet(hosts_dir: &Path) -> Result<Fleet, Vec<ConfigError>> {
+    load_read(&HostsRead::open(hosts_dir, own_links()))
+}
+
+/// Whose symbolic links a path to hosts/ may pass: root's and the caller's.
+pub fn own_links() -> impl Fn(u32) -> bool {
+    let me = nix::unistd::geteuid().as_raw();
+    move |uid| uid == 0 || uid == me
+}
+
+/// Loads the nodes of hosts/ as read (the bytes the trust check's
+/// descriptors gave).
+pub fn load_read(read: &HostsRead) -> Result<Fleet, Vec<ConfigError>> {
+    let hosts_dir = read.path.as_path();
     let mut errors = Vec::new();
-    let names = node_folders(hosts_dir, &mut errors);
+    let names = node_folders(read, &mut errors);
     if names.is_empty() && errors.is_empty() {
         errors.push(
             ConfigError::whole(hosts_dir, format!("no nodes in `{}`", hosts_dir.display()))
@@ -49,17 +64,17 @@ pub fn load_fleet(hosts_dir: &Path) -> Result<Fleet, Vec<ConfigError>> {
                 ))),
         );
     }
-    // Read and parse in parallel; hash and collect in name order.
-    let loaded = crate::par::map(&names, |name| {
+    // Parse in parallel; hash and collect in name order.
+    let loaded = crate::par::map(&names, |(name, node)| {
         let file = hosts_dir.join(name).join(SERVICES_FILE);
-        read_text(&file).map(|text| {
+        text_of(node, &file).map(|text| {
             let node = load_node(name, &file, &text);
             (text, node)
         })
     });
     let mut hasher = Sha256::new();
     let mut nodes = BTreeMap::new();
-    for (name, result) in names.into_iter().zip(loaded) {
+    for ((name, _), result) in names.into_iter().zip(loaded) {
         if !is_valid_name(&name) {
             let (message, hint) = split_hint(&invalid_name("node", &name));
             errors.push(ConfigError::whole(hosts_dir.join(&name), message).with_hint(hint));
@@ -129,53 +144,22 @@ pub fn load_node(folder: &str, file: &Path, text: &str) -> Result<NodeSpec, Vec<
     }
 }
 
-/// The sorted names of the node folders; problems go to `errors`.
-fn node_folders(hosts_dir: &Path, errors: &mut Vec<ConfigError>) -> Vec<String> {
-    let entries = match fs::read_dir(hosts_dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            let (message, hint) = match e.kind() {
-                ErrorKind::NotFound => (
-                    format!("hosts directory `{}` does not exist", hosts_dir.display()),
-                    Some(
-                        "pass `--hosts DIR`, or create one folder per node with a `services.yaml`"
-                            .to_string(),
-                    ),
-                ),
-                ErrorKind::NotADirectory => (
-                    format!("`{}` is not a directory", hosts_dir.display()),
-                    None,
-                ),
-                _ => (
-                    format!("cannot read hosts directory `{}`: {e}", hosts_dir.display()),
-                    None,
-                ),
-            };
-            errors.push(ConfigError::whole(hosts_dir, message).with_hint(hint));
-            return Vec::new();
-        }
-    };
+/// The node folders by name (sorted); problems go to `errors`.
+fn node_folders<'a>(
+    read: &'a HostsRead,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<(String, &'a NodeRead)> {
+    let hosts_dir = read.path.as_path();
+    if let Err(e) = &read.root {
+        errors.push(open_error(hosts_dir, e));
+        return Vec::new();
+    }
     let mut names = Vec::new();
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                errors.push(ConfigError::whole(
-                    hosts_dir,
-                    format!("cannot read hosts directory `{}`: {e}", hosts_dir.display()),
-                ));
-                continue;
-            }
-        };
-        let path = entry.path();
-        if !fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-            continue;
-        }
-        match entry.file_name().into_string() {
-            Ok(name) if name.starts_with('.') => {}
-            Ok(name) => names.push(name),
+    for node in &read.nodes {
+        match node.name.clone().into_string() {
+            Ok(name) => names.push((name, node)),
             Err(raw) => errors.push(ConfigError::whole(
-                path,
+                &node.folder,
                 format!(
                     "node folder name `{}` is not valid UTF-8",
                     raw.to_string_lossy()
@@ -183,19 +167,65 @@ fn node_folders(hosts_dir: &Path, errors: &mut Vec<ConfigError>) -> Vec<String> 
             )),
         }
     }
-    names.sort();
     names
 }
 
-/// Reads a node's file: it must exist, be at most [`MAX_FILE_BYTES`] and be
-/// UTF-8.
-fn read_text(file: &Path) -> Result<String, ConfigError> {
-    let folder = file.parent().unwrap_or(file);
+/// Why hosts/ itself could not be opened, as a config error.
+fn open_error(hosts_dir: &Path, e: &OpenError) -> ConfigError {
+    let (message, hint) = match e {
+        OpenError::Io(at, e) if e.kind() == ErrorKind::NotFound && at == hosts_dir => (
+            format!("hosts directory `{}` does not exist", hosts_dir.display()),
+            Some("pass `--hosts DIR`, or create one folder per node with a `services.yaml`".to_string()),
+        ),
+        OpenError::Io(_, e) if e.kind() == ErrorKind::NotFound => (
+            format!("hosts directory `{}` does not exist", hosts_dir.display()),
+            Some("pass `--hosts DIR`, or create one folder per node with a `services.yaml`".to_string()),
+        ),
+        OpenError::Io(at, e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) && at == hosts_dir => {
+            (format!("`{}` is not a directory", hosts_dir.display()), None)
+        }
+        OpenError::Io(at, e) => (
+            format!(
+                "cannot read hosts directory `{}`: `{}`: {}",
+                hosts_dir.display(),
+                at.display(),
+                crate::text::io_error_text(e)
+            ),
+            None,
+        ),
+        OpenError::UntrustedLink { path, owner } => (
+            format!(
+                "`{}` is a symbolic link owned by uid {owner}: a path to hosts/ follows only links of root or of the user running this",
+                path.display()
+            ),
+            Some(format!(
+                "pass the folder the link points to, or have root (or you) own the link; another user could point it elsewhere between two runs, or during one (`{}`)",
+                hosts_dir.display()
+            )),
+        ),
+        OpenError::TooManyLinks(at) => (
+            format!("`{}`: too many levels of symbolic links", at.display()),
+            None,
+        ),
+    };
+    ConfigError::whole(hosts_dir, message).with_hint(hint)
+}
+
+/// A node's file as read: it must exist, be at most [`MAX_FILE_BYTES`],
+/// a regular file, and UTF-8.
+fn text_of(node: &NodeRead, file: &Path) -> Result<String, ConfigError> {
+    let folder = node.folder.as_path();
     let fail =
         |message: String, hint: Option<String>| ConfigError::whole(file, message).with_hint(hint);
-    let metadata = match fs::metadata(file) {
-        Ok(m) => m,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
+    let too_large = |size: u64| {
+        fail(
+            format!("file is too large ({size} bytes; the limit is {MAX_FILE_BYTES} bytes, 1 MiB)"),
+            Some("a node's desired state is a few kilobytes; is this the right file?".into()),
+        )
+    };
+    let bytes = match &node.file {
+        FileRead::Read { bytes, .. } => bytes.clone(),
+        FileRead::Missing => {
             return Err(ConfigError::whole(
                 folder,
                 format!(
@@ -208,32 +238,17 @@ fn read_text(file: &Path) -> Result<String, ConfigError> {
                 file.display()
             ))));
         }
-        Err(e) => return Err(fail(format!("cannot read `{}`: {e}", file.display()), None)),
+        FileRead::NotRegular => {
+            return Err(fail(
+                format!("`{}` is not a regular file", file.display()),
+                None,
+            ))
+        }
+        FileRead::TooLarge(size) => return Err(too_large(*size)),
+        FileRead::Error(e) => {
+            return Err(fail(format!("cannot read `{}`: {e}", file.display()), None))
+        }
     };
-    if !metadata.is_file() {
-        return Err(fail(
-            format!("`{}` is not a regular file", file.display()),
-            None,
-        ));
-    }
-    let too_large = |size: u64| {
-        fail(
-            format!("file is too large ({size} bytes; the limit is {MAX_FILE_BYTES} bytes, 1 MiB)"),
-            Some("a node's desired state is a few kilobytes; is this the right file?".into()),
-        )
-    };
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(too_large(metadata.len()));
-    }
-    let mut bytes = Vec::new();
-    let read =
-        fs::File::open(file).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
-    if let Err(e) = read {
-        return Err(fail(format!("cannot read `{}`: {e}", file.display()), None));
-    }
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(bytes.len() as u64));
-    }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;

@@ -12,6 +12,7 @@ pub mod error;
 mod graph;
 mod libyaml;
 pub mod load;
+pub mod opened;
 pub mod presets;
 mod raw;
 mod report;

@@ -25,14 +25,12 @@
 //! group-writable. Hard links are not detected (the owner and mode checked
 //! are the inode's, which is what matters). Files a service declares
 //! outside hosts/ (pidfiles, webhook secret files) are not checked here.
-use std::collections::HashSet;
 use std::fmt;
-use std::fs::{self, Metadata};
 use std::io;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::load::SERVICES_FILE;
+use super::opened::{FileRead, HostsRead, Meta, NodeRead, OpenError};
 
 /// Write permission for the group or for others.
 const GROUP_OTHER_WRITE: u32 = 0o022;
@@ -61,86 +59,71 @@ impl fmt::Display for TrustProblem {
 /// result means every path is owned by root or `owner` and writable by
 /// nobody else.
 pub fn check_trust(hosts_dir: &Path, owner: u32) -> Vec<TrustProblem> {
+    check_read(
+        &HostsRead::open(hosts_dir, |uid| uid == 0 || uid == owner),
+        owner,
+    )
+}
+
+/// [`check_trust`] of hosts/ as read through its descriptors: the folders
+/// traversed to reach it, itself, each node folder and file, exactly what
+/// the loader parses.
+pub fn check_read(read: &HostsRead, owner: u32) -> Vec<TrustProblem> {
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for dir in ancestors(hosts_dir) {
-        match fs::metadata(&dir) {
-            // The same folder reached by two names is reported once.
-            Ok(meta) if !seen.insert((meta.dev(), meta.ino())) => {}
-            Ok(meta) => check_meta(&dir, &meta, owner, true, &mut out),
-            Err(e) => out.push(unreadable(&dir, &e)),
-        }
+    for (dir, meta) in &read.ancestors {
+        check_meta(dir, meta, owner, true, &mut out);
     }
-    match fs::metadata(hosts_dir) {
-        Ok(meta) => check_meta(hosts_dir, &meta, owner, false, &mut out),
-        Err(e) => {
-            out.push(unreadable(hosts_dir, &e));
+    match &read.root {
+        Ok(meta) => check_meta(&read.path, meta, owner, false, &mut out),
+        Err(OpenError::UntrustedLink { path, owner: uid }) => {
+            out.push(TrustProblem {
+                path: path.clone(),
+                problem: format!("a symbolic link owned by uid {uid}, not root or uid {owner}"),
+            });
+            return out;
+        }
+        Err(OpenError::Io(path, e)) => {
+            out.push(unreadable(path, e));
+            return out;
+        }
+        Err(OpenError::TooManyLinks(path)) => {
+            out.push(TrustProblem {
+                path: path.clone(),
+                problem: "too many levels of symbolic links".into(),
+            });
             return out;
         }
     }
-    let entries = match fs::read_dir(hosts_dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            out.push(unreadable(hosts_dir, &e));
-            return out;
-        }
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        match entry {
-            Ok(entry) => names.push(entry.file_name()),
-            Err(e) => out.push(unreadable(hosts_dir, &e)),
-        }
-    }
-    names.sort();
-    for name in names {
-        // The loader skips dot-folders; so do we.
-        if name.as_encoded_bytes().starts_with(b".") {
-            continue;
-        }
-        check_node(&hosts_dir.join(name), owner, &mut out);
+    for node in &read.nodes {
+        check_node(node, owner, &mut out);
     }
     out
 }
 
-/// One entry of hosts/: only what the loader would load as a node (a
-/// folder, or a symlink to one) matters.
-fn check_node(folder: &Path, owner: u32, out: &mut Vec<TrustProblem>) {
-    let meta = match fs::symlink_metadata(folder) {
-        Ok(meta) => meta,
-        Err(e) => return out.push(unreadable(folder, &e)),
-    };
-    if meta.file_type().is_symlink() {
-        // A symlink to anything but a folder is ignored by the loader.
-        if fs::metadata(folder).is_ok_and(|m| m.is_dir()) {
-            out.push(symlink(folder));
-        }
-        return;
+/// One node folder and its file, as opened.
+fn check_node(node: &NodeRead, owner: u32, out: &mut Vec<TrustProblem>) {
+    if node.folder_is_link {
+        return out.push(symlink(&node.folder));
     }
-    if !meta.is_dir() {
-        return;
+    match &node.folder_meta {
+        Ok(meta) => check_meta(&node.folder, meta, owner, false, out),
+        Err(e) => return out.push(unreadable(&node.folder, e)),
     }
-    check_meta(folder, &meta, owner, false, out);
-    let file = folder.join(SERVICES_FILE);
-    match fs::symlink_metadata(&file) {
-        Ok(meta) if meta.file_type().is_symlink() => out.push(symlink(&file)),
-        Ok(meta) => check_meta(&file, &meta, owner, false, out),
-        // A node folder without its file is the loader's to report.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => out.push(unreadable(&file, &e)),
+    let file = node.folder.join(SERVICES_FILE);
+    match &node.file {
+        FileRead::Read { is_link: true, .. } => out.push(symlink(&file)),
+        FileRead::Read { meta, .. } => check_meta(&file, meta, owner, false, out),
+        // A node folder without its file, or an oversized or special one,
+        // is the loader's to report.
+        FileRead::Missing | FileRead::NotRegular | FileRead::TooLarge(_) => {}
+        FileRead::Error(e) => out.push(unreadable(&file, e)),
     }
 }
 
 /// The owner and mode rules for one path. `ancestor`: a folder above
 /// hosts/, for which a root-owned sticky folder may be writable.
-fn check_meta(
-    path: &Path,
-    meta: &Metadata,
-    owner: u32,
-    ancestor: bool,
-    out: &mut Vec<TrustProblem>,
-) {
-    let uid = meta.uid();
+fn check_meta(path: &Path, meta: &Meta, owner: u32, ancestor: bool, out: &mut Vec<TrustProblem>) {
+    let uid = meta.uid;
     if uid != 0 && uid != owner {
         let allowed = if owner == 0 {
             "root".to_string()
@@ -152,8 +135,8 @@ fn check_meta(
             problem: format!("owned by uid {uid}, not {allowed}"),
         });
     }
-    let mode = meta.mode() & 0o7777;
-    let sticky_root_dir = ancestor && meta.is_dir() && uid == 0 && mode & STICKY != 0;
+    let mode = meta.mode;
+    let sticky_root_dir = ancestor && meta.is_dir && uid == 0 && mode & STICKY != 0;
     if mode & GROUP_OTHER_WRITE != 0 && !sticky_root_dir {
         out.push(TrustProblem {
             path: path.to_path_buf(),
@@ -175,32 +158,6 @@ fn unreadable(path: &Path, e: &io::Error) -> TrustProblem {
         path: path.to_path_buf(),
         problem: format!("not checkable ({reason})"),
     }
-}
-
-/// The folders above `hosts_dir`, from `/` down, without `hosts_dir`
-/// itself: first along the path as given (made absolute; prefixes that
-/// hold `..` are left to the second walk), then along the resolved path,
-/// so that both the folders holding a symlink and the folders it leads to
-/// are checked.
-fn ancestors(hosts_dir: &Path) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Ok(given) = std::path::absolute(hosts_dir) {
-        dirs.extend(parents(&given).filter(|p| {
-            !p.components()
-                .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-        }));
-    }
-    if let Ok(resolved) = fs::canonicalize(hosts_dir) {
-        dirs.extend(parents(&resolved));
-    }
-    dirs
-}
-
-/// The proper ancestors of `path`, root first.
-fn parents(path: &Path) -> impl Iterator<Item = PathBuf> {
-    let mut list: Vec<PathBuf> = path.ancestors().skip(1).map(Path::to_path_buf).collect();
-    list.reverse();
-    list.into_iter()
 }
 
 #[cfg(test)]

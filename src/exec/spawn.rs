@@ -38,6 +38,15 @@ const PID_MODE: u32 = 0o644;
 ///
 /// If the pid file cannot be written, the new process is killed again and
 /// the error returned: a service nobody can find would be started twice.
+///
+/// **Atomic.** The child does not run `argv` until the parent has made its
+/// identity durable: it starts as `/bin/sh` blocked reading a pipe from
+/// the parent ([`GATE`]), and only once the pid file is written and
+/// synced does the parent send the word, and the shell `exec`s `argv` (same
+/// pid, same start time: the recorded identity stays true). A parent killed
+/// before that closes the pipe by dying, and the child exits without ever
+/// running `argv`: a SIGKILL at any moment of a start leaves no copy that
+/// no pid file names.
 /// The process is reaped by a background thread when it exits, so that it
 /// never lingers as a zombie of ours; once we exit, init adopts it.
 pub fn spawn_detached(
@@ -89,8 +98,13 @@ pub(crate) fn spawn_watched_with(
             return keep_unit(sd, unit, program, pid, pid_path);
         }
     }
-    let mut cmd = clean_command(argv);
-    cmd.stdout(Stdio::from(log.try_clone()?))
+    // A program that cannot run is said now, as a direct start would.
+    super::env::resolve_program(program)
+        .map_err(|err| io::Error::new(err.kind(), cannot_run(program, &err)))?;
+    let (gate_read, gate_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(io::Error::from)?;
+    let mut cmd = clean_command(&gated(argv));
+    cmd.stdin(Stdio::from(gate_read))
+        .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log));
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe calls are allowed. `setsid(2)` is async-signal-safe,
@@ -124,7 +138,30 @@ pub(crate) fn spawn_watched_with(
             ),
         ));
     }
+    // The identity is durable: let the child become the service.
+    let go = nix::unistd::write(&gate_write, b"go\n");
+    drop(gate_write);
+    if let Err(err) = go {
+        discard(&mut child);
+        return Err(io::Error::other(format!(
+            "cannot start `{program}` (pid {pid}): {}",
+            crate::text::io_error_text(&err.into())
+        )));
+    }
     Ok((identity, reap_in_background(child)))
+}
+
+/// The gate a spawned service passes before it runs (see
+/// [`spawn_watched_with`]): one line from the parent, else exit without
+/// running anything; then `argv` in place of the shell, stdin `/dev/null`.
+pub const GATE: &str = "IFS= read -r go || exit 0; unset PWD OLDPWD; exec \"$0\" \"$@\" </dev/null";
+
+/// `sh -c GATE argv…`: `$0` is the program as given (looked up on the same
+/// clean `PATH`), `$@` its arguments, passed through untouched.
+fn gated(argv: &[String]) -> Vec<&str> {
+    let mut out = vec!["/bin/sh", "-c", GATE];
+    out.extend(argv.iter().map(String::as_str));
+    out
 }
 
 /// Reads the identity of `pid`, the main process of the transient `unit`,

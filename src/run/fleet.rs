@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::desired::trust::{check_trust, TrustProblem};
+use crate::desired::load::{load_read, own_links};
+use crate::desired::opened::HostsRead;
+use crate::desired::trust::{check_read, TrustProblem};
 use crate::desired::{load_fleet, suggest, Fleet};
 
 /// Loads hosts/ the one way every command that reads it does (SPEC §9
 /// "Trust"): every config error, then, as root, the trust check of
-/// [`check_trust`], printed to stderr. None when the fleet may not be used:
+/// [`check_read`], printed to stderr. None when the fleet may not be used:
 /// a config error, or a trust problem without `insecure_config`. With it,
 /// the problems come back for the caller to report (a run records each as
 /// a `config_insecure` event).
@@ -19,13 +21,22 @@ pub fn load_trusted_fleet(
     hosts: &Path,
     insecure_config: bool,
 ) -> Option<(Fleet, Vec<TrustProblem>)> {
-    let fleet = load_fleet_or_report(hosts)?;
+    // One look-up: the trust check judges the descriptors the loader reads
+    // through, so a link swapped between the two cannot change what runs.
+    let read = HostsRead::open(hosts, own_links());
+    let fleet = match load_read(&read) {
+        Ok(fleet) => fleet,
+        Err(errors) => {
+            report_config_errors(&errors);
+            return None;
+        }
+    };
     if !nix::unistd::geteuid().is_root() {
         return Some((fleet, vec![]));
     }
     // As root, hosts/ is code (its argv runs as root): refuse it when
     // others could have written it, the way sshd's StrictModes does.
-    let problems = check_trust(hosts, 0);
+    let problems = check_read(&read, 0);
     if !problems.is_empty() && !insecure_config {
         for p in &problems {
             eprintln!("error: {p}");

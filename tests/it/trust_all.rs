@@ -89,3 +89,64 @@ fn observe_and_the_read_only_commands_refuse_a_loose_hosts() {
         "pin changed nothing"
     );
 }
+
+/// Issue: a link owned by another user (in `/tmp`, say) pointing at a
+/// root-owned fleet passed `validate`, and by flipping it between a
+/// trusted fleet and their own between the check and the load, that user's
+/// `restart` ran as root. A path to hosts/ now follows only root's and the
+/// caller's links, resolved once, component by component, and the loader
+/// reads through the very descriptors the check judged.
+#[test]
+fn a_link_to_hosts_owned_by_another_user_is_refused_and_a_root_link_is_followed() {
+    if !nix::unistd::geteuid().is_root() {
+        return crate::support::skip("links of other users matter only to root");
+    }
+    let n = Node::new("services:\n  web:\n    restart: [\"true\"]\n");
+    let hosts = n.path("hosts");
+    let link = n.path("fleet-link");
+    std::os::unix::fs::symlink(&hosts, &link).unwrap();
+    // Root's own link: followed.
+    let via = |args: &[&str]| {
+        crate::support::Run::bare()
+            .hosts(&link)
+            .world(n.path("world"))
+            .state(n.state())
+            .node(NODE)
+            .args(args)
+            .command()
+            .output()
+            .expect("run binary")
+    };
+    let ok = via(&["validate"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    // The same link, owned by `nobody`: refused, naming the link.
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    nix::unistd::fchownat(
+        nix::fcntl::AT_FDCWD,
+        &link,
+        Some(nobody),
+        None,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .unwrap();
+    for cmd in [
+        &["validate"][..],
+        &["check", "--now", NOW],
+        &["reconcile", "--dry-run", "--now", NOW],
+    ] {
+        let out = via(cmd);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "`{}` is a symbolic link owned by uid 65534",
+                link.display()
+            )),
+            "{cmd:?}: {}",
+            stderr(&out)
+        );
+    }
+    // `--insecure-config` does not follow it either: it is not a
+    // permission to relax but a path that is not the caller's.
+    let out = via(&["--insecure-config", "validate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
