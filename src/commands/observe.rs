@@ -196,7 +196,9 @@ pub(crate) fn activity_fields(
     let prev_at = before
         .and_then(|b| b.get("last_activity")?.as_str())
         .filter(|t| t.parse::<DateTime<Utc>>().is_ok());
-    let counted = matches!((prev_total, reading.requests_total), (Some(a), Some(b)) if a != b);
+    let own = reading.own_requests;
+    let counted =
+        matches!((prev_total, reading.requests_total), (Some(a), Some(b)) if b < a || b - a > own);
     let busy =
         reading.in_flight.is_some_and(|n| n > 0) || reading.connections.is_some_and(|n| n > 0);
     let last = match prev_at {

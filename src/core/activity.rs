@@ -19,6 +19,9 @@ pub enum LiveActivity {
         requests_total: Option<u64>,
         in_flight: Option<u64>,
         connections: Option<u64>,
+        /// Requests of this tool's own checks the counter includes since
+        /// the last reading: a rise by no more is not use.
+        own_requests: u64,
     },
     /// Why no source could say.
     Unknown(String),
@@ -83,10 +86,13 @@ fn fold(prev: &ActivityState, live: &LiveActivity, now: DateTime<Utc>) -> Activi
             requests_total,
             in_flight,
             connections,
+            own_requests,
             ..
         } => {
-            // A counter that changed (rose, or was reset by a restart) is use.
-            let counted = matches!((prev.counter, requests_total), (Some(a), Some(b)) if a != *b);
+            // A counter that changed (rose past our own checks' requests,
+            // or was reset by a restart) is use.
+            let counted = matches!((prev.counter, requests_total),
+                (Some(a), Some(b)) if *b < a || b - a > *own_requests);
             let busy = in_flight.is_some_and(|n| n > 0) || connections.is_some_and(|n| n > 0);
             ActivityState {
                 seen_at: if counted || busy {

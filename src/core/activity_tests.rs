@@ -8,7 +8,39 @@ fn known(requests: Option<u64>, in_flight: Option<u64>, conns: Option<u64>) -> L
         requests_total: requests,
         in_flight,
         connections: conns,
+        own_requests: 0,
     }
+}
+
+#[test]
+fn a_rise_by_no_more_than_our_own_inference_check_is_not_use() {
+    let mut st = ServiceState::default();
+    let ours = |n| LiveActivity::Known {
+        source: "metrics",
+        requests_total: Some(n),
+        in_flight: Some(0),
+        connections: None,
+        own_requests: 1,
+    };
+    let seen = runs(
+        &mut st,
+        &[
+            ("2026-11-23T12:00:00Z", ours(10)),
+            ("2026-11-23T12:00:10Z", ours(11)),
+            ("2026-11-23T12:00:20Z", ours(12)),
+            ("2026-11-23T12:00:30Z", ours(20)),
+        ],
+    );
+    let times: Vec<_> = seen.iter().map(|a| a.since().unwrap()).collect();
+    assert_eq!(
+        times,
+        vec![
+            at("2026-11-23T12:00:00Z"),
+            at("2026-11-23T12:00:00Z"),
+            at("2026-11-23T12:00:00Z"),
+            at("2026-11-23T12:00:30Z"),
+        ]
+    );
 }
 
 fn record(last_activity: Option<&str>) -> ServiceRecord {

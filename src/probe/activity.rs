@@ -59,6 +59,10 @@ pub struct ActivityReading {
     pub in_flight: Option<u64>,
     /// Established connections from other peers (connections).
     pub connections: Option<u64>,
+    /// Requests this tool made itself since the last reading and that the
+    /// counter includes (its inference check: one completion of one
+    /// token): a rise by no more than this is not use.
+    pub own_requests: u64,
 }
 
 /// Reads activity for a service whose process is `pid` (if found), from
@@ -147,6 +151,7 @@ pub fn read_metrics(
                 requests_total: total.map(|v| v.max(0.0) as u64),
                 in_flight: in_flight.map(|v| v.max(0.0).ceil() as u64),
                 connections: None,
+                own_requests: 0,
             });
         }
     }
@@ -228,6 +233,7 @@ pub fn connections(pid: u32, exclude: &BTreeSet<Endpoint>) -> Result<ActivityRea
         requests_total: None,
         in_flight: None,
         connections: Some(n as u64),
+        own_requests: 0,
     })
 }
 

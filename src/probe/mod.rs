@@ -276,8 +276,22 @@ fn probe_services(
                 health::probe_health_full(p, h.timeout, h.ca_file.as_deref(), h.loading.as_ref());
             (outcome, started.elapsed())
         });
+        // Our own completion (the inference check) is in the counter now.
+        let own = match (probe, &health) {
+            (Some(crate::desired::Probe::Inference { .. }), Some(_)) => 1,
+            _ => 0,
+        };
         let activity = activity.then(|| {
-            activity::probe_activity(svc.activity.as_ref(), *pid, h.timeout, h.ca_file.as_deref())
+            let mut read = activity::probe_activity(
+                svc.activity.as_ref(),
+                *pid,
+                h.timeout,
+                h.ca_file.as_deref(),
+            );
+            if let Ok(r) = read.as_mut() {
+                r.own_requests = own;
+            }
+            read
         });
         Probed { health, activity }
     })

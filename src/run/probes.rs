@@ -174,6 +174,7 @@ fn live_activity(read: Result<probe::ActivityReading, String>) -> LiveActivity {
             requests_total: r.requests_total,
             in_flight: r.in_flight,
             connections: r.connections,
+            own_requests: r.own_requests,
         },
         Err(why) => LiveActivity::Unknown(why),
     }

@@ -100,7 +100,7 @@ impl Metrics {
     }
 }
 
-fn record(n: &Node, out: &std::path::Path) -> Value {
+fn record(out: &std::path::Path) -> Value {
     let text = std::fs::read_to_string(out.join(format!("services/{NODE}/llm.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
 }
@@ -120,7 +120,7 @@ fn observe_writes_last_activity_and_requests_total_from_the_counter() {
     let observe = |now: &str| {
         let o = n.cli(&["observe", "--out", &out.display().to_string(), "--now", now]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        record(&n, &out)
+        record(&out)
     };
     // First reading: known from now on.
     let r = observe(&at(0));

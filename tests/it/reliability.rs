@@ -8,6 +8,7 @@
 mod concurrency;
 mod crash;
 mod crash_exec;
+mod crash_spawn;
 mod exec_faults;
 mod log_check;
 mod state_dir;
