@@ -254,8 +254,8 @@ pub enum Command {
         /// Do not probe live processes, health endpoints, memory or GPUs
         #[arg(long)]
         no_probe: bool,
-        /// Also reconcile this often without a change (e.g. 30s)
-        #[arg(long, value_parser = parse_duration_arg)]
+        /// Also reconcile this often without a change (default 60s; at least 1s)
+        #[arg(long, value_parser = parse_interval_arg)]
         interval: Option<std::time::Duration>,
         #[command(flatten)]
         run: RunFlags,
@@ -392,4 +392,16 @@ pub enum Command {
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::desired::parse_duration(s)
+}
+
+/// `watch --interval`: a duration of at least one second (a smaller one
+/// would make `watch` a busy loop of runs).
+pub fn parse_interval_arg(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration_arg(s)?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err(format!(
+            "`{s}` is less than 1s; runs that often would be a busy loop"
+        ));
+    }
+    Ok(d)
 }

@@ -33,6 +33,58 @@ enum Wake {
 /// commands) faster than this.
 const MIN_GAP: Duration = Duration::from_secs(1);
 
+/// Without `--interval`, a run at least this often: a missed file
+/// notification (a folder replaced by a rename, a full inotify table)
+/// costs at most this.
+pub const SAFETY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The local node: `--node`, else this machine's host name.
+fn local(opts: &RunOptions) -> Option<String> {
+    opts.node.clone().or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+    })
+}
+
+/// When the checkpoint says a later run has something to do for a service
+/// of this node: a restart backoff or a breaker's trial that ends, a start
+/// to verify once its `start_grace` is over. Without this, a service killed
+/// during a run would wait for the next change or interval.
+fn next_due(opts: &RunOptions, state: &Path) -> Option<Instant> {
+    let node_name = local(opts)?;
+    let fleet = crate::desired::load_fleet(&opts.hosts).ok()?;
+    let node = fleet.nodes.get(&node_name)?;
+    let cp = crate::checkpoint::read_for_command(state).ok()??;
+    let now = chrono::Utc::now();
+    node.services
+        .values()
+        .filter_map(|svc| {
+            let st = cp.services.get(&key(&node.name, &svc.name))?;
+            let grace = st
+                .pending
+                .as_ref()
+                .filter(|p| p.action != "evict")
+                .and_then(|p| {
+                    Some(
+                        p.at + chrono::Duration::from_std(svc.start_grace).ok()?
+                            + chrono::Duration::seconds(1),
+                    )
+                });
+            [
+                crate::core::guardrails::backoff_until(&node.settings, &svc.name, st),
+                crate::core::guardrails::breaker_trial_at(&node.settings, st),
+                grace,
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+        })
+        .min()
+        .map(|t| Instant::now() + (t - now).to_std().unwrap_or_default())
+}
+
 pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
     crate::run::signals::install();
     let state = opts.state_dir.clone();
@@ -78,10 +130,15 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
             return Ok(0);
         }
         watch_exits(opts, &state, &generation, &tx);
-        let deadline = [interval.map(|i| Instant::now() + i), follow_up.take()]
-            .into_iter()
-            .flatten()
-            .min();
+        let every = interval.unwrap_or(SAFETY_INTERVAL);
+        let deadline = [
+            Some(Instant::now() + every),
+            follow_up.take(),
+            next_due(opts, &state),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         loop {
             if let Some(sig) = crate::run::signals::received() {
                 eprintln!("watch: {sig} received; stopping");
@@ -156,11 +213,7 @@ fn fast_tick(opts: &RunOptions) -> Duration {
 /// retires the previous thread.
 fn watch_exits(opts: &RunOptions, state: &Path, generation: &Arc<AtomicU64>, tx: &Sender<Wake>) {
     let mine = generation.fetch_add(1, Ordering::SeqCst) + 1;
-    let Some(node) = opts.node.clone().or_else(|| {
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-    }) else {
+    let Some(node) = local(opts) else {
         return;
     };
     let Ok(Some(cp)) = crate::checkpoint::read_for_command(state) else {

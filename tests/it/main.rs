@@ -28,6 +28,7 @@ mod json_output;
 mod live;
 mod live_preview;
 mod live_support;
+mod llama;
 mod lnav_lines;
 mod loading;
 mod log_shipping;

@@ -17,11 +17,11 @@ fn runs(n: &Node) -> usize {
 
 /// A running `watch`: killed when the test ends, even by a failed assert,
 /// so no watcher outlives its test.
-struct Watching(Option<Child>);
+pub(crate) struct Watching(Option<Child>);
 
 impl Watching {
     /// `supervisorctl ARGS` on `n`'s files, its output discarded.
-    fn start(n: &Node, args: &[&str]) -> Watching {
+    pub(crate) fn start(n: &Node, args: &[&str]) -> Watching {
         let child = n
             .command(args)
             .stdout(Stdio::null())
@@ -176,4 +176,17 @@ fn watch_ends_at_once_on_a_state_directory_it_can_never_use() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+}
+
+/// Issue: `watch --interval 0s` ran 258 passes in 5 s. Below a second is
+/// refused, as `observe --every 0` is.
+#[test]
+fn an_interval_below_a_second_is_refused() {
+    let n = online_node();
+    for bad in ["0s", "500ms"] {
+        let out = n.cli(&["watch", "--interval", bad]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is less than 1s"), "{bad}: {err}");
+    }
 }
