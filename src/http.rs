@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use ureq::tls::{parse_pem, Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
 
+/// The largest certificate bundle read (a distribution's is about 200 KB).
+const MAX_PEM_BYTES: u64 = 4 << 20;
+
 /// Where distributions keep their bundle of trusted roots.
 const BUNDLES: [&str; 4] = [
     "/etc/ssl/certs/ca-certificates.crt",
@@ -20,7 +23,8 @@ const BUNDLES: [&str; 4] = [
 ];
 
 fn certs_in(path: &Path) -> Result<Vec<Certificate<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let pem = crate::desired::opened::read_small_file(path, MAX_PEM_BYTES)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let certs: Vec<_> = parse_pem(&pem)
         .filter_map(|item| match item {
             Ok(PemItem::Certificate(c)) => Some(c),

@@ -59,12 +59,15 @@ fn targets<'a>(fleet: &'a Fleet, node: Option<&str>, ty: &str) -> Vec<&'a Webhoo
     by_url.into_values().collect()
 }
 
+/// The largest `secret_file` read: a key, not a document.
+const MAX_SECRET_BYTES: u64 = 64 << 10;
+
 fn post(agent: &ureq::Agent, hook: &Webhook, body: &str) -> Result<(), String> {
     let mut req = agent
         .post(&hook.url)
         .header("content-type", "application/json");
     if let Some(path) = &hook.secret_file {
-        let secret = std::fs::read(path)
+        let secret = crate::desired::opened::read_small_file(path, MAX_SECRET_BYTES)
             .map_err(|e| format!("cannot read secret_file `{}`: {e}", path.display()))?;
         let secret = secret.strip_suffix(b"\n").unwrap_or(&secret);
         req = req.header("X-Supervisor-Signature", signature(secret, body.as_bytes()));

@@ -261,6 +261,64 @@ fn read_file(folder: &OwnedFd) -> FileRead {
     }
 }
 
+/// Reads a small file a service's config names (`ca_file`, a webhook's
+/// `secret_file`): resolved like hosts/ (links only root's or the
+/// caller's), opened `O_NOFOLLOW|O_NONBLOCK` (a FIFO never blocks a run),
+/// a regular file of at most `limit` bytes (a link to `/dev/zero` never
+/// fills memory), and as root owned by root or the caller and writable by
+/// nobody else (whoever can write a CA file or a secret chooses whom we
+/// trust). Err: a short reason, without the path.
+pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let me = nix::unistd::geteuid().as_raw();
+    let trusted = |uid: u32| uid == 0 || uid == me;
+    let (parent, name) = match (path.parent(), path.file_name()) {
+        (Some(p), Some(n)) => (p, n),
+        _ => return Err("not a file path".into()),
+    };
+    let dir = resolve(parent, &trusted, &mut Vec::new()).map_err(|e| match e {
+        OpenError::Io(at, e) => format!("`{}`: {}", at.display(), crate::text::io_error_text(&e)),
+        OpenError::UntrustedLink { path, owner } => format!(
+            "`{}` is a symbolic link owned by uid {owner}, not root or uid {me}",
+            path.display()
+        ),
+        OpenError::TooManyLinks(_) => "too many levels of symbolic links".into(),
+    })?;
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let fd = openat(&dir, name, flags, Mode::empty()).map_err(|e| match e {
+        Errno::ELOOP => "is a symbolic link; refusing to follow it".to_string(),
+        e => crate::text::io_error_text(&e.into()),
+    })?;
+    let st = fstat(&fd).map_err(|e| crate::text::io_error_text(&e.into()))?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err("not a regular file".into());
+    }
+    let meta = Meta::of(&st);
+    if me == 0 && meta.uid != 0 {
+        return Err(format!(
+            "owned by uid {}, not root: as root, only root's file is trusted",
+            meta.uid
+        ));
+    }
+    if me == 0 && meta.mode & 0o022 != 0 {
+        return Err(format!(
+            "writable by group or others (mode {:04o})",
+            meta.mode
+        ));
+    }
+    if meta.size > limit {
+        return Err(format!("larger than {limit} bytes"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::text::io_error_text(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("larger than {limit} bytes"));
+    }
+    Ok(bytes)
+}
+
 /// The names in an opened folder.
 fn list(dir: &OwnedFd) -> io::Result<Vec<OsString>> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -388,3 +446,7 @@ fn note(seen: &mut Vec<(PathBuf, Meta)>, path: &Path, meta: Meta) {
         seen.push((path.to_path_buf(), meta));
     }
 }
+
+#[cfg(test)]
+#[path = "opened_tests.rs"]
+mod tests;

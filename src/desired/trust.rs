@@ -162,4 +162,4 @@ fn unreadable(path: &Path, e: &io::Error) -> TrustProblem {
 
 #[cfg(test)]
 #[path = "trust_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -48,7 +48,7 @@ fn problem(path: &Path, problem: &str) -> TrustProblem {
 
 /// A test that needs root: under `CI=true` (CI runs as root) not being
 /// root is a failure, never a silent pass; elsewhere it says why it skips.
-fn skip(why: &str) {
+pub(crate) fn skip(why: &str) {
     assert!(
         std::env::var_os("CI").is_none(),
         "this test cannot run here, which CI does not allow: {why}"
