@@ -23,7 +23,12 @@
 //!
 //! - Each call reads `/proc` afresh: a process can exit between two calls,
 //!   so callers that act on a pid re-check right before acting.
-//! - A pid from another pid namespace is not visible here: it reads as gone.
+//! - A pid is a number in this pid namespace only: a pidfile written inside
+//!   a container names a container pid, which here is whatever host process
+//!   has that number (not "gone"). The pidfile reader refuses a process
+//!   that started after the pidfile was written (a reused or foreign pid);
+//!   one that started before cannot be told apart: give supervisorctl on
+//!   the host no pidfile written in another pid namespace.
 
 /// `PF_KTHREAD` from the kernel's `include/linux/sched.h`.
 const PF_KTHREAD: u64 = 0x0020_0000;
@@ -117,6 +122,24 @@ pub fn identity(pid: u32) -> Option<ProcessIdentity> {
         pid,
         start_ticks: stat.start_ticks,
     })
+}
+
+/// When the process of `id` started, in seconds since the epoch (boot time
+/// from `/proc/stat` plus its start ticks); None when unreadable. Whole
+/// seconds at best: the boot time has that resolution.
+pub fn started_at_unix(id: ProcessIdentity) -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let btime: f64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    let tck = match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(t)) if t > 0 => t as f64,
+        _ => 100.0,
+    };
+    Some(btime + id.start_ticks as f64 / tck)
 }
 
 /// True when `id` still names the same process (which may be a zombie).

@@ -38,7 +38,7 @@ use super::load::{MAX_FILE_BYTES, SERVICES_FILE};
 const MAX_LINKS: usize = 40;
 
 /// What `fstat` said of one opened file or folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Meta {
     pub uid: u32,
     /// Permission bits, sticky bit included (`& 0o7777`).
@@ -47,6 +47,8 @@ pub struct Meta {
     pub dev: u64,
     pub ino: u64,
     pub size: u64,
+    /// Last modification, in seconds since the epoch.
+    pub mtime: f64,
 }
 
 impl Meta {
@@ -58,6 +60,7 @@ impl Meta {
             dev: st.st_dev,
             ino: st.st_ino,
             size: st.st_size as u64,
+            mtime: st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9,
         }
     }
 }
@@ -319,6 +322,40 @@ pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// A small file opened through its folder's descriptor (a pidfile): the
+/// file, its metadata, its folder's metadata, and who could have changed
+/// where the path leads (owners of links followed and of the folders
+/// holding them). Any link is followed here; its owner is a writer.
+pub struct OpenedFile {
+    pub file: std::fs::File,
+    pub meta: Meta,
+    pub folder: Meta,
+    pub link_writers: Vec<u32>,
+}
+
+/// Opens the regular file `path` (`O_NOFOLLOW|O_NONBLOCK` at the last
+/// component, the folders resolved one by one); None when it is missing or
+/// not a regular file.
+pub fn open_through_folder(path: &Path) -> Option<OpenedFile> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+    let name = path.file_name()?;
+    let mut link_writers = Vec::new();
+    let dir = resolve_noting_links(parent, &|_| true, &mut Vec::new(), &mut link_writers).ok()?;
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let fd = openat(&dir, name, flags, Mode::empty()).ok()?;
+    let st = fstat(&fd).ok()?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return None;
+    }
+    let folder = fstat(&dir).ok()?;
+    Some(OpenedFile {
+        file: std::fs::File::from(fd),
+        meta: Meta::of(&st),
+        folder: Meta::of(&folder),
+        link_writers,
+    })
+}
+
 /// The names in an opened folder.
 fn list(dir: &OwnedFd) -> io::Result<Vec<OsString>> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -341,6 +378,17 @@ fn resolve(
     path: &Path,
     trusted_link: &impl Fn(u32) -> bool,
     seen: &mut Vec<(PathBuf, Meta)>,
+) -> Result<OwnedFd, OpenError> {
+    resolve_noting_links(path, trusted_link, seen, &mut Vec::new())
+}
+
+/// [`resolve`], noting in `link_writers` who could change where a link
+/// followed leads: the link's owner and the owner of the folder holding it.
+fn resolve_noting_links(
+    path: &Path,
+    trusted_link: &impl Fn(u32) -> bool,
+    seen: &mut Vec<(PathBuf, Meta)>,
+    link_writers: &mut Vec<u32>,
 ) -> Result<OwnedFd, OpenError> {
     let start = match path.is_absolute() {
         true => PathBuf::from("/"),
@@ -372,6 +420,10 @@ fn resolve(
                     path: here,
                     owner: st.st_uid,
                 });
+            }
+            link_writers.push(st.st_uid);
+            if let Ok(holder) = fstat(fd) {
+                link_writers.push(holder.st_uid);
             }
             links += 1;
             if links > MAX_LINKS {

@@ -2,12 +2,11 @@
 //! with checks against stale and reused pids), or by exact name or command
 //! line substring (one process-table scan shared by all services, made only
 //! when some service needs it).
+use crate::desired::opened::Meta;
 use std::collections::HashMap;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
 use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, UpdateKind};
 
 use crate::desired::ProcessMatch;
@@ -88,7 +87,7 @@ fn comm_matches(comm: &str, wanted: &str) -> bool {
 
 /// Reads a pidfile and checks the process it names.
 pub(crate) fn by_pidfile(path: &Path, known: Option<&ProcessIdentity>) -> ProcessState {
-    let Some((pid, writers)) = read_pidfile(path) else {
+    let Some((pid, writers, written_at)) = read_pidfile(path) else {
         return ProcessState::NotFound;
     };
     let Some((stat, info)) = read_process(pid) else {
@@ -121,6 +120,12 @@ pub(crate) fn by_pidfile(path: &Path, known: Option<&ProcessIdentity>) -> Proces
     if stat.is_kernel_thread() {
         return stale(format!("pid {pid} is the kernel thread `{}`", stat.comm));
     }
+    let started = crate::procfs::started_at_unix(info.identity);
+    if started.is_some_and(|s| s > written_at + PIDFILE_SLACK_SECS) {
+        return stale(format!(
+            "pid {pid} started after the pidfile was written: not the process it names"
+        ));
+    }
     if let Some(k) = known.filter(|k| k.pid == pid) {
         if k.start_ticks != info.identity.start_ticks {
             return stale(format!(
@@ -135,49 +140,44 @@ pub(crate) fn by_pidfile(path: &Path, known: Option<&ProcessIdentity>) -> Proces
 /// The pid in a pidfile: a regular file, not reached through a symlink,
 /// holding one positive number (surrounding whitespace allowed); and who
 /// could have written it (see [`writers`]).
-fn read_pidfile(path: &Path) -> Option<(u32, Result<Vec<u32>, String>)> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        // O_NONBLOCK: a FIFO planted at the path must not hang the probe.
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
+fn read_pidfile(path: &Path) -> Option<(u32, Result<Vec<u32>, String>, f64)> {
+    // Through the folder's own descriptor: the folder whose owner is
+    // checked is the one the file was read from, and whoever owns a link
+    // on the way (a user's `~/run` swapped for a link to root's folder)
+    // counts as a writer too.
+    let opened = crate::desired::opened::open_through_folder(path)?;
     let mut text = String::new();
-    file.take(64).read_to_string(&mut text).ok()?;
+    (&opened.file).take(64).read_to_string(&mut text).ok()?;
     let pid = text.trim().parse::<u32>().ok().filter(|&pid| pid > 0)?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("/"));
-    Some((pid, writers(&meta, std::fs::metadata(dir).ok().as_ref())))
+    let who = writers(&opened.meta, &opened.folder).map(|mut w| {
+        w.extend(opened.link_writers.iter().copied());
+        w
+    });
+    Some((pid, who, opened.meta.mtime))
 }
+
+/// A process that started after its pidfile was last written cannot be the
+/// one the file names (a reused pid, or a pid of another namespace): the
+/// clock of boot has whole seconds, hence the slack.
+const PIDFILE_SLACK_SECS: f64 = 2.0;
 
 /// The users who can write (or replace) a pidfile: its owner, and its
 /// folder's owner. Err when anyone else can: a file writable by group or
 /// others, or a folder writable by group or others without the sticky bit.
-fn writers(file: &std::fs::Metadata, dir: Option<&std::fs::Metadata>) -> Result<Vec<u32>, String> {
-    use std::os::unix::fs::MetadataExt;
-    if file.mode() & 0o022 != 0 {
+fn writers(file: &Meta, dir: &Meta) -> Result<Vec<u32>, String> {
+    if file.mode & 0o022 != 0 {
         return Err(format!(
             "the pidfile is writable by group or others (mode {:04o}): not trusted",
-            file.mode() & 0o7777
+            file.mode
         ));
     }
-    let mut who = vec![file.uid()];
-    if let Some(d) = dir {
-        if d.mode() & 0o022 != 0 && d.mode() & 0o1000 == 0 {
-            return Err(format!(
-                "the pidfile's folder is writable by group or others (mode {:04o}): not trusted",
-                d.mode() & 0o7777
-            ));
-        }
-        who.push(d.uid());
+    if dir.mode & 0o022 != 0 && dir.mode & 0o1000 == 0 {
+        return Err(format!(
+            "the pidfile's folder is writable by group or others (mode {:04o}): not trusted",
+            dir.mode
+        ));
     }
-    Ok(who)
+    Ok(vec![file.uid, dir.uid])
 }
 
 /// The owner of a live process (the owner of its `/proc` entry).

@@ -287,3 +287,76 @@ fn spawned_services_use_the_state_dir_pidfile() {
     let live = probe_node(&n, &HashMap::new(), &opts);
     assert_eq!(live.services["worker"].process, ProcessState::NotConfigured);
 }
+
+/// Issue: a user's own `~/run`, replaced by a link to a root folder whose
+/// pidfile names a root process, made `stop` SIGTERM root's process: the
+/// folder's owner was read through the link. Now whoever owns a link on
+/// the way (or the folder holding it) is a writer of the pidfile too.
+#[test]
+fn a_pidfile_reached_through_another_users_link_may_name_only_their_process() {
+    if !nix::unistd::geteuid().is_root() {
+        return crate::desired::trust::tests::skip("the pidfile owner rule matters to root");
+    }
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Root's folder with root's pidfile naming root's process.
+    let root_run = dir.path().join("root-run");
+    std::fs::create_dir(&root_run).unwrap();
+    let kid = Kid::spawn("sleep", &["30"]);
+    std::fs::write(root_run.join("web.pid"), format!("{}\n", kid.pid())).unwrap();
+    // The user's home, and in it their `run`: a link to root's folder.
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    nix::unistd::chown(&home, Some(nobody), None).unwrap();
+    let link = home.join("run");
+    std::os::unix::fs::symlink(&root_run, &link).unwrap();
+    nix::unistd::fchownat(
+        nix::fcntl::AT_FDCWD,
+        &link,
+        Some(nobody),
+        None,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .unwrap();
+    match by_pidfile(&link.join("web.pid"), None) {
+        ProcessState::StalePidfile { reason, .. } => {
+            assert!(reason.contains("can be written by uid 65534"), "{reason}")
+        }
+        other => panic!("root's process must not be taken: {other:?}"),
+    }
+    // Reached directly, root's pidfile is root's to trust.
+    assert!(matches!(
+        by_pidfile(&root_run.join("web.pid"), None),
+        ProcessState::Found(_)
+    ));
+}
+
+/// Issue: a pidfile written inside a container (or long ago) named a host
+/// process that had nothing to do with it. A process that started after
+/// the pidfile was last written is not the one the file names.
+#[test]
+fn a_process_younger_than_its_pidfile_is_stale() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kid = Kid::spawn("sleep", &["30"]);
+    let path = pidfile_with(&dir, &format!("{}\n", kid.pid()));
+    assert!(matches!(by_pidfile(&path, None), ProcessState::Found(_)));
+    // The same file, as if written an hour ago.
+    let hour_ago = nix::sys::time::TimeSpec::new(chrono::Utc::now().timestamp() - 3600, 0);
+    nix::sys::stat::utimensat(
+        nix::fcntl::AT_FDCWD,
+        &path,
+        &hour_ago,
+        &hour_ago,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .unwrap();
+    match by_pidfile(&path, None) {
+        ProcessState::StalePidfile { reason, .. } => {
+            assert!(
+                reason.contains("started after the pidfile was written"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected stale, got {other:?}"),
+    }
+}
