@@ -13,6 +13,31 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
+/// Serialized JSON with DEL, C1 controls and bidirectional controls
+/// written as `\u` escapes (serde_json escapes only C0): a line of the
+/// event log or of `--output json` then shows nothing invisible on a
+/// terminal (`tail`, `jq -c`, an editor) and means the same to any JSON
+/// reader. Such characters occur only inside strings, so escaping them
+/// wherever they are keeps the JSON valid.
+pub fn json_safe(json: String) -> String {
+    // C0 is JSON's own to escape inside strings; between lines it is the
+    // line break. The rest of the unsafe set is ours.
+    let unsafe_ = |c: char| c >= '\x7f' && is_unsafe(c);
+    if !json.chars().any(unsafe_) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        match c {
+            c if unsafe_(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `s` with every control character shown as an escape: `\n`, `\r`, `\t`
 /// by name, other C0 and DEL as `\x1b`, C1 and bidirectional controls as
 /// `\u{9b}`, `\u{202e}`. Everything else,
@@ -97,6 +122,17 @@ pub fn lowercase_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_safe_escapes_c1_del_and_bidi_and_stays_valid_json() {
+        let v = serde_json::json!({"reason": "a\u{9b}31mb\u{7f}c\u{202e}d\u{2066}e é ✓"});
+        let raw = serde_json::to_string(&v).unwrap();
+        assert!(raw.contains('\u{9b}'), "serde_json leaves C1 raw: {raw}");
+        let safe = json_safe(raw);
+        assert_eq!(safe, r#"{"reason":"a\u009b31mb\u007fc\u202ed\u2066e é ✓"}"#);
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
+    }
 
     #[test]
     fn bidi_controls_are_escaped() {

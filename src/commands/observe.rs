@@ -77,7 +77,7 @@ pub fn observe_once(
         // Through the open folder, one component at a time: a `resources`
         // link, planted before or swapped in during the probes, is refused.
         let dir = out.create_dirs(Path::new(&folder))?;
-        let mut body = serde_json::to_vec_pretty(&v)?;
+        let mut body = crate::text::json_safe(serde_json::to_string_pretty(&v)?).into_bytes();
         body.push(b'\n');
         dir.write_file(&name, &body)
             .with_context(|| format!("cannot write `{}`", dir.path().join(&name).display()))

@@ -11,6 +11,14 @@ use anyhow::{Context, Result};
 /// gone (a broken pipe): the text is dropped, and the caller stops
 /// producing and exits as it would have. Any other failure is an error.
 pub fn write(text: &str) -> Result<bool> {
+    // `--output json`: no raw C1 or bidi control from world strings.
+    let owned;
+    let text = if JSON.load(Ordering::Relaxed) {
+        owned = crate::text::json_safe(text.to_string());
+        owned.as_str()
+    } else {
+        text
+    };
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(true),

@@ -109,7 +109,8 @@ pub fn save<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
 
 /// Pretty JSON with a trailing newline.
 pub(crate) fn to_pretty_json<T: serde::Serialize>(value: &T) -> io::Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    let mut bytes = crate::text::json_safe(text).into_bytes();
     bytes.push(b'\n');
     Ok(bytes)
 }

@@ -153,3 +153,55 @@ fn events_print_del_and_c1_as_json_escapes() {
     );
     assert_eq!(out.expect_events(), [event], "the same JSON value");
 }
+
+/// Issue: raw C1 controls, DEL and bidi overrides from world strings
+/// reached `--output json` and events.jsonl (serde_json escapes only C0).
+/// Every JSON line the tool writes carries them as `\u` escapes.
+#[test]
+fn json_output_and_the_event_log_carry_no_raw_c1_or_bidi_control() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hosts, world) = hostile_world(dir.path());
+    let incident = serde_json::json!({
+        "id": "INC-101", "node": "n1", "service": "api", "severity": "warning",
+        "status": "open", "opened_at": "2026-11-23T11:20:00Z",
+        "summary": "evil\u{202e}txt.exe \u{9b}31m \u{7f} \u{2066}x",
+    });
+    std::fs::write(world.join("incidents/INC-101.json"), incident.to_string()).unwrap();
+    let state = dir.path().join("state");
+    let out = Run::bare()
+        .arg("--hosts")
+        .arg(&hosts)
+        .arg("--world")
+        .arg(&world)
+        .arg("--state-dir")
+        .arg(&state)
+        .args([
+            "--node",
+            "n1",
+            "--now",
+            NOW,
+            "--output",
+            "json",
+            "reconcile",
+            "--dry-run",
+            "--no-probe",
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.describe());
+    let bad = |c: char| matches!(c, '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    assert!(!out.stdout.chars().any(bad), "{}", out.describe());
+    assert!(
+        out.stdout
+            .contains("evil\\u202etxt.exe \\u009b31m \\u007f \\u2066x"),
+        "{}",
+        out.describe()
+    );
+    let log = std::fs::read_to_string(state.join("events.jsonl")).unwrap();
+    assert!(!log.chars().any(bad), "{log}");
+    let cp = std::fs::read_to_string(state.join("checkpoint.json")).unwrap();
+    assert!(!cp.chars().any(bad), "{cp}");
+    // The same values for any JSON reader.
+    for line in out.stdout.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("valid JSON");
+    }
+}
