@@ -61,30 +61,102 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
     follow(&path, file, pos)
 }
 
-/// The last `n` complete lines and the offset where they end.
+/// The longest line shown whole; the rest of a longer one is cut, with a
+/// note of how much.
+const LINE_CAP: usize = 64 * 1024;
+/// How much is read at a time, backwards then forwards.
+const CHUNK: u64 = 64 * 1024;
+
+/// The last `n` complete lines and the offset where they end. Linear in
+/// the bytes read (backwards once to find where the lines start, then
+/// forwards once), whatever the lines' length; a line longer than
+/// [`LINE_CAP`] is cut with a note, so memory stays bounded.
 fn last_lines(f: &mut File, n: usize) -> Result<(String, u64)> {
     let len = f.metadata()?.len();
-    let mut start = len;
-    let mut buf: Vec<u8> = vec![];
-    const CHUNK: u64 = 64 * 1024;
-    // Read back until n+1 line breaks are seen (or the start of the file).
-    while start > 0 && buf.iter().filter(|&&b| b == b'\n').count() <= n {
-        let from = start.saturating_sub(CHUNK);
-        let mut chunk = vec![0; (start - from) as usize];
-        f.seek(SeekFrom::Start(from))?;
-        f.read_exact(&mut chunk)?;
-        chunk.extend_from_slice(&buf);
-        buf = chunk;
-        start = from;
+    let end = complete_end(f, len)?;
+    let start = start_of_last(f, end, n)?;
+    f.seek(SeekFrom::Start(start))?;
+    let mut reader = std::io::BufReader::with_capacity(CHUNK as usize, f.take(end - start));
+    let mut text = String::new();
+    let mut current: Vec<u8> = Vec::new();
+    let mut cut = 0u64;
+    loop {
+        let buf = std::io::BufRead::fill_buf(&mut reader)?;
+        if buf.is_empty() {
+            break;
+        }
+        let used = buf.len();
+        for &b in buf {
+            if b == b'\n' {
+                text.push_str(&capped(&current, cut));
+                current.clear();
+                cut = 0;
+            } else if current.len() < LINE_CAP {
+                current.push(b);
+            } else {
+                cut += 1;
+            }
+        }
+        std::io::BufRead::consume(&mut reader, used);
     }
-    // Only complete lines; a partial last line is left for --follow.
-    let complete = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let end = start + complete as u64;
-    let lines: Vec<&[u8]> = buf[..complete].split(|&b| b == b'\n').collect();
-    let lines = &lines[..lines.len().saturating_sub(1)]; // after the last \n
-    let skip = lines.len().saturating_sub(n);
-    let text = lines[skip..].iter().map(|l| line(l)).collect();
     Ok((text, end))
+}
+
+/// The offset just after the last line break (a partial last line is left
+/// for `--follow`).
+fn complete_end(f: &mut File, len: u64) -> Result<u64> {
+    let mut at = len;
+    let mut chunk = vec![0u8; CHUNK as usize];
+    while at > 0 {
+        let from = at.saturating_sub(CHUNK);
+        let part = &mut chunk[..(at - from) as usize];
+        f.seek(SeekFrom::Start(from))?;
+        f.read_exact(part)?;
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            return Ok(from + i as u64 + 1);
+        }
+        at = from;
+    }
+    Ok(0)
+}
+
+/// Where the last `n` lines before `end` start: just after the `n+1`th
+/// line break from the end, or the start of the file.
+fn start_of_last(f: &mut File, end: u64, n: usize) -> Result<u64> {
+    let mut seen = 0usize;
+    let mut at = end;
+    let mut chunk = vec![0u8; CHUNK as usize];
+    while at > 0 {
+        let from = at.saturating_sub(CHUNK);
+        let part = &mut chunk[..(at - from) as usize];
+        f.seek(SeekFrom::Start(from))?;
+        f.read_exact(part)?;
+        for (i, &b) in part.iter().enumerate().rev() {
+            if b == b'\n' {
+                seen += 1;
+                if seen > n {
+                    return Ok(from + i as u64 + 1);
+                }
+            }
+        }
+        at = from;
+    }
+    Ok(0)
+}
+
+/// One line, escaped, with a note when it was cut.
+fn capped(bytes: &[u8], cut: u64) -> String {
+    match cut {
+        0 => line(bytes),
+        n => {
+            let shown = line(bytes);
+            format!(
+                "{} … [{} more bytes of this line not shown]\n",
+                shown.trim_end_matches('\n'),
+                n
+            )
+        }
+    }
 }
 
 fn line(bytes: &[u8]) -> String {
@@ -131,5 +203,59 @@ fn follow(path: &PathBuf, mut file: Option<File>, mut pos: u64) -> Result<i32> {
             }
         }
         std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.log");
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+        let f = File::open(&path).unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn the_last_lines_and_where_they_end_a_partial_line_left_out() {
+        let (_d, mut f) = file_with(b"one\ntwo\nthree\nfour\npart");
+        assert_eq!(last_lines(&mut f, 2).unwrap(), ("three\nfour\n".into(), 19));
+        assert_eq!(last_lines(&mut f, 10).unwrap().0, "one\ntwo\nthree\nfour\n");
+        assert_eq!(last_lines(&mut f, 0).unwrap().0, "");
+        let (_d, mut empty) = file_with(b"");
+        assert_eq!(last_lines(&mut empty, 5).unwrap(), (String::new(), 0));
+    }
+
+    /// Issue: `logs -n N` was quadratic in line length (a 64 MB line took
+    /// 39 s) and held it all. Lines across chunk borders, and a line far
+    /// longer than the cap, shown cut with a note.
+    #[test]
+    fn a_line_longer_than_the_cap_is_cut_with_a_note() {
+        let mut bytes = b"first\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 8 << 20));
+        bytes.extend(b"\nlast\n");
+        let (_d, mut f) = file_with(&bytes);
+        let (text, end) = last_lines(&mut f, 3).unwrap();
+        assert_eq!(end, bytes.len() as u64);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], "first");
+        assert_eq!(lines[2], "last");
+        let long = lines[1];
+        assert!(long.starts_with(&"x".repeat(LINE_CAP)), "cut at the cap");
+        assert!(
+            long.ends_with(&format!(
+                " … [{} more bytes of this line not shown]",
+                (8 << 20) - LINE_CAP
+            )),
+            "{}",
+            &long[long.len() - 60..]
+        );
     }
 }
