@@ -177,8 +177,8 @@ impl Event {
 
 fn push_json(s: &mut String, v: &Value) {
     // Serializing a Value to a String cannot fail.
-    s.push_str(&crate::text::json_safe(
-        serde_json::to_string(v).unwrap_or_default(),
+    s.push_str(&crate::text::json_escape_c1(
+        &serde_json::to_string(v).unwrap_or_default(),
     ));
 }
 

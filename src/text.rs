@@ -13,31 +13,6 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
-/// Serialized JSON with DEL, C1 controls and bidirectional controls
-/// written as `\u` escapes (serde_json escapes only C0): a line of the
-/// event log or of `--output json` then shows nothing invisible on a
-/// terminal (`tail`, `jq -c`, an editor) and means the same to any JSON
-/// reader. Such characters occur only inside strings, so escaping them
-/// wherever they are keeps the JSON valid.
-pub fn json_safe(json: String) -> String {
-    // C0 is JSON's own to escape inside strings; between lines it is the
-    // line break. The rest of the unsafe set is ours.
-    let unsafe_ = |c: char| c >= '\x7f' && is_unsafe(c);
-    if !json.chars().any(unsafe_) {
-        return json;
-    }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
-        match c {
-            c if unsafe_(c) => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `s` with every control character shown as an escape: `\n`, `\r`, `\t`
 /// by name, other C0 and DEL as `\x1b`, C1 and bidirectional controls as
 /// `\u{9b}`, `\u{202e}`. Everything else,
@@ -75,12 +50,15 @@ fn escape_where(s: &str, unsafe_: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A line of JSON with DEL and C1 characters written as `\u00XX` escapes.
-/// JSON keeps C0 out of strings but lets DEL and C1 stand raw; outside a
-/// string neither may appear in valid JSON, so for a line that parsed, the
-/// result is the same JSON value with no raw control character.
+/// JSON with DEL, C1 and bidirectional controls written as `\uXXXX`
+/// escapes. JSON keeps C0 out of strings but lets these stand raw (serde_json
+/// writes them so); outside a string none may appear in valid JSON, so for
+/// JSON that parsed (or that serde_json wrote) the result is the same JSON
+/// value with nothing invisible in it: every JSON line the tool writes
+/// (events, `--output json`, the checkpoint, `observe` records) goes
+/// through here.
 pub fn json_escape_c1(line: &str) -> Cow<'_, str> {
-    let raw = |c: char| matches!(c, '\x7f' | '\u{80}'..='\u{9f}');
+    let raw = |c: char| c >= '\x7f' && is_unsafe(c);
     if !line.chars().any(raw) {
         return Cow::Borrowed(line);
     }
@@ -124,11 +102,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_safe_escapes_c1_del_and_bidi_and_stays_valid_json() {
+    fn json_escapes_c1_del_and_bidi_and_stays_valid_json() {
         let v = serde_json::json!({"reason": "a\u{9b}31mb\u{7f}c\u{202e}d\u{2066}e é ✓"});
         let raw = serde_json::to_string(&v).unwrap();
         assert!(raw.contains('\u{9b}'), "serde_json leaves C1 raw: {raw}");
-        let safe = json_safe(raw);
+        let safe = json_escape_c1(&raw).into_owned();
         assert_eq!(safe, r#"{"reason":"a\u009b31mb\u007fc\u202ed\u2066e é ✓"}"#);
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, v);

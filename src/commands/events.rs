@@ -76,6 +76,18 @@ impl Log {
         })
     }
 
+    /// Truncated in place (`copytruncate`, `> events.jsonl`): shorter than
+    /// what was read. Reading then starts again from its start.
+    fn restart_if_truncated(&mut self) -> Result<bool> {
+        let len = self.reader.get_ref().metadata()?.len();
+        if len >= self.pos {
+            return Ok(false);
+        }
+        self.pos = 0;
+        self.reader.seek(SeekFrom::Start(0))?;
+        Ok(true)
+    }
+
     fn next(&mut self) -> Result<Next> {
         // Bytes, not a String: a torn line may end inside a UTF-8 character.
         let mut line = Vec::new();
@@ -171,6 +183,11 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
                 }
             }
             Next::End => {
+                if let Some(log) = current.as_mut() {
+                    if log.restart_if_truncated()? {
+                        continue;
+                    }
+                }
                 if let Some(log) = reopened(path, current.as_ref())? {
                     // Rotated away: finish what the old file still holds
                     // (lines appended before the rename), then go on.

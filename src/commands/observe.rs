@@ -77,7 +77,9 @@ pub fn observe_once(
         // Through the open folder, one component at a time: a `resources`
         // link, planted before or swapped in during the probes, is refused.
         let dir = out.create_dirs(Path::new(&folder))?;
-        let mut body = crate::text::json_safe(serde_json::to_string_pretty(&v)?).into_bytes();
+        let mut body = crate::text::json_escape_c1(&serde_json::to_string_pretty(&v)?)
+            .into_owned()
+            .into_bytes();
         body.push(b'\n');
         dir.write_file(&name, &body)
             .with_context(|| format!("cannot write `{}`", dir.path().join(&name).display()))

@@ -14,8 +14,8 @@ pub fn write(text: &str) -> Result<bool> {
     // `--output json`: no raw C1 or bidi control from world strings.
     let owned;
     let text = if JSON.load(Ordering::Relaxed) {
-        owned = crate::text::json_safe(text.to_string());
-        owned.as_str()
+        owned = crate::text::json_escape_c1(text);
+        owned.as_ref()
     } else {
         text
     };

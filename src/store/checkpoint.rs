@@ -110,7 +110,7 @@ pub fn save<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
 /// Pretty JSON with a trailing newline.
 pub(crate) fn to_pretty_json<T: serde::Serialize>(value: &T) -> io::Result<Vec<u8>> {
     let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-    let mut bytes = crate::text::json_safe(text).into_bytes();
+    let mut bytes = crate::text::json_escape_c1(&text).into_owned().into_bytes();
     bytes.push(b'\n');
     Ok(bytes)
 }

@@ -251,6 +251,36 @@ fn follow_with_n_prints_the_last_n_then_follows() {
     assert!(rest.is_empty(), "nothing else: {rest:?}");
 }
 
+/// Issue: after a `copytruncate` (logrotate's, or `> events.jsonl`) the
+/// follower waited until the file outgrew its old offset, and 490 events
+/// were never shown. A log shorter than what was read is read again from
+/// its start.
+#[test]
+fn follow_reads_a_truncated_log_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    let (mut child, rx) = follow(&log, &["-n", "1"]);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(30)).map(|l| seq_of(&l)),
+        Ok(5)
+    );
+    // Truncated in place, then one short event: far below the old offset.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    append(&log, &line(NOW, 6, "run_started", "n1", None));
+    let next = rx.recv_timeout(Duration::from_secs(10));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        next.map(|l| seq_of(&l)),
+        Ok(6),
+        "the event after the truncation"
+    );
+}
+
 /// A FIFO or a symlink in place of the log is an error, never a hang or
 /// silence.
 #[test]
