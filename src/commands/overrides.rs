@@ -68,7 +68,9 @@ pub fn run(
         // Count what interrupted runs did (every service's), so that
         // clearing their journal below loses no attempt but this one's.
         let journal = dir.join(store::intents::FILE);
-        crate::core::recover::recover(&mut cp, &store::intents::load(&journal), Utc::now());
+        let intents = store::intents::load(&journal)
+            .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
+        crate::core::recover::recover(&mut cp, &intents, Utc::now());
         let st = cp.services.entry(k.clone()).or_default();
         let before = st.restart_attempts;
         st.restart_attempts = 0;

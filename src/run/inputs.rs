@@ -98,17 +98,24 @@ impl Inputs {
             Some(path) => load_checkpoint(path, opts.mode, now, &mut preamble)?,
         };
         if let Some(dir) = &probe_dir {
-            // What interrupted runs did, as the next reconcile will count it.
-            let intents = store::intents::load(&dir.join(store::intents::FILE));
-            crate::core::recover::recover(&mut checkpoint, &intents, now);
+            // What interrupted runs did, as the next reconcile will count it;
+            // a preview of a journal it cannot read goes on without it.
+            match store::intents::load(&dir.join(store::intents::FILE)) {
+                Ok(intents) => {
+                    crate::core::recover::recover(&mut checkpoint, &intents, now);
+                }
+                Err(e) => eprintln!("warning: {e}; attempts it records are not counted here"),
+            }
         }
         if let Some((dir, _)) = &state {
             // Before anything else can act: a log that cannot take this
             // run's record means nothing may be executed.
             let log = opts.events_log();
             store::eventlog::check_appendable(&log)?;
-            // Count what an interrupted run did before its record.
-            let intents = store::intents::load(&dir.join(store::intents::FILE));
+            // Count what an interrupted run did before its record; a journal
+            // that cannot be read stops the run before anything acts.
+            let intents = store::intents::load(&dir.join(store::intents::FILE))
+                .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
             preamble.extend(crate::core::recover::recover(
                 &mut checkpoint,
                 &intents,

@@ -20,9 +20,10 @@ use std::path::Path;
 use super::file::{context, open_append, parent_of, read_limited, sync_dir};
 use crate::intent::Intent;
 
-/// A journal larger than this is read as empty (it would take thousands of
-/// interrupted runs to reach it).
-const MAX_BYTES: u64 = 4 << 20;
+/// A journal larger than this cannot be folded (it would take tens of
+/// thousands of interrupted runs to reach it): [`load`] says so, and the
+/// run refuses to act rather than forget attempts.
+const MAX_BYTES: u64 = 16 << 20;
 
 /// The journal's name in the state directory.
 pub const FILE: &str = "intents.jsonl";
@@ -48,16 +49,24 @@ pub fn record(path: &Path, intent: &Intent) -> io::Result<()> {
     Ok(())
 }
 
-/// Every intent in the journal at `path` (none when it is missing or unreadable).
-pub fn load(path: &Path) -> Vec<Intent> {
-    let Ok(bytes) = read_limited(path, MAX_BYTES) else {
-        return vec![];
+/// Every intent in the journal at `path` (none when it is missing); a torn
+/// or unparsable line is skipped. Err when the journal is there but cannot
+/// be read (too large, a FIFO, a symlink, I/O): never read as empty, since
+/// each line is an attempt that ran and must be counted.
+pub fn load(path: &Path) -> io::Result<Vec<Intent>> {
+    let bytes = match read_limited(path, MAX_BYTES) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(context(e, "read intent journal", path)),
     };
-    String::from_utf8_lossy(&bytes)
+    Ok(String::from_utf8_lossy(&bytes)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+        .collect())
 }
+
+/// What to tell a person when the journal cannot be folded.
+pub const UNREADABLE_HINT: &str = "each line of the intent journal is an action that ran and must be counted; nothing is executed until it can be read: move it aside (its lines are JSON) and run `supervisorctl reset SERVICE` for the services it names, or fix what keeps it from being read";
 
 /// Removes the journal (fine if it is missing) and makes the removal durable.
 pub fn clear(path: &Path) -> io::Result<()> {
@@ -88,10 +97,10 @@ mod tests {
     fn records_loads_and_clears() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("intents.jsonl");
-        assert!(load(&path).is_empty());
+        assert!(load(&path).unwrap().is_empty());
         record(&path, &intent(1)).unwrap();
         record(&path, &intent(2)).unwrap();
-        assert_eq!(load(&path), vec![intent(1), intent(2)]);
+        assert_eq!(load(&path).unwrap(), vec![intent(1), intent(2)]);
         clear(&path).unwrap();
         assert!(!path.exists());
         clear(&path).unwrap();
@@ -107,7 +116,23 @@ mod tests {
             .open(&path)
             .unwrap();
         f.write_all(b"{\"run_seq\":2,\"at\"").unwrap();
-        assert_eq!(load(&path), vec![intent(1)]);
+        assert_eq!(load(&path).unwrap(), vec![intent(1)]);
+    }
+
+    /// Issue: a journal over 4 MiB was read as empty, which let 10 runs
+    /// execute 11 restarts against `max_restart_attempts: 3`.
+    #[test]
+    fn a_journal_too_large_to_read_is_an_error_not_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intents.jsonl");
+        record(&path, &intent(1)).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.set_len(MAX_BYTES + 1).unwrap();
+        let e = load(&path).unwrap_err();
+        assert!(e.to_string().contains("intent journal"), "{e}");
     }
 
     #[test]
