@@ -182,6 +182,20 @@ fn planned(decision: &Decision) -> impl Iterator<Item = &PlannedAction> {
 /// then SIGKILL after the default stop timeout: its `stop` is gone with
 /// its declaration) and removes its pid file.
 fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Outcome {
+    // The checkpoint's word alone is not enough: whoever could write it
+    // would choose a process to stop. The pid file this tool wrote when it
+    // spawned the service must name the same pid.
+    let pidfile = dir.join("pids").join(format!("{service}.pid"));
+    let recorded = crate::store::read_limited(&pidfile, 64)
+        .ok()
+        .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<u32>().ok());
+    if recorded != Some(id.pid) {
+        let what = recorded.map_or("is missing".to_string(), |p| format!("names pid {p}"));
+        return failed(format!(
+            "refused to signal pid {}: the spawn record `pids/{service}.pid` {what}, so it is no process this tool spawned",
+            id.pid
+        ));
+    }
     let outcome = match exec::stop_process(Some(id), None, STOP_TIMEOUT) {
         StopOutcome::Stopped { signal, waited } => ok(format!(
             "stopped pid {} with {signal} after {} ms",

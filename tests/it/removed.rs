@@ -61,3 +61,45 @@ fn a_removed_spawned_service_is_stopped_and_another_left_alone() {
         r.events
     );
 }
+
+/// Issue: a checkpoint entry with `spawned: true` and the identity of any
+/// process got that process SIGTERMed as `service_removed`. The pid file
+/// this tool wrote when it spawned the service must name it too.
+#[test]
+fn a_checkpoint_claiming_a_spawn_without_its_pid_file_stops_nothing() {
+    let mut n = Node::new("services:\n  keep:\n    restart: [\"true\"]\n");
+    n.reconcile(T0, &[]);
+    let victim = n.sleep("3600.67");
+    let stat = std::fs::read_to_string(format!("/proc/{victim}/stat")).unwrap();
+    let ticks: u64 = stat
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cp_path = n.state().join("checkpoint.json");
+    let mut cp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cp_path).unwrap()).unwrap();
+    cp["services"][format!("{NODE}/ghost")] = serde_json::json!({
+        "health": "healthy", "spawned": true,
+        "process": {"pid": victim, "start_ticks": ticks}
+    });
+    std::fs::write(&cp_path, cp.to_string()).unwrap();
+    let r = n.reconcile("2026-11-23T12:01:00Z", &[]);
+    let ev = r.of("service_removed", "ghost");
+    assert_eq!(ev.len(), 1, "{:?}", r.events);
+    assert_ne!(ev[0]["outcome"], "stopped", "{}", ev[0]);
+    assert!(
+        ev[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no process this tool spawned"),
+        "{}",
+        ev[0]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(alive(victim), "an undeclared process was signalled");
+}
