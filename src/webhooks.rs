@@ -128,8 +128,11 @@ pub fn deliver(fleet: &Fleet, owed: Vec<Pending>) -> Vec<Pending> {
                 .and_then(|agent| post(&agent, hook, &p.line)),
         };
         if let Err(error) = result {
+            // Only a delivery that was tried counts as an attempt.
+            if !dead.contains_key(&p.url) {
+                p.attempts += 1;
+            }
             dead.entry(p.url.clone()).or_insert_with(|| error.clone());
-            p.attempts += 1;
             p.error = error;
             failed.push(p);
         }

@@ -133,6 +133,15 @@ fn deliver_webhooks(
 ) {
     let mut all = owed;
     all.extend(crate::webhooks::owed(fleet, lines));
+    if all.is_empty() {
+        return;
+    }
+    // Journal first: a run killed while delivering leaves everything it
+    // still owed for the next run, never a silent loss (at least once:
+    // a receiver deduplicates by `run_id` and `seq`).
+    if let Err(e) = store::outbox::save(dir, all.clone()) {
+        eprintln!("warning: cannot keep webhook events before delivering them: {e}");
+    }
     let failed = crate::webhooks::deliver(fleet, all);
     match store::outbox::save(dir, failed) {
         Ok(0) => {}

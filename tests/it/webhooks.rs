@@ -126,9 +126,11 @@ fn listed_events_are_posted_after_the_record_and_dead_receivers_retried() {
     for f in &failed {
         assert_eq!(f["url"], format!("http://127.0.0.1:{dead}/hook"));
         assert_eq!(f["event_type"], "reconcile_required");
-        assert_eq!(f["attempts"], 1);
         assert!(f["event_seq"].as_u64().is_some(), "{f}");
     }
+    // Only what was tried counts as an attempt.
+    assert_eq!(failed[0]["attempts"], 1);
+    assert_eq!(failed[1]["attempts"], 0);
     assert!(
         failed[1]["error"]
             .as_str()
@@ -174,4 +176,49 @@ fn listed_events_are_posted_after_the_record_and_dead_receivers_retried() {
         r.events.iter().all(|e| e["type"] != "webhook_failed"),
         "nothing owed any more"
     );
+}
+
+/// Issue: a SIGKILL during webhook delivery lost the undelivered events:
+/// never retried, never reported. What a run owes is journaled before it
+/// delivers.
+#[test]
+fn a_run_killed_while_delivering_leaves_its_events_owed() {
+    let n = Node::new("");
+    // A receiver that accepts and never answers: delivery hangs.
+    let hang = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hang.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for conn in hang.incoming().flatten() {
+            let _ = tx.send(());
+            held.push(conn);
+        }
+    });
+    let yaml = format!(
+        "supervisor:\n  webhooks:\n    - url: http://127.0.0.1:{port}/hook\n      events: [run_finished]\nservices:\n  a:\n    restart: [\"true\"]\n"
+    );
+    write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
+    let mut run = n
+        .command(&["--now", "2026-11-23T12:00:00Z", "reconcile", "--dry-run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the delivery never started");
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let pending = std::fs::read_to_string(n.state().join("webhooks.pending.json"))
+        .expect("what was owed is kept");
+    assert!(pending.contains("run_finished"), "{pending}");
+    // The next run reports it (and retries it).
+    let r = n.reconcile("2026-11-23T12:01:00Z", &["--dry-run"]);
+    let failed: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e["type"] == "webhook_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", r.events);
+    assert_eq!(failed[0]["event_type"], "run_finished");
 }
