@@ -1,12 +1,19 @@
 //! Putting outcomes into the [`World`]: valid records into their maps,
 //! unusable files and folders into `invalid` (with `Obs::Invalid` where a
 //! record was expected), and the final scoping and sorting.
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
 
 use super::run::{Content, Job, Slot};
 use super::{Plan, Scope};
 use crate::desired::Fleet;
-use crate::world::{Incident, InvalidObservation, Obs, World};
+use crate::world::{Incident, IncidentStatus, InvalidObservation, Obs, World};
+
+/// The most incidents of one node a run considers (documented in
+/// docs/reference/world.md): whoever writes the world cannot make a run
+/// slow or its record huge with more.
+pub const MAX_INCIDENTS_PER_NODE: usize = 1000;
 
 impl Plan {
     /// An unusable folder: one invalid observation, and every declared
@@ -111,6 +118,40 @@ impl Plan {
         });
     }
 
+    /// At most [`MAX_INCIDENTS_PER_NODE`] incidents a node, open ones first
+    /// (each group in id order); what is left out is reported once per
+    /// node, with its count, as an invalid observation of `incidents/`.
+    fn cap_incidents(&mut self, kept: Vec<(String, Incident)>) -> Vec<(String, Incident)> {
+        let mut per_node: BTreeMap<String, Vec<(String, Incident)>> = BTreeMap::new();
+        for (rel, inc) in kept {
+            per_node
+                .entry(inc.node.clone())
+                .or_default()
+                .push((rel, inc));
+        }
+        let mut out = Vec::new();
+        for (node, mut list) in per_node {
+            if list.len() > MAX_INCIDENTS_PER_NODE {
+                // Stable: open first, the id order kept within each group.
+                list.sort_by_key(|(_, i)| i.status != IncidentStatus::Open);
+                let left = list.len() - MAX_INCIDENTS_PER_NODE;
+                list.truncate(MAX_INCIDENTS_PER_NODE);
+                self.world.invalid.push(InvalidObservation {
+                    path: "incidents".into(),
+                    error: format!(
+                        "node `{node}` has {} more incidents than the {MAX_INCIDENTS_PER_NODE} read (open ones first, in id order); the rest are left out: close or archive resolved incidents",
+                        left
+                    ),
+                    node: Some(node),
+                    service: None,
+                });
+            }
+            out.extend(list);
+        }
+        out.sort_by(|(pa, a), (pb, b)| a.id.cmp(&b.id).then_with(|| pa.cmp(pb)));
+        out
+    }
+
     /// Scopes and sorts incidents, sorts `invalid`, seals the fingerprint.
     pub(super) fn finish(
         mut self,
@@ -129,6 +170,7 @@ impl Plan {
             })
             .collect();
         kept.sort_by(|(pa, a), (pb, b)| a.id.cmp(&b.id).then_with(|| pa.cmp(pb)));
+        let kept = self.cap_incidents(kept);
         self.world.incidents = kept.into_iter().map(|(_, i)| i).collect();
         self.world.invalid.sort_by(|a, b| a.path.cmp(&b.path));
         self.world.fingerprint = hasher.finalize().into();
