@@ -22,3 +22,4 @@ pub mod tunables;
 pub mod validate;
 pub mod validate_json;
 pub mod watch;
+pub mod watch_paths;

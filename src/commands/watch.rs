@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
-use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
 use crate::checkpoint::key;
@@ -100,22 +99,25 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
     })
     .context("cannot start watching files")?;
     for dir in [&opts.hosts, &opts.world] {
-        if dir.exists() {
-            debouncer
-                .watch(dir, RecursiveMode::Recursive)
-                .with_context(|| format!("cannot watch `{}`", dir.display()))?;
-        } else {
+        if !dir.exists() {
             eprintln!(
-                "warning: `{}` does not exist; it is not watched",
+                "warning: `{}` does not exist; it is watched for once it appears",
                 dir.display()
             );
         }
     }
+    let mut armed: Vec<PathBuf> = vec![];
     let generation = Arc::new(AtomicU64::new(0));
     // After a wake by an exit, one more run a fast tick later: a probe
     // counts once per fast tick, so an exit right after a run is judged then.
     let mut follow_up: Option<Instant> = None;
     loop {
+        // Armed anew before each run, on whatever the paths name now: a
+        // hosts/ or world replaced by a rename is watched again, and a
+        // change during the run wakes the next one.
+        let fleet = crate::desired::load_fleet(&opts.hosts).ok();
+        let wanted = super::watch_paths::wanted(&opts.hosts, &opts.world, fleet.as_ref());
+        armed = super::watch_paths::rearm(&mut debouncer, armed, wanted);
         let ran_at = Instant::now();
         match crate::metrics::run(opts) {
             Ok(code) => eprintln!("watch: run finished with exit code {code}; waiting for changes"),
@@ -152,7 +154,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
                 Ok(Wake::Files(Ok(events))) => {
                     if events
                         .iter()
-                        .any(|e| is_content_change(&e.event.kind, &e.event.paths, &state))
+                        .any(|e| is_content_change(&e.event.kind, &e.event.paths, opts, &state))
                     {
                         // Rate-limited: a stream of writes is one run a second.
                         if let Some(wait) =
@@ -188,7 +190,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
 /// A change of content: a file created, written, renamed or removed, not
 /// under the state directory. Opening or reading a file (every run reads
 /// them all) and attribute changes are not.
-fn is_content_change(kind: &EventKind, paths: &[PathBuf], state: &Path) -> bool {
+fn is_content_change(kind: &EventKind, paths: &[PathBuf], opts: &RunOptions, state: &Path) -> bool {
     let content = matches!(
         kind,
         EventKind::Create(_)
@@ -196,7 +198,10 @@ fn is_content_change(kind: &EventKind, paths: &[PathBuf], state: &Path) -> bool 
             | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
             | EventKind::Access(AccessKind::Close(AccessMode::Write))
     );
-    content && paths.iter().any(|p| !p.starts_with(state))
+    content
+        && paths
+            .iter()
+            .any(|p| super::watch_paths::concerns(p, &opts.hosts, &opts.world, state))
 }
 
 /// The local node's fast tick (3s when the fleet cannot be read).

@@ -20,6 +20,10 @@ fn runs(n: &Node) -> usize {
 pub(crate) struct Watching(Option<Child>);
 
 impl Watching {
+    fn pid(&self) -> Option<u32> {
+        self.0.as_ref().map(Child::id)
+    }
+
     /// `supervisorctl ARGS` on `n`'s files, its output discarded.
     pub(crate) fn start(n: &Node, args: &[&str]) -> Watching {
         let child = n
@@ -189,4 +193,62 @@ fn an_interval_below_a_second_is_refused() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("is less than 1s"), "{bad}: {err}");
     }
+}
+
+/// The inotify watches `pid` holds (the `inotify wd:` lines of its fdinfo).
+fn inotify_watches(pid: u32) -> usize {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return 0;
+    };
+    fds.flatten()
+        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+        .map(|t| t.lines().filter(|l| l.starts_with("inotify wd:")).count())
+        .sum()
+}
+
+/// Issue: 193,000 empty folders in the world took 192,540 of root's
+/// inotify watches. Only the folders the world format defines are watched.
+#[test]
+fn folders_planted_in_the_world_take_no_watches() {
+    let n = online_node();
+    for i in 0..2000 {
+        std::fs::create_dir_all(n.path(&format!("world/junk/d{i}/e"))).unwrap();
+    }
+    let child = Watching::start(&n, &["--now", T0, "watch", "--dry-run", "--no-probe"]);
+    assert!(wait_until(|| runs(&n) == 1), "the first run");
+    let pid = child.pid().unwrap();
+    let watches = inotify_watches(pid);
+    assert_eq!(child.stop(), Some(0));
+    assert!(watches > 0, "nothing watched");
+    assert!(watches < 20, "{watches} watches for a world of one node");
+}
+
+/// Issue: `watch` went deaf when the world was replaced by a rename (the
+/// atomic publish of git checkouts and rsync): later changes triggered
+/// nothing. The parents are watched and the watches armed again.
+#[test]
+fn a_world_replaced_by_a_rename_is_still_watched() {
+    let n = online_node();
+    let child = Watching::start(&n, &["--now", T0, "watch", "--dry-run", "--no-probe"]);
+    assert!(wait_until(|| runs(&n) == 1), "the first run");
+    // Publish a new world atomically.
+    let next = n.path("world.next");
+    std::fs::create_dir_all(next.join("nodes")).unwrap();
+    write_file(
+        &next.join(format!("nodes/{NODE}.json")),
+        &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}}"),
+    );
+    std::fs::rename(n.path("world"), n.path("world.old")).unwrap();
+    std::fs::rename(&next, n.path("world")).unwrap();
+    assert!(wait_until(|| runs(&n) >= 2), "the swap itself is a change");
+    let after_swap = runs(&n);
+    std::thread::sleep(Duration::from_millis(1500));
+    // A change inside the new world wakes it too.
+    write_file(
+        &n.path(&format!("world/nodes/{NODE}.json")),
+        &format!("{{\"status\":\"online\",\"last_seen\":\"{T0}\"}} "),
+    );
+    let woke = wait_until(|| runs(&n) > after_swap);
+    assert_eq!(child.stop(), Some(0));
+    assert!(woke, "a change in the swapped-in world went unseen");
 }
