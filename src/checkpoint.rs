@@ -31,6 +31,11 @@ pub struct ProcessIdentity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub version: u32,
+    /// Persisting conditions the last reconcile reported (`drift_detected`
+    /// of an open incident or an overruled idle eviction, their advice, a
+    /// conflict resolved the same way): said again only once gone and back.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub reported: std::collections::BTreeSet<String>,
     #[serde(default = "one")]
     pub next_seq: u64,
     /// Keyed by `<node>/<service>`.
@@ -64,6 +69,7 @@ impl Default for Checkpoint {
             services: BTreeMap::new(),
             fallbacks: BTreeMap::new(),
             gpus: BTreeMap::new(),
+            reported: Default::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use super::thrash::Doubled;
 pub(super) use label::label;
 
 mod label;
+pub mod repeats;
 use super::types::*;
 use super::{Decision, Mode};
 use crate::checkpoint::ProcessIdentity;
@@ -219,7 +220,19 @@ pub fn settle(
         Severity::Degraded => Summary::Degraded,
         Severity::Nominal => Summary::Nominal,
     };
-    let counts = counts(&nodes, &events);
+    // A reconcile says a persisting condition once (`repeats`).
+    let (events, unchanged) = match mode {
+        Mode::Reconcile { .. } => {
+            let (kept, keys, left_out) = repeats::suppress(events, &checkpoint.reported);
+            checkpoint.reported = keys;
+            (kept, left_out)
+        }
+        Mode::Check => (events, 0),
+    };
+    let mut counts = counts(&nodes, &events);
+    if unchanged > 0 {
+        counts["unchanged"] = unchanged.into();
+    }
     Settled {
         events,
         interrupted,

@@ -140,3 +140,59 @@ fn check_leaves_a_corrupt_checkpoint_in_place() {
         "check moved or rewrote the checkpoint"
     );
 }
+
+/// Issue: a pinned model past its idle timeout logged `drift_detected idle`
+/// and `conflict_resolved` on every run, forever; an open incident its
+/// drift and advice. A reconcile says a persisting condition once, counts
+/// it as `unchanged` after, and says it again once it is gone and back.
+#[test]
+fn a_persisting_condition_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = crate::support::repo_root().join("world-fixtures/conflict-keep-vs-idle-evict");
+    let (hosts, world, state) = (
+        dir.path().join("hosts"),
+        dir.path().join("world"),
+        dir.path().join("state"),
+    );
+    crate::support::copy_tree(&case.join("hosts"), &hosts);
+    crate::support::copy_tree(&case.join("world"), &world);
+    let run = |now: &str| {
+        crate::support::Run::bare()
+            .hosts(&hosts)
+            .world(&world)
+            .state(&state)
+            .node("n1")
+            .args(["--now", now, "reconcile", "--dry-run", "--no-probe"])
+            .output_json()
+            .run()
+            .expect_events()
+    };
+    let of = |events: &[serde_json::Value], ty: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == ty && e["service"] == "chat-70b")
+            .count()
+    };
+    let first = run("2026-11-23T12:00:00Z");
+    assert_eq!(of(&first, "conflict_resolved"), 1, "{first:?}");
+    assert_eq!(of(&first, "drift_detected"), 1, "{first:?}");
+    for now in ["2026-11-23T12:01:00Z", "2026-11-23T12:02:00Z"] {
+        let again = run(now);
+        assert_eq!(of(&again, "conflict_resolved"), 0, "{again:?}");
+        assert_eq!(of(&again, "drift_detected"), 0, "{again:?}");
+        let finished = again.last().unwrap();
+        assert_eq!(finished["counts"]["unchanged"], 2, "{finished}");
+        assert_eq!(finished["state"], "nominal");
+    }
+    // `check` says everything, every time.
+    let check = crate::support::Run::bare()
+        .hosts(&hosts)
+        .world(&world)
+        .state(&state)
+        .node("n1")
+        .args(["--now", "2026-11-23T12:03:00Z", "check"])
+        .output_json()
+        .run()
+        .expect_events();
+    assert_eq!(of(&check, "conflict_resolved"), 1, "{check:?}");
+}
