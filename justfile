@@ -51,6 +51,10 @@ bench:
     cargo build --release --example bench
     cargo run --release --example bench
 
+# What the activity probes (SPEC §13) cost per service: connections and metrics
+bench-activity:
+    cargo run --release --example bench -- activity
+
 # Quicker benchmark without the 2,000-node fleet
 bench-quick:
     cargo build --release --example bench

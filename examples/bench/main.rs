@@ -5,7 +5,8 @@
 //! growth exponent. Not part of the test suite: timings are reported, never
 //! asserted.
 //!
-//! Usage: cargo run --release --example bench [-- --quick]
+//! Usage: cargo run --release --example bench [-- --quick | activity]
+mod activity;
 mod floor;
 mod gen;
 mod measure;
@@ -15,6 +16,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("floor") => floor::run(std::path::Path::new(&args[2])),
         Some("rss") => measure::rss_child(&args[2..]),
+        Some("activity") => activity::run(),
         _ => measure::run(args.iter().any(|a| a == "--quick")),
     }
 }

@@ -43,7 +43,12 @@ impl Inputs {
             executes || live_check,
         )?;
         let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-        if opts.mode == Mode::Check && std::fs::metadata(&opts.world).is_err_and(missing) {
+        // `check --live` probes this node itself, as `reconcile` does: like
+        // it, it needs no observer's world.
+        if opts.mode == Mode::Check
+            && !live_check
+            && std::fs::metadata(&opts.world).is_err_and(missing)
+        {
             bail!(
                 "world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD); `check` compares hosts/ with an observer's records",
                 opts.world.display()

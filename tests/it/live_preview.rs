@@ -74,3 +74,23 @@ fn check_live_probes_like_reconcile_and_writes_nothing() {
         "up matches the desired state: {text}"
     );
 }
+
+/// Issue: `check --live` demanded a world directory it does not need
+/// (`reconcile` on the same setup works). It probes this node itself.
+#[test]
+fn check_live_needs_no_world_directory() {
+    let n = Node::new("services:\n  a:\n    restart: [\"true\"]\n");
+    std::fs::remove_dir_all(n.path("world")).unwrap();
+    let live = n.cli(&["check", "--live", "--now", "2026-11-23T12:00:00Z"]);
+    // Probed: no process for `a`, so it is missing (2), not an error (1).
+    assert_eq!(
+        live.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    // A plain `check` still needs one: it compares with an observer's records.
+    let plain = n.cli(&["check", "--now", "2026-11-23T12:00:00Z"]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("world directory"));
+}
