@@ -222,18 +222,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                         hosts: &g.hosts,
                         node,
                         out: &out,
-                        state_dir: g.state_dir.as_deref(),
+                        state_dir: &state,
                         fixed_start: now,
                         every,
                         count,
                     })
                 }
-                _ => commands::observe::run(
-                    node,
-                    &out,
-                    g.state_dir.as_deref(),
-                    now.unwrap_or_else(chrono::Utc::now),
-                ),
+                // The state directory as every command resolves it: a spawned
+                // service's pid file is there (the shipped observer unit
+                // passes no `--state-dir`).
+                _ => {
+                    commands::observe::run(node, &out, &state, now.unwrap_or_else(chrono::Utc::now))
+                }
             }
         }
         Command::Restart(a) => operator(&g, &b, &state, a, OperatorAction::Restart),

@@ -13,12 +13,7 @@ use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::run::format_ts;
 use crate::store::dirhandle::DirHandle;
 
-pub fn run(
-    node: &NodeSpec,
-    out: &Path,
-    state_dir: Option<&Path>,
-    now: DateTime<Utc>,
-) -> Result<i32> {
+pub fn run(node: &NodeSpec, out: &Path, state_dir: &Path, now: DateTime<Utc>) -> Result<i32> {
     // Not through a symlink either: a planted `/tmp/out -> /etc` link must
     // not receive root's records.
     if std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -64,11 +59,11 @@ pub(super) fn open_out(out: &Path) -> Result<DirHandle> {
 pub fn observe_once(
     node: &NodeSpec,
     out: &DirHandle,
-    state_dir: Option<&Path>,
+    state_dir: &Path,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let opts = ProbeOptions {
-        state_dir: state_dir.map(Path::to_path_buf),
+        state_dir: Some(state_dir.to_path_buf()),
         ..ProbeOptions::default()
     };
     let live = probe::probe_node(node, &HashMap::new(), &opts);

@@ -18,7 +18,8 @@ pub struct Recording<'a> {
     pub hosts: &'a Path,
     pub node: &'a NodeSpec,
     pub out: &'a Path,
-    pub state_dir: Option<&'a Path>,
+    /// Where spawned services' pid files are (the resolved state directory).
+    pub state_dir: &'a Path,
     /// `--now`: the first step's time, and each later one `every` after
     /// it (a reproducible recording); else the clock.
     pub fixed_start: Option<DateTime<Utc>>,

@@ -386,3 +386,75 @@ fn fallback_is_published_while_the_primary_is_dead_and_withdrawn_after() {
             .unwrap();
     assert!(published.get("testnode/big").is_none(), "{published}");
 }
+
+/// Issue: `observe` without `--state-dir` (as the shipped observer unit
+/// runs it) looked for no pid files and wrote 0 service records for
+/// `spawn:` services. It resolves the state directory as every command
+/// does. Run as `nobody`, so that the default is a temporary
+/// `$XDG_STATE_HOME` and not root's `/var/lib`.
+#[test]
+fn observe_without_state_dir_finds_spawned_services() {
+    if !nix::unistd::geteuid().is_root() {
+        return crate::support::skip("switching to `nobody` needs root");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let hosts = dir.path().join("hosts/n1");
+    std::fs::create_dir_all(&hosts).unwrap();
+    write_file(
+        &hosts.join("services.yaml"),
+        "services:\n  sp:\n    spawn: [sleep, \"3600.57\"]\n",
+    );
+    let as_nobody = |args: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_supervisorctl"))
+            .args([
+                "--hosts",
+                &dir.path().join("hosts").display().to_string(),
+                "--node",
+                "n1",
+            ])
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("xdg"))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c == 0 || c == 2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    as_nobody(&[
+        "--world",
+        &dir.path().join("world").display().to_string(),
+        "reconcile",
+    ]);
+    let pid: u32 = std::fs::read_to_string(dir.path().join("xdg/supervisorctl/pids/sp.pid"))
+        .expect("spawned under the default state directory")
+        .trim()
+        .parse()
+        .unwrap();
+    let out = dir.path().join("observed");
+    let o = as_nobody(&["observe", "--out", &out.display().to_string()]);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("(1 service record)"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let rec = std::fs::read_to_string(out.join("services/n1/sp.json")).unwrap();
+    assert!(rec.contains(&format!("\"pid\": {pid}")), "{rec}");
+}
