@@ -9,18 +9,61 @@ use similar::TextDiff;
 
 use std::collections::HashMap;
 
+use std::collections::BTreeSet;
+
+use crate::checkpoint::{key, Checkpoint, Health};
 use crate::desired::{Fleet, NodeSpec};
 use crate::probe::{probe_node, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::world::{load::load_world, NodeStatus, Obs, ServiceStatus, World};
 
-fn desired(node: &NodeSpec) -> String {
+/// Models this tool evicted on purpose (the checkpoint says `evicted`):
+/// unloaded by a policy, so `evicted` is what is desired of them now.
+fn evicted(node: &NodeSpec, cp: &Checkpoint) -> BTreeSet<String> {
+    node.services
+        .values()
+        .filter(|svc| svc.is_model())
+        .filter(|svc| {
+            cp.services
+                .get(&key(&node.name, &svc.name))
+                .is_some_and(|st| st.health == Health::Evicted)
+        })
+        .map(|svc| svc.name.clone())
+        .collect()
+}
+
+fn desired(node: &NodeSpec, evicted: &BTreeSet<String>) -> String {
     let mut s = format!("node {}: online\n", node.name);
     for svc in node.services.values() {
         let kind = if svc.is_model() { "model" } else { "service" };
         let pinned = if svc.pinned { " (pinned)" } else { "" };
-        let _ = writeln!(s, "{kind} {}: running{pinned}", svc.name);
+        let want = if evicted.contains(&svc.name) {
+            "evicted"
+        } else {
+            "running"
+        };
+        let _ = writeln!(s, "{kind} {}: {want}{pinned}", svc.name);
     }
     s
+}
+
+/// An evicted model that is not running shows as `evicted` on the actual
+/// side too; one that runs shows as it is.
+fn mark_evicted(actual: String, evicted: &BTreeSet<String>) -> String {
+    actual
+        .lines()
+        .map(|l| {
+            let name = l
+                .strip_prefix("model ")
+                .and_then(|r| r.split_once(':'))
+                .map(|(n, _)| n);
+            match name {
+                Some(n) if evicted.contains(n) && !l.contains(": running") => {
+                    format!("model {n}: evicted\n")
+                }
+                _ => format!("{l}\n"),
+            }
+        })
+        .collect()
 }
 
 fn actual(node: &NodeSpec, world: &World) -> String {
@@ -96,6 +139,7 @@ pub fn probe(fleet: &Fleet, node: &str, state_dir: &Path) -> (String, String) {
 pub fn run(
     fleet: &Fleet,
     world_dir: &Path,
+    cp: &Checkpoint,
     live: Option<(String, String)>,
     json: bool,
 ) -> Result<i32> {
@@ -103,11 +147,13 @@ pub fn run(
     let mut differs = false;
     let mut out = String::new();
     for node in fleet.nodes.values() {
+        let evicted = evicted(node, cp);
         let have = match &live {
             Some((name, text)) if *name == node.name => text.clone(),
             _ => actual(node, &world),
         };
-        let want = desired(node);
+        let have = mark_evicted(have, &evicted);
+        let want = desired(node, &evicted);
         let want = if live.as_ref().is_some_and(|(n, _)| *n == node.name) {
             want.replacen(": online\n", ": online (probed live)\n", 1)
         } else {

@@ -167,7 +167,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 None
             };
-            commands::diff::run(&fleet, &g.world, probed, json)
+            // Models this tool evicted on purpose are desired evicted.
+            let cp = crate::checkpoint::read_for_command(&state)?.unwrap_or_default();
+            commands::diff::run(&fleet, &g.world, &cp, probed, json)
         }
         Command::Policies { trust } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
