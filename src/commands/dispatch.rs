@@ -327,7 +327,39 @@ fn log_query(
         }
         _ => (g.node.clone(), log.service.clone()),
     };
+    check_names(&g.hosts, node.as_deref(), service.as_deref())?;
     Ok((path, window, node, service))
+}
+
+/// A `--node` or `--service` filter that names nothing hosts/ declares is
+/// a mistake, not an empty answer (like `--type nope`): an error with the
+/// known names and a did-you-mean. Without a readable hosts/ (a log copied
+/// from elsewhere), names are not checked.
+fn check_names(hosts: &Path, node: Option<&str>, service: Option<&str>) -> anyhow::Result<()> {
+    let Ok(fleet) = crate::desired::load_fleet(hosts) else {
+        return Ok(());
+    };
+    if let Some(n) = node.filter(|n| !fleet.nodes.contains_key(*n)) {
+        let hint = crate::desired::suggest::hint(n, fleet.nodes.keys().map(String::as_str))
+            .map(|h| format!("\n\nhint: {h}"))
+            .unwrap_or_default();
+        anyhow::bail!("no node `{n}` in `{}`{hint}", hosts.display());
+    }
+    let Some(s) = service else { return Ok(()) };
+    let known: Vec<&str> = fleet
+        .nodes
+        .values()
+        .filter(|spec| node.is_none_or(|n| spec.name == n))
+        .flat_map(|spec| spec.services.keys().map(String::as_str))
+        .collect();
+    if !known.contains(&s) {
+        let hint = crate::desired::suggest::hint(s, known.iter().copied())
+            .map(|h| format!("\n\nhint: {h}"))
+            .unwrap_or_default();
+        let scope = node.map_or(String::new(), |n| format!(" on node `{n}`"));
+        anyhow::bail!("no service `{s}`{scope} in `{}`{hint}", hosts.display());
+    }
+    Ok(())
 }
 
 /// hosts/, loaded the way every command loads it (`run::load_trusted_fleet`:

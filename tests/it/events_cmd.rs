@@ -319,3 +319,26 @@ fn events_refuses_a_fifo_or_a_symlinked_log() {
         );
     }
 }
+
+/// Issue: `events --service nosuch` printed nothing and exited 0, while
+/// `--type nope` is an error. A name hosts/ does not declare is an error
+/// with a did-you-mean.
+#[test]
+fn an_unknown_service_or_node_is_an_error_with_a_suggestion() {
+    let n = crate::live_support::Node::new("services:\n  web:\n    restart: [\"true\"]\n");
+    n.reconcile("2026-11-23T12:00:00Z", &["--dry-run", "--no-probe"]);
+    let out = n.cli(&["events", "--service", "wbe"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no service `wbe`") && err.contains("`web`"),
+        "{err}"
+    );
+    let ok = n.cli(&["events", "--service", "web"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
