@@ -292,7 +292,11 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
         };
         let mut why = None;
         if let Some((total, used)) = proj.memory.filter(|(t, _)| *t > 0) {
-            let after = ratio(used + view.memory(), total);
+            // A restart stops what runs first: what it holds now is freed.
+            let after = ratio(
+                used.saturating_sub(view.held_memory()) + view.memory(),
+                total,
+            );
             if after >= settings.memory_pressure {
                 why = Some((
                     "memory_pressure",
@@ -313,7 +317,8 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                     used_bytes: used,
                     ..
                 } = proj.gpus[i];
-                let after = ratio(used + view.gpu_memory(), total);
+                let held = view.held_gpu_memory();
+                let after = ratio(used.saturating_sub(held) + view.gpu_memory(), total);
                 if after >= settings.gpu_pressure {
                     why = Some((
                         "gpu_pressure",
@@ -342,10 +347,12 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
             }),
             None => {
                 if let Some((_, used)) = proj.memory.as_mut() {
-                    *used += view.memory();
+                    *used = used.saturating_sub(view.held_memory()) + view.memory();
                 }
                 if let Some(i) = gpu {
-                    proj.gpus[i].used_bytes += view.gpu_memory();
+                    let g = &mut proj.gpus[i];
+                    g.used_bytes =
+                        g.used_bytes.saturating_sub(view.held_gpu_memory()) + view.gpu_memory();
                 }
             }
         }

@@ -193,10 +193,8 @@ pub fn settle(
                             .with("reason", reason)
                             .with("exit_code", outcome.as_ref().and_then(|o| o.exit_code))
                             .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms))
-                            .with_some(
-                                "policy",
-                                (a.policy == Policy::Operator).then_some(a.policy.as_str()),
-                            )
+                            // Who acted, without a join with `reconcile_*`.
+                            .with("policy", a.policy.as_str())
                             .with_some("forced", a.forced.then_some(true)),
                     );
                 }

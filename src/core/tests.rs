@@ -318,3 +318,58 @@ fn a_verified_half_open_trial_closes_the_circuit() {
         }
     }
 }
+
+/// Issue: a restart of a running GPU model was deferred for GPU pressure as
+/// if its memory came on top of what it already holds. A dead pinned
+/// 40 GiB model on an 80 GiB GPU holding 60 GiB in all was never
+/// restarted ("would take gpu 0 to 125.0%"), though stopping it first
+/// frees its 40 GiB: 75 % after the restart.
+#[test]
+fn a_restart_frees_what_the_service_holds_before_it_counts_what_it_needs() {
+    const GIB: u64 = 1 << 30;
+    let mut m = service("big", Kind::Model);
+    m.pinned = true;
+    m.gpu_memory = Some(40 * GIB);
+    let f = fleet("gpu", vec![m]);
+    let mut w = world("gpu", &[("big", Ok, None)]);
+    // Its process still runs and holds 40 GiB; its probe fails.
+    if let Some(Obs::Valid(r)) = w.services.get_mut(&("gpu".into(), "big".into())) {
+        r.gpu_memory_bytes = Some(40 * GIB);
+        r.gpu_index = Some(0);
+        r.probe = Some(crate::world::ProbeResult::Failing);
+    }
+    w.resources.insert(
+        "gpu".into(),
+        Obs::Valid(ResourceRecord {
+            observed_at: at(NOW),
+            memory: None,
+            gpus: vec![crate::world::GpuUse {
+                index: 0,
+                name: None,
+                memory_total_bytes: 80 * GIB,
+                memory_used_bytes: 60 * GIB,
+                temperature_c: None,
+                utilization: None,
+            }],
+        }),
+    );
+    let mut cp = Checkpoint::default();
+    cp.services.insert(
+        "gpu/big".into(),
+        ServiceState {
+            health: crate::checkpoint::Health::Dead,
+            failures: 5,
+            ..Default::default()
+        },
+    );
+    let d = run(&f, &w, &cp);
+    let restart = emitted(&d, "big");
+    assert!(
+        restart.iter().any(|(_, a, _)| *a == Action::Restart),
+        "{restart:?}"
+    );
+    assert!(
+        !restart.iter().any(|(_, a, _)| *a == Action::Defer),
+        "{restart:?}"
+    );
+}

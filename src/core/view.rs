@@ -256,6 +256,39 @@ impl<'a> View<'a> {
             .unwrap_or(0)
     }
 
+    /// Memory its process holds now (0 when none runs): a restart stops it
+    /// first, so a start's projection takes this off before adding
+    /// [`View::memory`].
+    pub fn held_memory(&self) -> u64 {
+        self.held(|l| l.memory_bytes, |r| r.memory_bytes)
+    }
+
+    /// GPU memory its process holds now (0 when none runs).
+    pub fn held_gpu_memory(&self) -> u64 {
+        self.held(|l| l.gpu_memory_bytes, |r| r.gpu_memory_bytes)
+    }
+
+    fn held(
+        &self,
+        live: impl Fn(&LiveService) -> Option<u64>,
+        record: impl Fn(&ServiceRecord) -> Option<u64>,
+    ) -> u64 {
+        use crate::world::ServiceStatus;
+        let running_live = self.live.filter(|l| {
+            matches!(
+                l.observation,
+                LiveObservation::Up | LiveObservation::Failing
+            )
+        });
+        if let Some(l) = running_live {
+            return live(l).unwrap_or(0);
+        }
+        self.record
+            .filter(|r| matches!(r.status, ServiceStatus::Ok | ServiceStatus::Degraded))
+            .and_then(record)
+            .unwrap_or(0)
+    }
+
     pub fn gpu_index(&self) -> Option<u32> {
         self.record.and_then(|r| r.gpu_index)
     }
