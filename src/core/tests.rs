@@ -373,3 +373,21 @@ fn a_restart_frees_what_the_service_holds_before_it_counts_what_it_needs() {
         "{restart:?}"
     );
 }
+
+/// Issue: a recorded failing probe lost its reason in replay: a record with
+/// `probe: failing` and `reason: "inference timed out after 10s"` was
+/// reported as "the observer reported `ok`".
+#[test]
+fn a_recorded_failing_probe_keeps_its_reason() {
+    let mut s = service("llm", Kind::Model);
+    s.health.degraded_after = 1;
+    let f = fleet("n", vec![s]);
+    let mut w = world("n", &[("llm", Ok, None)]);
+    if let Some(Obs::Valid(r)) = w.services.get_mut(&("n".into(), "llm".into())) {
+        r.probe = Some(crate::world::ProbeResult::Failing);
+        r.reason = Some("inference timed out after 10s".into());
+    }
+    let d = run(&f, &w, &Checkpoint::default());
+    let sp = &d.nodes[0].services[0];
+    assert_eq!(sp.reason.as_deref(), Some("inference timed out after 10s"));
+}

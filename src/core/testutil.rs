@@ -65,6 +65,7 @@ pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> Wor
             gpu_memory_bytes: None,
             probe: None,
             probe_latency_ms: None,
+            reason: None,
         };
         w.services
             .insert((node.into(), svc.to_string()), Obs::Valid(rec));

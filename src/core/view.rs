@@ -94,10 +94,16 @@ impl<'a> View<'a> {
         }
         if let Some(at) = counted.record {
             state.observed_at = Some(at);
+            // The observer's own reason first (a recorded failing probe's).
+            let said = record.and_then(|r| r.reason.clone());
             state.last_error = match observation {
                 Observation::Up => None,
-                Observation::Degraded => Some("the observer reported `degraded`".into()),
-                _ => record.map(|r| format!("the observer reported `{}`", r.status.as_str())),
+                Observation::Degraded => {
+                    said.or_else(|| Some("the observer reported `degraded`".into()))
+                }
+                _ => said.or_else(|| {
+                    record.map(|r| format!("the observer reported `{}`", r.status.as_str()))
+                }),
             };
         }
         let verified = prev.pending.as_ref().and_then(|p| {

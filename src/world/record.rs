@@ -64,6 +64,10 @@ pub struct ServiceRecord {
     /// How long the observer's health probe took (failure prediction).
     #[serde(default)]
     pub probe_latency_ms: Option<f64>,
+    /// Why it is not ok, as the observer words it (`observe` writes the
+    /// probe's reason: `HTTP 503`, `inference timed out after 10s`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -59,6 +59,7 @@ pub(super) fn world_at_time(now: DateTime<Utc>, s: &Step) -> World {
             gpu_memory_bytes: None,
             probe: None,
             probe_latency_ms: latency,
+            reason: None,
         };
         w.services
             .insert(("n".into(), name.into()), Obs::Valid(rec));
