@@ -86,7 +86,7 @@ pub fn probe_activity(
         _ => None,
     };
     let conn = match pid {
-        Some(pid) => connections(pid, &own_endpoints()),
+        Some(pid) => connections(pid),
         None => Err("no process".to_string()),
     };
     match (conn, metrics_error) {
@@ -210,11 +210,19 @@ struct Socket {
 const ESTABLISHED: u8 = 0x01;
 const LISTEN: u8 = 0x0A;
 
-/// Established connections to `pid`'s listening TCP sockets from peers that
-/// are not `exclude` (this tool's own sockets).
-pub fn connections(pid: u32, exclude: &BTreeSet<Endpoint>) -> Result<ActivityReading, String> {
+/// Established connections to `pid`'s listening TCP sockets from peers
+/// other than this process's own sockets (its probes). One read of the
+/// tables: this process's sockets are found in the same ones (the same
+/// network namespace).
+pub fn connections(pid: u32) -> Result<ActivityReading, String> {
     let inodes = socket_inodes_of_tree(pid)?;
     let sockets = read_tcp(pid)?;
+    let mine = socket_inodes(std::process::id()).unwrap_or_default();
+    let own: BTreeSet<&Endpoint> = sockets
+        .iter()
+        .filter(|s| mine.contains(&s.inode))
+        .map(|s| &s.local)
+        .collect();
     let listening: BTreeSet<u16> = sockets
         .iter()
         .filter(|s| s.state == LISTEN && inodes.contains(&s.inode))
@@ -226,7 +234,7 @@ pub fn connections(pid: u32, exclude: &BTreeSet<Endpoint>) -> Result<ActivityRea
     let n = sockets
         .iter()
         .filter(|s| s.state == ESTABLISHED && listening.contains(&s.local.1))
-        .filter(|s| !exclude.contains(&s.remote))
+        .filter(|s| !own.contains(&s.remote))
         .count();
     Ok(ActivityReading {
         source: "connections",
@@ -235,20 +243,6 @@ pub fn connections(pid: u32, exclude: &BTreeSet<Endpoint>) -> Result<ActivityRea
         connections: Some(n as u64),
         own_requests: 0,
     })
-}
-
-/// This process's own TCP endpoints (its probes' client sockets).
-pub fn own_endpoints() -> BTreeSet<Endpoint> {
-    let me = std::process::id();
-    let Ok(inodes) = socket_inodes(me) else {
-        return BTreeSet::new();
-    };
-    read_tcp(me)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| inodes.contains(&s.inode))
-        .map(|s| s.local)
-        .collect()
 }
 
 /// Socket inodes held by `pid` and its descendants (a server's workers).
@@ -319,12 +313,22 @@ fn read_tcp(pid: u32) -> Result<Vec<Socket>, String> {
     Ok(out)
 }
 
+/// Reads a `/proc` file in large reads: the kernel regenerates a
+/// `seq_file` table such as `/proc/net/tcp` from its start at every read
+/// call, so small reads make it quadratic.
 fn read_capped(path: &Path, cap: u64) -> std::io::Result<String> {
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(cap)
-        .read_to_string(&mut text)?;
-    Ok(text)
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 || bytes.len() as u64 >= cap {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+    }
+    bytes.truncate(cap as usize);
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `  0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000 0 12345 …`
