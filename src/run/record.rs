@@ -41,8 +41,13 @@ pub fn finish(
     // Webhooks are delivered by reconcile (dry runs included), never by
     // `check`, which writes nothing, and only after the record is durable.
     // What an earlier run could not deliver is reported here, then retried.
+    // What earlier runs could not deliver is tried again first (those
+    // events are durable already): only what still fails is reported, so
+    // a receiver that came back is never told about as failing.
     let owed = match &inputs.state {
-        Some((dir, _)) if matches!(opts.mode, Mode::Reconcile { .. }) => store::outbox::load(dir),
+        Some((dir, _)) if matches!(opts.mode, Mode::Reconcile { .. }) => {
+            crate::webhooks::deliver(fleet, store::outbox::load(dir))
+        }
         _ => vec![],
     };
     counts["webhook_failed"] = owed.len().into();
@@ -122,27 +127,29 @@ fn rotate_log(log: &std::path::Path) {
     }
 }
 
-/// Delivers what earlier runs still owe, then this run's events, after the
-/// record is durable; keeps what failed for the next run. Never fails the
-/// run: a problem keeping the outbox is a warning.
+/// Delivers this run's events after the record is durable, and keeps for
+/// the next run what failed, with what earlier runs still owe (`owed`:
+/// tried once already this run, before the record). Never fails the run:
+/// a problem keeping the outbox is a warning.
 fn deliver_webhooks(
     fleet: &Fleet,
     dir: &std::path::Path,
     owed: Vec<store::outbox::Pending>,
     lines: &[String],
 ) {
-    let mut all = owed;
-    all.extend(crate::webhooks::owed(fleet, lines));
-    if all.is_empty() {
-        return;
-    }
+    let new = crate::webhooks::owed(fleet, lines);
     // Journal first: a run killed while delivering leaves everything it
     // still owed for the next run, never a silent loss (at least once:
     // a receiver deduplicates by `run_id` and `seq`).
-    if let Err(e) = store::outbox::save(dir, all.clone()) {
-        eprintln!("warning: cannot keep webhook events before delivering them: {e}");
+    if !new.is_empty() {
+        let mut all = owed.clone();
+        all.extend(new.iter().cloned());
+        if let Err(e) = store::outbox::save(dir, all) {
+            eprintln!("warning: cannot keep webhook events before delivering them: {e}");
+        }
     }
-    let failed = crate::webhooks::deliver(fleet, all);
+    let mut failed = owed;
+    failed.extend(crate::webhooks::deliver(fleet, new));
     match store::outbox::save(dir, failed) {
         Ok(0) => {}
         Ok(dropped) => eprintln!(
