@@ -19,9 +19,12 @@ fn cli(state: &std::path::Path, args: &[&str]) -> (i32, Vec<Value>, String) {
         .output()
         .expect("run binary");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Lines of JSON output must be JSON: a broken one fails the test
+    // instead of being dropped (human text is skipped).
     let json = stdout
         .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l| args.contains(&"json") || l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     (out.status.code().unwrap_or(-1), json, stdout)
 }

@@ -14,7 +14,7 @@ fn have(tool: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        crate::support::skip("no `{tool}`");
+        crate::support::skip(&format!("no `{tool}` on this machine"));
     }
     ok
 }

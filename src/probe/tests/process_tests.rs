@@ -97,7 +97,9 @@ fn a_kernel_thread_is_stale() {
     let Some(kthread) = (2..200)
         .find(|&pid| crate::probe::procstat::read_stat(pid).is_some_and(|s| s.is_kernel_thread()))
     else {
-        return;
+        return crate::desired::trust::tests::skip(
+            "no kernel thread is visible here (a container)",
+        );
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let path = pidfile_with(&dir, &kthread.to_string());
