@@ -60,12 +60,13 @@
 //!
 //! # Caveats
 //!
-//! - **No pidfd.** `nix` 0.31 has no `pidfd_open`/`pidfd_send_signal`
-//!   wrapper and std's `PidFd` is unstable; rather than write unsafe code for
-//!   it, the guarantee is the identity re-check right before `kill(2)`. The
-//!   remaining window (microseconds between reading `/proc` and the signal)
-//!   would need the target to exit, be reaped and have its pid reused inside
-//!   it.
+//! - **Signals through a pidfd.** A stop opens a pidfd for the identity
+//!   (`pidfd.rs`: opened, then the identity checked, so it names the right
+//!   process) and sends through it (`pidfd_send_signal`): a pid reused
+//!   after the check cannot receive the signal. On a kernel without pidfds
+//!   (before 5.3) it falls back to the identity re-check right before
+//!   `kill(2)`, whose window (microseconds) would need the target to exit,
+//!   be reaped and have its pid reused inside it.
 //! - **Escapees.** A command that puts a child in another process group or
 //!   session escapes the SIGKILL at its timeout. A command that exits while
 //!   a background child still holds its stderr is not waited for beyond a

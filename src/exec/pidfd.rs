@@ -30,6 +30,30 @@ pub fn open(id: ProcessIdentity) -> Option<OwnedFd> {
     procfs::is_running(id).then_some(fd)
 }
 
+/// Sends `signal` through the pidfd `fd` (`pidfd_send_signal(2)`): to the
+/// process the pidfd was opened for, never to a later one that reuses its
+/// pid. Err(ESRCH) when it has exited.
+pub fn send_signal(fd: &OwnedFd, signal: nix::sys::signal::Signal) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_send_signal(2) takes a descriptor we own (borrowed for
+    // the call), a signal number, a null siginfo pointer (allowed: the
+    // kernel fills in the default) and flags 0; it touches no memory of ours.
+    #[allow(unsafe_code)]
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal as i32,
+            std::ptr::null::<nix::libc::siginfo_t>(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(())
+}
+
 /// Blocks until one of `fds` reports its process's exit or `timeout_ms`
 /// passes; returns the indexes of those that exited.
 pub fn wait_any(fds: &[OwnedFd], timeout_ms: u16) -> Vec<usize> {

@@ -18,7 +18,9 @@
 //!
 //! # Caveats
 //!
-//! - The identity check and `kill(2)` are two steps (no pidfd): see the
+//! - Signals go through a pidfd opened while the identity matched; only
+//!   where pidfds are not available are the identity check and `kill(2)`
+//!   two steps: see the
 //!   module docs of [`crate::exec`].
 use std::thread;
 use std::time::{Duration, Instant};
@@ -163,7 +165,9 @@ enum Sent {
 }
 
 /// Sends `signal` to `id.pid` if, right now, it is still the same live
-/// process.
+/// process: through a pidfd opened while the identity matched (no pid-reuse
+/// window at all), else, where pidfds are not available, by `kill(2)`
+/// right after the identity check.
 fn send(id: ProcessIdentity, signal: Signal) -> Sent {
     if !is_running(id) {
         return Sent::Gone;
@@ -171,7 +175,12 @@ fn send(id: ProcessIdentity, signal: Signal) -> Sent {
     let Ok(raw) = i32::try_from(id.pid) else {
         return Sent::Failed(format!("pid {} is out of range", id.pid));
     };
-    match kill(Pid::from_raw(raw), signal) {
+    let result = match super::pidfd::open(id) {
+        Some(fd) => super::pidfd::send_signal(&fd, signal),
+        None if !is_running(id) => return Sent::Gone,
+        None => kill(Pid::from_raw(raw), signal),
+    };
+    match result {
         Ok(()) => Sent::Yes,
         Err(Errno::ESRCH) => Sent::Gone,
         Err(errno) => Sent::Failed(format!(
