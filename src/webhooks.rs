@@ -40,8 +40,14 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+/// Whether `hook` takes events of type `ty`. Without a list, every type
+/// but `webhook_failed`: reports of failed deliveries would themselves be
+/// owed to the receiver that is down, and double every run.
 fn wants(hook: &Webhook, ty: &str) -> bool {
-    hook.events.is_empty() || hook.events.iter().any(|e| e == ty)
+    match hook.events.is_empty() {
+        true => ty != EventKind::WebhookFailed.as_str(),
+        false => hook.events.iter().any(|e| e == ty),
+    }
 }
 
 /// The webhooks an event goes to: its node's, or every node's for node-less events.
@@ -90,12 +96,20 @@ pub fn owed(fleet: &Fleet, lines: &[String]) -> Vec<Pending> {
             continue;
         };
         let ty = v["type"].as_str().unwrap_or("");
-        for hook in targets(fleet, v["node"].as_str(), ty) {
+        // A failed delivery is never reported to the receiver it failed for.
+        let about = v["url"]
+            .as_str()
+            .filter(|_| ty == EventKind::WebhookFailed.as_str());
+        for hook in targets(fleet, v["node"].as_str(), ty)
+            .into_iter()
+            .filter(|h| Some(h.url.as_str()) != about)
+        {
             out.push(Pending {
                 url: hook.url.clone(),
                 line: line.trim_end().to_string(),
                 attempts: 0,
                 error: String::new(),
+                reported: false,
             });
         }
     }

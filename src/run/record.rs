@@ -44,18 +44,23 @@ pub fn finish(
     // What earlier runs could not deliver is tried again first (those
     // events are durable already): only what still fails is reported, so
     // a receiver that came back is never told about as failing.
-    let owed = match &inputs.state {
+    let mut owed = match &inputs.state {
         Some((dir, _)) if matches!(opts.mode, Mode::Reconcile { .. }) => {
             crate::webhooks::deliver(fleet, store::outbox::load(dir))
         }
         _ => vec![],
     };
-    counts["webhook_failed"] = owed.len().into();
-    for p in &owed {
+    // Each undelivered event is reported once; it is still retried every
+    // run (and kept, up to the outbox's bound) until it is delivered.
+    let mut reported = 0;
+    for p in owed.iter_mut().filter(|p| !p.reported) {
+        p.reported = true;
+        reported += 1;
         let f = crate::webhooks::failed_event(p);
         lines.push(stamp(&f));
         events.push(f);
     }
+    counts["webhook_failed"] = reported.into();
     let duration_ms = started.elapsed().as_millis() as u64;
     let finished = Event::new(EventKind::RunFinished, inputs.local_node.as_deref(), None)
         .with("state", summary.as_str())

@@ -30,6 +30,9 @@ pub struct Pending {
     pub attempts: u32,
     /// Why the last attempt failed.
     pub error: String,
+    /// A `webhook_failed` event has said so already (it is said once).
+    #[serde(default)]
+    pub reported: bool,
 }
 
 pub fn load(dir: &Path) -> Vec<Pending> {

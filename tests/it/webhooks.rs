@@ -267,3 +267,38 @@ fn the_documented_python_receiver_verifies_a_real_signature() {
         "the documented receiver rejects a real signature:\n{script}"
     );
 }
+
+/// Issue: with no `events:` list and the receiver down, each run's
+/// `webhook_failed` events were owed in turn: 3, 6, 12 … 768, then about
+/// 1,000 a run. Failures are never owed to the receiver they are about, and
+/// each undelivered event is reported once.
+#[test]
+fn a_receiver_that_stays_down_does_not_flood_the_log() {
+    let n = Node::new("");
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let yaml = format!(
+        "supervisor:\n  webhooks:\n    - url: http://127.0.0.1:{dead}/hook\nservices:\n  a:\n    restart: [\"true\"]\n"
+    );
+    write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
+    let mut reported = vec![];
+    for minute in 0..6 {
+        let r = n.reconcile(&format!("2026-11-23T12:0{minute}:00Z"), &["--dry-run"]);
+        reported.push(
+            r.events
+                .iter()
+                .filter(|e| e["type"] == "webhook_failed")
+                .count(),
+        );
+    }
+    // Each run reports the events of the run before it, once: a constant.
+    assert_eq!(reported[0], 0);
+    assert!(reported[1] > 0);
+    assert!(
+        reported[2..].iter().all(|n| *n == reported[1]),
+        "{reported:?}"
+    );
+}
