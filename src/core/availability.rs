@@ -287,7 +287,7 @@ pub fn incident(out: &mut Findings, view: Option<&View>, inc: &crate::world::Inc
         "open {level} incident `{}` since {}: {}",
         inc.id,
         ts(inc.opened_at),
-        inc.summary
+        clip(&inc.summary, MAX_SUMMARY)
     );
     let service = view.map(|v| v.name().to_string());
     out.drifts.push((
@@ -306,6 +306,24 @@ pub fn incident(out: &mut Findings, view: Option<&View>, inc: &crate::world::Inc
         reason: detail,
         severity,
     });
+}
+
+/// The most of an incident's summary an event carries: whoever writes the
+/// world cannot fill the event log (a 500 KB summary, 200 incidents, was
+/// 200 MB a run).
+pub const MAX_SUMMARY: usize = 500;
+
+/// `s` cut to at most `max` bytes (at a character boundary), saying how
+/// much was left out.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}… ({} more bytes)", &s[..end], s.len() - end))
 }
 
 /// Whether the world shows `node`'s `service` healthy: a valid record with

@@ -338,10 +338,34 @@ fn apply(
     doubled
 }
 
+/// The most proposals a `decision` lists; the rest are counted in
+/// `proposals_omitted` (a node with a thousand open incidents would write a
+/// thousand advices into every run's audit record).
+const MAX_DECISION_PROPOSALS: usize = 200;
+
 fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
-    let proposals: Vec<Value> = node
+    // Every proposal that acts or holds back is listed; advice for a person
+    // fills the rest of the bound, in order.
+    let room = MAX_DECISION_PROPOSALS.saturating_sub(
+        node.proposals
+            .iter()
+            .filter(|(p, _)| !p.action.needs_a_person())
+            .count(),
+    );
+    let mut advice = 0;
+    let listed: Vec<_> = node
         .proposals
         .iter()
+        .filter(|(p, _)| {
+            !p.action.needs_a_person() || {
+                advice += 1;
+                advice <= room
+            }
+        })
+        .collect();
+    let omitted = node.proposals.len() - listed.len();
+    let proposals: Vec<Value> = listed
+        .into_iter()
         .map(|(p, v)| {
             json!({"service": p.service, "policy": p.policy.as_str(), "action": p.action.as_str(),
                    "condition": p.condition, "verdict": v})
@@ -358,6 +382,7 @@ fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
         .with("proposals", proposals)
         .with("conflicts", conflicts)
         .with("actions", actions)
+        .with_some("proposals_omitted", (omitted > 0).then_some(omitted))
 }
 
 fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {

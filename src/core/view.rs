@@ -95,7 +95,9 @@ impl<'a> View<'a> {
         if let Some(at) = counted.record {
             state.observed_at = Some(at);
             // The observer's own reason first (a recorded failing probe's).
-            let said = record.and_then(|r| r.reason.clone());
+            let said = record.and_then(|r| r.reason.as_deref()).map(|r| {
+                super::availability::clip(r, super::availability::MAX_SUMMARY).into_owned()
+            });
             state.last_error = match observation {
                 Observation::Up => None,
                 Observation::Degraded => {

@@ -196,3 +196,49 @@ fn a_persisting_condition_is_said_once() {
         .expect_events();
     assert_eq!(of(&check, "conflict_resolved"), 1, "{check:?}");
 }
+
+/// Issue: whoever writes the world filled the state directory: 200
+/// incidents with 500 KB summaries made one run append 200 MB of events and
+/// write a 200 MB checkpoint (over its 64 MiB limit: set aside next run,
+/// with every attempt and backoff). Summaries are cut in events and the
+/// checkpoint keeps digests of what it reported.
+#[test]
+fn huge_incident_summaries_cannot_fill_the_state_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = crate::support::repo_root().join("world-fixtures/incident-warning-open");
+    let (hosts, world, state) = (
+        dir.path().join("hosts"),
+        dir.path().join("world"),
+        dir.path().join("state"),
+    );
+    crate::support::copy_tree(&case.join("hosts"), &hosts);
+    crate::support::copy_tree(&case.join("world"), &world);
+    let summary = "x".repeat(500_000);
+    for i in 0..50 {
+        let inc = serde_json::json!({"id": format!("BIG-{i}"), "node": "n1", "severity": "warning",
+            "status": "open", "opened_at": "2026-11-23T11:00:00Z", "summary": summary});
+        std::fs::write(
+            world.join(format!("incidents/BIG-{i}.json")),
+            inc.to_string(),
+        )
+        .unwrap();
+    }
+    for now in ["2026-11-23T12:00:00Z", "2026-11-23T12:01:00Z"] {
+        let out = crate::support::Run::bare()
+            .hosts(&hosts)
+            .world(&world)
+            .state(&state)
+            .node("n1")
+            .args(["--now", now, "reconcile", "--dry-run", "--no-probe"])
+            .run();
+        assert!(out.code == 2 || out.code == 3, "{}", out.describe());
+    }
+    let log = std::fs::metadata(state.join("events.jsonl")).unwrap().len();
+    let cp = std::fs::metadata(state.join("checkpoint.json"))
+        .unwrap()
+        .len();
+    assert!(log < 200_000, "{log} bytes of events for 50 incidents");
+    assert!(cp < 50_000, "a {cp}-byte checkpoint");
+    let text = std::fs::read_to_string(state.join("events.jsonl")).unwrap();
+    assert!(text.contains("… (499500 more bytes)"), "the cut is said");
+}

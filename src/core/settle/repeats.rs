@@ -42,6 +42,16 @@ fn key(e: &Event) -> Option<String> {
     }
 }
 
+/// A key as kept in the checkpoint: a digest, so that a long detail (an
+/// incident's summary) costs the checkpoint 32 bytes, not its length.
+fn digest(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Leaves out the events of conditions `reported` already holds; returns
 /// the events to say, the keys to keep for the next run, and how many were
 /// left out.
@@ -53,7 +63,7 @@ pub fn suppress(
     let mut left_out = 0;
     let kept = events
         .into_iter()
-        .filter(|e| match key(e) {
+        .filter(|e| match key(e).map(|k| digest(&k)) {
             Some(k) => {
                 let seen = reported.contains(&k);
                 now.insert(k);
