@@ -135,6 +135,11 @@ pub fn settle(
                 );
             }
             if let Some(v) = &sp.verified {
+                // A start that failed is not "all good", whatever its health
+                // says yet (its failures may not have counted this run).
+                if !v.success {
+                    worst = worst.max(Severity::Degraded);
+                }
                 events.push(
                     Event::new(EventKind::ActionVerified, n, s)
                         .with("action", v.action.as_str())
