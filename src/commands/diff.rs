@@ -113,6 +113,7 @@ pub fn probe(fleet: &Fleet, node: &str, state_dir: &Path) -> (String, String) {
             Some(l) => match (&l.process, &l.health) {
                 (_, Some(ProbeOutcome::Failing(why))) => format!("failing{pinned} ({why})"),
                 (_, Some(ProbeOutcome::Loading(why))) => format!("loading{pinned} ({why})"),
+                (_, Some(ProbeOutcome::Unknown(why))) => format!("not checkable{pinned} ({why})"),
                 (ProcessState::Found(_), _)
                 | (ProcessState::NotConfigured, Some(ProbeOutcome::Up)) => {
                     format!("running{pinned}")

@@ -102,7 +102,11 @@ pub fn observe_once(
     )?;
     let mut written = 0;
     for (name, s) in &live.services {
-        let healthy = s.health.as_ref().map(|h| matches!(h, ProbeOutcome::Up));
+        let healthy = s
+            .health
+            .as_ref()
+            .filter(|h| !matches!(h, ProbeOutcome::Unknown(_)))
+            .map(|h| matches!(h, ProbeOutcome::Up));
         let (status, pid, rss) = match &s.process {
             ProcessState::Found(p) => (
                 if healthy == Some(false) {

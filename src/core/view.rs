@@ -229,8 +229,11 @@ impl<'a> View<'a> {
     /// Declared, no world record and no live process (an evicted model is
     /// not missing: it was unloaded on purpose).
     pub fn is_missing(&self) -> bool {
+        // A process found is not missing, whether its health was checked
+        // this run or not (`every`, a check that cannot be made).
         let live_process = self.live.is_some_and(|l| {
             l.ambiguous
+                || l.identity.is_some()
                 || matches!(
                     l.observation,
                     LiveObservation::Up | LiveObservation::Failing

@@ -274,11 +274,10 @@ fn read_file(folder: &OwnedFd) -> FileRead {
 pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let me = nix::unistd::geteuid().as_raw();
     let trusted = |uid: u32| uid == 0 || uid == me;
-    let (parent, name) = match (path.parent(), path.file_name()) {
-        (Some(p), Some(n)) => (p, n),
-        _ => return Err("not a file path".into()),
-    };
-    let dir = resolve(parent, &trusted, &mut Vec::new()).map_err(|e| match e {
+    // The whole path, the file's own name included: a link of root's or
+    // ours is followed (Debian's /etc/ssl/certs/*.pem are links), any
+    // other is refused, naming it.
+    let pathfd = resolve(path, &trusted, &mut Vec::new()).map_err(|e| match e {
         OpenError::Io(at, e) => format!("`{}`: {}", at.display(), crate::text::io_error_text(&e)),
         OpenError::UntrustedLink { path, owner } => format!(
             "`{}` is a symbolic link owned by uid {owner}, not root or uid {me}",
@@ -286,12 +285,7 @@ pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
         ),
         OpenError::TooManyLinks(_) => "too many levels of symbolic links".into(),
     })?;
-    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-    let fd = openat(&dir, name, flags, Mode::empty()).map_err(|e| match e {
-        Errno::ELOOP => "is a symbolic link; refusing to follow it".to_string(),
-        e => crate::text::io_error_text(&e.into()),
-    })?;
-    let st = fstat(&fd).map_err(|e| crate::text::io_error_text(&e.into()))?;
+    let st = fstat(&pathfd).map_err(|e| crate::text::io_error_text(&e.into()))?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err("not a regular file".into());
     }
@@ -311,6 +305,13 @@ pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     if meta.size > limit {
         return Err(format!("larger than {limit} bytes"));
     }
+    // Opened for reading through the descriptor just checked: the same
+    // file, whatever the path names by now.
+    use std::os::fd::AsRawFd;
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let proc_path = format!("/proc/self/fd/{}", pathfd.as_raw_fd());
+    let fd = nix::fcntl::open(proc_path.as_str(), flags, Mode::empty())
+        .map_err(|e| crate::text::io_error_text(&e.into()))?;
     let mut bytes = Vec::new();
     std::fs::File::from(fd)
         .take(limit + 1)

@@ -24,8 +24,15 @@ fn a_link_to_dev_zero_is_refused_and_a_large_file_is_not_read() {
     std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
     assert_eq!(
         read_small_file(&link, 1 << 20).unwrap_err(),
-        "is a symbolic link; refusing to follow it"
+        "not a regular file"
     );
+    // Our own link to a regular file is followed (as Debian's certificate
+    // links, root's, are).
+    let real = dir.path().join("real.pem");
+    std::fs::write(&real, b"pem").unwrap();
+    let ours = dir.path().join("ours.pem");
+    std::os::unix::fs::symlink(&real, &ours).unwrap();
+    assert_eq!(read_small_file(&ours, 64).unwrap(), b"pem");
     let big = dir.path().join("big");
     std::fs::write(&big, vec![b'x'; 2048]).unwrap();
     assert_eq!(
@@ -50,6 +57,19 @@ fn as_root_a_file_of_another_user_or_writable_by_others_is_refused() {
         "writable by group or others (mode 0666)"
     );
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A link of another user to root's own file is refused, naming it.
+    let link = dir.path().join("theirs");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    nix::unistd::fchownat(
+        nix::fcntl::AT_FDCWD,
+        &link,
+        Some(nix::unistd::Uid::from_raw(65534)),
+        None,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .unwrap();
+    let e = read_small_file(&link, 64).unwrap_err();
+    assert!(e.contains("is a symbolic link owned by uid 65534"), "{e}");
     nix::unistd::chown(&file, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
     assert!(read_small_file(&file, 64)
         .unwrap_err()

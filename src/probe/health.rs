@@ -124,7 +124,8 @@ pub(crate) use crate::fmt::duration as fmt_duration;
 fn http(url: &str, timeout: Duration, ca_file: Option<&Path>) -> Answered {
     let agent = match crate::http::agent(timeout, ca_file) {
         Ok(a) => a,
-        Err(e) => return Answered::Outcome(failing(e)),
+        // Our configuration, not the service: no evidence either way.
+        Err(e) => return Answered::Outcome(ProbeOutcome::Unknown(e)),
     };
     let outcome = match agent.get(url).call() {
         Ok(resp) if resp.status().is_success() => ProbeOutcome::Up,
@@ -216,7 +217,7 @@ fn inference_outcome(
 ) -> Result<ProbeOutcome, Answered> {
     let agent = match crate::http::agent(timeout, ca_file) {
         Ok(a) => a,
-        Err(e) => return Ok(failing(format!("inference: {e}"))),
+        Err(e) => return Ok(ProbeOutcome::Unknown(format!("inference: {e}"))),
     };
     let mut body = serde_json::json!({"prompt": "1", "max_tokens": 1});
     if let Some(m) = model {

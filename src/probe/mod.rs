@@ -140,6 +140,9 @@ pub enum ProbeOutcome {
     /// The server answered that it is loading its model (SPEC §13): not
     /// up, and positive evidence that it is not failing either.
     Loading(String),
+    /// The check could not be made for a reason of ours, not the
+    /// service's (its `ca_file` cannot be used): no evidence either way.
+    Unknown(String),
 }
 
 /// A user name or numeric id → uid; `None` when no such user exists.

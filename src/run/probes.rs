@@ -65,6 +65,13 @@ pub fn probe_local(
     };
     let live = probe::probe_node(node, &known, &popts);
     for (name, s) in &live.services {
+        if let Some(ProbeOutcome::Unknown(why)) = &s.health {
+            invalid.push(
+                Event::new(EventKind::ObservationInvalid, Some(&node.name), Some(name))
+                    .with("path", format!("health check of {}", key(&node.name, name)))
+                    .with("error", format!("{why}: the check cannot be made, so its health is unknown; fix the file")),
+            );
+        }
         if let Some(error) = unusable(&s.process) {
             invalid.push(
                 Event::new(EventKind::ObservationInvalid, Some(&node.name), Some(name))
@@ -100,7 +107,12 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
         .services
         .into_iter()
         .map(|(name, s)| {
-            let health = s.health.as_ref().map(|h| matches!(h, ProbeOutcome::Up));
+            // A check that could not be made is no health evidence.
+            let health = s
+                .health
+                .as_ref()
+                .filter(|h| !matches!(h, ProbeOutcome::Unknown(_)))
+                .map(|h| matches!(h, ProbeOutcome::Up));
             let reason = s.failure_reason();
             let (observation, identity, rss, cpu) = match &s.process {
                 ProcessState::NotFound | ProcessState::StalePidfile { .. } => {
@@ -109,8 +121,9 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                 ProcessState::Found(p) => (
                     match health {
                         Some(false) => LiveObservation::Failing,
-                        // Alive, health not checked this tick: no evidence.
-                        None if s.health_skipped => LiveObservation::NoData,
+                        // Alive, health not checked this tick (or not
+                        // checkable): no evidence.
+                        None if s.health_skipped || s.health.is_some() => LiveObservation::NoData,
                         _ => LiveObservation::Up,
                     },
                     Some(p.identity),

@@ -169,3 +169,42 @@ fn https_webhooks_verify_the_receiver_and_trust_ca_file() {
     );
     assert_eq!(error_of("/b"), "HTTP 501");
 }
+
+/// Issue (a hostile walk): a `ca_file` that is a FIFO, a link to
+/// /dev/zero or another user's file failed the health check, so root
+/// restarted the service because of that user's file. A check that cannot
+/// be made is no evidence: health unknown, said as `observation_invalid`.
+#[test]
+fn an_unusable_ca_file_makes_health_unknown_not_failing() {
+    let mut n = crate::live_support::Node::new("");
+    let (_pid, pidfile) = n.sleep_with_pidfile("web", "3600.81");
+    let fifo = n.path("ca.pem");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let yaml = format!(
+        "services:\n  web:\n    process:\n      pidfile: {}\n    health:\n      http: https://127.0.0.1:9/health\n      ca_file: {}\n      degraded_after: 1\n      dead_after: 1\n    restart: [\"true\"]\n",
+        pidfile.display(),
+        fifo.display()
+    );
+    crate::live_support::write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
+    for now in ["2026-11-23T12:00:00Z", "2026-11-23T12:00:20Z"] {
+        let r = n.reconcile(now, &[]);
+        assert!(r.executed("web", "restart").is_none(), "{:?}", r.events);
+        assert!(
+            r.of("health_changed", "web")
+                .iter()
+                .all(|e| e["to"] != "dead" && e["to"] != "degraded"),
+            "{:?}",
+            r.events
+        );
+        let invalid = r.of("observation_invalid", "web");
+        assert_eq!(invalid.len(), 1, "{:?}", r.events);
+        assert!(
+            invalid[0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("not a regular file"),
+            "{}",
+            invalid[0]
+        );
+    }
+}

@@ -61,7 +61,9 @@ fn http_bad_url_fails_readably() {
     match probe_health(&Probe::Http("not a url".into()), SHORT) {
         ProbeOutcome::Failing(why) => assert!(!why.is_empty()),
         ProbeOutcome::Up => panic!("a bad url cannot be up"),
-        ProbeOutcome::Loading(why) => panic!("not loading: {why}"),
+        ProbeOutcome::Loading(why) | ProbeOutcome::Unknown(why) => {
+            panic!("not loading or unknown: {why}")
+        }
     }
 }
 
@@ -89,7 +91,9 @@ fn tcp_unresolvable_fails() {
     match probe_health(&Probe::Tcp("no-port-here".into()), SHORT) {
         ProbeOutcome::Failing(why) => assert!(why.contains("no-port-here"), "{why}"),
         ProbeOutcome::Up => panic!("cannot be up"),
-        ProbeOutcome::Loading(why) => panic!("not loading: {why}"),
+        ProbeOutcome::Loading(why) | ProbeOutcome::Unknown(why) => {
+            panic!("not loading or unknown: {why}")
+        }
     }
 }
 
@@ -123,7 +127,9 @@ fn command_is_not_run_through_a_shell() {
             assert!(why.starts_with("cannot run `true && true`"), "{why}")
         }
         ProbeOutcome::Up => panic!("ran through a shell"),
-        ProbeOutcome::Loading(why) => panic!("not loading: {why}"),
+        ProbeOutcome::Loading(why) | ProbeOutcome::Unknown(why) => {
+            panic!("not loading or unknown: {why}")
+        }
     }
     assert_eq!(probe_health(&cmd(&[]), SHORT), failing("empty command"));
 }
