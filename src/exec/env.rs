@@ -135,6 +135,28 @@ pub(crate) fn cannot_run(program: &str, err: &std::io::Error) -> String {
     )
 }
 
+/// Where `program` runs from: itself when it holds a `/`, else the first
+/// executable of that name on [`CLEAN_PATH`] (as `execvp` would find it).
+pub(crate) fn resolve_program(program: &str) -> io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = std::path::PathBuf::from(program);
+        return match std::fs::metadata(&p) {
+            Ok(_) if executable(&p) => Ok(p),
+            Ok(_) => Err(io::Error::from_raw_os_error(libc::EACCES)),
+            Err(e) => Err(e),
+        };
+    }
+    CLEAN_PATH
+        .split(':')
+        .map(|dir| std::path::Path::new(dir).join(program))
+        .find(|p| executable(p))
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,26 +234,4 @@ mod tests {
             "cannot run `nope`: no such file or directory"
         );
     }
-}
-
-/// Where `program` runs from: itself when it holds a `/`, else the first
-/// executable of that name on [`CLEAN_PATH`] (as `execvp` would find it).
-pub(crate) fn resolve_program(program: &str) -> io::Result<std::path::PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &std::path::Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.contains('/') {
-        let p = std::path::PathBuf::from(program);
-        return match std::fs::metadata(&p) {
-            Ok(_) if executable(&p) => Ok(p),
-            Ok(_) => Err(io::Error::from_raw_os_error(libc::EACCES)),
-            Err(e) => Err(e),
-        };
-    }
-    CLEAN_PATH
-        .split(':')
-        .map(|dir| std::path::Path::new(dir).join(program))
-        .find(|p| executable(p))
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }

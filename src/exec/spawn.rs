@@ -152,7 +152,7 @@ pub(crate) fn spawn_watched_with(
 }
 
 /// The gate a spawned service passes before it runs (see
-/// [`spawn_watched_with`]): one line from the parent, else exit without
+/// `spawn_watched_with`): one line from the parent, else exit without
 /// running anything; then `argv` in place of the shell, stdin `/dev/null`.
 pub const GATE: &str = "IFS= read -r go || exit 0; unset PWD OLDPWD; exec \"$0\" \"$@\" </dev/null";
 
