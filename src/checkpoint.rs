@@ -222,6 +222,10 @@ pub struct ActivityState {
     /// Why the last probe could not read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown: Option<String>,
+    /// Why a configured source was passed over (metrics that failed, read
+    /// from connections instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl ActivityState {

@@ -18,7 +18,7 @@ pub fn shown(svc: &ServiceSpec) -> bool {
 pub fn source(svc: &ServiceSpec) -> String {
     match &svc.activity {
         None | Some(ActivitySource::Connections) => {
-            "world `last_activity`, else connections to its listening ports".into()
+            "world `last_activity`, else connections to its listening ports (sampled at each run, with the process's CPU use between runs; set `activity.metrics` where the server has metrics)".into()
         }
         Some(ActivitySource::Metrics {
             url,
@@ -39,15 +39,32 @@ pub fn source(svc: &ServiceSpec) -> String {
 }
 
 /// What the last run saw: `last used 3m ago`, `idle since …`, or
-/// `activity unknown: why`. `None` when no live probe has read it.
-pub fn seen(st: &ServiceState, rel: impl Fn(DateTime<Utc>) -> String) -> Option<String> {
+/// `activity unknown: why` (and what that means under the node's
+/// `idle_without_activity`). `None` when no live probe has read it.
+pub fn seen(
+    st: &ServiceState,
+    idle_without_activity: bool,
+    rel: impl Fn(DateTime<Utc>) -> String,
+) -> Option<String> {
     let a = &st.activity;
     if let Some(why) = &a.unknown {
-        return Some(format!("activity unknown (never idle): {why}"));
+        let means = match idle_without_activity {
+            true => "idle from its last start (idle_without_activity)",
+            false => "never idle",
+        };
+        return Some(format!("activity unknown ({means}): {why}"));
     }
+    let note = a
+        .note
+        .as_ref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
     match (a.seen_at, a.known_since) {
-        (Some(s), Some(k)) if s >= k => Some(format!("last used {}", rel(s))),
-        (_, Some(k)) => Some(format!("not used since activity became known {}", rel(k))),
+        (Some(s), Some(k)) if s >= k => Some(format!("last used {}{note}", rel(s))),
+        (_, Some(k)) => Some(format!(
+            "no use seen since activity became readable {}{note}",
+            rel(k)
+        )),
         _ => None,
     }
 }
@@ -55,6 +72,6 @@ pub fn seen(st: &ServiceState, rel: impl Fn(DateTime<Utc>) -> String) -> Option<
 pub fn json(svc: &ServiceSpec, st: &ServiceState) -> Value {
     let a = &st.activity;
     json!({"source": source(svc), "last_used": a.seen_at.map(format_ts),
-        "known_since": a.known_since.map(format_ts), "unknown": a.unknown,
+        "known_since": a.known_since.map(format_ts), "unknown": a.unknown, "note": a.note,
         "requests_total": a.counter})
 }

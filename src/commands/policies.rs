@@ -206,9 +206,12 @@ fn activity_human(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> V
                         .get(&crate::checkpoint::key(&node.name, &svc.name))
                 })
                 .unwrap_or(&default);
-            let seen = super::activity_view::seen(st, |t| format!("at {}", crate::fmt::ts_secs(t)))
-                .map(|s| format!("; {s}"))
-                .unwrap_or_default();
+            let idle_without = node.settings.idle_without_activity;
+            let seen = super::activity_view::seen(st, idle_without, |t| {
+                format!("at {}", crate::fmt::ts_secs(t))
+            })
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default();
             crate::text::escape_control(&format!(
                 "    {:<18}activity from {}{seen}",
                 svc.name,

@@ -117,7 +117,9 @@ pub fn run(
                     let _ = writeln!(out, "  {:<24} evicted {}", "", rel(t));
                 }
                 let activity = super::activity_view::shown(svc)
-                    .then(|| super::activity_view::seen(&st, rel))
+                    .then(|| {
+                        super::activity_view::seen(&st, node.settings.idle_without_activity, rel)
+                    })
                     .flatten();
                 if let Some(a) = activity {
                     let _ = writeln!(out, "  {:<24} {}", "", escape_control(&a));

@@ -22,6 +22,8 @@ pub enum LiveActivity {
         /// Requests of this tool's own checks the counter includes since
         /// the last reading: a rise by no more is not use.
         own_requests: u64,
+        /// Why a configured source was passed over, if one was.
+        note: Option<String>,
     },
     /// Why no source could say.
     Unknown(String),
@@ -46,17 +48,25 @@ impl Activity {
     }
 }
 
+/// CPU use (in cores, since the previous run) that counts as use when the
+/// only source is `connections`: sampling connections at each run misses
+/// requests shorter than the gap between runs, and a server answering them
+/// works. An idle server's threads use next to nothing.
+pub const BUSY_CORES: f64 = 0.01;
+
 /// Folds this run's live reading into `state.activity` (a run without one
 /// keeps what the last run saw) and returns the service's activity.
+/// `(idle_without_activity, cpu_busy)`: the node's setting, and whether the
+/// process used at least [`BUSY_CORES`] since the last run.
 pub fn track(
     state: &mut ServiceState,
     record: Option<&ServiceRecord>,
     live: Option<&LiveActivity>,
-    idle_without_activity: bool,
+    (idle_without_activity, cpu_busy): (bool, bool),
     now: DateTime<Utc>,
 ) -> Activity {
     if let Some(live) = live {
-        state.activity = fold(&state.activity, live, now);
+        state.activity = fold(&state.activity, live, cpu_busy, now);
     }
     let a = &state.activity;
     let from_live = a.known_since.map(|k| a.seen_at.map_or(k, |s| s.max(k)));
@@ -80,20 +90,28 @@ fn unknown_reason(a: &ActivityState) -> String {
     }
 }
 
-fn fold(prev: &ActivityState, live: &LiveActivity, now: DateTime<Utc>) -> ActivityState {
+fn fold(
+    prev: &ActivityState,
+    live: &LiveActivity,
+    cpu_busy: bool,
+    now: DateTime<Utc>,
+) -> ActivityState {
     match live {
         LiveActivity::Known {
+            source,
             requests_total,
             in_flight,
             connections,
             own_requests,
-            ..
+            note,
         } => {
             // A counter that changed (rose past our own checks' requests,
             // or was reset by a restart) is use.
             let counted = matches!((prev.counter, requests_total),
                 (Some(a), Some(b)) if *b < a || b - a > *own_requests);
-            let busy = in_flight.is_some_and(|n| n > 0) || connections.is_some_and(|n| n > 0);
+            let busy = in_flight.is_some_and(|n| n > 0)
+                || connections.is_some_and(|n| n > 0)
+                || (*source == "connections" && cpu_busy);
             ActivityState {
                 seen_at: if counted || busy {
                     Some(now)
@@ -103,6 +121,7 @@ fn fold(prev: &ActivityState, live: &LiveActivity, now: DateTime<Utc>) -> Activi
                 known_since: prev.known_since.or(Some(now)),
                 counter: requests_total.or(prev.counter),
                 unknown: None,
+                note: note.clone(),
             }
         }
         LiveActivity::Unknown(why) => ActivityState {
@@ -110,6 +129,7 @@ fn fold(prev: &ActivityState, live: &LiveActivity, now: DateTime<Utc>) -> Activi
             known_since: None,
             counter: prev.counter,
             unknown: Some(why.clone()),
+            note: None,
         },
     }
 }

@@ -9,6 +9,7 @@ fn known(requests: Option<u64>, in_flight: Option<u64>, conns: Option<u64>) -> L
         in_flight,
         connections: conns,
         own_requests: 0,
+        note: None,
     }
 }
 
@@ -21,6 +22,7 @@ fn a_rise_by_no_more_than_our_own_inference_check_is_not_use() {
         in_flight: Some(0),
         connections: None,
         own_requests: 1,
+        note: None,
     };
     let seen = runs(
         &mut st,
@@ -54,7 +56,7 @@ fn record(last_activity: Option<&str>) -> ServiceRecord {
 /// Runs `track` at each (time, live reading) in turn, carrying the state.
 fn runs(state: &mut ServiceState, seen: &[(&str, LiveActivity)]) -> Vec<Activity> {
     seen.iter()
-        .map(|(t, live)| track(state, None, Some(live), false, at(t)))
+        .map(|(t, live)| track(state, None, Some(live), (false, false), at(t)))
         .collect()
 }
 
@@ -65,20 +67,44 @@ fn unknown_activity_is_never_idle_unless_the_node_says_so() {
         ..Default::default()
     };
     let why = LiveActivity::Unknown("connections: the process listens on no TCP port".into());
-    let a = track(&mut st, None, Some(&why), false, at("2026-11-23T12:00:00Z"));
+    let a = track(
+        &mut st,
+        None,
+        Some(&why),
+        (false, false),
+        at("2026-11-23T12:00:00Z"),
+    );
     assert_eq!(
         a,
         Activity::Unknown("connections: the process listens on no TCP port".into())
     );
     // Remembered for `status` and `policies`, and a run without a probe
     // (a remote node, `check` without --live) says why too.
-    let a = track(&mut st, None, None, false, at("2026-11-23T12:00:10Z"));
+    let a = track(
+        &mut st,
+        None,
+        None,
+        (false, false),
+        at("2026-11-23T12:00:10Z"),
+    );
     assert!(matches!(a, Activity::Unknown(ref w) if w.contains("listens on no TCP port")));
     let mut fresh = ServiceState::default();
-    let a = track(&mut fresh, None, None, false, at("2026-11-23T12:00:00Z"));
+    let a = track(
+        &mut fresh,
+        None,
+        None,
+        (false, false),
+        at("2026-11-23T12:00:00Z"),
+    );
     assert!(matches!(a, Activity::Unknown(ref w) if w.contains("no `last_activity`")));
     // `idle_without_activity: true`: the last start counts.
-    let a = track(&mut st, None, Some(&why), true, at("2026-11-23T12:00:00Z"));
+    let a = track(
+        &mut st,
+        None,
+        Some(&why),
+        (true, false),
+        at("2026-11-23T12:00:00Z"),
+    );
     assert_eq!(a, Activity::Known(at("2026-11-23T10:00:00Z")));
 }
 
@@ -158,10 +184,69 @@ fn the_world_record_comes_first_and_a_start_is_never_idle_time() {
         ..Default::default()
     };
     let rec = record(Some("2026-11-23T11:50:00Z"));
-    let a = track(&mut st, Some(&rec), None, false, at("2026-11-23T12:00:00Z"));
+    let a = track(
+        &mut st,
+        Some(&rec),
+        None,
+        (false, false),
+        at("2026-11-23T12:00:00Z"),
+    );
     assert_eq!(a, Activity::Known(at("2026-11-23T11:50:00Z")));
     let old = record(Some("2026-11-23T11:00:00Z"));
-    let a = track(&mut st, Some(&old), None, false, at("2026-11-23T12:00:00Z"));
+    let a = track(
+        &mut st,
+        Some(&old),
+        None,
+        (false, false),
+        at("2026-11-23T12:00:00Z"),
+    );
     assert_eq!(a, Activity::Known(at("2026-11-23T11:30:00Z")));
     assert_eq!(last_use(&st, Some(&old)), Some(at("2026-11-23T11:00:00Z")));
+}
+
+#[test]
+fn with_connections_only_a_process_that_worked_since_the_last_run_is_in_use() {
+    let conns = |n| LiveActivity::Known {
+        source: "connections",
+        requests_total: None,
+        in_flight: None,
+        connections: Some(n),
+        own_requests: 0,
+        note: None,
+    };
+    let mut st = ServiceState::default();
+    track(
+        &mut st,
+        None,
+        Some(&conns(0)),
+        (false, false),
+        at("2026-11-23T12:00:00Z"),
+    );
+    // No connection at the moment of the run, but it worked meanwhile.
+    let a = track(
+        &mut st,
+        None,
+        Some(&conns(0)),
+        (false, true),
+        at("2026-11-23T12:00:30Z"),
+    );
+    assert_eq!(a, Activity::Known(at("2026-11-23T12:00:30Z")));
+    // Metrics say what they say: CPU is not looked at.
+    let metrics = known(Some(5), Some(0), None);
+    let mut st = ServiceState::default();
+    track(
+        &mut st,
+        None,
+        Some(&metrics),
+        (false, false),
+        at("2026-11-23T12:00:00Z"),
+    );
+    let a = track(
+        &mut st,
+        None,
+        Some(&metrics),
+        (false, true),
+        at("2026-11-23T12:00:30Z"),
+    );
+    assert_eq!(a, Activity::Known(at("2026-11-23T12:00:00Z")));
 }

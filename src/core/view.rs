@@ -146,11 +146,12 @@ impl<'a> View<'a> {
             state.healthy_since = None;
         }
         let live_activity = live.and_then(|l| l.activity.as_ref());
+        let cpu_busy = live.is_some_and(|l| cpu_busy(&prev, l, now));
         let activity = super::activity::track(
             &mut state,
             record,
             live_activity,
-            settings.idle_without_activity,
+            (settings.idle_without_activity, cpu_busy),
             now,
         );
         let last_use = super::activity::last_use(&state, record);
@@ -302,6 +303,19 @@ impl<'a> View<'a> {
 
     pub fn gpu_index(&self) -> Option<u32> {
         self.record.and_then(|r| r.gpu_index)
+    }
+}
+
+/// The process worked since the previous sample: CPU use of at least
+/// [`super::activity::BUSY_CORES`] (the same process, a sample to compare).
+fn cpu_busy(prev: &ServiceState, live: &LiveService, now: DateTime<Utc>) -> bool {
+    let same_process = live.identity.is_some() && live.identity == prev.process;
+    match (live.cpu_seconds, prev.cpu_seconds, prev.cpu_at) {
+        (Some(cpu), Some(before), Some(at)) if same_process && now > at && cpu >= before => {
+            let wall = (now - at).num_milliseconds() as f64 / 1000.0;
+            (cpu - before) / wall >= super::activity::BUSY_CORES
+        }
+        _ => false,
     }
 }
 

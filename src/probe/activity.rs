@@ -63,6 +63,8 @@ pub struct ActivityReading {
     /// counter includes (its inference check: one completion of one
     /// token): a rise by no more than this is not use.
     pub own_requests: u64,
+    /// Why a configured source was passed over (`metrics …: HTTP 501`).
+    pub note: Option<String>,
 }
 
 /// Reads activity for a service whose process is `pid` (if found), from
@@ -90,7 +92,10 @@ pub fn probe_activity(
         None => Err("no process".to_string()),
     };
     match (conn, metrics_error) {
-        (Ok(r), _) => Ok(r),
+        (Ok(mut r), m) => {
+            r.note = m.map(|m| format!("{m}; from connections instead"));
+            Ok(r)
+        }
         (Err(c), Some(m)) => Err(format!("{m}; connections: {c}")),
         (Err(c), None) => Err(format!("connections: {c}")),
     }
@@ -152,6 +157,7 @@ pub fn read_metrics(
                 in_flight: in_flight.map(|v| v.max(0.0).ceil() as u64),
                 connections: None,
                 own_requests: 0,
+                note: None,
             });
         }
     }
@@ -242,6 +248,7 @@ pub fn connections(pid: u32) -> Result<ActivityReading, String> {
         in_flight: None,
         connections: Some(n as u64),
         own_requests: 0,
+        note: None,
     })
 }
 

@@ -188,6 +188,7 @@ fn live_activity(read: Result<probe::ActivityReading, String>) -> LiveActivity {
             in_flight: r.in_flight,
             connections: r.connections,
             own_requests: r.own_requests,
+            note: r.note,
         },
         Err(why) => LiveActivity::Unknown(why),
     }
