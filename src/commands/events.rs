@@ -64,25 +64,41 @@ struct Log {
     pos: u64,
     /// The file's identity (device, inode): a rotation renames it away.
     id: (u64, u64),
+    /// Its first bytes as read: a file truncated and written again past
+    /// the old offset between two looks starts with other bytes.
+    head: Vec<u8>,
 }
+
+/// How many first bytes of the log are compared to tell a truncation.
+const HEAD: usize = 128;
 
 impl Log {
     fn new(file: File) -> Result<Log> {
         let m = file.metadata()?;
+        let head = head_of(&file);
         Ok(Log {
             reader: BufReader::new(file),
             pos: 0,
             id: (m.dev(), m.ino()),
+            head,
         })
     }
 
     /// Truncated in place (`copytruncate`, `> events.jsonl`): shorter than
-    /// what was read. Reading then starts again from its start.
+    /// what was read, or starting with other bytes than it did (written
+    /// again past the old offset meanwhile). Reading then starts again from
+    /// its start.
     fn restart_if_truncated(&mut self) -> Result<bool> {
         let len = self.reader.get_ref().metadata()?.len();
-        if len >= self.pos {
+        let now = head_of(self.reader.get_ref());
+        let same_start = now.len() >= self.head.len() && now[..self.head.len()] == self.head[..];
+        if len >= self.pos && same_start {
+            if self.head.len() < HEAD {
+                self.head = now;
+            }
             return Ok(false);
         }
+        self.head = now;
         self.pos = 0;
         self.reader.seek(SeekFrom::Start(0))?;
         Ok(true)
@@ -99,6 +115,15 @@ impl Log {
         self.pos += n as u64;
         Ok(Next::Line(line))
     }
+}
+
+/// The first [`HEAD`] bytes of `file` (fewer when it is shorter).
+fn head_of(file: &File) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; HEAD];
+    let n = file.read_at(&mut buf, 0).unwrap_or(0);
+    buf.truncate(n);
+    buf
 }
 
 /// The line as printed when it is a matching event; None otherwise (a line
@@ -204,6 +229,12 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
                     continue;
                 }
                 std::thread::sleep(Duration::from_millis(300));
+                // Before reading what came meanwhile: a log truncated and
+                // written again is read from its start, not from the old
+                // offset in the middle of the new lines.
+                if let Some(log) = current.as_mut() {
+                    log.restart_if_truncated()?;
+                }
             }
         }
     }

@@ -342,3 +342,32 @@ fn an_unknown_service_or_node_is_an_error_with_a_suggestion() {
         String::from_utf8_lossy(&ok.stderr)
     );
 }
+
+/// A walk found the truncation missed when the log grew back past the old
+/// offset before the follower looked again: the first bytes tell.
+#[test]
+fn follow_reads_a_log_truncated_and_grown_back_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample_log(dir.path());
+    let (mut child, rx) = follow(&log, &["-n", "1"]);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(30)).map(|l| seq_of(&l)),
+        Ok(5)
+    );
+    let mut text = String::new();
+    for seq in 6..30 {
+        text.push_str(&line(NOW, seq, "run_started", "n1", None));
+    }
+    // Truncated and written again at once, longer than before.
+    std::fs::write(&log, &text).unwrap();
+    let mut got = vec![];
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(5)) {
+        got.push(seq_of(&l));
+        if got.len() == 24 {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(got, (6..30).collect::<Vec<u64>>());
+}
