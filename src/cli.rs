@@ -369,6 +369,24 @@ pub enum Command {
         #[command(flatten)]
         trust: Trust,
     },
+    /// Write one self-contained HTML page about the fleet: grid, timelines, memory, incidents
+    ///
+    /// Built from hosts/, the state directory's checkpoint and overrides, and
+    /// the event log (its rotated files too). The page loads nothing and runs
+    /// no script; what cannot be read is skipped and listed on the page.
+    Report {
+        /// The HTML file to write (replaced atomically)
+        #[arg(long, value_hint = clap::ValueHint::FilePath)]
+        out: PathBuf,
+        /// The window's start: RFC 3339, or a duration ago (24h, 30m, 7d)
+        #[arg(long, value_parser = parse_when, default_value = "24h")]
+        since: When,
+        /// The event log to read [default: events.jsonl in the state directory]
+        #[arg(long, value_hint = clap::ValueHint::FilePath)]
+        events: Option<String>,
+        #[command(flatten)]
+        clock: Clock,
+    },
     /// Print a shell completion script (bash, zsh or fish) to stdout
     Completions {
         #[arg(value_enum)]

@@ -251,6 +251,24 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             commands::logs::run(&fleet, &state, &local, &a)
         }
+        Command::Report {
+            out,
+            since,
+            events,
+            clock,
+        } => {
+            let now = clock.now.or(b.now).unwrap_or_else(chrono::Utc::now);
+            let log =
+                EventsTarget::from_flag(events.as_deref().or(b.events.as_deref())).log(&state);
+            commands::report::run(&commands::report::Request {
+                hosts: &g.hosts,
+                state_dir: &state,
+                events_log: log,
+                out: &out,
+                now,
+                since: since.resolve(now),
+            })
+        }
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
         Command::Schema => commands::completions::schema(),

@@ -50,6 +50,7 @@ mod reliability;
 mod remote_fallback;
 mod removed;
 mod replay;
+mod report;
 mod reset_state;
 mod rotation;
 mod schema;
