@@ -42,6 +42,11 @@ lint:
 snapshots:
     INSTA_UPDATE=always cargo test --test it snapshots
 
+# The report's screenshot in docs/ (docs/report.png), from the fixture fleet
+# of tests/it/report.rs, taken by headless chromium
+screenshots:
+    SUPERVISORCTL_SCREENSHOTS="$(pwd)/docs" cargo test --test it report_of_a_fleet_through_five_incidents
+
 # Regenerate nothing silently: print actual events of failing fixture cases
 fixtures-diff:
     UPDATE_EXPECT=1 cargo test --test it fixtures -- --nocapture
