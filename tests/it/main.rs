@@ -35,6 +35,7 @@ mod log_shipping;
 mod matcher;
 mod metrics_file;
 mod mistakes;
+mod monitoring;
 mod observe_swap;
 mod operator;
 mod orphan_evict;

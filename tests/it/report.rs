@@ -223,12 +223,12 @@ fn report_of_the_sample_fleet_after_a_dry_run() {
     in_browser("sample", &page, &expected);
 }
 
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The `at:` offsets (seconds) and worlds of a scenario's steps.
-fn steps(scenario: &Path) -> Vec<(i64, PathBuf)> {
+pub fn steps(scenario: &Path) -> Vec<(i64, PathBuf)> {
     let text = std::fs::read_to_string(scenario.join("scenario.yaml")).unwrap();
     let mut out = vec![];
     let mut at = None;
