@@ -13,6 +13,7 @@ mod ci_recipe;
 mod clock;
 mod closed_stdout;
 mod commands;
+mod deb;
 mod decision_quality;
 mod ecosystem;
 mod env_file;
