@@ -275,6 +275,12 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
         placed[i] = at.min(next - gap);
         next = placed[i];
     }
+    // Those pushed past the start move right again, in order.
+    let mut prev = f64::NEG_INFINITY;
+    for p in placed.iter_mut() {
+        *p = p.max(prev + gap).max(0.0);
+        prev = *p;
+    }
     for (i, e) in t.marks.iter().enumerate() {
         let Some(x) = xs[i] else { continue };
         let c = placed[i];
