@@ -61,7 +61,7 @@ pub struct Global {
     /// The local node: its actions are executed and its processes probed [default: the host name]
     #[arg(long, global = true)]
     pub node: Option<String>,
-    /// human for people; json for programs (JSON objects, one a line)
+    /// human for people; json for programs (JSON objects, one a line); html: `replay` only
     #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
     pub output: OutputArg,
 }
@@ -84,6 +84,8 @@ pub struct BeforeCommand {
 pub enum OutputArg {
     Human,
     Json,
+    // `replay` only: a self-contained HTML page on stdout.
+    Html,
 }
 
 /// `--now`: the clock.

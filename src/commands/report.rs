@@ -102,14 +102,16 @@ pub fn gather(r: &Request) -> Inputs {
     });
     let events = read_events(&r.events_log, r.since, r.now, &mut problems);
     Inputs {
+        title: "Fleet report".to_string(),
+        source: format!("state directory {}", r.state_dir.display()),
         made_at: r.now,
         since: r.since,
-        state_dir: r.state_dir.display().to_string(),
         nodes,
         checkpoint,
         overrides,
         events,
         problems,
+        score: None,
     }
 }
 

@@ -28,6 +28,11 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// [`esc`] for text of several lines (line breaks kept).
+pub fn esc_lines(s: &str) -> String {
+    s.lines().map(esc).collect::<Vec<_>>().join("\n")
+}
+
 /// The string field `k` of an event, escaped ("" when absent).
 pub fn field(e: &Value, k: &str) -> String {
     match e.get(k) {
@@ -112,6 +117,7 @@ svg .tick{fill:var(--muted);font-size:10px}
 .incidents td.what{word-break:break-word}
 .incidents td:not(.what){white-space:nowrap}
 footer{margin-top:28px;font-size:12px;color:var(--muted)}
+pre.score{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px 12px;overflow-x:auto}
 "#;
 
 /// Pattern fills for the timeline bands (one hidden SVG; the bands refer
@@ -141,6 +147,12 @@ fn when(t: DateTime<Utc>) -> String {
 /// The whole page.
 pub fn page(m: &Model) -> String {
     let mut o = String::with_capacity(64 * 1024 + m.services() * 160);
+    let (title, made, since, source) = (
+        esc(&m.title),
+        when(m.made_at),
+        when(m.since),
+        esc(&m.source),
+    );
     let _ = write!(
         o,
         r#"<!DOCTYPE html>
@@ -151,19 +163,16 @@ pub fn page(m: &Model) -> String {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
-<title>supervisorctl report — {}</title>
+<title>supervisorctl — {title} — {made}</title>
 <style>{STYLE}</style>
 </head>
 <body>
 {PATTERNS}
 <header>
-<h1>Fleet report</h1>
-<div class="muted">made at <time datetime="{0}">{0}</time> · window {} → {0} · state directory <code>{}</code></div>
+<h1>{title}</h1>
+<div class="muted">made at <time datetime="{made}">{made}</time> · window {since} → {made} · {source}</div>
 </header>
-"#,
-        when(m.made_at),
-        when(m.since),
-        esc(&m.state_dir),
+"#
     );
     summary(&mut o, m);
     problems(&mut o, m);
@@ -174,6 +183,13 @@ pub fn page(m: &Model) -> String {
     let _ = writeln!(o, "<h2 id=\"memory\">Memory</h2>");
     super::chart::write(&mut o, m);
     incidents(&mut o, m);
+    if let Some(score) = &m.score {
+        let _ = writeln!(
+            o,
+            r#"<h2 id="score">Score</h2><pre class="mono score">{}</pre>"#,
+            esc_lines(score.trim_matches('\n'))
+        );
+    }
     let _ = writeln!(
         o,
         "<footer>Made by supervisorctl {} at {} from {} event lines ({} in the window). This page loads nothing and runs no script.</footer>\n</body>\n</html>",
@@ -323,18 +339,18 @@ fn incidents(o: &mut String, m: &Model) {
     }
     let _ = writeln!(
         o,
-        r#"<p class="muted">The last {} of {} in the window, newest first: failed actions and verifications, services found dead, blocked actions, predictions, undelivered webhooks, unreadable observations.</p>
+        r#"<p class="muted">The last {} of {} in the window, newest first (repeats folded): failed actions and verifications, services found dead, blocked actions, predictions, undelivered webhooks, unreadable observations.</p>
 <table><thead><tr><th>time</th><th>where</th><th>what</th></tr></thead><tbody>"#,
-        m.incidents.len(),
+        m.incidents.iter().map(|r| r.count).sum::<usize>(),
         m.incidents_total
     );
-    for e in &m.incidents {
+    for r in &m.incidents {
         let _ = writeln!(
             o,
             r#"<tr><td class="mono">{}</td><td>{}</td><td class="what">{}</td></tr>"#,
-            field(e, "ts"),
-            who(e),
-            describe(e)
+            r.when(),
+            who(&r.event),
+            describe(&r.event)
         );
     }
     let _ = writeln!(o, "</tbody></table></section>");

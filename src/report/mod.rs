@@ -79,11 +79,13 @@ fn kind_name(k: crate::desired::Kind) -> String {
 /// What a report is made of.
 #[derive(Debug, Clone)]
 pub struct Inputs {
+    /// The page's heading.
+    pub title: String,
+    /// Where it was read from, in words (shown under the heading).
+    pub source: String,
     pub made_at: DateTime<Utc>,
     /// The window's start; it ends at `made_at`.
     pub since: DateTime<Utc>,
-    /// Where it was read from (shown on the page).
-    pub state_dir: String,
     /// hosts/ (empty when it could not be read: then the checkpoint and
     /// the events name the services).
     pub nodes: Vec<NodeInfo>,
@@ -92,6 +94,8 @@ pub struct Inputs {
     pub events: Events,
     /// What could not be read, for people.
     pub problems: Vec<String>,
+    /// A replay's score (its table as text), shown after the incidents.
+    pub score: Option<String>,
 }
 
 /// The events a report keeps from the log (see [`Events::add`]).
@@ -306,9 +310,11 @@ pub struct Node {
 /// The page's content, before it is written as HTML.
 #[derive(Debug, Clone)]
 pub struct Model {
+    pub title: String,
+    pub source: String,
+    pub score: Option<String>,
     pub made_at: DateTime<Utc>,
     pub since: DateTime<Utc>,
-    pub state_dir: String,
     pub nodes: Vec<Node>,
     pub last_run: Option<Value>,
     pub timelines: Vec<timeline::Timeline>,
@@ -318,7 +324,8 @@ pub struct Model {
     pub steady: usize,
     pub charts: Vec<chart::Chart>,
     pub charts_left_out: usize,
-    pub incidents: Vec<Value>,
+    /// Newest first, repeats folded.
+    pub incidents: Vec<Repeated>,
     pub incidents_total: usize,
     pub problems: Vec<String>,
     pub events_in_window: usize,
@@ -475,6 +482,57 @@ fn grid_nodes(inputs: &Inputs, offline: &BTreeSet<String>) -> Vec<Node> {
     nodes.into_values().collect()
 }
 
+/// Consecutive events that say the same thing about the same service,
+/// shown once with their count (a crash loop's 40 blocked restarts are
+/// one line).
+#[derive(Debug, Clone)]
+pub struct Repeated {
+    /// The first of them (in the order given).
+    pub event: Value,
+    pub count: usize,
+    /// The `ts` of the last of them.
+    pub last_ts: String,
+}
+
+impl Repeated {
+    /// When: the time, or `first – last (×N)` (in time order).
+    pub fn when(&self) -> String {
+        let first = html::field(&self.event, "ts");
+        if self.count == 1 {
+            return first;
+        }
+        let last = html::esc(&self.last_ts);
+        let (a, b) = if first <= last {
+            (first, last)
+        } else {
+            (last, first)
+        };
+        format!("{a} – {b} (×{})", self.count)
+    }
+}
+
+/// `events` with consecutive repeats folded.
+pub fn fold<'a>(events: impl IntoIterator<Item = &'a Value>) -> Vec<Repeated> {
+    let mut out: Vec<Repeated> = vec![];
+    let mut last_key = None;
+    for e in events {
+        let key = (text(e, "node"), text(e, "service"), html::describe(e));
+        match out.last_mut() {
+            Some(r) if last_key.as_ref() == Some(&key) => {
+                r.count += 1;
+                r.last_ts = text(e, "ts").to_string();
+            }
+            _ => out.push(Repeated {
+                event: e.clone(),
+                count: 1,
+                last_ts: text(e, "ts").to_string(),
+            }),
+        }
+        last_key = Some(key);
+    }
+    out
+}
+
 /// Whether an event is an incident: a failed action or verification, a
 /// service found dead, a blocked action, a prediction, an undelivered
 /// webhook, an unreadable observation, a recovered intent, a thrash.
@@ -511,9 +569,11 @@ pub fn build(inputs: &Inputs) -> Model {
         .filter(|e| is_incident(e))
         .collect();
     Model {
+        title: inputs.title.clone(),
+        source: inputs.source.clone(),
+        score: inputs.score.clone(),
         made_at: inputs.made_at,
         since: inputs.since,
-        state_dir: inputs.state_dir.clone(),
         last_run: inputs.events.last_run.clone(),
         timelines,
         timelines_left_out: left_out,
@@ -521,11 +581,9 @@ pub fn build(inputs: &Inputs) -> Model {
         charts,
         charts_left_out,
         incidents_total: incidents.len(),
-        incidents: incidents
-            .iter()
-            .rev()
+        incidents: fold(incidents.iter().rev().copied())
+            .into_iter()
             .take(MAX_INCIDENTS)
-            .map(|e| (*e).clone())
             .collect(),
         problems: inputs.problems.clone(),
         events_in_window: inputs.events.kept.len(),

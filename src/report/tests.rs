@@ -7,9 +7,10 @@ fn t(s: &str) -> DateTime<Utc> {
 
 fn inputs() -> Inputs {
     Inputs {
+        title: "Fleet report".into(),
+        source: "state directory /var/lib/<x>".into(),
         made_at: t("2026-11-23T12:00:00Z"),
         since: t("2026-11-22T12:00:00Z"),
-        state_dir: "/var/lib/<x>".into(),
         nodes: vec![NodeInfo {
             name: "gpu-box".into(),
             memory_pressure: 0.9,
@@ -21,6 +22,7 @@ fn inputs() -> Inputs {
         overrides: Overrides::default(),
         events: Events::default(),
         problems: vec![],
+        score: None,
     }
 }
 

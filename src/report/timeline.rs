@@ -8,8 +8,8 @@ use std::fmt::Write;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use super::html::{describe, esc, field, state_cell};
-use super::{text, ts_of, Inputs, Model, Service, State, MAX_MARKS, MAX_TIMELINES};
+use super::html::{describe, esc, state_cell};
+use super::{fold, text, ts_of, Inputs, Model, Repeated, Service, State, MAX_MARKS, MAX_TIMELINES};
 
 /// Width of the drawing, in SVG units.
 const W: f64 = 1000.0;
@@ -33,8 +33,8 @@ pub struct Timeline {
     pub service: String,
     pub state: State,
     pub bands: Vec<Band>,
-    /// Events drawn as markers, oldest first.
-    pub marks: Vec<Value>,
+    /// Events drawn as markers, oldest first, repeats folded.
+    pub marks: Vec<Repeated>,
     pub marks_left_out: usize,
 }
 
@@ -153,11 +153,7 @@ pub fn build(inputs: &Inputs, all: &[&Service]) -> (Vec<Timeline>, usize, usize)
                 .services
                 .get(&s.key())
                 .and_then(|st| st.loading_since);
-            let mut marks: Vec<Value> = evs
-                .iter()
-                .filter(|e| is_mark(e))
-                .map(|e| (*e).clone())
-                .collect();
+            let mut marks = fold(evs.iter().copied().filter(|e| is_mark(e)));
             let left = marks.len().saturating_sub(MAX_MARKS);
             marks.drain(..left);
             Timeline {
@@ -265,7 +261,7 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
     let xs: Vec<Option<f64>> = t
         .marks
         .iter()
-        .map(|e| ts_of(e).map(|at| x_of(at, since, until)))
+        .map(|r| ts_of(&r.event).map(|at| x_of(at, since, until)))
         .collect();
     let mut placed = vec![0.0; xs.len()];
     let gap = MARK_GAP.min(W / xs.len().max(1) as f64);
@@ -281,14 +277,15 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
         *p = p.max(prev + gap).max(0.0);
         prev = *p;
     }
-    for (i, e) in t.marks.iter().enumerate() {
+    for (i, r) in t.marks.iter().enumerate() {
         let Some(x) = xs[i] else { continue };
+        let e = &r.event;
         let c = placed[i];
         let _ = write!(
             s,
             r#"<g><title>{}. {} {}</title><path class="axis" d="M{c:.1} 12L{x:.1} 18V40" fill="none"/><circle class="{}" cx="{c:.1}" cy="8" r="7.5"/><text class="marknum" x="{c:.1}" y="11" text-anchor="middle">{}</text></g>"#,
             first + i,
-            field(e, "ts"),
+            r.when(),
             describe(e),
             mark_class(e),
             (first + i) % 1000
@@ -337,7 +334,8 @@ pub fn write(o: &mut String, m: &Model) {
         let shown = t.marks.len().saturating_sub(LISTED);
         if !t.marks.is_empty() {
             let _ = write!(o, r#"<ol start="{}">"#, t.marks_left_out + shown + 1);
-            for e in &t.marks[shown..] {
+            for r in &t.marks[shown..] {
+                let e = &r.event;
                 let cls = if mark_class(e) == "m-failed" {
                     r#" class="failed""#
                 } else {
@@ -346,7 +344,7 @@ pub fn write(o: &mut String, m: &Model) {
                 let _ = write!(
                     o,
                     r#"<li{cls}><span class="mono">{}</span> {}</li>"#,
-                    field(e, "ts"),
+                    r.when(),
                     describe(e)
                 );
             }

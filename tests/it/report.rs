@@ -140,7 +140,7 @@ fn states(hosts: &Path, state: &Path) -> BTreeMap<String, String> {
 /// words, the sections, and nothing the page does not say.
 fn check_dom(dom: &str, expected: &BTreeMap<String, String>) {
     assert!(
-        dom.contains("Fleet report"),
+        dom.contains("Fleet report") || dom.contains("Replay of "),
         "not the report's DOM: {}",
         &dom[..dom.len().min(500)]
     );
@@ -419,4 +419,49 @@ fn bad_input_never_stops_a_report() {
         .arg(empty.path().join("no/such/dir/r.html"))
         .run();
     assert_eq!(r.code, 1, "{}", r.describe());
+}
+
+#[test]
+fn replay_output_html_draws_the_replay_and_its_score() {
+    let scenario = repo_root().join("world-fixtures/scenarios/memory-leak");
+    let run = || {
+        Run::new("replay")
+            .arg(&scenario)
+            .args(["--output", "html"])
+            .run()
+    };
+    let out = run();
+    let json = Run::new("replay").arg(&scenario).output_json().run();
+    assert_eq!(out.code, json.code, "the same verdict: {}", out.describe());
+    assert!(matches!(out.code, 0 | 2), "{}", out.describe());
+    let html = &out.stdout;
+    check_self_contained(html);
+    assert!(
+        html.contains("<h1>Replay of "),
+        "{}",
+        &html[..html.len().min(2000)]
+    );
+    assert!(html.contains(">Score</h2>"));
+    assert!(
+        html.contains(r#"data-chart="app-1/worker/memory""#),
+        "the leak's series is charted"
+    );
+    assert!(html.contains("predicted to cross its threshold"));
+    assert_eq!(run().stdout, *html, "the same scenario gives the same page");
+    let page = tempfile::tempdir().unwrap();
+    let file = page.path().join("replay.html");
+    std::fs::write(&file, html).unwrap();
+    let expected = BTreeMap::from([("app-1/worker".to_string(), "healthy".to_string())]);
+    in_browser("replay", &file, &expected);
+
+    // Any other command refuses `--output html`.
+    let status = Run::new("status").args(["--output", "html"]).run();
+    assert_eq!(status.code, 1, "{}", status.describe());
+    assert!(
+        status
+            .stderr
+            .contains("`--output html` is for `replay` only"),
+        "{}",
+        status.describe()
+    );
 }
