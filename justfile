@@ -23,6 +23,16 @@ dist:
     {{target}}/release/supervisorctl schema > {{target}}/dist/services.schema.json
     @ls -l {{target}}/dist {{target}}/dist/completions
 
+# The Debian package (cargo-deb; `cargo install cargo-deb --locked` once):
+# target/debian/supervisorctl_<version>_<arch>.deb, see docs/packaging.md
+deb: dist
+    rm -rf {{target}}/dist/deb
+    mkdir -p {{target}}/dist/deb/systemd
+    for f in systemd/*.service systemd/*.timer; do sed 's#/usr/local/bin/supervisorctl#/usr/bin/supervisorctl#g' "$f" > {{target}}/dist/deb/systemd/"$(basename "$f")"; done
+    gzip -9n < {{target}}/dist/supervisorctl.1 > {{target}}/dist/deb/supervisorctl.1.gz
+    cargo deb --no-build --strip
+    @ls -l {{target}}/debian/*.deb
+
 # Run the whole test suite
 test:
     cargo test
@@ -41,6 +51,11 @@ lint:
 # `git diff tests/it/snapshots/cases/` before committing (docs/testing.md)
 snapshots:
     INSTA_UPDATE=always cargo test --test it snapshots
+
+# The report's screenshot in docs/ (docs/report.png), from the fixture fleet
+# of tests/it/report.rs, taken by headless chromium
+screenshots:
+    SUPERVISORCTL_SCREENSHOTS="$(pwd)/docs" cargo test --test it report_of_a_fleet_through_five_incidents
 
 # Regenerate nothing silently: print actual events of failing fixture cases
 fixtures-diff:

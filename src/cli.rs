@@ -61,7 +61,7 @@ pub struct Global {
     /// The local node: its actions are executed and its processes probed [default: the host name]
     #[arg(long, global = true)]
     pub node: Option<String>,
-    /// human for people; json for programs (JSON objects, one a line)
+    /// human for people; json for programs (JSON objects, one a line); html: `replay` only
     #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
     pub output: OutputArg,
 }
@@ -84,6 +84,8 @@ pub struct BeforeCommand {
 pub enum OutputArg {
     Human,
     Json,
+    // `replay` only: a self-contained HTML page on stdout.
+    Html,
 }
 
 /// `--now`: the clock.
@@ -368,6 +370,24 @@ pub enum Command {
         clock: Clock,
         #[command(flatten)]
         trust: Trust,
+    },
+    /// Write one self-contained HTML page about the fleet: grid, timelines, memory, incidents
+    ///
+    /// Built from hosts/, the state directory's checkpoint and overrides, and
+    /// the event log (its rotated files too). The page loads nothing and runs
+    /// no script; what cannot be read is skipped and listed on the page.
+    Report {
+        /// The HTML file to write (replaced atomically)
+        #[arg(long, value_hint = clap::ValueHint::FilePath)]
+        out: PathBuf,
+        /// The window's start: RFC 3339, or a duration ago (24h, 30m, 7d)
+        #[arg(long, value_parser = parse_when, default_value = "24h")]
+        since: When,
+        /// The event log to read [default: events.jsonl in the state directory]
+        #[arg(long, value_hint = clap::ValueHint::FilePath)]
+        events: Option<String>,
+        #[command(flatten)]
+        clock: Clock,
     },
     /// Print a shell completion script (bash, zsh or fish) to stdout
     Completions {

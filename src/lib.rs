@@ -18,6 +18,7 @@ pub mod probe;
 pub mod procfs;
 pub mod render;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod store;
 pub mod text;

@@ -136,6 +136,65 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
             );
         }
     }
+    // The circuit is open where this run found the restarts exhausted.
+    let open: std::collections::BTreeSet<(&str, &str)> = events
+        .iter()
+        .filter(|e| {
+            e.kind == EventKind::DriftDetected
+                && e.fields.get("condition").and_then(Value::as_str) == Some("restart_exhausted")
+        })
+        .filter_map(|e| Some((e.node.as_deref()?, e.service.as_deref()?)))
+        .collect();
+    let _ = writeln!(out, "# HELP supervisor_service_circuit_open 1 while the service's restart circuit is open (its restart attempts exhausted), else 0.");
+    let _ = writeln!(out, "# TYPE supervisor_service_circuit_open gauge");
+    for k in checkpoint.services.keys() {
+        let (node, service) = k.split_once('/').unwrap_or((k, ""));
+        let _ = writeln!(
+            out,
+            "supervisor_service_circuit_open{{node=\"{}\",service=\"{}\"}} {}",
+            esc(node),
+            esc(service),
+            u8::from(open.contains(&(node, service)))
+        );
+    }
+    let _ = writeln!(out, "# HELP supervisor_failure_predicted_timestamp_seconds When a metric is predicted to cross its threshold (Unix time), while the prediction holds (failure_predicted).");
+    let _ = writeln!(
+        out,
+        "# TYPE supervisor_failure_predicted_timestamp_seconds gauge"
+    );
+    for (k, st) in &checkpoint.services {
+        let (node, service) = k.split_once('/').unwrap_or((k, ""));
+        for (metric, p) in &st.trends.predicted {
+            let _ = writeln!(
+                out,
+                "supervisor_failure_predicted_timestamp_seconds{{node=\"{}\",service=\"{}\",metric=\"{}\",recommended=\"{}\"}} {}",
+                esc(node),
+                esc(service),
+                esc(metric),
+                esc(&p.recommended),
+                p.projected_at.timestamp()
+            );
+        }
+    }
+    for (k, t) in &checkpoint.gpus {
+        let (node, gpu) = k.split_once('/').unwrap_or((k, ""));
+        for (metric, p) in &t.predicted {
+            let _ = writeln!(
+                out,
+                "supervisor_failure_predicted_timestamp_seconds{{node=\"{}\",gpu=\"{}\",metric=\"{}\",recommended=\"{}\"}} {}",
+                esc(node),
+                esc(gpu),
+                esc(metric),
+                esc(&p.recommended),
+                p.projected_at.timestamp()
+            );
+        }
+    }
+    let webhook_failures = events
+        .iter()
+        .filter(|e| e.kind == EventKind::WebhookFailed)
+        .count();
+    let _ = writeln!(out, "# HELP supervisor_webhook_failures Webhook deliveries still failing at the last run (webhook_failed events; each is retried by the next run).\n# TYPE supervisor_webhook_failures gauge\nsupervisor_webhook_failures {webhook_failures}");
     let mut executed: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut decided: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut ratios = vec![];
@@ -229,4 +288,45 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::trends::Predicted;
+    use crate::checkpoint::ServiceState;
+
+    #[test]
+    fn circuits_predictions_and_webhook_failures_are_gauges() {
+        let mut cp = Checkpoint::default();
+        let mut st = ServiceState::default();
+        let at: chrono::DateTime<Utc> = "2026-11-23T12:30:00Z".parse().unwrap();
+        st.trends.predicted.insert(
+            "memory".into(),
+            Predicted {
+                projected_at: at,
+                emitted_at: at,
+                threshold: 1.0,
+                slope: 1.0,
+                recommended: "restart_when_quiet".into(),
+            },
+        );
+        cp.services.insert("n/a".into(), st);
+        cp.services.insert("n/b".into(), ServiceState::default());
+        let events = [
+            Event::new(EventKind::DriftDetected, Some("n"), Some("a"))
+                .with("condition", "restart_exhausted"),
+            Event::new(EventKind::WebhookFailed, Some("n"), Some("b")),
+            Event::new(EventKind::WebhookFailed, Some("n"), Some("a")),
+        ];
+        let text = render(&events, &cp, 5, "unstable");
+        for line in [
+            "supervisor_service_circuit_open{node=\"n\",service=\"a\"} 1",
+            "supervisor_service_circuit_open{node=\"n\",service=\"b\"} 0",
+            "supervisor_failure_predicted_timestamp_seconds{node=\"n\",service=\"a\",metric=\"memory\",recommended=\"restart_when_quiet\"} 1795437000",
+            "supervisor_webhook_failures 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Webhooks (SPEC §7, §9): each event of a listed type is POSTed as its JSON
 //! line, signed with `X-Supervisor-Signature: sha256=<hex HMAC-SHA256 of the
-//! body>` when the webhook has a `secret_file`. Deliveries happen after the
+//! body>` when the webhook has a `secret_file`; with `format: slack`,
+//! `discord` or `ntfy`, as one line for people in that service's shape
+//! (`chat.rs`), unsigned. Deliveries happen after the
 //! run's record is durable; a failed one is kept (`store::outbox`), retried
 //! by the next run and reported there as `webhook_failed`. It never fails
 //! the run.
@@ -23,6 +25,8 @@ use sha2::Sha256;
 use crate::desired::{Fleet, Webhook};
 use crate::events::{Event, EventKind};
 use crate::store::outbox::Pending;
+
+pub mod chat;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -68,11 +72,19 @@ fn targets<'a>(fleet: &'a Fleet, node: Option<&str>, ty: &str) -> Vec<&'a Webhoo
 /// The largest `secret_file` read: a key, not a document.
 const MAX_SECRET_BYTES: u64 = 64 << 10;
 
-fn post(agent: &ureq::Agent, hook: &Webhook, body: &str) -> Result<(), String> {
-    let mut req = agent
-        .post(&hook.url)
-        .header("content-type", "application/json");
-    if let Some(path) = &hook.secret_file {
+fn post(agent: &ureq::Agent, hook: &Webhook, line: &str) -> Result<(), String> {
+    let chat = serde_json::from_str::<Value>(line)
+        .ok()
+        .and_then(|v| chat::request(hook.format, &v));
+    let (content_type, body) = match &chat {
+        Some(c) => (c.content_type, c.body.as_str()),
+        None => ("application/json", line),
+    };
+    let mut req = agent.post(&hook.url).header("content-type", content_type);
+    for (name, value) in chat.iter().flat_map(|c| &c.headers) {
+        req = req.header(*name, value.as_str());
+    }
+    if let (Some(path), None) = (&hook.secret_file, &chat) {
         let secret = crate::desired::opened::read_small_file(path, MAX_SECRET_BYTES)
             .map_err(|e| format!("cannot read secret_file `{}`: {e}", path.display()))?;
         let secret = secret.strip_suffix(b"\n").unwrap_or(&secret);

@@ -1,6 +1,7 @@
 //! Timing and peak-RSS measurement of `check` against the floor, plus a live
 //! `reconcile --dry-run` of a 50-service node with real processes and a real
-//! HTTP health endpoint.
+//! HTTP health endpoint, and `report --out` of the largest fleet
+//! (`report.rs`).
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::gen;
 
-fn release_dir() -> PathBuf {
+pub fn release_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     exe.parent()
         .and_then(Path::parent)
@@ -21,7 +22,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn time(cmd: &[String], runs: usize) -> Duration {
+pub fn time(cmd: &[String], runs: usize) -> Duration {
     let mut samples = vec![];
     for _ in 0..runs {
         let t = Instant::now();
@@ -42,7 +43,7 @@ fn time(cmd: &[String], runs: usize) -> Duration {
 
 /// Peak RSS (KiB) of one run of `cmd`, measured by a fresh child of ours so
 /// that `RUSAGE_CHILDREN` sees that command alone.
-fn peak_rss(cmd: &[String]) -> u64 {
+pub fn peak_rss(cmd: &[String]) -> u64 {
     let me = std::env::current_exe().expect("exe");
     let out = Command::new(me).arg("rss").args(cmd).output().expect("rss");
     String::from_utf8_lossy(&out.stdout)
@@ -131,6 +132,8 @@ pub fn run(quick: bool) {
         println!("\ngrowth exponent from {n1} to {n2} services: {k:.2} (1.0 = linear)");
     }
     live(&bin, &base);
+    let (nodes, services) = if quick { (500, 40) } else { (2000, 40) };
+    super::report::run(&bin, &base, nodes, services);
 }
 
 /// `reconcile --dry-run` with live probes of a 50-service node: 25 services

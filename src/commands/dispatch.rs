@@ -18,6 +18,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         .clone()
         .unwrap_or_else(crate::store::statedir::default_state_dir);
     let json = g.output == OutputArg::Json;
+    if g.output == OutputArg::Html && !matches!(cli.command, Command::Replay { .. }) {
+        anyhow::bail!(
+            "`--output html` is for `replay` only\n\nhint: `supervisorctl report --out FILE.html` writes the fleet's page"
+        );
+    }
     commands::stdout::set_json(json);
     // `--insecure-config` given before the command, or after it.
     let insecure = |own: bool| own || b.insecure_config;
@@ -251,9 +256,30 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             commands::logs::run(&fleet, &state, &local, &a)
         }
+        Command::Report {
+            out,
+            since,
+            events,
+            clock,
+        } => {
+            let now = clock.now.or(b.now).unwrap_or_else(chrono::Utc::now);
+            let log =
+                EventsTarget::from_flag(events.as_deref().or(b.events.as_deref())).log(&state);
+            commands::report::run(&commands::report::Request {
+                hosts: &g.hosts,
+                state_dir: &state,
+                events_log: log,
+                out: &out,
+                now,
+                since: since.resolve(now),
+            })
+        }
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
         Command::Schema => commands::completions::schema(),
+        Command::Replay { scenario, trust } if g.output == OutputArg::Html => {
+            crate::replay::run_html(&scenario, insecure(trust.insecure_config))
+        }
         Command::Replay { scenario, trust } => {
             let output = if json { Output::Json } else { Output::Human };
             crate::replay::run(&scenario, output, insecure(trust.insecure_config))

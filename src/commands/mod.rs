@@ -13,6 +13,7 @@ pub mod operator;
 pub mod overrides;
 pub mod policies;
 pub mod record;
+pub mod report;
 pub mod shard;
 pub mod status;
 pub mod stdout;

@@ -46,6 +46,33 @@ pub(crate) enum RawKind {
     Service,
 }
 
+/// `webhooks[].format`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "WebhookFormat")]
+pub(crate) enum RawWebhookFormat {
+    /// The event's JSON line, signed with `secret_file` when set.
+    Generic,
+    /// Slack incoming webhook: `{"text": "…"}`.
+    Slack,
+    /// Discord webhook: `{"content": "…"}`.
+    Discord,
+    /// ntfy topic URL: a plain-text line with Title, Priority and Tags headers.
+    Ntfy,
+}
+
+impl From<RawWebhookFormat> for super::spec::WebhookFormat {
+    fn from(f: RawWebhookFormat) -> Self {
+        use super::spec::WebhookFormat as F;
+        match f {
+            RawWebhookFormat::Generic => F::Generic,
+            RawWebhookFormat::Slack => F::Slack,
+            RawWebhookFormat::Discord => F::Discord,
+            RawWebhookFormat::Ntfy => F::Ntfy,
+        }
+    }
+}
+
 impl From<RawKind> for Kind {
     fn from(k: RawKind) -> Kind {
         match k {
@@ -127,6 +154,7 @@ pub(crate) struct RawWindow {
 #[schemars(rename = "Webhook")]
 pub(crate) struct RawWebhook {
     pub url: Url,
+    pub format: Option<RawWebhookFormat>,
     pub events: Option<Vec<EventName>>,
     pub secret_file: Option<NonEmpty>,
     pub ca_file: Option<CaFile>,

@@ -11,7 +11,7 @@ use super::raw::{RawActivity, RawActivityMode, RawHealth, RawProcess, RawService
 use super::report::Report;
 use super::spec::{
     ActivitySource, HealthSpec, LoadingAnswer, MaintenanceWindow, Origin, Preset, Probe,
-    ProcessMatch, ServiceSpec, Settings, Start, Webhook,
+    ProcessMatch, ServiceSpec, Settings, Start, Webhook, WebhookFormat,
 };
 use super::tree::{key, Seg};
 
@@ -99,7 +99,17 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
             to_minute: w.to.0,
         });
     }
-    for hook in raw.webhooks.iter().flatten() {
+    for (i, hook) in raw.webhooks.iter().flatten().enumerate() {
+        let format = hook.format.map(Into::into).unwrap_or_default();
+        if hook.secret_file.is_some() && format != WebhookFormat::Generic {
+            let mut at = path(&["supervisor", "webhooks"]);
+            at.extend([Seg::Index(i), key("secret_file")]);
+            report.at_value(
+                &at,
+                "`secret_file` signs only `format: generic` deliveries: a chat service checks no signature".into(),
+                Some("remove `secret_file` (the chat webhook's URL is its secret), or use `format: generic`".into()),
+            );
+        }
         let mut events: Vec<String> = Vec::new();
         for event in hook.events.iter().flatten() {
             if !events.contains(&event.0) {
@@ -109,6 +119,7 @@ pub(crate) fn resolve_settings(raw: &RawSupervisor, report: &mut Report) -> Sett
         let secret_file = hook.secret_file.as_ref().map(|f| f.0.clone().into());
         s.webhooks.push(Webhook {
             url: hook.url.0.clone(),
+            format,
             events,
             secret_file,
             ca_file: hook.ca_file.as_ref().map(|f| f.0.clone().into()),

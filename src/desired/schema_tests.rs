@@ -21,7 +21,10 @@ fn every_field_the_loader_reads_is_in_the_schema() {
             &["pidfile", "name", "cmdline_contains", "user"][..],
         ),
         ("MaintenanceWindow", &["days", "from", "to"]),
-        ("Webhook", &["url", "events", "secret_file", "ca_file"]),
+        (
+            "Webhook",
+            &["url", "format", "events", "secret_file", "ca_file"],
+        ),
         ("Inference", &["url", "model", "timeout"]),
         ("Loading", &["status", "body"]),
         ("ActivityMetrics", &["metrics", "counter", "gauge"]),

@@ -91,11 +91,28 @@ pub struct MaintenanceWindow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
     pub url: String,
+    /// How each event is posted (`format:`; default `generic`).
+    pub format: WebhookFormat,
     /// Event types to deliver; empty means every type.
     pub events: Vec<String>,
     pub secret_file: Option<PathBuf>,
     /// A private CA (PEM) trusted besides the system's roots.
     pub ca_file: Option<PathBuf>,
+}
+
+/// `webhooks[].format`: the event's JSON line as it is (`generic`,
+/// signed when a secret is set), or one line for people in the body a chat
+/// service's incoming webhook takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebhookFormat {
+    #[default]
+    Generic,
+    /// `{"text": LINE}` (Slack incoming webhooks).
+    Slack,
+    /// `{"content": LINE}` (Discord webhooks).
+    Discord,
+    /// LINE as a plain-text body with `Title`, `Priority` and `Tags` (ntfy).
+    Ntfy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

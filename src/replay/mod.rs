@@ -36,6 +36,93 @@ pub use summary::StepSummary;
 /// timeline and the score as a table, step by step as they are decided;
 /// 0 when the score is clean, 2 when not, 1 on an error.
 pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
+    let Some((fleet, scenario)) = open(dir, insecure_config)? else {
+        return Ok(crate::exit::ERROR);
+    };
+    let mut out = Stdout::default();
+    if output == Output::Human {
+        out.write(&timeline::header(&scenario));
+    }
+    let (steps, _) = replay(&fleet, &scenario, |lines, summary| match output {
+        Output::Json => lines.iter().for_each(|l| out.write(l)),
+        Output::Human => out.write(&timeline::line(summary)),
+    });
+    let score = score::score(&fleet, &scenario, &steps);
+    match (output, steps.last()) {
+        (Output::Json, Some(last)) => out.write(&score.event(&scenario.node).to_line(
+            &crate::fmt::ts(last.at),
+            &last.run_id,
+            last.next_seq,
+        )),
+        _ => out.write(&timeline::table(&scenario, &score)),
+    }
+    out.finish()?;
+    Ok(exit_code(&score))
+}
+
+fn exit_code(score: &score::Score) -> i32 {
+    if score.clean() {
+        crate::exit::OK
+    } else {
+        crate::exit::DEGRADED
+    }
+}
+
+/// `replay DIR --output html`: the replay's timelines, the states it
+/// ends in, its memory series and incidents, and the score, as one
+/// self-contained page on stdout (`crate::report`, as `report` draws a
+/// state directory). The page is made at the last step's time, so the same
+/// scenario gives the same bytes.
+pub fn run_html(dir: &Path, insecure_config: bool) -> Result<i32> {
+    let Some((fleet, scenario)) = open(dir, insecure_config)? else {
+        return Ok(crate::exit::ERROR);
+    };
+    let first = scenario.steps.first().map(|s| scenario.time_of(s));
+    let last = scenario.steps.last().map(|s| scenario.time_of(s));
+    let (since, until) = (
+        first.unwrap_or(scenario.start),
+        last.unwrap_or(scenario.start),
+    );
+    let mut events = crate::report::Events::default();
+    let (steps, checkpoint) = replay(&fleet, &scenario, |lines, _| {
+        for l in lines {
+            if let Ok(v) = serde_json::from_str(l) {
+                events.add(v, since, until);
+            }
+        }
+    });
+    let score = score::score(&fleet, &scenario, &steps);
+    let inputs = crate::report::Inputs {
+        title: format!("Replay of {}", scenario.dir.display()),
+        source: format!(
+            "scenario {} · node {} · {} steps{}",
+            scenario.dir.display(),
+            scenario.node,
+            scenario.steps.len(),
+            scenario
+                .description
+                .as_deref()
+                .map(|d| format!(" · {d}"))
+                .unwrap_or_default()
+        ),
+        made_at: until,
+        since,
+        nodes: crate::report::NodeInfo::from_fleet(&fleet),
+        checkpoint,
+        overrides: Default::default(),
+        events,
+        problems: vec![],
+        score: Some(timeline::table(&scenario, &score)),
+    };
+    let mut out = Stdout::default();
+    out.write(&crate::report::render(&inputs));
+    out.finish()?;
+    Ok(exit_code(&score))
+}
+
+/// The scenario's fleet and scenario; `None` (the problem on stderr) when
+/// either is refused.
+fn open(dir: &Path, insecure_config: bool) -> Result<Option<(Fleet, Scenario)>> {
     let hosts = dir.join("hosts");
     let file = dir.join(scenario::FILE);
     let hint = "hint: a scenario is a folder with scenario.yaml, hosts/<node>/services.yaml and one world folder per step (see docs/decision-quality.md)";
@@ -53,39 +140,16 @@ pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
         );
     }
     let Some((fleet, _)) = crate::run::load_trusted_fleet(&hosts, insecure_config) else {
-        return Ok(crate::exit::ERROR);
+        return Ok(None);
     };
-    let scenario = match scenario::load(dir, &fleet) {
-        Ok(s) => s,
+    match scenario::load(dir, &fleet) {
+        Ok(s) => Ok(Some((fleet, s))),
         Err((e, source)) => {
             eprintln!("{}", e.render(source.as_deref()));
             eprintln!("\nerror: the scenario has a problem; fix it and replay again");
-            return Ok(crate::exit::ERROR);
+            Ok(None)
         }
-    };
-    let mut out = Stdout::default();
-    if output == Output::Human {
-        out.write(&timeline::header(&scenario));
     }
-    let steps = replay(&fleet, &scenario, |lines, summary| match output {
-        Output::Json => lines.iter().for_each(|l| out.write(l)),
-        Output::Human => out.write(&timeline::line(summary)),
-    });
-    let score = score::score(&fleet, &scenario, &steps);
-    match (output, steps.last()) {
-        (Output::Json, Some(last)) => out.write(&score.event(&scenario.node).to_line(
-            &crate::fmt::ts(last.at),
-            &last.run_id,
-            last.next_seq,
-        )),
-        _ => out.write(&timeline::table(&scenario, &score)),
-    }
-    out.finish()?;
-    Ok(if score.clean() {
-        crate::exit::OK
-    } else {
-        crate::exit::DEGRADED
-    })
 }
 
 /// stdout, written as the replay goes; a closed stdout (`| head`) ends the
@@ -125,12 +189,13 @@ impl Stdout {
 
 /// Runs the core over every step, handing each step's stamped lines and
 /// its summary to `emit` as soon as it is decided; pure but for reading
-/// each step's world. Returns the summaries (what the score needs).
+/// each step's world. Returns the summaries (what the score needs) and the
+/// checkpoint the last step left.
 pub fn replay(
     fleet: &Fleet,
     scenario: &Scenario,
     mut emit: impl FnMut(&[String], &StepSummary),
-) -> Vec<StepSummary> {
+) -> (Vec<StepSummary>, Checkpoint) {
     let mut checkpoint = Checkpoint::default();
     let overrides = Overrides::default();
     let live = BTreeMap::new();
@@ -198,7 +263,7 @@ pub fn replay(
         emit(&lines, &summary);
         steps.push(summary);
     }
-    steps
+    (steps, checkpoint)
 }
 
 /// What a real run would have executed, as started: a replay executes

@@ -169,6 +169,10 @@ fn the_schema_refuses_what_the_loader_refuses() {
             "supervisor:\n  webhooks:\n    - {url: \"http://x\", events: [nope]}\n",
         ),
         (
+            "unknown webhook format",
+            "supervisor:\n  webhooks:\n    - {url: \"https://ntfy.sh/x\", format: ntfi}\n",
+        ),
+        (
             "bad url",
             "supervisor:\n  webhooks:\n    - {url: \"ftp://x\"}\n",
         ),

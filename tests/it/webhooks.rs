@@ -302,3 +302,139 @@ fn a_receiver_that_stays_down_does_not_flood_the_log() {
         "{reported:?}"
     );
 }
+
+/// One request as a receiver saw it: lowercased header names, the body.
+type Request = (Vec<(String, String)>, String);
+
+/// A receiver that records every request and answers `status`.
+fn recorder(status: &'static str) -> (u16, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Arc<Mutex<Vec<Request>>> = Arc::default();
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut headers = vec![];
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let len = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0usize);
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            sink.lock()
+                .unwrap()
+                .push((headers, String::from_utf8_lossy(&body).into_owned()));
+            let answer =
+                format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ = std::io::Write::write_all(&mut &conn, answer.as_bytes());
+        }
+    });
+    (port, got)
+}
+
+fn header<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
+    r.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Slack, Discord and ntfy receive one line a person can read, in the shape
+/// each documents for its incoming webhooks; none is signed.
+#[test]
+fn chat_formats_post_a_readable_line_in_each_services_shape() {
+    let n = Node::new("");
+    let (slack, slack_got) = recorder("200 OK");
+    let (discord, discord_got) = recorder("204 No Content");
+    let (ntfy, ntfy_got) = recorder("200 OK");
+    let events = "[health_changed, reconcile_required, run_finished]";
+    let yaml = format!(
+        "supervisor:\n  webhooks:\n    - {{url: \"http://127.0.0.1:{slack}/services/T0/B0/x\", format: slack, events: {events}}}\n    - {{url: \"http://127.0.0.1:{discord}/api/webhooks/1/x\", format: discord, events: {events}}}\n    - {{url: \"http://127.0.0.1:{ntfy}/fleet\", format: ntfy, events: {events}}}\nservices:\n  a:\n    process:\n      pidfile: /nonexistent/a.pid\n    restart: [\"true\"]\n"
+    );
+    write_file(&n.path("hosts/testnode/services.yaml"), &yaml);
+    let r = n.reconcile("2026-11-23T12:00:00Z", &["--dry-run"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let logged: Vec<serde_json::Value> = r
+        .events
+        .iter()
+        .filter(|e| {
+            ["health_changed", "reconcile_required", "run_finished"]
+                .contains(&e["type"].as_str().unwrap())
+        })
+        .cloned()
+        .collect();
+    let lines: Vec<String> = logged
+        .iter()
+        .map(supervisorctl::webhooks::chat::line)
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("testnode/a: restart required: ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("run on testnode finished degraded: "),
+        "{lines:?}"
+    );
+
+    let slack_got = slack_got.lock().unwrap().clone();
+    let discord_got = discord_got.lock().unwrap().clone();
+    let ntfy_got = ntfy_got.lock().unwrap().clone();
+    for got in [&slack_got, &discord_got, &ntfy_got] {
+        assert_eq!(got.len(), lines.len(), "every listed event, once: {got:?}");
+        assert!(got
+            .iter()
+            .all(|r| header(r, "x-supervisor-signature").is_none()));
+    }
+    // Slack: {"text": …}, JSON, the line itself (no mrkdwn control characters here).
+    for (r, line) in slack_got.iter().zip(&lines) {
+        assert_eq!(header(r, "content-type"), Some("application/json"));
+        let body: serde_json::Value = serde_json::from_str(&r.1).unwrap();
+        assert_eq!(body.as_object().unwrap().len(), 1, "only `text`: {body}");
+        assert_eq!(body["text"], line.as_str());
+    }
+    // Discord: {"content": …} of at most 2,000 characters, mentions off.
+    for (r, line) in discord_got.iter().zip(&lines) {
+        assert_eq!(header(r, "content-type"), Some("application/json"));
+        let body: serde_json::Value = serde_json::from_str(&r.1).unwrap();
+        assert_eq!(body["content"], line.as_str());
+        assert!(body["content"].as_str().unwrap().chars().count() <= 2000);
+        assert_eq!(body["allowed_mentions"]["parse"], serde_json::json!([]));
+    }
+    // ntfy: the line as plain text; Title, a known Priority, Tags.
+    for (r, line) in ntfy_got.iter().zip(&lines) {
+        assert!(header(r, "content-type").unwrap().starts_with("text/plain"));
+        assert_eq!(&r.1, line);
+        let title = header(r, "title").expect("Title");
+        assert!(title.starts_with("supervisorctl: testnode"), "{title}");
+        let priority = header(r, "priority").expect("Priority");
+        assert!(
+            ["min", "low", "default", "high", "urgent", "max", "1", "2", "3", "4", "5"]
+                .contains(&priority)
+        );
+        let tags = header(r, "tags").expect("Tags");
+        assert!(
+            tags.split(',').all(|t| !t.is_empty() && !t.contains(' ')),
+            "{tags}"
+        );
+    }
+    // The run's state in words, a warning priority when it is bad news.
+    let finished = ntfy_got.last().unwrap();
+    assert_eq!(
+        header(finished, "priority"),
+        Some("default"),
+        "degraded, not unstable"
+    );
+}
