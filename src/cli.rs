@@ -417,7 +417,7 @@ pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 /// `watch --interval`: a duration of at least one second (a smaller one
 /// would make `watch` a busy loop of runs).
 pub fn parse_interval_arg(s: &str) -> Result<std::time::Duration, String> {
-    let d = parse_duration_arg(s)?;
+    let d = parse_duration_arg(s).map_err(|e| format!("{e} (the interval is at least 1s)"))?;
     if d < std::time::Duration::from_secs(1) {
         return Err(format!(
             "`{s}` is less than 1s; runs that often would be a busy loop"

@@ -9,8 +9,12 @@ use std::fmt::Write;
 fn is_unsafe(c: char) -> bool {
     matches!(c, '\0'..='\x1f' | '\x7f' | '\u{80}'..='\u{9f}')
         // Bidirectional controls reorder what a terminal shows ("Trojan
-        // source"): U+202A–U+202E, U+2066–U+2069, and the marks U+200E/F.
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+        // source"): U+202A–U+202E, U+2066–U+2069, and the marks U+200E/F
+        // and U+061C.
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+        // Line and paragraph separators break a line where a reader (or a
+        // JavaScript JSON consumer) does not expect one.
+        || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// `s` with every control character shown as an escape: `\n`, `\r`, `\t`

@@ -39,7 +39,8 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
                 let _ = writeln!(out, "{v}");
             } else {
                 let rate = demand
-                    .map(|d| format!("{:.3} req/s (was {:.3})", d.rate, d.prev_rate))
+                    // The counter's unit: requests, or tokens for llama.cpp.
+                    .map(|d| format!("{:.3}/s (was {:.3})", d.rate, d.prev_rate))
                     .unwrap_or_default();
                 let _ = writeln!(
                     out,

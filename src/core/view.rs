@@ -189,9 +189,10 @@ impl<'a> View<'a> {
         let counter = match live_activity {
             Some(super::activity::LiveActivity::Known {
                 requests_total: Some(n),
+                own_requests,
                 ..
-            }) => Some((*n, now)),
-            _ => record.and_then(|r| Some((r.requests_total?, r.observed_at))),
+            }) => Some((*n, now, *own_requests)),
+            _ => record.and_then(|r| Some((r.requests_total?, r.observed_at, 0))),
         };
         update_demand(&mut state, counter);
 
@@ -343,15 +344,21 @@ fn update_cpu(
 /// Demand forecast: an EWMA (α = 0.5) of the request rate between samples
 /// of the request counter (`requests_total` of a world record, or the live
 /// metrics counter), each with its time.
-fn update_demand(state: &mut ServiceState, counter: Option<(u64, DateTime<Utc>)>) {
-    let Some((total, at)) = counter else {
+/// The counter's rise by no more than this tool's own checks (`own`) is no
+/// demand.
+fn update_demand(state: &mut ServiceState, counter: Option<(u64, DateTime<Utc>, u64)>) {
+    let Some((total, at, own)) = counter else {
         return;
     };
     match &mut state.demand {
         Some(d) if at > d.at => {
             let secs = (at - d.at).num_milliseconds() as f64 / 1000.0;
             // A counter that went backwards was reset: count from zero.
-            let delta = total.checked_sub(d.requests_total).unwrap_or(total) as f64;
+            let delta = match total.checked_sub(d.requests_total) {
+                Some(rise) if rise <= own => 0,
+                Some(rise) => rise,
+                None => total,
+            } as f64;
             let instant = delta / secs;
             d.prev_rate = d.rate;
             d.rate = 0.5 * instant + 0.5 * d.rate;
