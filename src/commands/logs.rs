@@ -102,28 +102,14 @@ fn last_lines(f: &mut File, n: usize) -> Result<(String, u64)> {
     Ok((text, end))
 }
 
-/// The offset just after the last line break (a partial last line is left
-/// for `--follow`).
-fn complete_end(f: &mut File, len: u64) -> Result<u64> {
-    let mut at = len;
-    let mut chunk = vec![0u8; CHUNK as usize];
-    while at > 0 {
-        let from = at.saturating_sub(CHUNK);
-        let part = &mut chunk[..(at - from) as usize];
-        f.seek(SeekFrom::Start(from))?;
-        f.read_exact(part)?;
-        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
-            return Ok(from + i as u64 + 1);
-        }
-        at = from;
-    }
-    Ok(0)
-}
-
-/// Where the last `n` lines before `end` start: just after the `n+1`th
-/// line break from the end, or the start of the file.
-fn start_of_last(f: &mut File, end: u64, n: usize) -> Result<u64> {
-    let mut seen = 0usize;
+/// Reads `f` backwards from `end` in [`CHUNK`]s, handing each chunk and
+/// its offset to `found`, which returns an offset to stop at; Ok(None)
+/// once the start is reached.
+fn scan_back(
+    f: &mut File,
+    end: u64,
+    mut found: impl FnMut(u64, &[u8]) -> Option<u64>,
+) -> Result<Option<u64>> {
     let mut at = end;
     let mut chunk = vec![0u8; CHUNK as usize];
     while at > 0 {
@@ -131,17 +117,41 @@ fn start_of_last(f: &mut File, end: u64, n: usize) -> Result<u64> {
         let part = &mut chunk[..(at - from) as usize];
         f.seek(SeekFrom::Start(from))?;
         f.read_exact(part)?;
+        if let Some(stop) = found(from, part) {
+            return Ok(Some(stop));
+        }
+        at = from;
+    }
+    Ok(None)
+}
+
+/// The offset just after the last line break (a partial last line is left
+/// for `--follow`).
+fn complete_end(f: &mut File, len: u64) -> Result<u64> {
+    let end = scan_back(f, len, |from, part| {
+        part.iter()
+            .rposition(|&b| b == b'\n')
+            .map(|i| from + i as u64 + 1)
+    })?;
+    Ok(end.unwrap_or(0))
+}
+
+/// Where the last `n` lines before `end` start: just after the `n+1`th
+/// line break from the end, or the start of the file.
+fn start_of_last(f: &mut File, end: u64, n: usize) -> Result<u64> {
+    let mut seen = 0usize;
+    let start = scan_back(f, end, |from, part| {
         for (i, &b) in part.iter().enumerate().rev() {
             if b == b'\n' {
                 seen += 1;
                 if seen > n {
-                    return Ok(from + i as u64 + 1);
+                    return Some(from + i as u64 + 1);
                 }
             }
         }
-        at = from;
-    }
-    Ok(0)
+        None
+    })?;
+    Ok(start.unwrap_or(0))
 }
 
 /// One line, escaped, with a note when it was cut.

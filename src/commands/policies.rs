@@ -192,20 +192,37 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
     Ok(0)
 }
 
-/// Each model's (or `activity:` service's) activity source and what the
-/// last run saw of it.
-fn activity_human(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> Vec<String> {
-    let default = crate::checkpoint::ServiceState::default();
+/// Each model's (or `activity:` service's) spec and checkpoint state.
+fn activity_states<'a>(
+    node: &'a crate::desired::NodeSpec,
+    cp: Option<&'a Checkpoint>,
+) -> impl Iterator<
+    Item = (
+        &'a crate::desired::ServiceSpec,
+        &'a crate::checkpoint::ServiceState,
+    ),
+> {
+    static EMPTY: std::sync::OnceLock<crate::checkpoint::ServiceState> = std::sync::OnceLock::new();
+    let empty = EMPTY.get_or_init(Default::default);
     node.services
         .values()
         .filter(|svc| super::activity_view::shown(svc))
-        .map(|svc| {
+        .map(move |svc| {
             let st = cp
                 .and_then(|cp| {
                     cp.services
                         .get(&crate::checkpoint::key(&node.name, &svc.name))
                 })
-                .unwrap_or(&default);
+                .unwrap_or(empty);
+            (svc, st)
+        })
+}
+
+/// Each model's (or `activity:` service's) activity source and what the
+/// last run saw of it.
+fn activity_human(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> Vec<String> {
+    activity_states(node, cp)
+        .map(|(svc, st)| {
             let idle_without = node.settings.idle_without_activity;
             let seen = super::activity_view::seen(st, idle_without, |t| {
                 format!("at {}", crate::fmt::ts_secs(t))
@@ -223,19 +240,8 @@ fn activity_human(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> V
 }
 
 fn activity_json(node: &crate::desired::NodeSpec, cp: Option<&Checkpoint>) -> serde_json::Value {
-    let default = crate::checkpoint::ServiceState::default();
-    node.services
-        .values()
-        .filter(|svc| super::activity_view::shown(svc))
-        .map(|svc| {
-            let st = cp
-                .and_then(|cp| {
-                    cp.services
-                        .get(&crate::checkpoint::key(&node.name, &svc.name))
-                })
-                .unwrap_or(&default);
-            (svc.name.clone(), super::activity_view::json(svc, st))
-        })
+    activity_states(node, cp)
+        .map(|(svc, st)| (svc.name.clone(), super::activity_view::json(svc, st)))
         .collect::<serde_json::Map<_, _>>()
         .into()
 }

@@ -16,17 +16,9 @@ fn at(secs: u32) -> String {
     format!("2026-11-23T12:{:02}:{:02}Z", secs / 60, secs % 60)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_model_with_an_open_connection_is_in_use_and_is_evicted_once_it_closes() {
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut n = Node::new(&format!(
         "services:\n  web-model:\n    kind: model\n    idle_timeout: 1m\n    spawn: [python3, -m, http.server, --bind, 127.0.0.1, \"{port}\"]\n"
     ));

@@ -11,7 +11,7 @@
 //! them the tests look in the cache those scripts fill, and skip (which
 //! fails under `CI=true`) when nothing is there.
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -78,14 +78,6 @@ fn llama() -> Option<Llama> {
         );
     };
     Some(Llama { server, model })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Llama {
@@ -170,7 +162,7 @@ fn at(secs: u32) -> String {
 #[test]
 fn a_served_model_is_never_evicted_and_is_once_requests_stop() {
     let Some(llama) = llama() else { return };
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut n = node(&format!(
         "supervisor:\n  probe_period: 1s\nservices:\n  llm:\n    kind: model\n    idle_timeout: 10s\n    spawn: {}\n    activity:\n      metrics: http://127.0.0.1:{port}/metrics\n    health:\n      http: http://127.0.0.1:{port}/health\n",
         llama.spawn(port, true)
@@ -236,7 +228,7 @@ fn a_served_model_is_never_evicted_and_is_once_requests_stop() {
 #[test]
 fn without_metrics_an_open_connection_is_use() {
     let Some(llama) = llama() else { return };
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut n = node(&format!(
         "services:\n  llm:\n    kind: model\n    idle_timeout: 10s\n    spawn: {}\n    activity:\n      metrics: http://127.0.0.1:{port}/metrics\n    health:\n      http: http://127.0.0.1:{port}/health\n",
         llama.spawn(port, false)
@@ -271,7 +263,7 @@ fn without_metrics_an_open_connection_is_use() {
 #[test]
 fn a_stopped_server_fails_the_inference_check_while_its_process_lives() {
     let Some(llama) = llama() else { return };
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut n = node(&format!(
         "supervisor:\n  probe_period: 1s\nservices:\n  llm:\n    kind: model\n    pinned: true\n    spawn: {}\n    health:\n      inference:\n        url: http://127.0.0.1:{port}/v1/completions\n      timeout: 1s\n      degraded_after: 1\n      dead_after: 3\n",
         llama.spawn(port, true)
@@ -310,7 +302,7 @@ fn a_stopped_server_fails_the_inference_check_while_its_process_lives() {
 #[test]
 fn watch_brings_a_killed_server_back() {
     let Some(llama) = llama() else { return };
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut n = node(&format!(
         "services:\n  llm:\n    kind: model\n    pinned: true\n    spawn: {}\n    health:\n      http: http://127.0.0.1:{port}/health\n",
         llama.spawn(port, true)
@@ -340,7 +332,7 @@ fn watch_brings_a_killed_server_back() {
 #[test]
 fn a_start_that_never_answers_is_never_nominal() {
     let Some(llama) = llama() else { return };
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut n = node(&format!(
         "services:\n  llm:\n    kind: model\n    spawn: {}\n    health:\n      http: http://127.0.0.1:{port}/metrics\n",
         llama.spawn(port, false)
@@ -368,7 +360,7 @@ fn a_start_that_never_answers_is_never_nominal() {
 #[test]
 fn observe_reads_the_servers_counter() {
     let Some(llama) = llama() else { return };
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut n = node(&format!(
         "services:\n  llm:\n    kind: model\n    spawn: {}\n    activity:\n      metrics: http://127.0.0.1:{port}/metrics\n",
         llama.spawn(port, true)

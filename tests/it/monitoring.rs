@@ -6,7 +6,7 @@
 //! predictions) on another. Loopback only; every wait is bounded; every
 //! process is killed when the test ends.
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,14 +60,6 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn spawn(bin: &Path, args: &[String]) -> Killed {
     Killed(
         Command::new(bin)
@@ -81,7 +73,7 @@ fn spawn(bin: &Path, args: &[String]) -> Killed {
 }
 
 fn exporter(bin: &Path, dir: &Path) -> (Killed, u16) {
-    let port = free_port();
+    let port = crate::support::free_port();
     let args = vec![
         format!("--web.listen-address=127.0.0.1:{port}"),
         format!("--collector.textfile.directory={}", dir.display()),
@@ -201,7 +193,7 @@ fn every_dashboard_query_returns_a_series_from_a_real_prometheus() {
 
     let (_ea, pa) = exporter(&node_exporter, &a);
     let (_eb, pb) = exporter(&node_exporter, &b);
-    let port = free_port();
+    let port = crate::support::free_port();
     let config = root.path().join("prometheus.yml");
     std::fs::write(
         &config,

@@ -147,15 +147,7 @@ fn check_leaves_a_corrupt_checkpoint_in_place() {
 /// it as `unchanged` after, and says it again once it is gone and back.
 #[test]
 fn a_persisting_condition_is_said_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let case = crate::support::repo_root().join("world-fixtures/conflict-keep-vs-idle-evict");
-    let (hosts, world, state) = (
-        dir.path().join("hosts"),
-        dir.path().join("world"),
-        dir.path().join("state"),
-    );
-    crate::support::copy_tree(&case.join("hosts"), &hosts);
-    crate::support::copy_tree(&case.join("world"), &world);
+    let (_dir, hosts, world, state) = crate::support::fixture_copy("conflict-keep-vs-idle-evict");
     let run = |now: &str| {
         crate::support::Run::bare()
             .hosts(&hosts)
@@ -204,15 +196,7 @@ fn a_persisting_condition_is_said_once() {
 /// checkpoint keeps digests of what it reported.
 #[test]
 fn huge_incident_summaries_cannot_fill_the_state_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let case = crate::support::repo_root().join("world-fixtures/incident-warning-open");
-    let (hosts, world, state) = (
-        dir.path().join("hosts"),
-        dir.path().join("world"),
-        dir.path().join("state"),
-    );
-    crate::support::copy_tree(&case.join("hosts"), &hosts);
-    crate::support::copy_tree(&case.join("world"), &world);
+    let (_dir, hosts, world, state) = crate::support::fixture_copy("incident-warning-open");
     let summary = "x".repeat(500_000);
     for i in 0..50 {
         let inc = serde_json::json!({"id": format!("BIG-{i}"), "node": "n1", "severity": "warning",

@@ -295,6 +295,30 @@ fn tail(text: &str, max: usize) -> &str {
 }
 
 /// Copies a directory tree (files and folders only).
+/// A TCP port on 127.0.0.1 that nothing listens on now (bound, then
+/// released), for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// A fixture case's hosts/ and world copied into a fresh folder, with a
+/// state directory beside them: (folder, hosts, world, state).
+pub fn fixture_copy(case: &str) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = repo_root().join("world-fixtures").join(case);
+    let (hosts, world, state) = (
+        dir.path().join("hosts"),
+        dir.path().join("world"),
+        dir.path().join("state"),
+    );
+    copy_tree(&from.join("hosts"), &hosts);
+    copy_tree(&from.join("world"), &world);
+    (dir, hosts, world, state)
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create copy target");
     for entry in std::fs::read_dir(from).expect("read copy source") {
