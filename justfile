@@ -66,6 +66,11 @@ bench:
     cargo build --release --example bench
     cargo run --release --example bench
 
+# A world of 40,000 incidents on one node: what a run costs
+bench-incidents:
+    cargo build --release
+    cargo run --release --example bench -- incidents
+
 # What the activity probes (SPEC §13) cost per service: connections and metrics
 bench-activity:
     cargo run --release --example bench -- activity

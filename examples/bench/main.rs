@@ -6,10 +6,11 @@
 //! measures only that). Not part of the test suite: timings are reported, never
 //! asserted.
 //!
-//! Usage: cargo run --release --example bench [-- --quick | activity | report [NODES]]
+//! Usage: cargo run --release --example bench [-- --quick | activity | report [NODES] | incidents [N]]
 mod activity;
 mod floor;
 mod gen;
+mod incidents;
 mod measure;
 mod report;
 
@@ -19,6 +20,12 @@ fn main() {
         Some("floor") => floor::run(std::path::Path::new(&args[2])),
         Some("rss") => measure::rss_child(&args[2..]),
         Some("activity") => activity::run(),
+        // A world writer's 40,000 incidents: `-- incidents [N]`.
+        Some("incidents") => {
+            let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(40_000);
+            let bin = measure::release_dir().join("supervisorctl");
+            incidents::run(&bin, &std::env::temp_dir().join("supervisorctl-bench"), n)
+        }
         // Only the report's line: `-- report [NODES]` (default 2,000×40).
         Some("report") => {
             let nodes = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(2000);
