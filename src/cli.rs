@@ -417,7 +417,13 @@ pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 /// `watch --interval`: a duration of at least one second (a smaller one
 /// would make `watch` a busy loop of runs).
 pub fn parse_interval_arg(s: &str) -> Result<std::time::Duration, String> {
-    let d = parse_duration_arg(s).map_err(|e| format!("{e} (the interval is at least 1s)"))?;
+    // A fraction of a second is told the bound, not the general `500ms` hint.
+    let d = parse_duration_arg(s).map_err(|e| match s.starts_with("0.") {
+        true => {
+            format!("invalid interval `{s}`: at least 1s, in whole units (e.g. `1s`, `30s`, `1m`)")
+        }
+        false => e,
+    })?;
     if d < std::time::Duration::from_secs(1) {
         return Err(format!(
             "`{s}` is less than 1s; runs that often would be a busy loop"

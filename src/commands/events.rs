@@ -196,7 +196,13 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
     }
     loop {
         let next = match current.as_mut() {
-            Some(log) => log.next()?,
+            // Checked before every read while following: a log truncated
+            // and written again is never read from the middle of its new
+            // lines.
+            Some(log) => {
+                log.restart_if_truncated()?;
+                log.next()?
+            }
             None => Next::End,
         };
         match next {
