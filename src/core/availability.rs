@@ -157,8 +157,13 @@ fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     let fkey = key(&ctx.node.name, view.name());
     let active = ctx.input.checkpoint.fallbacks.get(&fkey);
     // Another node's service serves only while the world shows it healthy.
+    // `node/service` on this very node is a local fallback: this run's view
+    // of it (a live probe) says, no observer's record needed.
     let remote_ok = match backup.split_once('/') {
         None => true,
+        Some((node, service)) if node == ctx.node.name => {
+            ctx.health_of(service).is_none_or(|h| h == Health::Healthy)
+        }
         Some((node, service)) => remote_healthy(ctx, node, service),
     };
     if let (Some(active), false) = (active, remote_ok) {

@@ -391,3 +391,34 @@ fn a_recorded_failing_probe_keeps_its_reason() {
     let sp = &d.nodes[0].services[0];
     assert_eq!(sp.reason.as_deref(), Some("inference timed out after 10s"));
 }
+
+/// Issue: a fallback named `node/service` on the same node needed an
+/// observer's world record (`fallback vm/tiny-llm is not healthy in the
+/// world: not activated`); this node's own view of it is enough.
+#[test]
+fn a_fallback_on_this_node_named_with_its_node_needs_no_world_record() {
+    let mut primary = service("big", Kind::Model);
+    primary.fallback = Some("gpu/tiny".into());
+    let f = fleet("gpu", vec![primary, service("tiny", Kind::Model)]);
+    // Only the primary has a record; `tiny` is healthy in the checkpoint
+    // (as a live probe of this node left it).
+    let w = world("gpu", &[("big", Failed, None)]);
+    let mut cp = Checkpoint::default();
+    cp.services.insert(
+        "gpu/tiny".into(),
+        ServiceState {
+            health: crate::checkpoint::Health::Healthy,
+            ..Default::default()
+        },
+    );
+    let d = run(&f, &w, &cp);
+    assert!(
+        emitted(&d, "big").contains(&(
+            Urgency::Required,
+            Action::ActivateFallback,
+            "unhealthy_service"
+        )),
+        "{:?}",
+        emitted(&d, "big")
+    );
+}
