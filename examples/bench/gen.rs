@@ -133,3 +133,15 @@ pub fn fleet(root: &Path, nodes: usize, services: usize) {
         }
     }
 }
+
+/// The generated fleet of `nodes` × `services` under `base`, made once and
+/// kept (a `.done` marker) for later runs; returns its folder.
+pub fn fleet_once(base: &Path, nodes: usize, services: usize) -> std::path::PathBuf {
+    let dir = base.join(format!("{nodes}x{services}"));
+    if !dir.join(".done").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        fleet(&dir, nodes, services);
+        std::fs::write(dir.join(".done"), "").expect("marker");
+    }
+    dir
+}

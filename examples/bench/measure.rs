@@ -84,12 +84,7 @@ pub fn run(quick: bool) {
     println!("|---|---|---|---|---|---|---|");
     let mut medians = vec![];
     for (nodes, services) in sizes {
-        let dir = base.join(format!("{nodes}x{services}"));
-        if !dir.join(".done").exists() {
-            let _ = std::fs::remove_dir_all(&dir);
-            gen::fleet(&dir, nodes, services);
-            std::fs::write(dir.join(".done"), "").expect("marker");
-        }
+        let dir = gen::fleet_once(&base, nodes, services);
         let d = dir.display().to_string();
         let check: Vec<String> = [
             bin.display().to_string(),

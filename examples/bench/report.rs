@@ -7,12 +7,7 @@ use super::gen;
 use super::measure::{peak_rss, time};
 
 pub fn run(bin: &Path, base: &Path, nodes: usize, services: usize) {
-    let dir = base.join(format!("{nodes}x{services}"));
-    if !dir.join(".done").exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        gen::fleet(&dir, nodes, services);
-        std::fs::write(dir.join(".done"), "").expect("marker");
-    }
+    let dir = gen::fleet_once(base, nodes, services);
     let d = dir.display().to_string();
     let arg = |s: &str| s.to_string();
     let state = format!("{d}/report-state");
