@@ -253,11 +253,24 @@ fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &P
         Some(Start::Spawn(argv)) => {
             // A spawned service that still lives (failing its probe) is
             // stopped first, so two copies never fight over a port.
+            // What became of the old one is said with the start.
+            let mut before = String::new();
             if let Some(id) = known.filter(|id| procfs::is_same_process(*id)) {
-                if let StopOutcome::Refused(why) | StopOutcome::Failed(why) =
-                    exec::stop_process(Some(id), spec.stop.as_deref(), spec.stop_timeout)
-                {
-                    return failed(format!("could not stop the old process {}: {why}", id.pid));
+                match exec::stop_process(Some(id), spec.stop.as_deref(), spec.stop_timeout) {
+                    StopOutcome::Refused(why) | StopOutcome::Failed(why) => {
+                        return failed(format!("could not stop the old process {}: {why}", id.pid));
+                    }
+                    StopOutcome::Stopped { signal, waited } => {
+                        before = format!(
+                            "stopped the old pid {} with {signal} after {} ms; ",
+                            id.pid,
+                            waited.as_millis()
+                        );
+                    }
+                    StopOutcome::StopCommand(_) => {
+                        before = format!("stopped the old pid {} with its `stop`; ", id.pid);
+                    }
+                    StopOutcome::AlreadyGone => {}
                 }
             }
             let log = dir.join("logs").join(format!("{}.log", spec.name));
@@ -288,7 +301,7 @@ fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &P
                         spawned: Some(id),
                         started: true,
                         ..ok(format!(
-                            "spawned pid {}, output to `{}`",
+                            "{before}spawned pid {}, output to `{}`",
                             id.pid,
                             log.display()
                         ))

@@ -467,3 +467,32 @@ fn observe_without_state_dir_finds_spawned_services() {
     let rec = std::fs::read_to_string(out.join("services/n1/sp.json")).unwrap();
     assert!(rec.contains(&format!("\"pid\": {pid}")), "{rec}");
 }
+
+/// A walk found a restart of a live spawned service silent about the old
+/// process (SIGKILLed after its stop timeout): the start says what became
+/// of it.
+#[test]
+fn a_restart_of_a_live_spawned_service_says_how_the_old_one_was_stopped() {
+    let closed = crate::support::free_port();
+    let mut n = Node::new(&format!(
+        "services:\n  sp:\n    spawn: [sleep, \"3600.58\"]\n    health:\n      tcp: 127.0.0.1:{closed}\n      degraded_after: 1\n      dead_after: 1\n    start_grace: 1s\n"
+    ));
+    n.reconcile(T0, &[]);
+    let first = n.spawned_pid("sp").expect("spawned");
+    let mut restarted = None;
+    for secs in [15, 30, 45, 60, 75] {
+        let r = n.reconcile(&t(secs), &[]);
+        if let Some(e) = r.executed("sp", "restart") {
+            restarted = Some(e.clone());
+            break;
+        }
+    }
+    let e = restarted.expect("the failing spawned service was restarted");
+    n.spawned_pid("sp");
+    let reason = e["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("stopped the old pid {first} with SIGTERM after ")),
+        "{reason}"
+    );
+    assert!(wait_until(|| !alive(first)));
+}
