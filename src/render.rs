@@ -20,6 +20,11 @@ fn s<'a>(e: &'a Value, k: &str) -> Cow<'a, str> {
 }
 
 /// Renders a run's events (already stamped) as a plan.
+/// The last line of a plan, for a person at a terminal (a timer's journal
+/// does not need it every run).
+pub const PLAN_HINT: &str =
+    "hint: `--output json` prints these as events, one JSON object per line";
+
 pub fn plan(events: &[Value], check: bool) -> String {
     let mut out = String::new();
     let mut node = String::new();
@@ -232,10 +237,7 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     c["drift"],
                     n(&c["executed"], "action", "actions")
                 );
-                let _ = writeln!(
-                    out,
-                    "hint: `--output json` prints these as events, one JSON object per line"
-                );
+                let _ = writeln!(out, "{PLAN_HINT}");
             }
             _ => {}
         }

@@ -102,7 +102,12 @@ pub fn finish(
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        out.write_all(crate::render::plan(&parsed, opts.mode == Mode::Check).as_bytes())
+        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check);
+        // The hint is for a person at a terminal, not for every timer run.
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            text = text.replace(&format!("{}\n", crate::render::PLAN_HINT), "");
+        }
+        out.write_all(text.as_bytes())
     };
     let printed = match written.and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
