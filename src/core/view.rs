@@ -85,48 +85,14 @@ impl<'a> View<'a> {
         if live.is_some_and(|l| l.health_probed) {
             state.health_probed_at = Some(now);
         }
-        if counted.probe {
-            state.probed_at = Some(now);
-            state.last_error = match observation {
-                Observation::Up => None,
-                _ => live.and_then(|l| l.reason.clone()),
-            };
-        }
-        if let Some(at) = counted.record {
-            state.observed_at = Some(at);
-            // The observer's own reason first (a recorded failing probe's).
-            let said = record.and_then(|r| r.reason.as_deref()).map(|r| {
-                super::availability::clip(r, super::availability::MAX_SUMMARY).into_owned()
-            });
-            state.last_error = match observation {
-                Observation::Up => None,
-                Observation::Degraded => {
-                    said.or_else(|| Some("the observer reported `degraded`".into()))
-                }
-                _ => said.or_else(|| {
-                    record.map(|r| format!("the observer reported `{}`", r.status.as_str()))
-                }),
-            };
-        }
+        note_why(&mut state, counted, observation, live, record, now);
         let verified = prev.pending.as_ref().and_then(|p| {
             let reason = state.last_error.as_deref();
             let load = (loading, state.loading_ended_at);
             super::verify::verify(p, observation, reason, spec.start_grace, load, now)
         });
         if let Some(v) = &verified {
-            state.pending = None;
-            if let Some(last) = state.last_action.as_mut().filter(|a| a.action == v.action) {
-                last.outcome = if v.success { "success" } else { "failed" }.into();
-            }
-            // A start seen working while the circuit is open (its half-open
-            // trial) closes it (SPEC §12); `never` keeps the 10-minute rule.
-            if v.success
-                && v.action == "restart"
-                && settings.breaker_retry.is_some()
-                && state.restart_attempts >= settings.max_restart_attempts
-            {
-                state.restart_attempts = 0;
-            }
+            settle_verified(&mut state, v, settings);
         }
         let tuning = super::tuning::on_run(
             &mut state,
@@ -137,14 +103,7 @@ impl<'a> View<'a> {
             verified.as_ref(),
             now,
         );
-        if health == Health::Healthy {
-            state.evicted_at = None;
-            if prev.health != Health::Healthy || state.healthy_since.is_none() {
-                state.healthy_since = Some(now);
-            }
-        } else if health != prev.health {
-            state.healthy_since = None;
-        }
+        note_healthy_since(&mut state, prev.health, now);
         let live_activity = live.and_then(|l| l.activity.as_ref());
         let cpu_busy = live.is_some_and(|l| cpu_busy(&prev, l, now));
         let activity = super::activity::track(
@@ -162,39 +121,14 @@ impl<'a> View<'a> {
             super::activity::in_flight(record, live_activity),
             now,
         );
-        // The breaker's clock: when the circuit opened; closed, it has none.
-        if state.restart_attempts >= node.settings.max_restart_attempts {
-            if state.breaker_opened_at.is_none() {
-                state.breaker_opened_at = Some(state.last_restart_at.unwrap_or(now).min(now));
-            }
-        } else {
-            state.breaker_opened_at = None;
-            state.breaker_trials = 0;
-        }
-        // The circuit closes after ten minutes healthy.
-        if health == Health::Healthy
-            && state.restart_attempts > 0
-            && state
-                .healthy_since
-                .is_some_and(|t| now - t >= BREAKER_COOL_DOWN)
-        {
-            state.restart_attempts = 0;
-        }
+        breaker_clock(&mut state, settings.max_restart_attempts, now);
         if let Some(l) = live {
             if l.identity.is_some() {
                 state.process = l.identity;
             }
             update_cpu(&mut state, &prev, l, now);
         }
-        let counter = match live_activity {
-            Some(super::activity::LiveActivity::Known {
-                requests_total: Some(n),
-                own_requests,
-                ..
-            }) => Some((*n, now, *own_requests)),
-            _ => record.and_then(|r| Some((r.requests_total?, r.observed_at, 0))),
-        };
-        update_demand(&mut state, counter);
+        update_demand(&mut state, demand_counter(live_activity, record, now));
 
         let pinned = input
             .overrides
@@ -304,6 +238,111 @@ impl<'a> View<'a> {
 
     pub fn gpu_index(&self) -> Option<u32> {
         self.record.and_then(|r| r.gpu_index)
+    }
+}
+
+/// Why the last counted observation was not up: a live probe's reason, or
+/// the observer's (its own words first, cut; else its status).
+fn note_why(
+    state: &mut ServiceState,
+    counted: super::health::Counted,
+    observation: Observation,
+    live: Option<&LiveService>,
+    record: Option<&ServiceRecord>,
+    now: DateTime<Utc>,
+) {
+    if counted.probe {
+        state.probed_at = Some(now);
+        state.last_error = match observation {
+            Observation::Up => None,
+            _ => live.and_then(|l| l.reason.clone()),
+        };
+    }
+    if let Some(at) = counted.record {
+        state.observed_at = Some(at);
+        let said = record
+            .and_then(|r| r.reason.as_deref())
+            .map(|r| super::availability::clip(r, super::availability::MAX_SUMMARY).into_owned());
+        state.last_error = match observation {
+            Observation::Up => None,
+            Observation::Degraded => {
+                said.or_else(|| Some("the observer reported `degraded`".into()))
+            }
+            _ => said.or_else(|| {
+                record.map(|r| format!("the observer reported `{}`", r.status.as_str()))
+            }),
+        };
+    }
+}
+
+/// A later run's verdict on a start or eviction, into the state.
+fn settle_verified(
+    state: &mut ServiceState,
+    v: &super::verify::Verified,
+    settings: &crate::desired::Settings,
+) {
+    state.pending = None;
+    if let Some(last) = state.last_action.as_mut().filter(|a| a.action == v.action) {
+        last.outcome = if v.success { "success" } else { "failed" }.into();
+    }
+    // A start seen working while the circuit is open (its half-open trial)
+    // closes it (SPEC §12); `never` keeps the 10-minute rule.
+    if v.success
+        && v.action == "restart"
+        && settings.breaker_retry.is_some()
+        && state.restart_attempts >= settings.max_restart_attempts
+    {
+        state.restart_attempts = 0;
+    }
+}
+
+/// Since when it has been healthy (and no longer evicted once it is).
+fn note_healthy_since(state: &mut ServiceState, before: Health, now: DateTime<Utc>) {
+    if state.health == Health::Healthy {
+        state.evicted_at = None;
+        if before != Health::Healthy || state.healthy_since.is_none() {
+            state.healthy_since = Some(now);
+        }
+    } else if state.health != before {
+        state.healthy_since = None;
+    }
+}
+
+/// The breaker's clock: when the circuit opened (closed, none); and it
+/// closes after ten minutes healthy.
+fn breaker_clock(state: &mut ServiceState, max_attempts: u32, now: DateTime<Utc>) {
+    if state.restart_attempts >= max_attempts {
+        if state.breaker_opened_at.is_none() {
+            state.breaker_opened_at = Some(state.last_restart_at.unwrap_or(now).min(now));
+        }
+    } else {
+        state.breaker_opened_at = None;
+        state.breaker_trials = 0;
+    }
+    if state.health == Health::Healthy
+        && state.restart_attempts > 0
+        && state
+            .healthy_since
+            .is_some_and(|t| now - t >= BREAKER_COOL_DOWN)
+    {
+        state.restart_attempts = 0;
+    }
+}
+
+/// The request counter and its time: the live metrics' (with our own
+/// checks' requests), else the world record's.
+fn demand_counter(
+    live: Option<&super::activity::LiveActivity>,
+    record: Option<&ServiceRecord>,
+    now: DateTime<Utc>,
+) -> Option<(u64, DateTime<Utc>, u64)> {
+    match live {
+        Some(super::activity::LiveActivity::Known {
+            requests_total: Some(n),
+            own_requests,
+            ..
+        }) => Some((*n, now, *own_requests)),
+        _ => record.and_then(|r| Some((r.requests_total?, r.observed_at, 0))),
     }
 }
 
