@@ -95,6 +95,14 @@ fn esc(s: &str) -> String {
 
 pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state: &str) -> String {
     let mut out = String::new();
+    service_gauges(&mut out, checkpoint);
+    circuits_and_predictions(&mut out, events, checkpoint);
+    run_gauges(&mut out, events, duration_ms, state);
+    out
+}
+
+/// Per service, from the checkpoint: health, restart attempts, CPU use.
+fn service_gauges(out: &mut String, checkpoint: &Checkpoint) {
     let _ = writeln!(out, "# HELP supervisor_service_health Service health: 0 dead (or evicted), 1 degraded, 2 healthy, 3 unknown.");
     let _ = writeln!(out, "# TYPE supervisor_service_health gauge");
     for (k, st) in &checkpoint.services {
@@ -136,6 +144,11 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
             );
         }
     }
+}
+
+/// Open circuits (this run's `restart_exhausted`) and the predictions that
+/// hold, per service and per GPU.
+fn circuits_and_predictions(out: &mut String, events: &[Event], checkpoint: &Checkpoint) {
     // The circuit is open where this run found the restarts exhausted.
     let open: std::collections::BTreeSet<(&str, &str)> = events
         .iter()
@@ -190,6 +203,11 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
             );
         }
     }
+}
+
+/// The last run: webhook failures, actions, decisions, pressure ratios,
+/// duration and state.
+fn run_gauges(out: &mut String, events: &[Event], duration_ms: u64, state: &str) {
     let webhook_failures = events
         .iter()
         .filter(|e| e.kind == EventKind::WebhookFailed)
@@ -287,7 +305,6 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
             u8::from(s == state)
         );
     }
-    out
 }
 
 #[cfg(test)]
