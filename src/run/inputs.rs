@@ -102,31 +102,14 @@ impl Inputs {
             None => (Checkpoint::default(), vec![]),
             Some(path) => load_checkpoint(path, opts.mode, now, &mut preamble)?,
         };
-        if let Some(dir) = &probe_dir {
-            // What interrupted runs did, as the next reconcile will count it;
-            // a preview of a journal it cannot read goes on without it.
-            match store::intents::load(&dir.join(store::intents::FILE)) {
-                Ok(intents) => {
-                    crate::core::recover::recover(&mut checkpoint, &intents, now);
-                }
-                Err(e) => eprintln!("warning: {e}; attempts it records are not counted here"),
-            }
-        }
-        if let Some((dir, _)) = &state {
-            // Before anything else can act: a log that cannot take this
-            // run's record means nothing may be executed.
-            let log = opts.events_log();
-            store::eventlog::check_appendable(&log)?;
-            // Count what an interrupted run did before its record; a journal
-            // that cannot be read stops the run before anything acts.
-            let intents = store::intents::load(&dir.join(store::intents::FILE))
-                .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
-            preamble.extend(crate::core::recover::recover(
-                &mut checkpoint,
-                &intents,
-                now,
-            ));
-        }
+        fold_intents(
+            opts,
+            &probe_dir,
+            &state,
+            &mut checkpoint,
+            &mut preamble,
+            now,
+        )?;
         let overrides_file = match &overrides_path {
             // The message names the file already.
             Some(p) => store::overrides::load_overrides(p).map_err(|e| {
@@ -295,4 +278,34 @@ fn live_fingerprint(live: &BTreeMap<String, LiveNode>) -> String {
         }
     }
     s
+}
+
+/// What interrupted runs did, counted into the checkpoint from the intent
+/// journal. A live preview (`probe_dir`) of a journal it cannot read goes
+/// on without it; a run that holds the state (`state`) first checks that
+/// its log can take the record, and stops before anything acts when the
+/// journal cannot be read.
+fn fold_intents(
+    opts: &RunOptions,
+    probe_dir: &Option<PathBuf>,
+    state: &Option<(PathBuf, store::lock::StateLock)>,
+    checkpoint: &mut Checkpoint,
+    preamble: &mut Vec<Event>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(dir) = probe_dir {
+        match store::intents::load(&dir.join(store::intents::FILE)) {
+            Ok(intents) => {
+                crate::core::recover::recover(checkpoint, &intents, now);
+            }
+            Err(e) => eprintln!("warning: {e}; attempts it records are not counted here"),
+        }
+    }
+    if let Some((dir, _)) = state {
+        store::eventlog::check_appendable(&opts.events_log())?;
+        let intents = store::intents::load(&dir.join(store::intents::FILE))
+            .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
+        preamble.extend(crate::core::recover::recover(checkpoint, &intents, now));
+    }
+    Ok(())
 }
