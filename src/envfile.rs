@@ -139,6 +139,15 @@ fn untrusted(meta: &Metadata, folder: bool) -> Result<(), String> {
 /// The `SUPERVISORCTL_*` assignments of `text`, in file order (a later
 /// line wins, as in systemd), and a warning for each line we do not read.
 pub fn parse(path: &Path, text: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let (mut pairs, warnings) = parse_assignments(path, text);
+    pairs.retain(|(key, _)| key.starts_with("SUPERVISORCTL_") && key != PATH_VARIABLE);
+    (pairs, warnings)
+}
+
+/// Every assignment of `text` in the format above (a spawned service's
+/// `env_file`), one per name, in file order of their last line, and a
+/// warning for each line that is not one.
+pub fn parse_assignments(path: &Path, text: &str) -> (Vec<(String, String)>, Vec<String>) {
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut warnings = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -161,9 +170,6 @@ pub fn parse(path: &Path, text: &str) -> (Vec<(String, String)>, Vec<String>) {
                 path.display(),
                 i + 1
             ));
-            continue;
-        }
-        if !key.starts_with("SUPERVISORCTL_") || key == PATH_VARIABLE {
             continue;
         }
         let value = unquote(value.trim());

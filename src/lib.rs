@@ -13,6 +13,7 @@ pub mod fmt;
 pub mod http;
 pub mod intent;
 pub mod metrics;
+pub mod monitor;
 pub mod par;
 pub mod probe;
 pub mod procfs;

@@ -3,6 +3,14 @@ use clap::Parser;
 use supervisorctl::cli::{Cli, EXIT_ERROR};
 
 fn main() {
+    // A spawned service's monitor: no flags, no environment file, nothing
+    // of a command's machinery.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == supervisorctl::monitor::MODE)
+    {
+        std::process::exit(supervisorctl::monitor::main());
+    }
     // Before the flags: the file's SUPERVISORCTL_* variables are defaults
     // of flags (`env = ...`) like those of the environment.
     supervisorctl::envfile::apply();

@@ -1,8 +1,11 @@
-//! `logs`: the output of a spawned service, `<state-dir>/logs/<service>.log`
-//! (`-n N`: its last N lines; `-f`: then every line appended, like
-//! `tail -n N -F`: a truncated or replaced log is read again from its
-//! start). The log is opened without following a symlink and must be a
-//! regular file; control characters are escaped, one line at a time.
+//! `logs`: the output of a spawned service, `<state-dir>/logs/<service>.log`,
+//! each line with the time its monitor read it (`-n N`: its last N lines,
+//! from the newest rotated file too when the live one has fewer; `-f`: then
+//! every line appended, like `tail -n N -F`, across rotations: the rest of
+//! the rotated file is read before the new one, from its start, and a
+//! truncated log is read again from its start). The log is opened without
+//! following a symlink and must be a regular file; control characters are
+//! escaped, one line at a time.
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -49,8 +52,12 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
     };
     let mut pos = 0;
     if let Some(f) = file.as_mut() {
-        let (text, end) = last_lines(f, args.lines)?;
+        let (mut text, end) = last_lines(f, args.lines)?;
         pos = end;
+        let shown = text.lines().count();
+        if shown < args.lines {
+            text = earlier_lines(&path, args.lines - shown)? + &text;
+        }
         if !print(&text)? {
             return Ok(0);
         }
@@ -59,6 +66,15 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
         return Ok(0);
     }
     follow(&path, file, pos)
+}
+
+/// The last `n` lines of the newest rotated log (`<log>.1`), if any.
+fn earlier_lines(path: &Path, n: usize) -> Result<String> {
+    let rotated = crate::store::rotate::rotated(path, 1);
+    match crate::store::open_regular(&rotated) {
+        Ok(mut f) => Ok(last_lines(&mut f, n)?.0),
+        Err(_) => Ok(String::new()),
+    }
 }
 
 /// The longest line shown whole; the rest of a longer one is cut, with a
@@ -182,38 +198,73 @@ fn print(text: &str) -> Result<bool> {
     super::stdout::write(text)
 }
 
-/// Prints each line appended from `pos` on, every [`POLL`]; a log that
-/// shrank or was replaced is read again from its start. Ends when stdout
+/// Prints each line appended from `pos` on, every [`POLL`]. A log that was
+/// replaced (rotated) is read to its end first, then the new one from its
+/// start; a log that shrank is read again from its start. Ends when stdout
 /// is closed.
 fn follow(path: &PathBuf, mut file: Option<File>, mut pos: u64) -> Result<i32> {
     let mut partial: Vec<u8> = vec![];
     loop {
         let current = std::fs::symlink_metadata(path).ok();
-        let replaced = match (&file, &current) {
-            (Some(f), Some(m)) => f.metadata().is_ok_and(|o| o.ino() != m.ino()) || m.len() < pos,
-            (None, Some(_)) => true,
-            _ => false,
+        let (replaced, shrank) = match (&file, &current) {
+            (Some(f), Some(m)) => (
+                f.metadata().is_ok_and(|o| o.ino() != m.ino()),
+                m.len() < pos,
+            ),
+            (None, Some(_)) => (true, false),
+            _ => (false, false),
         };
         if replaced {
+            // What was written to the old file before it was renamed.
+            if let Some(old) = file.as_mut() {
+                if !print_new(old, &mut pos, &mut partial)? {
+                    return Ok(0);
+                }
+                if !partial.is_empty() {
+                    partial.push(b'\n');
+                    if !print(&lines_of(&std::mem::take(&mut partial)))? {
+                        return Ok(0);
+                    }
+                }
+            }
             file = crate::store::open_regular(path).ok();
+            pos = 0;
+        } else if shrank {
             pos = 0;
             partial.clear();
         }
         if let Some(f) = file.as_mut() {
-            f.seek(SeekFrom::Start(pos))?;
-            let mut fresh = vec![];
-            pos += f.read_to_end(&mut fresh)? as u64;
-            partial.extend_from_slice(&fresh);
-            if let Some(i) = partial.iter().rposition(|&b| b == b'\n') {
-                let done: Vec<u8> = partial.drain(..=i).collect();
-                let text: String = done[..i].split(|&b| b == b'\n').map(line).collect();
-                if !print(&text)? {
-                    return Ok(0);
-                }
+            if !print_new(f, &mut pos, &mut partial)? {
+                return Ok(0);
             }
         }
         std::thread::sleep(POLL);
     }
+}
+
+/// Prints the complete lines of `f` after `pos` (with what `partial` held
+/// before them); the rest of a line waits in `partial`. `Ok(false)` when
+/// stdout is gone.
+fn print_new(f: &mut File, pos: &mut u64, partial: &mut Vec<u8>) -> Result<bool> {
+    f.seek(SeekFrom::Start(*pos))?;
+    let mut fresh = vec![];
+    *pos += f.read_to_end(&mut fresh)? as u64;
+    partial.extend_from_slice(&fresh);
+    match partial.iter().rposition(|&b| b == b'\n') {
+        Some(i) => {
+            let done: Vec<u8> = partial.drain(..=i).collect();
+            print(&lines_of(&done))
+        }
+        None => Ok(true),
+    }
+}
+
+/// Complete lines (ending in a line break), each escaped.
+fn lines_of(done: &[u8]) -> String {
+    done[..done.len() - 1]
+        .split(|&b| b == b'\n')
+        .map(line)
+        .collect()
 }
 
 #[cfg(test)]

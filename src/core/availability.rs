@@ -11,10 +11,16 @@ use crate::world::{AttemptOutcome, IncidentSeverity, IncidentStatus};
 /// Why a restart is due, if one is.
 pub fn restart_due(view: &View) -> Option<(&'static str, String)> {
     if view.is_missing() {
-        return Some((
-            "missing_service",
-            "declared but no world record and no live process".into(),
-        ));
+        // How the last process ended, when its monitor said.
+        let ended = view
+            .live
+            .and_then(|l| l.reason.as_deref())
+            .filter(|r| r.starts_with("exited ") || r.starts_with("killed by "));
+        let detail = match ended {
+            Some(how) => format!("declared but no world record and no live process: {how}"),
+            None => "declared but no world record and no live process".into(),
+        };
+        return Some(("missing_service", detail));
     }
     match view.health() {
         Health::Dead => Some(("unhealthy_service", dead_detail(view))),

@@ -61,7 +61,14 @@ pub fn verify(
     } else {
         match observation {
             Observation::Up => (true, format!("up {} after the start", fmt(after))),
-            Observation::Down => (false, why("exited after the start")),
+            // The monitor's words say it already: `exited with status 3
+            // after 4s`, `killed by SIGKILL after 1s`.
+            Observation::Down => match reason {
+                Some(r) if r.starts_with("exited ") || r.starts_with("killed by ") => {
+                    (false, r.to_string())
+                }
+                _ => (false, why("exited after the start")),
+            },
             _ if timed_out.is_some() => (
                 false,
                 format!(

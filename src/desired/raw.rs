@@ -12,7 +12,8 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::scalars::{
-    AbsPath, Argv, CaFile, Clock, Day, Dur, EventName, NonEmpty, Ratio, RetryAfter, Size, Url,
+    AbsPath, Argv, CaFile, Clock, Day, Dur, EnvName, EnvValue, EventName, NonEmpty, Ratio,
+    RetryAfter, Size, SpawnPath, Url,
 };
 use super::spec::{Kind, Preset};
 
@@ -181,7 +182,25 @@ pub(crate) struct RawService {
     pub fallback: Option<String>,
     pub depends_on: Option<Vec<String>>,
     pub activity: Option<RawActivity>,
+    pub env: Option<std::collections::BTreeMap<EnvName, EnvValue>>,
+    pub env_file: Option<SpawnPath>,
+    pub cwd: Option<SpawnPath>,
+    pub user: Option<NonEmpty>,
+    pub group: Option<NonEmpty>,
+    pub logs: Option<RawLogs>,
 }
+}
+
+/// `services.<name>.logs` (`spawn:` only): how the monitor rotates the
+/// service's log.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Logs")]
+pub(crate) struct RawLogs {
+    /// Rotate before the log would grow past this (default 16MiB).
+    pub max_size: Option<Size>,
+    /// Rotated files kept beside the live one (default 3).
+    pub keep: Option<u32>,
 }
 
 /// `services.<name>.activity` (SPEC §13): where "in use" comes from, either

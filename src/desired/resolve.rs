@@ -10,8 +10,8 @@ use super::presets::{
 use super::raw::{RawActivity, RawActivityMode, RawHealth, RawProcess, RawService, RawSupervisor};
 use super::report::Report;
 use super::spec::{
-    ActivitySource, HealthSpec, LoadingAnswer, MaintenanceWindow, Origin, Preset, Probe,
-    ProcessMatch, ServiceSpec, Settings, Start, Webhook, WebhookFormat,
+    ActivitySource, HealthSpec, LaunchSettings, LoadingAnswer, MaintenanceWindow, Origin, Preset,
+    Probe, ProcessMatch, ServiceSpec, Settings, Start, Webhook, WebhookFormat,
 };
 use super::tree::{key, Seg};
 
@@ -150,6 +150,7 @@ pub(crate) fn resolve_service(
             Some("`restart` runs a command that (re)starts the service, `spawn` starts the process itself: keep one".into()),
         );
     }
+    let launch = resolve_launch(raw, &base, report);
     let start = match (&raw.restart, &raw.spawn) {
         (Some(argv), _) => Some(Start::Restart(argv.0.clone())),
         (None, Some(argv)) => Some(Start::Spawn(argv.0.clone())),
@@ -181,7 +182,66 @@ pub(crate) fn resolve_service(
         fallback: raw.fallback.clone(),
         depends_on: raw.depends_on.clone().unwrap_or_default(),
         activity: raw.activity.as_ref().map(resolve_activity),
+        launch,
     })
+}
+
+/// `env`, `env_file`, `cwd`, `user`, `group` and `logs`: settings of a
+/// `spawn:` start, reported where they are given without `spawn:`.
+fn resolve_launch(raw: &RawService, base: &[Seg], report: &mut Report) -> LaunchSettings {
+    if raw.spawn.is_none() {
+        let given = [
+            ("env", raw.env.is_some()),
+            ("env_file", raw.env_file.is_some()),
+            ("cwd", raw.cwd.is_some()),
+            ("user", raw.user.is_some()),
+            ("group", raw.group.is_some()),
+            ("logs", raw.logs.is_some()),
+        ];
+        for (field, _) in given.iter().filter(|(_, g)| *g) {
+            report.at_key(
+                &child(base, field),
+                format!("`{field}` applies to `spawn:` services only"),
+                Some(if raw.restart.is_some() {
+                    "a `restart` command sets up its own environment; remove this line, or start the process itself with `spawn:`".to_string()
+                } else {
+                    "add `spawn: [program, args…]`, or remove this line".to_string()
+                }),
+            );
+        }
+    }
+    if raw.group.is_some() && raw.user.is_none() {
+        report.at_key(
+            &child(base, "group"),
+            "`group` needs `user`".into(),
+            Some("name the user the service runs as; `group` only replaces that user's primary group".into()),
+        );
+    }
+    if let Some(keep) = raw.logs.as_ref().and_then(|l| l.keep) {
+        if keep == 0 || keep > 1000 {
+            report.at_value(
+                &[base, &path(&["logs", "keep"])].concat(),
+                format!("`logs.keep` must be 1 to 1000, found {keep}"),
+                Some("the number of rotated files kept beside the live log, e.g. 3".into()),
+            );
+        }
+    }
+    let logs = raw.logs.clone().unwrap_or_default();
+    let defaults = LaunchSettings::default();
+    LaunchSettings {
+        env: raw
+            .env
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.0.clone(), v.0.clone()))
+            .collect(),
+        env_file: raw.env_file.as_ref().map(|p| p.0.clone().into()),
+        cwd: raw.cwd.as_ref().map(|p| p.0.clone().into()),
+        user: raw.user.as_ref().map(|u| u.0.clone()),
+        group: raw.group.as_ref().map(|g| g.0.clone()),
+        log_max_size: logs.max_size.map_or(defaults.log_max_size, |s| s.0),
+        log_keep: logs.keep.unwrap_or(defaults.log_keep).clamp(1, 1000),
+    }
 }
 
 fn resolve_activity(raw: &RawActivity) -> ActivitySource {

@@ -300,6 +300,69 @@ impl<'de> Deserialize<'de> for AbsPath {
     }
 }
 
+/// An absolute path of a `spawn:` setting (`cwd`, `env_file`).
+#[derive(Debug, Clone)]
+pub(crate) struct SpawnPath(pub String);
+
+impl<'de> Deserialize<'de> for SpawnPath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_text(d, "an absolute path", |text| {
+            if text.starts_with('/') && !text.contains('\0') {
+                Ok(SpawnPath(text.to_string()))
+            } else {
+                Err(format!(
+                    "expected an absolute path, found `{text}`\nhint: a relative path would depend on where the tool runs; write it from `/`"
+                ))
+            }
+        })
+    }
+}
+
+/// The name of an environment variable (`env:` keys):
+/// `^[A-Za-z_][A-Za-z0-9_]*$`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct EnvName(pub String);
+
+impl<'de> Deserialize<'de> for EnvName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_text(d, "a variable name", |text| {
+            if is_env_name(text) {
+                Ok(EnvName(text.to_string()))
+            } else {
+                Err(format!(
+                    "invalid environment variable name `{text}`\nhint: use letters, digits and `_`, not starting with a digit (e.g. `CUDA_VISIBLE_DEVICES`)"
+                ))
+            }
+        })
+    }
+}
+
+/// Whether `name` may name an environment variable.
+pub(crate) fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The value of an environment variable: any scalar, as its text (`1`
+/// stays `1`), without a NUL byte.
+#[derive(Debug, Clone)]
+pub(crate) struct EnvValue(pub String);
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_text(d, "a string", |text| {
+            if text.contains('\0') {
+                Err("an environment variable cannot hold a NUL byte".to_string())
+            } else {
+                Ok(EnvValue(text.to_string()))
+            }
+        })
+    }
+}
+
 /// `ca_file`: an absolute path to a PEM file of private CA certificates.
 #[derive(Debug, Clone)]
 pub(crate) struct CaFile(pub String);

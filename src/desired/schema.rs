@@ -13,7 +13,8 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
 use super::raw::{RawService, RawSupervisor};
 use super::scalars::{
-    AbsPath, Argv, CaFile, Clock, Day, Dur, EventName, NonEmpty, Ratio, RetryAfter, Size, Url,
+    AbsPath, Argv, CaFile, Clock, Day, Dur, EnvName, EnvValue, EventName, NonEmpty, Ratio,
+    RetryAfter, Size, SpawnPath, Url,
 };
 use crate::events::EventKind;
 
@@ -213,6 +214,25 @@ scalar_schema!(
     AbsPath,
     "AbsolutePath",
     json_schema!({ "type": "string", "pattern": "^/", "description": "an absolute path" })
+);
+scalar_schema!(
+    SpawnPath,
+    "SpawnPath",
+    json_schema!({ "type": "string", "pattern": "^/", "description": "an absolute path" })
+);
+scalar_schema!(
+    EnvName,
+    "EnvName",
+    json_schema!({
+        "type": "string",
+        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+        "description": "an environment variable's name"
+    })
+);
+scalar_schema!(
+    EnvValue,
+    "EnvValue",
+    text_scalar("an environment variable's value (a number or boolean is taken as its text)")
 );
 scalar_schema!(
     CaFile,

@@ -240,6 +240,40 @@ pub struct ServiceSpec {
     pub depends_on: Vec<String>,
     /// `activity:`; `None`: connections, when the process is found.
     pub activity: Option<ActivitySource>,
+    /// How a `spawn:` service is started: environment, folder, user, logs.
+    pub launch: LaunchSettings,
+}
+
+/// The settings of a `spawn:` start (all empty for other services).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchSettings {
+    /// `env:`, added to the clean environment (over `env_file`'s).
+    pub env: Vec<(String, String)>,
+    /// `env_file:`, `KEY=VALUE` lines read at each start.
+    pub env_file: Option<std::path::PathBuf>,
+    /// `cwd:` (default `/`).
+    pub cwd: Option<std::path::PathBuf>,
+    /// `user:` and `group:` (names or numbers); only root may use them.
+    pub user: Option<String>,
+    pub group: Option<String>,
+    /// `logs.max_size` (bytes; default 16 MiB) and `logs.keep` (rotated
+    /// files kept beside the live one; default 3).
+    pub log_max_size: u64,
+    pub log_keep: u32,
+}
+
+impl Default for LaunchSettings {
+    fn default() -> Self {
+        LaunchSettings {
+            env: Vec::new(),
+            env_file: None,
+            cwd: None,
+            user: None,
+            group: None,
+            log_max_size: 16 * 1024 * 1024,
+            log_keep: 3,
+        }
+    }
 }
 
 impl ServiceSpec {
@@ -274,6 +308,7 @@ impl ServiceSpec {
             fallback: None,
             depends_on: vec![],
             activity: None,
+            launch: LaunchSettings::default(),
         }
     }
 

@@ -267,7 +267,7 @@ fn render_of_a_loaded_error() {
     let e = &load(text).unwrap_err()[0];
     assert_eq!(
         e.render(Some(text)),
-        "error: unknown field `prot`, expected one of `kind`, `pinned`, `priority`, `process`, `health`, `restart`, `spawn`, `stop`, `stop_timeout`, `restart_timeout`, `start_grace`, `idle_timeout`, `memory`, `gpu_memory`, `fallback`, `depends_on`, `activity`\n  \
+        "error: unknown field `prot`, expected one of `kind`, `pinned`, `priority`, `process`, `health`, `restart`, `spawn`, `stop`, `stop_timeout`, `restart_timeout`, `start_grace`, `idle_timeout`, `memory`, `gpu_memory`, `fallback`, `depends_on`, `activity`, `env`, `env_file`, `cwd`, `user`, `group`, `logs`\n  \
          --> hosts/gpu-box/services.yaml:4:5\n   \
          |\n \
          4 |     prot: http\n   \

@@ -135,24 +135,30 @@ pub(crate) fn cannot_run(program: &str, err: &std::io::Error) -> String {
     )
 }
 
-/// Where `program` runs from: itself when it holds a `/`, else the first
-/// executable of that name on [`CLEAN_PATH`] (as `execvp` would find it).
-pub(crate) fn resolve_program(program: &str) -> io::Result<std::path::PathBuf> {
+/// Where `program` runs from: itself when it holds a `/` (a relative one
+/// taken from `cwd`), else the first executable of that name on `search`
+/// (a service's `PATH`), as `execvp` would find it.
+pub(crate) fn resolve_program_on(
+    program: &str,
+    search: &str,
+    cwd: &std::path::Path,
+) -> io::Result<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &std::path::Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
     if program.contains('/') {
-        let p = std::path::PathBuf::from(program);
+        let p = cwd.join(program);
         return match std::fs::metadata(&p) {
             Ok(_) if executable(&p) => Ok(p),
             Ok(_) => Err(io::Error::from_raw_os_error(libc::EACCES)),
             Err(e) => Err(e),
         };
     }
-    CLEAN_PATH
+    search
         .split(':')
-        .map(|dir| std::path::Path::new(dir).join(program))
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| cwd.join(dir).join(program))
         .find(|p| executable(p))
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }

@@ -10,8 +10,9 @@
 //!   within a timeout, keeping the output asked for (restart and stop
 //!   commands via [`command::run_command`], health probe commands,
 //!   `nvidia-smi`).
-//! - [`spawn::spawn_detached`]: start a service in its own session, with
-//!   its output in a log file and its pid in a pid file.
+//! - [`spawn::spawn_detached`]: start a service under its monitor
+//!   ([`crate::monitor`]) in its own session, with its output timestamped
+//!   in a log file, its exit recorded and its pid in a pid file.
 //! - [`stop::stop_process`]: stop a process by its identity, with its own
 //!   stop command or SIGTERM then SIGKILL.
 //!
@@ -91,5 +92,5 @@ pub(crate) mod test_support;
 
 pub use command::{run_bounded, run_command, Capture, CommandResult};
 pub use env::clean_env;
-pub use spawn::{log_tail, spawn_detached, spawn_watched};
+pub use spawn::{log_tail, spawn_detached, spawn_watched, Launch};
 pub use stop::{is_protected, stop_process, StopOutcome};

@@ -1,7 +1,9 @@
-//! Start a service detached from us: in its own session, so that it
-//! outlives this run and gets no terminal signals, with its output appended
-//! to a log file and its pid written atomically to a pid file that later
-//! runs (and other tools) use to find it.
+//! Start a service detached from us, under its monitor
+//! ([`crate::monitor`]): in its own session, so that it outlives this run
+//! and gets no terminal signals, with its output timestamped into a log
+//! file the monitor rotates, its exit recorded in `exits/<service>.json`,
+//! and its pid written atomically to a pid file that later runs (and other
+//! tools) use to find it.
 //!
 //! Under systemd (`INVOCATION_ID` set, `systemd-run` on the clean `PATH`)
 //! the service is started as the transient unit
@@ -9,103 +11,171 @@
 //! so that it survives the end of the oneshot unit that started it; the
 //! pid file and identity are the same as for a direct start.
 use std::fs::{DirBuilder, File, OpenOptions};
-use std::io;
+use std::io::{self, BufRead, BufReader};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, ExitStatus, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use nix::fcntl::OFlag;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
-use super::env::{cannot_run, clean_command};
+use super::env::{cannot_run, clean_command, clean_env};
 use super::transient::{self, Started, Systemd};
+use crate::monitor::protocol::{Report, GO};
+use crate::monitor::{Credentials, Ending, Limits, Request};
 use crate::procfs::{self, ProcessIdentity};
 
-/// Mode of folders we create for logs and pid files.
+/// Mode of folders we create for logs, pid files and exit records.
 const DIR_MODE: u32 = 0o700;
 /// Mode of a new log file.
 const LOG_MODE: u32 = 0o640;
 /// Mode of a pid file: anyone may read which pid a service has.
 const PID_MODE: u32 = 0o644;
+/// How long the monitor may take to fork the service and say its pid.
+const HANDSHAKE: Duration = Duration::from_secs(10);
 
-/// Starts `argv` detached: new session (`setsid`), clean environment,
-/// working directory `/`, stdin from `/dev/null`, stdout and stderr
-/// appended to `log_path`, its pid written to `pid_path` as `"<pid>\n"`.
-/// Returns its identity as read from `/proc` right after the start.
-///
-/// If the pid file cannot be written, the new process is killed again and
-/// the error returned: a service nobody can find would be started twice.
-///
-/// **Atomic.** The child does not run `argv` until the parent has made its
-/// identity durable: it starts as `/bin/sh` blocked reading a pipe from
-/// the parent ([`GATE`]), and only once the pid file is written and
-/// synced does the parent send the word, and the shell `exec`s `argv` (same
-/// pid, same start time: the recorded identity stays true). A parent killed
-/// before that closes the pipe by dying, and the child exits without ever
-/// running `argv`: a SIGKILL at any moment of a start leaves no copy that
-/// no pid file names.
-/// The process is reaped by a background thread when it exits, so that it
-/// never lingers as a zombie of ours; once we exit, init adopts it.
-pub fn spawn_detached(
-    argv: &[String],
-    log_path: &Path,
-    pid_path: &Path,
-    unit: &str,
-) -> io::Result<ProcessIdentity> {
-    spawn_watched(argv, log_path, pid_path, unit).map(|(identity, _)| identity)
+/// A `spawn:` start: what runs, as whom, and where its traces go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    pub service: String,
+    pub argv: Vec<String>,
+    /// The whole environment of the service.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    /// Whom it runs as; `None`: as us.
+    pub credentials: Option<Credentials>,
+    pub log: PathBuf,
+    pub pid: PathBuf,
+    pub exits: PathBuf,
+    pub limits: Limits,
+    /// Its transient unit's name, under systemd.
+    pub unit: String,
 }
 
-/// [`spawn_detached`], and a receiver of the process's exit status, sent
+impl Launch {
+    /// `argv` with the clean environment, in `/`, as us, the default log
+    /// limits, and its traces in `state_dir` (`logs/<service>.log`,
+    /// `pids/<service>.pid`, `exits/<service>.json`).
+    pub fn new(service: &str, argv: &[String], state_dir: &Path, unit: &str) -> Launch {
+        Launch {
+            service: service.to_string(),
+            argv: argv.to_vec(),
+            env: clean_env(),
+            cwd: PathBuf::from("/"),
+            credentials: None,
+            log: state_dir.join("logs").join(format!("{service}.log")),
+            pid: state_dir.join("pids").join(format!("{service}.pid")),
+            exits: crate::monitor::exit_record::path(state_dir, service),
+            limits: Limits::default(),
+            unit: unit.to_string(),
+        }
+    }
+
+    /// The monitor's request; the paths made absolute (it runs in `/`).
+    fn request(&self) -> io::Result<Request> {
+        Ok(Request {
+            service: self.service.clone(),
+            argv: self.argv.clone(),
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            credentials: self.credentials.clone(),
+            log: std::path::absolute(&self.log)?,
+            exits: std::path::absolute(&self.exits)?,
+            limits: self.limits,
+        })
+    }
+
+    /// The `PATH` the service's program is looked up on.
+    fn search_path(&self) -> &str {
+        self.env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map_or(super::env::CLEAN_PATH, |(_, v)| v.as_str())
+    }
+}
+
+/// Starts the service detached (see [`spawn_watched`]); its identity as
+/// read from `/proc` right after the start.
+pub fn spawn_detached(launch: &Launch) -> io::Result<ProcessIdentity> {
+    spawn_watched(launch).map(|(identity, _)| identity)
+}
+
+/// Starts the service under its monitor: new session, the launch's
+/// environment, working directory and user, stdin `/dev/null`, output
+/// timestamped into the log, its pid written to the pid file as
+/// `"<pid>\n"`. Returns its identity and a receiver of how it ended, sent
 /// when it exits while this process still runs (so a start that dies at
 /// once can be told from one that stays up).
 ///
+/// **Atomic.** The service does not run until its identity is durable: the
+/// monitor forks it as `/bin/sh` blocked on a pipe ([`GATE`]) and says its
+/// pid; only once the pid file is written and synced does this process
+/// answer `go`, and the shell `exec`s `argv` (same pid, same start time:
+/// the recorded identity stays true). Killed before that, this process
+/// closes the monitor's stdin by dying; the monitor then kills the shell
+/// and exits: a SIGKILL at any moment of a start leaves no copy that no pid
+/// file names and no monitor without its service. If the pid file cannot
+/// be written, nothing runs either, and the error is returned.
+///
 /// Under systemd ([`Systemd::detect`]) the service is started as the
-/// transient unit `unit` (`supervisorctl-<node>-<service>.service`, see
-/// [`transient::unit_name`]); it is then not our child, and the receiver
-/// is fed by a watcher of its pid instead of a reaper.
-pub fn spawn_watched(
-    argv: &[String],
-    log_path: &Path,
-    pid_path: &Path,
-    unit: &str,
-) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
-    spawn_watched_with(argv, log_path, pid_path, unit, Systemd::detect().as_ref())
+/// transient unit `launch.unit` (`supervisorctl-<node>-<service>.service`,
+/// see [`transient::unit_name`]) without a monitor; the receiver is then
+/// fed by a watcher of its pid and systemd's record of its exit.
+pub fn spawn_watched(launch: &Launch) -> io::Result<(ProcessIdentity, mpsc::Receiver<Ending>)> {
+    spawn_watched_with(launch, Systemd::detect().as_ref())
 }
 
 /// [`spawn_watched`] with the systemd tools to use given (`None`: start
-/// directly).
+/// under the monitor).
 pub(crate) fn spawn_watched_with(
-    argv: &[String],
-    log_path: &Path,
-    pid_path: &Path,
-    unit: &str,
+    launch: &Launch,
     systemd: Option<&Systemd>,
-) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
-    let Some(program) = argv.first() else {
+) -> io::Result<(ProcessIdentity, mpsc::Receiver<Ending>)> {
+    let Some(program) = launch.argv.first() else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "cannot run an empty command",
         ));
     };
-    let log = open_log(log_path)?;
-    create_parent(pid_path)?;
+    // The log is opened here first, so that an unusable one is said now.
+    drop(open_log(&launch.log)?);
+    create_parent(&launch.pid)?;
+    create_parent(&launch.exits)?;
     if let Some(sd) = systemd {
-        if let Started::Unit(pid) = transient::start(sd, unit, argv, log_path)? {
-            drop(log);
-            return keep_unit(sd, unit, program, pid, pid_path);
+        if let Started::Unit(pid) = transient::start(sd, launch)? {
+            return keep_unit(sd, &launch.unit, program, pid, &launch.pid);
         }
     }
     // A program that cannot run is said now, as a direct start would.
-    super::env::resolve_program(program)
+    super::env::resolve_program_on(program, launch.search_path(), &launch.cwd)
         .map_err(|err| io::Error::new(err.kind(), cannot_run(program, &err)))?;
-    let (gate_read, gate_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(io::Error::from)?;
-    let mut cmd = clean_command(&gated(argv));
-    cmd.stdin(Stdio::from(gate_read))
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log));
+    let (monitor, pipes) = start_monitor()?;
+    handshake(launch, monitor, pipes)
+}
+
+/// The pipes between us and the monitor: its stdin, its stdout.
+struct MonitorPipes {
+    to: OwnedFd,
+    from: OwnedFd,
+}
+
+/// Starts `supervisorctl __monitor` in a new session, with nothing of ours
+/// but two fresh pipes (stderr `/dev/null`).
+fn start_monitor() -> io::Result<(Child, MonitorPipes)> {
+    let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(io::Error::from);
+    let (to_read, to_write) = pipe()?;
+    let (from_read, from_write) = pipe()?;
+    let exe = monitor_program();
+    let mut cmd = clean_command(&[exe.as_os_str()]);
+    cmd.arg0("supervisorctl")
+        .arg(crate::monitor::MODE)
+        .env_clear()
+        .stdin(Stdio::from(to_read))
+        .stdout(Stdio::from(from_write))
+        .stderr(Stdio::null());
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe calls are allowed. `setsid(2)` is async-signal-safe,
     // nix's wrapper only calls it and maps errno, and converting an `Errno`
@@ -115,50 +185,150 @@ pub(crate) fn spawn_watched_with(
     unsafe {
         cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(io::Error::from));
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|err| io::Error::new(err.kind(), cannot_run(program, &err)))?;
-    let pid = child.id();
-    let identity = match procfs::identity(pid) {
-        Some(identity) => identity,
-        None => {
-            discard(&mut child);
+    let child = cmd.spawn().map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            format!(
+                "cannot start the monitor `{}`: {}",
+                exe.display(),
+                crate::text::io_error_text(&err)
+            ),
+        )
+    })?;
+    drop(cmd);
+    Ok((
+        child,
+        MonitorPipes {
+            to: to_write,
+            from: from_read,
+        },
+    ))
+}
+
+/// The program the monitor runs as: this very binary (`/proc/self/exe`,
+/// which still works after a package upgrade replaced the file).
+#[cfg(not(test))]
+fn monitor_program() -> PathBuf {
+    PathBuf::from("/proc/self/exe")
+}
+
+/// Under unit tests this process is the test harness: the monitor is the
+/// `supervisorctl` binary built beside it (`cargo test` builds it first).
+#[cfg(test)]
+fn monitor_program() -> PathBuf {
+    super::test_support::built_binary()
+}
+
+/// Sends the request, waits for the pid, writes the pid file, says `go`.
+fn handshake(
+    launch: &Launch,
+    mut monitor: Child,
+    pipes: MonitorPipes,
+) -> io::Result<(ProcessIdentity, mpsc::Receiver<Ending>)> {
+    let program = &launch.argv[0];
+    let mut line = serde_json::to_string(&launch.request()?).map_err(io::Error::other)?;
+    line.push('\n');
+    let (first, ended) = listen(pipes.from);
+    if let Err(err) = nix::unistd::write(&pipes.to, line.as_bytes()) {
+        abandon(&mut monitor, None);
+        return Err(io::Error::other(format!(
+            "cannot start `{program}`: the monitor did not take the request: {err}"
+        )));
+    }
+    let pid = match first.recv_timeout(HANDSHAKE) {
+        Ok(Report::Pid(pid)) => pid,
+        Ok(Report::Error(why)) => {
+            let _ = monitor.wait();
+            return Err(io::Error::other(why));
+        }
+        _ => {
+            abandon(&mut monitor, None);
             return Err(io::Error::other(format!(
-                "started `{program}` as pid {pid} but cannot read `/proc/{pid}/stat`"
+                "cannot start `{program}`: its monitor (pid {}) did not say its pid",
+                monitor.id()
             )));
         }
     };
-    if let Err(err) = write_pid_file(pid_path, pid) {
-        discard(&mut child);
+    let identity = procfs::identity(pid).ok_or_else(|| {
+        abandon(&mut monitor, None);
+        io::Error::other(format!(
+            "started `{program}` as pid {pid} but cannot read `/proc/{pid}/stat`"
+        ))
+    })?;
+    if let Err(err) = write_pid_file(&launch.pid, pid) {
+        abandon(&mut monitor, Some(identity));
         return Err(io::Error::new(
             err.kind(),
             format!(
                 "cannot write pid file `{}`: {err}; stopped `{program}` (pid {pid}) again",
-                pid_path.display()
+                launch.pid.display()
             ),
         ));
     }
-    // The identity is durable: let the child become the service.
-    let go = nix::unistd::write(&gate_write, b"go\n");
-    drop(gate_write);
-    if let Err(err) = go {
-        discard(&mut child);
+    // The identity is durable: let the service run.
+    if let Err(err) = nix::unistd::write(&pipes.to, format!("{GO}\n").as_bytes()) {
+        abandon(&mut monitor, Some(identity));
         return Err(io::Error::other(format!(
             "cannot start `{program}` (pid {pid}): {}",
             crate::text::io_error_text(&err.into())
         )));
     }
-    Ok((identity, reap_in_background(child)))
+    drop(pipes.to);
+    reap_in_background(monitor);
+    Ok((identity, ended))
+}
+
+/// Reads the monitor's reports in a thread: the first one (pid or error)
+/// on the first receiver, how the service ended on the second.
+fn listen(from: OwnedFd) -> (mpsc::Receiver<Report>, mpsc::Receiver<Ending>) {
+    let (first_tx, first) = mpsc::channel();
+    let (end_tx, ended) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("monitor".into())
+        .spawn(move || {
+            let mut lines = BufReader::new(File::from(from)).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let report = Report::parse(&line)
+                    .unwrap_or_else(|| Report::Error(format!("monitor: {line}")));
+                let _ = first_tx.send(report);
+            }
+            for line in lines.map_while(Result::ok) {
+                if let Some(Report::Exit(record)) = Report::parse(&line) {
+                    let _ = end_tx.send(record.ending());
+                }
+            }
+        });
+    // Without a thread no pid is heard: the start fails as unanswered.
+    drop(spawned);
+    (first, ended)
+}
+
+/// Kills the monitor; its gate shell then reads the end of its pipe and
+/// exits without running anything. When its pid is known it is killed
+/// too (identity checked), and waited for up to a second, so that the
+/// caller's error is true when it returns.
+fn abandon(monitor: &mut Child, gated: Option<ProcessIdentity>) {
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    if let Some(id) = gated {
+        if let Some(fd) = super::pidfd::open(id) {
+            let _ = super::pidfd::send_signal(&fd, nix::sys::signal::Signal::SIGKILL);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while procfs::is_running(id) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 /// The gate a spawned service passes before it runs (see
-/// `spawn_watched_with`): one line from the parent, else exit without
+/// [`spawn_watched`]): one line from the monitor, else exit without
 /// running anything; then `argv` in place of the shell, stdin `/dev/null`.
 pub const GATE: &str = "IFS= read -r go || exit 0; unset PWD OLDPWD; exec \"$0\" \"$@\" </dev/null";
 
-/// `sh -c GATE argv…`: `$0` is the program as given (looked up on the same
-/// clean `PATH`), `$@` its arguments, passed through untouched.
-fn gated(argv: &[String]) -> Vec<&str> {
+/// `sh -c GATE argv…`: `$0` is the program as given (looked up on the
+/// service's `PATH`), `$@` its arguments, passed through untouched.
+pub(crate) fn gated(argv: &[String]) -> Vec<&str> {
     let mut out = vec!["/bin/sh", "-c", GATE];
     out.extend(argv.iter().map(String::as_str));
     out
@@ -172,7 +342,7 @@ fn keep_unit(
     program: &str,
     pid: u32,
     pid_path: &Path,
-) -> io::Result<(ProcessIdentity, mpsc::Receiver<ExitStatus>)> {
+) -> io::Result<(ProcessIdentity, mpsc::Receiver<Ending>)> {
     let Some(identity) = procfs::identity(pid) else {
         sd.stop(unit);
         return Err(io::Error::other(format!(
@@ -233,35 +403,20 @@ fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {
     crate::store::atomic::write_atomic_mode(path, format!("{pid}\n").as_bytes(), PID_MODE)
 }
 
-/// Kills and reaps a child we just started and cannot keep.
-fn discard(child: &mut Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-    let _ = child.wait();
-}
-
-/// Waits for the child in a thread, so that when it exits while we still
-/// run it does not stay a zombie (which `/proc` would show as alive).
-fn reap_in_background(mut child: Child) -> mpsc::Receiver<ExitStatus> {
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
+/// Waits for the monitor in a thread, so that when it exits while we still
+/// run it does not stay a zombie; once we exit, init adopts it.
+fn reap_in_background(mut monitor: Child) {
     let spawned = std::thread::Builder::new()
-        .name(format!("reap-{pid}"))
+        .name(format!("reap-{}", monitor.id()))
         .spawn(move || {
-            if let Ok(status) = child.wait() {
-                let _ = tx.send(status);
-            }
+            let _ = monitor.wait();
         });
-    // Without a thread the child is simply not reaped while we live; init
-    // adopts it when we exit.
     drop(spawned);
-    rx
 }
 
-/// The last `lines` lines written to the log at `path` after byte `from`
-/// (read from its last 8 KiB, without following a symlink), for a start
-/// that failed.
+/// The last `lines` lines the service wrote to the log at `path` after
+/// byte `from` (read from its last 8 KiB, without following a symlink;
+/// without the monitor's times and markers), for a start that failed.
 pub fn log_tail(path: &Path, from: u64, lines: usize) -> String {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut file) = crate::store::open_regular(path) else {
@@ -272,8 +427,26 @@ pub fn log_tail(path: &Path, from: u64, lines: usize) -> String {
     let mut buf = Vec::new();
     let _ = file.take(8192).read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
-    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let all: Vec<&str> = text
+        .lines()
+        .map(without_time)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(crate::monitor::logfile::MARKER))
+        .collect();
     all[all.len().saturating_sub(lines)..].join(" | ")
+}
+
+/// A log line without the monitor's time prefix (`2026-12-07T06:50:01.120Z `).
+fn without_time(line: &str) -> &str {
+    match line.split_once(' ') {
+        Some((stamp, rest))
+            if stamp.len() == 24
+                && stamp.ends_with('Z')
+                && chrono::DateTime::parse_from_rfc3339(stamp).is_ok() =>
+        {
+            rest
+        }
+        _ => line,
+    }
 }
 
 #[cfg(test)]

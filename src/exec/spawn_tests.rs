@@ -12,9 +12,19 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
-/// [`spawn_detached`] with a fixed unit name (used only under systemd).
+/// A launch of `argv` with its log and pid file where given, its exit
+/// record beside the pid file, and a fixed unit name (used only under
+/// systemd).
+fn launch(argv: &[String], log: &Path, pid: &Path, unit: &str) -> Launch {
+    let mut l = Launch::new("svc", argv, Path::new("/nonexistent"), unit);
+    l.log = log.to_path_buf();
+    l.pid = pid.to_path_buf();
+    l.exits = pid.with_extension("exit.json");
+    l
+}
+
 fn detached(argv: &[String], log: &Path, pid: &Path) -> io::Result<ProcessIdentity> {
-    spawn_detached(argv, log, pid, "supervisorctl-test-svc.service")
+    spawn_detached(&launch(argv, log, pid, "supervisorctl-test-svc.service"))
 }
 
 fn mode(path: &Path) -> u32 {
@@ -69,11 +79,30 @@ fn output_is_appended_to_the_log() {
     .unwrap();
     let _guard = KillOnDrop(id);
     assert!(
-        wait_for(Duration::from_secs(5), || read(&log).contains("err\n")),
+        wait_for(Duration::from_secs(5), || read(&log).contains(" err\n")),
         "log: {:?}",
         read(&log)
     );
-    assert_eq!(read(&log), "earlier\nhello\nerr\n");
+    let text = read(&log);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "earlier");
+    assert!(
+        lines[1].ends_with(&format!(
+            " [supervisorctl] started pid {}: sh -c {script}",
+            id.pid
+        )),
+        "{text}"
+    );
+    // Each line of the service's own, with the time it came.
+    assert_eq!(lines.len(), 4, "{text}");
+    for (line, said) in lines[2..].iter().zip(["hello", "err"]) {
+        let (stamp, rest) = line.split_once(' ').unwrap();
+        assert_eq!(rest, said);
+        assert!(
+            stamp.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "{line}"
+        );
+    }
 }
 
 #[test]
@@ -83,7 +112,13 @@ fn environment_is_clean() {
     let id = detached(&argv(&["env"]), &log, &dir.path().join("env.pid")).unwrap();
     let _guard = KillOnDrop(id);
     assert!(wait_for(Duration::from_secs(5), || pid_gone(id.pid)));
-    let text = read(&log);
+    assert!(wait_for(Duration::from_secs(5), || read(&log)
+        .contains("exited with status 0")));
+    let text: Vec<String> = read(&log)
+        .lines()
+        .map(|l| without_time(l).to_string())
+        .filter(|l| !l.starts_with("[supervisorctl]"))
+        .collect();
     let allowed = [
         "PATH",
         "LANG",
@@ -93,11 +128,11 @@ fn environment_is_clean() {
         "TZ",
         "SUPERVISORCTL",
     ];
-    for line in text.lines() {
+    for line in &text {
         let name = line.split('=').next().unwrap();
         assert!(allowed.contains(&name), "unexpected {line:?}");
     }
-    assert!(text.contains("SUPERVISORCTL=1\n"), "{text}");
+    assert!(text.iter().any(|l| l == "SUPERVISORCTL=1"), "{text:?}");
 }
 
 #[test]
@@ -219,8 +254,11 @@ fn under_systemd_a_service_starts_as_a_transient_unit() {
     let pid_file = dir.path().join("pids/web.pid");
     let sd = tools(fake.path());
     let unit = transient::unit_name("gpu-01", "web");
-    let (id, _exited) =
-        spawn_watched_with(&argv(&["sleep", "30"]), &log, &pid_file, &unit, Some(&sd)).unwrap();
+    let (id, _exited) = spawn_watched_with(
+        &launch(&argv(&["sleep", "30"]), &log, &pid_file, &unit),
+        Some(&sd),
+    )
+    .unwrap();
     let _guard = KillOnDrop(id);
 
     let recorded = read(&fake.path().join("argv"));
@@ -262,20 +300,21 @@ fn the_exit_of_a_unit_process_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let sd = tools(fake.path());
     let (id, exited) = spawn_watched_with(
-        &argv(&["sleep", "0.3"]),
-        &dir.path().join("s.log"),
-        &dir.path().join("s.pid"),
-        "supervisorctl-n-s.service",
+        &launch(
+            &argv(&["sleep", "0.3"]),
+            &dir.path().join("s.log"),
+            &dir.path().join("s.pid"),
+            "supervisorctl-n-s.service",
+        ),
         Some(&sd),
     )
     .unwrap();
     let _guard = KillOnDrop(id);
-    let status = exited
+    let ending = exited
         .recv_timeout(Duration::from_secs(5))
         .expect("exit seen");
     // The stand-in keeps no exit status: it reads as "exited", no code.
-    assert!(!status.success());
-    assert_eq!(status.code(), None);
+    assert_eq!(ending, crate::monitor::Ending::Unknown);
 }
 
 #[test]
@@ -293,10 +332,12 @@ fn without_invocation_id_systemd_run_is_not_called() {
     let sd = Systemd::detect_from(None, &search, false);
     let pid_file = dir.path().join("plain.pid");
     let (id, _) = spawn_watched_with(
-        &argv(&["sleep", "30"]),
-        &dir.path().join("plain.log"),
-        &pid_file,
-        "supervisorctl-n-s.service",
+        &launch(
+            &argv(&["sleep", "30"]),
+            &dir.path().join("plain.log"),
+            &pid_file,
+            "supervisorctl-n-s.service",
+        ),
         sd.as_ref(),
     )
     .unwrap();
@@ -315,10 +356,12 @@ fn without_a_reachable_manager_the_service_starts_directly() {
     let pid_file = dir.path().join("d.pid");
     let sd = tools(fake.path());
     let (id, _) = spawn_watched_with(
-        &argv(&["sleep", "30"]),
-        &dir.path().join("d.log"),
-        &pid_file,
-        "supervisorctl-n-s.service",
+        &launch(
+            &argv(&["sleep", "30"]),
+            &dir.path().join("d.log"),
+            &pid_file,
+            "supervisorctl-n-s.service",
+        ),
         Some(&sd),
     )
     .unwrap();
@@ -334,10 +377,12 @@ fn a_failed_systemd_run_is_an_error_and_writes_no_pid_file() {
     let pid_file = dir.path().join("x.pid");
     let sd = tools(fake.path());
     let err = spawn_watched_with(
-        &argv(&["sleep", "30"]),
-        &dir.path().join("x.log"),
-        &pid_file,
-        "supervisorctl-n-x.service",
+        &launch(
+            &argv(&["sleep", "30"]),
+            &dir.path().join("x.log"),
+            &pid_file,
+            "supervisorctl-n-x.service",
+        ),
         Some(&sd),
     )
     .unwrap_err();

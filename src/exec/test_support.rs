@@ -59,3 +59,20 @@ impl Drop for ChildGuard {
         let _ = self.0.wait();
     }
 }
+
+/// The `supervisorctl` binary cargo built beside this test harness
+/// (`target/<profile>/supervisorctl`): the monitor of spawned services.
+pub fn built_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("supervisorctl"))
+        .expect("target folder");
+    assert!(
+        bin.exists(),
+        "`{}` is missing: spawn tests need the binary (run `cargo build` or `cargo test`)",
+        bin.display()
+    );
+    bin
+}

@@ -11,7 +11,8 @@
 //! systemd-run --unit=supervisorctl-<node>-<service>.service --collect --quiet
 //!     --service-type=exec --property=KillMode=mixed
 //!     --property=StandardOutput=append:<log> --property=StandardError=append:<log>
-//!     --working-directory=/ --setenv=<each clean_env variable> -- <argv...>
+//!     --working-directory=<cwd> [--uid=<uid> --gid=<gid>]
+//!     --setenv=<each variable of the service's environment> -- <argv...>
 //! ```
 //!
 //! (`--user` as well when we are not root), reads the unit's main pid with
@@ -23,9 +24,11 @@
 //!
 //! # Guarantees
 //!
-//! - **Same process as a direct start.** The same argv, the same clean
-//!   environment, working directory `/`, stdin `/dev/null` (systemd's
-//!   default), output appended to the same log.
+//! - **Same process as a direct start.** The same argv, environment,
+//!   working directory and user, stdin `/dev/null` (systemd's default),
+//!   output appended to the same log. There is no monitor: the journal
+//!   has no timestamps from us, the log is not rotated by us, and how the
+//!   process ended is systemd's `ExecMainCode`/`ExecMainStatus`.
 //! - **No `--wait`.** `systemd-run` returns once the command was executed
 //!   (`--service-type=exec`: a command that cannot be executed fails the
 //!   start instead of a unit that dies later).
@@ -45,14 +48,14 @@
 //!   collected the status reads as "exited" without a code.
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::command::{run_bounded, Capture, CommandResult};
-use super::env::{clean_env, CLEAN_PATH};
+use super::env::CLEAN_PATH;
+use super::spawn::Launch;
+use crate::monitor::Ending;
 use crate::procfs::{self, ProcessIdentity};
 
 /// How long one `systemd-run` or `systemctl` call may take.
@@ -60,9 +63,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a start waits for a unit of the same name (a process stopped
 /// a moment ago) to be collected.
 const NAME_BUSY_WAIT: Duration = Duration::from_secs(2);
-/// A wait status that is neither an exit nor a signal: it reads as
-/// "exited" with no code, for an exit whose status systemd no longer has.
-const UNKNOWN_EXIT: i32 = 0xffff;
 
 /// The `systemd-run` and `systemctl` to use, and whether to talk to the
 /// user's service manager (`--user`) rather than the system's.
@@ -167,11 +167,12 @@ fn escape_into(name: &mut String, part: &str) {
     }
 }
 
-/// The `systemd-run` arguments (after the tool itself) that start `argv`
-/// as `unit` with its output appended to `log`.
-pub fn run_args(unit: &str, argv: &[String], log: &Path) -> Vec<OsString> {
+/// The `systemd-run` arguments (after the tool itself) that start the
+/// launch's `argv` as its unit, with its environment, working directory
+/// and user, and its output appended to its log.
+pub fn run_args(launch: &Launch) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![
-        format!("--unit={unit}").into(),
+        format!("--unit={}", launch.unit).into(),
         "--collect".into(),
         "--quiet".into(),
         "--service-type=exec".into(),
@@ -179,15 +180,21 @@ pub fn run_args(unit: &str, argv: &[String], log: &Path) -> Vec<OsString> {
     ];
     for stream in ["StandardOutput", "StandardError"] {
         let mut prop = OsString::from(format!("--property={stream}=append:"));
-        prop.push(log.as_os_str());
+        prop.push(launch.log.as_os_str());
         args.push(prop);
     }
-    args.push("--working-directory=/".into());
-    for (name, value) in clean_env() {
+    let mut cwd = OsString::from("--working-directory=");
+    cwd.push(launch.cwd.as_os_str());
+    args.push(cwd);
+    if let Some(c) = &launch.credentials {
+        args.push(format!("--uid={}", c.uid).into());
+        args.push(format!("--gid={}", c.gid).into());
+    }
+    for (name, value) in &launch.env {
         args.push(format!("--setenv={name}={value}").into());
     }
     args.push("--".into());
-    args.extend(argv.iter().map(OsString::from));
+    args.extend(launch.argv.iter().map(OsString::from));
     args
 }
 
@@ -199,12 +206,12 @@ pub enum Started {
     NoManager,
 }
 
-/// Starts `argv` as the transient `unit`, output appended to `log`, and
-/// returns its main pid.
-pub fn start(sd: &Systemd, unit: &str, argv: &[String], log: &Path) -> io::Result<Started> {
+/// Starts the launch as its transient unit and returns its main pid.
+pub fn start(sd: &Systemd, launch: &Launch) -> io::Result<Started> {
+    let unit = launch.unit.as_str();
     let deadline = Instant::now() + NAME_BUSY_WAIT;
     let r = loop {
-        let r = sd.call(&sd.run, run_args(unit, argv, log), Capture::STDERR_TAIL);
+        let r = sd.call(&sd.run, run_args(launch), Capture::STDERR_TAIL);
         let busy = r.stderr_tail.contains("already");
         if r.success() || !busy || Instant::now() >= deadline {
             break r;
@@ -241,7 +248,7 @@ pub fn start(sd: &Systemd, unit: &str, argv: &[String], log: &Path) -> io::Resul
 /// A receiver of the exit status of `id`, the main process of `unit`, sent
 /// when it exits while we still run (it is not our child: a pidfd, else a
 /// poll of `/proc`, tells when it is gone; systemd, its parent, tells how).
-pub fn watch_exit(sd: &Systemd, unit: &str, id: ProcessIdentity) -> mpsc::Receiver<ExitStatus> {
+pub fn watch_exit(sd: &Systemd, unit: &str, id: ProcessIdentity) -> mpsc::Receiver<Ending> {
     let (tx, rx) = mpsc::channel();
     let sd = sd.clone();
     let unit = unit.to_string();
@@ -272,18 +279,23 @@ fn wait_gone(id: ProcessIdentity) {
 }
 
 /// The main process's exit as systemd recorded it (`ExecMainCode` 1:
-/// exited with `ExecMainStatus`; 2, 3: killed by that signal), waiting up
-/// to a second for systemd to reap it; [`UNKNOWN_EXIT`] when the unit is
-/// already gone.
-fn exit_status(sd: &Systemd, unit: &str) -> ExitStatus {
+/// exited with `ExecMainStatus`; 2: killed by that signal; 3: killed, core
+/// dumped), waiting up to a second for systemd to reap it;
+/// [`Ending::Unknown`] when the unit is already gone.
+fn exit_status(sd: &Systemd, unit: &str) -> Ending {
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
         let code: i32 = sd.show(unit, "ExecMainCode").trim().parse().unwrap_or(0);
         let status: i32 = sd.show(unit, "ExecMainStatus").trim().parse().unwrap_or(0);
         match code {
-            1 => return ExitStatus::from_raw((status & 0xff) << 8),
-            2 | 3 => return ExitStatus::from_raw(status & 0x7f),
-            _ if Instant::now() >= deadline => return ExitStatus::from_raw(UNKNOWN_EXIT),
+            1 => return Ending::Status(status),
+            2 | 3 => {
+                return Ending::Signal {
+                    number: status,
+                    core_dumped: code == 3,
+                }
+            }
+            _ if Instant::now() >= deadline => return Ending::Unknown,
             _ => std::thread::sleep(Duration::from_millis(50)),
         }
     }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use crate::desired::{NodeSpec, ProcessMatch, Start};
+use crate::monitor::ExitRecord;
 use crate::procfs::ProcessIdentity;
 use crate::world::{GpuUse, MemoryUse};
 
@@ -83,13 +84,21 @@ pub struct LiveService {
     /// Activity (SPEC §13), for models and services that declare
     /// `activity:`: what was read, or why it is unknown. `None`: not asked.
     pub activity: Option<Result<ActivityReading, String>>,
+    /// A `spawn:` service's last exit as its monitor recorded it
+    /// (`exits/<service>.json`), and whether it is the exit of the process
+    /// its pid file names (the latest start).
+    pub last_exit: Option<(ExitRecord, bool)>,
 }
 
 impl LiveService {
     /// Why this service is not up, when the probe can say (SPEC §9 "Probe
     /// reasons"): `no process`, `pidfile stale: …`, a failing check's reason.
     pub fn failure_reason(&self) -> Option<String> {
+        let exit = self.last_exit.as_ref().filter(|(_, latest)| *latest);
         match (&self.process, &self.health) {
+            (ProcessState::NotFound | ProcessState::StalePidfile { .. }, _) if exit.is_some() => {
+                exit.map(|(record, _)| record.describe())
+            }
             (ProcessState::NotFound, _) => Some("no process".to_string()),
             (ProcessState::StalePidfile { reason, .. }, _) => {
                 Some(format!("pidfile stale: {reason}"))
@@ -221,6 +230,7 @@ pub fn probe_node(
                     health_skipped: opts.skip_health.contains(name),
                     health,
                     health_latency: took,
+                    last_exit: last_exit(node, name, opts),
                     process,
                     gpu_memory_bytes,
                 };
@@ -235,6 +245,26 @@ pub fn probe_node(
             services,
         }
     })
+}
+
+/// The exit record of a `spawn:` service, and whether its pid is the one
+/// its pid file names.
+fn last_exit(node: &NodeSpec, name: &str, opts: &ProbeOptions) -> Option<(ExitRecord, bool)> {
+    let dir = opts.state_dir.as_ref()?;
+    let spawned = node
+        .services
+        .get(name)
+        .is_some_and(|s| matches!(s.start, Some(Start::Spawn(_))));
+    if !spawned {
+        return None;
+    }
+    let record = crate::monitor::exit_record::read(&crate::monitor::exit_record::path(dir, name))?;
+    let pidfile = dir.join("pids").join(format!("{name}.pid"));
+    let named = crate::store::read_limited(&pidfile, 64)
+        .ok()
+        .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<u32>().ok());
+    let latest = named == Some(record.pid);
+    Some((record, latest))
 }
 
 /// What the probes of one service found besides its process.

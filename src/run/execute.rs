@@ -10,7 +10,7 @@
 //! report its exit status and the tail of its stderr.
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -273,54 +273,51 @@ fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &P
                     StopOutcome::AlreadyGone => {}
                 }
             }
-            let log = dir.join("logs").join(format!("{}.log", spec.name));
-            let pid = dir.join("pids").join(format!("{}.pid", spec.name));
-            // Only this start's output explains its failure.
-            let log_start = std::fs::symlink_metadata(&log).map_or(0, |m| m.len());
-            let unit = exec::transient::unit_name(node, &spec.name);
-            match exec::spawn_watched(argv, &log, &pid, &unit) {
-                // A start that dies at once is a failed attempt (SPEC §9):
-                // wait up to min(start_grace, 2s) for an early exit.
-                Ok((id, exited)) => match exited.recv_timeout(spec.start_grace.min(EARLY_EXIT)) {
-                    Ok(status) => {
-                        let tail = exec::log_tail(&log, log_start, 5);
-                        let mut o = failed(format!(
-                            "spawned pid {} {} at once{}",
-                            id.pid,
-                            describe_status(status),
-                            if tail.is_empty() {
-                                String::new()
-                            } else {
-                                format!("; log: {tail}")
-                            }
-                        ));
-                        o.exit_code = status.code();
-                        o
-                    }
-                    Err(_) => Outcome {
-                        spawned: Some(id),
-                        started: true,
-                        ..ok(format!(
-                            "{before}spawned pid {}, output to `{}`",
-                            id.pid,
-                            log.display()
-                        ))
-                    },
-                },
-                Err(e) => failed(format!("cannot spawn `{}`: {e}", argv.join(" "))),
-            }
+            let launch = match super::launch::launch(node, spec, argv, dir) {
+                Ok(l) => l,
+                Err(why) => return failed(format!("cannot spawn `{}`: {why}", argv.join(" "))),
+            };
+            spawn(&launch, spec.start_grace, &before)
         }
         None => failed("no `restart` or `spawn` command declared".into()),
     }
 }
 
-/// `exited 1`, `was killed by signal 9`.
-fn describe_status(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exited {code}"),
-        (None, Some(sig)) => format!("was killed by signal {sig}"),
-        _ => "exited".into(),
+/// Starts a `spawn:` service; a start that dies at once is a failed
+/// attempt (SPEC §9): wait up to min(start_grace, 2s) for an early exit.
+fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Outcome {
+    // Only this start's output explains its failure.
+    let log_start = std::fs::symlink_metadata(&launch.log).map_or(0, |m| m.len());
+    match exec::spawn_watched(launch) {
+        Ok((id, ended)) => match ended.recv_timeout(start_grace.min(EARLY_EXIT)) {
+            Ok(ending) => {
+                let tail = exec::log_tail(&launch.log, log_start, 5);
+                let mut o = failed(format!(
+                    "spawned pid {} {} at once{}",
+                    id.pid,
+                    ending.describe(),
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; log: {tail}")
+                    }
+                ));
+                if let crate::monitor::Ending::Status(code) = ending {
+                    o.exit_code = Some(code);
+                }
+                o
+            }
+            Err(_) => Outcome {
+                spawned: Some(id),
+                started: true,
+                ..ok(format!(
+                    "{before}spawned pid {}, output to `{}`",
+                    id.pid,
+                    launch.log.display()
+                ))
+            },
+        },
+        Err(e) => failed(format!("cannot spawn `{}`: {e}", launch.argv.join(" "))),
     }
 }
 

@@ -5,6 +5,7 @@ mod execute;
 mod fleet;
 mod identity;
 mod inputs;
+pub mod launch;
 mod orphans;
 mod probes;
 mod record;

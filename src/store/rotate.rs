@@ -111,10 +111,12 @@ pub fn rotate_if_needed(path: &Path, settings: Settings) -> io::Result<bool> {
 }
 
 /// Deletes `.keep` and anything older, shifts `.n` → `.n+1`, then renames
-/// the log to `.1` and fsyncs the folder.
-fn rotate(path: &Path, keep: u32) -> io::Result<()> {
+/// the log to `.1` and fsyncs the folder. Also a spawned service's log
+/// (the monitor rotates it by size).
+pub(crate) fn rotate(path: &Path, keep: u32) -> io::Result<()> {
+    let keep = keep.clamp(1, MAX_KEEP);
     let remove = |p: &Path| match std::fs::remove_file(p) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(context(e, "remove old event log", p)),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(context(e, "remove old log", p)),
         _ => Ok(()),
     };
     // What an earlier, larger `keep` left behind goes too.
@@ -127,10 +129,10 @@ fn rotate(path: &Path, keep: u32) -> io::Result<()> {
         let from = rotated(path, n);
         if exists(&from) {
             let to = rotated(path, n + 1);
-            std::fs::rename(&from, &to).map_err(|e| context(e, "rotate event log", &from))?;
+            std::fs::rename(&from, &to).map_err(|e| context(e, "rotate log", &from))?;
         }
     }
-    std::fs::rename(path, rotated(path, 1)).map_err(|e| context(e, "rotate event log", path))?;
+    std::fs::rename(path, rotated(path, 1)).map_err(|e| context(e, "rotate log", path))?;
     let dir = parent_of(path);
     sync_dir(dir).map_err(|e| context(e, "sync folder", dir))
 }

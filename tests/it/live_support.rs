@@ -226,3 +226,14 @@ pub fn write_file(path: &Path, body: &str) {
     }
     std::fs::write(path, body).expect("write");
 }
+
+/// A log line without the monitor's time (`2026-12-07T06:50:01.120Z `),
+/// which it must have.
+pub fn untimed(line: &str) -> &str {
+    let (stamp, rest) = line.split_once(' ').unwrap_or((line, ""));
+    assert!(
+        stamp.len() == 24 && chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+        "no time at the start of {line:?}"
+    );
+    rest
+}

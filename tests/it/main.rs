@@ -36,6 +36,7 @@ mod log_shipping;
 mod matcher;
 mod metrics_file;
 mod mistakes;
+mod monitor;
 mod monitoring;
 mod observe_swap;
 mod operator;

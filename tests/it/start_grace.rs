@@ -24,7 +24,7 @@ fn a_start_that_dies_at_once_is_a_failure_with_its_log() {
         assert_eq!(e["outcome"], "failed", "run {i}: {e}");
         assert_eq!(e["exit_code"], 3, "{e}");
         let reason = e["reason"].as_str().unwrap();
-        assert!(reason.contains("exited 3 at once"), "{reason}");
+        assert!(reason.contains("exited with status 3 at once"), "{reason}");
         assert_eq!(
             reason.matches("boom: missing model file").count(),
             1,

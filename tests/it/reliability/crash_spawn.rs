@@ -1,7 +1,10 @@
 //! A SIGKILL between starting a `spawn:` service and writing its pid file
 //! (issue: 30 of 30 such kills left a second, untracked copy running). The
-//! run is killed the moment a child of it appears in `/proc`; the next run
-//! must leave exactly one copy of the service, the one its pid file names.
+//! run is killed the moment its child (the monitor) appears in `/proc`, or,
+//! every other try, the moment the monitor's own child (the service, still
+//! waiting at its gate) appears; the next run must leave exactly one copy
+//! of the service, the one its pid file names, under exactly one monitor,
+//! and no gate shell or monitor of a dead start behind.
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -30,16 +33,41 @@ fn copies(argv: &[&str]) -> Vec<u32> {
         .iter()
         .flat_map(|a| [a.as_bytes(), b"\0"].concat())
         .collect();
+    live_where(|cmdline| cmdline == want)
+}
+
+/// Live (not zombie) processes whose command line passes `keep`.
+fn live_where(keep: impl Fn(&[u8]) -> bool) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want))
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| keep(&c)))
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
         })
         .collect()
+}
+
+/// Live processes whose command line holds `marker` but is not `argv`:
+/// gate shells of a start that never got its `go`.
+fn gate_shells(marker: &str, argv: &[&str]) -> Vec<u32> {
+    let exact: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    live_where(|c| c != exact && c.windows(marker.len()).any(|w| w == marker.as_bytes()))
+}
+
+/// The parent of `pid`.
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+}
+
+fn is_monitor(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == b"supervisorctl\0__monitor\0")
 }
 
 fn reconcile(dir: &Path, now: DateTime<Utc>) -> std::process::Command {
@@ -102,9 +130,16 @@ fn kill_in_the_spawn_window(tries: usize) {
         let now = t0 + chrono::Duration::minutes(i as i64);
         let mut run = reconcile(dir.path(), now).spawn().unwrap();
         let started = Instant::now();
-        // Kill the run the moment a child of it shows.
+        // Kill the run the moment a child (even tries) or a grandchild
+        // (odd tries) of it shows.
         while started.elapsed() < Duration::from_secs(10) {
-            if !children(run.id()).is_empty() {
+            let kids = children(run.id());
+            let shown = if i % 2 == 0 {
+                !kids.is_empty()
+            } else {
+                kids.iter().any(|k| !children(*k).is_empty())
+            };
+            if shown {
                 let _ = run.kill();
                 killed_in_window += 1;
                 break;
@@ -125,9 +160,23 @@ fn kill_in_the_spawn_window(tries: usize) {
         );
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut seen = copies(&argv);
-        while seen.len() > 1 && Instant::now() < deadline {
+        while (seen.len() > 1 || !gate_shells(&marker, &argv).is_empty())
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(20));
             seen = copies(&argv);
+        }
+        let left = gate_shells(&marker, &argv);
+        assert!(
+            left.is_empty(),
+            "try {i}: gate shells of a dead start left: {left:?}"
+        );
+        for pid in &seen {
+            let monitor = parent(*pid).unwrap_or(0);
+            assert!(
+                is_monitor(monitor),
+                "try {i}: pid {pid}'s parent {monitor} is not its monitor"
+            );
         }
         if seen.len() > 1 {
             duplicates += 1;
