@@ -114,6 +114,9 @@ impl Health {
     }
 }
 
+/// The most start times a service's state keeps.
+pub const MAX_RECENT_STARTS: usize = 100;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceState {
     #[serde(default)]
@@ -198,6 +201,10 @@ pub struct ServiceState {
     /// What the live activity probes saw (SPEC §13).
     #[serde(default, skip_serializing_if = "ActivityState::is_empty")]
     pub activity: ActivityState,
+    /// When this tool started it within the last hour (at most
+    /// [`MAX_RECENT_STARTS`]): `status`'s "restarts in the last hour".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_starts: Vec<DateTime<Utc>>,
     /// The time of the last failing observation counted toward
     /// `degraded_after`/`dead_after` (SPEC §13 probe period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,6 +246,11 @@ impl ServiceState {
     /// its health is unknown until an observation newer than the start,
     /// which also verifies the start.
     pub fn mark_started(&mut self, action: &str, at: DateTime<Utc>) {
+        self.recent_starts
+            .retain(|t| *t <= at && at - *t < chrono::Duration::hours(1));
+        self.recent_starts.push(at);
+        let over = self.recent_starts.len().saturating_sub(MAX_RECENT_STARTS);
+        self.recent_starts.drain(..over);
         self.health = Health::Unknown;
         self.failures = 0;
         self.healthy_since = None;

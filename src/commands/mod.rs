@@ -12,6 +12,7 @@ pub mod observe;
 pub mod operator;
 pub mod overrides;
 pub mod policies;
+pub mod process_view;
 pub mod record;
 pub mod report;
 pub mod shard;

@@ -3,6 +3,9 @@
 //! (and `overrides.json`), "as of" that run. A backoff already over is not
 //! shown; an evicted model says so. Times for people are relative to that
 //! run (`3m ago`, `in 12s`; `fmt::relative`); `--output json` keeps RFC 3339.
+//! A `spawn:` service also gets its process's line, as supervisord shows
+//! it (state, pid, uptime, last exit, starts in the last hour: see
+//! [`super::process_view`]).
 use std::fmt::Write;
 use std::path::Path;
 
@@ -15,6 +18,8 @@ use crate::desired::Fleet;
 use crate::fmt::{relative, ts_secs};
 use crate::run::format_ts;
 use crate::text::escape_control;
+
+use super::process_view::{Circumstances, ProcessView};
 
 /// `clock`: `--now`, else the wall clock (what a backoff is over by).
 pub fn run(
@@ -73,6 +78,14 @@ pub fn run(
                 .last_action
                 .as_ref()
                 .map(|a| format!("{} {} {}", a.action, a.outcome, rel(a.at)));
+            let process = matches!(svc.start, Some(crate::desired::Start::Spawn(_))).then(|| {
+                let c = Circumstances {
+                    circuit_open: open,
+                    in_backoff: backoff.is_some(),
+                    as_of,
+                };
+                ProcessView::read(dir, &svc.name, &st, &c)
+            });
             // Loading (SPEC §13): its failures do not count yet.
             let loading = st.loading_since;
             let health = if loading.is_some() {
@@ -86,7 +99,8 @@ pub fn run(
                     "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "next_trial_at": trial.map(format_ts), "backoff_until": backoff.map(format_ts),
                     "last_action": st.last_action, "last_error": st.last_error, "pinned": pinned,
                     "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone()),
-                    "activity": super::activity_view::shown(svc).then(|| super::activity_view::json(svc, &st))});
+                    "activity": super::activity_view::shown(svc).then(|| super::activity_view::json(svc, &st)),
+                    "process": process.as_ref().map(ProcessView::json)});
                 let _ = writeln!(out, "{line}");
             } else {
                 let _ = writeln!(
@@ -110,6 +124,9 @@ pub fn run(
                     last.map(|l| format!(" last: {}", escape_control(&l)))
                         .unwrap_or_default(),
                 );
+                if let Some(p) = &process {
+                    let _ = writeln!(out, "  {:<24} {}", "", p.line());
+                }
                 if let Some(t) = loading {
                     let _ = writeln!(out, "  {:<24} loading since {}", "", rel(t));
                 }
@@ -145,7 +162,11 @@ pub fn run(
                         why.unwrap_or_default()
                     );
                 }
-                if let Some(e) = &st.last_error {
+                // A new process whose start is not verified yet: the last
+                // error was about the one before it.
+                let outlived =
+                    process.as_ref().is_some_and(|p| p.running()) && st.pending.is_some();
+                if let Some(e) = st.last_error.as_ref().filter(|_| !outlived) {
                     let _ = writeln!(out, "  {:<24} why: {}", "", escape_control(e));
                 }
             }
