@@ -16,9 +16,9 @@ dist:
     rm -rf {{target}}/dist
     mkdir -p {{target}}/dist/completions
     cp {{target}}/release/supervisorctl {{target}}/dist/
-    {{target}}/release/supervisorctl completions bash > {{target}}/dist/completions/supervisorctl.bash
-    {{target}}/release/supervisorctl completions zsh > {{target}}/dist/completions/_supervisorctl
-    {{target}}/release/supervisorctl completions fish > {{target}}/dist/completions/supervisorctl.fish
+    {{target}}/release/supervisorctl completions bash --dynamic > {{target}}/dist/completions/supervisorctl.bash
+    {{target}}/release/supervisorctl completions zsh --dynamic > {{target}}/dist/completions/_supervisorctl
+    {{target}}/release/supervisorctl completions fish --dynamic > {{target}}/dist/completions/supervisorctl.fish
     {{target}}/release/supervisorctl man > {{target}}/dist/supervisorctl.1
     {{target}}/release/supervisorctl schema > {{target}}/dist/services.schema.json
     @ls -l {{target}}/dist {{target}}/dist/completions

@@ -288,18 +288,21 @@ pub enum Command {
     },
     /// Keep SERVICE running whatever its services.yaml says
     Pin {
+        #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
         service: String,
         #[command(flatten)]
         trust: Trust,
     },
     /// Undo `pin` (or unpin a service pinned in services.yaml)
     Unpin {
+        #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
         service: String,
         #[command(flatten)]
         trust: Trust,
     },
     /// Execute no action on SERVICE until `release`
     Hold {
+        #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
         service: String,
         #[arg(long)]
         reason: Option<String>,
@@ -308,6 +311,7 @@ pub enum Command {
     },
     /// Undo `hold`
     Release {
+        #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
         service: String,
         #[command(flatten)]
         trust: Trust,
@@ -322,6 +326,7 @@ pub enum Command {
     Logs(crate::commands::logs::LogsArgs),
     /// Close SERVICE's restart circuit and forget its attempts (--tuning: forget its tuned values instead)
     Reset {
+        #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
         service: String,
         /// Forget adaptive tuning's values and evidence for SERVICE (the configured values apply again)
         #[arg(long)]
@@ -393,6 +398,9 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: Shell,
+        /// A script that asks the binary while completing: node and service names from hosts/ too
+        #[arg(long)]
+        dynamic: bool,
     },
     /// Print the man page (roff) to stdout
     Man,

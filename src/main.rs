@@ -14,6 +14,10 @@ fn main() {
     // Before the flags: the file's SUPERVISORCTL_* variables are defaults
     // of flags (`env = ...`) like those of the environment.
     supervisorctl::envfile::apply();
+    // `COMPLETE=bash supervisorctl -- <words>`: the shell asks what fits.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(supervisorctl::commands::completions::COMPLETE_VAR)
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => std::process::exit(usage(&e)),

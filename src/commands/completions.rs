@@ -8,8 +8,14 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Shell};
 
-/// Prints the completion script for `shell` to stdout.
-pub fn completions(shell: Shell) -> Result<i32> {
+/// Prints the completion script for `shell` to stdout: the static script
+/// clap generates, or with `dynamic` one that calls the binary while
+/// completing (`COMPLETE=<shell> supervisorctl -- <words>`), which also
+/// offers node and service names ([`super::complete_targets`]).
+pub fn completions(shell: Shell, dynamic: bool) -> Result<i32> {
+    if dynamic {
+        return dynamic_registration(shell);
+    }
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     let generator = match shell {
@@ -21,6 +27,24 @@ pub fn completions(shell: Shell) -> Result<i32> {
     super::stdout::write(&String::from_utf8_lossy(&out))?;
     Ok(crate::exit::OK)
 }
+
+/// The registration of clap_complete's dynamic engine for `shell`.
+fn dynamic_registration(shell: Shell) -> Result<i32> {
+    use clap_complete::env::EnvCompleter;
+    let mut out = Vec::new();
+    let (var, name) = (COMPLETE_VAR, "supervisorctl");
+    match shell {
+        Shell::Bash => clap_complete::env::Bash.write_registration(var, name, name, name, &mut out),
+        Shell::Zsh => clap_complete::env::Zsh.write_registration(var, name, name, name, &mut out),
+        Shell::Fish => clap_complete::env::Fish.write_registration(var, name, name, name, &mut out),
+    }
+    .context("cannot write the completion script")?;
+    super::stdout::write(&String::from_utf8_lossy(&out))?;
+    Ok(crate::exit::OK)
+}
+
+/// The variable that asks the binary for completions.
+pub const COMPLETE_VAR: &str = "COMPLETE";
 
 /// Prints the man page to stdout: the top-level page, then a section per
 /// command with its own flags.

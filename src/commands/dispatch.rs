@@ -274,7 +274,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 since: since.resolve(now),
             })
         }
-        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Completions { shell, dynamic } => {
+            commands::completions::completions(shell, dynamic)
+        }
         Command::Man => commands::completions::man(),
         Command::Schema => commands::completions::schema(),
         Command::Replay { scenario, trust } if g.output == OutputArg::Html => {

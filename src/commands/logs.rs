@@ -23,6 +23,7 @@ const POLL: Duration = Duration::from_millis(200);
 #[derive(Args, Debug, Clone)]
 pub struct LogsArgs {
     /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::complete_targets::targets))]
     pub service: String,
     /// Keep printing lines as they are appended
     #[arg(short = 'f', long)]

@@ -2,6 +2,7 @@
 //! `dispatch`, which routes the parsed command line to them).
 pub mod activity_view;
 pub mod audit;
+pub mod complete_targets;
 pub mod completions;
 pub mod diff;
 pub mod dispatch;

@@ -15,6 +15,7 @@ use crate::run::RunOptions;
 #[derive(Args, Debug, Clone)]
 pub struct OperatorArgs {
     /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::complete_targets::targets))]
     pub service: String,
     /// Go past a hold or a restart backoff (recorded as `forced: true`)
     #[arg(long)]

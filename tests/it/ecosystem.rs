@@ -222,3 +222,43 @@ fn every_event_line_has_schema_version_after_the_common_fields() {
         assert!(common.starts_with("{\"ts\":"), "{line}");
     }
 }
+
+/// Issue: completions offered no node or service names. The dynamic
+/// script calls the binary, which reads hosts/ for them.
+#[test]
+fn dynamic_completion_offers_node_and_service_names_from_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (node, yaml) in [
+        (
+            "gpu-01",
+            "services:\n  llama-8b:\n    kind: model\n  web: {}\n",
+        ),
+        ("nas", "services:\n  redis: {}\n"),
+    ] {
+        std::fs::create_dir_all(dir.path().join(node)).unwrap();
+        std::fs::write(dir.path().join(node).join("services.yaml"), yaml).unwrap();
+    }
+    let hosts = dir.path().display().to_string();
+    let complete = |words: &[&str]| {
+        let mut argv = vec!["--", "supervisorctl", "--hosts", hosts.as_str()];
+        argv.extend_from_slice(words);
+        let out = Run::bare().env("COMPLETE", "fish").args(argv).run();
+        assert_eq!(out.code, 0, "{}", out.describe());
+        out.stdout
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    for verb in ["restart", "stop", "start", "logs", "pin", "hold"] {
+        let got = complete(&[verb, "gpu"]);
+        assert_eq!(got, ["gpu-01/llama-8b", "gpu-01/web"], "{verb}");
+    }
+    assert_eq!(complete(&["restart", "red"]), ["redis"]);
+    let script = run(&["completions", "bash", "--dynamic"]);
+    assert_eq!(script.code, 0, "{}", script.describe());
+    assert!(
+        script.stdout.contains("COMPLETE=\"bash\""),
+        "{}",
+        script.describe()
+    );
+}
