@@ -209,6 +209,11 @@ pub struct ServiceState {
     /// `degraded_after`/`dead_after` (SPEC §13 probe period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_counted_at: Option<DateTime<Utc>>,
+    /// When an operator's `stop` left it stopped (SPEC §13, supervisord's
+    /// `STOPPED`): the policies do not start it again until `start` or
+    /// `restart`. Absent in older checkpoints: not stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by_operator_at: Option<DateTime<Utc>>,
 }
 
 /// Live activity of a service (SPEC §13), kept between runs: a counter

@@ -36,8 +36,19 @@ const MAX_BYTES: u64 = 16 << 20;
 /// `supervisor_last_run_success 0`. A metrics file that cannot be written
 /// is a warning, never the run's failure (its actions already happened).
 pub fn run(opts: &RunOptions) -> Result<i32> {
-    let result = crate::run::run(opts);
-    let failed = !matches!(result, Ok(0 | 2 | 3));
+    run_pass(opts).map(|p| p.code)
+}
+
+/// [`run`], with what came of an operator's request.
+pub fn run_pass(opts: &RunOptions) -> Result<crate::run::Pass> {
+    let result = crate::run::run_pass(opts);
+    let failed = !matches!(
+        result,
+        Ok(crate::run::Pass {
+            code: 0 | 2 | 3,
+            ..
+        })
+    );
     if let (true, Some(path)) = (failed, &opts.metrics_file) {
         let now = opts.now.unwrap_or_else(Utc::now);
         let previous = read_limited(path).unwrap_or_default();

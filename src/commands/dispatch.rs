@@ -428,5 +428,5 @@ fn operator(
     let mode = Mode::Reconcile { dry_run: false };
     let wait = Some(std::time::Duration::from_secs(10));
     let opts = run_opts(g, b, state, &a.run, mode, true, wait);
-    commands::operator::run(opts, action, &a.service, a.force)
+    commands::operator::run(opts, action, &a)
 }

@@ -1,15 +1,19 @@
 //! `restart`, `stop` and `start`: one-off operator actions on one service
-//! of this node. Each is an ordinary reconcile pass with the request
+//! of this node (SPEC §13). Each is a reconcile pass with the request
 //! injected into the decision core, where it outranks every policy
-//! (`policy: operator`) yet still meets the guardrails (maintenance, hold,
-//! backoff, the per-run budget; `--force` passes a hold or a backoff) and is
-//! executed, verified and recorded like any other action.
+//! (`policy: operator`) and no other action runs; it still meets the
+//! guardrails (maintenance, hold, backoff, an open circuit; `--force`
+//! passes a backoff and an open circuit, never a hold) and is executed and
+//! recorded like any other action. A start is then waited for, up to its
+//! `start_grace` (`--no-wait`: not). The exit code says whether the
+//! service ended in the asked state: 0, or 1 with the reason on stderr.
 use anyhow::{bail, Result};
 use clap::Args;
 
 use crate::cli::{RunFlags, EXIT_ERROR};
+use crate::core::operator::Verdict;
 use crate::core::{OperatorAction, OperatorRequest};
-use crate::run::RunOptions;
+use crate::run::{Output, RunOptions};
 
 /// The arguments of `restart`, `stop` and `start`.
 #[derive(Args, Debug, Clone)]
@@ -17,20 +21,20 @@ pub struct OperatorArgs {
     /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
     #[arg(add = clap_complete::ArgValueCompleter::new(super::complete_targets::targets))]
     pub service: String,
-    /// Go past a hold or a restart backoff (recorded as `forced: true`)
+    /// Go past a restart backoff or an open restart circuit (recorded as
+    /// `forced: true`); never past a hold
     #[arg(long)]
     pub force: bool,
+    /// Exit once the action ran, without waiting to see the service up
+    #[arg(long)]
+    pub no_wait: bool,
     #[command(flatten)]
     pub run: RunFlags,
 }
 
-/// Runs the pass; returns its exit code. `opts` is a live reconcile pass.
-pub fn run(
-    mut opts: RunOptions,
-    action: OperatorAction,
-    service: &str,
-    force: bool,
-) -> Result<i32> {
+/// Runs the pass and waits for its start; returns the exit code. `opts`
+/// is a live reconcile pass.
+pub fn run(mut opts: RunOptions, action: OperatorAction, args: &OperatorArgs) -> Result<i32> {
     let Some((fleet, _)) = crate::run::load_trusted_fleet(&opts.hosts, opts.insecure_config) else {
         return Ok(EXIT_ERROR);
     };
@@ -38,14 +42,57 @@ pub fn run(
     else {
         return Ok(EXIT_ERROR);
     };
-    let (node, service) = local_target(&fleet, service, &local)?;
-    opts.operator = Some(OperatorRequest {
+    let (node, service) = local_target(&fleet, &args.service, &local)?;
+    let req = OperatorRequest {
         node,
         service,
         action,
-        force,
-    });
-    crate::metrics::run(&opts)
+        force: args.force,
+    };
+    opts.operator = Some(req.clone());
+    let pass = crate::metrics::run_pass(&opts)?;
+    let Some(verdict) = pass.operator else {
+        return Ok(pass.code); // the pass itself failed, and said why
+    };
+    let done = match verdict {
+        Verdict::Started { reason, .. } if args.no_wait => {
+            Ok(format!("{reason}; not waited for (--no-wait)"))
+        }
+        Verdict::Started { after, .. } => {
+            let spec = &fleet.nodes[&req.node];
+            crate::run::until_up(spec, &req.service, &opts.state_dir, after)
+        }
+        Verdict::Done(text) => Ok(text),
+        Verdict::Refused(why) => Err(format!("refused: {why}")),
+        Verdict::Failed(why) => Err(format!("failed: {why}")),
+    };
+    report(&opts, &req, done)
+}
+
+/// Says what came of the request and returns the exit code: a success on
+/// stdout (stderr with `--output json`, whose stdout is events only), a
+/// refusal or failure on stderr.
+fn report(opts: &RunOptions, req: &OperatorRequest, done: Result<String, String>) -> Result<i32> {
+    let target = format!("{}/{}", req.node, req.service);
+    let verb = req.action.as_str();
+    match done {
+        Ok(text) => {
+            let line = format!("{verb} {target}: {}", crate::text::escape_control(&text));
+            if opts.output == Output::Json {
+                eprintln!("{line}");
+            } else {
+                super::stdout::write(&format!("{line}\n"))?;
+            }
+            Ok(crate::exit::OK)
+        }
+        Err(why) => {
+            eprintln!(
+                "error: {verb} {target} {}",
+                crate::text::escape_control(&why)
+            );
+            Ok(crate::exit::ERROR)
+        }
+    }
 }
 
 /// Resolves `SERVICE` (as `pin` does, on this node when it is there) and

@@ -4,9 +4,11 @@
 //! when, and how often this tool started it in the hour before the run.
 //!
 //! States: `RUNNING` (alive, its start verified), `STARTING` (alive, its
-//! start not verified yet), `BACKOFF` (down, the next restart waits),
+//! start not verified yet), `STOPPED` (down, stopped by an operator and
+//! not started since), `BACKOFF` (down, the next restart waits),
 //! `FATAL` (down, the circuit is open), `EXITED` (down, its exit
-//! recorded), `STOPPED` (down, nothing recorded: never started here).
+//! recorded), `STOPPED` also when nothing is recorded (never started
+//! here).
 //! Process facts (uptime, the exit's time) are read live, against the wall
 //! clock; the checkpoint's facts are "as of" the run, like the rest of
 //! `status`.
@@ -32,6 +34,8 @@ pub struct ProcessView {
 
 /// The circumstances the state word depends on, from the checkpoint.
 pub struct Circumstances {
+    /// `stop` was asked and no `start` since.
+    pub stopped_by_operator: bool,
     pub circuit_open: bool,
     pub in_backoff: bool,
     /// The hour counted back from (the run the checkpoint describes).
@@ -52,6 +56,7 @@ impl ProcessView {
         let state = match (alive, &last_exit) {
             (Some(_), _) if st.pending.is_some() => "STARTING",
             (Some(_), _) => "RUNNING",
+            (None, _) if c.stopped_by_operator => "STOPPED",
             (None, _) if c.circuit_open => "FATAL",
             (None, _) if c.in_backoff => "BACKOFF",
             (None, Some(_)) => "EXITED",
@@ -184,6 +189,7 @@ mod tests {
             at,
         ];
         let c = Circumstances {
+            stopped_by_operator: false,
             circuit_open: false,
             in_backoff: false,
             as_of: Some(at),

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::checkpoint::key;
+use crate::checkpoint::{key, Health};
 use crate::core::guardrails::backoff_until;
 use crate::desired::Fleet;
 use crate::fmt::{relative, ts_secs};
@@ -80,6 +80,7 @@ pub fn run(
                 .map(|a| format!("{} {} {}", a.action, a.outcome, rel(a.at)));
             let process = matches!(svc.start, Some(crate::desired::Start::Spawn(_))).then(|| {
                 let c = Circumstances {
+                    stopped_by_operator: st.stopped_by_operator_at.is_some(),
                     circuit_open: open,
                     in_backoff: backoff.is_some(),
                     as_of,
@@ -88,16 +89,19 @@ pub fn run(
             });
             // Loading (SPEC §13): its failures do not count yet.
             let loading = st.loading_since;
-            let health = if loading.is_some() {
-                "loading"
-            } else {
-                st.health.as_str()
+            // An operator's stop (SPEC §13): the asked state, not a fault.
+            let stopped = st.stopped_by_operator_at;
+            let health = match (loading, stopped) {
+                (Some(_), _) => "loading",
+                (None, Some(_)) if st.health == Health::Evicted => "stopped",
+                _ => st.health.as_str(),
             };
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "loading": loading.is_some(),
                     "loading_since": loading.map(format_ts), "failures": st.failures,
                     "restart_attempts": st.restart_attempts, "cpu_cores": st.cpu_use, "circuit": if open {"open"} else {"closed"}, "next_trial_at": trial.map(format_ts), "backoff_until": backoff.map(format_ts),
                     "last_action": st.last_action, "last_error": st.last_error, "pinned": pinned,
+                    "stopped_by_operator": stopped.is_some(), "stopped_at": stopped.map(format_ts),
                     "held": held.map(|h| json!({"since": format_ts(h.since), "reason": h.reason})), "fallback": cp.fallbacks.get(&k).map(|f| f.to.clone()),
                     "activity": super::activity_view::shown(svc).then(|| super::activity_view::json(svc, &st)),
                     "process": process.as_ref().map(ProcessView::json)});
@@ -130,8 +134,20 @@ pub fn run(
                 if let Some(t) = loading {
                     let _ = writeln!(out, "  {:<24} loading since {}", "", rel(t));
                 }
-                if let Some(t) = st.evicted_at {
-                    let _ = writeln!(out, "  {:<24} evicted {}", "", rel(t));
+                match (stopped, st.evicted_at) {
+                    (Some(t), _) => {
+                        let _ = writeln!(
+                            out,
+                            "  {:<24} stopped by operator {} (`supervisorctl start {}` starts it)",
+                            "",
+                            rel(t),
+                            svc.name
+                        );
+                    }
+                    (None, Some(t)) => {
+                        let _ = writeln!(out, "  {:<24} evicted {}", "", rel(t));
+                    }
+                    (None, None) => {}
                 }
                 let activity = super::activity_view::shown(svc)
                     .then(|| {

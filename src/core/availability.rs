@@ -10,6 +10,10 @@ use crate::world::{AttemptOutcome, IncidentSeverity, IncidentStatus};
 
 /// Why a restart is due, if one is.
 pub fn restart_due(view: &View) -> Option<(&'static str, String)> {
+    // An operator's stop is the asked state, until `start` (SPEC §13).
+    if view.stopped_by_operator() {
+        return None;
+    }
     if view.is_missing() {
         // How the last process ended, when its monitor said.
         let ended = view

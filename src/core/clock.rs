@@ -24,6 +24,7 @@ pub fn clamp_future(cp: &mut Checkpoint, now: DateTime<Utc>) {
         clamp(&mut st.health_probed_at);
         clamp(&mut st.loading_since);
         clamp(&mut st.loading_ended_at);
+        clamp(&mut st.stopped_by_operator_at);
         clamp(&mut st.tuning.evidence.episode_since);
         let tuned = [&mut st.tuning.degraded_after, &mut st.tuning.dead_after];
         for t in tuned

@@ -1,7 +1,8 @@
 //! Guardrail helpers: maintenance windows and restart backoff with its
 //! deterministic jitter. The guardrails themselves (their order: another
-//! node, maintenance, hold, backoff, no command, no confirmed process, the
-//! per-run budget, dry run) are applied in `core/node.rs`, `guard`; a GPU
+//! node, maintenance, hold, backoff, an open circuit, an ambiguous process,
+//! no command, no confirmed process, the per-run budget, dry run) are
+//! applied in `core/node.rs`, `guard`; a GPU
 //! orphan's eviction gets those that fit a process that is no service's
 //! (`core/orphans.rs`, `guard`). Pure.
 use std::time::Duration;

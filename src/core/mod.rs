@@ -13,6 +13,7 @@ pub mod guardrails;
 pub mod health;
 pub mod loading;
 mod node;
+pub mod operator;
 pub mod orphans;
 pub mod policies;
 pub mod predict;

@@ -9,7 +9,7 @@ use super::guardrails::{backoff_until, in_maintenance};
 use super::safety::{self, Resources};
 use super::types::*;
 use super::view::View;
-use super::{arbiter, orphans, policies, Findings, Input, Mode, NodeCtx};
+use super::{arbiter, operator, orphans, policies, Findings, Input, Mode, NodeCtx};
 use crate::checkpoint::{Checkpoint, Health};
 use crate::desired::NodeSpec;
 use crate::world::{Incident, NodeStatus, Obs};
@@ -129,7 +129,7 @@ pub fn decide_node(
     }
     safety::defer(&ctx, &mut projection, &mut f);
     if let Some(req) = input.operator.filter(|r| r.node == node.name) {
-        f.push(operator_proposal(req));
+        f.push(operator::proposal(req));
     }
 
     let mut plan = NodePlan {
@@ -162,70 +162,34 @@ pub fn decide_node(
         && input.local_node != Some(node.name.as_str());
     for o in std::mem::take(&mut projection.orphans) {
         let (used, max) = (&mut budget.used, budget.max);
-        let disposition = orphans::guard(remote, maintenance, used, max, input.mode);
+        let disposition = if operator::pass_on(input.operator, &node.name) {
+            Disposition::Skip("operator_pass")
+        } else {
+            orphans::guard(remote, maintenance, used, max, input.mode)
+        };
         plan.orphan_evictions.push(orphans::Eviction {
             orphan: o,
             disposition,
         });
     }
     for v in &ctx.views {
-        let name = v.name();
-        let mine: Vec<Proposal> = extract(&mut service_props, name);
+        let mine: Vec<Proposal> = extract(&mut service_props, v.name());
         let (judged, conflicts) = arbiter::arbitrate(mine);
-        let mut sp = ServicePlan {
-            name: name.to_string(),
-            health_change: (v.prev.health != v.state.health).then_some((
-                v.prev.health,
-                v.state.health,
-                v.state.failures,
-            )),
-            verified: v.verified.clone(),
-            tuning: v.tuning.clone(),
-            half_open: half_open
-                .iter()
-                .find(|(s, _)| s == name)
-                .map(|(_, d)| d.clone()),
-            reason: (v.state.health != Health::Healthy)
-                .then(|| v.state.last_error.clone())
-                .flatten(),
-            drifts: drifts
-                .iter()
-                .filter(|(s, _)| s.as_deref() == Some(name))
-                .map(|(_, d)| d.clone())
-                .collect(),
-            conflicts,
-            emitted: emitted(&judged),
-            actions: vec![],
-        };
+        let mut sp = service_plan(v, &half_open, &drifts, conflicts, &judged);
+        let mut state = v.state.clone();
         for (p, _) in judged
             .iter()
             .filter(|(p, verdict)| *verdict == Verdict::Accepted && p.action.is_executable())
         {
-            let request = input
-                .operator
-                .filter(|r| p.policy == Policy::Operator && r.node == node.name);
-            let force = request.is_some_and(|r| r.force);
-            let disposition = if request.is_some_and(|r| already_running(r, v)) {
-                Disposition::Skip("already_running")
-            } else {
-                guard(input, node, v, p.action, maintenance, force, &mut budget)
-            };
-            // Recorded only when `--force` is what let it through.
-            let forced = force
-                && disposition == Disposition::Execute
-                && (v.held || (p.action == Action::Restart && backoff(input, node, v)));
-            sp.actions.push(PlannedAction {
-                node: node.name.clone(),
-                service: name.to_string(),
-                action: p.action,
-                disposition,
-                policy: p.policy,
-                forced,
-            });
+            let a = plan_action(input, node, v, p, maintenance, &mut budget);
+            if let (Disposition::Skip(why), Policy::Operator) = (&a.disposition, a.policy) {
+                operator::settle_needless(&mut state, why, input.now);
+            }
+            sp.actions.push(a);
         }
         plan.proposals.extend(judged);
         plan.services.push(sp);
-        checkpoint.services.insert(v.key.clone(), v.state.clone());
+        checkpoint.services.insert(v.key.clone(), state);
     }
     plan.predictions = super::predict::node(&ctx, checkpoint);
     plan.snapshot = snapshot(&ctx, maintenance);
@@ -248,16 +212,77 @@ fn emitted(judged: &[(Proposal, Verdict)]) -> Vec<Proposal> {
         .collect()
 }
 
-/// The operator's request as a proposal: it outranks every policy.
-fn operator_proposal(req: &OperatorRequest) -> Proposal {
-    Proposal {
-        service: Some(req.service.clone()),
-        policy: Policy::Operator,
-        action: req.action.action(),
-        urgency: Urgency::Required,
-        condition: "operator_request",
-        reason: format!("the operator asked to {} it", req.action.as_str()),
-        severity: Severity::Nominal,
+/// What the run says of one service besides its actions.
+fn service_plan(
+    v: &View,
+    half_open: &[(String, String)],
+    drifts: &[(Option<String>, Drift)],
+    conflicts: Vec<Conflict>,
+    judged: &[(Proposal, Verdict)],
+) -> ServicePlan {
+    let name = v.name();
+    ServicePlan {
+        name: name.to_string(),
+        health_change: (v.prev.health != v.state.health).then_some((
+            v.prev.health,
+            v.state.health,
+            v.state.failures,
+        )),
+        verified: v.verified.clone(),
+        tuning: v.tuning.clone(),
+        half_open: half_open
+            .iter()
+            .find(|(s, _)| s == name)
+            .map(|(_, d)| d.clone()),
+        reason: (v.state.health != Health::Healthy)
+            .then(|| v.state.last_error.clone())
+            .flatten(),
+        drifts: drifts
+            .iter()
+            .filter(|(s, _)| s.as_deref() == Some(name))
+            .map(|(_, d)| d.clone())
+            .collect(),
+        conflicts,
+        emitted: emitted(judged),
+        actions: vec![],
+    }
+}
+
+/// One accepted executable proposal with its disposition: the operator's
+/// request (which may need nothing, or pass a backoff or an open circuit
+/// with `--force`), another action in an operator's pass (it waits for
+/// the next run), or a policy's through the guardrails.
+fn plan_action(
+    input: &Input,
+    node: &NodeSpec,
+    v: &View,
+    p: &Proposal,
+    maintenance: bool,
+    budget: &mut Budget,
+) -> PlannedAction {
+    let request = input
+        .operator
+        .filter(|r| p.policy == Policy::Operator && r.node == node.name);
+    let force = request.is_some_and(|r| r.force);
+    let disposition = if let Some(why) = request.and_then(|r| operator::needless(r, v)) {
+        Disposition::Skip(why)
+    } else if operator::out_of_scope(input.operator, &node.name, p.policy) {
+        Disposition::Skip("operator_pass")
+    } else {
+        guard(input, node, v, p.action, maintenance, force, budget)
+    };
+    // Recorded only when `--force` is what let it through.
+    let forced = force
+        && disposition == Disposition::Execute
+        && p.action == Action::Restart
+        && (backoff(input, node, v) || circuit_open(input, node, v));
+    PlannedAction {
+        node: node.name.clone(),
+        service: v.name().to_string(),
+        action: p.action,
+        disposition,
+        policy: p.policy,
+        forced,
     }
 }
 
@@ -265,12 +290,8 @@ fn backoff(input: &Input, node: &NodeSpec, v: &View) -> bool {
     backoff_until(&node.settings, v.name(), &v.state).is_some_and(|until| input.now < until)
 }
 
-/// `start` of a service this run's probe found running does nothing.
-fn already_running(req: &OperatorRequest, v: &View) -> bool {
-    use super::LiveObservation::{Failing, Up};
-    req.action == OperatorAction::Start
-        && v.live
-            .is_some_and(|l| l.identity.is_some() && matches!(l.observation, Up | Failing))
+fn circuit_open(input: &Input, node: &NodeSpec, v: &View) -> bool {
+    operator::circuit_open(&node.settings, &v.state, input.now)
 }
 
 struct Budget {
@@ -279,9 +300,10 @@ struct Budget {
 }
 
 /// The guardrails, first that applies: another node's action, maintenance,
-/// hold, backoff, no command to run, no confirmed process to stop, the
-/// per-run budget, dry-run. `force` (an operator's `--force`) passes a hold
-/// or a backoff.
+/// hold, backoff, an open restart circuit, an ambiguous process, no command
+/// to run, no confirmed process to stop, the per-run budget, dry-run.
+/// `force` (an operator's `--force`) passes a backoff and an open circuit,
+/// never a hold (SPEC §13).
 #[allow(clippy::too_many_arguments)]
 fn guard(
     input: &Input,
@@ -300,11 +322,14 @@ fn guard(
     if maintenance {
         return Disposition::Skip("maintenance");
     }
-    if v.held && !force {
+    if v.held {
         return Disposition::Skip("held");
     }
     if action == Action::Restart && !force && backoff(input, node, v) {
         return Disposition::Skip("backoff");
+    }
+    if action == Action::Restart && !force && circuit_open(input, node, v) {
+        return Disposition::Skip("circuit_open");
     }
     // Which process is the service is unknown: starting another copy or
     // stopping a guess are both wrong.

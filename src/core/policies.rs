@@ -9,7 +9,8 @@ use super::{Findings, NodeCtx};
 use crate::checkpoint::Health;
 
 pub fn pinned(ctx: &NodeCtx, view: &View, out: &mut Findings) {
-    if !view.pinned {
+    // A pin keeps it running, an operator's stop wins until `start`.
+    if !view.pinned || view.stopped_by_operator() {
         return;
     }
     let name = view.name().to_string();
@@ -85,7 +86,8 @@ pub fn idle(ctx: &NodeCtx, view: &View, out: &mut Findings) {
 }
 
 pub fn optimization(ctx: &NodeCtx, view: &View, out: &mut Findings) {
-    if !ctx.node.settings.resource_optimization || view.health() != Health::Evicted {
+    let evicted = view.health() == Health::Evicted && !view.stopped_by_operator();
+    if !ctx.node.settings.resource_optimization || !evicted {
         return;
     }
     let Some(demand) = &view.state.demand else {

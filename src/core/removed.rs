@@ -38,6 +38,9 @@ pub fn removals(input: &Input, cp: &Checkpoint) -> Vec<Removal> {
                 _ if st.spawned && st.process.is_none() => Disposition::Skip("no_process"),
                 _ if process.is_none() => Disposition::Skip("not_spawned"),
                 Mode::Reconcile { .. } if input.local_node != Some(node) => Disposition::Remote,
+                _ if super::operator::pass_on(input.operator, node) => {
+                    Disposition::Skip("operator_pass")
+                }
                 Mode::Reconcile { dry_run: true } => Disposition::Skip("dry_run"),
                 _ => Disposition::Execute,
             };

@@ -340,6 +340,9 @@ fn apply(
         }
         _ => {}
     }
+    if a.policy == Policy::Operator {
+        super::operator::settle_outcome(st, a.action, o, now);
+    }
     doubled
 }
 

@@ -82,6 +82,7 @@ impl<'a> View<'a> {
         let (health, failures) = advance(prev.health, prev.failures, counts, &thresholds);
         state.health = health;
         state.failures = failures;
+        hold_stopped(&mut state, counts);
         if live.is_some_and(|l| l.health_probed) {
             state.health_probed_at = Some(now);
         }
@@ -89,7 +90,8 @@ impl<'a> View<'a> {
         let verified = prev.pending.as_ref().and_then(|p| {
             let reason = state.last_error.as_deref();
             let load = (loading, state.loading_ended_at);
-            super::verify::verify(p, observation, reason, spec.start_grace, load, now)
+            let seen = as_seen(p, observation, live);
+            super::verify::verify(p, seen, reason, spec.start_grace, load, now)
         });
         if let Some(v) = &verified {
             settle_verified(&mut state, v, settings);
@@ -160,6 +162,11 @@ impl<'a> View<'a> {
 
     pub fn health(&self) -> Health {
         self.state.health
+    }
+
+    /// An operator's `stop` holds (SPEC §13): no policy starts it.
+    pub fn stopped_by_operator(&self) -> bool {
+        self.state.stopped_by_operator_at.is_some()
     }
 
     /// Declared, no world record and no live process (an evicted model is
@@ -272,6 +279,31 @@ fn note_why(
                 record.map(|r| format!("the observer reported `{}`", r.status.as_str()))
             }),
         };
+    }
+}
+
+/// A service an operator stopped stays `evicted` while it is not seen
+/// running: a failing check of it (or its absence) is the asked state,
+/// never a count toward `dead`.
+fn hold_stopped(state: &mut ServiceState, counted: Observation) {
+    let running = matches!(counted, Observation::Up | Observation::Degraded);
+    if state.stopped_by_operator_at.is_some() && !running {
+        state.health = Health::Evicted;
+        state.failures = 0;
+    }
+}
+
+/// What an eviction's verdict goes by: a failing check with no process
+/// found (none is declared to look for) says the service is gone.
+fn as_seen(
+    pending: &crate::checkpoint::PendingCheck,
+    observation: Observation,
+    live: Option<&LiveService>,
+) -> Observation {
+    let no_process = live.is_some_and(|l| l.identity.is_none() && !l.ambiguous);
+    match observation {
+        Observation::Failing if pending.action == "evict" && no_process => Observation::Down,
+        o => o,
     }
 }
 

@@ -40,6 +40,9 @@ pub struct ProbeOptions {
     pub max_parallel: usize,
     /// Services whose health probe is not due this tick (`every`).
     pub skip_health: std::collections::BTreeSet<String>,
+    /// Read the GPUs (a whole node's probe); `false` when only a service's
+    /// process and health are asked (an operator command's wait).
+    pub gpus: bool,
 }
 
 impl Default for ProbeOptions {
@@ -50,6 +53,7 @@ impl Default for ProbeOptions {
             use_nvml: true,
             max_parallel: 16,
             skip_health: Default::default(),
+            gpus: true,
         }
     }
 }
@@ -176,7 +180,10 @@ pub fn probe_node(
     opts: &ProbeOptions,
 ) -> LiveNode {
     std::thread::scope(|scope| {
-        let gpu_probe = scope.spawn(|| gpu::probe_gpus(opts));
+        let gpu_probe = scope.spawn(|| match opts.gpus {
+            true => gpu::probe_gpus(opts),
+            false => gpu::GpuData::default(),
+        });
 
         let mut unknown_users: HashMap<String, String> = HashMap::new();
         let finders: Vec<(String, Option<process::Finder>)> = node

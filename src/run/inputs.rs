@@ -159,7 +159,7 @@ impl Inputs {
     pub fn run_id(&self, opts: &RunOptions, fleet: &Fleet, ts: &str) -> String {
         let live = live_fingerprint(&self.live);
         RunIdentity {
-            command: super::command_name(opts.mode),
+            command: super::command_name(opts),
             dry_run: matches!(opts.mode, Mode::Reconcile { dry_run: true }),
             hosts: &fleet.fingerprint,
             world: &self.world.fingerprint,

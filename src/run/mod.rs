@@ -10,6 +10,7 @@ mod orphans;
 mod probes;
 mod record;
 pub mod signals;
+mod wait;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -23,6 +24,7 @@ use crate::events::{Event, EventKind};
 pub use fleet::{load_fleet_or_report, load_trusted_fleet, local_node};
 pub use identity::RunIdentity;
 pub use inputs::Inputs;
+pub use wait::until_up;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -92,12 +94,35 @@ impl RunOptions {
 
 pub use crate::fmt::ts as format_ts;
 
+/// What a pass ended with: its exit code and, for an operator's pass,
+/// what came of the request.
+#[derive(Debug)]
+pub struct Pass {
+    pub code: i32,
+    pub operator: Option<crate::core::operator::Verdict>,
+}
+
+impl Pass {
+    fn error() -> Pass {
+        Pass {
+            code: crate::exit::ERROR,
+            operator: None,
+        }
+    }
+}
+
 /// Runs `check` or `reconcile`; returns the exit code.
 pub fn run(opts: &RunOptions) -> Result<i32> {
+    run_pass(opts).map(|p| p.code)
+}
+
+/// Runs one pass (`check`, `reconcile`, or an operator's); returns its
+/// exit code and the operator's verdict.
+pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     let started = Instant::now();
     let mut phases = Phases::new(started);
     let Some((mut fleet, insecure)) = trust_or_refuse(opts) else {
-        return Ok(crate::exit::ERROR);
+        return Ok(Pass::error());
     };
     if let Some(shard) = opts.shard {
         crate::commands::shard::retain(&mut fleet, shard);
@@ -125,10 +150,14 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     phases.mark("decide");
     let executed = inputs.execute(&fleet, &decision, now, opts)?;
     phases.mark("execute");
+    let operator = opts.operator.as_ref().map(|req| {
+        let d = &decision;
+        crate::core::operator::verdict(&d.nodes, &d.checkpoint, &fleet, &executed, req, now)
+    });
     let ts = format_ts(now);
     let run_id = inputs.run_id(opts, &fleet, &ts);
     let mut preamble = vec![Event::new(EventKind::RunStarted, local.as_deref(), None)
-        .with("command", command_name(opts.mode))
+        .with("command", command_name(opts))
         .with(
             "dry_run",
             matches!(opts.mode, Mode::Reconcile { dry_run: true }),
@@ -151,9 +180,12 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     if let Some(sig) = executed.interrupted {
         eprintln!("error: interrupted by {sig}: the action in progress finished, the rest were not started; all of it is recorded");
         code?;
-        return Ok(crate::exit::ERROR);
+        return Ok(Pass::error());
     }
-    code
+    Ok(Pass {
+        code: code?,
+        operator,
+    })
 }
 
 /// Loads hosts/ and, as root, refuses it when others could have written
@@ -201,9 +233,12 @@ impl Phases {
     }
 }
 
-pub fn command_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Check => "check",
-        Mode::Reconcile { .. } => "reconcile",
+/// `run_started`'s `command`: `check`, `reconcile`, or the operator's
+/// `restart`, `stop` or `start` (SPEC §13: the pass is recorded with it).
+pub fn command_name(opts: &RunOptions) -> &'static str {
+    match (&opts.operator, opts.mode) {
+        (Some(req), _) => req.action.as_str(),
+        (None, Mode::Check) => "check",
+        (None, Mode::Reconcile { .. }) => "reconcile",
     }
 }
