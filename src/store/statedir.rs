@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use super::file::context;
 
 /// The folders a run uses under the state directory.
-pub const SUBDIRS: [&str; 2] = ["pids", "logs"];
+pub const SUBDIRS: [&str; 3] = ["pids", "logs", "exits"];
 
 /// Creates the state directory if needed (mode 0700), then checks it and
 /// the folders used under it (see the module's guarantees).
