@@ -94,7 +94,7 @@ fn a_start_whose_program_exits_at_once_exits_1_with_the_reason() {
             &["testnode/bad", "--force"],
         );
         assert_eq!(r.code, 1, "{verb}: {:?}", r.events);
-        assert!(r.stderr.contains("exited 3"), "{verb}: {}", r.stderr);
+        assert!(r.stderr.contains("exited with status 3"), "{verb}: {}", r.stderr);
         assert!(r.stderr.contains("no model file"), "{verb}: {}", r.stderr);
     }
 }
