@@ -88,6 +88,15 @@ pub enum Health {
 }
 
 impl Health {
+    /// Every state, in the order of the enum.
+    pub const ALL: [Health; 5] = [
+        Health::Unknown,
+        Health::Healthy,
+        Health::Degraded,
+        Health::Dead,
+        Health::Evicted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Health::Unknown => "unknown",
