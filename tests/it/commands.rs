@@ -224,3 +224,22 @@ fn diff_shows_desired_against_actual_per_node() {
         "unchanged lines are context only"
     );
 }
+
+/// Issue 19: `--version` said 0.1.0 while CHANGELOG.md had released 0.2.0.
+/// The binary says the newest released version of the changelog.
+#[test]
+fn version_is_the_changelogs_latest_release() {
+    let changelog =
+        std::fs::read_to_string(crate::support::repo_root().join("CHANGELOG.md")).unwrap();
+    let released = changelog
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .find_map(|h| {
+            h.split_whitespace()
+                .next()
+                .filter(|v| v.starts_with(char::is_numeric))
+        })
+        .expect("a released version in CHANGELOG.md");
+    let out = crate::support::Run::bare().arg("--version").run();
+    assert_eq!(out.stdout.trim(), format!("supervisorctl {released}"));
+}
