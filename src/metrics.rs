@@ -117,7 +117,7 @@ fn service_gauges(out: &mut String, checkpoint: &Checkpoint) {
         );
     }
     health_states(out, checkpoint);
-    let _ = writeln!(out, "# HELP supervisor_service_restart_attempts Restart attempts since the service was last healthy for 10 minutes.");
+    let _ = writeln!(out, "# HELP supervisor_service_restart_attempts Restarts since the service was last healthy for 10 minutes, its half-open trial was verified up, or reset; a first start is not one.");
     let _ = writeln!(out, "# TYPE supervisor_service_restart_attempts gauge");
     for (k, st) in &checkpoint.services {
         let (node, service) = k.split_once('/').unwrap_or((k, ""));
