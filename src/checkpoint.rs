@@ -88,6 +88,15 @@ pub enum Health {
 }
 
 impl Health {
+    /// Every state, in the order of the enum.
+    pub const ALL: [Health; 5] = [
+        Health::Unknown,
+        Health::Healthy,
+        Health::Degraded,
+        Health::Dead,
+        Health::Evicted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Health::Unknown => "unknown",
@@ -134,6 +143,12 @@ pub struct ServiceState {
     pub health_probed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy_since: Option<DateTime<Utc>>,
+    /// It has been seen healthy at least once: a start from now on is a
+    /// restart (`has_run`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seen_up: bool,
+    /// Restarts since it was last healthy for 10 minutes, a half-open
+    /// trial was verified up, or `reset` (a first start is not one).
     #[serde(default)]
     pub restart_attempts: u32,
     /// When the restart circuit last opened (or a half-open trial failed).
@@ -247,6 +262,24 @@ impl ActivityState {
 }
 
 impl ServiceState {
+    /// Whether a start now is a restart: this tool started it before, or
+    /// it was seen healthy (or evicted) once. The first start of a service
+    /// never seen up is not a restart, as Kubernetes counts restarts after
+    /// the first start (docs/operator-guide.md, "Restart attempts").
+    pub fn has_run(&self) -> bool {
+        self.started_at.is_some()
+            || self.last_restart_at.is_some()
+            || self.seen_up
+            || self.health == Health::Healthy
+            || self.evicted_at.is_some()
+    }
+
+    /// The restart attempt a start now counts as: one more, or the same
+    /// count for a first start (0 for a service never seen).
+    pub fn next_restart_attempt(&self) -> u32 {
+        self.restart_attempts + u32::from(self.has_run())
+    }
+
     /// This tool started it (`action`: restart, spawn or preload) at `at`:
     /// its health is unknown until an observation newer than the start,
     /// which also verifies the start.

@@ -17,7 +17,7 @@ use anyhow::Result;
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Health};
 use crate::events::{Event, EventKind};
 use crate::run::RunOptions;
 
@@ -112,7 +112,8 @@ pub fn render(events: &[Event], checkpoint: &Checkpoint, duration_ms: u64, state
     out
 }
 
-/// Per service, from the checkpoint: health, restart attempts, CPU use.
+/// Per service, from the checkpoint: health (a value, and a 0/1 series a
+/// state), restart attempts, CPU use.
 fn service_gauges(out: &mut String, checkpoint: &Checkpoint) {
     let _ = writeln!(out, "# HELP supervisor_service_health Service health: 0 dead (or evicted), 1 degraded, 2 healthy, 3 unknown.");
     let _ = writeln!(out, "# TYPE supervisor_service_health gauge");
@@ -120,14 +121,14 @@ fn service_gauges(out: &mut String, checkpoint: &Checkpoint) {
         let (node, service) = k.split_once('/').unwrap_or((k, ""));
         let _ = writeln!(
             out,
-            "supervisor_service_health{{node=\"{}\",service=\"{}\",state=\"{}\"}} {}",
+            "supervisor_service_health{{node=\"{}\",service=\"{}\"}} {}",
             esc(node),
             esc(service),
-            st.health.as_str(),
             st.health.gauge()
         );
     }
-    let _ = writeln!(out, "# HELP supervisor_service_restart_attempts Restart attempts since the service was last healthy for 10 minutes.");
+    health_states(out, checkpoint);
+    let _ = writeln!(out, "# HELP supervisor_service_restart_attempts Restarts since the service was last healthy for 10 minutes, its half-open trial was verified up, or reset; a first start is not one.");
     let _ = writeln!(out, "# TYPE supervisor_service_restart_attempts gauge");
     for (k, st) in &checkpoint.services {
         let (node, service) = k.split_once('/').unwrap_or((k, ""));
@@ -318,11 +319,73 @@ fn run_gauges(out: &mut String, events: &[Event], duration_ms: u64, state: &str)
     }
 }
 
+/// kube-state-metrics' shape: one series a service and state, 1 for the
+/// service's state and 0 for the others, so a change of health starts no
+/// new series (and `evicted` is told apart from `dead`).
+fn health_states(out: &mut String, checkpoint: &Checkpoint) {
+    let _ = writeln!(out, "# HELP supervisor_service_health_state Service health, one series a state: 1 for the current state, else 0.");
+    let _ = writeln!(out, "# TYPE supervisor_service_health_state gauge");
+    for (k, st) in &checkpoint.services {
+        let (node, service) = k.split_once('/').unwrap_or((k, ""));
+        for state in Health::ALL {
+            let _ = writeln!(
+                out,
+                "supervisor_service_health_state{{node=\"{}\",service=\"{}\",state=\"{}\"}} {}",
+                esc(node),
+                esc(service),
+                state.as_str(),
+                u8::from(st.health == state)
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checkpoint::trends::Predicted;
     use crate::checkpoint::ServiceState;
+
+    fn health_lines(health: Health) -> Vec<String> {
+        let mut cp = Checkpoint::default();
+        let st = ServiceState {
+            health,
+            ..ServiceState::default()
+        };
+        cp.services.insert("n/a".into(), st);
+        render(&[], &cp, 5, "nominal")
+            .lines()
+            .filter(|l| l.starts_with("supervisor_service_health"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Issue 19: the state was both a label and the value, so each change
+    /// of health started a new series. One series a service (the value of
+    /// SPEC §7), and one a state with 0 or 1 (kube-state-metrics' shape):
+    /// the same series whatever the health.
+    #[test]
+    fn a_health_change_starts_no_new_series() {
+        let series = |lines: &[String]| -> Vec<String> {
+            let names = lines
+                .iter()
+                .map(|l| l.rsplit_once(' ').unwrap().0.to_string());
+            names.collect()
+        };
+        let healthy = health_lines(Health::Healthy);
+        let dead = health_lines(Health::Dead);
+        assert_eq!(series(&healthy), series(&dead));
+        assert!(healthy.contains(&"supervisor_service_health{node=\"n\",service=\"a\"} 2".into()));
+        assert!(dead.contains(&"supervisor_service_health{node=\"n\",service=\"a\"} 0".into()));
+        for (lines, state) in [(&healthy, "healthy"), (&dead, "dead")] {
+            let states: Vec<&String> = lines.iter().filter(|l| l.contains(",state=")).collect();
+            assert_eq!(states.len(), 5, "{lines:?}");
+            for line in states {
+                let on = line.contains(&format!("state=\"{state}\""));
+                assert!(line.ends_with(if on { "} 1" } else { "} 0" }), "{line}");
+            }
+        }
+    }
 
     #[test]
     fn circuits_predictions_and_webhook_failures_are_gauges() {

@@ -3,7 +3,11 @@
 # act on supervisorctl's exit code. Copy it into your pipeline; every
 # variable has a default.
 #
-#   HOSTS=hosts WORLD=world-fixtures/sample/world NOW=... ./drift-check.sh
+#   HOSTS=hosts WORLD=world-fixtures/sample/world NOW=2026-11-23T12:00:00Z ./drift-check.sh
+#
+# NOW: the time of a checked-in snapshot (leave it unset for a live
+# observer's world). OUT: where the events go (default: a temporary file,
+# removed at the end; nothing is written in the working directory).
 #
 # Exit: 0 nominal; 0 with a warning when degraded or reconciling (2), unless
 # FAIL_ON_DEGRADED=1; 1 when unstable (3) or on an error (1): a typo in a
@@ -12,7 +16,10 @@ set -uo pipefail   # pipefail: `check … | tee` must not hide check's exit code
 
 HOSTS=${HOSTS:-hosts}
 WORLD=${WORLD:-world}
-OUT=${OUT:-drift.jsonl}
+if [ -z "${OUT:-}" ]; then
+  OUT=$(mktemp) || exit 1
+  trap 'rm -f "$OUT"' EXIT
+fi
 SUPERVISORCTL=${SUPERVISORCTL:-supervisorctl}
 args=(--hosts "$HOSTS" --world "$WORLD")
 if [ -n "${NOW:-}" ]; then args+=(--now "$NOW"); fi

@@ -67,8 +67,8 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
                 .iter()
                 .map(|p| json!({"priority": p.priority(), "policy": p.as_str(), "enabled": enabled(*p)}))
                 .collect();
-            let v = json!({"node": node.name, "preset": s.preset, "fast_tick": d(s.fast_tick), "medium_tick": d(s.medium_tick),
-                "slow_tick": d(s.slow_tick), "memory_pressure": s.memory_pressure, "gpu_pressure": s.gpu_pressure,
+            let v = json!({"node": node.name, "preset": s.preset, "fast_tick": d(s.fast_tick),
+                "memory_pressure": s.memory_pressure, "gpu_pressure": s.gpu_pressure,
                 "idle_timeout": d(s.idle_timeout), "max_restart_attempts": s.max_restart_attempts,
                 "idle_eviction": s.idle_eviction, "resource_optimization": s.resource_optimization,
                 "max_actions_per_run": s.max_actions_per_run, "node_offline_after": d(s.node_offline_after),
@@ -91,10 +91,8 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
         let _ = writeln!(out, "{} (preset {preset})", node.name);
         let _ = writeln!(
             out,
-            "  ticks               fast {}, medium {}, slow {}",
-            d(s.fast_tick),
-            d(s.medium_tick),
-            d(s.slow_tick)
+            "  fast tick           {} (a live probe counts at most once a tick)",
+            d(s.fast_tick)
         );
         let _ = writeln!(
             out,

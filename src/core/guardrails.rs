@@ -39,7 +39,9 @@ pub fn backoff_until(
 ) -> Option<DateTime<Utc>> {
     let last = state.last_restart_at?;
     let base = super::tuning::backoff_base(settings, &state.tuning);
-    let delay = backoff_from(base, settings, service, state.restart_attempts);
+    // After a first start (attempt 0: not a restart) the first attempt's
+    // backoff applies, as after any start.
+    let delay = backoff_from(base, settings, service, state.restart_attempts.max(1));
     if delay.is_zero() {
         return None;
     }

@@ -307,7 +307,8 @@ fn apply(
                     st.breaker_opened_at = Some(now);
                     st.breaker_trials += 1;
                 }
-                st.restart_attempts += 1;
+                // A first start is not a restart (`has_run`).
+                st.restart_attempts = st.next_restart_attempt();
                 st.last_restart_at = Some(now);
             }
             if o.success {

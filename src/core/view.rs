@@ -331,6 +331,7 @@ fn settle_verified(
 /// Since when it has been healthy (and no longer evicted once it is).
 fn note_healthy_since(state: &mut ServiceState, before: Health, now: DateTime<Utc>) {
     if state.health == Health::Healthy {
+        state.seen_up = true;
         state.evicted_at = None;
         if before != Health::Healthy || state.healthy_since.is_none() {
             state.healthy_since = Some(now);

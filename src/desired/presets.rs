@@ -12,18 +12,17 @@ const fn secs(s: u64) -> Duration {
 /// no webhooks. Values shared by every preset: backoff base 5s and cap 5m,
 /// `node_offline_after` 5m, `max_actions_per_run` 5.
 pub fn preset_settings(preset: Preset) -> Settings {
-    // (fast, medium, slow ticks, pressure, idle timeout, max restart
-    // attempts, idle eviction and resource optimization)
-    let (ticks, pressure, idle, attempts, optimize) = match preset {
-        Preset::Conservative => ((5, 30, 120), 0.95, 60 * 60, 1, false),
-        Preset::Balanced => ((3, 15, 60), 0.90, 30 * 60, 3, true),
-        Preset::Aggressive => ((2, 10, 30), 0.80, 10 * 60, 5, true),
+    // (fast tick, pressure, idle timeout, max restart attempts, idle
+    // eviction and resource optimization). SPEC §6's medium and slow ticks
+    // pace nothing in one pass (docs/decisions.md): not kept.
+    let (tick, pressure, idle, attempts, optimize) = match preset {
+        Preset::Conservative => (5, 0.95, 60 * 60, 1, false),
+        Preset::Balanced => (3, 0.90, 30 * 60, 3, true),
+        Preset::Aggressive => (2, 0.80, 10 * 60, 5, true),
     };
     Settings {
         preset,
-        fast_tick: secs(ticks.0),
-        medium_tick: secs(ticks.1),
-        slow_tick: secs(ticks.2),
+        fast_tick: secs(tick),
         memory_pressure: pressure,
         gpu_pressure: pressure,
         idle_timeout: secs(idle),
@@ -65,28 +64,19 @@ mod tests {
     #[test]
     fn table_matches_the_spec() {
         let c = preset_settings(Preset::Conservative);
-        assert_eq!(
-            (c.fast_tick, c.medium_tick, c.slow_tick),
-            (secs(5), secs(30), secs(120))
-        );
+        assert_eq!(c.fast_tick, secs(5));
         assert_eq!((c.memory_pressure, c.gpu_pressure), (0.95, 0.95));
         assert_eq!((c.idle_timeout, c.max_restart_attempts), (secs(3600), 1));
         assert!(!c.idle_eviction && !c.resource_optimization);
         let b = preset_settings(Preset::Balanced);
-        assert_eq!(
-            (b.fast_tick, b.medium_tick, b.slow_tick),
-            (secs(3), secs(15), secs(60))
-        );
+        assert_eq!(b.fast_tick, secs(3));
         assert_eq!(
             (b.memory_pressure, b.idle_timeout, b.max_restart_attempts),
             (0.9, secs(1800), 3)
         );
         assert!(b.idle_eviction && b.resource_optimization);
         let a = preset_settings(Preset::Aggressive);
-        assert_eq!(
-            (a.fast_tick, a.medium_tick, a.slow_tick),
-            (secs(2), secs(10), secs(30))
-        );
+        assert_eq!(a.fast_tick, secs(2));
         assert_eq!(
             (a.gpu_pressure, a.idle_timeout, a.max_restart_attempts),
             (0.8, secs(600), 5)

@@ -3,10 +3,12 @@
 //! refused, values checked by the types in `scalars`. Defaults, presets and
 //! cross-field rules are applied later, in `resolve` and `graph`.
 //!
-//! `supervisor` and each service are read field by field (see `walk`), so
-//! that one bad field does not hide the next: the `sectioned!` macro gives
-//! them a [`Fields`] reader instead of a derived `Deserialize`. The same
-//! types describe the file in `supervisorctl schema` (`schema`).
+//! `supervisor`, each service and a service's `process` and `health` are
+//! read field by field (see `walk`), so that one bad field does not hide
+//! the next: the `sectioned!` macro gives them a [`Fields`] reader instead
+//! of a derived `Deserialize`, and a field marked `as section` is itself
+//! read field by field. The same types describe the file in
+//! `supervisorctl schema` (`schema`).
 use schemars::JsonSchema;
 use serde::de::Deserializer;
 use serde::Deserialize;
@@ -85,28 +87,67 @@ impl From<RawKind> for Kind {
 
 /// A struct read one field at a time, each field its own section.
 pub(crate) trait Fields: Default {
+    /// The struct's name, as a derived `Deserialize` would say it.
+    const NAME: &'static str;
     const FIELDS: &'static [&'static str];
     /// Reads the value of `key` (one of `FIELDS`) from `value`.
     fn read<'de, D: Deserializer<'de>>(&mut self, key: &str, value: D) -> Result<(), D::Error>;
+    /// Reads `key` through `reader` when it is a section of its own (a
+    /// field marked `as section`); `false`: a plain value, for `read`.
+    fn read_section<R: SectionReader>(&mut self, key: &str, reader: R) -> Result<bool, R::Stop>;
+}
+
+/// Reads a nested section field by field (`walk` implements it).
+pub(crate) trait SectionReader {
+    type Stop;
+    /// `None`: the section is not a mapping (reported).
+    fn section<T: Fields>(self) -> Result<Option<T>, Self::Stop>;
+}
+
+/// One field of a `sectioned!` struct: a value `read` deserializes, or a
+/// section (`as section`) `read_section` walks.
+macro_rules! field_kind {
+    (read $place:expr, $value:ident) => {
+        $place = Deserialize::deserialize($value)?
+    };
+    (read $place:expr, $value:ident, section) => {{}};
+    (section $place:expr, $reader:ident) => {
+        return Ok(false)
+    };
+    (section $place:expr, $reader:ident, section) => {{
+        $place = $reader.section()?;
+        return Ok(true);
+    }};
 }
 
 macro_rules! sectioned {
-    ($(#[$meta:meta])* pub(crate) struct $name:ident { $(pub $field:ident: Option<$ty:ty>,)* }) => {
+    ($(#[$meta:meta])* pub(crate) struct $name:ident {
+        $($(#[$fmeta:meta])* pub $field:ident: Option<$ty:ty> $(as $kind:ident)?,)*
+    }) => {
         #[derive(Debug, Clone, Default, JsonSchema)]
         #[schemars(deny_unknown_fields)]
         $(#[$meta])*
         pub(crate) struct $name {
-            $(pub $field: Option<$ty>,)*
+            $($(#[$fmeta])* pub $field: Option<$ty>,)*
         }
 
         impl Fields for $name {
+            const NAME: &'static str = stringify!($name);
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
             fn read<'de, D: Deserializer<'de>>(&mut self, key: &str, value: D) -> Result<(), D::Error> {
                 match key {
-                    $(stringify!($field) => self.$field = Deserialize::deserialize(value)?,)*
+                    $(stringify!($field) => field_kind!(read self.$field, value $(, $kind)?),)*
                     _ => {}
                 }
                 Ok(())
+            }
+            // `reader` is unused in a struct without sections.
+            #[allow(unused_variables)]
+            fn read_section<R: SectionReader>(&mut self, key: &str, reader: R) -> Result<bool, R::Stop> {
+                match key {
+                    $(stringify!($field) => field_kind!(section self.$field, reader $(, $kind)?),)*
+                    _ => Ok(false),
+                }
             }
         }
     };
@@ -168,8 +209,8 @@ pub(crate) struct RawService {
     pub kind: Option<RawKind>,
     pub pinned: Option<bool>,
     pub priority: Option<i64>,
-    pub process: Option<RawProcess>,
-    pub health: Option<RawHealth>,
+    pub process: Option<RawProcess> as section,
+    pub health: Option<RawHealth> as section,
     pub restart: Option<Argv>,
     pub spawn: Option<Argv>,
     pub stop: Option<Argv>,
@@ -261,9 +302,8 @@ impl<'de> Deserialize<'de> for RawActivity {
     }
 }
 
+sectioned! {
 /// `services.<name>.process`: at most one way to find the process.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 #[schemars(rename = "Process")]
 pub(crate) struct RawProcess {
     pub pidfile: Option<AbsPath>,
@@ -272,10 +312,10 @@ pub(crate) struct RawProcess {
     /// Whose processes `name` and `cmdline_contains` match.
     pub user: Option<NonEmpty>,
 }
+}
 
+sectioned! {
 /// `services.<name>.health`: at most one probe, and its thresholds.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 #[schemars(rename = "Health")]
 pub(crate) struct RawHealth {
     pub http: Option<Url>,
@@ -289,6 +329,7 @@ pub(crate) struct RawHealth {
     pub dead_after: Option<u32>,
     /// What the server answers while it loads (SPEC §13).
     pub loading: Option<RawLoading>,
+}
 }
 
 /// `health.loading: {status: 503, body: "loading"}`: an answer with this

@@ -57,6 +57,13 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// The keys the file gives in the mapping at `path`, read or not: a
+    /// field whose value was refused (and reported) is still given, so no
+    /// rule says it is missing.
+    pub(crate) fn keys(&self, path: &[Seg]) -> Vec<&'a str> {
+        self.tree.map_or_else(Vec::new, |tree| tree.keys_at(path))
+    }
+
     /// A problem with the key at `path` itself (e.g. a field that must not
     /// be given together with another).
     pub(crate) fn at_key(&mut self, path: &[Seg], message: String, hint: Option<String>) {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use super::presets::{
     preset_settings, DEAD_AFTER, DEGRADED_AFTER, PROBE_TIMEOUT, RESTART_TIMEOUT, STOP_TIMEOUT,
 };
-use super::raw::{RawActivity, RawActivityMode, RawHealth, RawProcess, RawService, RawSupervisor};
+use super::raw::{
+    Fields, RawActivity, RawActivityMode, RawHealth, RawProcess, RawService, RawSupervisor,
+};
 use super::report::Report;
 use super::spec::{
     ActivitySource, HealthSpec, LaunchSettings, LoadingAnswer, MaintenanceWindow, Origin, Preset,
@@ -255,13 +257,15 @@ fn resolve_activity(raw: &RawActivity) -> ActivitySource {
     }
 }
 
-/// Reports more than one of `choices` given (at the second) or none (at
-/// `base`), and returns the index of the one given.
+/// Reports more than one of `choices` given (at the second) or, when
+/// `required` (the section's fields), none (at `base`); returns the index
+/// of the one given. "None" is not said when the file gives a choice that
+/// was refused or a key that is no field (a misspelt one, reported).
 fn one_of(
     given: &[bool],
     choices: &[&str],
     base: &[Seg],
-    required: bool,
+    required: Option<&[&str]>,
     report: &mut Report,
 ) -> Option<usize> {
     let chosen: Vec<usize> = (0..given.len()).filter(|i| given[*i]).collect();
@@ -274,8 +278,13 @@ fn one_of(
         Some(Seg::Key(k)) => k.as_str(),
         _ => "",
     };
+    let refused = |fields: &[&str]| {
+        let keys = report.keys(base);
+        keys.iter()
+            .any(|k| choices.contains(k) || !fields.contains(k))
+    };
     match chosen.as_slice() {
-        [] if required => {
+        [] if required.is_some_and(|fields| !refused(fields)) => {
             report.at_key(base, format!("`{section}` needs one of {list}"), None);
             None
         }
@@ -306,7 +315,7 @@ fn resolve_process(raw: &RawProcess, base: &[Seg], report: &mut Report) -> Optio
         &given,
         &["pidfile", "name", "cmdline_contains"],
         base,
-        true,
+        Some(RawProcess::FIELDS),
         report,
     )?;
     let value = fields[chosen]?.clone();
@@ -327,7 +336,7 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
         raw.inference.is_some(),
     ];
     let kinds = ["http", "tcp", "command", "inference"];
-    let probe = match one_of(&given, &kinds, base, false, report) {
+    let probe = match one_of(&given, &kinds, base, None, report) {
         Some(0) => raw.http.as_ref().map(|u| Probe::Http(u.0.clone())),
         Some(1) => raw.tcp.as_ref().map(|t| {
             let valid = t.0.rsplit_once(':').is_some_and(|(host, port)| {
@@ -352,24 +361,7 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
     };
     let degraded_after = raw.degraded_after.unwrap_or(DEGRADED_AFTER);
     let dead_after = raw.dead_after.unwrap_or(DEAD_AFTER);
-    if degraded_after == 0 {
-        report.at_value(
-            &child(base, "degraded_after"),
-            "`degraded_after` must be at least 1".into(),
-            None,
-        );
-    } else if degraded_after > dead_after {
-        let field = if raw.degraded_after.is_some() {
-            "degraded_after"
-        } else {
-            "dead_after"
-        };
-        report.at_value(
-            &child(base, field),
-            format!("`degraded_after` ({degraded_after}) must not exceed `dead_after` ({dead_after})"),
-            Some("a service is degraded before it is dead: lower `degraded_after` or raise `dead_after`".into()),
-        );
-    }
+    check_thresholds(raw, base, report);
     if raw.every == Some(0) {
         report.at_value(
             &child(base, "every"),
@@ -391,6 +383,37 @@ fn resolve_health(raw: Option<&RawHealth>, base: &[Seg], report: &mut Report) ->
             status: l.status,
             body: l.body.as_ref().map(|b| b.0.clone()),
         }),
+    }
+}
+
+/// `degraded_after` at least 1 and at most `dead_after`. A threshold the
+/// file gives but that was refused (reported) is not compared with the
+/// other's default.
+fn check_thresholds(raw: &RawHealth, base: &[Seg], report: &mut Report) {
+    let degraded_after = raw.degraded_after.unwrap_or(DEGRADED_AFTER);
+    let dead_after = raw.dead_after.unwrap_or(DEAD_AFTER);
+    let keys = report.keys(base);
+    let refused = |value: Option<u32>, field: &str| value.is_none() && keys.contains(&field);
+    if refused(raw.degraded_after, "degraded_after") || refused(raw.dead_after, "dead_after") {
+        return;
+    }
+    if degraded_after == 0 {
+        report.at_value(
+            &child(base, "degraded_after"),
+            "`degraded_after` must be at least 1".into(),
+            None,
+        );
+    } else if degraded_after > dead_after {
+        let field = if raw.degraded_after.is_some() {
+            "degraded_after"
+        } else {
+            "dead_after"
+        };
+        report.at_value(
+            &child(base, field),
+            format!("`degraded_after` ({degraded_after}) must not exceed `dead_after` ({dead_after})"),
+            Some("a service is degraded before it is dead: lower `degraded_after` or raise `dead_after`".into()),
+        );
     }
 }
 

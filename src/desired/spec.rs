@@ -36,9 +36,8 @@ pub enum Preset {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub preset: Preset,
+    /// A live probe counts at most once a fast tick (SPEC §4, §6).
     pub fast_tick: Duration,
-    pub medium_tick: Duration,
-    pub slow_tick: Duration,
     /// Ratio in (0, 1].
     pub memory_pressure: f64,
     pub gpu_pressure: f64,

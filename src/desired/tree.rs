@@ -217,6 +217,35 @@ impl Tree {
         Some(at)
     }
 
+    /// The keys of the mapping at `path`, through aliases (none when
+    /// there is no mapping there).
+    pub(crate) fn keys_at(&self, path: &[Seg]) -> Vec<&str> {
+        let Some(mut at) = self.root else {
+            return Vec::new();
+        };
+        for seg in path {
+            let next = match (seg, &self.nodes[self.resolve(at)].kind) {
+                (Seg::Key(k), Kind::Map { entries, .. }) => entries
+                    .iter()
+                    .find(|(key, _)| self.scalar(*key) == Some(k.as_str()))
+                    .map(|(_, value)| *value),
+                (Seg::Index(i), Kind::Seq { items, .. }) => items.get(*i).copied(),
+                _ => None,
+            };
+            let Some(next) = next else {
+                return Vec::new();
+            };
+            at = next;
+        }
+        match &self.nodes[self.resolve(at)].kind {
+            Kind::Map { entries, .. } => entries
+                .iter()
+                .filter_map(|(k, _)| self.scalar(*k))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// 1-based line and column of a node.
     pub(crate) fn position(&self, id: NodeId) -> (usize, usize) {
         self.nodes[id].mark.one_based()

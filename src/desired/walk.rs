@@ -1,8 +1,8 @@
 //! The walk of `document`: the top-level mapping, `services`, each service
-//! and `supervisor`, entry by entry in document order, each key checked
-//! (unknown, badly named, repeated) at its own position and each field's
-//! value deserialized on its own. What fails is left out and reported; the
-//! walk goes on with the next entry.
+//! (and its `process` and `health`) and `supervisor`, entry by entry in
+//! document order, each key checked (unknown, badly named, repeated) at its
+//! own position and each field's value deserialized on its own. What fails
+//! is left out and reported; the walk goes on with the next entry.
 //!
 //! A key that cannot be read (a list or a mapping used as a key) leaves
 //! the mapping it is in unread from there on: that mapping is dropped (an
@@ -17,7 +17,7 @@ use super::de::{local_tag, Doc, Error, NodeDe, RECURSION_LIMIT};
 use super::document::{split_hint, RawFile};
 use super::error::ConfigError;
 use super::libyaml::Mark;
-use super::raw::{Fields, RawService, TOP_FIELDS};
+use super::raw::{Fields, RawService, SectionReader, TOP_FIELDS};
 use super::scalars::{invalid_name, is_valid_name};
 use super::tree::{Kind, NodeId, Tree};
 
@@ -239,7 +239,7 @@ impl<'a, 't> Walk<'a, 't> {
                         Err(e) => self.push(e, map.mark, None).ok()?,
                     }
                 }
-                "supervisor" => file.supervisor = self.fields(*v, &map).ok()?,
+                "supervisor" => file.supervisor = self.fields(*v, &map, FIELDS).ok()?,
                 _ => self.services(*v, &map, &mut file).ok()?,
             }
         }
@@ -267,7 +267,7 @@ impl<'a, 't> Walk<'a, 't> {
                 Key::Broken => return Ok(()),
             };
             declared.push(name.to_string());
-            if let Some(service) = self.fields::<RawService>(*v, &map)? {
+            if let Some(service) = self.fields::<RawService>(*v, &map, FIELDS)? {
                 services.push((name.to_string(), service));
             }
         }
@@ -276,9 +276,15 @@ impl<'a, 't> Walk<'a, 't> {
         Ok(())
     }
 
-    /// `supervisor` or a service: a struct read field by field.
-    fn fields<T: Fields>(&mut self, id: NodeId, parent: &Mapping) -> Result<Option<T>, Stop> {
-        let map = match self.open(id, parent.depth, "a mapping of fields") {
+    /// `supervisor`, a service or a section of one: a struct read field
+    /// by field (`expecting`: what a value that is no mapping is not).
+    fn fields<T: Fields>(
+        &mut self,
+        id: NodeId,
+        parent: &Mapping,
+        expecting: &str,
+    ) -> Result<Option<T>, Stop> {
+        let map = match self.open(id, parent.depth, expecting) {
             Ok(Some(map)) => map,
             Ok(None) => return Ok(Some(T::default())),
             Err(e) => {
@@ -294,6 +300,14 @@ impl<'a, 't> Walk<'a, 't> {
                 Key::Skip => continue,
                 Key::Broken => return Ok(None),
             };
+            let nested = Nested {
+                walk: self,
+                id: *v,
+                parent: &map,
+            };
+            if value.read_section(name, nested)? {
+                continue;
+            }
             if let Err(e) = value.read(name, NodeDe::new(self.doc, *v, map.depth)) {
                 self.push(e, map.mark, Some(*v))?;
             }
@@ -334,6 +348,30 @@ impl<'a, 't> Walk<'a, 't> {
             }
         }
         best
+    }
+}
+
+/// What `supervisor:` or a service that is not a mapping is said not to be.
+const FIELDS: &str = "a mapping of fields";
+
+/// A section inside a struct being walked (`process:`, `health:`).
+struct Nested<'w, 'a, 't, 'm> {
+    walk: &'w mut Walk<'a, 't>,
+    id: NodeId,
+    parent: &'m Mapping<'t>,
+}
+
+impl SectionReader for Nested<'_, '_, '_, '_> {
+    type Stop = Stop;
+
+    fn section<T: Fields>(self) -> Result<Option<T>, Stop> {
+        // Worded as a derived `Deserialize` words it: `expected struct RawHealth`.
+        let expecting = format!("struct {}", T::NAME);
+        // An empty section (`health:`) is no section, as `Option` reads it.
+        if let Ok(None) = self.walk.open(self.id, self.parent.depth, &expecting) {
+            return Ok(None);
+        }
+        self.walk.fields(self.id, self.parent, &expecting)
     }
 }
 

@@ -118,12 +118,12 @@ pub fn execute(
         }
         let k = key(&a.node, &a.service);
         let attempt = if a.action == Action::Restart {
+            // The count `core::settle` gives it (0: a first start).
             decision
                 .checkpoint
                 .services
                 .get(&k)
-                .map_or(0, |s| s.restart_attempts)
-                + 1
+                .map_or(0, |s| s.next_restart_attempt())
         } else {
             0
         };

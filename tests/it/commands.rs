@@ -103,6 +103,31 @@ fn policies_show_effective_settings_and_the_policy_order() {
     assert!(!human.contains("1 attempts"), "{human}");
 }
 
+/// Issue 19: `policies` showed a medium and a slow tick that nothing uses
+/// (one pass has one cadence: the timer's). Only the fast tick is shown,
+/// the one a live probe counts by.
+#[test]
+fn policies_show_only_the_tick_that_is_used() {
+    let state = tempfile::tempdir().unwrap();
+    let (_, nodes, _) = cli(state.path(), &["policies", "--output", "json"]);
+    for n in &nodes {
+        assert!(
+            n.get("medium_tick").is_none() && n.get("slow_tick").is_none(),
+            "{n}"
+        );
+    }
+    assert_eq!(nodes[0]["fast_tick"], "2s", "aggressive");
+    let (_, _, human) = cli(state.path(), &["policies"]);
+    assert!(
+        !human.contains("medium") && !human.contains("slow"),
+        "{human}"
+    );
+    assert!(
+        human.contains("fast tick           2s (a live probe counts at most once a tick)"),
+        "{human}"
+    );
+}
+
 #[test]
 fn audit_status_events_and_forecast_read_what_runs_recorded() {
     let state = tempfile::tempdir().unwrap();
@@ -198,4 +223,23 @@ fn diff_shows_desired_against_actual_per_node() {
         !text.contains("desired/gpu-box\n+++ actual/gpu-box\n@@ -1,"),
         "unchanged lines are context only"
     );
+}
+
+/// Issue 19: `--version` said 0.1.0 while CHANGELOG.md had released 0.2.0.
+/// The binary says the newest released version of the changelog.
+#[test]
+fn version_is_the_changelogs_latest_release() {
+    let changelog =
+        std::fs::read_to_string(crate::support::repo_root().join("CHANGELOG.md")).unwrap();
+    let released = changelog
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .find_map(|h| {
+            h.split_whitespace()
+                .next()
+                .filter(|v| v.starts_with(char::is_numeric))
+        })
+        .expect("a released version in CHANGELOG.md");
+    let out = crate::support::Run::bare().arg("--version").run();
+    assert_eq!(out.stdout.trim(), format!("supervisorctl {released}"));
 }

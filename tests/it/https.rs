@@ -51,6 +51,20 @@ fn serve(dir: &std::path::Path) -> Tls {
     sh(dir, "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null");
     write_file(&dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
     sh(dir, "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out srv.pem 2>/dev/null");
+    listen(dir, "ca.pem")
+}
+
+/// The homelab's usual certificate: one `openssl req -x509` for the
+/// server itself, which openssl marks `CA:TRUE` (curl accepts it with
+/// `--cacert`; webpki alone refuses a CA as the server's own).
+fn serve_self_signed(dir: &std::path::Path) -> Tls {
+    sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout srv.key -out srv.pem 2>/dev/null");
+    listen(dir, "srv.pem")
+}
+
+/// Python's TLS server on a free port with `srv.pem`/`srv.key` of `dir`;
+/// `ca` names the file that trusts it.
+fn listen(dir: &std::path::Path, ca: &str) -> Tls {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -76,7 +90,7 @@ fn serve(dir: &std::path::Path) -> Tls {
     );
     Tls {
         port,
-        ca: dir.join("ca.pem"),
+        ca: dir.join(ca),
         server,
     }
 }
@@ -113,6 +127,55 @@ fn https_health_is_verified_and_a_private_ca_is_trusted_with_ca_file() {
         &yaml(Some(&tls.ca)),
     );
     let r = n.reconcile("2026-11-23T12:01:00Z", &["--dry-run"]);
+    let changed = r.of("health_changed", "web");
+    assert_eq!(changed.len(), 1, "{:?}", r.events);
+    assert_eq!(changed[0]["to"], "healthy", "{}", changed[0]);
+}
+
+/// Issue 19: a self-signed server certificate (`CA:TRUE`) failed with
+/// `TLS: invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`
+/// although curl accepts it. The very certificate in `ca_file` is pinned
+/// and trusted; without it, or with another one, the reason is in words.
+#[test]
+fn a_self_signed_server_certificate_in_ca_file_is_trusted() {
+    if !have("openssl") || !have("python3") {
+        return;
+    }
+    let mut n = Node::new("");
+    let tls = serve_self_signed(n.dir.path());
+    sh(n.dir.path(), "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout other.key -out other.pem 2>/dev/null");
+    let (_pid, pidfile) = n.sleep_with_pidfile("web", "3600.82");
+    let yaml = |ca: Option<&std::path::Path>| {
+        format!(
+            "services:\n  web:\n    process:\n      pidfile: {}\n    health:\n      http: https://127.0.0.1:{}/\n{}      degraded_after: 1\n",
+            pidfile.display(),
+            tls.port,
+            ca.map(|c| format!("      ca_file: {}\n", c.display())).unwrap_or_default()
+        )
+    };
+    let services = n.path(&format!("hosts/{NODE}/services.yaml"));
+    let other = n.path("other.pem");
+    let cases = [
+        (None, "2026-11-23T12:00:00Z"),
+        (Some(other.as_path()), "2026-11-23T12:01:00Z"),
+    ];
+    for (ca, now) in cases {
+        write_file(&services, &yaml(ca));
+        let r = n.reconcile(now, &["--dry-run"]);
+        let drift = r.of("drift_detected", "web");
+        let reason = drift
+            .first()
+            .and_then(|e| e["reason"].as_str())
+            .unwrap_or_default();
+        assert_eq!(
+            reason,
+            "TLS: the server's certificate is a CA certificate (self-signed?): put that very certificate in `ca_file` to trust it",
+            "{:?}",
+            r.events
+        );
+    }
+    write_file(&services, &yaml(Some(&tls.ca)));
+    let r = n.reconcile("2026-11-23T12:02:00Z", &["--dry-run"]);
     let changed = r.of("health_changed", "web");
     assert_eq!(changed.len(), 1, "{:?}", r.events);
     assert_eq!(changed[0]["to"], "healthy", "{}", changed[0]);

@@ -9,10 +9,12 @@ fn a_start_that_dies_at_once_is_a_failure_with_its_log() {
     let n = Node::new(
         "services:\n  bad:\n    spawn: [python3, -c, \"import sys; print('boom: missing model file'); sys.exit(3)\"]\n",
     );
+    // A first start and three restarts (the default maximum), all failed.
     for (i, now) in [
         "2026-11-23T12:00:00Z",
         "2026-11-23T12:10:00Z",
         "2026-11-23T12:20:00Z",
+        "2026-11-23T12:25:00Z",
     ]
     .iter()
     .enumerate()
@@ -31,7 +33,7 @@ fn a_start_that_dies_at_once_is_a_failure_with_its_log() {
             "only this start's output: {reason}"
         );
     }
-    // Three failed attempts: the circuit is open.
+    // Three failed restarts: the circuit is open.
     let r = n.reconcile("2026-11-23T12:30:00Z", &[]);
     assert!(r.executed("bad", "restart").is_none(), "{:?}", r.events);
     assert!(r

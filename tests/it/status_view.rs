@@ -47,7 +47,9 @@ fn status_times_read_relative_to_the_run() {
             n.path("none.pid").display()
         ),
     );
-    // A failed restart at 12:00 opens the circuit (one attempt at most).
+    // A failed first start at 11:59, then a failed restart at 12:00 opens
+    // the circuit (one attempt at most; a first start is not a restart).
+    n.reconcile("2026-11-23T11:59:00Z", &[]);
     n.reconcile("2026-11-23T12:00:00Z", &[]);
     let out = n.cli(&["--now", "2026-11-23T12:03:00Z", "status"]);
     let text = String::from_utf8_lossy(&out.stdout);

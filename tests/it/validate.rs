@@ -154,3 +154,44 @@ fn location_parsing_reads_file_line_and_column() {
     let expected: BTreeSet<_> = [("alpha".to_string(), 4, 5), ("beta".to_string(), 8, 15)].into();
     assert_eq!(at, expected);
 }
+
+/// Issue 19: `degraded_after 5 > dead_after 2` was reported only once the
+/// other errors of `health:` were fixed (the block was read as one value,
+/// so one bad field hid it), and a bad `process:` field hid the next. Each
+/// section is read field by field: every error of the file in one run, and
+/// none that only follows from another (a bad `pidfile` is not also "no
+/// matcher"; a bad `dead_after` does not compare with the default).
+#[test]
+fn every_error_of_a_section_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    write(
+        &hosts,
+        "alpha",
+        "services:\n  web:\n    process:\n      pidfile: relative.pid\n      user: [root]\n    health:\n      http: http://127.0.0.1:1/\n      timeout: abc\n      degraded_after: 5\n      dead_after: 2\n    restart: [\"true\"]\n  api:\n    health:\n      tcp: 127.0.0.1:1\n      degraded_after: x\n      dead_after: 2\n",
+    );
+    let out = Run::bare().arg("validate").arg("--hosts").arg(&hosts).run();
+    assert_eq!(out.code, 1, "{}", out.describe());
+    let lines: BTreeSet<u32> = locations(&out.stderr)
+        .into_iter()
+        .map(|(_, l, _)| l)
+        .collect();
+    assert_eq!(
+        lines,
+        BTreeSet::from([4, 5, 8, 9, 15]),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr
+            .contains("`degraded_after` (5) must not exceed `dead_after` (2)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("needs one of"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("5 problems in 1 file"),
+        "{}",
+        out.stderr
+    );
+}

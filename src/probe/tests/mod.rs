@@ -40,8 +40,6 @@ pub(super) fn node(services: Vec<ServiceSpec>) -> NodeSpec {
     // tests rely on set here.
     let settings = Settings {
         fast_tick: Duration::from_secs(10),
-        medium_tick: Duration::from_secs(60),
-        slow_tick: Duration::from_secs(300),
         backoff_base: Duration::from_secs(10),
         backoff_max: Duration::from_secs(600),
         breaker_retry: None,

@@ -26,7 +26,8 @@ fn a_full_state_dir_executes_nothing() {
     };
     let node = Node::with(&["web"], "0", Some(fs_.point.join("state")));
     node.run_ok(t0());
-    assert_eq!((node.ran(), node.attempts()), (1, 1));
+    // The first start: not a restart.
+    assert_eq!((node.ran(), node.attempts()), (1, 0));
     let filler = fill(&fs_.point);
     for m in 1..=5 {
         let out = node.reconcile(minutes(10 * m)).output().unwrap();
@@ -41,7 +42,7 @@ fn a_full_state_dir_executes_nothing() {
     );
     std::fs::remove_file(filler).unwrap();
     node.run_ok(minutes(60));
-    assert_eq!((node.ran(), node.attempts()), (2, 2));
+    assert_eq!((node.ran(), node.attempts()), (2, 1), "the first restart");
 }
 
 #[test]
@@ -112,6 +113,7 @@ fn sigterm_during_a_restart_finishes_it_and_records_everything() {
     assert_eq!(executed("b")["outcome"], "skipped");
     assert_eq!(executed("b")["reason"], "interrupted by SIGTERM");
     assert_eq!(events.last().unwrap()["type"], "run_finished");
-    assert_eq!((node.attempts_of("a"), node.attempts_of("b")), (1, 0));
+    // `a`'s start ran and was recorded: its first start, not a restart.
+    assert_eq!((node.attempts_of("a"), node.attempts_of("b")), (0, 0));
     assert!(!node.state.join("intents.jsonl").exists());
 }
