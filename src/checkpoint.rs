@@ -365,7 +365,7 @@ pub fn key(node: &str, service: &str) -> String {
 /// error (unlike a run, these commands must not set it aside).
 pub fn read_for_command(dir: &std::path::Path) -> anyhow::Result<Option<Checkpoint>> {
     use crate::store::checkpoint::{load, Loaded};
-    let path = dir.join("checkpoint.json");
+    let path = crate::store::Layout::of(dir).checkpoint();
     match load::<Checkpoint>(&path) {
         Loaded::Ready(cp) => Ok(Some(cp)),
         Loaded::Missing => Ok(None),

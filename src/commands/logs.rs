@@ -41,7 +41,7 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
             "`{node}/{service}` is not spawned by supervisorctl (no `spawn:`): its output is wherever its `restart` command sends it (its own log, journald, …)"
         );
     }
-    let path = state_dir.join("logs").join(format!("{service}.log"));
+    let path = crate::store::Layout::of(state_dir).log(&service);
     let mut file = match crate::store::open_regular(&path) {
         Ok(f) => Some(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.follow => None,

@@ -56,7 +56,7 @@ pub fn run(
         return reset_tuning(dir, &k);
     }
     if op == Op::Reset {
-        let path = dir.join("checkpoint.json");
+        let path = crate::store::Layout::of(dir).checkpoint();
         let Some(mut cp) = crate::checkpoint::read_for_command(dir)? else {
             let text = format!("{k}: no checkpoint yet; nothing to reset");
             super::stdout::message(
@@ -67,7 +67,7 @@ pub fn run(
         };
         // Count what interrupted runs did (every service's), so that
         // clearing their journal below loses no attempt but this one's.
-        let journal = dir.join(store::intents::FILE);
+        let journal = store::Layout::of(dir).intents();
         let intents = store::intents::load(&journal)
             .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
         crate::core::recover::recover(&mut cp, &intents, Utc::now());
@@ -85,7 +85,7 @@ pub fn run(
         )?;
         return Ok(0);
     }
-    let path = dir.join("overrides.json");
+    let path = crate::store::Layout::of(dir).overrides();
     // The message names the file already.
     let mut o = store::overrides::load_overrides(&path)
         .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::overrides::UNREADABLE_HINT))?;
@@ -165,7 +165,7 @@ fn reset_tuning(dir: &Path, k: &str) -> Result<i32> {
         .collect();
     let changed = !tuning.is_empty();
     if changed {
-        store::checkpoint::save(&dir.join("checkpoint.json"), &cp)?;
+        store::checkpoint::save(&store::Layout::of(dir).checkpoint(), &cp)?;
     }
     let text = match (changed, forgotten.is_empty()) {
         (false, _) => format!("{k}: nothing tuned; nothing to forget"),

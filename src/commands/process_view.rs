@@ -52,7 +52,7 @@ impl ProcessView {
         c: &Circumstances,
     ) -> ProcessView {
         let alive = live_pid(state_dir, service);
-        let last_exit = exit_record::read(&exit_record::path(state_dir, service));
+        let last_exit = exit_record::read(&crate::store::Layout::of(state_dir).exits(service));
         let state = match (alive, &last_exit) {
             (Some(_), _) if st.pending.is_some() => "STARTING",
             (Some(_), _) => "RUNNING",
@@ -141,7 +141,7 @@ impl ProcessView {
 
 /// The pid file's process, when it lives.
 fn live_pid(state_dir: &Path, service: &str) -> Option<ProcessIdentity> {
-    let path = state_dir.join("pids").join(format!("{service}.pid"));
+    let path = crate::store::Layout::of(state_dir).pid(service);
     let bytes = crate::store::read_limited(&path, 64).ok()?;
     let pid: u32 = String::from_utf8_lossy(&bytes).trim().parse().ok()?;
     procfs::identity(pid).filter(|id| procfs::is_running(*id))
@@ -178,7 +178,7 @@ mod tests {
             "2026-12-07T06:50:05Z".parse().unwrap(),
             crate::monitor::Ending::Status(3),
         );
-        let p = exit_record::path(dir.path(), "web");
+        let p = crate::store::Layout::of(dir.path()).exits("web");
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         exit_record::write(&p, &r).unwrap();
         let mut st = ServiceState::default();

@@ -94,8 +94,11 @@ pub fn gather(r: &Request) -> Inputs {
             vec![]
         }
     };
-    let checkpoint = read_checkpoint(&r.state_dir.join("checkpoint.json"), &mut problems);
-    let overrides_path = r.state_dir.join("overrides.json");
+    let checkpoint = read_checkpoint(
+        &crate::store::Layout::of(r.state_dir).checkpoint(),
+        &mut problems,
+    );
+    let overrides_path = crate::store::Layout::of(r.state_dir).overrides();
     let overrides = crate::store::overrides::load_overrides(&overrides_path).unwrap_or_else(|e| {
         problems.push(format!("{e}: pins and holds are not shown"));
         Default::default()

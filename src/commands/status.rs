@@ -32,9 +32,10 @@ pub fn run(
     // An unusable file is an error, as for the checkpoint: shown as "no
     // pins, no holds" it would mislead.
     let overrides =
-        crate::store::overrides::load_overrides(&dir.join("overrides.json")).map_err(|e| {
-            anyhow::anyhow!("{e}\n\nhint: {}", crate::store::overrides::UNREADABLE_HINT)
-        })?;
+        crate::store::overrides::load_overrides(&crate::store::Layout::of(dir).overrides())
+            .map_err(|e| {
+                anyhow::anyhow!("{e}\n\nhint: {}", crate::store::overrides::UNREADABLE_HINT)
+            })?;
     let now = clock.unwrap_or_else(chrono::Utc::now);
     // The checkpoint's newest instant: the run it describes.
     let as_of = cp

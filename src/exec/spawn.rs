@@ -27,6 +27,7 @@ use super::transient::{self, Started, Systemd};
 use crate::monitor::protocol::{Report, GO};
 use crate::monitor::{Credentials, Ending, Limits, Request};
 use crate::procfs::{self, ProcessIdentity};
+use crate::store::Layout;
 
 /// Mode of folders we create for logs, pid files and exit records.
 const DIR_MODE: u32 = 0o700;
@@ -66,9 +67,9 @@ impl Launch {
             env: clean_env(),
             cwd: PathBuf::from("/"),
             credentials: None,
-            log: state_dir.join("logs").join(format!("{service}.log")),
-            pid: state_dir.join("pids").join(format!("{service}.pid")),
-            exits: crate::monitor::exit_record::path(state_dir, service),
+            log: Layout::of(state_dir).log(service),
+            pid: Layout::of(state_dir).pid(service),
+            exits: Layout::of(state_dir).exits(service),
             limits: Limits::default(),
             unit: unit.to_string(),
         }

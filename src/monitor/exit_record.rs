@@ -10,7 +10,7 @@
 //! Exactly one of `status` (the exit status) and `signal` (the name of the
 //! signal that killed it, with `signal_number`) is present.
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -162,11 +162,6 @@ fn two(a: u64, ua: &str, b: u64, ub: &str) -> String {
     }
 }
 
-/// `<state_dir>/exits/<service>.json`.
-pub fn path(state_dir: &Path, service: &str) -> PathBuf {
-    state_dir.join("exits").join(format!("{service}.json"))
-}
-
 /// Writes `record` atomically (mode 0644: anyone may read how it ended).
 pub fn write(path: &Path, record: &ExitRecord) -> io::Result<()> {
     let mut bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
@@ -240,7 +235,7 @@ mod tests {
     #[test]
     fn a_torn_record_is_no_record() {
         let dir = tempfile::tempdir().unwrap();
-        let p = path(dir.path(), "web");
+        let p = crate::store::Layout::of(dir.path()).exits("web");
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, b"{\"pid\":7,\"started_").unwrap();
         assert_eq!(read(&p), None);

@@ -204,7 +204,7 @@ pub fn probe_node(
                     }
                     (Some(m), _, Ok(uid)) => Some(process::Finder::from_match(m, uid)),
                     (None, Some(Start::Spawn(_)), _) => opts.state_dir.as_ref().map(|dir| {
-                        process::Finder::Pidfile(dir.join("pids").join(format!("{name}.pid")))
+                        process::Finder::Pidfile(crate::store::Layout::of(dir).pid(name))
                     }),
                     _ => None,
                 };
@@ -265,8 +265,8 @@ fn last_exit(node: &NodeSpec, name: &str, opts: &ProbeOptions) -> Option<(ExitRe
     if !spawned {
         return None;
     }
-    let record = crate::monitor::exit_record::read(&crate::monitor::exit_record::path(dir, name))?;
-    let pidfile = dir.join("pids").join(format!("{name}.pid"));
+    let record = crate::monitor::exit_record::read(&crate::store::Layout::of(dir).exits(name))?;
+    let pidfile = crate::store::Layout::of(dir).pid(name);
     let named = crate::store::read_limited(&pidfile, 64)
         .ok()
         .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<u32>().ok());

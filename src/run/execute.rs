@@ -61,7 +61,7 @@ pub fn execute(
             attempt,
             pid,
         };
-        store::intents::record(&dir.join(store::intents::FILE), &intent).with_context(|| {
+        store::intents::record(&store::Layout::of(dir).intents(), &intent).with_context(|| {
             format!(
                 "cannot record the intent to {action} `{node}/{service}` before executing it; nothing more was executed"
             )
@@ -143,13 +143,16 @@ pub fn execute(
             Action::ActivateFallback | Action::DeactivateFallback => {
                 let written = published.get_or_insert_with(|| {
                     store::fallbacks::write_fallbacks(
-                        &dir.join("fallbacks.json"),
+                        &store::Layout::of(dir).fallbacks(),
                         &decision.fallbacks,
                     )
                     .map_err(|e| e.to_string())
                 });
                 match written {
-                    Ok(()) => ok(format!("wrote `{}`", dir.join("fallbacks.json").display())),
+                    Ok(()) => ok(format!(
+                        "wrote `{}`",
+                        store::Layout::of(dir).fallbacks().display()
+                    )),
                     Err(e) => failed(e.clone()),
                 }
             }
@@ -185,7 +188,7 @@ fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Outcome {
     // The checkpoint's word alone is not enough: whoever could write it
     // would choose a process to stop. The pid file this tool wrote when it
     // spawned the service must name the same pid.
-    let pidfile = dir.join("pids").join(format!("{service}.pid"));
+    let pidfile = store::Layout::of(dir).pid(service);
     let recorded = crate::store::read_limited(&pidfile, 64)
         .ok()
         .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<u32>().ok());
@@ -208,7 +211,7 @@ fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Outcome {
         StopOutcome::Failed(why) => failed(why),
     };
     if outcome.success {
-        let _ = std::fs::remove_file(dir.join("pids").join(format!("{service}.pid")));
+        let _ = std::fs::remove_file(store::Layout::of(dir).pid(service));
     }
     outcome
 }

@@ -66,11 +66,11 @@ impl Inputs {
                 let cp = opts
                     .checkpoint_file
                     .clone()
-                    .or_else(|| existing(dir.join("checkpoint.json")));
+                    .or_else(|| existing(store::Layout::of(&dir).checkpoint()));
                 let ov = opts
                     .overrides_file
                     .clone()
-                    .or_else(|| existing(dir.join("overrides.json")));
+                    .or_else(|| existing(store::Layout::of(&dir).overrides()));
                 probe_dir = Some(dir);
                 (cp, ov)
             }
@@ -88,11 +88,11 @@ impl Inputs {
                         None => anyhow::anyhow!("{e}"),
                     },
                 })?;
-                let cp = dir.join("checkpoint.json");
+                let cp = store::Layout::of(&dir).checkpoint();
                 let ov = opts
                     .overrides_file
                     .clone()
-                    .unwrap_or_else(|| dir.join("overrides.json"));
+                    .unwrap_or_else(|| store::Layout::of(&dir).overrides());
                 store::atomic::sweep_leftovers(&dir);
                 state = Some((dir, lock));
                 (Some(cp), Some(ov))
@@ -294,7 +294,7 @@ fn fold_intents(
     now: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(dir) = probe_dir {
-        match store::intents::load(&dir.join(store::intents::FILE)) {
+        match store::intents::load(&store::Layout::of(dir).intents()) {
             Ok(intents) => {
                 crate::core::recover::recover(checkpoint, &intents, now);
             }
@@ -303,7 +303,7 @@ fn fold_intents(
     }
     if let Some((dir, _)) = state {
         store::eventlog::check_appendable(&opts.events_log())?;
-        let intents = store::intents::load(&dir.join(store::intents::FILE))
+        let intents = store::intents::load(&store::Layout::of(dir).intents())
             .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
         preamble.extend(crate::core::recover::recover(checkpoint, &intents, now));
     }

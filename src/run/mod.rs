@@ -80,7 +80,7 @@ impl EventsTarget {
     pub fn log(&self, state_dir: &std::path::Path) -> PathBuf {
         match self {
             EventsTarget::File(p) => p.clone(),
-            _ => state_dir.join("events.jsonl"),
+            _ => crate::store::Layout::of(state_dir).events_log(),
         }
     }
 }

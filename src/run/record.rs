@@ -77,11 +77,11 @@ pub fn finish(
         rotate_log(&log);
         store::eventlog::append(&log, buf.as_bytes())
             .with_context(|| format!("cannot append to event log `{}`", log.display()))?;
-        let cp = dir.join("checkpoint.json");
+        let cp = store::Layout::of(dir).checkpoint();
         store::checkpoint::save(&cp, &checkpoint)
             .with_context(|| format!("cannot write checkpoint `{}`", cp.display()))?;
         // The checkpoint now counts every intent: the journal is done.
-        store::intents::clear(&dir.join(store::intents::FILE))?;
+        store::intents::clear(&store::Layout::of(dir).intents())?;
     } else if let EventsTarget::File(path) = &opts.events {
         store::eventlog::append(path, buf.as_bytes())
             .with_context(|| format!("cannot append events to `{}`", path.display()))?;

@@ -25,9 +25,6 @@ use crate::intent::Intent;
 /// run refuses to act rather than forget attempts.
 const MAX_BYTES: u64 = 16 << 20;
 
-/// The journal's name in the state directory.
-pub const FILE: &str = "intents.jsonl";
-
 /// Appends `intent` to the journal at `path` and makes it durable.
 pub fn record(path: &Path, intent: &Intent) -> io::Result<()> {
     let mut line = serde_json::to_string(intent).map_err(io::Error::other)?;

@@ -111,7 +111,7 @@ impl LockError {
 /// Takes the lock of the state directory `dir` (file `<dir>/lock`). With
 /// `wait`, tries every 50 ms until that much time has passed.
 pub fn acquire(dir: &Path, wait: Option<Duration>) -> Result<StateLock, LockError> {
-    let path = dir.join("lock");
+    let path = super::Layout::of(dir).lock();
     let io_error = |error| LockError::Io {
         path: path.clone(),
         error,

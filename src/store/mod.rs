@@ -11,6 +11,8 @@ mod file;
 /// Reading a file of ours or an operator's: no symlink, no FIFO, regular only.
 pub(crate) use file::{open_regular, read_limited};
 pub mod intents;
+pub mod layout;
+pub use layout::Layout;
 pub mod lock;
 pub mod outbox;
 pub mod overrides;

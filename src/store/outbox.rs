@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::atomic::write_atomic;
 use super::file::read_limited;
 
-pub const FILE: &str = "webhooks.pending.json";
 pub const MAX_PENDING: usize = 1000;
 
 /// One delivery still owed: the event's line, to one URL.
@@ -36,7 +35,7 @@ pub struct Pending {
 }
 
 pub fn load(dir: &Path) -> Vec<Pending> {
-    read_limited(&dir.join(FILE), 64 << 20)
+    read_limited(&super::Layout::of(dir).outbox(), 64 << 20)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
@@ -45,7 +44,7 @@ pub fn load(dir: &Path) -> Vec<Pending> {
 /// Keeps `pending` (the newest [`MAX_PENDING`]); removes the file when
 /// there is nothing owed. Returns how many were dropped to stay bounded.
 pub fn save(dir: &Path, mut pending: Vec<Pending>) -> io::Result<usize> {
-    let path = dir.join(FILE);
+    let path = super::Layout::of(dir).outbox();
     if pending.is_empty() {
         return match std::fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
