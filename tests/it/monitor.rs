@@ -340,7 +340,8 @@ fn env_on_a_service_without_spawn_is_a_config_error_at_its_line() {
 
 #[test]
 fn status_shows_a_running_process_like_supervisord() {
-    let mut n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.82\"]\n    start_grace: 1s\n");
+    let mut n =
+        Node::new("services:\n  web:\n    spawn: [sleep, \"3600.82\"]\n    start_grace: 1s\n");
     n.reconcile(T0, &[]);
     let pid = n.spawned_pid("web").expect("pid file");
     // The next run verifies the start.
@@ -350,7 +351,10 @@ fn status_shows_a_running_process_like_supervisord() {
         .lines()
         .find(|l| l.contains("RUNNING"))
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains(&format!("RUNNING   pid {pid}, uptime 0:00:0")), "{text}");
+    assert!(
+        line.contains(&format!("RUNNING   pid {pid}, uptime 0:00:0")),
+        "{text}"
+    );
     assert!(line.ends_with("; 1 start in the last hour"), "{text}");
     let out = n.cli(&["status", "--output", "json"]);
     let row: Value = serde_json::from_slice(&out.stdout).unwrap();

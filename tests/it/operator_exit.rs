@@ -94,7 +94,11 @@ fn a_start_whose_program_exits_at_once_exits_1_with_the_reason() {
             &["testnode/bad", "--force"],
         );
         assert_eq!(r.code, 1, "{verb}: {:?}", r.events);
-        assert!(r.stderr.contains("exited with status 3"), "{verb}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("exited with status 3"),
+            "{verb}: {}",
+            r.stderr
+        );
         assert!(r.stderr.contains("no model file"), "{verb}: {}", r.stderr);
     }
 }
@@ -142,8 +146,16 @@ fn an_open_circuit_exits_1_and_force_passes_it() {
     let mut n = Node::new(
         "supervisor:\n  max_restart_attempts: 1\nservices:\n  web:\n    spawn: [python3, -c, \"import sys; sys.exit(4)\"]\n",
     );
-    let r = n.reconcile(T0, &[]);
-    assert_eq!(r.executed("web", "restart").unwrap()["outcome"], "failed");
+    // A first start is not a restart: its failure and one failed restart
+    // open the circuit.
+    for now in [T0, "2026-11-23T12:05:00Z"] {
+        let r = n.reconcile(now, &[]);
+        assert_eq!(
+            r.executed("web", "restart").unwrap()["outcome"],
+            "failed",
+            "{now}"
+        );
+    }
     // The program is fixed; the circuit is still open.
     std::fs::write(
         n.path(&format!("hosts/{NODE}/services.yaml")),
