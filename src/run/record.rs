@@ -121,7 +121,7 @@ pub fn finish(
         }
     }
     printed?;
-    Ok(summary.exit_code())
+    Ok(crate::exit::of_summary(summary))
 }
 
 /// Rotates the log before the run appends, under the state lock (see

@@ -23,15 +23,16 @@ pub mod safety;
 pub mod settle;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-pub(crate) mod testutil;
+/// Builders for tests of the core and of the edges (fleets, worlds, times).
+#[doc(hidden)]
+pub mod testutil;
 pub mod thrash;
 pub mod tuning;
 pub mod types;
 pub mod verify;
 pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -194,7 +195,7 @@ pub fn decide(input: &Input) -> Decision {
         checkpoint: &clamped,
         ..*input
     };
-    let mut by_node: HashMap<&str, Vec<&Incident>> = HashMap::new();
+    let mut by_node: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     for inc in &input.world.incidents {
         by_node.entry(inc.node.as_str()).or_default().push(inc);
     }

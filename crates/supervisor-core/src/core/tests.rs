@@ -229,7 +229,7 @@ fn same_inputs_same_decisions() {
 fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
     let f = fleet("gpu", vec![service("vllm", Kind::Service)]);
     let w = world("gpu", &[]);
-    let id = crate::procfs::ProcessIdentity {
+    let id = crate::checkpoint::ProcessIdentity {
         pid: 42,
         start_ticks: 7,
     };

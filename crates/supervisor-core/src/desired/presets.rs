@@ -48,14 +48,14 @@ pub fn preset_settings(preset: Preset) -> Settings {
 }
 
 /// Health defaults, the same in every preset.
-pub(crate) const DEGRADED_AFTER: u32 = 2;
-pub(crate) const DEAD_AFTER: u32 = 5;
-pub(crate) const PROBE_TIMEOUT: Duration = secs(2);
+pub const DEGRADED_AFTER: u32 = 2;
+pub const DEAD_AFTER: u32 = 5;
+pub const PROBE_TIMEOUT: Duration = secs(2);
 /// Least time between two counted probe results (SPEC §13).
-pub(crate) const PROBE_PERIOD: Duration = secs(10);
-pub(crate) const STOP_TIMEOUT: Duration = secs(10);
+pub const PROBE_PERIOD: Duration = secs(10);
+pub const STOP_TIMEOUT: Duration = secs(10);
 /// How long a `restart` command may run (extension field).
-pub(crate) const RESTART_TIMEOUT: Duration = secs(60);
+pub const RESTART_TIMEOUT: Duration = secs(60);
 
 #[cfg(test)]
 mod tests {

@@ -124,16 +124,6 @@ pub enum Verdict {
     },
 }
 
-impl Verdict {
-    /// The command's exit code for a verdict that needs no wait.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Verdict::Done(_) | Verdict::Started { .. } => crate::exit::OK,
-            Verdict::Refused(_) | Verdict::Failed(_) => crate::exit::ERROR,
-        }
-    }
-}
-
 /// The verdict on `req` from the pass's plan and what the executor did.
 pub fn verdict(
     nodes: &[NodePlan],

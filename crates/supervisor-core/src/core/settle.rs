@@ -48,11 +48,6 @@ impl Summary {
             Summary::Unstable => "unstable",
         }
     }
-
-    /// Exit code of `reconcile` and `check` (SPEC §8).
-    pub fn exit_code(self) -> i32 {
-        crate::exit::of_summary(self)
-    }
 }
 
 pub struct Settled {
