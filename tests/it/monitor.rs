@@ -362,3 +362,18 @@ fn status_shows_a_running_process_like_supervisord() {
     assert_eq!(row["process"]["pid"], pid, "{row}");
     assert_eq!(row["process"]["starts_last_hour"], 1, "{row}");
 }
+
+#[test]
+fn a_cwd_that_is_not_a_folder_is_named_in_the_failed_start() {
+    // Before, the start said "cannot run `sleep`: not a directory", which
+    // reads as if the program were the problem.
+    let n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.91\"]\n    cwd: /etc/passwd\n");
+    let r = n.reconcile(T0, &[]);
+    let action = r.executed("web", "restart").expect("a start");
+    assert_eq!(action["outcome"], "failed", "{action}");
+    let reason = action["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("working directory `/etc/passwd`: not a directory"),
+        "{reason}"
+    );
+}
