@@ -204,6 +204,8 @@ fn diff_shows_a_stopped_service_as_asked_not_as_drift() {
     // Started again, it is desired running as before.
     let r = act(&n, "start", &at(1, 0), &["testnode/web"]);
     assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
+    // Tracked, so that the node's drop ends it.
+    assert!(n.spawned_pid("web").is_some_and(alive));
     let out = n.cli(&["diff", "--live"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
