@@ -109,6 +109,8 @@ fn a_kill_9_is_said_as_killed_by_sigkill() {
         r.executed("web", "restart").is_some(),
         "brought back: {text}"
     );
+    // Tracked, so that the node's drop ends the new one too.
+    assert!(n.spawned_pid("web").is_some_and(|p| p != pid));
 }
 
 #[test]
