@@ -167,6 +167,14 @@ pub fn plan(events: &[Value], check: bool) -> String {
                     s(e, "reason")
                 );
             }
+            EventKind::CircuitHalfOpen => {
+                let reason = s(e, "reason");
+                let _ = if reason.starts_with("circuit half-open") {
+                    writeln!(out, "  {who:<24} {reason}")
+                } else {
+                    writeln!(out, "  {who:<24} circuit half-open: {reason}")
+                };
+            }
             EventKind::ActionVerified => {
                 let _ = writeln!(
                     out,
