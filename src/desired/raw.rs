@@ -244,11 +244,9 @@ pub(crate) struct RawLogs {
     pub keep: Option<u32>,
 }
 
-/// `services.<name>.activity` (SPEC §13): where "in use" comes from, either
+/// `services.<name>.activity`: where "in use" comes from, either
 /// `connections` or a Prometheus endpoint with optional metric names.
-#[derive(Debug, Clone, JsonSchema)]
-#[serde(untagged)]
-#[schemars(rename = "Activity")]
+#[derive(Debug, Clone)]
 pub(crate) enum RawActivity {
     Mode(RawActivityMode),
     Metrics(RawActivityMetrics),
@@ -272,6 +270,25 @@ pub(crate) struct RawActivityMetrics {
     pub counter: Option<NonEmpty>,
     /// An in-flight gauge (above 0 while a request runs).
     pub gauge: Option<NonEmpty>,
+}
+
+/// A string is the mode, anything else the map: `if`/`then`/`else`, not
+/// `anyOf`, so that a validator names the real problem of either.
+impl JsonSchema for RawActivity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Activity".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mode = generator.subschema_for::<RawActivityMode>();
+        let metrics = generator.subschema_for::<RawActivityMetrics>();
+        schemars::json_schema!({
+            "description": "`connections`, or a map with `metrics: <url>`",
+            "type": ["string", "object"],
+            "if": { "type": "string" },
+            "then": mode,
+            "else": metrics
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for RawActivity {
