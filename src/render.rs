@@ -4,7 +4,7 @@
 //!
 //! Every string field is printed through [`escape_control`]: details,
 //! reasons and paths carry text from world files and commands, which must
-//! not reach a terminal raw (SPEC §9 "Output").
+//! not reach a terminal raw (docs/reference/behaviour.md, "Output").
 use crate::core::Action;
 use crate::events::EventKind;
 use std::borrow::Cow;

@@ -106,9 +106,9 @@ pub fn run(
                 };
                 ProcessView::read(dir, &svc.name, &st, &c)
             });
-            // Loading (SPEC §13): its failures do not count yet.
+            // Loading (docs/reference/behaviour.md, "Loading"): its failures do not count yet.
             let loading = st.loading_since;
-            // An operator's stop (SPEC §13): the asked state, not a fault.
+            // An operator's stop (docs/reference/behaviour.md, "Operator commands"): the asked state, not a fault.
             let stopped = st.stopped_by_operator_at;
             let health = match (loading, stopped) {
                 (Some(_), _) => "loading",

@@ -1,4 +1,4 @@
-//! The serde shape of `services.yaml` (SPEC §2), as close to the file as
+//! The serde shape of `services.yaml` (docs/reference/services-yaml.md), as close to the file as
 //! possible: every field optional where the file allows it, unknown fields
 //! refused, values checked by the types in `scalars`. Defaults, presets and
 //! cross-field rules are applied later, in `resolve` and `graph`.
@@ -344,7 +344,7 @@ pub(crate) struct RawHealth {
     pub timeout: Option<Dur>,
     pub degraded_after: Option<u32>,
     pub dead_after: Option<u32>,
-    /// What the server answers while it loads (SPEC §13).
+    /// What the server answers while it loads (docs/reference/behaviour.md, "Loading").
     pub loading: Option<RawLoading>,
 }
 }
@@ -360,7 +360,7 @@ pub(crate) struct RawLoading {
 }
 
 /// `health.inference`: a one-token completion against an OpenAI-compatible
-/// server (SPEC §12).
+/// server (docs/reference/behaviour.md, "Inference check").
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Inference")]
