@@ -1,4 +1,4 @@
-//! Exit codes, in one place (SPEC §8, §9), the way fd and ripgrep keep
+//! Exit codes, in one place (docs/reference/exit-codes.md; docs/reference/behaviour.md, "Mistakes are errors, not drift"), the way fd and ripgrep keep
 //! theirs: every command returns one of these.
 use crate::core::settle::Summary;
 

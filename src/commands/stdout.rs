@@ -1,4 +1,4 @@
-//! The one way commands print to stdout (SPEC §9 "Output"): a closed stdout
+//! The one way commands print to stdout (docs/reference/behaviour.md, "Output"): a closed stdout
 //! (`supervisorctl audit | head -1`) ends the command quietly with its
 //! normal exit code, where `println!` would panic. Commands build their
 //! text and hand it to [`fn@write`]; errors and warnings go to stderr.

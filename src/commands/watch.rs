@@ -1,4 +1,4 @@
-//! `watch` (SPEC §10): run `reconcile` once, then again when the content of
+//! `watch` (docs/operator-guide.md, "Commands"): run `reconcile` once, then again when the content of
 //! hosts/ or the world changes (a file created, written, renamed or
 //! removed; never a mere read, and never under the state directory),
 //! debounced 300 ms so an editor's write-and-rename or an observer

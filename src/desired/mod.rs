@@ -7,6 +7,7 @@ mod de_access;
 mod de_scalar;
 mod document;
 pub mod error;
+pub(crate) mod fields;
 mod graph;
 mod libyaml;
 pub mod load;

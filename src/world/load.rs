@@ -1,4 +1,4 @@
-//! Reads the world directory (SPEC §3) into a [`World`], restricted to the
+//! Reads the world directory (docs/reference/world.md) into a [`World`], restricted to the
 //! nodes and services declared in hosts/.
 //!
 //! **Guarantees.** [`load_world`] never fails and never panics: a folder or

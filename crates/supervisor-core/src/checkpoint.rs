@@ -74,7 +74,7 @@ impl Default for Checkpoint {
     }
 }
 
-/// A service's health state (SPEC §4), plus `evicted` for models this tool
+/// A service's health state (docs/reference/behaviour.md, "Health"), plus `evicted` for models this tool
 /// unloaded on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -107,7 +107,7 @@ impl Health {
         }
     }
 
-    /// The Prometheus gauge value of SPEC §7 (evicted counts as dead: not serving).
+    /// The Prometheus gauge value of docs/monitoring/README.md (evicted counts as dead: not serving).
     pub fn gauge(self) -> u8 {
         match self {
             Health::Dead | Health::Evicted => 0,
@@ -154,7 +154,7 @@ pub struct ServiceState {
     /// When the restart circuit last opened (or a half-open trial failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breaker_opened_at: Option<DateTime<Utc>>,
-    /// Half-open trials since the circuit first opened (SPEC §12).
+    /// Half-open trials since the circuit first opened (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker").
     #[serde(default, skip_serializing_if = "is_zero")]
     pub breaker_trials: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,13 +191,13 @@ pub struct ServiceState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demand: Option<Demand>,
     /// Evict→restart cycles of the last hour: starts of this evicted model
-    /// within its idle timeout of the eviction (SPEC §12 thrash).
+    /// within its idle timeout of the eviction (docs/reference/behaviour.md, "Thrash").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thrash_cycles: Vec<DateTime<Utc>>,
     /// The thrash multiplier of its idle timeout: 2 or 4; absent (0) is 1×.
     #[serde(default, skip_serializing_if = "is_one_or_less")]
     pub idle_multiplier: u32,
-    /// The last sample of what grows while a start loads (SPEC §12).
+    /// The last sample of what grows while a start loads (docs/reference/behaviour.md, "Loading").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_sample: Option<LoadSample>,
     /// Since when the started process has been loading (growth seen in
@@ -213,7 +213,7 @@ pub struct ServiceState {
     /// Sample series for failure prediction, and what they predict.
     #[serde(default, skip_serializing_if = "Trends::is_empty")]
     pub trends: Trends,
-    /// What the live activity probes saw (SPEC §13).
+    /// What the live activity probes saw (docs/reference/behaviour.md, "Activity").
     #[serde(default, skip_serializing_if = "ActivityState::is_empty")]
     pub activity: ActivityState,
     /// When this tool started it within the last hour (at most
@@ -221,17 +221,17 @@ pub struct ServiceState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_starts: Vec<DateTime<Utc>>,
     /// The time of the last failing observation counted toward
-    /// `degraded_after`/`dead_after` (SPEC §13 probe period).
+    /// `degraded_after`/`dead_after` (docs/reference/behaviour.md, "Probe period").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_counted_at: Option<DateTime<Utc>>,
-    /// When an operator's `stop` left it stopped (SPEC §13, supervisord's
+    /// When an operator's `stop` left it stopped (docs/reference/behaviour.md, "Operator commands", supervisord's
     /// `STOPPED`): the policies do not start it again until `start` or
     /// `restart`. Absent in older checkpoints: not stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_by_operator_at: Option<DateTime<Utc>>,
 }
 
-/// Live activity of a service (SPEC §13), kept between runs: a counter
+/// Live activity of a service (docs/reference/behaviour.md, "Activity"), kept between runs: a counter
 /// rises between two runs, and idleness counts from the last use seen or
 /// from when activity became readable, never from before.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

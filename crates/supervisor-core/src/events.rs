@@ -1,9 +1,9 @@
-//! Events: the JSONL records of SPEC §7. An event is built without its
+//! Events: the JSONL records of docs/reference/events.md. An event is built without its
 //! stamp (`ts`, `run_id`, `seq`) and stamped when it is written, so the
 //! decision core never needs a clock or a sequence counter.
 use serde_json::{Map, Value};
 
-/// Every type of event this tool writes (SPEC §7, §9, §10 and the
+/// Every type of event this tool writes (docs/reference/events.md, and the
 /// extensions in docs/decisions.md): the one list, used by the events
 /// themselves, their readers (render, metrics, settle), the webhook
 /// configuration check and the reference docs' test.

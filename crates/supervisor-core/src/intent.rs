@@ -1,6 +1,6 @@
 //! An intent: the record, written durably before an action is executed, of
-//! the action and the restart attempt it counts as (SPEC §9 "Record before
-//! act"). A run that finishes replaces every intent it wrote with its
+//! the action and the restart attempt it counts as (docs/reference/behaviour.md,
+//! "Record before act"). A run that finishes replaces every intent it wrote with its
 //! checkpoint; a run killed or failing in between leaves them for the next
 //! run, which counts them (`core::recover`). This is the data format only:
 //! `store::intents` writes and reads it.

@@ -1,5 +1,5 @@
 //! Text for people: strings from world files, commands and the event log
-//! made safe to print on a terminal (SPEC §9 "Output"), and system messages
+//! made safe to print on a terminal (docs/reference/behaviour.md, "Output"), and system messages
 //! made to fit this tool's lowercase style without mangling acronyms.
 use std::borrow::Cow;
 use std::fmt::Write;

@@ -1,4 +1,4 @@
-//! Sample series kept across runs for failure prediction (SPEC §10
+//! Sample series kept across runs for failure prediction (docs/operator-guide.md, "Failure prediction"
 //! `failure_predicted`): per service its memory, GPU memory and
 //! health-probe latency, per GPU its temperature; and the last prediction
 //! each metric made, so a prediction is repeated only when it moves.

@@ -1,4 +1,4 @@
-//! Adaptive tuning's memory (SPEC §10 `tuning_changed`): per service, the
+//! Adaptive tuning's memory (`tuning_changed`, docs/configuration.md, "Adaptive tuning"): per service, the
 //! tuned values and the evidence that leads to the next step. Tuned values
 //! live here, never in the user's files; `reset --tuning` forgets them.
 //! Every field is optional on read and absent when empty, so checkpoints

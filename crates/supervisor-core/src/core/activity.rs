@@ -1,4 +1,4 @@
-//! Activity (SPEC §13): when a service was last in use, from, in order, the
+//! Activity (docs/reference/behaviour.md, "Activity"): when a service was last in use, from, in order, the
 //! world record's `last_activity` and the live probes (a request counter
 //! that rose, an in-flight gauge above 0, established connections from
 //! other peers). **Unknown activity is never idle**: a model no source

@@ -1,4 +1,4 @@
-//! Activity from the world record and the live probes (SPEC §13).
+//! Activity from the world record and the live probes (docs/reference/behaviour.md, "Activity").
 use super::*;
 use crate::core::testutil::at;
 

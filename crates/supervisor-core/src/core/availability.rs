@@ -10,7 +10,7 @@ use crate::world::{AttemptOutcome, IncidentSeverity, IncidentStatus};
 
 /// Why a restart is due, if one is.
 pub fn restart_due(view: &View) -> Option<(&'static str, String)> {
-    // An operator's stop is the asked state, until `start` (SPEC §13).
+    // An operator's stop is the asked state, until `start` (docs/reference/behaviour.md, "Operator commands").
     if view.stopped_by_operator() {
         return None;
     }

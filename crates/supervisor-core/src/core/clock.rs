@@ -1,4 +1,4 @@
-//! A clock that went backwards (SPEC §9 "Clock"): a time in the checkpoint
+//! A clock that went backwards (docs/reference/behaviour.md, "Clock"): a time in the checkpoint
 //! later than `now` counts as `now`, so nothing waits longer than it would
 //! have from now. A backoff then ends at most `now + cap` (plus the
 //! contract's jitter of up to 10%, which applies at the cap too); an eviction or a

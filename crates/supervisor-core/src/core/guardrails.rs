@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use crate::checkpoint::ServiceState;
 use crate::desired::{MaintenanceWindow, Settings};
 
-/// Restart delay after `attempts` attempts (SPEC §5): `min(max, base × 2^(attempts−1))`
+/// Restart delay after `attempts` attempts (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker"): `min(max, base × 2^(attempts−1))`
 /// plus a jitter of up to 10% derived from the service name and attempt, so
 /// that runs stay deterministic while a fleet's restarts still spread out.
 pub fn backoff_delay(settings: &Settings, service: &str, attempts: u32) -> Duration {
@@ -48,7 +48,7 @@ pub fn backoff_until(
     Some(last + chrono::Duration::from_std(delay).ok()?)
 }
 
-/// When an open restart circuit half-opens for one trial start (SPEC §12):
+/// When an open restart circuit half-opens for one trial start (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker"):
 /// `breaker_retry` after it opened, doubling with each failed trial, at
 /// most 24 h. None: the circuit is closed, or `breaker_retry: never`.
 pub fn breaker_trial_at(settings: &Settings, state: &ServiceState) -> Option<DateTime<Utc>> {

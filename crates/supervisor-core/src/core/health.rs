@@ -1,4 +1,4 @@
-//! The health state machine of SPEC §4: one observation per service per run
+//! The health state machine of docs/reference/behaviour.md, "Health": one observation per service per run
 //! advances its state. Pure: the caller passes `now`.
 use chrono::{DateTime, Utc};
 
@@ -31,7 +31,7 @@ pub enum LiveObservation {
 
 /// How often observations count: a live probe once per fast tick; a
 /// failing result (live or recorded) only `probe_period` after the last
-/// counted failure (SPEC §13), so `dead_after × probe_period` is the least
+/// counted failure (docs/reference/behaviour.md, "Probe period"), so `dead_after × probe_period` is the least
 /// time from the first failure to dead, however often runs come.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(obs, Observation::Failing);
     }
 
-    /// SPEC §13: 20 runs in 10 s cannot take a failing service to dead
+    /// docs/reference/behaviour.md, "Probe period": 20 runs in 10 s cannot take a failing service to dead
     /// faster than `dead_after × probe_period`.
     #[test]
     fn runs_every_half_second_die_no_sooner_than_dead_after_probe_periods() {

@@ -1,4 +1,4 @@
-//! Loading (SPEC §13), positive evidence only: the server answers that it
+//! Loading (docs/reference/behaviour.md, "Loading"), positive evidence only: the server answers that it
 //! is loading (llama.cpp's 503 "Loading model", or the service's
 //! `health.loading`), or, after a start by this tool, the new process's
 //! resident or GPU memory grew by at least [`MEMORY_GROWTH`] since the
@@ -80,7 +80,7 @@ fn sample(live: &LiveService, at: DateTime<Utc>) -> Option<LoadSample> {
     (s.rss.is_some() || s.gpu.is_some()).then_some(s)
 }
 
-/// Memory growth that is a model loading (SPEC §13): 64 MiB. Less is a
+/// Memory growth that is a model loading (docs/reference/behaviour.md, "Loading"): 64 MiB. Less is a
 /// process warming up, a cache, an allocator's arena.
 pub const MEMORY_GROWTH: u64 = 64 << 20;
 

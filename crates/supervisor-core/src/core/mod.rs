@@ -60,7 +60,7 @@ pub enum Mode {
 pub struct LiveNode {
     pub memory: Option<(u64, u64)>,
     pub gpus: Vec<gpu::GpuReading>,
-    /// Every process holding GPU memory (SPEC §12 orphans).
+    /// Every process holding GPU memory (docs/reference/behaviour.md, "GPU orphans").
     pub gpu_processes: Vec<orphans::GpuProcess>,
     /// The user this tool runs as on the node (its effective uid): the only
     /// user whose orphans safety may evict.
@@ -86,9 +86,9 @@ pub struct LiveService {
     pub health_probed: bool,
     /// How long its health probe took, when it ran and passed.
     pub probe_latency_ms: Option<f64>,
-    /// The server answered that it is loading its model (SPEC §13).
+    /// The server answered that it is loading its model (docs/reference/behaviour.md, "Loading").
     pub loading: bool,
-    /// What its activity probe read (SPEC §13); `None`: not asked.
+    /// What its activity probe read (docs/reference/behaviour.md, "Activity"); `None`: not asked.
     pub activity: Option<activity::LiveActivity>,
 }
 

@@ -303,7 +303,7 @@ struct Budget {
 /// hold, backoff, an open restart circuit, an ambiguous process, no command
 /// to run, no confirmed process to stop, the per-run budget, dry-run.
 /// `force` (an operator's `--force`) passes a backoff and an open circuit,
-/// never a hold (SPEC §13).
+/// never a hold (docs/reference/behaviour.md, "Operator commands").
 #[allow(clippy::too_many_arguments)]
 fn guard(
     input: &Input,

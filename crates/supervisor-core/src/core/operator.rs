@@ -1,4 +1,4 @@
-//! An operator's one-off request (`restart`/`stop`/`start`, SPEC §13): its
+//! An operator's one-off request (`restart`/`stop`/`start`, docs/reference/behaviour.md, "Operator commands"): its
 //! proposal, which outranks every policy; the pass it runs in, where no
 //! other action runs; the stop it leaves remembered (supervisord's
 //! `STOPPED`); and its verdict, from which the command's exit code comes.
@@ -94,7 +94,7 @@ pub fn settle_needless(state: &mut ServiceState, reason: &str, now: DateTime<Utc
 /// What an executed operator action leaves in the state (after the
 /// common bookkeeping): a stop that worked is remembered; a start, whatever
 /// its outcome, makes the service desired-running again, so a failed one
-/// is retried by the policies with backoff (SPEC §13).
+/// is retried by the policies with backoff (docs/reference/behaviour.md, "Operator commands").
 pub fn settle_outcome(state: &mut ServiceState, action: Action, o: &Outcome, now: DateTime<Utc>) {
     match action {
         Action::Evict if o.success => state.stopped_by_operator_at = Some(now),

@@ -1,4 +1,4 @@
-//! Safety's orphan evictions (SPEC §12), one `decide` call each: which
+//! Safety's orphan evictions (docs/reference/behaviour.md, "GPU orphans"), one `decide` call each: which
 //! orphans, in what order, before which models, and what the guardrails
 //! make of them.
 use std::collections::BTreeMap;

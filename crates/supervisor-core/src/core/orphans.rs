@@ -1,4 +1,4 @@
-//! GPU orphans (SPEC §12): a process holding GPU memory that no declared
+//! GPU orphans (docs/reference/behaviour.md, "GPU orphans"): a process holding GPU memory that no declared
 //! service of this node claims. A service claims a GPU process when this
 //! run's probe identified the service's process as that process or one of
 //! its ancestors (an inference server's workers are its children). A

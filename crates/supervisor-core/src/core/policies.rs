@@ -23,7 +23,7 @@ pub fn pinned(ctx: &NodeCtx, view: &View, out: &mut Findings) {
         reason: "pinned: keep it running".into(),
         severity: Severity::Nominal,
     });
-    // A pinned model is loaded again even without new activity (SPEC §4).
+    // A pinned model is loaded again even without new activity (docs/reference/behaviour.md, "Health").
     let due = restart_due(view).or_else(|| {
         (view.health() == Health::Evicted)
             .then(|| ("reload_on_demand", "pinned model was evicted".to_string()))
@@ -54,7 +54,7 @@ pub fn idle(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     if view.in_flight() > 0 {
         return;
     }
-    // The thrash rule's multiplier stretches it (SPEC §12).
+    // The thrash rule's multiplier stretches it (docs/reference/behaviour.md, "Thrash").
     let timeout = thrash::effective(view.spec.idle_timeout, &view.state);
     let idle_for = ctx.input.now - activity;
     let Ok(limit) = chrono::Duration::from_std(timeout) else {

@@ -1,4 +1,4 @@
-//! Failure prediction (SPEC §10 `failure_predicted`): per service a bounded
+//! Failure prediction (`failure_predicted`, docs/operator-guide.md, "Failure prediction"): per service a bounded
 //! series of memory, GPU memory and health-probe latency samples, per GPU
 //! one of temperature, kept across runs in the checkpoint. When a
 //! least-squares line over at least [`MIN_SAMPLES`] samples fits well

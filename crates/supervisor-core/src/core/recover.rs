@@ -1,4 +1,4 @@
-//! Counting what an interrupted run did (SPEC §9 "Record before act"): every
+//! Counting what an interrupted run did (docs/reference/behaviour.md, "Record before act"): every
 //! intent that no saved checkpoint counts yet is folded into the checkpoint
 //! before the run decides, as if its action had run and its outcome were
 //! unknown. Pure: the intents come in as data.

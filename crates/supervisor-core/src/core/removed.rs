@@ -1,4 +1,4 @@
-//! Services removed from hosts/ (SPEC §9): a process this tool spawned for
+//! Services removed from hosts/ (docs/reference/behaviour.md, "Services removed from hosts/"): a process this tool spawned for
 //! a service that is no longer declared is stopped; one it did not spawn
 //! is left alone. Either way a `service_removed` event says what happened.
 //! Pure: which services were removed, and whether their process is ours,

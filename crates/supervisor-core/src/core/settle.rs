@@ -1,5 +1,5 @@
 //! Settling a run: folds execution outcomes (data) into the checkpoint and
-//! lays the run's events out in the order SPEC §5 fixes. Pure.
+//! lays the run's events out in the order docs/reference/behaviour.md, "Drift and policies" fixes. Pure.
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -30,7 +30,7 @@ pub struct Outcome {
     pub started: bool,
 }
 
-/// The summary state of SPEC §7, ordered by how bad it is.
+/// The summary state of docs/reference/behaviour.md, "Drift and policies", ordered by how bad it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Summary {
     Nominal,
@@ -207,7 +207,7 @@ pub fn settle(
         events.push(decision_event(node, actions));
     }
     // A start neither verified nor failed yet keeps the run reconciling
-    // (SPEC §13): a service still coming up is not "all good".
+    // (docs/reference/behaviour.md, "Loading"): a service still coming up is not "all good".
     let unverified = checkpoint
         .services
         .values()

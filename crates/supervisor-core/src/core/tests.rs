@@ -281,7 +281,7 @@ fn cpu_use_comes_from_the_difference_between_probes_of_one_process() {
 }
 
 /// An open circuit whose half-open trial start is then seen up: the
-/// trial succeeded and closes the circuit (SPEC §12); with
+/// trial succeeded and closes the circuit (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker"); with
 /// `breaker_retry: never` only ten healthy minutes (or `reset`) close it.
 #[test]
 fn a_verified_half_open_trial_closes_the_circuit() {

@@ -1,4 +1,4 @@
-//! Thrash (SPEC §12): a model evicted and started again within its idle
+//! Thrash (docs/reference/behaviour.md, "Thrash"): a model evicted and started again within its idle
 //! timeout three times in an hour gets its effective idle timeout doubled
 //! (2×, then 4× at most; `thrash_detected` says so) until it stays loaded
 //! for a full effective idle timeout, which puts it back to 1×.

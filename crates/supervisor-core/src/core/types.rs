@@ -90,7 +90,7 @@ impl Action {
         }
     }
 
-    /// Actions the executor carries out (SPEC §5); the rest are advice.
+    /// Actions the executor carries out (docs/reference/behaviour.md, "Drift and policies"); the rest are advice.
     pub fn is_executable(self) -> bool {
         matches!(
             self,
@@ -114,7 +114,7 @@ impl Action {
         serde_json::from_value(serde_json::Value::from(s)).ok()
     }
 
-    /// Whether two proposals for one service disagree (SPEC §5, "Conflicts").
+    /// Whether two proposals for one service disagree (docs/reference/behaviour.md, "Drift and policies", "Conflicts").
     pub fn conflicts_with(self, other: Action) -> bool {
         use Action::*;
         let pair = |a, b| (self == a && other == b) || (self == b && other == a);
@@ -267,7 +267,7 @@ pub struct ServicePlan {
     pub reason: Option<String>,
     /// The verdict on the last start or eviction, when this run reached one.
     pub verified: Option<super::verify::Verified>,
-    /// The open circuit half-opens this run: one trial start (SPEC §12).
+    /// The open circuit half-opens this run: one trial start (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker").
     pub half_open: Option<String>,
     /// Adaptive tuning's steps this run (`tuning_changed`).
     pub tuning: Vec<super::tuning::Change>,

@@ -1,5 +1,5 @@
-//! Settling a start or an eviction (SPEC §9 "A start succeeds only if it
-//! stays up"): the run that acts reports `started` (or `failed`); a later
+//! Settling a start or an eviction (docs/reference/behaviour.md, "A start
+//! succeeds only if it stays up"): the run that acts reports `started` (or `failed`); a later
 //! run, from what it observes, says whether it worked: `action_verified`
 //! with `success` (seen up; for an eviction, seen gone) or `failed` (exited
 //! or never healthy within `start_grace`; for an eviction, still there).
@@ -24,7 +24,7 @@ pub struct Verified {
 
 /// Judges `pending` from this run's `observation` (Unknown when nothing new
 /// was counted) and `reason` (why the service is not up, when known), and
-/// `load`: whether it is loading (SPEC §12) and when its loading last
+/// `load`: whether it is loading (docs/reference/behaviour.md, "Loading") and when its loading last
 /// ended (`start_grace` counts from the later of the start and that).
 /// Returns the verdict, or None while it is too early to tell.
 pub fn verify(

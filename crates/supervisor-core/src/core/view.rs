@@ -10,7 +10,7 @@ use crate::checkpoint::{key, Health, ServiceState};
 use crate::desired::{NodeSpec, ServiceSpec};
 use crate::world::{Obs, ServiceRecord};
 
-/// After this long healthy, the restart circuit closes (SPEC §5).
+/// After this long healthy, the restart circuit closes (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker").
 pub const BREAKER_COOL_DOWN: chrono::Duration = chrono::Duration::minutes(10);
 
 pub struct View<'a> {
@@ -30,7 +30,7 @@ pub struct View<'a> {
     pub verified: Option<super::verify::Verified>,
     /// Adaptive tuning's steps this run (`tuning_changed`).
     pub tuning: Vec<super::tuning::Change>,
-    /// When it was last in use, or why that is unknown (SPEC §13).
+    /// When it was last in use, or why that is unknown (docs/reference/behaviour.md, "Activity").
     pub activity: Activity,
 }
 
@@ -70,7 +70,7 @@ impl<'a> View<'a> {
             settings.load_timeout,
             now,
         );
-        // A loading service's failing probes do not count (SPEC §12).
+        // A loading service's failing probes do not count (docs/reference/behaviour.md, "Loading").
         let counts = match observation {
             Observation::Failing if loading == Loading::Yes => Observation::Unknown,
             o => o,
@@ -164,7 +164,7 @@ impl<'a> View<'a> {
         self.state.health
     }
 
-    /// An operator's `stop` holds (SPEC §13): no policy starts it.
+    /// An operator's `stop` holds (docs/reference/behaviour.md, "Operator commands"): no policy starts it.
     pub fn stopped_by_operator(&self) -> bool {
         self.state.stopped_by_operator_at.is_some()
     }
@@ -185,7 +185,7 @@ impl<'a> View<'a> {
         !self.has_record_file && !live_process && self.health() != Health::Evicted
     }
 
-    /// Idle since when at most (SPEC §13); `None`: activity unknown.
+    /// Idle since when at most (docs/reference/behaviour.md, "Activity"); `None`: activity unknown.
     pub fn activity(&self) -> Option<DateTime<Utc>> {
         self.activity.since()
     }
@@ -318,7 +318,7 @@ fn settle_verified(
         last.outcome = if v.success { "success" } else { "failed" }.into();
     }
     // A start seen working while the circuit is open (its half-open trial)
-    // closes it (SPEC §12); `never` keeps the 10-minute rule.
+    // closes it (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker"); `never` keeps the 10-minute rule.
     if v.success
         && v.action == "restart"
         && settings.breaker_retry.is_some()

@@ -1,4 +1,4 @@
-//! The preset table of SPEC §6: the node settings each preset starts from,
+//! The preset table of docs/reference/services-yaml.md, "Presets": the node settings each preset starts from,
 //! before a node's explicit settings override them.
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ const fn secs(s: u64) -> Duration {
 /// `node_offline_after` 5m, `max_actions_per_run` 5.
 pub fn preset_settings(preset: Preset) -> Settings {
     // (fast tick, pressure, idle timeout, max restart attempts, idle
-    // eviction and resource optimization). SPEC §6's medium and slow ticks
+    // eviction and resource optimization). The medium and slow ticks of the first preset table
     // pace nothing in one pass (docs/decisions.md): not kept.
     let (tick, pressure, idle, attempts, optimize) = match preset {
         Preset::Conservative => (5, 0.95, 60 * 60, 1, false),
@@ -51,7 +51,7 @@ pub fn preset_settings(preset: Preset) -> Settings {
 pub const DEGRADED_AFTER: u32 = 2;
 pub const DEAD_AFTER: u32 = 5;
 pub const PROBE_TIMEOUT: Duration = secs(2);
-/// Least time between two counted probe results (SPEC §13).
+/// Least time between two counted probe results (docs/reference/behaviour.md, "Probe period").
 pub const PROBE_PERIOD: Duration = secs(10);
 pub const STOP_TIMEOUT: Duration = secs(10);
 /// How long a `restart` command may run (extension field).

@@ -32,11 +32,11 @@ pub enum Preset {
     Aggressive,
 }
 
-/// Node policy settings with the preset applied (SPEC §6).
+/// Node policy settings with the preset applied (docs/reference/services-yaml.md, "Presets").
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub preset: Preset,
-    /// A live probe counts at most once a fast tick (SPEC §4, §6).
+    /// A live probe counts at most once a fast tick (docs/reference/behaviour.md, "Health"; docs/reference/services-yaml.md, "Presets").
     pub fast_tick: Duration,
     /// Ratio in (0, 1].
     pub memory_pressure: f64,
@@ -48,16 +48,16 @@ pub struct Settings {
     pub max_actions_per_run: u32,
     pub node_offline_after: Duration,
     /// How long a started process must stay up (and pass its health probe
-    /// once) for the start to count as a success (SPEC §9).
+    /// once) for the start to count as a success (docs/reference/behaviour.md, "A start succeeds only if it stays up").
     pub start_grace: Duration,
     /// An open circuit half-opens after this (doubling per failed trial, to
     /// 24 h); `None`: never (only `reset` or 10 healthy minutes close it).
     pub breaker_retry: Option<Duration>,
-    /// The longest a start may be `loading` (SPEC §12); default 10m.
+    /// The longest a start may be `loading` (docs/reference/behaviour.md, "Loading"); default 10m.
     pub load_timeout: Duration,
-    /// Let safety evict GPU orphans under pressure (SPEC §12); default false.
+    /// Let safety evict GPU orphans under pressure (docs/reference/behaviour.md, "GPU orphans"); default false.
     pub evict_orphans: bool,
-    /// Failure prediction from sample series (SPEC §10 `failure_predicted`);
+    /// Failure prediction from sample series (`failure_predicted`, docs/operator-guide.md, "Failure prediction");
     /// default on. It never acts by itself.
     pub predictive: bool,
     /// How far ahead a prediction looks; default 30m.
@@ -65,7 +65,7 @@ pub struct Settings {
     /// Adaptive tuning of per-service settings within bounds; default off.
     pub adaptive: bool,
     /// Least time between two probe results that count toward
-    /// `degraded_after`/`dead_after` (SPEC §13); default 10s.
+    /// `degraded_after`/`dead_after` (docs/reference/behaviour.md, "Probe period"); default 10s.
     pub probe_period: Duration,
     /// A model whose activity is unknown may be evicted for idleness
     /// (counted from its start); default false: unknown is never idle.
@@ -137,7 +137,7 @@ pub enum Probe {
     Tcp(String),
     /// argv, no shell; exit 0 is up.
     Command(Vec<String>),
-    /// POST a one-token completion; up only on 2xx with a choice (SPEC §12).
+    /// POST a one-token completion; up only on 2xx with a choice (docs/reference/behaviour.md, "Inference check").
     Inference {
         url: String,
         model: Option<String>,
@@ -149,7 +149,7 @@ pub enum Probe {
 #[derive(Debug, Clone)]
 pub struct HealthSpec {
     pub probe: Option<Probe>,
-    /// Probe every `every`th probe period (1: every period; SPEC §13).
+    /// Probe every `every`th probe period (1: every period; docs/reference/behaviour.md, "Probe period").
     pub every: u32,
     /// A private CA (PEM) trusted besides the system's roots, for `https://`.
     pub ca_file: Option<PathBuf>,
@@ -158,7 +158,7 @@ pub struct HealthSpec {
     pub dead_after: u32,
     /// Where `degraded_after` and `dead_after` came from (`policies`).
     pub origins: (Origin, Origin),
-    /// The answer that means "loading" besides llama.cpp's own (SPEC §13).
+    /// The answer that means "loading" besides llama.cpp's own (docs/reference/behaviour.md, "Loading").
     pub loading: Option<LoadingAnswer>,
 }
 
@@ -171,7 +171,7 @@ pub struct LoadingAnswer {
     pub body: Option<String>,
 }
 
-/// Where a service's activity comes from (SPEC §13), besides the world
+/// Where a service's activity comes from (docs/reference/behaviour.md, "Activity"), besides the world
 /// record's `last_activity`, which always comes first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActivitySource {
@@ -276,7 +276,7 @@ impl Default for LaunchSettings {
 }
 
 impl ServiceSpec {
-    /// A service with every default of SPEC §2 and §6 (balanced preset's
+    /// A service with every default of docs/reference/services-yaml.md (balanced preset's
     /// 30 m idle timeout), no process finder, no health probe, no command.
     pub fn new(name: &str, kind: Kind) -> ServiceSpec {
         ServiceSpec {

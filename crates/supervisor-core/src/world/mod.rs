@@ -1,4 +1,4 @@
-//! Actual state as an observer wrote it: the world directory (SPEC §3).
+//! Actual state as an observer wrote it: the world directory (docs/reference/world.md).
 pub mod record;
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The shapes of the world directory's files (SPEC §3). Unknown fields are
+//! The shapes of the world directory's files (docs/reference/world.md). Unknown fields are
 //! ignored; a file that does not fit these shapes is an invalid observation.
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -58,7 +58,7 @@ pub struct ServiceRecord {
     pub gpu_memory_bytes: Option<u64>,
     /// The observer's own health probe, as raw evidence: `failing` means
     /// the process lives but its check fails, counted like a live probe
-    /// towards `degraded_after`/`dead_after` (an extension of SPEC §3).
+    /// towards `degraded_after`/`dead_after` (an extension of the world format, docs/reference/world.md).
     #[serde(default)]
     pub probe: Option<ProbeResult>,
     /// How long the observer's health probe took (failure prediction).

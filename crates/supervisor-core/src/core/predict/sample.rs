@@ -15,7 +15,7 @@ pub const GPU_MEMORY: &str = "gpu_memory";
 pub const PROBE_LATENCY: &str = "probe_latency";
 pub const GPU_TEMPERATURE: &str = "gpu_temperature";
 
-/// How series are spaced (SPEC §13): a sample per probe period at most, as
+/// How series are spaced (docs/reference/behaviour.md, "Probe period"): a sample per probe period at most, as
 /// fast as samples arrive, over the prediction horizon; past
 /// [`crate::checkpoint::trends::MAX_SAMPLES`] older samples merge, so a
 /// full series still spans the horizon.

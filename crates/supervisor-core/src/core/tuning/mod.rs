@@ -1,4 +1,4 @@
-//! Adaptive tuning (`supervisor.adaptive`, SPEC §10 `tuning_changed`): from
+//! Adaptive tuning (`supervisor.adaptive`, `tuning_changed`, docs/configuration.md, "Adaptive tuning"): from
 //! what each run observes and verifies, per-service `degraded_after`,
 //! `dead_after` and the restart backoff base move, one step at a time,
 //! within [`bounds`]:

@@ -246,7 +246,7 @@ fn a_horizon_of_centuries_does_not_overflow() {
     assert!(fresh(t(0), t(1), horizon));
 }
 
-/// SPEC §13: a series samples at the rate observations arrive (a probe
+/// docs/reference/behaviour.md, "Probe period": a series samples at the rate observations arrive (a probe
 /// period apart at most), so a fast leak observed every 30 s is predicted
 /// by its 5th observation, not its 7th (v2 took a sample per 56 s).
 #[test]
