@@ -117,6 +117,9 @@ impl Inputs {
             })?,
             None => store::overrides::Overrides::default(),
         };
+        if checkpoint_bytes.is_empty() || checkpoint_bytes == b"corrupt" {
+            restore_stops(&mut checkpoint, &overrides_file.stops);
+        }
         let overrides = Overrides {
             pins: overrides_file.pins.clone(),
             holds: overrides_file.holds.keys().cloned().collect(),
@@ -181,6 +184,15 @@ impl Inputs {
     ) -> Result<crate::core::settle::Execution> {
         let dir = self.state.as_ref().map(|s| s.0.as_path());
         super::execute::execute(fleet, decision, &self.live, now, opts, dir, self.first_seq)
+    }
+}
+
+/// A checkpoint started afresh (missing, or set aside) keeps the stops
+/// the operator asked for: the overrides hold a copy of them.
+fn restore_stops(checkpoint: &mut Checkpoint, stops: &BTreeMap<String, DateTime<Utc>>) {
+    for (key, since) in stops {
+        let state = checkpoint.services.entry(key.clone()).or_default();
+        state.stopped_by_operator_at.get_or_insert(*since);
     }
 }
 

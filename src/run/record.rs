@@ -82,6 +82,7 @@ pub fn finish(
             .with_context(|| format!("cannot write checkpoint `{}`", cp.display()))?;
         // The checkpoint now counts every intent: the journal is done.
         store::intents::clear(&store::Layout::of(dir).intents())?;
+        remember_stops(dir, &checkpoint);
     } else if let EventsTarget::File(path) = &opts.events {
         store::eventlog::append(path, buf.as_bytes())
             .with_context(|| format!("cannot append events to `{}`", path.display()))?;
@@ -172,5 +173,20 @@ fn deliver_webhooks(
             store::outbox::MAX_PENDING
         ),
         Err(e) => eprintln!("warning: cannot keep undelivered webhook events: {e}"),
+    }
+}
+
+/// Copies the operator's stops of the saved checkpoint into the overrides,
+/// so that a checkpoint set aside later does not forget them. A failure is
+/// said, not fatal: the checkpoint, which the next run reads, has them.
+fn remember_stops(dir: &std::path::Path, checkpoint: &crate::checkpoint::Checkpoint) {
+    let stops = checkpoint
+        .services
+        .iter()
+        .filter_map(|(key, st)| Some((key.clone(), st.stopped_by_operator_at?)))
+        .collect();
+    let path = store::Layout::of(dir).overrides();
+    if let Err(e) = store::overrides::remember_stops(&path, stops) {
+        eprintln!("warning: {e}");
     }
 }

@@ -38,6 +38,12 @@ pub struct Overrides {
     /// Held services: nothing is executed for them.
     #[serde(default)]
     pub holds: BTreeMap<String, Hold>,
+    /// Services an operator stopped (`stop`), since when: a copy of the
+    /// checkpoint's `stopped_by_operator_at`, kept here because an
+    /// operator's word must outlive a checkpoint that is set aside. Each
+    /// live run rewrites it from the checkpoint it saved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stops: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl Default for Overrides {
@@ -46,6 +52,7 @@ impl Default for Overrides {
             version: OVERRIDES_VERSION,
             pins: BTreeMap::new(),
             holds: BTreeMap::new(),
+            stops: BTreeMap::new(),
         }
     }
 }
@@ -79,6 +86,19 @@ pub fn load_overrides(path: &Path) -> Result<Overrides, String> {
         ));
     }
     Ok(o)
+}
+
+/// Keeps the operator's stops of `path` equal to `stops` (the checkpoint
+/// a run just saved); writes only when they differ. Writers hold the state
+/// lock.
+pub fn remember_stops(path: &Path, stops: BTreeMap<String, DateTime<Utc>>) -> Result<(), String> {
+    let mut o = load_overrides(path)?;
+    if o.stops == stops {
+        return Ok(());
+    }
+    o.stops = stops;
+    save_overrides(path, &o)
+        .map_err(|e| format!("cannot write overrides `{}`: {}", path.display(), describe(&e)))
 }
 
 /// Writes `o` as pretty JSON, atomically.

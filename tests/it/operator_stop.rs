@@ -209,3 +209,33 @@ fn diff_shows_a_stopped_service_as_asked_not_as_drift() {
     let out = n.cli(&["diff", "--live"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// A checkpoint that cannot be read is set aside and the run starts from
+/// an empty state; an operator's stop is not state the tool may forget,
+/// so it survives in the overrides beside it.
+#[test]
+fn a_stop_survives_a_corrupt_checkpoint() {
+    let mut n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.52\"]\n");
+    n.reconcile(T0, &[]);
+    let first = n.spawned_pid("web").expect("spawned");
+    let r = act(&n, "stop", &at(0, 30), &["testnode/web"]);
+    assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
+    assert!(wait_until(|| !alive(first)));
+    std::fs::write(n.state().join("checkpoint.json"), "{\"version\":1,").unwrap();
+    for minute in 1..=2 {
+        let r = n.reconcile(&at(minute, 0), &[]);
+        assert!(
+            r.executed("web", "restart").is_none(),
+            "run {minute} started what the operator stopped: {:?}",
+            r.events
+        );
+    }
+    assert!(n.spawned_pid("web").is_none_or(|p| p == first));
+    assert_eq!(status_json(&n, "web")["stopped_by_operator"], true);
+    // `start` ends it as before.
+    let r = act(&n, "start", &at(3, 0), &["testnode/web"]);
+    assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
+    assert!(n.spawned_pid("web").is_some_and(|p| p != first));
+    let r = n.reconcile(&at(4, 0), &[]);
+    assert!(r.executed("web", "restart").is_none(), "{:?}", r.events);
+}
