@@ -97,8 +97,13 @@ pub fn remember_stops(path: &Path, stops: BTreeMap<String, DateTime<Utc>>) -> Re
         return Ok(());
     }
     o.stops = stops;
-    save_overrides(path, &o)
-        .map_err(|e| format!("cannot write overrides `{}`: {}", path.display(), describe(&e)))
+    save_overrides(path, &o).map_err(|e| {
+        format!(
+            "cannot write overrides `{}`: {}",
+            path.display(),
+            describe(&e)
+        )
+    })
 }
 
 /// Writes `o` as pretty JSON, atomically.

@@ -60,7 +60,8 @@ pub fn verify(
         }
     } else {
         match observation {
-            Observation::Up => (true, format!("up {} after the start", fmt(after))),
+            // A run sees it up; when it came up between two runs is not known.
+            Observation::Up => (true, format!("seen up {} after the start", fmt(after))),
             // The monitor's words say it already: `exited with status 3
             // after 4s`, `killed by SIGKILL after 1s`.
             Observation::Down => match reason {
