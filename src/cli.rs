@@ -14,9 +14,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::events::EventKind;
 
-/// Exit code for an error: bad input, lock held, I/O failure.
-pub const EXIT_ERROR: i32 = crate::exit::ERROR;
-
 type Time = chrono::DateTime<chrono::Utc>;
 
 #[derive(Parser, Debug)]

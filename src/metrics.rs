@@ -9,6 +9,7 @@
 //! user (`prometheus` on Debian). A run that fails keeps the previous gauges
 //! and sets `supervisor_last_run_success 0` ([`run`]). Failing to write the
 //! file is a warning: the run's actions already happened and are recorded.
+use crate::exit::Exit;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -35,20 +36,15 @@ const MAX_BYTES: u64 = 16 << 20;
 /// is durable; a run that fails keeps the previous gauges and sets
 /// `supervisor_last_run_success 0`. A metrics file that cannot be written
 /// is a warning, never the run's failure (its actions already happened).
-pub fn run(opts: &RunOptions) -> Result<i32> {
-    run_pass(opts).map(|p| p.code)
+pub fn run(opts: &RunOptions) -> Result<Exit> {
+    run_pass(opts).map(|p| p.exit)
 }
 
 /// [`run`], with what came of an operator's request.
 pub fn run_pass(opts: &RunOptions) -> Result<crate::run::Pass> {
     let result = crate::run::run_pass(opts);
-    let failed = !matches!(
-        result,
-        Ok(crate::run::Pass {
-            code: 0 | 2 | 3,
-            ..
-        })
-    );
+    // An error, or a pass that ended in one (an interrupted run): exit 1.
+    let failed = !result.as_ref().is_ok_and(|p| p.exit != Exit::Error);
     if let (true, Some(path)) = (failed, &opts.metrics_file) {
         let now = opts.now.unwrap_or_else(Utc::now);
         let previous = read_limited(path).unwrap_or_default();

@@ -1,6 +1,7 @@
 //! `diff`: desired against actual, one unified diff per node. The desired
 //! side is what hosts/ declares (every service running); the actual side is
 //! what the world directory says. Identical nodes print nothing.
+use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -143,7 +144,7 @@ pub fn run(
     cp: &Checkpoint,
     live: Option<(String, String)>,
     json: bool,
-) -> Result<i32> {
+) -> Result<Exit> {
     let world = load_world(world_dir, fleet);
     let mut differs = false;
     let mut out = String::new();
@@ -188,9 +189,5 @@ pub fn run(
         }
     }
     super::stdout::write(&out)?;
-    Ok(if differs {
-        crate::exit::DEGRADED
-    } else {
-        crate::exit::OK
-    })
+    Ok(if differs { Exit::Differs } else { Exit::Ok })
 }

@@ -1,14 +1,15 @@
 //! From parsed flags (`crate::cli`) to the command that runs: flags given
 //! before the command name are merged with the command's own (its own
 //! win), paths are defaulted, and each command gets what it needs.
+use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{BeforeCommand, Cli, Command, Global, LogFlags, OutputArg, RunFlags, EXIT_ERROR};
+use crate::cli::{BeforeCommand, Cli, Command, Global, LogFlags, OutputArg, RunFlags};
 use crate::commands::{self, overrides::Op};
 use crate::core::{Mode, OperatorAction};
 use crate::run::{EventsTarget, Output, RunOptions};
 
-pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     let g = cli.global;
     let b = cli.before;
     // The state directory is resolved here, once (`--state-dir`, else the
@@ -61,7 +62,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             match fleet(&g, insecure) {
                 Some(fleet) => commands::validate::run(&fleet, &g.hosts, &g.world),
-                None => Ok(EXIT_ERROR),
+                None => Ok(Exit::Error),
             }
         }
         Command::Watch {
@@ -82,14 +83,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             // Mistakes end `watch` at once instead of failing every pass.
             let Some((fleet, _)) = crate::run::load_trusted_fleet(&g.hosts, opts.insecure_config)
             else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
             commands::watch::watch(&opts, interval)
         }
         Command::Status { trust } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             commands::status::run(&fleet, &state, json, b.now)
         }
@@ -159,7 +160,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         ),
         Command::Diff { live, trust } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
             if !live && std::fs::metadata(&g.world).is_err_and(missing) {
@@ -178,7 +179,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Policies { trust } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             let cp = crate::checkpoint::read_for_command(&state)?;
             commands::policies::run(&fleet, cp.as_ref(), json)
@@ -196,7 +197,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Forecast { trust } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             commands::forecast::run(&fleet, &state, json)
         }
@@ -208,11 +209,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             trust,
         } => {
             let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             let name = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
             let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
-                return Ok(EXIT_ERROR); // local_node reports every other case
+                return Ok(Exit::Error); // local_node reports every other case
             };
             let now = clock.now.or(b.now);
             match (count, every) {
@@ -248,11 +249,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Start(a) => operator(&g, &b, &state, a, OperatorAction::Start),
         Command::Logs(a) => {
             let Some(fleet) = fleet(&g, b.insecure_config) else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             let Some(local) = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
             else {
-                return Ok(EXIT_ERROR);
+                return Ok(Exit::Error);
             };
             commands::logs::run(&fleet, &state, &local, &a)
         }
@@ -409,9 +410,9 @@ fn overrides(
     op: Op,
     service: &str,
     reason: Option<String>,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<Exit> {
     let Some(fleet) = fleet(g, insecure_config) else {
-        return Ok(EXIT_ERROR);
+        return Ok(Exit::Error);
     };
     let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
     commands::overrides::run(op, &fleet, state, &node, &svc, reason)
@@ -424,7 +425,7 @@ fn operator(
     state: &Path,
     a: commands::operator::OperatorArgs,
     action: OperatorAction,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<Exit> {
     let mode = Mode::Reconcile { dry_run: false };
     let wait = Some(std::time::Duration::from_secs(10));
     let opts = run_opts(g, b, state, &a.run, mode, true, wait);

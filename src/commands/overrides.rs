@@ -3,6 +3,7 @@
 //! `reset` (close its restart circuit; `--tuning`: forget adaptive
 //! tuning's values). Each takes the state lock, so it
 //! never races a run.
+use crate::exit::Exit;
 use std::path::Path;
 
 use anyhow::Result;
@@ -30,7 +31,7 @@ pub fn run(
     node: &str,
     service: &str,
     reason: Option<String>,
-) -> Result<i32> {
+) -> Result<Exit> {
     // Taking away needs something to take: a state directory that is not
     // there is a mistyped one, not a first use (decisions.md).
     if matches!(op, Op::Reset | Op::ResetTuning | Op::Release)
@@ -63,7 +64,7 @@ pub fn run(
                 &text,
                 serde_json::json!({"service": k, "op": "reset", "changed": false}),
             )?;
-            return Ok(0);
+            return Ok(Exit::Ok);
         };
         // Count what interrupted runs did (every service's), so that
         // clearing their journal below loses no attempt but this one's.
@@ -83,7 +84,7 @@ pub fn run(
             &text,
             serde_json::json!({"service": k, "op": "reset", "attempts_forgotten": before}),
         )?;
-        return Ok(0);
+        return Ok(Exit::Ok);
     }
     let path = crate::store::Layout::of(dir).overrides();
     // The message names the file already.
@@ -123,7 +124,7 @@ pub fn run(
     store::overrides::save_overrides(&path, &o)?;
     let op_name = format!("{op:?}").to_lowercase();
     super::stdout::message(&msg, serde_json::json!({"service": k, "op": op_name}))?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// `reset SERVICE --tuning`: the checkpoint without the service's tuned
@@ -131,7 +132,7 @@ pub fn run(
 /// atomically). The configured values apply from the next run, which
 /// reports each one that went back as `tuning_changed` (`reset by an
 /// operator`), from the values kept in `tuning.reset` until then.
-fn reset_tuning(dir: &Path, k: &str) -> Result<i32> {
+fn reset_tuning(dir: &Path, k: &str) -> Result<Exit> {
     use crate::checkpoint::tuning::Tuning;
     use crate::core::tuning::Setting;
     let cp = crate::checkpoint::read_for_command(dir)?;
@@ -179,5 +180,5 @@ fn reset_tuning(dir: &Path, k: &str) -> Result<i32> {
         &text,
         serde_json::json!({"service": k, "op": "reset_tuning", "changed": changed, "forgotten": forgotten}),
     )?;
-    Ok(0)
+    Ok(Exit::Ok)
 }

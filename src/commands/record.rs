@@ -3,6 +3,7 @@
 //! (`steps/NN/`); `hosts/` is copied beside them, and `scenario.yaml` is
 //! written after every step (so an interrupted recording still replays)
 //! with everything but the faults, which only a person can tell.
+use crate::exit::Exit;
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub struct Recording<'a> {
     pub count: u32,
 }
 
-pub fn record(r: &Recording) -> Result<i32> {
+pub fn record(r: &Recording) -> Result<Exit> {
     if r.count == 0 {
         bail!("`--count` must be at least 1");
     }
@@ -94,7 +95,7 @@ pub fn record(r: &Recording) -> Result<i32> {
         &text,
         json!({"node": r.node.name, "out": r.out.display().to_string(), "steps": steps.len(), "records": records}),
     )?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// Every node's services.yaml, so the recording replays on its own.

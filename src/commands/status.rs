@@ -6,6 +6,7 @@
 //! A `spawn:` service also gets its process's line, as supervisord shows
 //! it (state, pid, uptime, last exit, starts in the last hour: see
 //! [`super::process_view`]).
+use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub fn run(
     dir: &Path,
     json_out: bool,
     clock: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<i32> {
+) -> Result<Exit> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
     // An unusable file is an error, as for the checkpoint: shown as "no
     // pins, no holds" it would mislead.
@@ -190,5 +191,5 @@ pub fn run(
         }
     }
     super::stdout::write(&out)?;
-    Ok(0)
+    Ok(Exit::Ok)
 }

@@ -7,6 +7,7 @@
 //! any process, not only our children). Each run is the ordinary one-pass
 //! reconcile; `watch` keeps no state of its own. SIGINT or SIGTERM ends it
 //! after the run in progress.
+use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -84,7 +85,7 @@ fn next_due(opts: &RunOptions, state: &Path) -> Option<Instant> {
         .map(|t| Instant::now() + (t - now).to_std().unwrap_or_default())
 }
 
-pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
+pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<Exit> {
     crate::run::signals::install();
     let state = opts.state_dir.clone();
     // A state directory that can never be used (untrusted, a symlink) ends
@@ -129,7 +130,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
         }
         if let Some(sig) = crate::run::signals::received() {
             eprintln!("watch: {sig} received; stopping");
-            return Ok(0);
+            return Ok(Exit::Ok);
         }
         watch_exits(opts, &state, &generation, &tx);
         let every = interval.unwrap_or(SAFETY_INTERVAL);
@@ -144,7 +145,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
         loop {
             if let Some(sig) = crate::run::signals::received() {
                 eprintln!("watch: {sig} received; stopping");
-                return Ok(0);
+                return Ok(Exit::Ok);
             }
             let tick = Duration::from_millis(200);
             let wait = deadline.map_or(tick, |d| {
@@ -179,7 +180,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
                         break;
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return Ok(crate::exit::ERROR),
+                Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Error),
             }
         }
         // What arrived meanwhile is covered by the next run.

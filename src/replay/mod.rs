@@ -15,6 +15,7 @@ pub mod score;
 mod summary;
 mod timeline;
 
+use crate::exit::Exit;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -35,9 +36,9 @@ pub use summary::StepSummary;
 /// `replay DIR`: prints every step's events then the score (JSON), or a
 /// timeline and the score as a table, step by step as they are decided;
 /// 0 when the score is clean, 2 when not, 1 on an error.
-pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
+pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<Exit> {
     let Some((fleet, scenario)) = open(dir, insecure_config)? else {
-        return Ok(crate::exit::ERROR);
+        return Ok(Exit::Error);
     };
     let mut out = Stdout::default();
     if output == Output::Human {
@@ -60,11 +61,11 @@ pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
     Ok(exit_code(&score))
 }
 
-fn exit_code(score: &score::Score) -> i32 {
+fn exit_code(score: &score::Score) -> Exit {
     if score.clean() {
-        crate::exit::OK
+        Exit::Ok
     } else {
-        crate::exit::DEGRADED
+        Exit::ScoreNotClean
     }
 }
 
@@ -73,9 +74,9 @@ fn exit_code(score: &score::Score) -> i32 {
 /// self-contained page on stdout (`crate::report`, as `report` draws a
 /// state directory). The page is made at the last step's time, so the same
 /// scenario gives the same bytes.
-pub fn run_html(dir: &Path, insecure_config: bool) -> Result<i32> {
+pub fn run_html(dir: &Path, insecure_config: bool) -> Result<Exit> {
     let Some((fleet, scenario)) = open(dir, insecure_config)? else {
-        return Ok(crate::exit::ERROR);
+        return Ok(Exit::Error);
     };
     let first = scenario.steps.first().map(|s| scenario.time_of(s));
     let last = scenario.steps.last().map(|s| scenario.time_of(s));

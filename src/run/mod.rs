@@ -12,6 +12,7 @@ mod record;
 pub mod signals;
 mod wait;
 
+use crate::exit::Exit;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -94,30 +95,25 @@ impl RunOptions {
 
 pub use crate::fmt::ts as format_ts;
 
-/// What a pass ended with: its exit code and, for an operator's pass,
-/// what came of the request.
+/// What a pass ended with: its exit and, for an operator's pass, what
+/// came of the request.
 #[derive(Debug)]
 pub struct Pass {
-    pub code: i32,
+    pub exit: Exit,
     pub operator: Option<crate::core::operator::Verdict>,
 }
 
 impl Pass {
     fn error() -> Pass {
         Pass {
-            code: crate::exit::ERROR,
+            exit: Exit::Error,
             operator: None,
         }
     }
 }
 
-/// Runs `check` or `reconcile`; returns the exit code.
-pub fn run(opts: &RunOptions) -> Result<i32> {
-    run_pass(opts).map(|p| p.code)
-}
-
 /// Runs one pass (`check`, `reconcile`, or an operator's); returns its
-/// exit code and the operator's verdict.
+/// exit and the operator's verdict.
 pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     let started = Instant::now();
     let mut phases = Phases::new(started);
@@ -174,16 +170,16 @@ pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     preamble.append(&mut inputs.preamble);
     let settled = settle(&fleet, decision, opts.mode, now, preamble, &executed);
     phases.mark("settle");
-    let code = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
+    let exit = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
     phases.mark("record");
     phases.report();
     if let Some(sig) = executed.interrupted {
         eprintln!("error: interrupted by {sig}: the action in progress finished, the rest were not started; all of it is recorded");
-        code?;
+        exit?;
         return Ok(Pass::error());
     }
     Ok(Pass {
-        code: code?,
+        exit: exit?,
         operator,
     })
 }

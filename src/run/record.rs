@@ -2,6 +2,7 @@
 //! save the checkpoint atomically, publish fallbacks, print the output.
 //! Events go to the log before the checkpoint: after a crash between the
 //! two, the next run continues `seq` from the log's last line.
+use crate::exit::Exit;
 use std::io::Write;
 use std::time::Instant;
 
@@ -24,7 +25,7 @@ pub fn finish(
     ts: &str,
     run_id: &str,
     started: Instant,
-) -> Result<i32> {
+) -> Result<Exit> {
     let Settled {
         mut events,
         interrupted,
@@ -32,6 +33,11 @@ pub fn finish(
         summary,
         mut counts,
     } = settled;
+    // An interrupted run exits 1 whatever its state.
+    let exit = match interrupted {
+        Some(_) => Exit::Error,
+        None => Exit::from(summary),
+    };
     let mut seq = inputs.first_seq;
     let mut stamp = |e: &Event| {
         seq += 1;
@@ -102,7 +108,7 @@ pub fn finish(
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check);
+        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check, exit);
         // The hint is for a person at a terminal, not for every timer run.
         if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             text = text.replace(&format!("{}\n", crate::render::PLAN_HINT), "");
@@ -121,7 +127,7 @@ pub fn finish(
         }
     }
     printed?;
-    Ok(summary.exit_code())
+    Ok(exit)
 }
 
 /// Rotates the log before the run appends, under the state lock (see
