@@ -17,7 +17,6 @@ mod timeline;
 
 use crate::exit::Exit;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -153,38 +152,24 @@ fn open(dir: &Path, insecure_config: bool) -> Result<Option<(Fleet, Scenario)>> 
     }
 }
 
-/// stdout, written as the replay goes; a closed stdout (`| head`) ends the
-/// output quietly and the replay still returns its exit code.
+/// The replay's output as it goes, through the one writer
+/// (`commands::stdout`, which also ends it quietly on a closed stdout):
+/// the replay runs to its score whatever happens to its output, and the
+/// first failure to write is its error.
 #[derive(Default)]
 struct Stdout {
-    closed: bool,
-    error: Option<std::io::Error>,
+    error: Option<anyhow::Error>,
 }
 
 impl Stdout {
     fn write(&mut self, text: &str) {
-        if self.closed || self.error.is_some() {
-            return;
-        }
-        match std::io::stdout().lock().write_all(text.as_bytes()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.closed = true,
-            Err(e) => self.error = Some(e),
-            Ok(()) => {}
+        if self.error.is_none() {
+            self.error = crate::commands::stdout::write(text).err();
         }
     }
 
-    fn finish(mut self) -> Result<()> {
-        if !self.closed && self.error.is_none() {
-            if let Err(e) = std::io::stdout().lock().flush() {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    self.error = Some(e);
-                }
-            }
-        }
-        match self.error {
-            Some(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
-            None => Ok(()),
-        }
+    fn finish(self) -> Result<()> {
+        self.error.map_or(Ok(()), Err)
     }
 }
 

@@ -3,7 +3,6 @@
 //! Events go to the log before the checkpoint: after a crash between the
 //! two, the next run continues `seq` from the log's last line.
 use crate::exit::Exit;
-use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -11,6 +10,7 @@ use serde_json::Value;
 
 use super::inputs::Inputs;
 use super::{EventsTarget, Output, RunOptions};
+use crate::commands::stdout;
 use crate::core::settle::Settled;
 use crate::core::Mode;
 use crate::desired::Fleet;
@@ -100,9 +100,8 @@ pub fn finish(
     }
 
     let json = opts.output == Output::Json || opts.events == EventsTarget::Stdout;
-    let mut out = std::io::stdout().lock();
-    let written = if json {
-        out.write_all(buf.as_bytes())
+    let printed = if json {
+        stdout::write(&buf)
     } else {
         let parsed: Vec<Value> = buf
             .lines()
@@ -113,13 +112,8 @@ pub fn finish(
         if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             text = text.replace(&format!("{}\n", crate::render::PLAN_HINT), "");
         }
-        out.write_all(text.as_bytes())
+        stdout::write(&text)
     };
-    let printed = match written.and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
-    };
-    drop(out);
     // The record is durable (an error above returned before this point).
     if let Some((dir, _)) = &inputs.state {
         if matches!(opts.mode, Mode::Reconcile { .. }) {
