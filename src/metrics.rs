@@ -15,7 +15,6 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::Utc;
 use serde_json::Value;
 
 use crate::checkpoint::{Checkpoint, Health};
@@ -46,7 +45,7 @@ pub fn run_pass(opts: &RunOptions) -> Result<crate::run::Pass> {
     // An error, or a pass that ended in one (an interrupted run): exit 1.
     let failed = !result.as_ref().is_ok_and(|p| p.exit != Exit::Error);
     if let (true, Some(path)) = (failed, &opts.metrics_file) {
-        let now = opts.now.unwrap_or_else(Utc::now);
+        let now = opts.clock.now();
         let previous = read_limited(path).unwrap_or_default();
         publish(
             path,
@@ -387,7 +386,7 @@ mod tests {
     fn circuits_predictions_and_webhook_failures_are_gauges() {
         let mut cp = Checkpoint::default();
         let mut st = ServiceState::default();
-        let at: chrono::DateTime<Utc> = "2026-11-23T12:30:00Z".parse().unwrap();
+        let at: chrono::DateTime<chrono::Utc> = "2026-11-23T12:30:00Z".parse().unwrap();
         st.trends.predicted.insert(
             "memory".into(),
             Predicted {

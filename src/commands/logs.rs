@@ -14,25 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
 
+use crate::cli::LogsArgs;
 use crate::desired::{Fleet, Start};
 
 const POLL: Duration = Duration::from_millis(200);
-
-/// The arguments of `logs`.
-#[derive(Args, Debug, Clone)]
-pub struct LogsArgs {
-    /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::complete_targets::targets))]
-    pub service: String,
-    /// Keep printing lines as they are appended
-    #[arg(short = 'f', long)]
-    pub follow: bool,
-    /// The last N lines
-    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 50)]
-    pub lines: usize,
-}
 
 pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Result<Exit> {
     let (node, service) = super::operator::local_target(fleet, &args.service, local)?;

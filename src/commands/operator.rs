@@ -9,29 +9,11 @@
 //! service ended in the asked state: 0, or 1 with the reason on stderr.
 use crate::exit::Exit;
 use anyhow::{bail, Result};
-use clap::Args;
 
-use crate::cli::RunFlags;
+use crate::cli::OperatorArgs;
 use crate::core::operator::Verdict;
 use crate::core::{OperatorAction, OperatorRequest};
 use crate::run::{Output, RunOptions};
-
-/// The arguments of `restart`, `stop` and `start`.
-#[derive(Args, Debug, Clone)]
-pub struct OperatorArgs {
-    /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::complete_targets::targets))]
-    pub service: String,
-    /// Go past a restart backoff or an open restart circuit (recorded as
-    /// `forced: true`); never past a hold
-    #[arg(long)]
-    pub force: bool,
-    /// Exit once the action ran, without waiting to see the service up
-    #[arg(long)]
-    pub no_wait: bool,
-    #[command(flatten)]
-    pub run: RunFlags,
-}
 
 /// Runs the pass and waits for its start; returns the exit code. `opts`
 /// is a live reconcile pass.
@@ -39,8 +21,7 @@ pub fn run(mut opts: RunOptions, action: OperatorAction, args: &OperatorArgs) ->
     let Some((fleet, _)) = crate::run::load_trusted_fleet(&opts.hosts, opts.insecure_config) else {
         return Ok(Exit::Error);
     };
-    let Some(local) = crate::run::local_node(&fleet, &opts.hosts, opts.node.as_deref(), true)?
-    else {
+    let Some(local) = crate::run::local_node(&fleet, &opts.hosts, &opts.node, true)? else {
         return Ok(Exit::Error);
     };
     let (node, service) = local_target(&fleet, &args.service, &local)?;

@@ -7,7 +7,7 @@ use crate::exit::Exit;
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::checkpoint::key;
 use crate::desired::Fleet;
@@ -24,6 +24,19 @@ pub enum Op {
     ResetTuning,
 }
 
+impl Op {
+    /// `reset`, or with `--tuning` `reset --tuning`.
+    pub fn reset(tuning: bool) -> Op {
+        if tuning {
+            Op::ResetTuning
+        } else {
+            Op::Reset
+        }
+    }
+}
+
+/// `now`: the clock (`--now`, else the machine's): when a hold began,
+/// what interrupted runs' intents are counted at.
 pub fn run(
     op: Op,
     fleet: &Fleet,
@@ -31,6 +44,7 @@ pub fn run(
     node: &str,
     service: &str,
     reason: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<Exit> {
     // Taking away needs something to take: a state directory that is not
     // there is a mistyped one, not a first use (decisions.md).
@@ -71,7 +85,7 @@ pub fn run(
         let journal = store::Layout::of(dir).intents();
         let intents = store::intents::load(&journal)
             .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
-        crate::core::recover::recover(&mut cp, &intents, Utc::now());
+        crate::core::recover::recover(&mut cp, &intents, now);
         let st = cp.services.entry(k.clone()).or_default();
         let before = st.restart_attempts;
         st.restart_attempts = 0;
@@ -106,13 +120,7 @@ pub fn run(
             }
         }
         Op::Hold => {
-            o.holds.insert(
-                k.clone(),
-                Hold {
-                    since: Utc::now(),
-                    reason,
-                },
-            );
+            o.holds.insert(k.clone(), Hold { since: now, reason });
             format!("{k}: held; no action will be executed on it until `release`")
         }
         Op::Release => match o.holds.remove(&k) {

@@ -22,12 +22,12 @@ use crate::text::escape_control;
 
 use super::process_view::{Circumstances, ProcessView};
 
-/// `clock`: `--now`, else the wall clock (what a backoff is over by).
+/// `now`: `--now`, else the wall clock (what a backoff is over by).
 pub fn run(
     fleet: &Fleet,
     dir: &Path,
     json_out: bool,
-    clock: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Exit> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
     // An unusable file is an error, as for the checkpoint: shown as "no
@@ -37,7 +37,6 @@ pub fn run(
             .map_err(|e| {
                 anyhow::anyhow!("{e}\n\nhint: {}", crate::store::overrides::UNREADABLE_HINT)
             })?;
-    let now = clock.unwrap_or_else(chrono::Utc::now);
     // The checkpoint's newest instant: the run it describes.
     let as_of = cp
         .services

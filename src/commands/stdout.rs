@@ -41,6 +41,11 @@ pub fn write(text: &str) -> Result<bool> {
     }
 }
 
+/// Whether stdout is a terminal (a person reads it).
+pub fn is_terminal() -> bool {
+    io::IsTerminal::is_terminal(&io::stdout())
+}
+
 static JSON: AtomicBool = AtomicBool::new(false);
 
 /// The reader has gone: nothing more is written.

@@ -17,12 +17,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 
 use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
 use crate::events::{Event, EventKind};
-pub use fleet::{load_fleet_or_report, load_trusted_fleet, local_node};
+pub use fleet::{load_fleet_or_report, load_trusted_fleet, load_trusted_fleet_quietly, local_node};
 pub use identity::RunIdentity;
 pub use inputs::Inputs;
 pub use wait::until_up;
@@ -46,13 +45,14 @@ pub enum EventsTarget {
 pub struct RunOptions {
     pub hosts: PathBuf,
     pub world: PathBuf,
-    /// Resolved once at the command line's edge (`--state-dir`, else the
-    /// default for this user); nothing downstream defaults it again.
-    pub state_dir: PathBuf,
+    /// Resolved once at the command line's edge (`crate::resolved`);
+    /// nothing downstream defaults it again.
+    pub state_dir: crate::store::StateDir,
     pub checkpoint_file: Option<PathBuf>,
     pub overrides_file: Option<PathBuf>,
-    pub node: Option<String>,
-    pub now: Option<DateTime<Utc>>,
+    /// `--node`, else the host name.
+    pub node: crate::resolved::LocalNode,
+    pub clock: crate::clock::Clock,
     pub output: Output,
     pub events: EventsTarget,
     pub mode: Mode,
@@ -64,6 +64,8 @@ pub struct RunOptions {
     pub operator: Option<crate::core::OperatorRequest>,
     /// `check --shard K/N`: only this stable slice of the nodes.
     pub shard: Option<(u32, u32)>,
+    /// Settings from the environment (timings, the log's rotation).
+    pub settings: crate::resolved::Settings,
 }
 
 impl EventsTarget {
@@ -116,7 +118,7 @@ impl Pass {
 /// exit and the operator's verdict.
 pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     let started = Instant::now();
-    let mut phases = Phases::new(started);
+    let mut phases = Phases::new(started, opts.settings.timings);
     let Some((mut fleet, insecure)) = trust_or_refuse(opts) else {
         return Ok(Pass::error());
     };
@@ -127,7 +129,7 @@ pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     if opts.mode == (Mode::Reconcile { dry_run: false }) {
         signals::install();
     }
-    let now = opts.now.unwrap_or_else(Utc::now);
+    let now = opts.clock.now();
     let mut inputs = Inputs::load(opts, &fleet, now)?;
     phases.mark("world, checkpoint, probes");
     let local = inputs.local_node.clone();
@@ -205,8 +207,7 @@ struct Phases {
 }
 
 impl Phases {
-    fn new(start: Instant) -> Phases {
-        let on = std::env::var_os("SUPERVISORCTL_TIMINGS").is_some_and(|v| v == "1");
+    fn new(start: Instant, on: bool) -> Phases {
         Phases {
             on,
             last: start,

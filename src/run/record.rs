@@ -80,7 +80,7 @@ pub fn finish(
 
     if let Some((dir, _lock)) = &inputs.state {
         let log = opts.events_log();
-        rotate_log(&log);
+        rotate_log(&log, &opts.settings);
         store::eventlog::append(&log, buf.as_bytes())
             .with_context(|| format!("cannot append to event log `{}`", log.display()))?;
         let cp = store::Layout::of(dir).checkpoint();
@@ -95,7 +95,7 @@ pub fn finish(
 
     if let Some(path) = &opts.metrics_file {
         let text = crate::metrics::render(&events, &checkpoint, duration_ms, summary.as_str());
-        let at = opts.now.unwrap_or_else(chrono::Utc::now).timestamp_millis();
+        let at = opts.clock.now().timestamp_millis();
         crate::metrics::publish(path, &crate::metrics::with_last_run(&text, at, true));
     }
 
@@ -109,7 +109,7 @@ pub fn finish(
             .collect();
         let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check, exit);
         // The hint is for a person at a terminal, not for every timer run.
-        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        if !stdout::is_terminal() {
             text = text.replace(&format!("{}\n", crate::render::PLAN_HINT), "");
         }
         stdout::write(&text)
@@ -126,10 +126,9 @@ pub fn finish(
 
 /// Rotates the log before the run appends, under the state lock (see
 /// `store::rotate`): best effort, the record is appended either way.
-fn rotate_log(log: &std::path::Path) {
-    let mut warnings = vec![];
-    let settings = store::rotate::Settings::from_env(&mut warnings);
-    if let Err(e) = store::rotate::rotate_if_needed(log, settings) {
+fn rotate_log(log: &std::path::Path, settings: &crate::resolved::Settings) {
+    let mut warnings = settings.warnings.clone();
+    if let Err(e) = store::rotate::rotate_if_needed(log, settings.rotation) {
         warnings.push(format!("{e}; appending to the log as it is"));
     }
     for w in warnings {
