@@ -1,4 +1,4 @@
-//! Exit codes, in one place (SPEC §8, §9; docs/reference/exit-codes.md),
+//! Exit codes, in one place (docs/reference/exit-codes.md; docs/reference/behaviour.md, "Mistakes are errors, not drift"),
 //! the way fd and ripgrep keep theirs: every command returns an [`Exit`],
 //! named for what it means, and `main` turns it into the process's exit
 //! status. The numbers are the contract: `exit_codes_are_the_contract`
@@ -68,7 +68,7 @@ impl std::fmt::Display for Exit {
     }
 }
 
-/// A run's summary state (SPEC §7): nominal, degraded, reconciling,
+/// A run's summary state: nominal, degraded, reconciling,
 /// unstable.
 impl From<Summary> for Exit {
     fn from(summary: Summary) -> Exit {
@@ -90,17 +90,6 @@ impl From<&Verdict> for Exit {
             Verdict::Refused(_) | Verdict::Failed(_) => Exit::NotDone,
         }
     }
-}
-
-/// The numbers `src/core/` still names (`Summary::exit_code`,
-/// `Verdict::exit_code`); commands use [`Exit`].
-pub const OK: i32 = Exit::Ok.code() as i32;
-/// See [`OK`].
-pub const ERROR: i32 = Exit::Error.code() as i32;
-
-/// See [`OK`]: a summary's number, for `Summary::exit_code`.
-pub fn of_summary(summary: Summary) -> i32 {
-    Exit::from(summary).code().into()
 }
 
 #[cfg(test)]
@@ -142,16 +131,13 @@ mod tests {
             Summary::Unstable,
         ] {
             assert_eq!(Exit::from(s).code(), by_name(s), "{s:?}");
-            assert_eq!(of_summary(s), i32::from(by_name(s)), "{s:?}");
         }
     }
 
     #[test]
     fn a_verdict_is_done_or_not() {
-        let v = Verdict::Refused("held".into());
-        assert_eq!(Exit::from(&v), Exit::NotDone);
-        assert_eq!(i32::from(Exit::from(&v).code()), v.exit_code());
-        let v = Verdict::Done("stopped".into());
-        assert_eq!(i32::from(Exit::from(&v).code()), v.exit_code());
+        assert_eq!(Exit::from(&Verdict::Refused("held".into())).code(), 1);
+        assert_eq!(Exit::from(&Verdict::Failed("gone".into())).code(), 1);
+        assert_eq!(Exit::from(&Verdict::Done("stopped".into())).code(), 0);
     }
 }

@@ -1,4 +1,4 @@
-//! The one HTTP client setup, for health checks and webhooks (SPEC §9
+//! The one HTTP client setup, for health checks and webhooks (docs/reference/behaviour.md,
 //! "HTTPS"): `https://` verified by rustls against the system's roots (the
 //! PEM bundle of the distribution, or `SSL_CERT_FILE`), plus a private CA
 //! from `ca_file`; never a proxy from the environment, never a redirect

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
 }
 
 /// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
-/// error on stderr, exit 1 (2 means degraded, SPEC §9).
+/// error on stderr, exit 1 (2 means degraded, docs/reference/behaviour.md, "Mistakes are errors, not drift").
 fn usage(e: &clap::Error) -> Exit {
     use clap::error::ErrorKind;
     let _ = e.print();

@@ -357,7 +357,7 @@ mod tests {
 
     /// Issue 19: the state was both a label and the value, so each change
     /// of health started a new series. One series a service (the value of
-    /// SPEC §7), and one a state with 0 or 1 (kube-state-metrics' shape):
+    /// docs/monitoring/README.md), and one a state with 0 or 1 (kube-state-metrics' shape):
     /// the same series whatever the health.
     #[test]
     fn a_health_change_starts_no_new_series() {

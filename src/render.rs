@@ -4,7 +4,7 @@
 //!
 //! Every string field is printed through [`escape_control`]: details,
 //! reasons and paths carry text from world files and commands, which must
-//! not reach a terminal raw (SPEC §9 "Output").
+//! not reach a terminal raw (docs/reference/behaviour.md, "Output").
 use crate::core::Action;
 use crate::events::EventKind;
 use std::borrow::Cow;
@@ -167,6 +167,14 @@ pub fn plan(events: &[Value], check: bool, exit: crate::exit::Exit) -> String {
                     s(e, "action"),
                     s(e, "reason")
                 );
+            }
+            EventKind::CircuitHalfOpen => {
+                let reason = s(e, "reason");
+                let _ = if reason.starts_with("circuit half-open") {
+                    writeln!(out, "  {who:<24} {reason}")
+                } else {
+                    writeln!(out, "  {who:<24} circuit half-open: {reason}")
+                };
             }
             EventKind::ActionVerified => {
                 let _ = writeln!(

@@ -128,3 +128,14 @@ fn the_summary_counts_agree_with_their_nouns() {
     assert!(plan(&[fin(2)], false, Exit::Ok)
         .contains("2 nodes, 2 services, 0 drift, 2 actions executed"));
 }
+
+#[test]
+fn a_half_open_circuit_is_said_in_words() {
+    let half_open = json!({"type": "circuit_half_open", "node": "gpu-box", "service": "web",
+        "reason": "circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"});
+    let out = plan(&[half_open], false, Exit::Ok);
+    assert!(
+        out.contains("  web                      circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"),
+        "{out}"
+    );
+}

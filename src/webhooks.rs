@@ -1,4 +1,4 @@
-//! Webhooks (SPEC §7, §9): each event of a listed type is POSTed as its JSON
+//! Webhooks (docs/reference/events.md, "Webhooks"; docs/reference/behaviour.md, "Webhooks after the record"): each event of a listed type is POSTed as its JSON
 //! line, signed with `X-Supervisor-Signature: sha256=<hex HMAC-SHA256 of the
 //! body>` when the webhook has a `secret_file`; with `format: slack`,
 //! `discord` or `ntfy`, as one line for people in that service's shape

@@ -1,4 +1,4 @@
-//! How `status` and `policies` show a service's activity (SPEC §13): where
+//! How `status` and `policies` show a service's activity (docs/reference/behaviour.md, "Activity"): where
 //! it comes from, when it was last seen in use, or that it is unknown and
 //! why (then it is never idle, unless the node says otherwise).
 use chrono::{DateTime, Utc};

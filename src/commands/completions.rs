@@ -1,4 +1,4 @@
-//! `completions SHELL`, `man` and `schema` (SPEC §10): a shell completion
+//! `completions SHELL`, `man` and `schema` (docs/operator-guide.md, "Commands"): a shell completion
 //! script and a roff man page, both generated from the clap definition in
 //! `crate::cli`, so they list exactly the commands and flags the binary
 //! accepts; the JSON Schema of `services.yaml`, generated from the types

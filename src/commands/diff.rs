@@ -1,6 +1,8 @@
 //! `diff`: desired against actual, one unified diff per node. The desired
-//! side is what hosts/ declares (every service running); the actual side is
-//! what the world directory says. Identical nodes print nothing.
+//! side is what hosts/ declares (every service running), less what is down
+//! on purpose (a model evicted by a policy, a service an operator stopped);
+//! the actual side is what the world directory says. Identical nodes print
+//! nothing.
 use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
@@ -8,61 +10,60 @@ use std::path::Path;
 use anyhow::Result;
 use similar::TextDiff;
 
-use std::collections::HashMap;
-
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::checkpoint::{key, Checkpoint, Health};
 use crate::desired::{Fleet, NodeSpec};
 use crate::probe::{probe_node, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::world::{load::load_world, NodeStatus, Obs, ServiceStatus, World};
 
-/// Models this tool evicted on purpose (the checkpoint says `evicted`):
-/// unloaded by a policy, so `evicted` is what is desired of them now.
-fn evicted(node: &NodeSpec, cp: &Checkpoint) -> BTreeSet<String> {
+/// Services down on purpose, and the word for it: a model this tool
+/// evicted (the checkpoint says `evicted`: unloaded by a policy), or any
+/// service an operator stopped (`stop`, remembered until `start`). That
+/// is what is desired of them now, as every run treats it.
+fn asked_down(node: &NodeSpec, cp: &Checkpoint) -> BTreeMap<String, &'static str> {
     node.services
         .values()
-        .filter(|svc| svc.is_model())
-        .filter(|svc| {
-            cp.services
-                .get(&key(&node.name, &svc.name))
-                .is_some_and(|st| st.health == Health::Evicted)
+        .filter_map(|svc| {
+            let st = cp.services.get(&key(&node.name, &svc.name))?;
+            let word = if st.stopped_by_operator_at.is_some() {
+                "stopped by operator"
+            } else if svc.is_model() && st.health == Health::Evicted {
+                "evicted"
+            } else {
+                return None;
+            };
+            Some((svc.name.clone(), word))
         })
-        .map(|svc| svc.name.clone())
         .collect()
 }
 
-fn desired(node: &NodeSpec, evicted: &BTreeSet<String>) -> String {
+fn desired(node: &NodeSpec, down: &BTreeMap<String, &'static str>) -> String {
     let mut s = format!("node {}: online\n", node.name);
     for svc in node.services.values() {
         let kind = if svc.is_model() { "model" } else { "service" };
         let pinned = if svc.pinned { " (pinned)" } else { "" };
-        let want = if evicted.contains(&svc.name) {
-            "evicted"
-        } else {
-            "running"
+        let want = match down.get(&svc.name) {
+            Some(word) => word.to_string(),
+            None => format!("running{pinned}"),
         };
-        let _ = writeln!(s, "{kind} {}: {want}{pinned}", svc.name);
+        let _ = writeln!(s, "{kind} {}: {want}", svc.name);
     }
     s
 }
 
-/// An evicted model that is not running shows as `evicted` on the actual
-/// side too; one that runs shows as it is.
-fn mark_evicted(actual: String, evicted: &BTreeSet<String>) -> String {
+/// A service down on purpose that is not running shows as such on the
+/// actual side too; one that runs shows as it is.
+fn mark_down(actual: String, down: &BTreeMap<String, &'static str>) -> String {
     actual
         .lines()
         .map(|l| {
-            let name = l
-                .strip_prefix("model ")
-                .and_then(|r| r.split_once(':'))
-                .map(|(n, _)| n);
-            match name {
-                Some(n) if evicted.contains(n) && !l.contains(": running") => {
-                    format!("model {n}: evicted\n")
-                }
-                _ => format!("{l}\n"),
-            }
+            let line = ["model ", "service "].iter().find_map(|kind| {
+                let (name, _) = l.strip_prefix(kind)?.split_once(':')?;
+                let word = down.get(name)?;
+                (!l.contains(": running")).then(|| format!("{kind}{name}: {word}\n"))
+            });
+            line.unwrap_or_else(|| format!("{l}\n"))
         })
         .collect()
 }
@@ -149,13 +150,13 @@ pub fn run(
     let mut differs = false;
     let mut out = String::new();
     for node in fleet.nodes.values() {
-        let evicted = evicted(node, cp);
+        let down = asked_down(node, cp);
         let have = match &live {
             Some((name, text)) if *name == node.name => text.clone(),
             _ => actual(node, &world),
         };
-        let have = mark_evicted(have, &evicted);
-        let want = desired(node, &evicted);
+        let have = mark_down(have, &down);
+        let want = desired(node, &down);
         let want = if live.as_ref().is_some_and(|(n, _)| *n == node.name) {
             want.replacen(": online\n", ": online (probed live)\n", 1)
         } else {

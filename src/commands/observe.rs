@@ -183,7 +183,7 @@ fn previous(out: &DirHandle, folder: &str, name: &str) -> Option<Value> {
 }
 
 /// `last_activity`, `requests_total` and `in_flight` from an activity
-/// reading (SPEC §13): in use now (a counter that changed since the last
+/// reading (docs/reference/behaviour.md, "Activity"): in use now (a counter that changed since the last
 /// record, a request in flight, a connection) is `now`; not in use keeps
 /// the last record's time, and a first reading starts the clock at `now`
 /// (idleness is never counted from before it could be seen). Activity that

@@ -1,5 +1,5 @@
 //! `restart`, `stop` and `start`: one-off operator actions on one service
-//! of this node (SPEC §13). Each is a reconcile pass with the request
+//! of this node (docs/reference/behaviour.md, "Operator commands"). Each is a reconcile pass with the request
 //! injected into the decision core, where it outranks every policy
 //! (`policy: operator`) and no other action runs; it still meets the
 //! guardrails (maintenance, hold, backoff, an open circuit; `--force`

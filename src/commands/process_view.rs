@@ -132,12 +132,6 @@ impl ProcessView {
             "starts_last_hour": self.restarts_last_hour,
         })
     }
-
-    /// Whether a live process runs (the checkpoint's last error may be
-    /// about the one before it).
-    pub fn running(&self) -> bool {
-        self.pid.is_some()
-    }
 }
 
 /// The pid file's process, when it lives.

@@ -1,5 +1,5 @@
 //! `observe --out DIR --every 30s --count N`: record a live node as a
-//! replay scenario (SPEC §11). Each observation is a world directory
+//! replay scenario (docs/decision-quality.md). Each observation is a world directory
 //! (`steps/NN/`); `hosts/` is copied beside them, and `scenario.yaml` is
 //! written after every step (so an interrupted recording still replays)
 //! with everything but the faults, which only a person can tell.

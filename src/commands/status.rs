@@ -37,19 +37,37 @@ pub fn run(
             .map_err(|e| {
                 anyhow::anyhow!("{e}\n\nhint: {}", crate::store::overrides::UNREADABLE_HINT)
             })?;
-    // The checkpoint's newest instant: the run it describes.
+    // The checkpoint's newest instant: the run it describes. A run that
+    // probed sooner than a fast tick after the last probe still wrote the
+    // times of what it saw (loading, a sample, a start).
     let as_of = cp
         .services
         .values()
         .filter_map(|s| {
-            s.probed_at
-                .max(s.observed_at)
-                .max(s.last_action.as_ref().map(|a| a.at))
+            [
+                s.probed_at,
+                s.observed_at,
+                s.health_probed_at,
+                s.last_action.as_ref().map(|a| a.at),
+                s.started_at,
+                s.evicted_at,
+                s.loading_since,
+                s.loading_ended_at,
+                s.load_sample.map(|l| l.at),
+                s.cpu_at,
+                s.stopped_by_operator_at,
+            ]
+            .into_iter()
+            .flatten()
+            .max()
         })
         .max();
     // What relative times count from: the run, else (no run yet) the clock.
     let from = as_of.unwrap_or(now);
     let rel = |t| relative(t, from);
+    // Something that began (loading, an eviction, a stop) began by the run
+    // that recorded it: never "in 2s".
+    let since = |t: chrono::DateTime<chrono::Utc>| relative(t.min(from), from);
     let mut out = String::new();
     if !json_out {
         let _ = writeln!(
@@ -88,15 +106,32 @@ pub fn run(
                 };
                 ProcessView::read(dir, &svc.name, &st, &c)
             });
-            // Loading (SPEC §13): its failures do not count yet.
+            // Loading (docs/reference/behaviour.md, "Loading"): its failures do not count yet.
             let loading = st.loading_since;
-            // An operator's stop (SPEC §13): the asked state, not a fault.
+            // An operator's stop (docs/reference/behaviour.md, "Operator commands"): the asked state, not a fault.
             let stopped = st.stopped_by_operator_at;
             let health = match (loading, stopped) {
                 (Some(_), _) => "loading",
                 (None, Some(_)) if st.health == Health::Evicted => "stopped",
                 _ => st.health.as_str(),
             };
+            // Not running (dead, evicted, stopped): no CPU use to show, and
+            // no failing probe count unless probes did fail.
+            let not_running =
+                matches!(st.health, Health::Dead | Health::Evicted) || stopped.is_some();
+            // A start not verified yet whose circuit was open: the trial.
+            let trial_running = open
+                && st.breaker_trials > 0
+                && st.pending.as_ref().is_some_and(|p| p.action != "evict")
+                && st.started_at.is_some()
+                && st.started_at >= st.breaker_opened_at;
+            // The last error is about what the last counted observation saw;
+            // a start since then (not verified yet) replaced that process.
+            let seen_at = st.probed_at.max(st.observed_at);
+            let replaced = st.pending.as_ref().is_some_and(|p| p.action != "evict")
+                && st
+                    .started_at
+                    .is_some_and(|s| seen_at.is_none_or(|o| s >= o));
             if json_out {
                 let line = json!({"node": node.name, "service": svc.name, "health": st.health.as_str(), "loading": loading.is_some(),
                     "loading_since": loading.map(format_ts), "failures": st.failures,
@@ -108,17 +143,25 @@ pub fn run(
                     "process": process.as_ref().map(ProcessView::json)});
                 let _ = writeln!(out, "{line}");
             } else {
+                let failures = if not_running && st.failures == 0 {
+                    String::new()
+                } else {
+                    format!(" failures {:<2}", st.failures)
+                };
                 let _ = writeln!(
                     out,
-                    "  {:<24} {:<9} failures {:<2} attempts {:<2}{}{}{}{}",
+                    "  {:<24} {:<9}{failures} attempts {:<2}{}{}{}{}",
                     svc.name,
                     health,
-                    st.failures,
                     st.restart_attempts,
                     st.cpu_use
+                        .filter(|_| !not_running)
                         .map(|c| format!(" cpu {:.0}%", c * 100.0))
                         .unwrap_or_default(),
                     match (open, trial) {
+                        _ if trial_running => {
+                            " circuit half-open (its trial start is not verified yet)".to_string()
+                        }
                         (true, Some(t)) => format!(" circuit open (next trial {})", rel(t)),
                         (true, None) => " circuit open".to_string(),
                         _ => String::new(),
@@ -133,7 +176,7 @@ pub fn run(
                     let _ = writeln!(out, "  {:<24} {}", "", p.line());
                 }
                 if let Some(t) = loading {
-                    let _ = writeln!(out, "  {:<24} loading since {}", "", rel(t));
+                    let _ = writeln!(out, "  {:<24} loading since {}", "", since(t));
                 }
                 match (stopped, st.evicted_at) {
                     (Some(t), _) => {
@@ -141,12 +184,12 @@ pub fn run(
                             out,
                             "  {:<24} stopped by operator {} (`supervisorctl start {}` starts it)",
                             "",
-                            rel(t),
+                            since(t),
                             svc.name
                         );
                     }
                     (None, Some(t)) => {
-                        let _ = writeln!(out, "  {:<24} evicted {}", "", rel(t));
+                        let _ = writeln!(out, "  {:<24} evicted {}", "", since(t));
                     }
                     (None, None) => {}
                 }
@@ -179,11 +222,9 @@ pub fn run(
                         why.unwrap_or_default()
                     );
                 }
-                // A new process whose start is not verified yet: the last
-                // error was about the one before it.
-                let outlived =
-                    process.as_ref().is_some_and(|p| p.running()) && st.pending.is_some();
-                if let Some(e) = st.last_error.as_ref().filter(|_| !outlived) {
+                // A new process whose start is not verified yet, and not
+                // probed since: the last error was about the one before it.
+                if let Some(e) = st.last_error.as_ref().filter(|_| !replaced) {
                     let _ = writeln!(out, "  {:<24} why: {}", "", escape_control(e));
                 }
             }

@@ -1,4 +1,4 @@
-//! `policies`' view of the thrash rule (SPEC §12, `core::thrash`): the rule
+//! `policies`' view of the thrash rule (docs/reference/behaviour.md, "Thrash", `core::thrash`): the rule
 //! in words and, from the checkpoint, each service whose effective idle
 //! timeout is raised now, with its multiplier.
 use std::time::Duration;

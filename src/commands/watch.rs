@@ -1,4 +1,4 @@
-//! `watch` (SPEC §10): run `reconcile` once, then again when the content of
+//! `watch` (docs/operator-guide.md, "Commands"): run `reconcile` once, then again when the content of
 //! hosts/ or the world changes (a file created, written, renamed or
 //! removed; never a mere read, and never under the state directory),
 //! debounced 300 ms so an editor's write-and-rename or an observer
@@ -216,13 +216,14 @@ fn watch_exits(node: &str, state: &Path, generation: &Arc<AtomicU64>, tx: &Sende
         return;
     };
     let prefix = key(node, "");
-    let fds: Vec<_> = cp
+    // Each process with its monitor (for a `spawn:` service).
+    let (fds, monitors): (Vec<_>, Vec<_>) = cp
         .services
         .iter()
         .filter(|(k, _)| k.starts_with(&prefix))
         .filter_map(|(_, st)| st.process)
-        .filter_map(pidfd::open)
-        .collect();
+        .filter_map(|id| Some((pidfd::open(id)?, monitor_of(id).and_then(pidfd::open))))
+        .unzip();
     if fds.is_empty() {
         return;
     }
@@ -231,10 +232,46 @@ fn watch_exits(node: &str, state: &Path, generation: &Arc<AtomicU64>, tx: &Sende
         .name("watch-exits".into())
         .spawn(move || {
             while generation.load(Ordering::SeqCst) == mine {
-                if !pidfd::wait_any(&fds, 200).is_empty() {
+                let ended = pidfd::wait_any(&fds, 200);
+                if !ended.is_empty() {
+                    let theirs: Vec<_> =
+                        ended.iter().filter_map(|i| monitors[*i].as_ref()).collect();
+                    await_monitors(&theirs);
                     let _ = tx.send(Wake::Exited);
                     return;
                 }
             }
         });
+}
+
+/// The monitor of a spawned service: its parent, when that is this
+/// binary's monitor mode. The monitor writes the exit record
+/// (`exits/<service>.json`) after the service ends, then exits itself.
+fn monitor_of(service: crate::procfs::ProcessIdentity) -> Option<crate::procfs::ProcessIdentity> {
+    let parent = crate::procfs::read_stat(service.pid)?.ppid;
+    let argv = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
+    let is_monitor = argv
+        .split(|b| *b == 0)
+        .nth(1)
+        .is_some_and(|arg| arg == crate::monitor::MODE.as_bytes());
+    is_monitor
+        .then(|| crate::procfs::identity(parent))
+        .flatten()
+}
+
+/// After services ended: waits (at most 2 s) for their monitors to end
+/// too, so the run it wakes reads their exit records (the signal or the
+/// status, not "no process").
+fn await_monitors(monitors: &[&std::os::fd::OwnedFd]) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut open = monitors.to_vec();
+    while !open.is_empty() && Instant::now() < deadline {
+        let ended = pidfd::wait_refs(&open, 100);
+        open = open
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !ended.contains(i))
+            .map(|(_, f)| f)
+            .collect();
+    }
 }

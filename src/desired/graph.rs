@@ -29,7 +29,7 @@ pub(crate) fn check_references(
         if let Some(target) = &raw.fallback {
             let at = field(name, "fallback");
             if let Some((node, service)) = target.split_once('/') {
-                // Another node's service (SPEC §12): its existence is the
+                // Another node's service (docs/reference/behaviour.md, "Fallback to another node"): its existence is the
                 // world's to show; only its form is checked here.
                 if !super::is_valid_name(node) || !super::is_valid_name(service) {
                     report.at_value(

@@ -2,18 +2,16 @@
 //!
 //! [`load_fleet`] is the entry point; [`ConfigError::render`] draws a
 //! problem for people. See `load` for how problems are found and placed.
-pub mod spec;
-
 mod de;
 mod de_access;
 mod de_scalar;
 mod document;
 pub mod error;
+pub(crate) mod fields;
 mod graph;
 mod libyaml;
 pub mod load;
 pub mod opened;
-pub mod presets;
 mod raw;
 mod report;
 mod resolve;
@@ -42,4 +40,5 @@ pub use load::{load_fleet, load_node, MAX_FILE_BYTES, SERVICES_FILE};
 pub use presets::preset_settings;
 pub use schema::services_schema_json;
 pub use spec::*;
+pub use supervisor_core::desired::{presets, spec};
 pub use units::{parse_duration, parse_ratio, parse_size};

@@ -1,5 +1,5 @@
 //! `hosts/` read through descriptors, so that what the trust check examines
-//! is what the loader reads (SPEC §9 "Trust", issue: a symlink swapped
+//! is what the loader reads (docs/reference/behaviour.md, "Trust", issue: a symlink swapped
 //! between the check and the load).
 //!
 //! **How.** The path to hosts/ is resolved one component at a time from

@@ -1,4 +1,4 @@
-//! The serde shape of `services.yaml` (SPEC §2), as close to the file as
+//! The serde shape of `services.yaml` (docs/reference/services-yaml.md), as close to the file as
 //! possible: every field optional where the file allows it, unknown fields
 //! refused, values checked by the types in `scalars`. Defaults, presets and
 //! cross-field rules are applied later, in `resolve` and `graph`.
@@ -244,11 +244,9 @@ pub(crate) struct RawLogs {
     pub keep: Option<u32>,
 }
 
-/// `services.<name>.activity` (SPEC §13): where "in use" comes from, either
+/// `services.<name>.activity`: where "in use" comes from, either
 /// `connections` or a Prometheus endpoint with optional metric names.
-#[derive(Debug, Clone, JsonSchema)]
-#[serde(untagged)]
-#[schemars(rename = "Activity")]
+#[derive(Debug, Clone)]
 pub(crate) enum RawActivity {
     Mode(RawActivityMode),
     Metrics(RawActivityMetrics),
@@ -272,6 +270,25 @@ pub(crate) struct RawActivityMetrics {
     pub counter: Option<NonEmpty>,
     /// An in-flight gauge (above 0 while a request runs).
     pub gauge: Option<NonEmpty>,
+}
+
+/// A string is the mode, anything else the map: `if`/`then`/`else`, not
+/// `anyOf`, so that a validator names the real problem of either.
+impl JsonSchema for RawActivity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Activity".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mode = generator.subschema_for::<RawActivityMode>();
+        let metrics = generator.subschema_for::<RawActivityMetrics>();
+        schemars::json_schema!({
+            "description": "`connections`, or a map with `metrics: <url>`",
+            "type": ["string", "object"],
+            "if": { "type": "string" },
+            "then": mode,
+            "else": metrics
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for RawActivity {
@@ -327,7 +344,7 @@ pub(crate) struct RawHealth {
     pub timeout: Option<Dur>,
     pub degraded_after: Option<u32>,
     pub dead_after: Option<u32>,
-    /// What the server answers while it loads (SPEC §13).
+    /// What the server answers while it loads (docs/reference/behaviour.md, "Loading").
     pub loading: Option<RawLoading>,
 }
 }
@@ -343,7 +360,7 @@ pub(crate) struct RawLoading {
 }
 
 /// `health.inference`: a one-token completion against an OpenAI-compatible
-/// server (SPEC §12).
+/// server (docs/reference/behaviour.md, "Inference check").
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Inference")]

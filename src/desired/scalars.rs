@@ -275,7 +275,7 @@ impl<'de> Deserialize<'de> for NonEmpty {
 }
 
 /// An absolute path (`process.pidfile`): a relative one would depend on the
-/// directory the tool happens to run in (SPEC §9).
+/// directory the tool happens to run in (docs/reference/behaviour.md, "Which process is the service").
 #[derive(Debug, Clone)]
 pub(crate) struct AbsPath(pub String);
 
@@ -381,7 +381,7 @@ impl<'de> Deserialize<'de> for CaFile {
     }
 }
 
-/// `breaker_retry`: a duration, or `never` (SPEC §12).
+/// `breaker_retry`: a duration, or `never` (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker").
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RetryAfter(pub Option<Duration>);
 

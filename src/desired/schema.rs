@@ -1,8 +1,10 @@
-//! The JSON Schema of `services.yaml` (`supervisorctl schema`, SPEC §10),
+//! The JSON Schema of `services.yaml` (`supervisorctl schema`),
 //! generated from the raw types the loader reads (`raw`), so that it cannot
 //! drift from what the loader accepts: a field added to `RawService` is in
 //! the schema the next build. The checked scalars of `scalars` describe
-//! themselves here, as the patterns their parsers accept.
+//! themselves here, as the patterns their parsers accept; each field's
+//! description comes from the table of `fields`, which
+//! docs/reference/services-yaml.md renders.
 //!
 //! Editors that speak the YAML language server protocol validate and
 //! complete a file that starts with
@@ -10,6 +12,7 @@
 use std::borrow::Cow;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde_json::Value;
 
 use super::raw::{RawService, RawSupervisor};
 use super::scalars::{
@@ -83,10 +86,83 @@ impl JsonSchema for ServiceMap {
 
 /// The schema of `services.yaml`, as pretty JSON with a final newline.
 pub fn services_schema_json() -> String {
-    let schema = schemars::schema_for!(ServicesFile);
+    let mut schema = schemars::schema_for!(ServicesFile).to_value();
+    shape(&mut schema);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The sections that may be written empty (`supervisor:` with every line
+/// commented out is `null` in YAML, and the loader reads it as absent).
+const EMPTY_SECTIONS: [&str; 8] = [
+    "Supervisor",
+    "Services",
+    "Service",
+    "Process",
+    "Health",
+    "Inference",
+    "Loading",
+    "Logs",
+];
+
+/// Gives every property its description from [`super::fields`] and takes
+/// `null` out of optional values: an optional field is simply not
+/// required. `anyOf: [{$ref}, {type: null}]` would turn every error under
+/// it into "is not valid under any of the given schemas", where a
+/// validator should name the real problem (`30 is not of type 'string'`).
+/// Sections alone may be empty.
+fn shape(schema: &mut Value) {
+    describe(schema, "");
+    let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (name, def) in defs.iter_mut() {
+        if def.get("properties").is_some() {
+            describe(def, name);
+        }
+        if EMPTY_SECTIONS.contains(&name.as_str()) {
+            def["type"] = serde_json::json!(["object", "null"]);
+        }
+    }
+}
+
+fn describe(object: &mut Value, def: &str) {
+    let Some(props) = object.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (name, prop) in props.iter_mut() {
+        not_null(prop);
+        if let Some(f) = super::fields::field(def, name) {
+            prop["description"] = Value::String(super::fields::description(f));
+        }
+    }
+}
+
+/// `anyOf: [X, {type: null}]` becomes X, `type: [T, null]` becomes T.
+fn not_null(prop: &mut Value) {
+    let null = serde_json::json!({"type": "null"});
+    let Some(obj) = prop.as_object_mut() else {
+        return;
+    };
+    let other = obj
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .filter(|a| a.len() == 2 && a.contains(&null))
+        .and_then(|a| a.iter().find(|s| **s != null).cloned());
+    if let Some(Value::Object(other)) = other {
+        obj.remove("anyOf");
+        for (k, v) in other {
+            obj.entry(k).or_insert(v);
+        }
+    }
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let t = types.remove(0);
+            obj.insert("type".into(), t);
+        }
+    }
 }
 
 /// A scalar whose text is read: YAML offers numbers and booleans as text
@@ -141,11 +217,12 @@ scalar_schema!(
 scalar_schema!(
     Size,
     "Size",
+    // One schema with two types, not `anyOf`: a validator then names the
+    // real problem (the type, or the pattern of a string).
     json_schema!({
-        "anyOf": [
-            { "type": "integer", "minimum": 0 },
-            { "type": "string", "pattern": SIZE_PATTERN }
-        ],
+        "type": ["integer", "string"],
+        "minimum": 0,
+        "pattern": SIZE_PATTERN,
         "description": "a number of bytes, or a size such as `512MiB`, `8GiB`, `40GB` (KB…PB are powers of 1000, KiB…PiB powers of 1024)"
     })
 );
@@ -153,10 +230,10 @@ scalar_schema!(
     Ratio,
     "Ratio",
     json_schema!({
-        "anyOf": [
-            { "type": "number", "exclusiveMinimum": 0, "maximum": 1 },
-            { "type": "string", "pattern": RATIO_PATTERN }
-        ],
+        "type": ["number", "string"],
+        "exclusiveMinimum": 0,
+        "maximum": 1,
+        "pattern": RATIO_PATTERN,
         "description": "above 0 and at most 1: a fraction such as `0.9` or a percentage such as `90%`"
     })
 );
@@ -194,6 +271,7 @@ scalar_schema!(
     "Day",
     json_schema!({
         "type": "string",
+        "description": "a day of the week, short or full, in lower case",
         "enum": [
             "mon", "tue", "wed", "thu", "fri", "sat", "sun",
             "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
@@ -250,7 +328,11 @@ impl JsonSchema for EventName {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         let names: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-        json_schema!({ "type": "string", "enum": names })
+        json_schema!({
+            "type": "string",
+            "enum": names,
+            "description": "an event type (see docs/reference/events.md)"
+        })
     }
 }
 

@@ -74,3 +74,75 @@ fn event_types_are_all_kinds() {
     let names = schema["$defs"]["EventType"]["enum"].as_array().unwrap();
     assert_eq!(names.len(), EventKind::ALL.len());
 }
+
+/// Every property of every object, as (definition, name, schema).
+fn all_properties(schema: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+    let mut out = vec![];
+    let mut add = |def: &str, v: &serde_json::Value| {
+        for (name, prop) in v["properties"].as_object().into_iter().flatten() {
+            out.push((def.to_string(), name.clone(), prop.clone()));
+        }
+    };
+    add("", schema);
+    for (name, def) in schema["$defs"].as_object().unwrap() {
+        add(name, def);
+    }
+    out
+}
+
+#[test]
+fn every_field_is_described_from_the_one_table() {
+    use crate::desired::fields::{description, field, FIELDS};
+    let schema: serde_json::Value = serde_json::from_str(&services_schema_json()).unwrap();
+    let props = all_properties(&schema);
+    assert!(props.len() >= 75, "{} properties", props.len());
+    for (def, name, prop) in &props {
+        let row = field(def, name).unwrap_or_else(|| panic!("no row for {def}.{name}"));
+        assert_eq!(prop["description"], description(row), "{def}.{name}");
+        for text in [row.ty, row.default, row.meaning, row.example] {
+            assert!(!text.trim().is_empty(), "{def}.{name}");
+        }
+    }
+    for row in FIELDS {
+        assert!(
+            props.iter().any(|(d, n, _)| d == row.def && n == row.name),
+            "the table describes {}.{}, which the schema does not have",
+            row.def,
+            row.name
+        );
+    }
+}
+
+/// An optional field is not required; it is not `anyOf [X, null]`, under
+/// which a validator reports only "not valid under any of the given
+/// schemas".
+#[test]
+fn no_field_is_a_choice_with_null() {
+    let schema: serde_json::Value = serde_json::from_str(&services_schema_json()).unwrap();
+    for (def, name, prop) in all_properties(&schema) {
+        let text = prop.to_string();
+        assert!(!text.contains(r#""null""#), "{def}.{name}: {text}");
+        assert!(prop.get("anyOf").is_none(), "{def}.{name}: {text}");
+    }
+}
+
+/// docs/reference/services-yaml.md is the table: `UPDATE_DOCS=1 cargo
+/// test --lib reference_is` rewrites its tables.
+#[test]
+fn the_field_reference_is_the_table() {
+    const BEGIN: &str = "<!-- fields:begin (generated from src/desired/fields.rs) -->\n";
+    const END: &str = "<!-- fields:end -->";
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reference/services-yaml.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (head, rest) = doc.split_once(BEGIN).expect("the begin marker");
+    let (tables, tail) = rest.split_once(END).expect("the end marker");
+    let want = crate::desired::fields::markdown();
+    if tables != want {
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, format!("{head}{BEGIN}{want}{END}{tail}")).unwrap();
+        } else {
+            panic!("docs/reference/services-yaml.md is out of date: run `UPDATE_DOCS=1 cargo test --lib reference_is`");
+        }
+    }
+}

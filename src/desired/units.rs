@@ -1,4 +1,4 @@
-//! The three value syntaxes of `services.yaml` (SPEC §2): durations, sizes
+//! The three value syntaxes of `services.yaml` (docs/reference/services-yaml.md): durations, sizes
 //! and ratios. Parsing is strict and the messages say what would have been
 //! accepted, because these values decide when things get restarted or
 //! evicted.

@@ -57,6 +57,11 @@ pub fn send_signal(fd: &OwnedFd, signal: nix::sys::signal::Signal) -> nix::Resul
 /// Blocks until one of `fds` reports its process's exit or `timeout_ms`
 /// passes; returns the indexes of those that exited.
 pub fn wait_any(fds: &[OwnedFd], timeout_ms: u16) -> Vec<usize> {
+    wait_refs(&fds.iter().collect::<Vec<_>>(), timeout_ms)
+}
+
+/// [`wait_any`] over borrowed pidfds.
+pub fn wait_refs(fds: &[&OwnedFd], timeout_ms: u16) -> Vec<usize> {
     use nix::poll::{poll, PollFd, PollFlags};
     use std::os::fd::AsFd;
     let mut polls: Vec<PollFd> = fds

@@ -95,13 +95,9 @@ fn start_gated(request: &Request) -> Result<(Child, ChildIo), String> {
         .stderr(Stdio::from(err_write));
     new_session_as(&mut cmd, request.credentials.as_ref());
     let child = cmd.spawn().map_err(|e| {
-        let what = if e.kind() == io::ErrorKind::NotFound {
-            format!(
-                "working directory `{}` does not exist",
-                request.cwd.display()
-            )
-        } else {
-            crate::text::io_error_text(&e)
+        let what = match unusable_cwd(&request.cwd) {
+            Some(why) => why,
+            None => crate::text::io_error_text(&e),
         };
         format!("cannot run `{program}`: {what}")
     })?;
@@ -113,6 +109,28 @@ fn start_gated(request: &Request) -> Result<(Child, ChildIo), String> {
             output: out_read,
         },
     ))
+}
+
+/// Why the service cannot start in `cwd` (the gate shell is `/bin/sh`,
+/// so a failed spawn is most often its working directory): missing, not a
+/// folder, or not enterable by the monitor, which changes into it before
+/// it switches to the service's user. `None` when `cwd` looks usable.
+fn unusable_cwd(cwd: &std::path::Path) -> Option<String> {
+    let why = match std::fs::metadata(cwd) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Some(format!(
+                "working directory `{}` does not exist",
+                cwd.display()
+            ))
+        }
+        Err(e) => crate::text::io_error_text(&e),
+        Ok(m) if !m.is_dir() => "not a directory".to_string(),
+        Ok(_) => match nix::unistd::access(cwd, nix::unistd::AccessFlags::X_OK) {
+            Ok(()) => return None,
+            Err(e) => crate::text::io_error_text(&e.into()),
+        },
+    };
+    Some(format!("working directory `{}`: {why}", cwd.display()))
 }
 
 /// The monitor's ends of the service's pipes.

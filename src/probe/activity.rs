@@ -1,4 +1,4 @@
-//! Activity probes (SPEC §13): whether a service is in use, from the server
+//! Activity probes (docs/reference/behaviour.md, "Activity"): whether a service is in use, from the server
 //! itself. Two sources, tried in this order:
 //!
 //! - **metrics**: a Prometheus text endpoint; a request counter (its value

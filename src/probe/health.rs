@@ -1,4 +1,4 @@
-//! Health probes (SPEC §4): an HTTP GET answered with 2xx, a TCP connection
+//! Health probes (docs/reference/behaviour.md, "Health"): an HTTP GET answered with 2xx, a TCP connection
 //! accepted, or a command that exits 0, each within its timeout. Anything
 //! else is `Failing` with a short reason an operator can act on.
 //!
@@ -13,7 +13,7 @@
 //!   `/dev/null`, no descriptor but 0, 1 and 2. Its stdout is discarded;
 //!   its exit status counts, and the last line of its stderr explains a
 //!   failure (`exit 1: connection refused`).
-//! - **An inference check** (SPEC §12) POSTs a one-token completion and is
+//! - **An inference check** (docs/reference/behaviour.md, "Inference check") POSTs a one-token completion and is
 //!   up only when a 2xx answer with a choice arrives within its timeout.
 //! - HTTP never follows a redirect and never goes through a proxy from the
 //!   environment.
@@ -46,7 +46,7 @@ pub fn probe_health_with(probe: &Probe, timeout: Duration, ca_file: Option<&Path
 
 /// [`probe_health_with`], also recognising `loading` (besides llama.cpp's
 /// own 503 "Loading model") as an answer that means the server is loading
-/// (SPEC §13): then the outcome is [`ProbeOutcome::Loading`].
+/// (docs/reference/behaviour.md, "Loading"): then the outcome is [`ProbeOutcome::Loading`].
 pub fn probe_health_full(
     probe: &Probe,
     timeout: Duration,
@@ -192,7 +192,7 @@ fn resolve(addr: &str, timeout: Duration) -> Result<Vec<SocketAddr>, ProbeOutcom
     }
 }
 
-/// SPEC §12: POST `{"model": M, "prompt": "1", "max_tokens": 1}`; up only
+/// docs/reference/behaviour.md, "Inference check": POST `{"model": M, "prompt": "1", "max_tokens": 1}`; up only
 /// if a 2xx answer with at least one choice arrives within the timeout. A
 /// server whose `/health` answers while generation hangs is failing here.
 fn inference(

@@ -1,4 +1,4 @@
-//! Live probes of the node this tool runs on (SPEC §3, §4): which service
+//! Live probes of the node this tool runs on (docs/reference/world.md; docs/reference/behaviour.md, "Health"): which service
 //! processes are alive, whether their health endpoints answer, how much
 //! memory and GPU memory is in use. The result refines the world files of
 //! the local node; it never decides anything itself. A probe that cannot
@@ -85,7 +85,7 @@ pub struct LiveService {
     pub health_skipped: bool,
     /// How long its health probe took, when one ran.
     pub health_latency: Option<std::time::Duration>,
-    /// Activity (SPEC §13), for models and services that declare
+    /// Activity (docs/reference/behaviour.md, "Activity"), for models and services that declare
     /// `activity:`: what was read, or why it is unknown. `None`: not asked.
     pub activity: Option<Result<ActivityReading, String>>,
     /// A `spawn:` service's last exit as its monitor recorded it
@@ -95,8 +95,8 @@ pub struct LiveService {
 }
 
 impl LiveService {
-    /// Why this service is not up, when the probe can say (SPEC §9 "Probe
-    /// reasons"): `no process`, `pidfile stale: …`, a failing check's reason.
+    /// Why this service is not up, when the probe can say (docs/reference/behaviour.md,
+    /// "Probe reasons"): `no process`, `pidfile stale: …`, a failing check's reason.
     pub fn failure_reason(&self) -> Option<String> {
         let exit = self.last_exit.as_ref().filter(|(_, latest)| *latest);
         match (&self.process, &self.health) {
@@ -150,7 +150,7 @@ pub enum ProbeOutcome {
     Up,
     /// Why, e.g. `HTTP 503`, `connection refused`, `timed out after 2s`.
     Failing(String),
-    /// The server answered that it is loading its model (SPEC §13): not
+    /// The server answered that it is loading its model (docs/reference/behaviour.md, "Loading"): not
     /// up, and positive evidence that it is not failing either.
     Loading(String),
     /// The check could not be made for a reason of ours, not the

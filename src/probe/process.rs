@@ -238,8 +238,8 @@ impl ProcessTable {
         Some(ProcessTable { candidates })
     }
 
-    /// The one matching process of user `uid` (SPEC §9 "Which process is
-    /// the service"). Matches whose parent chain reaches another match are
+    /// The one matching process of user `uid` (docs/reference/behaviour.md, "Which
+    /// process is the service"). Matches whose parent chain reaches another match are
     /// that process's children (a server's workers, a shell's command) and
     /// do not count; more than one left is `Ambiguous`, never a guess.
     fn only(&self, uid: u32, matches: impl Fn(&Candidate) -> bool) -> ProcessState {

@@ -1,4 +1,4 @@
-//! `replay SCENARIO` (SPEC §11): the decision core of `reconcile` run over
+//! `replay SCENARIO` (docs/decision-quality.md): the decision core of `reconcile` run over
 //! a recorded or authored sequence of worlds, the clock at each step's
 //! time and the checkpoint carried from step to step, executing nothing.
 //! The scenario node's actions that a real run would execute are recorded

@@ -1,4 +1,4 @@
-//! `scenario.yaml` (SPEC §11): when the replay starts, which node is local,
+//! `scenario.yaml` (docs/decision-quality.md): when the replay starts, which node is local,
 //! the world of each step and the faults that are the ground truth of the
 //! score. Every problem is reported at its file:line:col with a hint, like
 //! a problem in `services.yaml`: values are checked while they are read

@@ -1,4 +1,4 @@
-//! The replay score (SPEC §11): how the decisions of a replay compare with
+//! The replay score (docs/decision-quality.md): how the decisions of a replay compare with
 //! the scenario's ground truth. A pure function of the scenario, its fleet
 //! and the replayed events; the rules are in docs/decision-quality.md.
 use std::collections::BTreeMap;

@@ -287,7 +287,7 @@ fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &P
 }
 
 /// Starts a `spawn:` service; a start that dies at once is a failed
-/// attempt (SPEC §9): wait up to min(start_grace, 2s) for an early exit.
+/// attempt (docs/reference/behaviour.md, "A start succeeds only if it stays up"): wait up to min(start_grace, 2s) for an early exit.
 fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Outcome {
     // Only this start's output explains its failure.
     let log_start = std::fs::symlink_metadata(&launch.log).map_or(0, |m| m.len());

@@ -12,7 +12,7 @@ use crate::desired::trust::{check_read, TrustProblem};
 use crate::desired::{load_fleet, suggest, Fleet};
 use crate::resolved::LocalNode;
 
-/// Loads hosts/ the one way every command that reads it does (SPEC §9
+/// Loads hosts/ the one way every command that reads it does (docs/reference/behaviour.md,
 /// "Trust"): every config error, then, as root, the trust check of
 /// [`check_read`], printed to stderr. None when the fleet may not be used:
 /// a config error, or a trust problem without `insecure_config`. With it,
@@ -71,8 +71,8 @@ fn load_checked(
 }
 
 /// The local node: `--node`, else this machine's host name. A `--node`
-/// that names no node of `fleet` is an error (SPEC §9 "Mistakes are
-/// errors, not drift"); so is a host name that names none when `needed`
+/// that names no node of `fleet` is an error (docs/reference/behaviour.md,
+/// "Mistakes are errors, not drift"); so is a host name that names none when `needed`
 /// (a command that executes or probes, run without `--node`). Otherwise a
 /// host name that is no node leaves every node a remote one.
 pub fn local_node(

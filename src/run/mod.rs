@@ -231,7 +231,7 @@ impl Phases {
 }
 
 /// `run_started`'s `command`: `check`, `reconcile`, or the operator's
-/// `restart`, `stop` or `start` (SPEC §13: the pass is recorded with it).
+/// `restart`, `stop` or `start` (docs/reference/behaviour.md, "Operator commands": the pass is recorded with it).
 pub fn command_name(opts: &RunOptions) -> &'static str {
     match (&opts.operator, opts.mode) {
         (Some(req), _) => req.action.as_str(),

@@ -1,4 +1,4 @@
-//! Evicting a GPU orphan (SPEC §12) that safety chose and the guardrails
+//! Evicting a GPU orphan (docs/reference/behaviour.md, "GPU orphans") that safety chose and the guardrails
 //! cleared: a process no declared service claims, so there is no `stop`
 //! command and no service state, only the identity this run's probe read
 //! from `/proc`.

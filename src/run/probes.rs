@@ -42,7 +42,7 @@ pub fn probe_local(
         .collect();
     // One probe per service at once (up to 64): silent endpoints cost one timeout, not several.
     let max_parallel = node.services.len().clamp(1, 64);
-    // `every: N`: a deep check runs once every N probe periods (SPEC §13).
+    // `every: N`: a deep check runs once every N probe periods (docs/reference/behaviour.md, "Probe period").
     let skip_health = node
         .services
         .values()
@@ -173,7 +173,7 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
         gpus: live.gpus.iter().map(GpuReading::from).collect(),
         // The probe fills the core's own type: nothing to convert.
         gpu_processes: live.gpu_processes,
-        // Orphans of this user only may be evicted (SPEC §12).
+        // Orphans of this user only may be evicted (docs/reference/behaviour.md, "GPU orphans").
         user_uid: Some(nix::unistd::geteuid().as_raw()),
         services,
     }

@@ -1,6 +1,6 @@
 //! SIGTERM and SIGINT during a run: the action in progress finishes, no
 //! further action starts, and the run records what happened before it exits
-//! 1 (SPEC §9 "Record before act"). A second signal ends the process at
+//! 1 (docs/reference/behaviour.md, "Record before act"). A second signal ends the process at
 //! once, as by default: an operator can always get out, and the intents
 //! already written make the next run count whatever ran.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

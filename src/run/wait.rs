@@ -1,4 +1,4 @@
-//! Waiting for an operator's start to come up (SPEC §13): the command
+//! Waiting for an operator's start to come up (docs/reference/behaviour.md, "Operator commands"): the command
 //! probes that one service (its process and its health check, no GPU)
 //! until it is up, until a spawned process is gone, or until its
 //! `start_grace` is over, counted from the start (while the server answers

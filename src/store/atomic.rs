@@ -1,5 +1,5 @@
 //! Replacing a file so that a reader, or the next run after a crash, sees
-//! either the old content or the new, never a mix (SPEC §7, checkpoint).
+//! either the old content or the new, never a mix (docs/reference/state-dir.md, checkpoint).
 //!
 //! **Guarantees.** After [`write_atomic`] returns `Ok`, `path` holds exactly
 //! `bytes`, durably: the data is fsynced before the rename and the folder is

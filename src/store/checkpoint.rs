@@ -1,6 +1,6 @@
 //! Loading and saving the checkpoint, generically: the checkpoint's type
 //! belongs to the core; this file only knows how to keep a JSON value safe
-//! on disk (SPEC §7).
+//! on disk (docs/reference/state-dir.md).
 //!
 //! **Guarantees.** [`save`] replaces the file atomically and durably (see
 //! [`super::atomic`]). [`load`] never panics and never follows a symlink;

@@ -1,4 +1,4 @@
-//! The append-only event log, `events.jsonl` (SPEC §7): one JSON object a
+//! The append-only event log, `events.jsonl` (docs/reference/state-dir.md): one JSON object a
 //! line, appended, never rewritten.
 //!
 //! **Guarantees.** [`append`] issues one `write` of whole lines on a file

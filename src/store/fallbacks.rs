@@ -1,5 +1,5 @@
 //! `<state-dir>/fallbacks.json`, the file a router reads to send a dead
-//! service's traffic to its backup (SPEC §5):
+//! service's traffic to its backup (docs/reference/behaviour.md, "Drift and policies"):
 //! `{"<node>/<primary>": {"to": "<backup>", "since": T}}`.
 //!
 //! **Guarantees.** The file is replaced atomically, so a router never reads

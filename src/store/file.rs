@@ -70,10 +70,13 @@ fn too_large(limit: u64) -> io::Error {
     )
 }
 
-/// `e` as a lowercase message; a refused symlink says so plainly.
+/// `e` as a lowercase message; a refused symlink says so plainly, and so
+/// does a FIFO with no reader, which a non-blocking open for writing
+/// refuses with `ENXIO` ("no such device or address").
 pub(crate) fn describe(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(libc::ELOOP) => "is a symbolic link; refusing to follow it".into(),
+        Some(libc::ENXIO) => "not a regular file (a FIFO or a device)".into(),
         _ => crate::text::io_error_text(e),
     }
 }

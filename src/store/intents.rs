@@ -1,5 +1,5 @@
-//! The intent journal, `<state-dir>/intents.jsonl` (SPEC §9 "Record before
-//! act"): one line per action, appended and made durable before the action
+//! The intent journal, `<state-dir>/intents.jsonl` (docs/reference/behaviour.md,
+//! "Record before act"): one line per action, appended and made durable before the action
 //! runs.
 //!
 //! **Guarantees.** [`record`] returns only after the line is on disk

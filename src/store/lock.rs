@@ -1,4 +1,4 @@
-//! One run at a time per state directory: the `lock` file (SPEC §7, exit
+//! One run at a time per state directory: the `lock` file (docs/reference/state-dir.md, exit
 //! code 1 "lock held").
 //!
 //! **Guarantees.** While a [`StateLock`] lives, no other [`acquire`] on the

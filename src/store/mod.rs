@@ -1,5 +1,5 @@
 //! The durable edge: everything supervisorctl keeps between runs lives in
-//! the state directory (SPEC §7) and is written only through this module.
+//! the state directory (docs/reference/state-dir.md) and is written only through this module.
 //! Each file here documents what it guarantees, what it assumes and where
 //! it falls short; the decision core never touches the file system itself.
 pub mod atomic;

@@ -1,5 +1,5 @@
 //! Webhook deliveries that failed, kept for the next run to retry
-//! (SPEC §9 "Webhooks after the record"): `<state-dir>/webhooks.pending.json`.
+//! (docs/reference/behaviour.md, "Webhooks after the record"): `<state-dir>/webhooks.pending.json`.
 //! A run writes everything it owes here before it starts delivering, so a
 //! run killed mid-delivery loses nothing (delivery is at least once).
 //!

@@ -1,4 +1,4 @@
-//! Size-based rotation of the event log (SPEC §7): `events.jsonl` is renamed
+//! Size-based rotation of the event log (docs/reference/state-dir.md): `events.jsonl` is renamed
 //! to `events.jsonl.1` once it is larger than a limit, the older files
 //! shifting up (`.1` → `.2` …) and the oldest beyond `keep` deleted.
 //!

@@ -1,9 +1,9 @@
-//! Where the state lives and making sure it is private (SPEC §7).
+//! Where the state lives and making sure it is private (docs/reference/state-dir.md).
 //!
 //! **Guarantees.** [`prepare`] leaves an existing folder alone and creates
 //! a missing one (with its missing parents) with mode 0700, whatever the
 //! umask. It refuses a symlink or a non-folder at `dir`, and at the folders
-//! used under it (`pids/`, `logs/`). As root (SPEC §9 "Trust") it also
+//! used under it (`pids/`, `logs/`). As root (docs/reference/behaviour.md, "Trust") it also
 //! refuses each of them unless it is owned by root and not writable by
 //! group or others: whoever can write there could plant a pid file naming
 //! a root process, or a symlink that sends a service's output elsewhere.

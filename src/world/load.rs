@@ -1,4 +1,4 @@
-//! Reads the world directory (SPEC §3) into a [`World`], restricted to the
+//! Reads the world directory (docs/reference/world.md) into a [`World`], restricted to the
 //! nodes and services declared in hosts/.
 //!
 //! **Guarantees.** [`load_world`] never fails and never panics: a folder or
@@ -69,16 +69,6 @@ pub(crate) fn load_world_threads(dir: &Path, fleet: &Fleet, threads: usize) -> W
 
     let groups = plan.sorted_groups();
     let dirs = std::mem::take(&mut plan.dirs);
-    let count = |f: fn(&Slot) -> bool| {
-        let jobs = groups.iter().flat_map(|g| &g.jobs);
-        jobs.filter(|j| f(&j.slot)).count()
-    };
-    plan.world
-        .services
-        .reserve(count(|s| matches!(s, Slot::Service(_))));
-    plan.world
-        .deployments
-        .reserve(count(|s| matches!(s, Slot::Deployment(_))));
     let mut hasher = Sha256::new();
     let mut incidents = Vec::new();
     let mut reported: Option<String> = None;

@@ -177,3 +177,22 @@ fn a_first_start_is_not_a_restart() {
     r.executed("web", "restart").expect("restarted");
     assert_eq!(attempts(&n), 1, "a restart");
 }
+
+/// The half-open trial is said in the plan a person reads, not only in
+/// `--output json`, and `status` says the trial runs while it is not
+/// verified.
+#[test]
+fn a_half_open_trial_is_shown_in_the_human_plan_and_status() {
+    let n = node("  breaker_retry: 30m\n");
+    let runs: Vec<i64> = (0..=3).map(|i| i * 10).collect();
+    assert_eq!(restarts(&n, &runs).len(), 4);
+    let out = n.cli(&["reconcile", "--now", &at(60)]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("circuit half-open: one trial start (due 2026-11-23T13:00:00Z"),
+        "{text}"
+    );
+    let status = n.cli(&["--now", &at(61), "status"]);
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(text.contains("circuit half-open"), "{text}");
+}

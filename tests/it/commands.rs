@@ -243,3 +243,54 @@ fn version_is_the_changelogs_latest_release() {
     let out = crate::support::Run::bare().arg("--version").run();
     assert_eq!(out.stdout.trim(), format!("supervisorctl {released}"));
 }
+
+/// The plan's last line, "hint: `--output json` …", is for a person at a
+/// terminal: under `script` (a pseudo-terminal) it is printed, through a
+/// pipe (a timer's journal, `| less`) it is not.
+#[test]
+fn the_plan_hint_is_printed_only_to_a_terminal() {
+    const HINT: &str = "hint: `--output json` prints these as events";
+    let have_script = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let root = crate::support::repo_root();
+    let args = [
+        "check".to_string(),
+        "--hosts".into(),
+        root.join("hosts").display().to_string(),
+        "--world".into(),
+        root.join("world-fixtures/sample/world")
+            .display()
+            .to_string(),
+        "--now".into(),
+        crate::support::NOW.into(),
+    ];
+    let piped = crate::support::Run::bare()
+        .command()
+        .args(&args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&piped.stdout).into_owned();
+    assert!(text.contains("\nstate: "), "{text}");
+    assert!(!text.contains(HINT), "through a pipe:\n{text}");
+    if !have_script {
+        crate::support::skip("`script` (util-linux) for a pseudo-terminal");
+        return;
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let line: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_supervisorctl").to_string())
+        .chain(args.iter().cloned())
+        .map(|a| quote(&a))
+        .collect();
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env("SUPERVISORCTL_ENV_FILE", "")
+        .env("NO_COLOR", "1")
+        .env_remove("SUPERVISORCTL_STATE_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout).into_owned();
+    assert!(text.contains(HINT), "at a terminal:\n{text}");
+}

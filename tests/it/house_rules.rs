@@ -132,7 +132,7 @@ fn commands_return_an_exit_not_a_number() {
             "exit::OK",
             "exit::ERROR",
         ],
-        &["src/exit.rs", "src/core/", "src/monitor/", "src/exec/"],
+        &["src/exit.rs", "src/monitor/", "src/exec/"],
     );
     assert!(found.is_empty(), "return crate::exit::Exit: {found:?}");
 }

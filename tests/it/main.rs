@@ -48,6 +48,7 @@ mod orphan_evict;
 mod orphans;
 mod predict;
 mod props;
+mod purity;
 mod readme;
 mod reasons;
 mod record;

@@ -109,6 +109,8 @@ fn a_kill_9_is_said_as_killed_by_sigkill() {
         r.executed("web", "restart").is_some(),
         "brought back: {text}"
     );
+    // Tracked, so that the node's drop ends the new one too.
+    assert!(n.spawned_pid("web").is_some_and(|p| p != pid));
 }
 
 #[test]
@@ -361,4 +363,19 @@ fn status_shows_a_running_process_like_supervisord() {
     assert_eq!(row["process"]["state"], "RUNNING", "{row}");
     assert_eq!(row["process"]["pid"], pid, "{row}");
     assert_eq!(row["process"]["starts_last_hour"], 1, "{row}");
+}
+
+#[test]
+fn a_cwd_that_is_not_a_folder_is_named_in_the_failed_start() {
+    // Before, the start said "cannot run `sleep`: not a directory", which
+    // reads as if the program were the problem.
+    let n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.91\"]\n    cwd: /etc/passwd\n");
+    let r = n.reconcile(T0, &[]);
+    let action = r.executed("web", "restart").expect("a start");
+    assert_eq!(action["outcome"], "failed", "{action}");
+    let reason = action["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("working directory `/etc/passwd`: not a directory"),
+        "{reason}"
+    );
 }

@@ -175,3 +175,37 @@ fn a_failed_start_is_retried_with_backoff_until_it_runs() {
     let r = n.reconcile(&at(11, 0), &[]);
     assert_eq!(r.code, 0, "verified and nominal: {:?}", r.events);
 }
+
+/// A walk found `diff --live` calling a stopped service a difference
+/// (`-service web: running` / `+service web: stopped (no process)`, exit
+/// 2) while every run calls it nominal: the operator asked for it.
+#[test]
+fn diff_shows_a_stopped_service_as_asked_not_as_drift() {
+    let mut n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.52\"]\n");
+    n.reconcile(T0, &[]);
+    let first = n.spawned_pid("web").expect("spawned");
+    let r = act(&n, "stop", &at(0, 30), &["testnode/web"]);
+    assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
+    assert!(wait_until(|| !alive(first)));
+    let out = n.cli(&["diff", "--live"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text, "", "nothing differs");
+    let out = n.cli(&["diff", "--live", "--output", "json"]);
+    let row: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row["differs"], false, "{row}");
+    assert!(
+        row["desired"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("service web: stopped by operator")),
+        "{row}"
+    );
+    // Started again, it is desired running as before.
+    let r = act(&n, "start", &at(1, 0), &["testnode/web"]);
+    assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
+    // Tracked, so that the node's drop ends it.
+    assert!(n.spawned_pid("web").is_some_and(alive));
+    let out = n.cli(&["diff", "--live"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

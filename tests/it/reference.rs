@@ -117,3 +117,97 @@ fn every_command_has_its_exit_codes() {
         .collect();
     assert!(missing.is_empty(), "not in exit-codes.md: {missing:?}");
 }
+
+/// Every file under `dir` (recursively), with its text.
+fn texts(dir: &Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().flatten().collect();
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let path = e.path();
+        if path.is_dir() {
+            texts(&path, out);
+        } else if let Ok(text) = fs::read_to_string(&path) {
+            out.push((path, text));
+        }
+    }
+}
+
+/// A clone has no SPEC.md: the code and the docs cite the docs of the
+/// repository (docs/reference/…), never a section of the contract, and
+/// the README and the configuration page do not send readers to it.
+/// Every docs/… path cited in src/ exists.
+#[test]
+fn the_code_and_docs_cite_the_repository_docs_not_the_contract() {
+    let root = repo_root();
+    let mut files = vec![];
+    texts(&root.join("src"), &mut files);
+    texts(&root.join("docs"), &mut files);
+    files.push((
+        root.join("README.md"),
+        fs::read_to_string(root.join("README.md")).unwrap(),
+    ));
+    assert!(files.len() > 100, "{} files", files.len());
+    let mut cited = BTreeSet::new();
+    for (path, text) in &files {
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains("SPEC §") && !line.contains("SPEC.md"),
+                "{}:{}: {line}",
+                path.display(),
+                n + 1
+            );
+        }
+        if path.starts_with(root.join("src")) {
+            for word in text.split(|c: char| c.is_whitespace() || "(),;\"`".contains(c)) {
+                if word.starts_with("docs/") && word.ends_with(".md") {
+                    cited.insert(word.to_string());
+                }
+            }
+        }
+    }
+    assert!(cited.contains("docs/reference/behaviour.md"), "{cited:?}");
+    for doc in &cited {
+        assert!(
+            root.join(doc).is_file(),
+            "src/ cites {doc}, which does not exist"
+        );
+    }
+    // The sections of behaviour.md that src/ names exist.
+    let behaviour = fs::read_to_string(root.join("docs/reference/behaviour.md")).unwrap();
+    let headings: BTreeSet<&str> = behaviour
+        .lines()
+        .filter_map(|l| {
+            l.trim_start_matches('#')
+                .strip_prefix(' ')
+                .filter(|_| l.starts_with('#'))
+        })
+        .collect();
+    for (path, text) in files
+        .iter()
+        .filter(|(p, _)| p.starts_with(root.join("src")))
+    {
+        // Comments joined into one line: a citation may wrap.
+        let flat: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                let l = l.trim_start();
+                ["//! ", "/// ", "// "]
+                    .iter()
+                    .find_map(|m| l.strip_prefix(m))
+                    .unwrap_or(l)
+            })
+            .collect();
+        let flat = flat.join(" ");
+        for cite in flat.split("docs/reference/behaviour.md, \"").skip(1) {
+            let Some((section, _)) = cite.split_once('"') else {
+                continue;
+            };
+            let section = section.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                headings.contains(section.as_str()),
+                "{} cites behaviour.md \"{section}\", which has no such section",
+                path.display()
+            );
+        }
+    }
+}

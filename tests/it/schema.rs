@@ -200,3 +200,327 @@ fn the_schema_refuses_what_the_loader_refuses() {
         .collect();
     assert!(missing.is_empty(), "accepted by the schema: {missing:?}");
 }
+
+/// The schema, written where a test can name it.
+fn schema_file(dir: &Path) -> PathBuf {
+    let out = bin().arg("schema").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let path = dir.join("services.schema.json");
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+/// python-jsonschema's `best_match`, the error a tool shows first, names
+/// the real problem of a bad value: optional fields are not `anyOf [X,
+/// null]`, which reduced every error to "is not valid under any of the
+/// given schemas". Each case: the file, where, and what the error says.
+#[test]
+fn best_match_names_the_real_problem() {
+    let cases = [
+        (
+            "supervisor:\n  idle_timeout: 30\n",
+            "supervisor/idle_timeout",
+            "30 is not of type 'string'",
+        ),
+        (
+            "services:\n  web:\n    health:\n      timeout: 5\n",
+            "services/web/health/timeout",
+            "5 is not of type 'string'",
+        ),
+        (
+            "services:\n  web:\n    pinned: yes\n",
+            "services/web/pinned",
+            "'yes' is not of type 'boolean'",
+        ),
+        (
+            "services:\n  web:\n    memory: true\n",
+            "services/web/memory",
+            "True is not of type 'integer', 'string'",
+        ),
+        (
+            "services:\n  web:\n    memory: 8XB\n",
+            "services/web/memory",
+            "'8XB' does not match",
+        ),
+        (
+            "supervisor:\n  memory_pressure: 1.5\n",
+            "supervisor/memory_pressure",
+            "1.5 is greater than the maximum of 1",
+        ),
+        (
+            "services:\n  web:\n    restart: systemctl restart web\n",
+            "services/web/restart",
+            "is not of type 'array'",
+        ),
+        (
+            "services:\n  web:\n    activity: conections\n",
+            "services/web/activity",
+            "'connections' was expected",
+        ),
+        (
+            "services:\n  web:\n    activity: {metrics: \"ftp://x\"}\n",
+            "services/web/activity/metrics",
+            "'ftp://x' does not match",
+        ),
+        (
+            "services:\n  web:\n    process:\n      pidfile: 7\n",
+            "services/web/process/pidfile",
+            "7 is not of type 'string'",
+        ),
+        (
+            "supervisor:\n  webhooks:\n    - {url: \"http://x\", events: [nope]}\n",
+            "supervisor/webhooks/0/events/0",
+            "'nope' is not one of",
+        ),
+    ];
+    let probe = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        skip("python3 with the jsonschema module (apt python3-jsonschema)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_file(dir.path());
+    let docs: Vec<serde_json::Value> = cases.iter().map(|(yaml, _, _)| as_json(yaml)).collect();
+    std::fs::write(
+        dir.path().join("docs.json"),
+        serde_json::to_string(&docs).unwrap(),
+    )
+    .unwrap();
+    let script = r#"
+import json, sys, jsonschema
+from jsonschema.exceptions import best_match
+v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+for doc in json.load(open(sys.argv[2])):
+    e = best_match(v.iter_errors(doc))
+    print(json.dumps(None if e is None else ["/".join(str(p) for p in e.absolute_path), e.message]))
+"#;
+    let run = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .arg(dir.path().join("docs.json"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let got: Vec<serde_json::Value> = String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), cases.len());
+    for ((yaml, at, says), got) in cases.iter().zip(&got) {
+        assert!(!loader_accepts("n1", yaml), "the loader refuses:\n{yaml}");
+        assert_eq!(got[0], *at, "{yaml}{got}");
+        let message = got[1].as_str().unwrap();
+        assert!(message.contains(says), "{yaml}{message}");
+        assert!(
+            !message.contains("any of the given schemas"),
+            "{yaml}{message}"
+        );
+    }
+}
+
+/// A yaml-language-server: `SUPERVISORCTL_YAML_LANGUAGE_SERVER` (`.ci/run`
+/// sets it), else the one `tests/tools/yaml-language-server.sh` left in the
+/// test cache.
+fn yaml_language_server() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SUPERVISORCTL_YAML_LANGUAGE_SERVER") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    let cache = std::env::var_os("SUPERVISORCTL_TEST_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/supervisorctl-tests"))
+        })?;
+    let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("yaml-language-server-")
+        })
+        .map(|e| e.path().join("node_modules/.bin/yaml-language-server"))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// What yaml-language-server says of `yaml` (a modeline naming the schema
+/// is put first): its diagnostics (line, message; lines count from the
+/// modeline, 0-based) and the hover text at each (line, column).
+fn ask_the_language_server(
+    server: &Path,
+    yaml: &str,
+    hovers: &[(usize, usize)],
+) -> (Vec<(u64, String)>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    schema_file(dir.path());
+    let file = dir.path().join("services.yaml");
+    std::fs::write(
+        &file,
+        format!("# yaml-language-server: $schema=./services.schema.json\n{yaml}"),
+    )
+    .unwrap();
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/tools/yamlls-check.py"))
+        .arg(server)
+        .arg(&file)
+        .args(hovers.iter().map(|(l, c)| format!("{l}:{c}")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diagnostics = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let hovers = v["hovers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_string())
+        .collect();
+    (diagnostics, hovers)
+}
+
+/// Through the language server editors run, over LSP: a shipped file has
+/// no diagnostics; a bad file gets one per problem, each naming it (not
+/// "string | null"); hovering a field shows its description (the field
+/// table's meaning).
+#[test]
+fn the_yaml_language_server_validates_and_describes_with_the_schema() {
+    let Some(server) = yaml_language_server() else {
+        skip("yaml-language-server: run `bash tests/tools/yaml-language-server.sh` once (npm)");
+        return;
+    };
+    let shipped = std::fs::read_to_string(repo_root().join("hosts/gpu-box/services.yaml")).unwrap();
+    let (diagnostics, _) = ask_the_language_server(&server, &shipped, &[]);
+    assert!(diagnostics.is_empty(), "hosts/gpu-box: {diagnostics:?}");
+
+    let bad = "supervisor:\n  idle_timeout: 30\nservices:\n  web:\n    prot: http\n    pinned: true\n    memory: 8XB\n";
+    // Lines (0-based, after the modeline): 2 idle_timeout, 5 prot, 6 pinned, 7 memory.
+    let (diagnostics, hovers) = ask_the_language_server(&server, bad, &[(6, 6), (2, 4)]);
+    let on = |line: u64| -> Vec<&str> {
+        diagnostics
+            .iter()
+            .filter(|(l, _)| *l == line)
+            .map(|(_, m)| m.as_str())
+            .collect()
+    };
+    assert_eq!(
+        on(2),
+        ["Incorrect type. Expected \"string\"."],
+        "{diagnostics:?}"
+    );
+    assert_eq!(on(5), ["Property prot is not allowed."], "{diagnostics:?}");
+    assert!(
+        on(7)
+            .iter()
+            .any(|m| m.contains("does not match the pattern")),
+        "{diagnostics:?}"
+    );
+    assert_eq!(diagnostics.len(), 3, "{diagnostics:?}");
+    assert!(hovers[0].contains("Keep it: never evicted"), "{hovers:?}");
+    assert!(
+        hovers[1].contains("A running model without activity"),
+        "{hovers:?}"
+    );
+}
+
+/// Every field path of the schema (`services.<name>.health.timeout`),
+/// following `$ref`s, maps (`<name>`), lists (`[]`) and `if`/`else`.
+fn schema_paths(
+    root: &serde_json::Value,
+    node: &serde_json::Value,
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
+    let node = match node["$ref"].as_str() {
+        Some(r) => {
+            let name = r.trim_start_matches("#/$defs/");
+            &root["$defs"][name]
+        }
+        None => node,
+    };
+    for (name, prop) in node["properties"].as_object().into_iter().flatten() {
+        let path = format!("{prefix}{name}");
+        out.push(path.clone());
+        schema_paths(root, prop, &format!("{path}."), out);
+    }
+    if node["additionalProperties"].is_object() {
+        schema_paths(
+            root,
+            &node["additionalProperties"],
+            &format!("{prefix}<name>."),
+            out,
+        );
+    }
+    if node["items"].is_object() {
+        let list = format!("{}[].", prefix.trim_end_matches('.'));
+        schema_paths(root, &node["items"], &list, out);
+    }
+    for branch in ["then", "else"] {
+        if node[branch].is_object() {
+            schema_paths(root, &node[branch], prefix, out);
+        }
+    }
+}
+
+/// docs/reference/services-yaml.md documents every field of the schema,
+/// and no field the schema does not have.
+#[test]
+fn the_field_reference_documents_exactly_the_schema() {
+    let out = bin().arg("schema").output().unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut in_schema = vec![];
+    schema_paths(&schema, &schema, "", &mut in_schema);
+    in_schema.sort();
+    let doc = std::fs::read_to_string(repo_root().join("docs/reference/services-yaml.md")).unwrap();
+    // The field tables: under "## Fields".
+    let doc = doc.split("\n## Fields\n").nth(1).expect("a Fields section");
+    let mut documented: Vec<String> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once("` |"))
+        .map(|(path, _)| path.to_string())
+        .collect();
+    documented.sort();
+    assert!(in_schema.len() >= 75, "{in_schema:?}");
+    let missing: Vec<&String> = in_schema
+        .iter()
+        .filter(|p| !documented.contains(p))
+        .collect();
+    let extra: Vec<&String> = documented
+        .iter()
+        .filter(|p| !in_schema.contains(p))
+        .collect();
+    assert!(missing.is_empty(), "not in the reference: {missing:?}");
+    assert!(extra.is_empty(), "documented, not in the schema: {extra:?}");
+    // Each row: type, default, meaning and example filled in.
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        assert!(
+            cells.len() >= 5 && cells.iter().all(|c| !c.trim().is_empty()),
+            "{line}"
+        );
+    }
+}

@@ -252,3 +252,35 @@ fn a_world_replaced_by_a_rename_is_still_watched() {
     assert_eq!(child.stop(), Some(0));
     assert!(woke, "a change in the swapped-in world went unseen");
 }
+
+#[test]
+fn a_kill_seen_by_watch_is_reported_with_its_signal() {
+    let mut n =
+        Node::new("services:\n  svc:\n    spawn: [sleep, \"3600.34\"]\n    start_grace: 1s\n");
+    write_file(
+        &n.path(&format!("world/nodes/{NODE}.json")),
+        r#"{"status":"online","last_seen":"2099-01-01T00:00:00Z"}"#,
+    );
+    let child = Watching::start(&n, &["watch"]);
+    assert!(wait_until(|| runs(&n) == 1), "the first run");
+    let first = n.spawned_pid("svc").expect("the first run spawned it");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    // The exit wakes `watch`; the run it starts sees the monitor's record.
+    assert!(wait_until(|| runs(&n) >= 2), "no run after the kill");
+    child.stop();
+    let _ = n.spawned_pid("svc");
+    let log = std::fs::read_to_string(n.state().join("events.jsonl")).unwrap();
+    let second: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.contains("\"run_finished\""))
+        .skip(1)
+        .collect();
+    assert!(
+        second.iter().any(|l| l.contains("killed by SIGKILL")),
+        "the cause of the exit is lost:\n{log}"
+    );
+}

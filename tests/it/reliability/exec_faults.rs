@@ -60,6 +60,12 @@ fn an_event_log_that_is_a_symlink_or_fifo_executes_nothing() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{kind}: {stderr}");
         assert!(stderr.contains("events.jsonl"), "{kind}: {stderr}");
+        // A FIFO with no reader used to read "no such device or address".
+        let why = match kind {
+            "symlink" => "is a symbolic link",
+            _ => "not a regular file",
+        };
+        assert!(stderr.contains(why), "{kind}: {stderr}");
         assert_eq!(
             node.ran(),
             0,

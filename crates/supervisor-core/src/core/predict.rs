@@ -1,0 +1,224 @@
+//! Failure prediction (`failure_predicted`, docs/operator-guide.md, "Failure prediction"): per service a bounded
+//! series of memory, GPU memory and health-probe latency samples, per GPU
+//! one of temperature, kept across runs in the checkpoint. When a
+//! least-squares line over at least [`MIN_SAMPLES`] samples fits well
+//! (r² ≥ [`MIN_R2`]), rises, and projects the metric past its threshold
+//! within `predict_horizon`, the run reports it, with a recommendation.
+//! It never proposes an action and never changes the run's state. A
+//! prediction is reported again only when its projected time moves
+//! materially ([`material`]). Pure.
+mod fit;
+mod sample;
+
+use chrono::{DateTime, Duration, Utc};
+
+pub use fit::{fit, Fit};
+pub use sample::{GPU_MEMORY, GPU_TEMPERATURE, MEMORY, PROBE_LATENCY};
+
+use super::availability::ts;
+use super::NodeCtx;
+use crate::checkpoint::trends::{Predicted, Sample};
+use crate::checkpoint::{Checkpoint, Trends};
+use crate::events::{Event, EventKind};
+
+/// Fewer samples than this predict nothing.
+pub const MIN_SAMPLES: usize = 4;
+/// A fit below this r² is noise: it predicts nothing.
+pub const MIN_R2: f64 = 0.9;
+/// The GPU temperature a prediction warns of, in °C.
+pub const GPU_TEMPERATURE_LIMIT_C: f64 = 85.0;
+/// A repeat needs the projection to move at least this much.
+const MIN_MOVE: Duration = Duration::minutes(5);
+
+/// One metric projected past its threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub metric: &'static str,
+    pub service: Option<String>,
+    pub gpu_index: Option<u32>,
+    pub fit: Fit,
+    /// The value the projection starts from (now) and the threshold, in
+    /// the metric's unit.
+    pub current: f64,
+    pub threshold: f64,
+    pub projected_at: DateTime<Utc>,
+    /// `restart_when_quiet`, `evict_lower_priority` or `investigate`.
+    pub recommended: &'static str,
+    /// The model to evict first, for `evict_lower_priority`.
+    pub evict: Option<String>,
+    pub reason: String,
+    pub advice: String,
+}
+
+/// Where a projection starts: the metric's value and when it was measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct From {
+    pub value: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// When a value rising at `fit.slope` from `from` reaches `threshold`:
+/// only for a good rising fit over enough samples, a threshold not reached
+/// yet, and a crossing after `now` and within `horizon` of it.
+pub fn crossing(
+    fit: &Fit,
+    from: From,
+    threshold: f64,
+    now: DateTime<Utc>,
+    horizon: std::time::Duration,
+) -> Option<DateTime<Utc>> {
+    let good = fit.samples >= MIN_SAMPLES && fit.r2 >= MIN_R2 && fit.slope > 0.0;
+    if !good || from.value >= threshold {
+        return None;
+    }
+    let secs = ((threshold - from.value) / fit.slope).round();
+    // Seconds from `from.at` to the end of the horizon.
+    let limit = (now - from.at).num_seconds() as f64 + horizon.as_secs_f64();
+    if secs > limit {
+        return None;
+    }
+    // Checked: a horizon of centuries must not overflow the calendar.
+    let at = from
+        .at
+        .checked_add_signed(Duration::try_seconds(secs as i64)?)?;
+    (at > now).then_some(at)
+}
+
+/// A series whose last sample is older than the horizon says nothing
+/// about now (the observer stopped reporting it).
+pub fn fresh(last: DateTime<Utc>, now: DateTime<Utc>, horizon: std::time::Duration) -> bool {
+    // A horizon too long for the calendar keeps every series.
+    Duration::from_std(horizon).map_or(true, |h| now - last <= h)
+}
+
+/// Whether a projection `new` differs enough from the one last reported to
+/// say it again: by more than 5 minutes, or by more than a tenth of the
+/// time that was left when that is longer.
+pub fn material(prev: Option<&Predicted>, new: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let Some(p) = prev else { return true };
+    let moved = (new - p.projected_at).abs();
+    let left = (p.projected_at - now).max(Duration::zero());
+    moved > MIN_MOVE.max(left / 10)
+}
+
+/// Samples this run's observations of one node into the checkpoint (the
+/// services' entries already hold this run's state) and returns the
+/// `failure_predicted` events to report. With `predictive: false` it
+/// forgets every series of the node instead.
+pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
+    let node = ctx.node;
+    let now = ctx.input.now;
+    if !node.settings.predictive {
+        for v in &ctx.views {
+            if let Some(st) = checkpoint.services.get_mut(&v.key) {
+                st.trends = Trends::default();
+            }
+        }
+        let prefix = format!("{}/", node.name);
+        checkpoint.gpus.retain(|k, _| !k.starts_with(&prefix));
+        return vec![];
+    }
+    let horizon = node.settings.predict_horizon;
+    // A fit of a series that is not stale, and its last sample.
+    let fitted = |s: &[Sample]| {
+        let last = s.last().filter(|l| fresh(l.at, now, horizon))?;
+        Some((fit(s)?, last.v))
+    };
+    let mut events = vec![];
+    for v in &ctx.views {
+        let Some(st) = checkpoint.services.get_mut(&v.key) else {
+            continue;
+        };
+        sample::service(&mut st.trends, v, now, sample::spacing(&node.settings));
+        let found = [MEMORY, GPU_MEMORY, PROBE_LATENCY].map(|m| {
+            let (f, last) = fitted(st.trends.series.get(m)?)?;
+            rules::service(ctx, v, m, f, last)
+        });
+        for (metric, p) in [MEMORY, GPU_MEMORY, PROBE_LATENCY].into_iter().zip(found) {
+            events.extend(settle(&mut st.trends, metric, p, now, &node.name));
+        }
+    }
+    sample::gpus(ctx, checkpoint);
+    for index in ctx.resources.gpus.iter().map(|g| g.index) {
+        let key = sample::gpu_key(&node.name, index);
+        let Some(trends) = checkpoint.gpus.get_mut(&key) else {
+            continue;
+        };
+        let p = trends
+            .series
+            .get(GPU_TEMPERATURE)
+            .and_then(|s| fitted(s))
+            .and_then(|(f, last)| rules::temperature(ctx, index, f, last));
+        events.extend(settle(trends, GPU_TEMPERATURE, p, now, &node.name));
+    }
+    events
+}
+
+/// Keeps what `metric` predicts now in `trends` and returns the event when
+/// it is news: a first prediction, or one that moved materially.
+fn settle(
+    trends: &mut Trends,
+    metric: &str,
+    p: Option<Prediction>,
+    now: DateTime<Utc>,
+    node: &str,
+) -> Option<Event> {
+    let Some(p) = p else {
+        trends.predicted.remove(metric);
+        return None;
+    };
+    if !material(trends.predicted.get(metric), p.projected_at, now) {
+        return None;
+    }
+    trends.predicted.insert(
+        metric.to_string(),
+        Predicted {
+            projected_at: p.projected_at,
+            emitted_at: now,
+            threshold: p.threshold,
+            slope: p.fit.slope,
+            recommended: p.recommended.to_string(),
+        },
+    );
+    Some(p.event(node))
+}
+
+/// `x` rounded to `places` decimals: stable, readable numbers in events.
+fn round(x: f64, places: i32) -> f64 {
+    let k = 10f64.powi(places);
+    (x * k).round() / k
+}
+
+impl Prediction {
+    /// Bytes as an integer; milliseconds and °C to three decimals.
+    fn number(&self, x: f64) -> serde_json::Value {
+        match self.metric {
+            MEMORY | GPU_MEMORY => (x.round() as u64).into(),
+            _ => round(x, 3).into(),
+        }
+    }
+
+    pub fn event(&self, node: &str) -> Event {
+        Event::new(
+            EventKind::FailurePredicted,
+            Some(node),
+            self.service.as_deref(),
+        )
+        .with("metric", self.metric)
+        .with("slope", round(self.fit.slope, 6))
+        .with("projected_at", ts(self.projected_at))
+        .with("threshold", self.number(self.threshold))
+        .with("current", self.number(self.current))
+        .with("r2", round(self.fit.r2, 4))
+        .with("samples", self.fit.samples)
+        .with("recommended", self.recommended)
+        .with_some("evict", self.evict.clone())
+        .with_some("gpu_index", self.gpu_index)
+        .with("reason", self.reason.as_str())
+        .with("advice", self.advice.as_str())
+    }
+}
+
+mod rules;
+#[cfg(test)]
+mod tests;

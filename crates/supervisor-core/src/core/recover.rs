@@ -1,0 +1,154 @@
+//! Counting what an interrupted run did (docs/reference/behaviour.md, "Record before act"): every
+//! intent that no saved checkpoint counts yet is folded into the checkpoint
+//! before the run decides, as if its action had run and its outcome were
+//! unknown. Pure: the intents come in as data.
+//!
+//! Counting an intent whose action never ran is the safe error: it costs
+//! one restart attempt, never an extra restart.
+use chrono::{DateTime, Utc};
+
+use crate::checkpoint::{key, Checkpoint, LastAction};
+use crate::events::{Event, EventKind};
+use crate::intent::Intent;
+
+/// Folds the intents `cp` does not count yet into it; one `intent_recovered`
+/// event for each. Intents of services no longer declared are counted too
+/// (the checkpoint forgets them later, as for any removed service).
+pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> Vec<Event> {
+    let mut events = vec![];
+    for i in intents.iter().filter(|i| i.run_seq >= cp.next_seq) {
+        // A clock that went backwards: an intent "from the future" counts as now.
+        let at = i.at.min(now);
+        let service = Some(i.service.as_str()).filter(|s| !s.is_empty());
+        events.push(
+            Event::new(EventKind::IntentRecovered, Some(&i.node), service)
+                .with("action", i.action.as_str())
+                .with_some("pid", i.pid)
+                .with("attempt", i.attempt)
+                .with("at", crate::fmt::ts(at))
+                .with("interrupted_run_seq", i.run_seq)
+                .with(
+                    "reason",
+                    "a run was interrupted after recording this action and before recording its outcome; counted as an attempt",
+                ),
+        );
+        if matches!(i.action.as_str(), "stop_removed" | "evict_orphan") {
+            // A removed service or an orphan: the next run finds its
+            // process, or not; no service's state to fold it into.
+            continue;
+        }
+        let st = cp.services.entry(key(&i.node, &i.service)).or_default();
+        match i.action.as_str() {
+            "restart" | "preload" => {
+                if i.action == "restart" {
+                    st.restart_attempts = st.restart_attempts.max(i.attempt);
+                    st.last_restart_at = Some(st.last_restart_at.map_or(at, |t| t.max(at)));
+                }
+                // It may have started: wait for an observation newer than it.
+                st.mark_started(&i.action, at);
+            }
+            // It may be gone: never restart it as dead before activity.
+            "evict" => st.mark_evicted(at),
+            _ => {}
+        }
+        st.last_action = Some(LastAction {
+            action: i.action.clone(),
+            at,
+            outcome: "interrupted".into(),
+        });
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Health;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn intent(run_seq: u64, action: &str, attempt: u32) -> Intent {
+        Intent {
+            run_seq,
+            at: t("2026-01-01T00:00:00Z"),
+            node: "n".into(),
+            service: "s".into(),
+            action: action.into(),
+            attempt,
+            pid: None,
+        }
+    }
+
+    #[test]
+    fn an_uncounted_restart_counts_as_its_attempt() {
+        let mut cp = Checkpoint {
+            next_seq: 10,
+            ..Checkpoint::default()
+        };
+        let ev = recover(
+            &mut cp,
+            &[intent(10, "restart", 2)],
+            t("2026-01-01T00:01:00Z"),
+        );
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, crate::events::EventKind::IntentRecovered);
+        let st = &cp.services["n/s"];
+        assert_eq!(st.restart_attempts, 2);
+        assert_eq!(st.health, Health::Unknown);
+        assert_eq!(st.last_action.as_ref().unwrap().outcome, "interrupted");
+        // Recovering twice counts once.
+        recover(
+            &mut cp,
+            &[intent(10, "restart", 2)],
+            t("2026-01-01T00:01:00Z"),
+        );
+        assert_eq!(cp.services["n/s"].restart_attempts, 2);
+    }
+
+    #[test]
+    fn an_intent_of_a_finished_run_is_ignored() {
+        let mut cp = Checkpoint {
+            next_seq: 11,
+            ..Checkpoint::default()
+        };
+        assert!(recover(
+            &mut cp,
+            &[intent(10, "restart", 1)],
+            t("2026-01-02T00:00:00Z")
+        )
+        .is_empty());
+        assert!(cp.services.is_empty());
+    }
+
+    #[test]
+    fn a_future_intent_counts_as_now() {
+        let mut cp = Checkpoint::default();
+        let now = t("2025-12-01T00:00:00Z");
+        recover(&mut cp, &[intent(1, "restart", 1)], now);
+        assert_eq!(cp.services["n/s"].last_restart_at, Some(now));
+    }
+
+    #[test]
+    fn an_interrupted_eviction_marks_the_model_evicted() {
+        let mut cp = Checkpoint::default();
+        recover(&mut cp, &[intent(1, "evict", 0)], t("2026-01-01T00:00:00Z"));
+        assert_eq!(cp.services["n/s"].health, Health::Evicted);
+    }
+
+    #[test]
+    fn an_interrupted_orphan_eviction_is_reported_and_touches_no_service() {
+        let mut cp = Checkpoint::default();
+        let orphan = Intent {
+            service: String::new(),
+            pid: Some(4242),
+            ..intent(1, "evict_orphan", 0)
+        };
+        let ev = recover(&mut cp, &[orphan], t("2026-01-01T00:00:00Z"));
+        assert_eq!(ev[0].service, None);
+        assert_eq!(ev[0].fields["pid"], 4242);
+        assert_eq!(ev[0].fields["action"], "evict_orphan");
+        assert!(cp.services.is_empty());
+    }
+}

@@ -1,0 +1,418 @@
+//! Settling a run: folds execution outcomes (data) into the checkpoint and
+//! lays the run's events out in the order docs/reference/behaviour.md, "Drift and policies" fixes. Pure.
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::thrash::Doubled;
+pub(super) use label::label;
+
+mod label;
+pub mod repeats;
+use super::types::*;
+use super::{Decision, Mode};
+use crate::checkpoint::ProcessIdentity;
+use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};
+use crate::desired::{Fleet, Start};
+use crate::events::{Event, EventKind};
+
+/// What the executor did with one action it was told to execute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub success: bool,
+    pub reason: String,
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    /// The process started, for spawns.
+    pub spawned: Option<ProcessIdentity>,
+    /// A start that has not failed yet: reported as `started`, and verified
+    /// by a later run (`action_verified`), never as `success` now.
+    pub started: bool,
+}
+
+/// The summary state of docs/reference/behaviour.md, "Drift and policies", ordered by how bad it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Summary {
+    Nominal,
+    Degraded,
+    Reconciling,
+    Unstable,
+}
+
+impl Summary {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Summary::Nominal => "nominal",
+            Summary::Degraded => "degraded",
+            Summary::Reconciling => "reconciling",
+            Summary::Unstable => "unstable",
+        }
+    }
+}
+
+pub struct Settled {
+    /// Every event of the run but `run_finished`, in order.
+    pub events: Vec<Event>,
+    /// The signal that stopped execution early (`run_finished` says so).
+    pub interrupted: Option<&'static str>,
+    pub checkpoint: Checkpoint,
+    pub summary: Summary,
+    pub counts: Value,
+}
+
+/// What the executor did, as data for [`settle`].
+#[derive(Debug, Clone, Default)]
+pub struct Execution {
+    /// For each planned action in plan order (None: not executed).
+    pub outcomes: Vec<Option<Outcome>>,
+    /// For each of the decision's removals, in order (None: not executed).
+    pub removals: Vec<Option<Outcome>>,
+    /// For each orphan eviction of the plan, node by node (None: not executed).
+    pub orphans: Vec<Option<Outcome>>,
+    /// The signal that stopped execution early, if one did.
+    pub interrupted: Option<&'static str>,
+}
+
+pub fn settle(
+    fleet: &Fleet,
+    decision: Decision,
+    mode: Mode,
+    now: chrono::DateTime<chrono::Utc>,
+    preamble: Vec<Event>,
+    execution: &Execution,
+) -> Settled {
+    let Decision {
+        nodes,
+        mut checkpoint,
+        removals,
+        fallbacks,
+    } = decision;
+    let interrupted = execution.interrupted;
+    let outcomes = &execution.outcomes;
+    let invalid = preamble
+        .iter()
+        .filter(|e| e.kind == EventKind::ObservationInvalid)
+        .count();
+    let mut events = preamble;
+    let mut worst = if invalid > 0 {
+        Severity::Degraded
+    } else {
+        Severity::Nominal
+    };
+    let mut executed = false;
+    let mut outcomes = outcomes.iter();
+    let mut orphan_outcomes = execution.orphans.iter();
+    for node in &nodes {
+        let n = Some(node.name.as_str());
+        events.extend(node.orphans.iter().map(|o| o.event(n)));
+        for d in &node.drifts {
+            events.push(drift_event(n, None, d));
+        }
+        for p in &node.emitted {
+            worst = worst.max(p.severity);
+            events.push(reconcile_event(n, p));
+        }
+        events.extend(super::removed::settle_node(
+            &node.name,
+            &removals,
+            &execution.removals,
+            mode,
+            &mut checkpoint,
+        ));
+        let mut actions = vec![];
+        let o = (&mut orphan_outcomes, mode, interrupted);
+        executed |= super::orphans::settle_node(node, o, &mut events, &mut actions);
+        for sp in &node.services {
+            let s = Some(sp.name.as_str());
+            if let Some(detail) = &sp.half_open {
+                events.push(
+                    Event::new(EventKind::CircuitHalfOpen, n, s).with("reason", detail.as_str()),
+                );
+            }
+            if let Some(v) = &sp.verified {
+                // A start that failed is not "all good", whatever its health
+                // says yet (its failures may not have counted this run).
+                if !v.success {
+                    worst = worst.max(Severity::Degraded);
+                }
+                events.push(
+                    Event::new(EventKind::ActionVerified, n, s)
+                        .with("action", v.action.as_str())
+                        .with("outcome", if v.success { "success" } else { "failed" })
+                        .with("reason", v.reason.as_str())
+                        .with("after_ms", v.after_ms),
+                );
+            }
+            if let Some((from, to, failures)) = sp.health_change {
+                events.push(
+                    Event::new(EventKind::HealthChanged, n, s)
+                        .with("from", from.as_str())
+                        .with("to", to.as_str())
+                        .with("failures", failures)
+                        .with_some(
+                            "reason",
+                            sp.reason.clone().filter(|_| to != Health::Healthy),
+                        ),
+                );
+            }
+            events.extend(sp.tuning.iter().map(|c| c.event(n, s)));
+            for d in &sp.drifts {
+                let mut e = drift_event(n, s, d);
+                if matches!(d.condition, "unhealthy_service" | "missing_service") {
+                    e = e.with_some("reason", sp.reason.clone());
+                }
+                events.push(e);
+            }
+            for c in &sp.conflicts {
+                events.push(
+                    Event::new(EventKind::ConflictResolved, n, s)
+                        .with("winner", pa(c.winner))
+                        .with("loser", pa(c.loser)),
+                );
+            }
+            for p in &sp.emitted {
+                worst = worst.max(p.severity);
+                events.push(reconcile_event(n, p));
+            }
+            for a in &sp.actions {
+                let outcome = outcomes.next().cloned().flatten();
+                let (label, reason) = label(mode, &a.disposition, outcome.as_ref(), interrupted);
+                actions.push(json!({"service": a.service, "action": a.action.as_str(), "outcome": label, "reason": reason}));
+                let mut doubled = None;
+                if let Some(o) = &outcome {
+                    executed = true;
+                    doubled = apply(fleet, &fallbacks, &mut checkpoint, a, o, now);
+                }
+                let reportable =
+                    matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
+                if reportable {
+                    events.push(
+                        Event::new(EventKind::ActionExecuted, n, s)
+                            .with("action", a.action.as_str())
+                            .with("outcome", label)
+                            .with("reason", reason)
+                            .with("exit_code", outcome.as_ref().and_then(|o| o.exit_code))
+                            .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms))
+                            // Who acted, without a join with `reconcile_*`.
+                            .with("policy", a.policy.as_str())
+                            .with_some("forced", a.forced.then_some(true)),
+                    );
+                }
+                if let Some(d) = doubled {
+                    events.push(d.event(n, s));
+                }
+            }
+        }
+        events.extend(node.predictions.iter().cloned());
+        events.push(decision_event(node, actions));
+    }
+    // A start neither verified nor failed yet keeps the run reconciling
+    // (docs/reference/behaviour.md, "Loading"): a service still coming up is not "all good".
+    let unverified = checkpoint
+        .services
+        .values()
+        .any(|s| s.pending.as_ref().is_some_and(|p| p.action != "evict"));
+    let summary = match worst {
+        Severity::Unstable => Summary::Unstable,
+        _ if executed || unverified => Summary::Reconciling,
+        Severity::Degraded => Summary::Degraded,
+        Severity::Nominal => Summary::Nominal,
+    };
+    // A reconcile says a persisting condition once (`repeats`).
+    let (events, unchanged) = match mode {
+        Mode::Reconcile { .. } => {
+            let (kept, keys, left_out) = repeats::suppress(events, &checkpoint.reported);
+            checkpoint.reported = keys;
+            (kept, left_out)
+        }
+        Mode::Check => (events, 0),
+    };
+    let mut counts = counts(&nodes, &events);
+    if unchanged > 0 {
+        counts["unchanged"] = unchanged.into();
+    }
+    Settled {
+        events,
+        interrupted,
+        checkpoint,
+        summary,
+        counts,
+    }
+}
+
+fn pa((policy, action): (Policy, Action)) -> Value {
+    json!({"policy": policy.as_str(), "action": action.as_str()})
+}
+
+fn drift_event(node: Option<&str>, service: Option<&str>, d: &Drift) -> Event {
+    Event::new(EventKind::DriftDetected, node, service)
+        .with("condition", d.condition)
+        .with("detail", d.detail.as_str())
+}
+
+fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
+    Event::new(p.urgency.event_type(), node, p.service.as_deref())
+        .with("condition", p.condition)
+        .with("action", p.action.as_str())
+        .with("policy", p.policy.as_str())
+        .with("reason", p.reason.as_str())
+        .with("severity", p.severity.as_str())
+}
+
+/// Folds one outcome into the checkpoint; a start that doubles a model's
+/// effective idle timeout (thrash) says so.
+fn apply(
+    fleet: &Fleet,
+    fallbacks: &BTreeMap<String, Fallback>,
+    cp: &mut Checkpoint,
+    a: &PlannedAction,
+    o: &Outcome,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Doubled> {
+    let k = key(&a.node, &a.service);
+    if matches!(
+        a.action,
+        Action::ActivateFallback | Action::DeactivateFallback
+    ) && o.success
+    {
+        // The map the core computed is what was written.
+        cp.fallbacks = fallbacks.clone();
+    }
+    let st = cp.services.entry(k).or_default();
+    st.last_action = Some(LastAction {
+        action: a.action.as_str().to_string(),
+        at: now,
+        outcome: match (o.success, o.started) {
+            (true, true) => "started",
+            (true, false) => "success",
+            _ => "failed",
+        }
+        .into(),
+    });
+    let mut doubled = None;
+    match a.action {
+        Action::Restart | Action::Preload => {
+            if a.action == Action::Restart {
+                let max = fleet
+                    .nodes
+                    .get(&a.node)
+                    .map_or(u32::MAX, |n| n.settings.max_restart_attempts);
+                // A half-open trial: the breaker's wait starts again, doubled.
+                if st.restart_attempts >= max {
+                    st.breaker_opened_at = Some(now);
+                    st.breaker_trials += 1;
+                }
+                // A first start is not a restart (`has_run`).
+                st.restart_attempts = st.next_restart_attempt();
+                st.last_restart_at = Some(now);
+            }
+            if o.success {
+                let spec = fleet
+                    .nodes
+                    .get(&a.node)
+                    .and_then(|n| n.services.get(&a.service));
+                if let Some(spec) = spec.filter(|s| s.is_model()) {
+                    doubled = super::thrash::on_start(st, spec.idle_timeout, now);
+                }
+                // Wait for fresh evidence: the next observation decides.
+                st.mark_started(a.action.as_str(), now);
+                let spawned = fleet
+                    .nodes
+                    .get(&a.node)
+                    .and_then(|n| n.services.get(&a.service))
+                    .is_some_and(|s| matches!(s.start, Some(Start::Spawn(_))));
+                if spawned || o.spawned.is_some() {
+                    st.process = o.spawned;
+                    st.spawned = o.spawned.is_some();
+                }
+            }
+        }
+        Action::Evict if o.success => {
+            st.mark_evicted(now);
+            st.pending = Some(PendingCheck {
+                action: "evict".into(),
+                at: now,
+            });
+        }
+        _ => {}
+    }
+    if a.policy == Policy::Operator {
+        super::operator::settle_outcome(st, a.action, o, now);
+    }
+    doubled
+}
+
+/// The most proposals a `decision` lists; the rest are counted in
+/// `proposals_omitted` (a node with a thousand open incidents would write a
+/// thousand advices into every run's audit record).
+const MAX_DECISION_PROPOSALS: usize = 200;
+
+fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
+    // Every proposal that acts or holds back is listed; advice for a person
+    // fills the rest of the bound, in order.
+    let room = MAX_DECISION_PROPOSALS.saturating_sub(
+        node.proposals
+            .iter()
+            .filter(|(p, _)| !p.action.needs_a_person())
+            .count(),
+    );
+    let mut advice = 0;
+    let listed: Vec<_> = node
+        .proposals
+        .iter()
+        .filter(|(p, _)| {
+            !p.action.needs_a_person() || {
+                advice += 1;
+                advice <= room
+            }
+        })
+        .collect();
+    let omitted = node.proposals.len() - listed.len();
+    let proposals: Vec<Value> = listed
+        .into_iter()
+        .map(|(p, v)| {
+            json!({"service": p.service, "policy": p.policy.as_str(), "action": p.action.as_str(),
+                   "condition": p.condition, "verdict": v})
+        })
+        .collect();
+    let conflicts: Vec<Value> = node
+        .services
+        .iter()
+        .flat_map(|s| s.conflicts.iter())
+        .map(|c| json!({"service": c.service, "winner": pa(c.winner), "loser": pa(c.loser)}))
+        .collect();
+    Event::new(EventKind::Decision, Some(&node.name), None)
+        .with("snapshot", node.snapshot.clone())
+        .with("proposals", proposals)
+        .with("conflicts", conflicts)
+        .with("actions", actions)
+        .with_some("proposals_omitted", (omitted > 0).then_some(omitted))
+}
+
+fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {
+    let of = |k: EventKind| events.iter().filter(|e| e.kind == k).count();
+    let outcome = |o: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                e.kind == EventKind::ActionExecuted
+                    && e.fields.get("outcome").and_then(Value::as_str) == Some(o)
+            })
+            .count()
+    };
+    json!({
+        "nodes": nodes.len(),
+        "nodes_offline": nodes.iter().filter(|n| !n.online).count(),
+        "services": nodes.iter().map(|n| n.services.len()).sum::<usize>(),
+        "drift": of(EventKind::DriftDetected),
+        "required": of(EventKind::ReconcileRequired),
+        "recommended": of(EventKind::ReconcileRecommended),
+        "blocked": of(EventKind::ReconcileBlocked),
+        "conflicts": of(EventKind::ConflictResolved),
+        "health_changed": of(EventKind::HealthChanged),
+        "invalid": of(EventKind::ObservationInvalid),
+        "executed": outcome("success") + outcome("started") + outcome("failed"),
+        "failed": outcome("failed"),
+        "skipped": outcome("skipped"),
+    })
+}
