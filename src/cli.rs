@@ -1,5 +1,5 @@
-//! The command line: raw flags (clap) at the edge, resolved into
-//! `RunOptions` (in `commands::dispatch`) before anything runs. Exit codes:
+//! The command line: raw flags (clap), every clap struct of the binary,
+//! resolved once (`crate::resolved`) before anything runs. Exit codes:
 //! `crate::exit`.
 //!
 //! Flags every command uses (`--hosts`, `--world`, `--state-dir`, `--node`,
@@ -13,9 +13,6 @@ use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::events::EventKind;
-
-/// Exit code for an error: bad input, lock held, I/O failure.
-pub const EXIT_ERROR: i32 = crate::exit::ERROR;
 
 type Time = chrono::DateTime<chrono::Utc>;
 
@@ -230,7 +227,7 @@ pub enum Command {
         #[arg(long)]
         live: bool,
         #[command(flatten)]
-        shard: crate::commands::shard::ShardArgs,
+        shard: ShardArgs,
         #[command(flatten)]
         run: RunFlags,
     },
@@ -317,13 +314,13 @@ pub enum Command {
         trust: Trust,
     },
     /// Restart SERVICE now, through the guardrails, and record it (policy: operator)
-    Restart(crate::commands::operator::OperatorArgs),
+    Restart(OperatorArgs),
     /// Stop SERVICE now, through the guardrails, and record it (policy: operator)
-    Stop(crate::commands::operator::OperatorArgs),
+    Stop(OperatorArgs),
     /// Start SERVICE now unless it runs, through the guardrails (policy: operator)
-    Start(crate::commands::operator::OperatorArgs),
+    Start(OperatorArgs),
     /// The last lines of a spawned SERVICE's output (`-n 20 -f`: like `tail -n 20 -F`)
-    Logs(crate::commands::logs::LogsArgs),
+    Logs(LogsArgs),
     /// Close SERVICE's restart circuit and forget its attempts (--tuning: forget its tuned values instead)
     Reset {
         #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
@@ -416,6 +413,45 @@ pub enum Command {
         #[command(flatten)]
         trust: Trust,
     },
+}
+
+/// The arguments of `restart`, `stop` and `start`.
+#[derive(Args, Debug, Clone)]
+pub struct OperatorArgs {
+    /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
+    pub service: String,
+    /// Go past a restart backoff or an open restart circuit (recorded as
+    /// `forced: true`); never past a hold
+    #[arg(long)]
+    pub force: bool,
+    /// Exit once the action ran, without waiting to see the service up
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+/// The arguments of `logs`.
+#[derive(Args, Debug, Clone)]
+pub struct LogsArgs {
+    /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::commands::complete_targets::targets))]
+    pub service: String,
+    /// Keep printing lines as they are appended
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// The last N lines
+    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 50)]
+    pub lines: usize,
+}
+
+/// `check --shard K/N`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShardArgs {
+    /// Check only shard K of N (1 ≤ K ≤ N): a stable slice of the nodes, for a CI matrix
+    #[arg(long, value_name = "K/N", value_parser = crate::commands::shard::parse_shard)]
+    pub shard: Option<(u32, u32)>,
 }
 
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {

@@ -2,6 +2,7 @@
 //! state kept in files. See `docs/ARCHITECTURE.md` for the map.
 pub mod checkpoint;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub use supervisor_core::core;
 pub mod desired;
@@ -20,6 +21,7 @@ pub mod procfs;
 pub mod render;
 pub mod replay;
 pub mod report;
+pub mod resolved;
 pub mod run;
 pub mod store;
 pub mod text;

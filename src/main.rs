@@ -1,10 +1,14 @@
-//! Entry point: parse the command line, run, and map the outcome to an exit code.
-use clap::Parser;
-use supervisorctl::cli::{Cli, EXIT_ERROR};
+//! Entry point: parse the command line, resolve it, run, and turn the
+//! command's [`Exit`] into the process's exit status.
+use std::process::ExitCode;
 
-fn main() {
+use clap::Parser;
+use supervisorctl::cli::Cli;
+use supervisorctl::exit::Exit;
+
+fn main() -> ExitCode {
     // A spawned service's monitor: no flags, no environment file, nothing
-    // of a command's machinery.
+    // of a command's machinery; it exits with its own status.
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == supervisorctl::monitor::MODE)
@@ -20,29 +24,31 @@ fn main() {
         .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => std::process::exit(usage(&e)),
+        Err(e) => return usage(&e).into(),
     };
-    let code = match supervisorctl::commands::dispatch::dispatch(cli) {
-        Ok(code) => code,
+    // A closed stdout is no error: the one writer (`commands::stdout`)
+    // drops what the reader no longer takes, and the command ends with
+    // the exit it would have had (docs/reference/exit-codes.md).
+    match supervisorctl::commands::dispatch::dispatch(cli) {
+        Ok(exit) => exit.into(),
         Err(e) => {
             let message = format!("{e:#}");
             eprintln!(
                 "error: {}",
                 supervisorctl::text::escape_control_lines(&message)
             );
-            EXIT_ERROR
+            Exit::Error.into()
         }
-    };
-    std::process::exit(code);
+    }
 }
 
 /// Prints what clap says: `--help`/`--version` on stdout, exit 0; a usage
 /// error on stderr, exit 1 (2 means degraded, docs/reference/behaviour.md, "Mistakes are errors, not drift").
-fn usage(e: &clap::Error) -> i32 {
+fn usage(e: &clap::Error) -> Exit {
     use clap::error::ErrorKind;
     let _ = e.print();
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-        _ => EXIT_ERROR,
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Ok,
+        _ => Exit::Error,
     }
 }

@@ -9,12 +9,12 @@
 //! user (`prometheus` on Debian). A run that fails keeps the previous gauges
 //! and sets `supervisor_last_run_success 0` ([`run`]). Failing to write the
 //! file is a warning: the run's actions already happened and are recorded.
+use crate::exit::Exit;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::Utc;
 use serde_json::Value;
 
 use crate::checkpoint::{Checkpoint, Health};
@@ -35,22 +35,17 @@ const MAX_BYTES: u64 = 16 << 20;
 /// is durable; a run that fails keeps the previous gauges and sets
 /// `supervisor_last_run_success 0`. A metrics file that cannot be written
 /// is a warning, never the run's failure (its actions already happened).
-pub fn run(opts: &RunOptions) -> Result<i32> {
-    run_pass(opts).map(|p| p.code)
+pub fn run(opts: &RunOptions) -> Result<Exit> {
+    run_pass(opts).map(|p| p.exit)
 }
 
 /// [`run`], with what came of an operator's request.
 pub fn run_pass(opts: &RunOptions) -> Result<crate::run::Pass> {
     let result = crate::run::run_pass(opts);
-    let failed = !matches!(
-        result,
-        Ok(crate::run::Pass {
-            code: 0 | 2 | 3,
-            ..
-        })
-    );
+    // An error, or a pass that ended in one (an interrupted run): exit 1.
+    let failed = !result.as_ref().is_ok_and(|p| p.exit != Exit::Error);
     if let (true, Some(path)) = (failed, &opts.metrics_file) {
-        let now = opts.now.unwrap_or_else(Utc::now);
+        let now = opts.clock.now();
         let previous = read_limited(path).unwrap_or_default();
         publish(
             path,
@@ -391,7 +386,7 @@ mod tests {
     fn circuits_predictions_and_webhook_failures_are_gauges() {
         let mut cp = Checkpoint::default();
         let mut st = ServiceState::default();
-        let at: chrono::DateTime<Utc> = "2026-11-23T12:30:00Z".parse().unwrap();
+        let at: chrono::DateTime<chrono::Utc> = "2026-11-23T12:30:00Z".parse().unwrap();
         st.trends.predicted.insert(
             "memory".into(),
             Predicted {

@@ -19,13 +19,14 @@ fn s<'a>(e: &'a Value, k: &str) -> Cow<'a, str> {
     escape_control(e.get(k).and_then(Value::as_str).unwrap_or(""))
 }
 
-/// Renders a run's events (already stamped) as a plan.
 /// The last line of a plan, for a person at a terminal (a timer's journal
 /// does not need it every run).
 pub const PLAN_HINT: &str =
     "hint: `--output json` prints these as events, one JSON object per line";
 
-pub fn plan(events: &[Value], check: bool) -> String {
+/// Renders a run's events (already stamped) as a plan; `exit`, what the
+/// run exits with, is said on its last line.
+pub fn plan(events: &[Value], check: bool, exit: crate::exit::Exit) -> String {
     let mut out = String::new();
     let mut node = String::new();
     // Drift details already shown for (service, condition): a reconcile line
@@ -228,17 +229,12 @@ pub fn plan(events: &[Value], check: bool) -> String {
             }
             EventKind::RunFinished => {
                 let c = &e["counts"];
-                // An interrupted run exits 1 whatever its state.
-                let code = match e.get("interrupted") {
-                    Some(sig) if !sig.is_null() => crate::exit::ERROR,
-                    _ => crate::exit::of_state(&s(e, "state")),
-                };
                 let n = |v: &serde_json::Value, one: &str, many: &str| {
                     crate::fmt::count(v.as_u64().unwrap_or(0), one, many)
                 };
                 let _ = writeln!(
                     out,
-                    "\nstate: {} (exit {code}; {}, {}, {} drift, {} executed)",
+                    "\nstate: {} (exit {exit}; {}, {}, {} drift, {} executed)",
                     s(e, "state"),
                     n(&c["nodes"], "node", "nodes"),
                     n(&c["services"], "service", "services"),

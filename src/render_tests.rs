@@ -1,6 +1,7 @@
 use serde_json::{json, Value};
 
 use super::plan;
+use crate::exit::Exit;
 
 fn ev(ty: &str, fields: Value) -> Value {
     let mut e = json!({"type": ty, "node": "gpu-box", "service": null});
@@ -19,6 +20,7 @@ fn an_orphan_shows_its_pid_gpu_size_and_escaped_command_line() {
                    "cmdline": "python3 train.py \u{1b}[2J"}),
         )],
         false,
+        Exit::Ok,
     );
     assert!(
         out.contains("(node)")
@@ -34,6 +36,7 @@ fn an_orphan_shows_its_pid_gpu_size_and_escaped_command_line() {
             json!({"pid": 7, "gpu_index": null, "gpu_memory_bytes": 1u64 << 30, "cmdline": "x"}),
         )],
         false,
+        Exit::Ok,
     );
     assert!(
         unknown.contains("pid 7 holds 1.0 GiB on an unknown gpu"),
@@ -48,7 +51,7 @@ fn an_orphan_eviction_names_the_pid_and_its_memory_in_gib() {
         json!({"action": "evict", "outcome": "skipped", "reason": "dry_run", "orphan": true,
                "pid": 31457, "gpu_index": 0, "gpu_memory_bytes": 31_457_280_000u64}),
     );
-    let out = plan(&[executed], false);
+    let out = plan(&[executed], false, Exit::Ok);
     assert!(
         out.contains("skipped     evict orphan pid 31457 (29.3 GiB on gpu 0): dry_run"),
         "{out}"
@@ -59,7 +62,7 @@ fn an_orphan_eviction_names_the_pid_and_its_memory_in_gib() {
         json!({"actions": [{"service": null, "action": "evict", "orphan": true, "pid": 31457,
                             "outcome": "planned", "reason": ""}]}),
     );
-    let out = plan(&[decision], true);
+    let out = plan(&[decision], true, Exit::Ok);
     assert!(out.contains("(node)"), "{out}");
     assert!(
         out.contains("plan   evict orphan pid 31457 planned"),
@@ -83,7 +86,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
         json!({"service": "web", "action": "restart", "condition": "dead",
                "policy": "availability", "severity": "critical", "reason": "no process"}),
     );
-    let out = plan(&[drift, advice.clone(), restart], false);
+    let out = plan(&[drift, advice.clone(), restart], false, Exit::Ok);
     // The drift line above gives the reason.
     assert!(
         out.contains("api                      drift  failed_deployment: image pull failed\n  api                      needs a person: redeploy (required; availability, degraded)\n  web"),
@@ -94,7 +97,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
         "{out}"
     );
     // Without one, a `why:` line does.
-    let out = plan(&[advice], false);
+    let out = plan(&[advice], false, Exit::Ok);
     assert!(
         out.contains("api                      needs a person: redeploy (required; availability, degraded)\n                           why: image pull failed\n"),
         "{out}"
@@ -105,7 +108,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
         json!({"service": "llm", "action": "defer", "condition": "memory_pressure",
                "policy": "safety", "severity": "warning", "reason": "would cross 90%"}),
     );
-    let out = plan(&[defer], false);
+    let out = plan(&[defer], false, Exit::Ok);
     assert!(!out.contains("needs a person"), "{out}");
 }
 
@@ -118,18 +121,19 @@ fn the_summary_counts_agree_with_their_nouns() {
         )
     };
     assert!(
-        plan(&[fin(1)], false).contains("1 node, 1 service, 0 drift, 1 action executed"),
+        plan(&[fin(1)], false, Exit::Ok).contains("1 node, 1 service, 0 drift, 1 action executed"),
         "{}",
-        plan(&[fin(1)], false)
+        plan(&[fin(1)], false, Exit::Ok)
     );
-    assert!(plan(&[fin(2)], false).contains("2 nodes, 2 services, 0 drift, 2 actions executed"));
+    assert!(plan(&[fin(2)], false, Exit::Ok)
+        .contains("2 nodes, 2 services, 0 drift, 2 actions executed"));
 }
 
 #[test]
 fn a_half_open_circuit_is_said_in_words() {
     let half_open = json!({"type": "circuit_half_open", "node": "gpu-box", "service": "web",
         "reason": "circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"});
-    let out = plan(&[half_open], false);
+    let out = plan(&[half_open], false, Exit::Ok);
     assert!(
         out.contains("  web                      circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"),
         "{out}"

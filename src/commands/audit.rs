@@ -2,6 +2,7 @@
 //! the event log (its rotated files too, oldest first), filtered by time,
 //! node and service.
 use crate::events::EventKind;
+use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -50,10 +51,10 @@ impl Query {
 }
 
 /// Prints matching decision records, oldest first; `--limit N` keeps the last N.
-pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
+pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<Exit> {
     let reader = match eventlog::read_all(log) {
         Ok(r) => r,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Exit::Ok),
         // The error names the file (the log or a rotated one).
         Err(e) => return Err(e.into()),
     };
@@ -94,5 +95,5 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<i32> {
         }
     }
     super::stdout::write(&out)?;
-    Ok(0)
+    Ok(Exit::Ok)
 }

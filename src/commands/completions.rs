@@ -3,6 +3,7 @@
 //! `crate::cli`, so they list exactly the commands and flags the binary
 //! accepts; the JSON Schema of `services.yaml`, generated from the types
 //! the loader reads.
+use crate::exit::Exit;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
@@ -12,7 +13,7 @@ use crate::cli::{Cli, Shell};
 /// clap generates, or with `dynamic` one that calls the binary while
 /// completing (`COMPLETE=<shell> supervisorctl -- <words>`), which also
 /// offers node and service names ([`super::complete_targets`]).
-pub fn completions(shell: Shell, dynamic: bool) -> Result<i32> {
+pub fn completions(shell: Shell, dynamic: bool) -> Result<Exit> {
     if dynamic {
         return dynamic_registration(shell);
     }
@@ -25,11 +26,11 @@ pub fn completions(shell: Shell, dynamic: bool) -> Result<i32> {
     };
     clap_complete::generate(generator, &mut cmd, "supervisorctl", &mut out);
     super::stdout::write(&String::from_utf8_lossy(&out))?;
-    Ok(crate::exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// The registration of clap_complete's dynamic engine for `shell`.
-fn dynamic_registration(shell: Shell) -> Result<i32> {
+fn dynamic_registration(shell: Shell) -> Result<Exit> {
     use clap_complete::env::EnvCompleter;
     let mut out = Vec::new();
     let (var, name) = (COMPLETE_VAR, "supervisorctl");
@@ -40,7 +41,7 @@ fn dynamic_registration(shell: Shell) -> Result<i32> {
     }
     .context("cannot write the completion script")?;
     super::stdout::write(&String::from_utf8_lossy(&out))?;
-    Ok(crate::exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// The variable that asks the binary for completions.
@@ -48,7 +49,7 @@ pub const COMPLETE_VAR: &str = "COMPLETE";
 
 /// Prints the man page to stdout: the top-level page, then a section per
 /// command with its own flags.
-pub fn man() -> Result<i32> {
+pub fn man() -> Result<Exit> {
     let cmd = Cli::command();
     let mut out = Vec::new();
     let page = clap_mangen::Man::new(cmd.clone());
@@ -111,7 +112,7 @@ pub fn man() -> Result<i32> {
     page.render_version_section(&mut out)
         .context("cannot render the man page")?;
     super::stdout::write(&title_first(&String::from_utf8_lossy(&out)))?;
-    Ok(crate::exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// The page with `.TH` as its first line: clap_mangen starts every part
@@ -148,7 +149,7 @@ fn roff_text(s: &str) -> String {
 }
 
 /// Prints the JSON Schema of `services.yaml` to stdout.
-pub fn schema() -> Result<i32> {
+pub fn schema() -> Result<Exit> {
     super::stdout::write(&crate::desired::services_schema_json())?;
-    Ok(crate::exit::OK)
+    Ok(Exit::Ok)
 }

@@ -3,6 +3,7 @@
 //! on purpose (a model evicted by a policy, a service an operator stopped);
 //! the actual side is what the world directory says. Identical nodes print
 //! nothing.
+use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -144,7 +145,7 @@ pub fn run(
     cp: &Checkpoint,
     live: Option<(String, String)>,
     json: bool,
-) -> Result<i32> {
+) -> Result<Exit> {
     let world = load_world(world_dir, fleet);
     let mut differs = false;
     let mut out = String::new();
@@ -189,9 +190,5 @@ pub fn run(
         }
     }
     super::stdout::write(&out)?;
-    Ok(if differs {
-        crate::exit::DEGRADED
-    } else {
-        crate::exit::OK
-    })
+    Ok(if differs { Exit::Differs } else { Exit::Ok })
 }

@@ -1,42 +1,34 @@
-//! From parsed flags (`crate::cli`) to the command that runs: flags given
-//! before the command name are merged with the command's own (its own
-//! win), paths are defaulted, and each command gets what it needs.
-use std::path::{Path, PathBuf};
+//! From the command line to the command that runs: the flags are resolved
+//! once (`crate::resolved`: the state directory, the local node, the clock,
+//! the output, the environment's settings), then [`dispatch`] is a table
+//! from each command to the function that runs it with what it needs.
+use std::path::Path;
+use std::time::Duration;
 
-use crate::cli::{BeforeCommand, Cli, Command, Global, LogFlags, OutputArg, RunFlags, EXIT_ERROR};
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, LogFlags, OperatorArgs, OutputArg};
 use crate::commands::{self, overrides::Op};
 use crate::core::{Mode, OperatorAction};
-use crate::run::{EventsTarget, Output, RunOptions};
+use crate::desired::Fleet;
+use crate::exit::Exit;
+use crate::resolved::Resolved;
+use crate::run::RunOptions;
 
-pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    let g = cli.global;
-    let b = cli.before;
-    // The state directory is resolved here, once (`--state-dir`, else the
-    // default for this user); nothing downstream defaults it again.
-    let state = g
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::store::statedir::default_state_dir);
-    let json = g.output == OutputArg::Json;
-    if g.output == OutputArg::Html && !matches!(cli.command, Command::Replay { .. }) {
-        anyhow::bail!(
-            "`--output html` is for `replay` only\n\nhint: `supervisorctl report --out FILE.html` writes the fleet's page"
-        );
-    }
-    commands::stdout::set_json(json);
-    // `--insecure-config` given before the command, or after it.
-    let insecure = |own: bool| own || b.insecure_config;
-    match cli.command {
+pub fn dispatch(cli: Cli) -> Result<Exit> {
+    let (r, command) = crate::resolved::resolve(cli)?;
+    commands::stdout::set_json(r.json());
+    let r = &r;
+    match command {
         Command::Check {
             checkpoint,
             overrides,
             live,
             shard,
-            run,
+            ..
         } => {
-            let mut opts = run_opts(&g, &b, &state, &run, Mode::Check, live, None);
-            opts.checkpoint_file = checkpoint;
-            opts.overrides_file = overrides;
+            let mut opts = run_opts(r, Mode::Check, live, None);
+            (opts.checkpoint_file, opts.overrides_file) = (checkpoint, overrides);
             opts.shard = shard.shard;
             crate::metrics::run(&opts)
         }
@@ -44,326 +36,282 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             dry_run,
             no_probe,
             wait,
-            run,
-        } => crate::metrics::run(&run_opts(
-            &g,
-            &b,
-            &state,
-            &run,
-            Mode::Reconcile { dry_run },
-            !no_probe,
-            wait,
-        )),
-        Command::Validate { trust } => {
-            let insecure = insecure(trust.insecure_config);
-            if json {
-                return commands::validate_json::run(&g.hosts, &g.world, insecure);
-            }
-            match fleet(&g, insecure) {
-                Some(fleet) => commands::validate::run(&fleet, &g.hosts, &g.world),
-                None => Ok(EXIT_ERROR),
-            }
-        }
+            ..
+        } => crate::metrics::run(&run_opts(r, Mode::Reconcile { dry_run }, !no_probe, wait)),
         Command::Watch {
             dry_run,
             no_probe,
             interval,
-            run,
-        } => {
-            let opts = run_opts(
-                &g,
-                &b,
-                &state,
-                &run,
-                Mode::Reconcile { dry_run },
-                !no_probe,
-                Some(std::time::Duration::from_secs(30)),
-            );
-            // Mistakes end `watch` at once instead of failing every pass.
-            let Some((fleet, _)) = crate::run::load_trusted_fleet(&g.hosts, opts.insecure_config)
-            else {
-                return Ok(EXIT_ERROR);
-            };
-            crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
-            commands::watch::watch(&opts, interval)
-        }
-        Command::Status { trust } => {
-            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
-            };
-            commands::status::run(&fleet, &state, json, b.now)
-        }
+            ..
+        } => watch(r, dry_run, !no_probe, interval),
+        Command::Validate { .. } => validate(r),
+        Command::Status { .. } => with_fleet(r, |f| {
+            commands::status::run(f, &r.state, r.json(), r.clock.now())
+        }),
         Command::Events {
             follow,
             lines,
             types,
             log,
-        } => {
-            let (path, window, node, service) = log_query(&g, &b, &state, &log)?;
-            let filter = commands::events::Filter {
-                types,
-                node,
-                service,
-                since: window.0,
-                until: window.1,
-            };
-            commands::events::run(&path, &filter, lines, follow)
-        }
-        Command::Pin { service, trust } => overrides(
-            &g,
-            &state,
-            insecure(trust.insecure_config),
-            Op::Pin,
-            &service,
-            None,
-        ),
-        Command::Unpin { service, trust } => overrides(
-            &g,
-            &state,
-            insecure(trust.insecure_config),
-            Op::Unpin,
-            &service,
-            None,
-        ),
+        } => events(r, &log, types, lines, follow),
+        Command::Pin { service, .. } => overrides(r, Op::Pin, &service, None),
+        Command::Unpin { service, .. } => overrides(r, Op::Unpin, &service, None),
         Command::Hold {
-            service,
-            reason,
-            trust,
-        } => overrides(
-            &g,
-            &state,
-            insecure(trust.insecure_config),
-            Op::Hold,
-            &service,
-            reason,
-        ),
-        Command::Release { service, trust } => overrides(
-            &g,
-            &state,
-            insecure(trust.insecure_config),
-            Op::Release,
-            &service,
-            None,
-        ),
+            service, reason, ..
+        } => overrides(r, Op::Hold, &service, reason),
+        Command::Release { service, .. } => overrides(r, Op::Release, &service, None),
         Command::Reset {
-            service,
-            tuning,
-            trust,
-        } => overrides(
-            &g,
-            &state,
-            insecure(trust.insecure_config),
-            if tuning { Op::ResetTuning } else { Op::Reset },
-            &service,
-            None,
-        ),
-        Command::Diff { live, trust } => {
-            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
-            };
-            let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-            if !live && std::fs::metadata(&g.world).is_err_and(missing) {
-                anyhow::bail!("world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD)", g.world.display());
-            }
-            let probed = if live {
-                let node = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
-                    .unwrap_or_default();
-                Some(commands::diff::probe(&fleet, &node, &state))
-            } else {
-                None
-            };
-            // Models this tool evicted on purpose are desired evicted.
-            let cp = crate::checkpoint::read_for_command(&state)?.unwrap_or_default();
-            commands::diff::run(&fleet, &g.world, &cp, probed, json)
-        }
-        Command::Policies { trust } => {
-            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
-            };
-            let cp = crate::checkpoint::read_for_command(&state)?;
-            commands::policies::run(&fleet, cp.as_ref(), json)
-        }
-        Command::Audit { limit, log } => {
-            let (path, window, node, service) = log_query(&g, &b, &state, &log)?;
-            let q = commands::audit::Query {
-                since: window.0,
-                until: window.1,
-                node,
-                service,
-                limit,
-            };
-            commands::audit::run(&path, &q, json)
-        }
-        Command::Forecast { trust } => {
-            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
-            };
-            commands::forecast::run(&fleet, &state, json)
+            service, tuning, ..
+        } => overrides(r, Op::reset(tuning), &service, None),
+        Command::Diff { live, .. } => with_fleet(r, |f| diff(r, f, live)),
+        Command::Policies { .. } => with_fleet(r, |f| {
+            let cp = crate::checkpoint::read_for_command(&r.state)?;
+            commands::policies::run(f, cp.as_ref(), r.json())
+        }),
+        Command::Audit { limit, log } => audit(r, &log, limit),
+        Command::Forecast { .. } => {
+            with_fleet(r, |f| commands::forecast::run(f, &r.state, r.json()))
         }
         Command::Observe {
-            out,
-            count,
-            every,
-            clock,
-            trust,
-        } => {
-            let Some(fleet) = fleet(&g, insecure(trust.insecure_config)) else {
-                return Ok(EXIT_ERROR);
-            };
-            let name = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?;
-            let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
-                return Ok(EXIT_ERROR); // local_node reports every other case
-            };
-            let now = clock.now.or(b.now);
-            match (count, every) {
-                (Some(count), Some(every)) => {
-                    let max = crate::replay::scenario::MAX_STEPS;
-                    if every.is_zero() || count == 0 || count > max {
-                        anyhow::bail!(
-                            "a recording needs `--every` above 0 and `--count` from 1 to {max} (got --every {}, --count {count})\n\nhint: a scenario holds at most {max} steps; record a longer stretch as several scenarios",
-                            crate::fmt::duration(every)
-                        );
-                    }
-                    commands::record::record(&commands::record::Recording {
-                        fleet: &fleet,
-                        hosts: &g.hosts,
-                        node,
-                        out: &out,
-                        state_dir: &state,
-                        fixed_start: now,
-                        every,
-                        count,
-                    })
-                }
-                // The state directory as every command resolves it: a spawned
-                // service's pid file is there (the shipped observer unit
-                // passes no `--state-dir`).
-                _ => {
-                    commands::observe::run(node, &out, &state, now.unwrap_or_else(chrono::Utc::now))
-                }
-            }
-        }
-        Command::Restart(a) => operator(&g, &b, &state, a, OperatorAction::Restart),
-        Command::Stop(a) => operator(&g, &b, &state, a, OperatorAction::Stop),
-        Command::Start(a) => operator(&g, &b, &state, a, OperatorAction::Start),
-        Command::Logs(a) => {
-            let Some(fleet) = fleet(&g, b.insecure_config) else {
-                return Ok(EXIT_ERROR);
-            };
-            let Some(local) = crate::run::local_node(&fleet, &g.hosts, g.node.as_deref(), true)?
-            else {
-                return Ok(EXIT_ERROR);
-            };
-            commands::logs::run(&fleet, &state, &local, &a)
-        }
-        Command::Report {
-            out,
-            since,
-            events,
-            clock,
-        } => {
-            let now = clock.now.or(b.now).unwrap_or_else(chrono::Utc::now);
-            let log =
-                EventsTarget::from_flag(events.as_deref().or(b.events.as_deref())).log(&state);
-            commands::report::run(&commands::report::Request {
-                hosts: &g.hosts,
-                state_dir: &state,
-                events_log: log,
-                out: &out,
-                now,
-                since: since.resolve(now),
-            })
-        }
+            out, count, every, ..
+        } => with_fleet(r, |f| observe(r, f, &out, count.zip(every))),
+        Command::Restart(a) => operator(r, a, OperatorAction::Restart),
+        Command::Stop(a) => operator(r, a, OperatorAction::Stop),
+        Command::Start(a) => operator(r, a, OperatorAction::Start),
+        Command::Logs(a) => with_fleet(r, |f| match local(r, f)? {
+            Some(local) => commands::logs::run(f, &r.state, &local, &a),
+            None => Ok(Exit::Error),
+        }),
+        Command::Report { out, since, .. } => report(r, &out, since),
         Command::Completions { shell, dynamic } => {
             commands::completions::completions(shell, dynamic)
         }
         Command::Man => commands::completions::man(),
         Command::Schema => commands::completions::schema(),
-        Command::Replay { scenario, trust } if g.output == OutputArg::Html => {
-            crate::replay::run_html(&scenario, insecure(trust.insecure_config))
-        }
-        Command::Replay { scenario, trust } => {
-            let output = if json { Output::Json } else { Output::Human };
-            crate::replay::run(&scenario, output, insecure(trust.insecure_config))
-        }
+        Command::Replay { scenario, .. } => replay(r, &scenario),
     }
 }
 
 /// The options of one `check`/`reconcile` pass.
-fn run_opts(
-    g: &Global,
-    b: &BeforeCommand,
-    state: &Path,
-    run: &RunFlags,
-    mode: Mode,
-    probe: bool,
-    wait: Option<std::time::Duration>,
-) -> RunOptions {
+fn run_opts(r: &Resolved, mode: Mode, probe: bool, wait: Option<Duration>) -> RunOptions {
     RunOptions {
-        hosts: g.hosts.clone(),
-        world: g.world.clone(),
-        state_dir: state.to_path_buf(),
+        hosts: r.hosts.clone(),
+        world: r.world.clone(),
+        state_dir: r.state.clone(),
         checkpoint_file: None,
         overrides_file: None,
-        node: g.node.clone(),
-        now: run.clock.now.or(b.now),
-        output: if g.output == OutputArg::Json {
-            Output::Json
-        } else {
-            Output::Human
-        },
-        events: EventsTarget::from_flag(run.events.as_deref().or(b.events.as_deref())),
+        node: r.node.clone(),
+        clock: r.clock,
+        output: r.run_output(),
+        events: r.events.clone(),
         mode,
         probe,
         wait,
-        metrics_file: run.metrics_file.clone().or_else(|| b.metrics_file.clone()),
-        insecure_config: run.trust.insecure_config || b.insecure_config,
+        metrics_file: r.metrics_file.clone(),
+        insecure_config: r.insecure_config,
         operator: None,
         shard: None,
+        settings: r.settings.clone(),
     }
 }
 
-type Window = (
-    Option<chrono::DateTime<chrono::Utc>>,
-    Option<chrono::DateTime<chrono::Utc>>,
-);
+/// hosts/, loaded the way every command loads it (`run::load_trusted_fleet`:
+/// config errors, then the root trust check), then `f`; exit 1 when it is
+/// refused, with the reasons on stderr. Problems let through by
+/// `--insecure-config` are warnings.
+fn with_fleet(r: &Resolved, f: impl FnOnce(&Fleet) -> Result<Exit>) -> Result<Exit> {
+    let Some((fleet, insecure)) = crate::run::load_trusted_fleet(&r.hosts, r.insecure_config)
+    else {
+        return Ok(Exit::Error);
+    };
+    for p in &insecure {
+        eprintln!("warning: {p} (--insecure-config)");
+    }
+    f(&fleet)
+}
 
-/// What `events` and `audit` read and keep: the log, the time window
-/// (relative times counted back from `--now`, else the clock), the node
-/// (`--node`, or the NODE of `--service NODE/SERVICE`) and the service.
-fn log_query(
-    g: &Global,
-    b: &BeforeCommand,
-    state: &Path,
+/// The local node, which a command that probes or acts here needs: an
+/// error when it names no node of `fleet` (`run::local_node`).
+fn local(r: &Resolved, fleet: &Fleet) -> Result<Option<String>> {
+    crate::run::local_node(fleet, &r.hosts, &r.node, true)
+}
+
+fn watch(r: &Resolved, dry_run: bool, probe: bool, interval: Option<Duration>) -> Result<Exit> {
+    let wait = Some(Duration::from_secs(30));
+    let opts = run_opts(r, Mode::Reconcile { dry_run }, probe, wait);
+    // Mistakes end `watch` at once instead of failing every pass.
+    let Some((fleet, _)) = crate::run::load_trusted_fleet(&r.hosts, r.insecure_config) else {
+        return Ok(Exit::Error);
+    };
+    match local(r, &fleet)? {
+        Some(local) => commands::watch::watch(&opts, &local, interval),
+        None => Ok(Exit::Error),
+    }
+}
+
+fn validate(r: &Resolved) -> Result<Exit> {
+    if r.json() {
+        return commands::validate_json::run(&r.hosts, &r.world, r.insecure_config);
+    }
+    with_fleet(r, |f| commands::validate::run(f, &r.hosts, &r.world))
+}
+
+fn events(
+    r: &Resolved,
     log: &LogFlags,
-) -> anyhow::Result<(PathBuf, Window, Option<String>, Option<String>)> {
-    let path = EventsTarget::from_flag(log.events.as_deref().or(b.events.as_deref())).log(state);
-    let now = log.now.or(b.now).unwrap_or_else(chrono::Utc::now);
-    let window = (
-        log.since.map(|w| w.resolve(now)),
-        log.until.map(|w| w.resolve(now)),
-    );
+    types: Vec<crate::events::EventKind>,
+    lines: Option<usize>,
+    follow: bool,
+) -> Result<Exit> {
+    let q = log_query(r, log)?;
+    let filter = commands::events::Filter {
+        types,
+        node: q.node,
+        service: q.service,
+        since: q.since,
+        until: q.until,
+    };
+    commands::events::run(&r.events_log(), &filter, lines, follow)
+}
+
+fn audit(r: &Resolved, log: &LogFlags, limit: Option<usize>) -> Result<Exit> {
+    let q = log_query(r, log)?;
+    let query = commands::audit::Query {
+        since: q.since,
+        until: q.until,
+        node: q.node,
+        service: q.service,
+        limit,
+    };
+    commands::audit::run(&r.events_log(), &query, r.json())
+}
+
+fn overrides(r: &Resolved, op: Op, service: &str, reason: Option<String>) -> Result<Exit> {
+    with_fleet(r, |fleet| {
+        let (node, svc) = commands::target::resolve(fleet, service, r.node.given.as_deref())?;
+        let now = r.clock.now();
+        commands::overrides::run(op, fleet, &r.state, &node, &svc, reason, now)
+    })
+}
+
+fn diff(r: &Resolved, fleet: &Fleet, live: bool) -> Result<Exit> {
+    let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    if !live && std::fs::metadata(&r.world).is_err_and(missing) {
+        anyhow::bail!("world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD)", r.world.display());
+    }
+    let probed = match live {
+        true => {
+            let node = local(r, fleet)?.unwrap_or_default();
+            Some(commands::diff::probe(fleet, &node, &r.state))
+        }
+        false => None,
+    };
+    // Models this tool evicted on purpose are desired evicted.
+    let cp = crate::checkpoint::read_for_command(&r.state)?.unwrap_or_default();
+    commands::diff::run(fleet, &r.world, &cp, probed, r.json())
+}
+
+/// `observe`, or with `--count N --every D` a recording of N steps.
+fn observe(
+    r: &Resolved,
+    fleet: &Fleet,
+    out: &Path,
+    recording: Option<(u32, Duration)>,
+) -> Result<Exit> {
+    let name = local(r, fleet)?;
+    let Some(node) = name.and_then(|n| fleet.nodes.get(&n)) else {
+        return Ok(Exit::Error); // local_node reports every other case
+    };
+    let Some((count, every)) = recording else {
+        // The state directory as every command resolves it: a spawned
+        // service's pid file is there (the shipped observer unit passes
+        // no `--state-dir`).
+        return commands::observe::run(node, out, &r.state, r.clock.now());
+    };
+    let max = crate::replay::scenario::MAX_STEPS;
+    if every.is_zero() || count == 0 || count > max {
+        anyhow::bail!(
+            "a recording needs `--every` above 0 and `--count` from 1 to {max} (got --every {}, --count {count})\n\nhint: a scenario holds at most {max} steps; record a longer stretch as several scenarios",
+            crate::fmt::duration(every)
+        );
+    }
+    commands::record::record(&commands::record::Recording {
+        fleet,
+        hosts: &r.hosts,
+        node,
+        out,
+        state_dir: &r.state,
+        clock: r.clock,
+        every,
+        count,
+    })
+}
+
+/// `restart`/`stop`/`start`: a live reconcile pass carrying the request.
+fn operator(r: &Resolved, a: OperatorArgs, action: OperatorAction) -> Result<Exit> {
+    let mode = Mode::Reconcile { dry_run: false };
+    let opts = run_opts(r, mode, true, Some(Duration::from_secs(10)));
+    commands::operator::run(opts, action, &a)
+}
+
+fn report(r: &Resolved, out: &Path, since: crate::cli::When) -> Result<Exit> {
+    let now = r.clock.now();
+    commands::report::run(&commands::report::Request {
+        hosts: &r.hosts,
+        state_dir: &r.state,
+        events_log: r.events_log(),
+        out,
+        now,
+        since: since.resolve(now),
+    })
+}
+
+fn replay(r: &Resolved, scenario: &Path) -> Result<Exit> {
+    match r.output {
+        OutputArg::Html => crate::replay::run_html(scenario, r.insecure_config),
+        _ => crate::replay::run(scenario, r.run_output(), r.insecure_config),
+    }
+}
+
+/// What `events` and `audit` keep: the time window (relative times
+/// counted back from the clock), the node (`--node`, or the NODE of
+/// `--service NODE/SERVICE`) and the service.
+struct LogQuery {
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    node: Option<String>,
+    service: Option<String>,
+}
+
+fn log_query(r: &Resolved, log: &LogFlags) -> Result<LogQuery> {
+    let now = r.clock.now();
+    let given = r.node.given.as_deref();
     let (node, service) = match log.service.as_deref().map(|s| s.split_once('/')) {
         Some(Some((n, s))) => {
-            if g.node.as_deref().is_some_and(|given| given != n) {
+            if given.is_some_and(|given| given != n) {
                 anyhow::bail!(
                     "`--service {n}/{s}` names node `{n}` but `--node` is `{}`",
-                    g.node.as_deref().unwrap_or_default()
+                    given.unwrap_or_default()
                 );
             }
             (Some(n.to_string()), Some(s.to_string()))
         }
-        _ => (g.node.clone(), log.service.clone()),
+        _ => (given.map(str::to_string), log.service.clone()),
     };
-    check_names(&g.hosts, node.as_deref(), service.as_deref())?;
-    Ok((path, window, node, service))
+    check_names(&r.hosts, node.as_deref(), service.as_deref())?;
+    Ok(LogQuery {
+        since: log.since.map(|w| w.resolve(now)),
+        until: log.until.map(|w| w.resolve(now)),
+        node,
+        service,
+    })
 }
 
 /// A `--node` or `--service` filter that names nothing hosts/ declares is
 /// a mistake, not an empty answer (like `--type nope`): an error with the
 /// known names and a did-you-mean. Without a readable hosts/ (a log copied
 /// from elsewhere), names are not checked.
-fn check_names(hosts: &Path, node: Option<&str>, service: Option<&str>) -> anyhow::Result<()> {
+fn check_names(hosts: &Path, node: Option<&str>, service: Option<&str>) -> Result<()> {
     let Ok(fleet) = crate::desired::load_fleet(hosts) else {
         return Ok(());
     };
@@ -388,45 +336,4 @@ fn check_names(hosts: &Path, node: Option<&str>, service: Option<&str>) -> anyho
         anyhow::bail!("no service `{s}`{scope} in `{}`{hint}", hosts.display());
     }
     Ok(())
-}
-
-/// hosts/, loaded the way every command loads it (`run::load_trusted_fleet`:
-/// config errors, then the root trust check); None when refused, with the
-/// reasons on stderr. Problems let through by `--insecure-config` are
-/// warnings.
-fn fleet(g: &Global, insecure_config: bool) -> Option<crate::desired::Fleet> {
-    let (fleet, insecure) = crate::run::load_trusted_fleet(&g.hosts, insecure_config)?;
-    for p in &insecure {
-        eprintln!("warning: {p} (--insecure-config)");
-    }
-    Some(fleet)
-}
-
-fn overrides(
-    g: &Global,
-    state: &Path,
-    insecure_config: bool,
-    op: Op,
-    service: &str,
-    reason: Option<String>,
-) -> anyhow::Result<i32> {
-    let Some(fleet) = fleet(g, insecure_config) else {
-        return Ok(EXIT_ERROR);
-    };
-    let (node, svc) = commands::target::resolve(&fleet, service, g.node.as_deref())?;
-    commands::overrides::run(op, &fleet, state, &node, &svc, reason)
-}
-
-/// `restart`/`stop`/`start`: a live reconcile pass carrying the request.
-fn operator(
-    g: &Global,
-    b: &BeforeCommand,
-    state: &Path,
-    a: commands::operator::OperatorArgs,
-    action: OperatorAction,
-) -> anyhow::Result<i32> {
-    let mode = Mode::Reconcile { dry_run: false };
-    let wait = Some(std::time::Duration::from_secs(10));
-    let opts = run_opts(g, b, state, &a.run, mode, true, wait);
-    commands::operator::run(opts, action, &a)
 }

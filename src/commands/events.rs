@@ -7,6 +7,7 @@
 //! on a terminal). The rotated files (`events.jsonl.N` … `.1`) are read
 //! first, oldest first; `--follow` reopens `events.jsonl` when a run
 //! rotates the file it was reading.
+use crate::exit::Exit;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
@@ -142,7 +143,7 @@ fn shown(line: &[u8], filter: &Filter) -> Option<String> {
 /// rotated files first (`events.jsonl.N` … `.1`, then the log); then, with
 /// `follow`, every new one as it is appended. Without `last` and `since`,
 /// `follow` skips the history and starts at the end of the log.
-pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> Result<i32> {
+pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> Result<Exit> {
     let history = !follow || last.is_some() || filter.since.is_some();
     // Not through a symlink, never blocking on a FIFO, regular files only.
     let files = if history {
@@ -152,7 +153,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
     };
     let files = match files {
         Ok(files) => files,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(Exit::Ok),
         // The error names the file.
         Err(e) => return Err(e.into()),
     };
@@ -179,7 +180,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
                 // No limit: print as we go, so a long log streams.
                 None => {
                     if !super::stdout::write(&text)? {
-                        return Ok(0); // the reader has gone (`| head`)
+                        return Ok(Exit::Ok); // the reader has gone (`| head`)
                     }
                 }
             }
@@ -188,11 +189,11 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
     }
     for text in &kept {
         if !super::stdout::write(text)? {
-            return Ok(0);
+            return Ok(Exit::Ok);
         }
     }
     if !follow {
-        return Ok(0);
+        return Ok(Exit::Ok);
     }
     loop {
         let next = match current.as_mut() {
@@ -209,7 +210,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
             Next::Line(line) => {
                 if let Some(text) = shown(&line, filter) {
                     if !super::stdout::write(&text)? {
-                        return Ok(0);
+                        return Ok(Exit::Ok);
                     }
                 }
             }
@@ -226,7 +227,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
                         while let Next::Line(line) = old.next()? {
                             if let Some(text) = shown(&line, filter) {
                                 if !super::stdout::write(&text)? {
-                                    return Ok(0);
+                                    return Ok(Exit::Ok);
                                 }
                             }
                         }

@@ -3,6 +3,7 @@
 //! what resource optimization preloads on; beside it, the failures the
 //! last run predicted (`failure_predicted`) for it, for other services and
 //! for GPUs.
+use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use crate::checkpoint::{key, Trends};
 use crate::desired::Fleet;
 use crate::run::format_ts;
 
-pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
+pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<Exit> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
     let mut out = String::new();
     for node in fleet.nodes.values() {
@@ -76,7 +77,7 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<i32> {
         }
     }
     super::stdout::write(&out)?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// The predictions that hold, as JSON (`metric`, `projected_at`,

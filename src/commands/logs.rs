@@ -6,6 +6,7 @@
 //! truncated log is read again from its start). The log is opened without
 //! following a symlink and must be a regular file; control characters are
 //! escaped, one line at a time.
+use crate::exit::Exit;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -13,27 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
 
+use crate::cli::LogsArgs;
 use crate::desired::{Fleet, Start};
 
 const POLL: Duration = Duration::from_millis(200);
 
-/// The arguments of `logs`.
-#[derive(Args, Debug, Clone)]
-pub struct LogsArgs {
-    /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::complete_targets::targets))]
-    pub service: String,
-    /// Keep printing lines as they are appended
-    #[arg(short = 'f', long)]
-    pub follow: bool,
-    /// The last N lines
-    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 50)]
-    pub lines: usize,
-}
-
-pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Result<i32> {
+pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Result<Exit> {
     let (node, service) = super::operator::local_target(fleet, &args.service, local)?;
     let spec = &fleet.nodes[&node].services[&service];
     if !matches!(spec.start, Some(Start::Spawn(_))) {
@@ -60,11 +47,11 @@ pub fn run(fleet: &Fleet, state_dir: &Path, local: &str, args: &LogsArgs) -> Res
             text = earlier_lines(&path, args.lines - shown)? + &text;
         }
         if !print(&text)? {
-            return Ok(0);
+            return Ok(Exit::Ok);
         }
     }
     if !args.follow {
-        return Ok(0);
+        return Ok(Exit::Ok);
     }
     follow(&path, file, pos)
 }
@@ -203,7 +190,7 @@ fn print(text: &str) -> Result<bool> {
 /// replaced (rotated) is read to its end first, then the new one from its
 /// start; a log that shrank is read again from its start. Ends when stdout
 /// is closed.
-fn follow(path: &PathBuf, mut file: Option<File>, mut pos: u64) -> Result<i32> {
+fn follow(path: &PathBuf, mut file: Option<File>, mut pos: u64) -> Result<Exit> {
     let mut partial: Vec<u8> = vec![];
     loop {
         let current = std::fs::symlink_metadata(path).ok();
@@ -219,12 +206,12 @@ fn follow(path: &PathBuf, mut file: Option<File>, mut pos: u64) -> Result<i32> {
             // What was written to the old file before it was renamed.
             if let Some(old) = file.as_mut() {
                 if !print_new(old, &mut pos, &mut partial)? {
-                    return Ok(0);
+                    return Ok(Exit::Ok);
                 }
                 if !partial.is_empty() {
                     partial.push(b'\n');
                     if !print(&lines_of(&std::mem::take(&mut partial)))? {
-                        return Ok(0);
+                        return Ok(Exit::Ok);
                     }
                 }
             }
@@ -236,7 +223,7 @@ fn follow(path: &PathBuf, mut file: Option<File>, mut pos: u64) -> Result<i32> {
         }
         if let Some(f) = file.as_mut() {
             if !print_new(f, &mut pos, &mut partial)? {
-                return Ok(0);
+                return Ok(Exit::Ok);
             }
         }
         std::thread::sleep(POLL);

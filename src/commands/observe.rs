@@ -1,6 +1,7 @@
 //! `observe --out DIR`: probe this machine and write what was seen as a world
 //! directory (nodes/, services/, resources/), so a real machine can be
 //! recorded as a fixture or serve as the observer for its own node.
+use crate::exit::Exit;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 use crate::run::format_ts;
 use crate::store::dirhandle::DirHandle;
 
-pub fn run(node: &NodeSpec, out: &Path, state_dir: &Path, now: DateTime<Utc>) -> Result<i32> {
+pub fn run(node: &NodeSpec, out: &Path, state_dir: &Path, now: DateTime<Utc>) -> Result<Exit> {
     // Not through a symlink either: a planted `/tmp/out -> /etc` link must
     // not receive root's records.
     if std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -34,7 +35,7 @@ pub fn run(node: &NodeSpec, out: &Path, state_dir: &Path, now: DateTime<Utc>) ->
         &text,
         json!({"node": node.name, "out": out.display().to_string(), "records": written}),
     )?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// Opens `--out` once, creating it if missing, before anything is probed:

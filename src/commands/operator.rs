@@ -7,40 +7,22 @@
 //! recorded like any other action. A start is then waited for, up to its
 //! `start_grace` (`--no-wait`: not). The exit code says whether the
 //! service ended in the asked state: 0, or 1 with the reason on stderr.
+use crate::exit::Exit;
 use anyhow::{bail, Result};
-use clap::Args;
 
-use crate::cli::{RunFlags, EXIT_ERROR};
+use crate::cli::OperatorArgs;
 use crate::core::operator::Verdict;
 use crate::core::{OperatorAction, OperatorRequest};
 use crate::run::{Output, RunOptions};
 
-/// The arguments of `restart`, `stop` and `start`.
-#[derive(Args, Debug, Clone)]
-pub struct OperatorArgs {
-    /// NODE/SERVICE, or a SERVICE on --node or unique in the fleet
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::complete_targets::targets))]
-    pub service: String,
-    /// Go past a restart backoff or an open restart circuit (recorded as
-    /// `forced: true`); never past a hold
-    #[arg(long)]
-    pub force: bool,
-    /// Exit once the action ran, without waiting to see the service up
-    #[arg(long)]
-    pub no_wait: bool,
-    #[command(flatten)]
-    pub run: RunFlags,
-}
-
 /// Runs the pass and waits for its start; returns the exit code. `opts`
 /// is a live reconcile pass.
-pub fn run(mut opts: RunOptions, action: OperatorAction, args: &OperatorArgs) -> Result<i32> {
+pub fn run(mut opts: RunOptions, action: OperatorAction, args: &OperatorArgs) -> Result<Exit> {
     let Some((fleet, _)) = crate::run::load_trusted_fleet(&opts.hosts, opts.insecure_config) else {
-        return Ok(EXIT_ERROR);
+        return Ok(Exit::Error);
     };
-    let Some(local) = crate::run::local_node(&fleet, &opts.hosts, opts.node.as_deref(), true)?
-    else {
-        return Ok(EXIT_ERROR);
+    let Some(local) = crate::run::local_node(&fleet, &opts.hosts, &opts.node, true)? else {
+        return Ok(Exit::Error);
     };
     let (node, service) = local_target(&fleet, &args.service, &local)?;
     let req = OperatorRequest {
@@ -52,7 +34,7 @@ pub fn run(mut opts: RunOptions, action: OperatorAction, args: &OperatorArgs) ->
     opts.operator = Some(req.clone());
     let pass = crate::metrics::run_pass(&opts)?;
     let Some(verdict) = pass.operator else {
-        return Ok(pass.code); // the pass itself failed, and said why
+        return Ok(pass.exit); // the pass itself failed, and said why
     };
     let done = match verdict {
         Verdict::Started { reason, .. } if args.no_wait => {
@@ -72,7 +54,7 @@ pub fn run(mut opts: RunOptions, action: OperatorAction, args: &OperatorArgs) ->
 /// Says what came of the request and returns the exit code: a success on
 /// stdout (stderr with `--output json`, whose stdout is events only), a
 /// refusal or failure on stderr.
-fn report(opts: &RunOptions, req: &OperatorRequest, done: Result<String, String>) -> Result<i32> {
+fn report(opts: &RunOptions, req: &OperatorRequest, done: Result<String, String>) -> Result<Exit> {
     let target = format!("{}/{}", req.node, req.service);
     let verb = req.action.as_str();
     match done {
@@ -83,14 +65,14 @@ fn report(opts: &RunOptions, req: &OperatorRequest, done: Result<String, String>
             } else {
                 super::stdout::write(&format!("{line}\n"))?;
             }
-            Ok(crate::exit::OK)
+            Ok(Exit::Ok)
         }
         Err(why) => {
             eprintln!(
                 "error: {verb} {target} {}",
                 crate::text::escape_control(&why)
             );
-            Ok(crate::exit::ERROR)
+            Ok(Exit::NotDone)
         }
     }
 }

@@ -3,10 +3,11 @@
 //! `reset` (close its restart circuit; `--tuning`: forget adaptive
 //! tuning's values). Each takes the state lock, so it
 //! never races a run.
+use crate::exit::Exit;
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::checkpoint::key;
 use crate::desired::Fleet;
@@ -23,6 +24,19 @@ pub enum Op {
     ResetTuning,
 }
 
+impl Op {
+    /// `reset`, or with `--tuning` `reset --tuning`.
+    pub fn reset(tuning: bool) -> Op {
+        if tuning {
+            Op::ResetTuning
+        } else {
+            Op::Reset
+        }
+    }
+}
+
+/// `now`: the clock (`--now`, else the machine's): when a hold began,
+/// what interrupted runs' intents are counted at.
 pub fn run(
     op: Op,
     fleet: &Fleet,
@@ -30,7 +44,8 @@ pub fn run(
     node: &str,
     service: &str,
     reason: Option<String>,
-) -> Result<i32> {
+    now: DateTime<Utc>,
+) -> Result<Exit> {
     // Taking away needs something to take: a state directory that is not
     // there is a mistyped one, not a first use (decisions.md).
     if matches!(op, Op::Reset | Op::ResetTuning | Op::Release)
@@ -63,14 +78,14 @@ pub fn run(
                 &text,
                 serde_json::json!({"service": k, "op": "reset", "changed": false}),
             )?;
-            return Ok(0);
+            return Ok(Exit::Ok);
         };
         // Count what interrupted runs did (every service's), so that
         // clearing their journal below loses no attempt but this one's.
         let journal = store::Layout::of(dir).intents();
         let intents = store::intents::load(&journal)
             .map_err(|e| anyhow::anyhow!("{e}\n\nhint: {}", store::intents::UNREADABLE_HINT))?;
-        crate::core::recover::recover(&mut cp, &intents, Utc::now());
+        crate::core::recover::recover(&mut cp, &intents, now);
         let st = cp.services.entry(k.clone()).or_default();
         let before = st.restart_attempts;
         st.restart_attempts = 0;
@@ -83,7 +98,7 @@ pub fn run(
             &text,
             serde_json::json!({"service": k, "op": "reset", "attempts_forgotten": before}),
         )?;
-        return Ok(0);
+        return Ok(Exit::Ok);
     }
     let path = crate::store::Layout::of(dir).overrides();
     // The message names the file already.
@@ -105,13 +120,7 @@ pub fn run(
             }
         }
         Op::Hold => {
-            o.holds.insert(
-                k.clone(),
-                Hold {
-                    since: Utc::now(),
-                    reason,
-                },
-            );
+            o.holds.insert(k.clone(), Hold { since: now, reason });
             format!("{k}: held; no action will be executed on it until `release`")
         }
         Op::Release => match o.holds.remove(&k) {
@@ -123,7 +132,7 @@ pub fn run(
     store::overrides::save_overrides(&path, &o)?;
     let op_name = format!("{op:?}").to_lowercase();
     super::stdout::message(&msg, serde_json::json!({"service": k, "op": op_name}))?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// `reset SERVICE --tuning`: the checkpoint without the service's tuned
@@ -131,7 +140,7 @@ pub fn run(
 /// atomically). The configured values apply from the next run, which
 /// reports each one that went back as `tuning_changed` (`reset by an
 /// operator`), from the values kept in `tuning.reset` until then.
-fn reset_tuning(dir: &Path, k: &str) -> Result<i32> {
+fn reset_tuning(dir: &Path, k: &str) -> Result<Exit> {
     use crate::checkpoint::tuning::Tuning;
     use crate::core::tuning::Setting;
     let cp = crate::checkpoint::read_for_command(dir)?;
@@ -179,5 +188,5 @@ fn reset_tuning(dir: &Path, k: &str) -> Result<i32> {
         &text,
         serde_json::json!({"service": k, "op": "reset_tuning", "changed": changed, "forgotten": forgotten}),
     )?;
-    Ok(0)
+    Ok(Exit::Ok)
 }

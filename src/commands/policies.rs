@@ -1,6 +1,7 @@
 //! `policies`: the effective settings of each node (preset plus explicit
 //! overrides) and the policy order, so an operator can see what a run will
 //! actually use.
+use crate::exit::Exit;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ const PROPOSES: [&str; 5] = [
 ];
 
 /// `cp`: the checkpoint, for tuned values (None: no run yet).
-pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32> {
+pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<Exit> {
     let mut out = String::new();
     for node in fleet.nodes.values() {
         let s = &node.settings;
@@ -187,7 +188,7 @@ pub fn run(fleet: &Fleet, cp: Option<&Checkpoint>, json_out: bool) -> Result<i32
         }
     }
     super::stdout::write(&out)?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// Each model's (or `activity:` service's) spec and checkpoint state.

@@ -93,7 +93,8 @@ impl ProcessView {
             parts.push(format!("pid {pid}{up}"));
         }
         if let Some(e) = &self.last_exit {
-            let ago = Utc::now() - e.exited_at;
+            // Live, as the monitor wrote `exited_at` (`crate::clock`).
+            let ago = crate::clock::wall() - e.exited_at;
             let when = human_span(ago.to_std().unwrap_or_default());
             let label = if self.pid.is_some() {
                 "last exit: "
@@ -141,10 +142,9 @@ fn live_pid(state_dir: &Path, service: &str) -> Option<ProcessIdentity> {
     procfs::identity(pid).filter(|id| procfs::is_running(*id))
 }
 
+/// Live, as the kernel's process start times are (`crate::clock`).
 fn wall_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    crate::clock::wall().timestamp_micros() as f64 / 1e6
 }
 
 /// `0:03:12`, `27:04:00` (hours:minutes:seconds, as supervisord shows).

@@ -3,6 +3,8 @@
 //! (`steps/NN/`); `hosts/` is copied beside them, and `scenario.yaml` is
 //! written after every step (so an interrupted recording still replays)
 //! with everything but the faults, which only a person can tell.
+use crate::clock::Clock;
+use crate::exit::Exit;
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,14 +22,15 @@ pub struct Recording<'a> {
     pub out: &'a Path,
     /// Where spawned services' pid files are (the resolved state directory).
     pub state_dir: &'a Path,
-    /// `--now`: the first step's time, and each later one `every` after
-    /// it (a reproducible recording); else the clock.
-    pub fixed_start: Option<DateTime<Utc>>,
+    /// Fixed (`--now`): the first step's time, and each later one `every`
+    /// after it (a reproducible recording); else live, each step at the
+    /// time it is observed.
+    pub clock: Clock,
     pub every: Duration,
     pub count: u32,
 }
 
-pub fn record(r: &Recording) -> Result<i32> {
+pub fn record(r: &Recording) -> Result<Exit> {
     if r.count == 0 {
         bail!("`--count` must be at least 1");
     }
@@ -49,14 +52,14 @@ pub fn record(r: &Recording) -> Result<i32> {
     }
     copy_hosts(r, &out)?;
     let width = (r.count - 1).max(1).to_string().len().max(2);
-    let start = r.fixed_start.unwrap_or_else(Utc::now);
+    let start = r.clock.now();
     let mut steps: Vec<(String, String)> = vec![];
     let mut records = 0;
     for i in 0..r.count {
-        let now = match r.fixed_start {
+        let now = match r.clock.fixed() {
             Some(t) => t + chrono::Duration::from_std(r.every * i).unwrap_or_default(),
             None if i == 0 => start,
-            None => Utc::now(),
+            None => crate::clock::wall(),
         };
         let folder = format!("steps/{i:0width$}");
         // No symlink under `out` is followed, `steps` included.
@@ -74,8 +77,9 @@ pub fn record(r: &Recording) -> Result<i32> {
         if i + 1 < r.count {
             // The next observation `every` after this one started.
             let next = start + chrono::Duration::from_std(r.every * (i + 1)).unwrap_or_default();
-            if r.fixed_start.is_none() {
-                std::thread::sleep((next - Utc::now()).to_std().unwrap_or_default());
+            if r.clock.fixed().is_none() {
+                let left = next - crate::clock::wall();
+                std::thread::sleep(left.to_std().unwrap_or_default());
             } else {
                 std::thread::sleep(r.every);
             }
@@ -94,7 +98,7 @@ pub fn record(r: &Recording) -> Result<i32> {
         &text,
         json!({"node": r.node.name, "out": r.out.display().to_string(), "steps": steps.len(), "records": records}),
     )?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// Every node's services.yaml, so the recording replays on its own.

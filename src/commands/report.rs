@@ -5,6 +5,7 @@
 //! its readable services say, torn or invalid event lines are skipped, a
 //! hosts/ that does not load leaves the checkpoint and the events to name
 //! the services; each is listed on the page (and on stderr).
+use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -30,7 +31,7 @@ pub struct Request<'a> {
 
 /// Writes the report; exit 0 when written (whatever could not be read),
 /// an error when the file cannot be written.
-pub fn run(r: &Request) -> Result<i32> {
+pub fn run(r: &Request) -> Result<Exit> {
     let started = std::time::Instant::now();
     let inputs = gather(r);
     let html = crate::report::render(&inputs);
@@ -68,7 +69,7 @@ pub fn run(r: &Request) -> Result<i32> {
             "duration_ms": started.elapsed().as_millis() as u64,
         }),
     )?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// A file's size for people: KiB under a MiB.

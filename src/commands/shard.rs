@@ -2,18 +2,10 @@
 //! of N jobs checks a big fleet in parallel, each node in exactly one job.
 //! A node's shard is a hash of its name (FNV-1a), not its position, so
 //! adding a node never moves the others.
-use clap::Args;
-
 use crate::desired::Fleet;
 
-#[derive(Args, Debug, Clone, Default)]
-pub struct ShardArgs {
-    /// Check only shard K of N (1 ≤ K ≤ N): a stable slice of the nodes, for a CI matrix
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-    pub shard: Option<(u32, u32)>,
-}
-
-fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+/// `--shard K/N` (`crate::cli::ShardArgs`).
+pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
     let (k, n) = text
         .split_once('/')
         .ok_or_else(|| format!("`{text}` is not K/N (e.g. 2/4)"))?;

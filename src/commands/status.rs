@@ -6,6 +6,7 @@
 //! A `spawn:` service also gets its process's line, as supervisord shows
 //! it (state, pid, uptime, last exit, starts in the last hour: see
 //! [`super::process_view`]).
+use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -21,13 +22,13 @@ use crate::text::escape_control;
 
 use super::process_view::{Circumstances, ProcessView};
 
-/// `clock`: `--now`, else the wall clock (what a backoff is over by).
+/// `now`: `--now`, else the wall clock (what a backoff is over by).
 pub fn run(
     fleet: &Fleet,
     dir: &Path,
     json_out: bool,
-    clock: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<i32> {
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Exit> {
     let cp = crate::checkpoint::read_for_command(dir)?.unwrap_or_default();
     // An unusable file is an error, as for the checkpoint: shown as "no
     // pins, no holds" it would mislead.
@@ -36,7 +37,6 @@ pub fn run(
             .map_err(|e| {
                 anyhow::anyhow!("{e}\n\nhint: {}", crate::store::overrides::UNREADABLE_HINT)
             })?;
-    let now = clock.unwrap_or_else(chrono::Utc::now);
     // The checkpoint's newest instant: the run it describes. A run that
     // probed sooner than a fast tick after the last probe still wrote the
     // times of what it saw (loading, a sample, a start).
@@ -231,5 +231,5 @@ pub fn run(
         }
     }
     super::stdout::write(&out)?;
-    Ok(0)
+    Ok(Exit::Ok)
 }

@@ -1,16 +1,27 @@
-//! The one way commands print to stdout (docs/reference/behaviour.md, "Output"): a closed stdout
-//! (`supervisorctl audit | head -1`) ends the command quietly with its
-//! normal exit code, where `println!` would panic. Commands build their
-//! text and hand it to [`fn@write`]; errors and warnings go to stderr.
+//! The one writer to stdout, for every command (docs/reference/behaviour.md, "Output"): a run's
+//! plan and events (`run/record.rs`), a replay (`replay/mod.rs`) and every
+//! other command build their text and hand it to [`fn@write`]; errors and
+//! warnings go to stderr. Nothing else in the crate names `io::stdout`
+//! (the monitor's handshake aside, which is not a command's output).
+//!
+//! A closed stdout (`supervisorctl audit | head -1`) is handled here and
+//! only here: the first broken pipe closes the writer, what follows is
+//! dropped, and the command ends quietly with the exit it would have had
+//! (docs/reference/exit-codes.md; `tests/it/closed_stdout.rs`), where
+//! `println!` would panic.
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 
 /// Writes `text` to stdout and flushes it. `Ok(false)` when the reader has
-/// gone (a broken pipe): the text is dropped, and the caller stops
-/// producing and exits as it would have. Any other failure is an error.
+/// gone (a broken pipe, now or before): the text is dropped, and a caller
+/// that follows a file stops; every caller exits as it would have. Any
+/// other failure is an error.
 pub fn write(text: &str) -> Result<bool> {
+    if CLOSED.load(Ordering::Relaxed) {
+        return Ok(false);
+    }
     // `--output json`: no raw C1 or bidi control from world strings.
     let owned;
     let text = if JSON.load(Ordering::Relaxed) {
@@ -22,12 +33,23 @@ pub fn write(text: &str) -> Result<bool> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            Ok(false)
+        }
         Err(e) => Err(e).context("cannot write to stdout"),
     }
 }
 
+/// Whether stdout is a terminal (a person reads it).
+pub fn is_terminal() -> bool {
+    io::IsTerminal::is_terminal(&io::stdout())
+}
+
 static JSON: AtomicBool = AtomicBool::new(false);
+
+/// The reader has gone: nothing more is written.
+static CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// `--output json` for the commands that report with [`message`].
 pub fn set_json(on: bool) {

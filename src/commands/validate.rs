@@ -2,6 +2,7 @@
 //! not only the first. hosts/ is loaded by the caller the way every command
 //! loads it (`run::load_trusted_fleet`), so `validate` refuses what
 //! `check` and `reconcile` refuse.
+use crate::exit::Exit;
 use std::path::Path;
 
 use anyhow::Result;
@@ -10,9 +11,9 @@ use crate::desired::Fleet;
 use crate::text::escape_control;
 use crate::world::load::load_world;
 
-pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<i32> {
+pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<Exit> {
     let services: usize = fleet.nodes.values().map(|n| n.services.len()).sum();
-    let mut code = crate::exit::OK;
+    let mut exit = Exit::Ok;
     if world.exists() {
         let w = load_world(world, fleet);
         for inv in &w.invalid {
@@ -32,10 +33,10 @@ pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<i32> {
                     "invalid world files"
                 )
             );
-            code = crate::exit::ERROR;
+            exit = Exit::Invalid;
         }
     }
-    if code == crate::exit::OK {
+    if exit == Exit::Ok {
         crate::outln!(
             "ok: {}, {} in `{}`",
             crate::fmt::count(fleet.nodes.len() as u64, "node", "nodes"),
@@ -43,5 +44,5 @@ pub fn run(fleet: &Fleet, hosts: &Path, world: &Path) -> Result<i32> {
             hosts.display()
         )?;
     }
-    Ok(code)
+    Ok(exit)
 }

@@ -5,6 +5,7 @@
 //! null for a problem with a whole file or folder, `hint` null when there
 //! is nothing to add), and exit 1; or, when all is well, one summary line
 //! `{"ok": true, "nodes": N, "services": M, "hosts": "..."}` and exit 0.
+use crate::exit::Exit;
 use std::path::Path;
 
 use anyhow::Result;
@@ -36,13 +37,13 @@ fn print(lines: &[Value]) -> Result<bool> {
     super::stdout::write(&text)
 }
 
-pub fn run(hosts: &Path, world: &Path, insecure_config: bool) -> Result<i32> {
+pub fn run(hosts: &Path, world: &Path, insecure_config: bool) -> Result<Exit> {
     let read = HostsRead::open(hosts, own_links());
     let fleet = match load_read(&read) {
         Ok(fleet) => fleet,
         Err(errors) => {
             print(&errors.iter().map(config_problem).collect::<Vec<_>>())?;
-            return Ok(crate::exit::ERROR);
+            return Ok(Exit::Invalid);
         }
     };
     let mut problems = Vec::new();
@@ -72,7 +73,7 @@ pub fn run(hosts: &Path, world: &Path, insecure_config: bool) -> Result<i32> {
     }
     if !problems.is_empty() {
         print(&problems)?;
-        return Ok(crate::exit::ERROR);
+        return Ok(Exit::Invalid);
     }
     let services: usize = fleet.nodes.values().map(|n| n.services.len()).sum();
     print(&[json!({
@@ -81,5 +82,5 @@ pub fn run(hosts: &Path, world: &Path, insecure_config: bool) -> Result<i32> {
         "services": services,
         "hosts": hosts.to_string_lossy(),
     })])?;
-    Ok(crate::exit::OK)
+    Ok(Exit::Ok)
 }

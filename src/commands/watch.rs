@@ -7,6 +7,7 @@
 //! any process, not only our children). Each run is the ordinary one-pass
 //! reconcile; `watch` keeps no state of its own. SIGINT or SIGTERM ends it
 //! after the run in progress.
+use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -18,6 +19,7 @@ use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
 use crate::checkpoint::key;
+use crate::desired::Fleet;
 use crate::exec::pidfd;
 use crate::run::RunOptions;
 
@@ -37,25 +39,15 @@ const MIN_GAP: Duration = Duration::from_secs(1);
 /// costs at most this.
 pub const SAFETY_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The local node: `--node`, else this machine's host name.
-fn local(opts: &RunOptions) -> Option<String> {
-    opts.node.clone().or_else(|| {
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-    })
-}
-
 /// When the checkpoint says a later run has something to do for a service
 /// of this node: a restart backoff or a breaker's trial that ends, a start
 /// to verify once its `start_grace` is over. Without this, a service killed
 /// during a run would wait for the next change or interval.
-fn next_due(opts: &RunOptions, state: &Path) -> Option<Instant> {
-    let node_name = local(opts)?;
-    let fleet = crate::desired::load_fleet(&opts.hosts).ok()?;
-    let node = fleet.nodes.get(&node_name)?;
+fn next_due(fleet: Option<&Fleet>, local: &str, state: &Path) -> Option<Instant> {
+    let node = fleet?.nodes.get(local)?;
     let cp = crate::checkpoint::read_for_command(state).ok()??;
-    let now = chrono::Utc::now();
+    // Live, whatever `--now` says: this is when to wake (`crate::clock`).
+    let now = crate::clock::wall();
     node.services
         .values()
         .filter_map(|svc| {
@@ -84,9 +76,11 @@ fn next_due(opts: &RunOptions, state: &Path) -> Option<Instant> {
         .map(|t| Instant::now() + (t - now).to_std().unwrap_or_default())
 }
 
-pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
+/// Runs until SIGINT or SIGTERM; `local` is the local node, resolved and
+/// checked against hosts/ by the caller.
+pub fn watch(opts: &RunOptions, local: &str, interval: Option<Duration>) -> Result<Exit> {
     crate::run::signals::install();
-    let state = opts.state_dir.clone();
+    let state = opts.state_dir.to_path_buf();
     // A state directory that can never be used (untrusted, a symlink) ends
     // `watch` at once, as it ends `reconcile`; retrying would wait forever.
     // Its errors name the folder already.
@@ -115,7 +109,9 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
         // Armed anew before each run, on whatever the paths name now: a
         // hosts/ or world replaced by a rename is watched again, and a
         // change during the run wakes the next one.
-        let fleet = crate::desired::load_fleet(&opts.hosts).ok();
+        // Loaded as every command loads it (trusted, as root), quietly:
+        // the run reports what is wrong with it.
+        let fleet = crate::run::load_trusted_fleet_quietly(&opts.hosts, opts.insecure_config);
         let wanted = super::watch_paths::wanted(&opts.hosts, &opts.world, fleet.as_ref());
         armed = super::watch_paths::rearm(&mut debouncer, armed, wanted);
         let ran_at = Instant::now();
@@ -129,14 +125,14 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
         }
         if let Some(sig) = crate::run::signals::received() {
             eprintln!("watch: {sig} received; stopping");
-            return Ok(0);
+            return Ok(Exit::Ok);
         }
-        watch_exits(opts, &state, &generation, &tx);
+        watch_exits(local, &state, &generation, &tx);
         let every = interval.unwrap_or(SAFETY_INTERVAL);
         let deadline = [
             Some(Instant::now() + every),
             follow_up.take(),
-            next_due(opts, &state),
+            next_due(fleet.as_ref(), local, &state),
         ]
         .into_iter()
         .flatten()
@@ -144,7 +140,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
         loop {
             if let Some(sig) = crate::run::signals::received() {
                 eprintln!("watch: {sig} received; stopping");
-                return Ok(0);
+                return Ok(Exit::Ok);
             }
             let tick = Duration::from_millis(200);
             let wait = deadline.map_or(tick, |d| {
@@ -171,7 +167,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
                     }
                 }
                 Ok(Wake::Exited) => {
-                    follow_up = Some(Instant::now() + fast_tick(opts));
+                    follow_up = Some(Instant::now() + fast_tick(fleet.as_ref(), local));
                     break;
                 }
                 Err(RecvTimeoutError::Timeout) => {
@@ -179,7 +175,7 @@ pub fn watch(opts: &RunOptions, interval: Option<Duration>) -> Result<i32> {
                         break;
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return Ok(crate::exit::ERROR),
+                Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Error),
             }
         }
         // What arrived meanwhile is covered by the next run.
@@ -205,26 +201,21 @@ fn is_content_change(kind: &EventKind, paths: &[PathBuf], opts: &RunOptions, sta
 }
 
 /// The local node's fast tick (3s when the fleet cannot be read).
-fn fast_tick(opts: &RunOptions) -> Duration {
-    let node = opts.node.clone().unwrap_or_default();
-    crate::desired::load_fleet(&opts.hosts)
-        .ok()
-        .and_then(|f| f.nodes.get(&node).map(|n| n.settings.fast_tick))
+fn fast_tick(fleet: Option<&Fleet>, local: &str) -> Duration {
+    fleet
+        .and_then(|f| f.nodes.get(local).map(|n| n.settings.fast_tick))
         .unwrap_or(Duration::from_secs(3))
 }
 
 /// Watches, in a thread, every process the checkpoint knows for a service
 /// of the local node; the first to exit sends `Wake::Exited`. A new call
 /// retires the previous thread.
-fn watch_exits(opts: &RunOptions, state: &Path, generation: &Arc<AtomicU64>, tx: &Sender<Wake>) {
+fn watch_exits(node: &str, state: &Path, generation: &Arc<AtomicU64>, tx: &Sender<Wake>) {
     let mine = generation.fetch_add(1, Ordering::SeqCst) + 1;
-    let Some(node) = local(opts) else {
-        return;
-    };
     let Ok(Some(cp)) = crate::checkpoint::read_for_command(state) else {
         return;
     };
-    let prefix = key(&node, "");
+    let prefix = key(node, "");
     // Each process with its monitor (for a `spawn:` service).
     let (fds, monitors): (Vec<_>, Vec<_>) = cp
         .services

@@ -15,8 +15,8 @@ pub mod score;
 mod summary;
 mod timeline;
 
+use crate::exit::Exit;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -35,9 +35,9 @@ pub use summary::StepSummary;
 /// `replay DIR`: prints every step's events then the score (JSON), or a
 /// timeline and the score as a table, step by step as they are decided;
 /// 0 when the score is clean, 2 when not, 1 on an error.
-pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
+pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<Exit> {
     let Some((fleet, scenario)) = open(dir, insecure_config)? else {
-        return Ok(crate::exit::ERROR);
+        return Ok(Exit::Error);
     };
     let mut out = Stdout::default();
     if output == Output::Human {
@@ -60,11 +60,11 @@ pub fn run(dir: &Path, output: Output, insecure_config: bool) -> Result<i32> {
     Ok(exit_code(&score))
 }
 
-fn exit_code(score: &score::Score) -> i32 {
+fn exit_code(score: &score::Score) -> Exit {
     if score.clean() {
-        crate::exit::OK
+        Exit::Ok
     } else {
-        crate::exit::DEGRADED
+        Exit::ScoreNotClean
     }
 }
 
@@ -73,9 +73,9 @@ fn exit_code(score: &score::Score) -> i32 {
 /// self-contained page on stdout (`crate::report`, as `report` draws a
 /// state directory). The page is made at the last step's time, so the same
 /// scenario gives the same bytes.
-pub fn run_html(dir: &Path, insecure_config: bool) -> Result<i32> {
+pub fn run_html(dir: &Path, insecure_config: bool) -> Result<Exit> {
     let Some((fleet, scenario)) = open(dir, insecure_config)? else {
-        return Ok(crate::exit::ERROR);
+        return Ok(Exit::Error);
     };
     let first = scenario.steps.first().map(|s| scenario.time_of(s));
     let last = scenario.steps.last().map(|s| scenario.time_of(s));
@@ -152,38 +152,24 @@ fn open(dir: &Path, insecure_config: bool) -> Result<Option<(Fleet, Scenario)>> 
     }
 }
 
-/// stdout, written as the replay goes; a closed stdout (`| head`) ends the
-/// output quietly and the replay still returns its exit code.
+/// The replay's output as it goes, through the one writer
+/// (`commands::stdout`, which also ends it quietly on a closed stdout):
+/// the replay runs to its score whatever happens to its output, and the
+/// first failure to write is its error.
 #[derive(Default)]
 struct Stdout {
-    closed: bool,
-    error: Option<std::io::Error>,
+    error: Option<anyhow::Error>,
 }
 
 impl Stdout {
     fn write(&mut self, text: &str) {
-        if self.closed || self.error.is_some() {
-            return;
-        }
-        match std::io::stdout().lock().write_all(text.as_bytes()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.closed = true,
-            Err(e) => self.error = Some(e),
-            Ok(()) => {}
+        if self.error.is_none() {
+            self.error = crate::commands::stdout::write(text).err();
         }
     }
 
-    fn finish(mut self) -> Result<()> {
-        if !self.closed && self.error.is_none() {
-            if let Err(e) = std::io::stdout().lock().flush() {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    self.error = Some(e);
-                }
-            }
-        }
-        match self.error {
-            Some(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
-            None => Ok(()),
-        }
+    fn finish(self) -> Result<()> {
+        self.error.map_or(Ok(()), Err)
     }
 }
 

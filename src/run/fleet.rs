@@ -10,6 +10,7 @@ use crate::desired::load::{load_read, own_links};
 use crate::desired::opened::HostsRead;
 use crate::desired::trust::{check_read, TrustProblem};
 use crate::desired::{load_fleet, suggest, Fleet};
+use crate::resolved::LocalNode;
 
 /// Loads hosts/ the one way every command that reads it does (docs/reference/behaviour.md,
 /// "Trust"): every config error, then, as root, the trust check of
@@ -21,30 +22,52 @@ pub fn load_trusted_fleet(
     hosts: &Path,
     insecure_config: bool,
 ) -> Option<(Fleet, Vec<TrustProblem>)> {
+    match load_checked(hosts, insecure_config) {
+        Ok(loaded) => Some(loaded),
+        Err(Refused::Config(errors)) => {
+            report_config_errors(&errors);
+            None
+        }
+        Err(Refused::Untrusted(problems)) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            eprintln!("\nhint: fix the permissions (chmod go-w, chown root), or pass `--insecure-config` to run anyway");
+            None
+        }
+    }
+}
+
+/// [`load_trusted_fleet`] without a word: for `watch`, which reads hosts/
+/// between its runs (when to run next, what to watch), and whose runs
+/// report what is wrong with it.
+pub fn load_trusted_fleet_quietly(hosts: &Path, insecure_config: bool) -> Option<Fleet> {
+    load_checked(hosts, insecure_config).ok().map(|(f, _)| f)
+}
+
+enum Refused {
+    Config(Vec<crate::desired::ConfigError>),
+    Untrusted(Vec<TrustProblem>),
+}
+
+fn load_checked(
+    hosts: &Path,
+    insecure_config: bool,
+) -> Result<(Fleet, Vec<TrustProblem>), Refused> {
     // One look-up: the trust check judges the descriptors the loader reads
     // through, so a link swapped between the two cannot change what runs.
     let read = HostsRead::open(hosts, own_links());
-    let fleet = match load_read(&read) {
-        Ok(fleet) => fleet,
-        Err(errors) => {
-            report_config_errors(&errors);
-            return None;
-        }
-    };
+    let fleet = load_read(&read).map_err(Refused::Config)?;
     if !nix::unistd::geteuid().is_root() {
-        return Some((fleet, vec![]));
+        return Ok((fleet, vec![]));
     }
     // As root, hosts/ is code (its argv runs as root): refuse it when
     // others could have written it, the way sshd's StrictModes does.
     let problems = check_read(&read, 0);
     if !problems.is_empty() && !insecure_config {
-        for p in &problems {
-            eprintln!("error: {p}");
-        }
-        eprintln!("\nhint: fix the permissions (chmod go-w, chown root), or pass `--insecure-config` to run anyway");
-        return None;
+        return Err(Refused::Untrusted(problems));
     }
-    Some((fleet, problems))
+    Ok((fleet, problems))
 }
 
 /// The local node: `--node`, else this machine's host name. A `--node`
@@ -55,12 +78,12 @@ pub fn load_trusted_fleet(
 pub fn local_node(
     fleet: &Fleet,
     hosts: &Path,
-    node: Option<&str>,
+    node: &LocalNode,
     needed: bool,
 ) -> Result<Option<String>> {
-    let (name, given) = match node {
-        Some(n) => (n.to_string(), true),
-        None => match local_hostname() {
+    let (name, given) = match (&node.given, &node.host_name) {
+        (Some(n), _) => (n.clone(), true),
+        (None, host_name) => match host_name.clone() {
             Some(h) => (h, false),
             None if needed => {
                 bail!("cannot read this machine's host name\n\nhint: pass `--node NAME`")
@@ -126,10 +149,4 @@ fn snippet_source(path: &Path) -> Option<String> {
         return None;
     }
     std::fs::read_to_string(path).ok()
-}
-
-pub(super) fn local_hostname() -> Option<String> {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
 }

@@ -36,12 +36,7 @@ impl Inputs {
         let executes = matches!(opts.mode, Mode::Reconcile { .. });
         // `check --live` probes this node: its name must be right too.
         let live_check = opts.mode == Mode::Check && opts.probe;
-        let local_node = local_node(
-            fleet,
-            &opts.hosts,
-            opts.node.as_deref(),
-            executes || live_check,
-        )?;
+        let local_node = local_node(fleet, &opts.hosts, &opts.node, executes || live_check)?;
         let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
         // `check --live` probes this node itself, as `reconcile` does: like
         // it, it needs no observer's world.
@@ -61,7 +56,7 @@ impl Inputs {
             // A live preview reads the state directory without its lock
             // and writes nothing (a missing file is empty state).
             Mode::Check if live_check => {
-                let dir = opts.state_dir.clone();
+                let dir = opts.state_dir.to_path_buf();
                 let existing = |p: PathBuf| p.exists().then_some(p);
                 let cp = opts
                     .checkpoint_file
@@ -76,7 +71,7 @@ impl Inputs {
             }
             Mode::Check => (opts.checkpoint_file.clone(), opts.overrides_file.clone()),
             Mode::Reconcile { .. } => {
-                let dir = opts.state_dir.clone();
+                let dir = opts.state_dir.to_path_buf();
                 // Its errors name the folder already.
                 store::statedir::prepare(&dir)?;
                 let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| match &e {

@@ -12,16 +12,16 @@ mod record;
 pub mod signals;
 mod wait;
 
+use crate::exit::Exit;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 
 use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
 use crate::events::{Event, EventKind};
-pub use fleet::{load_fleet_or_report, load_trusted_fleet, local_node};
+pub use fleet::{load_fleet_or_report, load_trusted_fleet, load_trusted_fleet_quietly, local_node};
 pub use identity::RunIdentity;
 pub use inputs::Inputs;
 pub use wait::until_up;
@@ -45,13 +45,14 @@ pub enum EventsTarget {
 pub struct RunOptions {
     pub hosts: PathBuf,
     pub world: PathBuf,
-    /// Resolved once at the command line's edge (`--state-dir`, else the
-    /// default for this user); nothing downstream defaults it again.
-    pub state_dir: PathBuf,
+    /// Resolved once at the command line's edge (`crate::resolved`);
+    /// nothing downstream defaults it again.
+    pub state_dir: crate::store::StateDir,
     pub checkpoint_file: Option<PathBuf>,
     pub overrides_file: Option<PathBuf>,
-    pub node: Option<String>,
-    pub now: Option<DateTime<Utc>>,
+    /// `--node`, else the host name.
+    pub node: crate::resolved::LocalNode,
+    pub clock: crate::clock::Clock,
     pub output: Output,
     pub events: EventsTarget,
     pub mode: Mode,
@@ -63,6 +64,8 @@ pub struct RunOptions {
     pub operator: Option<crate::core::OperatorRequest>,
     /// `check --shard K/N`: only this stable slice of the nodes.
     pub shard: Option<(u32, u32)>,
+    /// Settings from the environment (timings, the log's rotation).
+    pub settings: crate::resolved::Settings,
 }
 
 impl EventsTarget {
@@ -94,33 +97,28 @@ impl RunOptions {
 
 pub use crate::fmt::ts as format_ts;
 
-/// What a pass ended with: its exit code and, for an operator's pass,
-/// what came of the request.
+/// What a pass ended with: its exit and, for an operator's pass, what
+/// came of the request.
 #[derive(Debug)]
 pub struct Pass {
-    pub code: i32,
+    pub exit: Exit,
     pub operator: Option<crate::core::operator::Verdict>,
 }
 
 impl Pass {
     fn error() -> Pass {
         Pass {
-            code: crate::exit::ERROR,
+            exit: Exit::Error,
             operator: None,
         }
     }
 }
 
-/// Runs `check` or `reconcile`; returns the exit code.
-pub fn run(opts: &RunOptions) -> Result<i32> {
-    run_pass(opts).map(|p| p.code)
-}
-
 /// Runs one pass (`check`, `reconcile`, or an operator's); returns its
-/// exit code and the operator's verdict.
+/// exit and the operator's verdict.
 pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     let started = Instant::now();
-    let mut phases = Phases::new(started);
+    let mut phases = Phases::new(started, opts.settings.timings);
     let Some((mut fleet, insecure)) = trust_or_refuse(opts) else {
         return Ok(Pass::error());
     };
@@ -131,7 +129,7 @@ pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     if opts.mode == (Mode::Reconcile { dry_run: false }) {
         signals::install();
     }
-    let now = opts.now.unwrap_or_else(Utc::now);
+    let now = opts.clock.now();
     let mut inputs = Inputs::load(opts, &fleet, now)?;
     phases.mark("world, checkpoint, probes");
     let local = inputs.local_node.clone();
@@ -174,16 +172,16 @@ pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     preamble.append(&mut inputs.preamble);
     let settled = settle(&fleet, decision, opts.mode, now, preamble, &executed);
     phases.mark("settle");
-    let code = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
+    let exit = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
     phases.mark("record");
     phases.report();
     if let Some(sig) = executed.interrupted {
         eprintln!("error: interrupted by {sig}: the action in progress finished, the rest were not started; all of it is recorded");
-        code?;
+        exit?;
         return Ok(Pass::error());
     }
     Ok(Pass {
-        code: code?,
+        exit: exit?,
         operator,
     })
 }
@@ -209,8 +207,7 @@ struct Phases {
 }
 
 impl Phases {
-    fn new(start: Instant) -> Phases {
-        let on = std::env::var_os("SUPERVISORCTL_TIMINGS").is_some_and(|v| v == "1");
+    fn new(start: Instant, on: bool) -> Phases {
         Phases {
             on,
             last: start,

@@ -2,7 +2,7 @@
 //! save the checkpoint atomically, publish fallbacks, print the output.
 //! Events go to the log before the checkpoint: after a crash between the
 //! two, the next run continues `seq` from the log's last line.
-use std::io::Write;
+use crate::exit::Exit;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::inputs::Inputs;
 use super::{EventsTarget, Output, RunOptions};
+use crate::commands::stdout;
 use crate::core::settle::Settled;
 use crate::core::Mode;
 use crate::desired::Fleet;
@@ -24,7 +25,7 @@ pub fn finish(
     ts: &str,
     run_id: &str,
     started: Instant,
-) -> Result<i32> {
+) -> Result<Exit> {
     let Settled {
         mut events,
         interrupted,
@@ -32,6 +33,11 @@ pub fn finish(
         summary,
         mut counts,
     } = settled;
+    // An interrupted run exits 1 whatever its state.
+    let exit = match interrupted {
+        Some(_) => Exit::Error,
+        None => Exit::from(summary),
+    };
     let mut seq = inputs.first_seq;
     let mut stamp = |e: &Event| {
         seq += 1;
@@ -74,7 +80,7 @@ pub fn finish(
 
     if let Some((dir, _lock)) = &inputs.state {
         let log = opts.events_log();
-        rotate_log(&log);
+        rotate_log(&log, &opts.settings);
         store::eventlog::append(&log, buf.as_bytes())
             .with_context(|| format!("cannot append to event log `{}`", log.display()))?;
         let cp = store::Layout::of(dir).checkpoint();
@@ -90,31 +96,25 @@ pub fn finish(
 
     if let Some(path) = &opts.metrics_file {
         let text = crate::metrics::render(&events, &checkpoint, duration_ms, summary.as_str());
-        let at = opts.now.unwrap_or_else(chrono::Utc::now).timestamp_millis();
+        let at = opts.clock.now().timestamp_millis();
         crate::metrics::publish(path, &crate::metrics::with_last_run(&text, at, true));
     }
 
     let json = opts.output == Output::Json || opts.events == EventsTarget::Stdout;
-    let mut out = std::io::stdout().lock();
-    let written = if json {
-        out.write_all(buf.as_bytes())
+    let printed = if json {
+        stdout::write(&buf)
     } else {
         let parsed: Vec<Value> = buf
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check);
+        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check, exit);
         // The hint is for a person at a terminal, not for every timer run.
-        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        if !stdout::is_terminal() {
             text = text.replace(&format!("{}\n", crate::render::PLAN_HINT), "");
         }
-        out.write_all(text.as_bytes())
+        stdout::write(&text)
     };
-    let printed = match written.and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
-    };
-    drop(out);
     // The record is durable (an error above returned before this point).
     if let Some((dir, _)) = &inputs.state {
         if matches!(opts.mode, Mode::Reconcile { .. }) {
@@ -122,15 +122,14 @@ pub fn finish(
         }
     }
     printed?;
-    Ok(crate::exit::of_summary(summary))
+    Ok(exit)
 }
 
 /// Rotates the log before the run appends, under the state lock (see
 /// `store::rotate`): best effort, the record is appended either way.
-fn rotate_log(log: &std::path::Path) {
-    let mut warnings = vec![];
-    let settings = store::rotate::Settings::from_env(&mut warnings);
-    if let Err(e) = store::rotate::rotate_if_needed(log, settings) {
+fn rotate_log(log: &std::path::Path, settings: &crate::resolved::Settings) {
+    let mut warnings = settings.warnings.clone();
+    if let Err(e) = store::rotate::rotate_if_needed(log, settings.rotation) {
         warnings.push(format!("{e}; appending to the log as it is"));
     }
     for w in warnings {

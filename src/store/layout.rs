@@ -3,6 +3,37 @@
 //! else (see docs/reference/state-dir.md).
 use std::path::{Path, PathBuf};
 
+/// A state directory, resolved once (`--state-dir`, else the default for
+/// this user: `crate::resolved`): it owns the path, and [`Layout`] names
+/// every file under it. A `&StateDir` is a `&Path` where one is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir(PathBuf);
+
+impl StateDir {
+    pub fn new(root: PathBuf) -> StateDir {
+        StateDir(root)
+    }
+
+    /// Its files and folders.
+    pub fn layout(&self) -> Layout<'_> {
+        Layout(&self.0)
+    }
+}
+
+impl std::ops::Deref for StateDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for StateDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
 /// The paths under one state directory.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout<'a>(&'a Path);

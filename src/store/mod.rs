@@ -12,7 +12,7 @@ mod file;
 pub(crate) use file::{open_regular, read_limited};
 pub mod intents;
 pub mod layout;
-pub use layout::Layout;
+pub use layout::{Layout, StateDir};
 pub mod lock;
 pub mod outbox;
 pub mod overrides;

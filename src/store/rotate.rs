@@ -54,22 +54,30 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// From the environment; a value that is not a number is reported in
+    /// From the environment's variables (`var`, given by
+    /// `crate::resolved`); a value that is not a number is reported in
     /// `warnings` and its default used (a run must still record itself).
-    pub fn from_env(warnings: &mut Vec<String>) -> Settings {
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<std::ffi::OsString>,
+        warnings: &mut Vec<String>,
+    ) -> Settings {
         let mut s = Settings::default();
-        if let Some(v) = read_var(MAX_BYTES_VAR, warnings) {
+        if let Some(v) = read_var(&var, MAX_BYTES_VAR, warnings) {
             s.max_bytes = v;
         }
-        if let Some(v) = read_var(KEEP_VAR, warnings) {
+        if let Some(v) = read_var(&var, KEEP_VAR, warnings) {
             s.keep = v.clamp(1, MAX_KEEP as u64) as u32;
         }
         s
     }
 }
 
-fn read_var(name: &str, warnings: &mut Vec<String>) -> Option<u64> {
-    let raw = std::env::var_os(name)?;
+fn read_var(
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Option<u64> {
+    let raw = var(name)?;
     let text = raw.to_string_lossy();
     match text.trim().parse::<u64>() {
         Ok(v) => Some(v),

@@ -117,23 +117,9 @@ fn create(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// `/var/lib/supervisorctl` for root; else `$XDG_STATE_HOME/supervisorctl`,
-/// else `$HOME/.local/state/supervisorctl`.
-pub fn default_state_dir() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok()??;
-            Some(user.dir.into_os_string())
-        });
-    state_dir_for(
-        nix::unistd::geteuid().is_root(),
-        std::env::var_os("XDG_STATE_HOME"),
-        home,
-    )
-}
-
-/// The rule of [`default_state_dir`], without the environment. A relative
+/// The default state directory (`crate::resolved`), from what the
+/// environment says: `/var/lib/supervisorctl` for root; else
+/// `$XDG_STATE_HOME/supervisorctl`, else `$HOME/.local/state/supervisorctl`. A relative
 /// `XDG_STATE_HOME` is ignored, as the XDG base directory spec asks.
 pub(crate) fn state_dir_for(
     root: bool,

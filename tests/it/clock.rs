@@ -28,3 +28,20 @@ fn a_run_a_month_ahead_does_not_block_later_restarts() {
         .unwrap_or_else(|| panic!("no restart: {:?}", r.events));
     assert_eq!(restart["outcome"], "started", "{restart}");
 }
+
+/// `--now` is the clock of every command: a hold made at a fixed time is
+/// held since that time, not since the machine's clock.
+#[test]
+fn a_hold_is_held_since_now() {
+    let n = Node::new("services:\n  api:\n    restart: [\"true\"]\n");
+    let out = n.cli(&["--now", "2020-01-02T03:04:05Z", "hold", "api"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(n.state().join("overrides.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let since = &v["holds"]["testnode/api"]["since"];
+    assert_eq!(since, "2020-01-02T03:04:05Z", "{text}");
+}

@@ -94,8 +94,17 @@ fn every_command_that_prints_ends_quietly_on_a_closed_stdout() {
         &["forecast", "--output", "json"],
         &["--node", "gpu-box", "reconcile", "--dry-run", "--no-probe"],
     ];
+    let scenario = repo_root().join("world-fixtures/scenarios/crash-loop");
+    let scenario = scenario.to_str().expect("a UTF-8 path");
+    // `replay` streams its steps then the score: it once had a writer of
+    // its own, now the one writer (`commands::stdout`).
+    let replays: [&[&str]; 3] = [
+        &["replay", scenario],
+        &["replay", scenario, "--output", "json"],
+        &["replay", scenario, "--output", "html"],
+    ];
     let mut failures = vec![];
-    for args in cases {
+    for args in cases.into_iter().chain(replays) {
         let (want, stdout, err) = normal(&state, args);
         assert!(!stdout.is_empty(), "{args:?} prints nothing\n{err}");
         assert_ne!(want, 1, "{args:?} fails on its own\n{err}");

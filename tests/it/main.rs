@@ -21,6 +21,7 @@ mod escapes;
 mod events_cmd;
 mod fixtures;
 mod guide_examples;
+mod house_rules;
 mod https;
 mod identity;
 mod inference;
