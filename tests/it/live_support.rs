@@ -130,9 +130,18 @@ impl Drop for Node {
             let _ = c.kill();
             let _ = c.wait();
         }
-        for pid in &self.extra_pids {
+        // And whatever the tool spawned last for this node (its monitors
+        // end with them), so no test leaves a service running.
+        let spawned = std::fs::read_dir(self.state().join("pids"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| t.trim().parse::<u32>().ok());
+        let pids: Vec<u32> = self.extra_pids.iter().copied().chain(spawned).collect();
+        for pid in pids {
             let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::unistd::Pid::from_raw(pid as i32),
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
