@@ -25,8 +25,9 @@ pub const PLAN_HINT: &str =
     "hint: `--output json` prints these as events, one JSON object per line";
 
 /// Renders a run's events (already stamped) as a plan; `exit`, what the
-/// run exits with, is said on its last line.
-pub fn plan(events: &[Value], check: bool, exit: crate::exit::Exit) -> String {
+/// run exits with, is said on its last line (None: an operator's pass,
+/// whose command exits with its own verdict, said after the plan).
+pub fn plan(events: &[Value], check: bool, exit: Option<crate::exit::Exit>) -> String {
     let mut out = String::new();
     let mut node = String::new();
     // Drift details already shown for (service, condition): a reconcile line
@@ -232,9 +233,10 @@ pub fn plan(events: &[Value], check: bool, exit: crate::exit::Exit) -> String {
                 let n = |v: &serde_json::Value, one: &str, many: &str| {
                     crate::fmt::count(v.as_u64().unwrap_or(0), one, many)
                 };
+                let exit = exit.map(|x| format!("exit {x}; ")).unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "\nstate: {} (exit {exit}; {}, {}, {} drift, {} executed)",
+                    "\nstate: {} ({exit}{}, {}, {} drift, {} executed)",
                     s(e, "state"),
                     n(&c["nodes"], "node", "nodes"),
                     n(&c["services"], "service", "services"),

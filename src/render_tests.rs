@@ -20,7 +20,7 @@ fn an_orphan_shows_its_pid_gpu_size_and_escaped_command_line() {
                    "cmdline": "python3 train.py \u{1b}[2J"}),
         )],
         false,
-        Exit::Ok,
+        Some(Exit::Ok),
     );
     assert!(
         out.contains("(node)")
@@ -36,7 +36,7 @@ fn an_orphan_shows_its_pid_gpu_size_and_escaped_command_line() {
             json!({"pid": 7, "gpu_index": null, "gpu_memory_bytes": 1u64 << 30, "cmdline": "x"}),
         )],
         false,
-        Exit::Ok,
+        Some(Exit::Ok),
     );
     assert!(
         unknown.contains("pid 7 holds 1.0 GiB on an unknown gpu"),
@@ -51,7 +51,7 @@ fn an_orphan_eviction_names_the_pid_and_its_memory_in_gib() {
         json!({"action": "evict", "outcome": "skipped", "reason": "dry_run", "orphan": true,
                "pid": 31457, "gpu_index": 0, "gpu_memory_bytes": 31_457_280_000u64}),
     );
-    let out = plan(&[executed], false, Exit::Ok);
+    let out = plan(&[executed], false, Some(Exit::Ok));
     assert!(
         out.contains("skipped     evict orphan pid 31457 (29.3 GiB on gpu 0): dry_run"),
         "{out}"
@@ -62,7 +62,7 @@ fn an_orphan_eviction_names_the_pid_and_its_memory_in_gib() {
         json!({"actions": [{"service": null, "action": "evict", "orphan": true, "pid": 31457,
                             "outcome": "planned", "reason": ""}]}),
     );
-    let out = plan(&[decision], true, Exit::Ok);
+    let out = plan(&[decision], true, Some(Exit::Ok));
     assert!(out.contains("(node)"), "{out}");
     assert!(
         out.contains("plan   evict orphan pid 31457 planned"),
@@ -86,7 +86,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
         json!({"service": "web", "action": "restart", "condition": "dead",
                "policy": "availability", "severity": "critical", "reason": "no process"}),
     );
-    let out = plan(&[drift, advice.clone(), restart], false, Exit::Ok);
+    let out = plan(&[drift, advice.clone(), restart], false, Some(Exit::Ok));
     // The drift line above gives the reason.
     assert!(
         out.contains("api                      drift  failed_deployment: image pull failed\n  api                      needs a person: redeploy (required; availability, degraded)\n  web"),
@@ -97,7 +97,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
         "{out}"
     );
     // Without one, a `why:` line does.
-    let out = plan(&[advice], false, Exit::Ok);
+    let out = plan(&[advice], false, Some(Exit::Ok));
     assert!(
         out.contains("api                      needs a person: redeploy (required; availability, degraded)\n                           why: image pull failed\n"),
         "{out}"
@@ -108,7 +108,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
         json!({"service": "llm", "action": "defer", "condition": "memory_pressure",
                "policy": "safety", "severity": "warning", "reason": "would cross 90%"}),
     );
-    let out = plan(&[defer], false, Exit::Ok);
+    let out = plan(&[defer], false, Some(Exit::Ok));
     assert!(!out.contains("needs a person"), "{out}");
 }
 
@@ -121,11 +121,12 @@ fn the_summary_counts_agree_with_their_nouns() {
         )
     };
     assert!(
-        plan(&[fin(1)], false, Exit::Ok).contains("1 node, 1 service, 0 drift, 1 action executed"),
+        plan(&[fin(1)], false, Some(Exit::Ok))
+            .contains("1 node, 1 service, 0 drift, 1 action executed"),
         "{}",
-        plan(&[fin(1)], false, Exit::Ok)
+        plan(&[fin(1)], false, Some(Exit::Ok))
     );
-    assert!(plan(&[fin(2)], false, Exit::Ok)
+    assert!(plan(&[fin(2)], false, Some(Exit::Ok))
         .contains("2 nodes, 2 services, 0 drift, 2 actions executed"));
 }
 
@@ -133,7 +134,7 @@ fn the_summary_counts_agree_with_their_nouns() {
 fn a_half_open_circuit_is_said_in_words() {
     let half_open = json!({"type": "circuit_half_open", "node": "gpu-box", "service": "web",
         "reason": "circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"});
-    let out = plan(&[half_open], false, Exit::Ok);
+    let out = plan(&[half_open], false, Some(Exit::Ok));
     assert!(
         out.contains("  web                      circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"),
         "{out}"

@@ -108,7 +108,9 @@ pub fn finish(
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check, exit);
+        // An operator's command exits with its verdict, not the pass's state.
+        let said = opts.operator.is_none().then_some(exit);
+        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check, said);
         // The hint is for a person at a terminal, not for every timer run.
         if !stdout::is_terminal() {
             text = text.replace(&format!("{}\n", crate::render::PLAN_HINT), "");

@@ -213,3 +213,20 @@ fn a_start_of_a_running_service_exits_0() {
     assert!(r.stderr.contains("already running"), "{}", r.stderr);
     assert_eq!(n.spawned_pid("sleeper"), Some(pid));
 }
+
+/// The plan an operator's command prints does not claim an exit code of
+/// its own: the command exits with its verdict (here 0), not the pass's
+/// state (`reconciling`, 2).
+#[test]
+fn the_human_plan_of_a_stop_does_not_say_another_exit_code() {
+    let mut n = Node::new(SLEEPER);
+    n.reconcile(T0, &[]);
+    let pid = n.spawned_pid("sleeper").expect("spawned");
+    let out = n.cli(&["stop", "--now", T2, "testnode/sleeper"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!alive(pid) || crate::live_support::wait_until(|| !alive(pid)));
+    assert!(text.contains("\nstate: "), "{text}");
+    assert!(!text.contains("(exit "), "{text}");
+    assert!(text.contains("stop testnode/sleeper: stopped"), "{text}");
+}
