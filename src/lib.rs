@@ -15,6 +15,7 @@ pub mod http;
 pub use supervisor_core::intent;
 pub mod metrics;
 pub mod monitor;
+pub use supervisor_core::num;
 pub mod par;
 pub mod probe;
 pub mod procfs;

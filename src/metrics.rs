@@ -1,11 +1,11 @@
-//! `--metrics-file`: Prometheus text exposition for node_exporter's textfile
+//! `--metrics-file`: Prometheus text exposition for `node_exporter`'s textfile
 //! collector, written atomically after each run. Built from the run's events
 //! and the checkpoint it leaves, so it never disagrees with the event log.
 //!
 //! **Publishing**: the run renders its gauges once its record is durable,
 //! adds the last-run gauges (`supervisor_last_run_timestamp_seconds`,
 //! `supervisor_last_run_success`) and replaces the metrics file atomically
-//! with mode 0644 whatever the umask, since node_exporter runs as another
+//! with mode 0644 whatever the umask, since `node_exporter` runs as another
 //! user (`prometheus` on Debian). A run that fails keeps the previous gauges
 //! and sets `supervisor_last_run_success 0` ([`run`]). Failing to write the
 //! file is a warning: the run's actions already happened and are recorded.
@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::checkpoint::{Checkpoint, Health};
 use crate::events::{Event, EventKind};
+use crate::num::{as_f64, signed_as_f64};
 use crate::run::RunOptions;
 
 /// The gauges [`publish`] owns; a run's rendering never has them.
@@ -88,7 +89,7 @@ pub fn with_last_run(text: &str, at_millis: i64, success: bool) -> String {
     for line in text.lines().filter(|l| !ours(l)) {
         let _ = writeln!(out, "{line}");
     }
-    let _ = writeln!(out, "# HELP {} When the last run ended (Unix time; `--now` if given).\n# TYPE {0} gauge\n{0} {}", LAST_RUN[0], at_millis as f64 / 1000.0);
+    let _ = writeln!(out, "# HELP {} When the last run ended (Unix time; `--now` if given).\n# TYPE {0} gauge\n{0} {}", LAST_RUN[0], signed_as_f64(at_millis) / 1000.0);
     let _ = writeln!(out, "# HELP {} 1 when the last run ended without error (exit 0, 2 or 3), else 0.\n# TYPE {0} gauge\n{0} {}", LAST_RUN[1], u8::from(success));
     out
 }
@@ -233,7 +234,7 @@ fn run_gauges(out: &mut String, events: &[Event], duration_ms: u64, state: &str)
         };
         match e.kind {
             EventKind::ActionExecuted => {
-                *executed.entry((f("action"), f("outcome"))).or_default() += 1
+                *executed.entry((f("action"), f("outcome"))).or_default() += 1;
             }
             EventKind::ReconcileRequired
             | EventKind::ReconcileRecommended
@@ -243,7 +244,7 @@ fn run_gauges(out: &mut String, events: &[Event], duration_ms: u64, state: &str)
                         f("action"),
                         e.kind.as_str().trim_start_matches("reconcile_").to_string(),
                     ))
-                    .or_default() += 1
+                    .or_default() += 1;
             }
             EventKind::Decision => {
                 let node = e.node.clone().unwrap_or_default();
@@ -302,7 +303,7 @@ fn run_gauges(out: &mut String, events: &[Event], duration_ms: u64, state: &str)
     let _ = writeln!(
         out,
         "supervisor_run_duration_seconds {}",
-        duration_ms as f64 / 1000.0
+        as_f64(duration_ms) / 1000.0
     );
     let _ = writeln!(out, "# HELP supervisor_run_state Summary state of the last run (1 for the current state).\n# TYPE supervisor_run_state gauge");
     for s in ["nominal", "degraded", "reconciling", "unstable"] {

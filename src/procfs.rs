@@ -136,10 +136,10 @@ pub fn started_at_unix(id: ProcessIdentity) -> Option<f64> {
         .parse()
         .ok()?;
     let tck = match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
-        Ok(Some(t)) if t > 0 => t as f64,
+        Ok(Some(t)) if t > 0 => crate::num::signed_as_f64(t),
         _ => 100.0,
     };
-    Some(btime + id.start_ticks as f64 / tck)
+    Some(btime + crate::num::as_f64(id.start_ticks) / tck)
 }
 
 /// True when `id` still names the same process (which may be a zombie).

@@ -5,9 +5,10 @@ use crate::exit::Exit;
 
 fn ev(ty: &str, fields: Value) -> Value {
     let mut e = json!({"type": ty, "node": "gpu-box", "service": null});
-    e.as_object_mut()
-        .unwrap()
-        .extend(fields.as_object().unwrap().clone());
+    let Value::Object(fields) = fields else {
+        panic!("the fields are an object")
+    };
+    e.as_object_mut().unwrap().extend(fields);
     e
 }
 

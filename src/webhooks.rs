@@ -1,4 +1,4 @@
-//! Webhooks (docs/reference/events.md, "Webhooks"; docs/reference/behaviour.md, "Webhooks after the record"): each event of a listed type is POSTed as its JSON
+//! Webhooks (docs/reference/events.md, "Webhooks"; docs/reference/behaviour.md, "Webhooks after the record"): each event of a listed type is sent in a POST as its JSON
 //! line, signed with `X-Supervisor-Signature: sha256=<hex HMAC-SHA256 of the
 //! body>` when the webhook has a `secret_file`; with `format: slack`,
 //! `discord` or `ntfy`, as one line for people in that service's shape
@@ -16,6 +16,7 @@
 //! (`run_started`, `run_finished`, …) to every webhook of the fleet that
 //! lists them, once per URL.
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -35,22 +36,21 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes a key of any length");
     mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
+    let mut out = String::from("sha256=");
+    for b in mac.finalize().into_bytes() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// Whether `hook` takes events of type `ty`. Without a list, every type
 /// but `webhook_failed`: reports of failed deliveries would themselves be
 /// owed to the receiver that is down, and double every run.
 fn wants(hook: &Webhook, ty: &str) -> bool {
-    match hook.events.is_empty() {
-        true => ty != EventKind::WebhookFailed.as_str(),
-        false => hook.events.iter().any(|e| e == ty),
+    if hook.events.is_empty() {
+        ty != EventKind::WebhookFailed.as_str()
+    } else {
+        hook.events.iter().any(|e| e == ty)
     }
 }
 

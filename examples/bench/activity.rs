@@ -3,6 +3,7 @@
 //! inodes and `/proc/PID/net/tcp*`) with 0, 10 and 100 clients connected,
 //! and `metrics` (one HTTP GET of a llama.cpp-sized Prometheus answer and
 //! its parse). Reports the median and the 90th percentile of 200 calls.
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -47,9 +48,10 @@ fn metrics_server() -> u16 {
             "prompt_seconds_total",
             "tokens_predicted_seconds_total",
         ] {
-            body.push_str(&format!(
+            let _ = write!(
+                body,
                 "# HELP llamacpp:{name} x\n# TYPE llamacpp:{name} counter\nllamacpp:{name} 12345\n"
-            ));
+            );
         }
         for name in [
             "requests_processing",
@@ -57,9 +59,10 @@ fn metrics_server() -> u16 {
             "prompt_tokens_seconds",
             "predicted_tokens_seconds",
         ] {
-            body.push_str(&format!(
+            let _ = write!(
+                body,
                 "# HELP llamacpp:{name} x\n# TYPE llamacpp:{name} gauge\nllamacpp:{name} 0\n"
-            ));
+            );
         }
         for mut c in l.incoming().flatten() {
             let mut buf = [0u8; 1024];

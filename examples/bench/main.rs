@@ -24,14 +24,14 @@ fn main() {
         Some("incidents") => {
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(40_000);
             let bin = measure::release_dir().join("supervisorctl");
-            incidents::run(&bin, &std::env::temp_dir().join("supervisorctl-bench"), n)
+            incidents::run(&bin, &std::env::temp_dir().join("supervisorctl-bench"), n);
         }
         // Only the report's line: `-- report [NODES]` (default 2,000×40).
         Some("report") => {
             let nodes = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(2000);
             let bin = measure::release_dir().join("supervisorctl");
             let base = std::env::temp_dir().join("supervisorctl-bench");
-            report::run(&bin, &base, nodes, 40)
+            report::run(&bin, &base, nodes, 40);
         }
         _ => measure::run(args.iter().any(|a| a == "--quick")),
     }

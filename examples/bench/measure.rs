@@ -2,10 +2,13 @@
 //! `reconcile --dry-run` of a 50-service node with real processes and a real
 //! HTTP health endpoint, and `report --out` of the largest fleet
 //! (`report.rs`).
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use supervisorctl::num::as_f64;
 
 use super::gen;
 
@@ -117,13 +120,14 @@ pub fn run(quick: bool) {
             tc.as_secs_f64() * 1e3,
             tf.as_secs_f64() * 1e3,
             tc.as_secs_f64() / tf.as_secs_f64(),
-            rc as f64 / 1024.0,
-            rf as f64 / 1024.0
+            as_f64(rc) / 1024.0,
+            as_f64(rf) / 1024.0
         );
         medians.push((nodes * services, tc));
     }
     if let [.., (n1, t1), (n2, t2)] = medians.as_slice() {
-        let k = (t2.as_secs_f64() / t1.as_secs_f64()).ln() / (*n2 as f64 / *n1 as f64).ln();
+        let k = (t2.as_secs_f64() / t1.as_secs_f64()).ln()
+            / (as_f64(*n2 as u64) / as_f64(*n1 as u64)).ln();
         println!("\ngrowth exponent from {n1} to {n2} services: {k:.2} (1.0 = linear)");
     }
     live(&bin, &base);
@@ -169,7 +173,7 @@ fn live(bin: &Path, base: &Path) {
         } else {
             format!("cmdline_contains: \"bench-no-such-process-{i}\"")
         };
-        yaml.push_str(&format!("  {name}:\n    process:\n      {process}\n    health:\n      http: http://127.0.0.1:{port}/health\n    restart: [\"true\"]\n"));
+        let _ = write!(yaml, "  {name}:\n    process:\n      {process}\n    health:\n      http: http://127.0.0.1:{port}/health\n    restart: [\"true\"]\n");
     }
     std::fs::create_dir_all(dir.join("hosts/bench-live")).expect("mkdir");
     std::fs::write(dir.join("hosts/bench-live/services.yaml"), yaml).expect("yaml");

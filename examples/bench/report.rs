@@ -3,6 +3,8 @@
 //! from that state directory; the median time, peak RSS and the page's size.
 use std::path::Path;
 
+use supervisorctl::num::as_f64;
+
 use super::gen;
 use super::measure::{peak_rss, time};
 
@@ -51,7 +53,7 @@ pub fn run(bin: &Path, base: &Path, nodes: usize, services: usize) {
     println!(
         "\nreport --out of {nodes}×{services} after one dry run: {:.0} ms median, {:.1} MiB peak RSS, page {:.1} MiB",
         t.as_secs_f64() * 1e3,
-        rss as f64 / 1024.0,
-        size as f64 / (1 << 20) as f64
+        as_f64(rss) / 1024.0,
+        as_f64(size) / 1_048_576.0
     );
 }

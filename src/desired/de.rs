@@ -70,7 +70,7 @@ impl<'a, 't> NodeDe<'a, 't> {
         let depth = self.nested()?;
         visitor.visit_seq(Items {
             doc: self.doc,
-            items: items.iter(),
+            rest: items.iter(),
             depth,
         })
     }
@@ -83,7 +83,7 @@ impl<'a, 't> NodeDe<'a, 't> {
         let depth = self.nested()?;
         visitor.visit_map(Entries {
             doc: self.doc,
-            entries: entries.iter(),
+            rest: entries.iter(),
             value: None,
             depth,
         })
@@ -162,7 +162,7 @@ impl<'t> de::Deserializer<'t> for NodeDe<'_, 't> {
         let de = self.resolved()?;
         let result = match de.kind() {
             Kind::Scalar { tag, .. } | Kind::Seq { tag, .. } | Kind::Map { tag, .. }
-                if !de.tagged_already && local_tag(tag).is_some() =>
+                if !de.tagged_already && local_tag(tag.as_deref()).is_some() =>
             {
                 Err(de::Error::invalid_type(Unexpected::Enum, &visitor))
             }
@@ -366,7 +366,7 @@ impl<'t> de::Deserializer<'t> for NodeDe<'_, 't> {
         else {
             return Err(de.invalid_type(&visitor));
         };
-        if let Some(tag) = local_tag(tag) {
+        if let Some(tag) = local_tag(tag.as_deref()) {
             return visitor.visit_enum(Tagged { de, tag });
         }
         let result = match de.kind() {

@@ -72,8 +72,8 @@ impl<'t> Doc<'t> {
 }
 
 /// A local tag (`!name`), which `yaml_serde` reads as an enum variant.
-pub(crate) fn local_tag(tag: &Option<Vec<u8>>) -> Option<&str> {
-    let (b'!', rest) = tag.as_deref()?.split_first()? else {
+pub(crate) fn local_tag(tag: Option<&[u8]>) -> Option<&str> {
+    let (b'!', rest) = tag?.split_first()? else {
         return None;
     };
     std::str::from_utf8(if rest.is_empty() { b"!" } else { rest }).ok()
@@ -82,7 +82,8 @@ pub(crate) fn local_tag(tag: &Option<Vec<u8>>) -> Option<&str> {
 /// A sequence's items.
 pub(crate) struct Items<'a, 't> {
     pub doc: &'a Doc<'t>,
-    pub items: std::slice::Iter<'t, NodeId>,
+    /// Those not read yet.
+    pub rest: std::slice::Iter<'t, NodeId>,
     pub depth: u8,
 }
 
@@ -92,7 +93,7 @@ impl<'t> de::SeqAccess<'t> for Items<'_, 't> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        match self.items.next() {
+        match self.rest.next() {
             Some(id) => seed
                 .deserialize(NodeDe::new(self.doc, *id, self.depth))
                 .map(Some),
@@ -104,7 +105,8 @@ impl<'t> de::SeqAccess<'t> for Items<'_, 't> {
 /// A mapping's entries.
 pub(crate) struct Entries<'a, 't> {
     pub doc: &'a Doc<'t>,
-    pub entries: std::slice::Iter<'t, (NodeId, NodeId)>,
+    /// Those not read yet.
+    pub rest: std::slice::Iter<'t, (NodeId, NodeId)>,
     pub value: Option<NodeId>,
     pub depth: u8,
 }
@@ -115,7 +117,7 @@ impl<'t> de::MapAccess<'t> for Entries<'_, 't> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        match self.entries.next() {
+        match self.rest.next() {
             Some((key, value)) => {
                 self.value = Some(*value);
                 seed.deserialize(NodeDe::new(self.doc, *key, self.depth))
@@ -133,7 +135,7 @@ impl<'t> de::MapAccess<'t> for Entries<'_, 't> {
 /// An enum written as its variant's name.
 pub(crate) struct Unit<'a, 't>(pub NodeDe<'a, 't>);
 
-impl<'a, 't> de::EnumAccess<'t> for Unit<'a, 't> {
+impl<'t> de::EnumAccess<'t> for Unit<'_, 't> {
     type Error = Error;
     type Variant = Self;
     fn variant_seed<V: DeserializeSeed<'t>>(self, seed: V) -> Result<(V::Value, Self), Error> {

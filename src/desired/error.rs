@@ -1,7 +1,7 @@
 //! A problem found in desired state, with where it is and how to fix it, and
 //! its rendering for people: a `file:line:col` header and a snippet with a
 //! caret, in the style of rustc.
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 
 /// One problem in one file. `line` and `column` are 1-based; `0:0` means the
@@ -89,14 +89,15 @@ impl ConfigError {
             let text = text.replace('\t', " ");
             let text = esc(&text);
             let caret_at = self.column.max(1) - 1;
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "\n{pad} |\n {:>width$} | {text}\n{pad} | {}^",
                 self.line,
                 " ".repeat(caret_at)
-            ));
+            );
         }
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("\n{pad} = hint: {}", esc(hint)));
+            let _ = write!(out, "\n{pad} = hint: {}", esc(hint));
         }
         out
     }

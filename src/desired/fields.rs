@@ -361,21 +361,23 @@ pub(crate) fn description(f: &Field) -> String {
 /// The tables of docs/reference/services-yaml.md between its markers.
 #[cfg(test)]
 pub(crate) fn markdown() -> String {
+    use std::fmt::Write as _;
     let cell = |s: &str| s.replace('|', "\\|");
     let mut out = String::new();
     for (def, prefix, heading) in SECTIONS {
-        out.push_str(&format!(
+        let _ = write!(out,
             "### {heading}\n\n| field | type | default | meaning | example |\n|---|---|---|---|---|\n"
-        ));
+        );
         for f in FIELDS.iter().filter(|f| f.def == def) {
-            out.push_str(&format!(
-                "| `{prefix}{}` | {} | {} | {} | `{}` |\n",
+            let _ = writeln!(
+                out,
+                "| `{prefix}{}` | {} | {} | {} | `{}` |",
                 f.name,
                 cell(f.ty),
                 cell(f.default),
                 cell(f.meaning),
                 cell(f.example)
-            ));
+            );
         }
         out.push('\n');
     }

@@ -95,7 +95,11 @@ fn folder_and_file_problems() {
     let root = dir.path();
     write(root, "Bad_Node", b"services: {}\n");
     fs::create_dir(root.join("empty-node")).unwrap();
-    write(root, "huge", &vec![b'#'; MAX_FILE_BYTES as usize + 1]);
+    write(
+        root,
+        "huge",
+        &vec![b'#'; usize::try_from(MAX_FILE_BYTES).unwrap() + 1],
+    );
     write(root, "latin1", b"services:\n  caf\xe9: {}\n");
     write(root, "ok", b"services: {}\n");
     let errors = load_fleet(root).unwrap_err();
@@ -121,7 +125,11 @@ fn folder_and_file_problems() {
         )
     );
     // A file exactly at the limit is read.
-    write(root, "big-ok", &vec![b'#'; MAX_FILE_BYTES as usize]);
+    write(
+        root,
+        "big-ok",
+        &vec![b'#'; usize::try_from(MAX_FILE_BYTES).unwrap()],
+    );
     assert!(!brief(&load_fleet(root).unwrap_err(), root)
         .iter()
         .any(|e| e.starts_with("big-ok")));

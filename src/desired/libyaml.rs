@@ -102,8 +102,8 @@ pub(crate) fn parse(
             } else {
                 let converted = convert(&*event);
                 let mark = Mark {
-                    line: (*event).start_mark.line as usize,
-                    column: (*event).start_mark.column as usize,
+                    line: usize::try_from((*event).start_mark.line).unwrap_or(usize::MAX),
+                    column: usize::try_from((*event).start_mark.column).unwrap_or(usize::MAX),
                 };
                 sys::yaml_event_delete(event);
                 Some((converted, mark))
@@ -143,7 +143,11 @@ unsafe fn convert(e: &sys::yaml_event_t) -> Event {
                 Event::Scalar {
                     anchor: c_bytes(s.anchor),
                     tag: c_bytes(s.tag),
-                    value: std::slice::from_raw_parts(s.value, s.length as usize).to_vec(),
+                    value: std::slice::from_raw_parts(
+                        s.value,
+                        usize::try_from(s.length).expect("a scalar in memory has a usize length"),
+                    )
+                    .to_vec(),
                     style: match s.style {
                         sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => Style::SingleQuoted,
                         sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => Style::DoubleQuoted,

@@ -251,7 +251,8 @@ fn text_of(node: &NodeRead, file: &Path) -> Result<String, ConfigError> {
     };
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        // One more than the newlines before it.
+        let line = e.as_bytes()[..at].split(|b| *b == b'\n').count();
         fail(
             format!("file is not valid UTF-8 (invalid byte at offset {at}, line {line})"),
             Some("save the file as UTF-8".into()),

@@ -23,7 +23,7 @@
 //! what is checked, which is what matters).
 use std::ffi::OsString;
 use std::io::{self, Read};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -32,6 +32,7 @@ use nix::fcntl::{openat, readlinkat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 
 use super::load::{MAX_FILE_BYTES, SERVICES_FILE};
+use crate::num::signed_as_f64;
 
 /// Symbolic links followed while resolving one path, at most (as the
 /// kernel's `MAXSYMLINKS`).
@@ -59,8 +60,8 @@ impl Meta {
             is_dir: SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR,
             dev: st.st_dev,
             ino: st.st_ino,
-            size: st.st_size as u64,
-            mtime: st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime: signed_as_f64(st.st_mtime) + signed_as_f64(st.st_mtime_nsec) / 1e9,
         }
     }
 }
@@ -307,7 +308,6 @@ pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     }
     // Opened for reading through the descriptor just checked: the same
     // file, whatever the path names by now.
-    use std::os::fd::AsRawFd;
     let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
     let proc_path = format!("/proc/self/fd/{}", pathfd.as_raw_fd());
     let fd = nix::fcntl::open(proc_path.as_str(), flags, Mode::empty())
@@ -391,9 +391,10 @@ fn resolve_noting_links(
     seen: &mut Vec<(PathBuf, Meta)>,
     link_writers: &mut Vec<u32>,
 ) -> Result<OwnedFd, OpenError> {
-    let start = match path.is_absolute() {
-        true => PathBuf::from("/"),
-        false => std::env::current_dir().map_err(|e| OpenError::Io(path.to_path_buf(), e))?,
+    let start = if path.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        std::env::current_dir().map_err(|e| OpenError::Io(path.to_path_buf(), e))?
     };
     // The working directory itself is reached by its resolved path.
     let mut todo: Vec<OsString> = Vec::new();

@@ -190,7 +190,7 @@ pub(crate) struct Day(pub chrono::Weekday);
 
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use chrono::Weekday::*;
+        use chrono::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
         const SHORT: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
         const LONG: [&str; 7] = [
             "monday",
@@ -288,10 +288,11 @@ impl<'de> Deserialize<'de> for AbsPath {
             if text.starts_with('/') {
                 return Ok(AbsPath(text.to_string()));
             }
-            let file = std::path::Path::new(text)
+            let path = std::path::Path::new(text);
+            let file = path
                 .file_name()
                 .and_then(|f| f.to_str())
-                .filter(|f| f.ends_with(".pid"))
+                .filter(|_| path.extension() == Some("pid".as_ref()))
                 .unwrap_or("<service>.pid");
             Err(format!(
                 "`pidfile` must be an absolute path, found `{text}`\nhint: use an absolute path such as /run/{file}"

@@ -4,7 +4,7 @@ use super::*;
 use crate::desired::raw::{Fields, TOP_FIELDS};
 
 fn sorted(fields: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    let mut v: Vec<String> = fields.iter().map(ToString::to_string).collect();
     v.sort();
     v
 }

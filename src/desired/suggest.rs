@@ -57,8 +57,8 @@ where
 }
 
 /// Pulls the offending name and the accepted names out of serde's
-/// `unknown field `x`, expected one of `a`, `b`` (or `unknown variant`)
-/// messages.
+/// unknown-field (or unknown-variant) messages, which quote the name, then
+/// each accepted name, in backticks.
 pub(crate) fn hint_for_serde_message(message: &str) -> Option<String> {
     let Some(rest) = message
         .strip_prefix("unknown field `")

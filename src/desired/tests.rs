@@ -94,13 +94,17 @@ fn secs(s: u64) -> Duration {
 
 #[test]
 fn example_resolves_preset_overrides_and_defaults() {
+    use chrono::Weekday::{Sat, Sun};
     let node = load(EXAMPLE).unwrap_or_else(|e| panic!("{e:#?}"));
     assert_eq!(node.name, "gpu-box");
     let s = &node.settings;
     assert_eq!(s.preset, Preset::Aggressive);
     assert_eq!(s.fast_tick, secs(2));
-    assert_eq!(s.memory_pressure, 0.85, "explicit setting beats the preset");
-    assert_eq!(s.gpu_pressure, 0.8, "preset value");
+    assert!(
+        (s.memory_pressure - 0.85).abs() < f64::EPSILON,
+        "explicit setting beats the preset"
+    );
+    assert!((s.gpu_pressure - 0.8).abs() < f64::EPSILON, "preset value");
     assert_eq!((s.idle_timeout, s.max_restart_attempts), (secs(600), 5));
     assert!(s.idle_eviction && s.resource_optimization);
     assert_eq!(s.max_actions_per_run, 3);
@@ -108,7 +112,6 @@ fn example_resolves_preset_overrides_and_defaults() {
         (s.node_offline_after, s.backoff_base, s.backoff_max),
         (secs(300), secs(5), secs(300))
     );
-    use chrono::Weekday::{Sat, Sun};
     assert_eq!(
         s.maintenance,
         vec![

@@ -90,13 +90,13 @@ pub(crate) fn build(text: &str) -> Result<Tree, NotOneDocument> {
                 attach(&mut tree, &mut open, done);
                 return true;
             }
-            Event::Alias(name) => match anchors.get(&name) {
-                Some(target) => (Kind::Alias(*target), None, false),
-                None => {
+            Event::Alias(name) => {
+                let Some(target) = anchors.get(&name) else {
                     failed = true;
                     return false;
-                }
-            },
+                };
+                (Kind::Alias(*target), None, false)
+            }
             Event::Scalar {
                 anchor,
                 tag,

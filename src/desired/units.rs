@@ -7,7 +7,7 @@ use std::time::Duration;
 /// The longest duration accepted anywhere (in `services.yaml` and in
 /// flags): a year. Anything longer is a typo, and a year already means
 /// "never" for every setting here.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+pub const MAX_DURATION: Duration = Duration::from_hours(365 * 24);
 
 const DURATION_UNITS: &str = "use ms, s, m, h or d, e.g. `500ms`, `2s`, `5m`";
 
@@ -110,7 +110,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         // At most 18 fraction digits matter for a u64 result.
         let digits = &fraction[..fraction.len().min(18)];
         let numerator: u128 = digits.parse().map_err(|_| bad("bad fraction"))?;
-        bytes += numerator * multiplier / 10u128.pow(digits.len() as u32);
+        bytes += numerator * multiplier
+            / 10u128.pow(u32::try_from(digits.len()).expect("at most 18 digits"));
     }
     u64::try_from(bytes).map_err(|_| bad("too large"))
 }
@@ -151,10 +152,10 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_mins(5)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_hours(1)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_hours(24)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_mins(90)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
     }
 
@@ -186,17 +187,14 @@ mod tests {
 
     #[test]
     fn durations_are_bounded_to_a_year() {
-        assert_eq!(
-            parse_duration("365d"),
-            Ok(Duration::from_secs(365 * 86_400))
-        );
+        assert_eq!(parse_duration("365d"), Ok(Duration::from_hours(365 * 24)));
         assert_eq!(
             parse_duration("100000d"),
             Err("invalid duration `100000d`: too large, at most 365d".into())
         );
         assert!(parse_duration("365d1ms").is_err());
         assert!(parse_duration("8761h").is_err());
-        assert_eq!(MAX_DURATION, Duration::from_secs(365 * 86_400));
+        assert_eq!(MAX_DURATION, Duration::from_hours(365 * 24));
     }
 
     #[test]

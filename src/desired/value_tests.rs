@@ -63,6 +63,6 @@ fn durations_are_at_most_a_year() {
     let node = load("supervisor:\n  node_offline_after: 365d\n").unwrap();
     assert_eq!(
         node.settings.node_offline_after,
-        std::time::Duration::from_secs(365 * 86_400)
+        std::time::Duration::from_hours(365 * 24)
     );
 }

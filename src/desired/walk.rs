@@ -138,7 +138,7 @@ impl<'a, 't> Walk<'a, 't> {
         let id = tree.resolve(id);
         let node = &tree.nodes[id];
         if let Kind::Map { tag, entries } = &node.kind {
-            if local_tag(tag).is_some() {
+            if local_tag(tag.as_deref()).is_some() {
                 let e: Error = de::Error::invalid_type(de::Unexpected::Enum, &expecting);
                 return Err(e.fix(node.mark));
             }

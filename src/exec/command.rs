@@ -281,7 +281,12 @@ impl Reader {
     /// Waits up to `grace` for the end of the stream.
     fn finish(self, grace: Duration) -> Result<Vec<u8>, Unfinished> {
         let outcome = self.done.recv_timeout(grace);
-        let bytes = std::mem::take(&mut *self.bytes.lock().unwrap_or_else(|e| e.into_inner()));
+        let bytes = std::mem::take(
+            &mut *self
+                .bytes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         match outcome {
             Ok(()) => Ok(bytes),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(Unfinished::StillOpen(bytes)),
@@ -297,7 +302,9 @@ fn read_into(mut from: impl Read, kept: &Mutex<Vec<u8>>, keep: Keep) {
         match from.read(&mut buf) {
             Ok(0) => return,
             Ok(n) => {
-                let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                let mut kept = kept
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 match keep {
                     Keep::Head(limit) => {
                         let room = limit.saturating_sub(kept.len());

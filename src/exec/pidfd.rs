@@ -20,10 +20,11 @@ pub fn open(id: ProcessIdentity) -> Option<OwnedFd> {
     #[allow(unsafe_code)]
     let fd = unsafe {
         let fd = nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0);
-        if fd < 0 {
-            return None;
-        }
-        OwnedFd::from_raw_fd(fd as i32)
+        // A descriptor is a non-negative int; -1 is a failure.
+        let fd = std::os::fd::RawFd::try_from(fd)
+            .ok()
+            .filter(|fd| *fd >= 0)?;
+        OwnedFd::from_raw_fd(fd)
     };
     // Opened after the pid may have been reused: keep it only if it is
     // still the process we know.

@@ -107,7 +107,10 @@ fn protected_pids_are_refused() {
     assert_eq!(is_protected(0), Some("pid 0"));
     assert_eq!(is_protected(1), Some("pid 1"));
     assert_eq!(is_protected(std::process::id()), Some("our own process"));
-    assert_eq!(is_protected(getppid().as_raw() as u32), Some("our parent"));
+    assert_eq!(
+        is_protected(u32::try_from(getppid().as_raw()).unwrap()),
+        Some("our parent")
+    );
     assert_eq!(is_protected(u32::MAX), Some("pid out of range"));
 }
 

@@ -9,7 +9,7 @@ use nix::unistd::Pid;
 use crate::procfs::{identity, is_running, ProcessIdentity};
 
 pub fn argv(words: &[&str]) -> Vec<String> {
-    words.iter().map(|w| w.to_string()).collect()
+    words.iter().map(ToString::to_string).collect()
 }
 
 /// Polls `cond` every 10 ms until it holds or `limit` passes.
@@ -38,7 +38,9 @@ pub struct KillOnDrop(pub ProcessIdentity);
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if is_running(self.0) {
-            let _ = kill(Pid::from_raw(self.0.pid as i32), Signal::SIGKILL);
+            if let Ok(pid) = i32::try_from(self.0.pid) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
             wait_for(Duration::from_secs(2), || !is_running(self.0));
         }
     }

@@ -47,6 +47,7 @@
 //!   `systemctl show` while the unit is still loaded; when it is already
 //!   collected the status reads as "exited" without a code.
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -162,7 +163,7 @@ fn escape_into(name: &mut String, part: &str) {
         if plain {
             name.push(char::from(b));
         } else {
-            name.push_str(&format!("\\x{b:02x}"));
+            let _ = write!(name, "\\x{b:02x}");
         }
     }
 }

@@ -228,8 +228,8 @@ mod tests {
     #[test]
     fn spans_keep_two_units() {
         assert_eq!(human_span(Duration::from_secs(3 * 3600 + 600 + 5)), "3h10m");
-        assert_eq!(human_span(Duration::from_secs(2 * 86400)), "2d");
-        assert_eq!(human_span(Duration::from_secs(60)), "1m");
+        assert_eq!(human_span(Duration::from_hours(2 * 24)), "2d");
+        assert_eq!(human_span(Duration::from_mins(1)), "1m");
     }
 
     #[test]

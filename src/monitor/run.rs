@@ -177,7 +177,7 @@ fn supervise(request: &Request, mut child: Child, io: ChildIo, log: LogFile) {
         l.marker(
             started_at,
             &format!("started pid {pid}: {}", request.argv.join(" ")),
-        )
+        );
     });
     SERVICE_PID.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
     forward_signals();
@@ -203,7 +203,7 @@ fn supervise(request: &Request, mut child: Child, io: ChildIo, log: LogFile) {
             l.marker(
                 Utc::now(),
                 &format!("cannot write `{}`: {why}", request.exits.display()),
-            )
+            );
         });
     }
     say(&Report::Exit(record));

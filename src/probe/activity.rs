@@ -33,6 +33,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::desired::ActivitySource;
+use crate::num::saturating_u64;
 
 /// The largest metrics answer read; a longer one is an error, not a guess.
 pub const MAX_METRICS_BYTES: u64 = 4 << 20;
@@ -153,8 +154,8 @@ pub fn read_metrics(
         if total.is_some() || in_flight.is_some() {
             return Ok(ActivityReading {
                 source: "metrics",
-                requests_total: total.map(|v| v.max(0.0) as u64),
-                in_flight: in_flight.map(|v| v.max(0.0).ceil() as u64),
+                requests_total: total.map(saturating_u64),
+                in_flight: in_flight.map(|v| saturating_u64(v.ceil())),
                 connections: None,
                 own_requests: 0,
                 note: None,
@@ -334,7 +335,7 @@ fn read_capped(path: &Path, cap: u64) -> std::io::Result<String> {
         }
         bytes.extend_from_slice(&buf[..n]);
     }
-    bytes.truncate(cap as usize);
+    bytes.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

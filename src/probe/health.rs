@@ -55,10 +55,13 @@ pub fn probe_health_full(
 ) -> ProbeOutcome {
     let outcome = probe_answer(probe, timeout, ca_file);
     match outcome {
-        Answered::Status(prefix, status, body) => match is_loading(status, &body, loading) {
-            true => ProbeOutcome::Loading(format!("{prefix}HTTP {status}: loading")),
-            false => failing(format!("{prefix}HTTP {status}")),
-        },
+        Answered::Status(prefix, status, body) => {
+            if is_loading(status, &body, loading) {
+                ProbeOutcome::Loading(format!("{prefix}HTTP {status}: loading"))
+            } else {
+                failing(format!("{prefix}HTTP {status}"))
+            }
+        }
         Answered::Outcome(o) => o,
     }
 }

@@ -13,7 +13,7 @@ mod procstat;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crate::desired::{NodeSpec, ProcessMatch, Start};
@@ -39,7 +39,7 @@ pub struct ProbeOptions {
     /// Most health probes in flight at once.
     pub max_parallel: usize,
     /// Services whose health probe is not due this tick (`every`).
-    pub skip_health: std::collections::BTreeSet<String>,
+    pub skip_health: BTreeSet<String>,
     /// Read the GPUs (a whole node's probe); `false` when only a service's
     /// process and health are asked (an operator command's wait).
     pub gpus: bool,
@@ -52,7 +52,7 @@ impl Default for ProbeOptions {
             nvidia_smi: PathBuf::from("nvidia-smi"),
             use_nvml: true,
             max_parallel: 16,
-            skip_health: Default::default(),
+            skip_health: BTreeSet::default(),
             gpus: true,
         }
     }
@@ -180,9 +180,12 @@ pub fn probe_node(
     opts: &ProbeOptions,
 ) -> LiveNode {
     std::thread::scope(|scope| {
-        let gpu_probe = scope.spawn(|| match opts.gpus {
-            true => gpu::probe_gpus(opts),
-            false => gpu::GpuData::default(),
+        let gpu_probe = scope.spawn(|| {
+            if opts.gpus {
+                gpu::probe_gpus(opts)
+            } else {
+                gpu::GpuData::default()
+            }
         });
 
         let mut unknown_users: HashMap<String, String> = HashMap::new();

@@ -225,7 +225,7 @@ impl ProcessTable {
             .map(|p| Candidate {
                 pid: p.pid().as_u32(),
                 uid: p.user_id().map(|u| **u),
-                parent: p.parent().map(|pp| pp.as_u32()),
+                parent: p.parent().map(sysinfo::Pid::as_u32),
                 name: p.name().to_string_lossy().into_owned(),
                 cmdline: p
                     .cmd()

@@ -1,6 +1,6 @@
 //! `scenario.yaml` (docs/decision-quality.md): when the replay starts, which node is local,
 //! the world of each step and the faults that are the ground truth of the
-//! score. Every problem is reported at its file:line:col with a hint, like
+//! score. Every problem is reported at its `file:line:col` with a hint, like
 //! a problem in `services.yaml`: values are checked while they are read
 //! (the node and service names against `hosts/`, the world folders against
 //! the scenario folder), so the YAML reader places each error.
@@ -174,7 +174,7 @@ impl<'de> Deserialize<'de> for NodeName {
         let s = String::deserialize(d)?;
         let known = with_context(|c| {
             let found = c.fleet_services.iter().find(|(n, _)| *n == s).cloned();
-            c.services = found.clone();
+            c.services.clone_from(&found);
             (found.is_some(), c.nodes.iter().cloned().collect::<Vec<_>>())
         });
         match known {
@@ -195,9 +195,10 @@ struct ServiceName(String);
 impl<'de> Deserialize<'de> for ServiceName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let problem = with_context(|c| match &c.services {
-            Some((node, services)) => unknown_service(&s, node, services),
-            None => {
+        let problem = with_context(|c| {
+            if let Some((node, services)) = &c.services {
+                unknown_service(&s, node, services)
+            } else {
                 c.deferred.push(s.clone());
                 None
             }

@@ -92,11 +92,11 @@ impl Score {
 }
 
 pub fn score(fleet: &Fleet, scenario: &Scenario, steps: &[StepSummary]) -> Score {
-    let executed = steps
+    let executed: Vec<Executed> = steps
         .iter()
         .flat_map(|s| s.executed.iter().cloned())
         .collect();
-    score_actions(fleet, scenario, executed, |f| {
+    score_actions(fleet, scenario, &executed, |f| {
         let from = scenario.start + f.from;
         steps
             .iter()
@@ -112,14 +112,14 @@ pub fn score(fleet: &Fleet, scenario: &Scenario, steps: &[StepSummary]) -> Score
 pub fn score_actions(
     fleet: &Fleet,
     scenario: &Scenario,
-    executed: Vec<Executed>,
+    executed: &[Executed],
     detected: impl Fn(&Fault) -> Option<DateTime<Utc>>,
 ) -> Score {
     let spec = fleet.nodes.get(&scenario.node);
     let faults = scenario
         .faults
         .iter()
-        .map(|f| fault_score(scenario, f, detected(f), &executed))
+        .map(|f| fault_score(scenario, f, detected(f), executed))
         .collect();
     let false_actions = executed
         .iter()
@@ -158,7 +158,7 @@ pub fn score_actions(
         .count();
     let mut flaps = 0;
     let mut evicted_at: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
-    for e in &executed {
+    for e in executed {
         match e.action.as_str() {
             "evict" => {
                 evicted_at.insert(&e.service, e.at);

@@ -84,15 +84,18 @@ pub fn summarize(
         executed,
         detected,
         node_drift,
-        actions: listed(actions(events)),
-        notes: listed(super::timeline::notes(events)),
+        actions: listed(&actions(events)),
+        notes: listed(&super::timeline::notes(events)),
     }
 }
 
 /// Events that show a problem with their service: its drift, a reconcile
 /// event, a prediction, a thrash, or a health change to degraded or dead.
 fn detects(e: &Value) -> bool {
-    use EventKind::*;
+    use EventKind::{
+        DriftDetected, FailurePredicted, HealthChanged, ReconcileBlocked, ReconcileRecommended,
+        ReconcileRequired, ThrashDetected,
+    };
     match kind(e) {
         Some(
             DriftDetected | ReconcileRequired | ReconcileRecommended | ReconcileBlocked
@@ -157,7 +160,7 @@ fn actions(events: &[Value]) -> Vec<String> {
     drifts
 }
 
-fn listed(items: Vec<String>) -> String {
+fn listed(items: &[String]) -> String {
     match items.len() {
         0 => "-".into(),
         n if n <= MAX_LISTED => items.join(", "),

@@ -51,7 +51,7 @@ pub fn notes(events: &[Value]) -> Vec<String> {
                 let threshold = e["threshold"].as_f64().unwrap_or_default();
                 let threshold = match metric {
                     "memory" | "gpu_memory" => {
-                        format!("{:.1} GiB", threshold / (1u64 << 30) as f64)
+                        format!("{:.1} GiB", threshold / f64::from(1u32 << 30))
                     }
                     "probe_latency" => format!("{threshold:.0} ms"),
                     "gpu_temperature" => format!("{threshold:.0} °C"),
@@ -84,12 +84,13 @@ pub fn header(scenario: &Scenario) -> String {
         if n == 1 { "" } else { "s" }
     );
     if let Some(d) = &scenario.description {
-        out.push_str(&format!("{}\n", escape_control(d)));
+        let _ = writeln!(out, "{}", escape_control(d));
     }
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "\n  {:<8} {:<9} {:<12} {:<40} predictions, tuning\n",
         "step", "time", "state", "actions"
-    ));
+    );
     out
 }
 

@@ -12,6 +12,7 @@ use super::html::esc;
 use super::{Inputs, Model, Node, MAX_CHARTS};
 use crate::checkpoint::trends::{Predicted, Sample};
 use crate::fmt::{size, ts_secs};
+use crate::num::{saturating_u64, signed_as_f64};
 
 /// The series charted, in this order.
 const METRICS: [&str; 2] = ["memory", "gpu_memory"];
@@ -90,14 +91,14 @@ const Y0: f64 = 12.0;
 const Y1: f64 = 150.0;
 
 fn bytes(v: f64) -> String {
-    size(v.max(0.0) as u64)
+    size(saturating_u64(v))
 }
 
 /// The projection's end: when and at what level of this series.
 fn projection(c: &Chart) -> Option<(Sample, Sample)> {
     let p = c.predicted.as_ref()?;
     let last = *c.samples.last()?;
-    let secs = (p.projected_at - last.at).num_milliseconds() as f64 / 1000.0;
+    let secs = signed_as_f64((p.projected_at - last.at).num_milliseconds()) / 1000.0;
     let end = Sample {
         at: p.projected_at,
         v: last.v + p.slope * secs.max(0.0),
@@ -122,10 +123,10 @@ fn svg(c: &Chart) -> String {
         vmax = vmax.max(end.v);
     }
     let vmax = if vmax <= 0.0 { 1.0 } else { vmax * 1.08 };
-    let span = (t1 - t0).num_milliseconds().max(1) as f64;
-    let x = |t: DateTime<Utc>| X0 + (t - t0).num_milliseconds() as f64 / span * (X1 - X0);
+    let span = signed_as_f64((t1 - t0).num_milliseconds().max(1));
+    let x = |t: DateTime<Utc>| X0 + signed_as_f64((t - t0).num_milliseconds()) / span * (X1 - X0);
     let y = |v: f64| Y1 - (v / vmax).clamp(0.0, 1.2) * (Y1 - Y0);
-    let mut s = format!(
+    let mut out = format!(
         r#"<svg viewBox="0 0 480 184" role="img" aria-label="{} of {}/{}">"#,
         esc(&c.metric),
         esc(&c.node),
@@ -133,14 +134,14 @@ fn svg(c: &Chart) -> String {
     );
     // Axes, four levels, the first and last times.
     let _ = write!(
-        s,
+        out,
         r#"<line class="axis" x1="{X0}" y1="{Y1}" x2="{X1}" y2="{Y1}"/><line class="axis" x1="{X0}" y1="{Y0}" x2="{X0}" y2="{Y1}"/>"#
     );
     for i in 0..=3 {
         let v = vmax / 1.08 * f64::from(i) / 3.0;
         let yy = y(v);
         let _ = write!(
-            s,
+            out,
             r#"<line class="axis" x1="{X0}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" opacity=".5"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
             X0 - 4.0,
             X0 - 6.0,
@@ -150,7 +151,7 @@ fn svg(c: &Chart) -> String {
     }
     let fmt_t = |t: DateTime<Utc>| t.format("%m-%d %H:%M").to_string();
     let _ = write!(
-        s,
+        out,
         r#"<text class="tick" x="{X0}" y="{:.1}">{}</text><text class="tick" x="{X1}" y="{:.1}" text-anchor="end">{}</text>"#,
         Y1 + 14.0,
         fmt_t(t0),
@@ -163,13 +164,13 @@ fn svg(c: &Chart) -> String {
         .map(|p| format!("{:.1},{:.1}", x(p.at), y(p.v)))
         .collect();
     let _ = write!(
-        s,
+        out,
         r#"<polyline class="series" points="{}"/>"#,
         pts.join(" ")
     );
     for p in &c.samples {
         let _ = write!(
-            s,
+            out,
             r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="2.4"><title>{} {}</title></circle>"#,
             x(p.at),
             y(p.v),
@@ -180,7 +181,7 @@ fn svg(c: &Chart) -> String {
     if let (Some((a, b)), Some(p)) = (proj, &c.predicted) {
         let (xa, ya, xb, yb) = (x(a.at), y(a.v), x(b.at), y(b.v));
         let _ = write!(
-            s,
+            out,
             r#"<line class="thr" x1="{X0}" y1="{yb:.1}" x2="{X1}" y2="{yb:.1}"/><text class="tick" x="{:.1}" y="{:.1}">node threshold{}</text><line class="proj" x1="{xa:.1}" y1="{ya:.1}" x2="{xb:.1}" y2="{yb:.1}"/><path class="cross" d="M{xb:.1} {:.1}l5 8h-10z"><title>predicted crossing at {}</title></path><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">✖ {}</text>"#,
             X0 + 4.0,
             yb - 4.0,
@@ -194,8 +195,8 @@ fn svg(c: &Chart) -> String {
             p.projected_at.format("%H:%M")
         );
     }
-    s.push_str("</svg>");
-    s
+    out.push_str("</svg>");
+    out
 }
 
 fn caption(c: &Chart) -> String {

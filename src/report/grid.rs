@@ -119,7 +119,7 @@ pub fn write(o: &mut String, m: &Model) {
     };
     if names.len() > m.nodes.len() && m.nodes.len() <= MAX_COLUMNS {
         // More services than nodes: a row per service, a column per node.
-        let _ = write!(o, r#"<thead><tr><th>service</th>"#);
+        let _ = write!(o, r"<thead><tr><th>service</th>");
         for n in &m.nodes {
             let _ = write!(
                 o,
@@ -136,7 +136,7 @@ pub fn write(o: &mut String, m: &Model) {
             let _ = writeln!(o, "</tr>");
         }
     } else if names.len() <= MAX_COLUMNS {
-        let _ = write!(o, r#"<thead><tr><th>node</th>"#);
+        let _ = write!(o, r"<thead><tr><th>node</th>");
         for name in &names {
             let _ = write!(o, r#"<th scope="col">{}</th>"#, esc(name));
         }
@@ -151,13 +151,13 @@ pub fn write(o: &mut String, m: &Model) {
     } else {
         let _ = writeln!(
             o,
-            r#"<thead><tr><th>node</th><th>services</th></tr></thead><tbody>"#
+            r"<thead><tr><th>node</th><th>services</th></tr></thead><tbody>"
         );
         for n in &m.nodes {
             let _ = write!(o, "<tr>{}<td>", node_head(n, false));
             for s in &n.services {
                 let (attrs, inner) = cell(s);
-                let _ = write!(o, r#"<span {attrs}><b>{}</b> {inner}</span>"#, esc(&s.name));
+                let _ = write!(o, r"<span {attrs}><b>{}</b> {inner}</span>", esc(&s.name));
             }
             let _ = writeln!(o, "</td></tr>");
         }

@@ -254,6 +254,10 @@ impl State {
 
 /// One service of the grid.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about the service, each shown as its own flag"
+)]
 pub struct Service {
     pub node: String,
     pub name: String,

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::html::{describe, esc, state_cell};
 use super::{fold, text, ts_of, Inputs, Model, Repeated, Service, State, MAX_MARKS, MAX_TIMELINES};
+use crate::num::{as_f64, signed_as_f64};
 
 /// Width of the drawing, in SVG units.
 const W: f64 = 1000.0;
@@ -170,24 +171,24 @@ pub fn build(inputs: &Inputs, all: &[&Service]) -> (Vec<Timeline>, usize, usize)
 }
 
 fn x_of(t: DateTime<Utc>, since: DateTime<Utc>, until: DateTime<Utc>) -> f64 {
-    let span = (until - since).num_milliseconds().max(1) as f64;
-    ((t - since).num_milliseconds() as f64 / span * W).clamp(0.0, W)
+    let span = signed_as_f64((until - since).num_milliseconds().max(1));
+    (signed_as_f64((t - since).num_milliseconds()) / span * W).clamp(0.0, W)
 }
 
 /// Ticks: the smallest step that gives at most 8.
 fn ticks(since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     let span = (until - since).num_seconds().max(1);
     let steps = [
-        60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000,
+        60, 300, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800, 2_592_000,
     ];
     let step = steps
         .into_iter()
         .find(|s| span / s <= 8)
         .unwrap_or(span / 8 + 1);
     let first = (since.timestamp() / step + 1) * step;
-    (0..)
-        .map(|i| first + i * step)
-        .take_while(|t| *t < until.timestamp())
+    let stride = usize::try_from(step).expect("a positive step");
+    (first..until.timestamp())
+        .step_by(stride)
         .filter_map(|t| DateTime::from_timestamp(t, 0))
         .collect()
 }
@@ -220,7 +221,7 @@ fn axis(since: DateTime<Utc>, until: DateTime<Utc>) -> String {
 fn mark_class(e: &Value) -> &'static str {
     match (text(e, "type"), text(e, "outcome")) {
         (_, "failed") => "m-failed",
-        ("health_changed", _) | ("reconcile_blocked", _) | ("webhook_failed", _) => "m-failed",
+        ("health_changed" | "reconcile_blocked" | "webhook_failed", _) => "m-failed",
         (_, "success" | "stopped") => "m-ok",
         (_, "started") => "m-started",
         (_, "skipped" | "left_alone" | "recommended" | "planned") => "m-skipped",
@@ -229,7 +230,7 @@ fn mark_class(e: &Value) -> &'static str {
 }
 
 fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
-    let mut s = format!(
+    let mut out = format!(
         r#"<svg viewBox="-12 0 {VW} 44" role="img" aria-label="{} over the window">"#,
         esc(&format!("{}/{}", t.node, t.service))
     );
@@ -238,7 +239,7 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
         let x1 = x_of(b.to, since, until);
         let w = (x1 - x0).max(0.5);
         let _ = write!(
-            s,
+            out,
             r#"<rect class="b-{}" x="{x0:.1}" y="18" width="{w:.1}" height="22"><title>{} from {} to {}</title></rect>"#,
             b.state.class().trim_start_matches("s-"),
             b.state.word(),
@@ -247,7 +248,7 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
         );
         if w > 64.0 {
             let _ = write!(
-                s,
+                out,
                 r#"<text class="bandtext" x="{:.1}" y="33">{} {}</text>"#,
                 x0 + 5.0,
                 b.state.symbol(),
@@ -264,7 +265,7 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
         .map(|r| ts_of(&r.event).map(|at| x_of(at, since, until)))
         .collect();
     let mut placed = vec![0.0; xs.len()];
-    let gap = MARK_GAP.min(W / xs.len().max(1) as f64);
+    let gap = MARK_GAP.min(W / as_f64(xs.len().max(1) as u64));
     let mut next = f64::INFINITY;
     for (i, x) in xs.iter().enumerate().rev() {
         let at = x.unwrap_or(0.0);
@@ -273,7 +274,7 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
     }
     // Those pushed past the start move right again, in order.
     let mut prev = f64::NEG_INFINITY;
-    for p in placed.iter_mut() {
+    for p in &mut placed {
         *p = p.max(prev + gap).max(0.0);
         prev = *p;
     }
@@ -282,7 +283,7 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
         let e = &r.event;
         let c = placed[i];
         let _ = write!(
-            s,
+            out,
             r#"<g><title>{}. {} {}</title><path class="axis" d="M{c:.1} 12L{x:.1} 18V40" fill="none"/><circle class="{}" cx="{c:.1}" cy="8" r="7.5"/><text class="marknum" x="{c:.1}" y="11" text-anchor="middle">{}</text></g>"#,
             first + i,
             r.when(),
@@ -291,8 +292,8 @@ fn svg(t: &Timeline, since: DateTime<Utc>, until: DateTime<Utc>) -> String {
             (first + i) % 1000
         );
     }
-    s.push_str("</svg>");
-    s
+    out.push_str("</svg>");
+    out
 }
 
 /// Writes the timelines section.

@@ -65,7 +65,7 @@ pub(crate) fn write_with_names(
 ) -> io::Result<()> {
     if path.file_name().and_then(|n| n.to_str()).is_none() {
         let e = io::Error::new(io::ErrorKind::InvalidInput, "not a file name");
-        return Err(context(e, "write", path));
+        return Err(context(&e, "write", path));
     }
     for tmp in names {
         let created = OpenOptions::new()
@@ -77,26 +77,26 @@ pub(crate) fn write_with_names(
         let mut file = match created {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(context(e, "create", &tmp)),
+            Err(e) => return Err(context(&e, "create", &tmp)),
         };
         let written = file
             .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
             .and_then(|()| file.write_all(bytes))
             .and_then(|()| file.sync_all())
-            .map_err(|e| context(e, "write", &tmp))
-            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| context(e, "replace", path)));
+            .map_err(|e| context(&e, "write", &tmp))
+            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| context(&e, "replace", path)));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
         let dir = parent_of(path);
-        return sync_dir(dir).map_err(|e| context(e, "sync folder", dir));
+        return sync_dir(dir).map_err(|e| context(&e, "sync folder", dir));
     }
     let e = io::Error::new(
         io::ErrorKind::AlreadyExists,
         "every temporary name is taken",
     );
-    Err(context(e, "write", path))
+    Err(context(&e, "write", path))
 }
 
 /// Removes temporary files (`.<name>.<pid>.<n>.tmp`) that a run killed

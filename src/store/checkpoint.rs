@@ -74,18 +74,19 @@ pub fn set_aside(path: &Path, stamp: &str) -> io::Result<PathBuf> {
         match rename_noreplace(path, &target) {
             Ok(()) => {
                 let dir = parent_of(path);
-                sync_dir(dir).map_err(|e| context(e, "sync folder", dir))?;
+                sync_dir(dir).map_err(|e| context(&e, "sync folder", dir))?;
                 return Ok(target);
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(context(e, "set aside", path)),
+            // Taken: the next name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(context(&e, "set aside", path)),
         }
     }
     let e = io::Error::new(
         io::ErrorKind::AlreadyExists,
         "every `.corrupt-` name is taken",
     );
-    Err(context(e, "set aside", path))
+    Err(context(&e, "set aside", path))
 }
 
 /// `rename` that fails with `AlreadyExists` rather than replace `to`.

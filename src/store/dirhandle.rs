@@ -60,7 +60,7 @@ impl DirHandle {
         let Some(Component::Normal(name)) = path.components().next_back() else {
             // `/`, `.` or `..`: no name that could be a link.
             let fd = open(path, dir_flags(), Mode::empty())
-                .map_err(|e| context(e.into(), "open folder", path))?;
+                .map_err(|e| context(&e.into(), "open folder", path))?;
             return Ok(DirHandle {
                 fd,
                 path: path.to_path_buf(),
@@ -78,11 +78,11 @@ impl DirHandle {
                 DirBuilder::new()
                     .recursive(true)
                     .create(parent)
-                    .map_err(|e| context(e, "create", path))?;
+                    .map_err(|e| context(&e, "create", path))?;
                 open(parent, follow, Mode::empty())
-                    .map_err(|e| context(e.into(), "open folder", parent))?
+                    .map_err(|e| context(&e.into(), "open folder", parent))?
             }
-            Err(e) => return Err(context(e.into(), "open folder", parent)),
+            Err(e) => return Err(context(&e.into(), "open folder", parent)),
         };
         let parent = DirHandle {
             fd: parent_fd,
@@ -100,7 +100,7 @@ impl DirHandle {
     pub fn owner(&self) -> io::Result<u32> {
         fstat(&self.fd)
             .map(|st| st.st_uid)
-            .map_err(|e| context(e.into(), "use folder", &self.path))
+            .map_err(|e| context(&e.into(), "use folder", &self.path))
     }
 
     /// Whether anything (a symlink included, not followed) is at `name`.
@@ -114,20 +114,18 @@ impl DirHandle {
     pub fn create_dirs(&self, rel: &Path) -> io::Result<DirHandle> {
         let mut names = Vec::new();
         for part in rel.components() {
-            match part {
-                Component::Normal(name) => names.push(name),
-                _ => {
-                    let e = io::Error::new(io::ErrorKind::InvalidInput, "not a plain name");
-                    return Err(context(e, "use folder", &self.path.join(rel)));
-                }
-            }
+            let Component::Normal(name) = part else {
+                let e = io::Error::new(io::ErrorKind::InvalidInput, "not a plain name");
+                return Err(context(&e, "use folder", &self.path.join(rel)));
+            };
+            names.push(name);
         }
         let mode = Mode::from_bits_truncate(0o755);
         let Some((first, rest)) = names.split_first() else {
             let fd = self
                 .fd
                 .try_clone()
-                .map_err(|e| context(e, "use folder", &self.path))?;
+                .map_err(|e| context(&e, "use folder", &self.path))?;
             return Ok(DirHandle {
                 fd,
                 path: self.path.clone(),
@@ -150,24 +148,24 @@ impl DirHandle {
         let fd = match openat(&self.fd, name, flags, Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => return Ok(None),
-            Err(e) => return Err(context(e.into(), "open", &path)),
+            Err(e) => return Err(context(&e.into(), "open", &path)),
         };
-        let st = fstat(&fd).map_err(|e| context(e.into(), "open", &path))?;
+        let st = fstat(&fd).map_err(|e| context(&e.into(), "open", &path))?;
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
             let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-            return Err(context(e, "read", &path));
+            return Err(context(&e, "read", &path));
         }
         let mut bytes = Vec::new();
         File::from(fd)
             .take(cap + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| context(e, "read", &path))?;
+            .map_err(|e| context(&e, "read", &path))?;
         if bytes.len() as u64 > cap {
             let e = io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("larger than {cap} bytes"),
             );
-            return Err(context(e, "read", &path));
+            return Err(context(&e, "read", &path));
         }
         Ok(Some(bytes))
     }
@@ -183,7 +181,7 @@ impl DirHandle {
         let path = self.path.join(name);
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
             let e = io::Error::new(io::ErrorKind::InvalidInput, "not a file name");
-            return Err(context(e, "write", &path));
+            return Err(context(&e, "write", &path));
         }
         let pid = std::process::id();
         let flags =
@@ -199,29 +197,29 @@ impl DirHandle {
             ) {
                 Ok(fd) => fd,
                 Err(Errno::EEXIST) => continue,
-                Err(e) => return Err(context(e.into(), "create", &self.path.join(&tmp))),
+                Err(e) => return Err(context(&e.into(), "create", &self.path.join(&tmp))),
             };
             let mut file = File::from(fd);
             let written = file
                 .set_permissions(std::fs::Permissions::from_mode(mode))
                 .and_then(|()| file.write_all(bytes))
                 .and_then(|()| file.sync_all())
-                .map_err(|e| context(e, "write", &self.path.join(&tmp)))
+                .map_err(|e| context(&e, "write", &self.path.join(&tmp)))
                 .and_then(|()| {
                     renameat(&self.fd, tmp.as_str(), &self.fd, name)
-                        .map_err(|e| context(e.into(), "replace", &path))
+                        .map_err(|e| context(&e.into(), "replace", &path))
                 });
             if let Err(e) = written {
                 let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
                 return Err(e);
             }
-            return fsync(&self.fd).map_err(|e| context(e.into(), "sync folder", &self.path));
+            return fsync(&self.fd).map_err(|e| context(&e.into(), "sync folder", &self.path));
         }
         let e = io::Error::new(
             io::ErrorKind::AlreadyExists,
             "every temporary name is taken",
         );
-        Err(context(e, "write", &path))
+        Err(context(&e, "write", &path))
     }
 
     /// The folder `name` in this one, created (with `mode`) if missing;
@@ -233,7 +231,7 @@ impl DirHandle {
                 match mkdirat(&self.fd, name, mode) {
                     // Created by someone else meanwhile: opened and checked below.
                     Ok(()) | Err(Errno::EEXIST) => {}
-                    Err(e) => return Err(context(e.into(), create, &path)),
+                    Err(e) => return Err(context(&e.into(), create, &path)),
                 }
                 openat(&self.fd, name, dir_flags(), Mode::empty())
             }
@@ -242,13 +240,13 @@ impl DirHandle {
         let fd = fd.map_err(|e| match e {
             // Linux answers ENOTDIR for a symlink under O_DIRECTORY|O_NOFOLLOW.
             Errno::ELOOP | Errno::ENOTDIR if self.is_symlink(name) => {
-                context(io::Error::from(Errno::ELOOP), "use folder", &path)
+                context(&io::Error::from(Errno::ELOOP), "use folder", &path)
             }
             Errno::ELOOP | Errno::ENOTDIR => {
                 let e = io::Error::new(io::ErrorKind::InvalidInput, "not a directory");
-                context(e, "use folder", &path)
+                context(&e, "use folder", &path)
             }
-            e => context(e.into(), "use folder", &path),
+            e => context(&e.into(), "use folder", &path),
         })?;
         Ok(DirHandle { fd, path })
     }

@@ -37,10 +37,10 @@ pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
     // Appenders take turns, so a line without its newline at the end can
     // only be the remains of a crash, never another append in progress.
     file.lock()
-        .map_err(|e| context(e, "lock event log", path))?;
+        .map_err(|e| context(&e, "lock event log", path))?;
     let meta = file
         .metadata()
-        .map_err(|e| context(e, "open event log", path))?;
+        .map_err(|e| context(&e, "open event log", path))?;
     let mut last = [0u8; 1];
     let torn =
         meta.len() > 0 && file.read_at(&mut last, meta.len() - 1).is_ok() && last[0] != b'\n';
@@ -48,23 +48,23 @@ pub fn append(path: &Path, buf: &[u8]) -> io::Result<()> {
         // A run killed in the middle of its append (Linux ends a write early
         // on SIGKILL) left part of a line. It never was an event: cut it, so
         // the log holds only whole lines, then append after the last one.
-        let keep =
-            whole_lines_end(&file, meta.len()).map_err(|e| context(e, "repair event log", path))?;
+        let keep = whole_lines_end(&file, meta.len())
+            .map_err(|e| context(&e, "repair event log", path))?;
         file.set_len(keep)
-            .map_err(|e| context(e, "repair event log", path))?;
+            .map_err(|e| context(&e, "repair event log", path))?;
     }
     // All or nothing: a write cut short by a full disk or an I/O error is
     // taken back, so the log never holds part of a run it could not finish.
     let before = file
         .metadata()
-        .map_err(|e| context(e, "append to event log", path))?
+        .map_err(|e| context(&e, "append to event log", path))?
         .len();
     match file.write_all(buf).and_then(|()| file.sync_data()) {
         Ok(()) => Ok(()),
         Err(e) => {
             let _ = file.set_len(before);
             let _ = file.sync_data();
-            Err(context(e, "append to event log", path))
+            Err(context(&e, "append to event log", path))
         }
     }
 }
@@ -81,8 +81,9 @@ fn whole_lines_end(file: &std::fs::File, len: u64) -> io::Result<u64> {
     let mut end = len;
     let mut chunk = vec![0u8; 64 * 1024];
     while end > 0 {
-        let start = end.saturating_sub(chunk.len() as u64);
-        let buf = &mut chunk[..(end - start) as usize];
+        let n = usize::try_from(end).map_or(chunk.len(), |end| end.min(chunk.len()));
+        let start = end - n as u64;
+        let buf = &mut chunk[..n];
         file.read_exact_at(buf, start)?;
         if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
             return Ok(start + i as u64 + 1);
@@ -92,7 +93,7 @@ fn whole_lines_end(file: &std::fs::File, len: u64) -> io::Result<u64> {
     Ok(0)
 }
 
-const CHUNK: u64 = 64 * 1024;
+const CHUNK: usize = 64 * 1024;
 const MAX_LINE: usize = 64 * 1024 * 1024;
 
 /// The `seq` of the last complete line that parses and has one; `None` for
@@ -114,9 +115,9 @@ fn last_seq_in(path: &Path) -> io::Result<Option<u64>> {
     let file = match open_regular(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(context(e, "read event log", path)),
+        Err(e) => return Err(context(&e, "read event log", path)),
     };
-    last_seq_of(&file).map_err(|e| context(e, "read event log", path))
+    last_seq_of(&file).map_err(|e| context(&e, "read event log", path))
 }
 
 fn last_seq_of(file: &File) -> io::Result<Option<u64>> {
@@ -131,8 +132,9 @@ fn last_seq_of(file: &File) -> io::Result<Option<u64>> {
     let mut ends_line = false;
     let mut skipping = false;
     while pos > 0 {
-        let start = pos.saturating_sub(CHUNK);
-        let mut buf = vec![0; (pos - start) as usize];
+        let n = usize::try_from(pos).map_or(CHUNK, |pos| pos.min(CHUNK));
+        let start = pos - n as u64;
+        let mut buf = vec![0; n];
         file.read_exact_at(&mut buf, start)?;
         pos = start;
         let mut end = buf.len();
@@ -192,7 +194,7 @@ pub struct EventReader {
 
 /// Opens the log at `path` for streaming from its start.
 pub fn read(path: &Path) -> io::Result<EventReader> {
-    let file = open_regular(path).map_err(|e| context(e, "read event log", path))?;
+    let file = open_regular(path).map_err(|e| context(&e, "read event log", path))?;
     Ok(EventReader::from_file(file))
 }
 
@@ -238,7 +240,7 @@ impl Iterator for EventReader {
                         error,
                     }));
                 }
-            };
+            }
             self.line += 1;
             if self.buf.last() != Some(&b'\n') {
                 self.done = true;

@@ -36,13 +36,13 @@ pub(crate) fn open_append(path: &Path, what: &str, read: bool) -> io::Result<Fil
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| context(e, &format!("open {what}"), path))?;
+        .map_err(|e| context(&e, &format!("open {what}"), path))?;
     let meta = file
         .metadata()
-        .map_err(|e| context(e, &format!("open {what}"), path))?;
+        .map_err(|e| context(&e, &format!("open {what}"), path))?;
     if !meta.is_file() {
         let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-        return Err(context(e, &format!("open {what}"), path));
+        return Err(context(&e, &format!("open {what}"), path));
     }
     Ok(file)
 }
@@ -54,7 +54,7 @@ pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     if len > limit {
         return Err(too_large(limit));
     }
-    let mut bytes = Vec::with_capacity(len as usize + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(len.saturating_add(1)).unwrap_or(0));
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(too_large(limit));
@@ -82,8 +82,8 @@ pub(crate) fn describe(e: &io::Error) -> String {
 }
 
 /// `e` with context: "cannot <what> `<path>`: <reason>", same kind.
-pub(crate) fn context(e: io::Error, what: &str, path: &Path) -> io::Error {
-    let message = format!("cannot {what} `{}`: {}", path.display(), describe(&e));
+pub(crate) fn context(e: &io::Error, what: &str, path: &Path) -> io::Error {
+    let message = format!("cannot {what} `{}`: {}", path.display(), describe(e));
     io::Error::new(e.kind(), message)
 }
 

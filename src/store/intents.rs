@@ -38,10 +38,10 @@ pub fn record(path: &Path, intent: &Intent) -> io::Result<()> {
     {
         // Take a partial line back; what is left is skipped as torn anyway.
         let _ = file.set_len(before);
-        return Err(context(e, "write intent journal", path));
+        return Err(context(&e, "write intent journal", path));
     }
     if created {
-        sync_dir(parent_of(path)).map_err(|e| context(e, "sync folder of", path))?;
+        sync_dir(parent_of(path)).map_err(|e| context(&e, "sync folder of", path))?;
     }
     Ok(())
 }
@@ -54,7 +54,7 @@ pub fn load(path: &Path) -> io::Result<Vec<Intent>> {
     let bytes = match read_limited(path, MAX_BYTES) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(context(e, "read intent journal", path)),
+        Err(e) => return Err(context(&e, "read intent journal", path)),
     };
     Ok(String::from_utf8_lossy(&bytes)
         .lines()
@@ -68,9 +68,9 @@ pub const UNREADABLE_HINT: &str = "each line of the intent journal is an action 
 /// Removes the journal (fine if it is missing) and makes the removal durable.
 pub fn clear(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {
-        Ok(()) => sync_dir(parent_of(path)).map_err(|e| context(e, "sync folder of", path)),
+        Ok(()) => sync_dir(parent_of(path)).map_err(|e| context(&e, "sync folder of", path)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(context(e, "remove intent journal", path)),
+        Err(e) => Err(context(&e, "remove intent journal", path)),
     }
 }
 

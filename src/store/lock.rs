@@ -145,7 +145,7 @@ pub fn acquire(dir: &Path, wait: Option<Duration>) -> Result<StateLock, LockErro
                 let mut holder_gone = || holder(&mut file).is_some_and(|pid| !pid_alive(pid));
                 match deadline {
                     Some(deadline) if now < deadline => {
-                        std::thread::sleep(POLL.min(deadline - now))
+                        std::thread::sleep(POLL.min(deadline - now));
                     }
                     _ if now < dead_grace && holder_gone() => {
                         std::thread::sleep(Duration::from_millis(10));

@@ -66,7 +66,7 @@ impl Settings {
             s.max_bytes = v;
         }
         if let Some(v) = read_var(&var, KEEP_VAR, warnings) {
-            s.keep = v.clamp(1, MAX_KEEP as u64) as u32;
+            s.keep = u32::try_from(v).map_or(MAX_KEEP, |v| v.clamp(1, MAX_KEEP));
         }
         s
     }
@@ -79,16 +79,14 @@ fn read_var(
 ) -> Option<u64> {
     let raw = var(name)?;
     let text = raw.to_string_lossy();
-    match text.trim().parse::<u64>() {
-        Ok(v) => Some(v),
-        Err(_) => {
-            warnings.push(format!(
-                "ignoring ${name}: `{}` is not a whole number of bytes or files; using the default",
-                crate::text::escape_control(&text)
-            ));
-            None
-        }
-    }
+    let Ok(v) = text.trim().parse::<u64>() else {
+        warnings.push(format!(
+            "ignoring ${name}: `{}` is not a whole number of bytes or files; using the default",
+            crate::text::escape_control(&text)
+        ));
+        return None;
+    };
+    Some(v)
 }
 
 /// The name of rotated file `n` of the log at `path` (`events.jsonl.n`).
@@ -109,7 +107,7 @@ pub fn rotate_if_needed(path: &Path, settings: Settings) -> io::Result<bool> {
         // Missing, or not a regular file (the append reports that).
         Ok(_) => return Ok(false),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(context(e, "rotate event log", path)),
+        Err(e) => return Err(context(&e, "rotate event log", path)),
     };
     if len <= settings.max_bytes {
         return Ok(false);
@@ -124,7 +122,7 @@ pub fn rotate_if_needed(path: &Path, settings: Settings) -> io::Result<bool> {
 pub(crate) fn rotate(path: &Path, keep: u32) -> io::Result<()> {
     let keep = keep.clamp(1, MAX_KEEP);
     let remove = |p: &Path| match std::fs::remove_file(p) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(context(e, "remove old log", p)),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(context(&e, "remove old log", p)),
         _ => Ok(()),
     };
     // What an earlier, larger `keep` left behind goes too.
@@ -137,12 +135,12 @@ pub(crate) fn rotate(path: &Path, keep: u32) -> io::Result<()> {
         let from = rotated(path, n);
         if exists(&from) {
             let to = rotated(path, n + 1);
-            std::fs::rename(&from, &to).map_err(|e| context(e, "rotate log", &from))?;
+            std::fs::rename(&from, &to).map_err(|e| context(&e, "rotate log", &from))?;
         }
     }
-    std::fs::rename(path, rotated(path, 1)).map_err(|e| context(e, "rotate log", path))?;
+    std::fs::rename(path, rotated(path, 1)).map_err(|e| context(&e, "rotate log", path))?;
     let dir = parent_of(path);
-    sync_dir(dir).map_err(|e| context(e, "sync folder", dir))
+    sync_dir(dir).map_err(|e| context(&e, "sync folder", dir))
 }
 
 fn exists(p: &Path) -> bool {
@@ -175,7 +173,7 @@ pub fn open_all(path: &Path) -> io::Result<Vec<(PathBuf, File)>> {
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(context(e, "read event log", &p)),
+            Err(e) => Err(context(&e, "read event log", &p)),
         }
     };
     open(path.to_path_buf(), &mut files)?;

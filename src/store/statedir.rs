@@ -47,7 +47,7 @@ pub fn prepare(dir: &Path) -> io::Result<()> {
 /// and not writable by group or others.
 fn check_folder(path: &Path, root: bool) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let meta = fs::symlink_metadata(path).map_err(|e| context(e, "use state folder", path))?;
+    let meta = fs::symlink_metadata(path).map_err(|e| context(&e, "use state folder", path))?;
     let refuse = |problem: String, fix: String| {
         io::Error::new(
             io::ErrorKind::PermissionDenied,
@@ -100,20 +100,20 @@ fn create(dir: &Path) -> io::Result<()> {
                 io::ErrorKind::InvalidInput,
                 "is a symbolic link; refusing to use it",
             );
-            Err(context(e, "use state directory", dir))
+            Err(context(&e, "use state directory", dir))
         }
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => {
             let e = io::Error::new(io::ErrorKind::InvalidInput, "not a directory");
-            Err(context(e, "use state directory", dir))
+            Err(context(&e, "use state directory", dir))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
             .and_then(|()| fs::set_permissions(dir, Permissions::from_mode(0o700)))
-            .map_err(|e| context(e, "create state directory", dir)),
-        Err(e) => Err(context(e, "use state directory", dir)),
+            .map_err(|e| context(&e, "create state directory", dir)),
+        Err(e) => Err(context(&e, "use state directory", dir)),
     }
 }
 

@@ -108,6 +108,7 @@ pub(crate) fn load_world_threads(dir: &Path, fleet: &Fleet, threads: usize) -> W
 }
 
 /// Which declared records an unusable folder would have held.
+#[derive(Clone, Copy)]
 enum Scope<'a> {
     All,
     Nodes,

@@ -5,6 +5,7 @@
 //! the file named); a bad world file is an `observation_invalid` of
 //! `check`, which still finishes. Every run is bounded: it is killed after
 //! 20 s and must have ended within 10 s.
+use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -113,7 +114,7 @@ fn a_yaml_alias_bomb_is_refused() {
         String::from("services:\n  s0:\n    depends_on: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let refs = vec![format!("*a{}", i - 1); 10].join(", ");
-        text.push_str(&format!("  s{i}:\n    depends_on: &a{i} [{refs}]\n"));
+        let _ = write!(text, "  s{i}:\n    depends_on: &a{i} [{refs}]\n");
     }
     assert_invalid_config(|f| fs::write(f, text).expect("write"), "error:");
 }
@@ -165,7 +166,7 @@ fn a_services_yaml_fifo_does_not_hang() {
 /// A copy of the sample world, and `check --output json` against it.
 struct World {
     root: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl World {
@@ -173,7 +174,7 @@ impl World {
         let dir = tempfile::tempdir().expect("scratch");
         let root = dir.path().join("world");
         copy_tree(&repo_root().join("world-fixtures/sample/world"), &root);
-        World { root, _dir: dir }
+        World { root, dir }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -240,17 +241,17 @@ fn fifos_symlink_loops_and_symlinks_out_of_the_world_are_invalid_observations() 
             .arg(p)
             .status()
             .expect("mkfifo")
-            .success())
+            .success());
     };
     world.replace("services/gpu-box/agent-runner.json", mkfifo);
     world.replace("services/gpu-box/llama-70b.json", |p| {
-        symlink("llama-70b.json", p).expect("a symlink to itself")
+        symlink("llama-70b.json", p).expect("a symlink to itself");
     });
     // A valid record outside the world: following the link would read it.
-    let outside = world._dir.path().join("outside.json");
+    let outside = world.dir.path().join("outside.json");
     fs::copy(world.path("services/gpu-box/bge-embed.json"), &outside).expect("copy");
     world.replace("services/gpu-box/bge-embed.json", |p| {
-        symlink(&outside, p).expect("symlink")
+        symlink(&outside, p).expect("symlink");
     });
     // A folder that is a symlink loop.
     fs::remove_dir_all(world.path("services/nas")).expect("remove a folder");
@@ -283,10 +284,10 @@ fn huge_deep_and_binary_world_files_are_invalid_observations() {
             .expect("a sparse 100 MB file");
     });
     world.replace("nodes/nas.json", |p| {
-        fs::write(p, "[".repeat(100_000)).expect("write deep JSON")
+        fs::write(p, "[".repeat(100_000)).expect("write deep JSON");
     });
     world.replace("services/gpu-box/llama-8b.json", |p| {
-        fs::write(p, b"{\"status\": \"ok\xff\xfe\"}").expect("write")
+        fs::write(p, b"{\"status\": \"ok\xff\xfe\"}").expect("write");
     });
     let found = invalid(&world.check());
     assert_invalid(&found, "resources/gpu-box.json", "1 MiB");

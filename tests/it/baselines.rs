@@ -6,7 +6,7 @@
 //!
 //! - Kubernetes: a liveness probe every 10 s, 3 failures to restart (30 s);
 //!   a container that exits (`restartPolicy: Always`, whatever its exit
-//!   status) is restarted after CrashLoopBackOff's delay
+//!   status) is restarted after `CrashLoopBackOff`'s delay
 //!   (10 s, doubling to 5 min, reset after 10 min without a restart).
 //! - systemd: `Restart=on-failure` (100 ms; a clean exit stays down), no
 //!   health checks;
@@ -96,7 +96,7 @@ pub fn timeline(scenario: &Scenario) -> BTreeMap<String, Vec<(DateTime<Utc>, See
                 .into_owned();
             out.entry(name).or_default();
         }
-        for (name, states) in out.iter_mut() {
+        for (name, states) in &mut out {
             let rec: Option<Value> = read(&services.join(format!("{name}.json")));
             let seen = match rec {
                 _ if !online => Seen::Nothing,

@@ -116,7 +116,7 @@ fn a_half_open_trial_that_succeeds_closes_the_circuit() {
     // Closed, a new failure is restarted at once, not at the next trial
     // (60 + 60 min): the attempts start again from one.
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
+        crate::support::nix_pid(pid),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
@@ -166,7 +166,7 @@ fn a_first_start_is_not_a_restart() {
     n.reconcile(&at(1), &[]);
     assert_eq!(attempts(&n), 0, "verified up");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
+        crate::support::nix_pid(pid),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();

@@ -4,6 +4,7 @@
 //! (`baselines.rs`), all scored by the same rules. The test fails when the
 //! document's table differs from what the code computes now; rewrite it
 //! with `UPDATE_DOCS=1 cargo test --test it decision_quality`.
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -54,7 +55,7 @@ fn model_score(dir: &Path, model: Model) -> Value {
     let fleet = supervisorctl::desired::load_fleet(&dir.join("hosts")).expect("hosts");
     let sc = scenario::load(dir, &fleet).unwrap_or_else(|(e, _)| panic!("{e}"));
     let done = restarts(model, &sc);
-    let s = score::score_actions(&fleet, &sc, done, |f| detected(model, &sc, f));
+    let s = score::score_actions(&fleet, &sc, &done, |f| detected(model, &sc, f));
     let line = s.event(&sc.node).to_line("-", "-", 0);
     serde_json::from_str(&line).expect("a JSON line")
 }
@@ -106,7 +107,7 @@ fn generate() -> String {
         let fleet = supervisorctl::desired::load_fleet(&dir.join("hosts")).expect("hosts");
         let sc = scenario::load(&dir, &fleet).unwrap_or_else(|(e, _)| panic!("{e}"));
         let description = sc.description.unwrap_or_default();
-        out.push_str(&format!("### {name}\n\n{description}.\n\n"));
+        let _ = write!(out, "### {name}\n\n{description}.\n\n");
         out.push_str("| supervisor | faults handled | time to detect | time to act | false actions | storms | pinned evicted | flaps | passed |\n");
         out.push_str("|---|---|---|---|---|---|---|---|---|\n");
         for preset in PRESETS {

@@ -155,7 +155,7 @@ fn events_print_del_and_c1_as_json_escapes() {
 }
 
 /// Issue: raw C1 controls, DEL and bidi overrides from world strings
-/// reached `--output json` and events.jsonl (serde_json escapes only C0).
+/// reached `--output json` and events.jsonl (`serde_json` escapes only C0).
 /// Every JSON line the tool writes carries them as `\u` escapes.
 #[test]
 fn json_output_and_the_event_log_carry_no_raw_c1_or_bidi_control() {

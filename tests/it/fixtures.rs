@@ -4,6 +4,7 @@
 //! with a readable list of what differed. `UPDATE_EXPECT=1` also prints the
 //! actual events of failing cases, to help rewrite an expectation by hand;
 //! nothing is ever rewritten automatically.
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -187,15 +188,15 @@ fn check_case(dir: &Path) -> Result<(), String> {
     }
     let mut report = format!("{}\n  command: {}\n", expect.description, out.command);
     for p in &problems {
-        report.push_str(&format!("  - {p}\n"));
+        let _ = writeln!(report, "  - {p}");
     }
     if !out.stderr.trim().is_empty() {
-        report.push_str(&format!("  stderr: {}\n", out.stderr.trim()));
+        let _ = writeln!(report, "  stderr: {}", out.stderr.trim());
     }
     if std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
         report.push_str("  actual events:\n");
         for e in &events {
-            report.push_str(&format!("    {}\n", brief(e)));
+            let _ = writeln!(report, "    {}", brief(e));
         }
     }
     Err(report)

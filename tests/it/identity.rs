@@ -110,7 +110,7 @@ fn another_users_process_never_makes_a_dead_service_look_alive() {
     write_file(&n.path(&format!("hosts/{NODE}/services.yaml")), &yaml);
     let r = n.reconcile("2026-11-23T12:10:00Z", &[]);
     let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(pid as i32),
+        crate::support::nix_pid(pid),
         nix::sys::signal::Signal::SIGKILL,
     );
     assert!(r.executed("web", "restart").is_none(), "{:?}", r.events);
@@ -138,7 +138,7 @@ fn an_eviction_without_a_confirmed_process_is_skipped_not_failed() {
     n.reconcile(T0, &["--dry-run"]);
     // The process dies; a run within the same fast tick cannot count the
     // probe, so the model still looks healthy and idle.
-    for c in n.children.iter_mut() {
+    for c in &mut n.children {
         let _ = c.kill();
         let _ = c.wait();
     }

@@ -36,7 +36,7 @@ fn killed_spawned_service_is_detected_and_spawned_again() {
     assert_eq!(verified[0]["after_ms"], 5000);
     assert_eq!(r.code, 0, "healthy fleet is nominal: {:?}", r.events);
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(first as i32),
+        crate::support::nix_pid(first),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
@@ -345,7 +345,7 @@ fn redis_server_is_supervised_and_restarted() {
         r.events
     );
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(first as i32),
+        crate::support::nix_pid(first),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
@@ -459,7 +459,7 @@ fn observe_without_state_dir_finds_spawned_services() {
     let out = dir.path().join("observed");
     let o = as_nobody(&["observe", "--out", &out.display().to_string()]);
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
+        crate::support::nix_pid(pid),
         nix::sys::signal::Signal::SIGKILL,
     );
     assert!(
@@ -472,7 +472,7 @@ fn observe_without_state_dir_finds_spawned_services() {
 }
 
 /// A walk found a restart of a live spawned service silent about the old
-/// process (SIGKILLed after its stop timeout): the start says what became
+/// process (killed by SIGKILL after its stop timeout): the start says what became
 /// of it.
 #[test]
 fn a_restart_of_a_live_spawned_service_says_how_the_old_one_was_stopped() {

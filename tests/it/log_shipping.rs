@@ -216,7 +216,7 @@ fn otel_collector_config_reads_fields_that_real_events_have() {
     assert_real(&fields, &used, "otelcol.yaml");
     assert_eq!(
         mapped,
-        SEVERITIES.iter().map(|s| s.to_string()).collect(),
+        SEVERITIES.iter().map(ToString::to_string).collect(),
         "every severity is mapped to a level"
     );
     let pipelines = &v["service"]["pipelines"]["logs"]["receivers"];

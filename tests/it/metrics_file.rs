@@ -1,4 +1,4 @@
-//! `--metrics-file` is for node_exporter's textfile collector, which runs as
+//! `--metrics-file` is for `node_exporter`'s textfile collector, which runs as
 //! another user (`prometheus` on Debian): the file is mode 0644 whatever the
 //! umask (the shipped unit sets `UMask=0077`), and carries when the last
 //! run ended and whether it ended without error. Proven with the real
@@ -56,9 +56,11 @@ fn value(text: &str, name: &str) -> Option<f64> {
 }
 
 fn now_seconds() -> f64 {
-    chrono::DateTime::parse_from_rfc3339(NOW)
-        .unwrap()
-        .timestamp() as f64
+    supervisorctl::num::signed_as_f64(
+        chrono::DateTime::parse_from_rfc3339(NOW)
+            .unwrap()
+            .timestamp(),
+    )
 }
 
 /// A scratch folder that `nobody` can read.

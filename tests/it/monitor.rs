@@ -92,7 +92,7 @@ fn a_kill_9_is_said_as_killed_by_sigkill() {
     let pid = n.spawned_pid("web").expect("pid file");
     assert!(alive(pid));
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
+        crate::support::nix_pid(pid),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
@@ -276,6 +276,7 @@ fn ids(pid: u32) -> (String, String) {
 
 #[test]
 fn user_drops_to_that_user_with_its_groups_and_owns_the_log() {
+    use std::os::unix::fs::MetadataExt;
     if !nix::unistd::geteuid().is_root() {
         crate::support::skip("`user:` needs the tests to run as root");
         return;
@@ -298,7 +299,7 @@ fn user_drops_to_that_user_with_its_groups_and_owns_the_log() {
     let mut want: Vec<u32> = nix::unistd::getgrouplist(&name, nobody.gid)
         .unwrap()
         .into_iter()
-        .map(|g| g.as_raw())
+        .map(nix::unistd::Gid::as_raw)
         .collect();
     want.sort_unstable();
     want.dedup();
@@ -311,7 +312,6 @@ fn user_drops_to_that_user_with_its_groups_and_owns_the_log() {
     assert_eq!(groups, want, "supplementary groups of nobody, not root's");
     let env = environ(pid);
     assert!(env.contains(&("USER".into(), "nobody".into())), "{env:?}");
-    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(n.state().join("logs/web.log")).unwrap();
     assert_eq!(meta.uid(), uid, "the log is the user's");
 }

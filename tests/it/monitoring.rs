@@ -120,7 +120,7 @@ fn query(port: u16, q: &str) -> Result<Vec<Value>, String> {
     Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
 }
 
-/// Every PromQL expression of the dashboard, with its panel's title.
+/// Every query expression of the dashboard, with its panel's title.
 fn dashboard_queries() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(monitoring().join("grafana-dashboard.json")).unwrap();
     let d: Value = serde_json::from_str(&text).expect("the dashboard is JSON");

@@ -31,7 +31,7 @@ fn stop_restarts_no_dead_service_and_activates_no_fallback() {
     let other = n.spawned_pid("other").expect("spawned");
     let web = n.spawned_pid("web").expect("spawned");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(other as i32),
+        crate::support::nix_pid(other),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();

@@ -158,7 +158,7 @@ fn a_failed_start_is_retried_with_backoff_until_it_runs() {
 
     // The port is free again: a later run starts it.
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(holder_pid as i32),
+        crate::support::nix_pid(holder_pid),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();

@@ -3,6 +3,7 @@
 //! `sleep`) and records it; without the setting, under `--dry-run`, or for
 //! another user's process, nothing is signalled. The GPU data comes from a
 //! stand-in `nvidia-smi` first on `PATH`.
+use std::fmt::Write as _;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -57,7 +58,7 @@ fn run(n: &Node, served: u32, orphans: &[(u32, u64)], extra: &[&str]) -> std::pr
     let bin = n.path("bin");
     let mut apps = format!("{served}, {UUID}, 30000\n");
     for (pid, mib) in orphans {
-        apps.push_str(&format!("{pid}, {UUID}, {mib}\n"));
+        let _ = writeln!(apps, "{pid}, {UUID}, {mib}");
     }
     fake_smi_used(&bin, 80000, &apps);
     let path = format!(

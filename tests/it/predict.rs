@@ -56,7 +56,7 @@ fn a_leaking_model_is_predicted_once_and_never_acted_on() {
     let mut predicted = vec![];
     for minute in 0..=14 {
         // 10 MiB a minute, the node's use with it: 900 MiB (90 %) at 12:40.
-        let k = minute as u64;
+        let k = u64::try_from(minute).unwrap();
         observe(&n, minute, 500 + 10 * k, 100 + 10 * k);
         let r = reconcile(&n, minute);
         assert_eq!(r.code, 0, "minute {minute}: {:?} {}", r.events, r.stderr);
@@ -136,7 +136,7 @@ fn a_steady_model_predicts_nothing() {
 fn the_same_inputs_predict_the_same_bytes() {
     let n = node();
     for minute in 0..=9 {
-        let k = minute as u64;
+        let k = u64::try_from(minute).unwrap();
         observe(&n, minute, 500 + 10 * k, 100 + 10 * k);
         reconcile(&n, minute);
     }

@@ -4,6 +4,7 @@
 //! values it was written with. 256 cases each, so the suite stays quick;
 //! the fuzz targets in `fuzz/` run the same entry points for longer.
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
@@ -316,13 +317,14 @@ proptest! {
         for (i, (name, g)) in services.iter().enumerate() {
             // Depend only on earlier names: never a cycle.
             let mut deps: Vec<&str> = g.deps.iter().filter(|_| i > 0).map(|d| names[d.index(i)].as_str()).collect();
-            deps.sort();
+            deps.sort_unstable();
             deps.dedup();
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "  {name}:\n    kind: {}\n    priority: {}\n    pinned: {}\n    idle_timeout: {}{}\n    stop_timeout: {}{}\n    memory: {}{}\n    depends_on: [{}]\n",
                 if g.model { "model" } else { "service" }, g.priority, g.pinned,
                 g.idle.0, g.idle.1, g.stop.0, g.stop.1, g.memory.0, g.memory.1, deps.join(", "),
-            ));
+            );
             deps_of.insert(name.clone(), deps);
         }
         let node = load_node("n1", Path::new(FILE), &text)
@@ -368,11 +370,11 @@ fn names_that_look_like_other_yaml_types_keep_their_text() {
     ];
     let mut text = String::from("services:\n");
     for name in names {
-        text.push_str(&format!("  {name}:\n    depends_on: []\n"));
+        let _ = write!(text, "  {name}:\n    depends_on: []\n");
     }
     let node = load_node("n1", Path::new(FILE), &text).expect("valid names");
     let mut expected: Vec<&str> = names.to_vec();
-    expected.sort();
+    expected.sort_unstable();
     let loaded: Vec<&str> = node.services.keys().map(String::as_str).collect();
     assert_eq!(loaded, expected);
 }

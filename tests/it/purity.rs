@@ -6,6 +6,7 @@
 //! by clippy's list (clippy.toml). The copy builds in a target folder of its
 //! own under the test's temporary folder, so its dependencies are compiled
 //! once and reused.
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -124,10 +125,10 @@ fn reads_of_the_clock_and_of_the_binarys_modules_do_not_compile_in_the_core() {
 
 #[test]
 fn clippy_refuses_every_impurity_std_offers_the_core() {
-    let body: String = CLIPPY
-        .iter()
-        .map(|(code, _)| format!("    {code}\n"))
-        .collect();
+    let mut body = String::new();
+    for (code, _) in CLIPPY {
+        let _ = writeln!(body, "    {code}");
+    }
     let planted = format!("\n#[allow(dead_code)]\nfn planted_impurities() {{\n{body}}}\n");
     let dir = planted_copy("clippy", &planted);
     let (ok, stderr) = cargo("clippy", &dir);

@@ -121,7 +121,7 @@ fn every_command_has_its_exit_codes() {
 /// Every file under `dir` (recursively), with its text.
 fn texts(dir: &Path, out: &mut Vec<(std::path::PathBuf, String)>) {
     let mut entries: Vec<_> = fs::read_dir(dir).unwrap().flatten().collect();
-    entries.sort_by_key(|e| e.path());
+    entries.sort_by_key(std::fs::DirEntry::path);
     for e in entries {
         let path = e.path();
         if path.is_dir() {
@@ -159,7 +159,7 @@ fn the_code_and_docs_cite_the_repository_docs_not_the_contract() {
         }
         if path.starts_with(root.join("src")) {
             for word in text.split(|c: char| c.is_whitespace() || "(),;\"`".contains(c)) {
-                if word.starts_with("docs/") && word.ends_with(".md") {
+                if word.starts_with("docs/") && Path::new(word).extension() == Some("md".as_ref()) {
                     cited.insert(word.to_string());
                 }
             }

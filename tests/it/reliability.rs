@@ -155,7 +155,9 @@ pub fn names_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
 
 /// Temporary files of an atomic write (`.<name>.<pid>.<n>.tmp`).
 pub fn temp_files(dir: &Path) -> Vec<String> {
-    names_in(dir, |n| n.starts_with('.') && n.ends_with(".tmp"))
+    names_in(dir, |n| {
+        n.starts_with('.') && Path::new(n).extension() == Some("tmp".as_ref())
+    })
 }
 
 pub fn is_root() -> bool {

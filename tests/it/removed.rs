@@ -1,5 +1,7 @@
 //! Services removed from hosts/ (SPEC §9): what this tool spawned for them
 //! is stopped, with `service_removed`; what it did not spawn is left alone.
+use std::fmt::Write as _;
+
 use crate::live_support::{alive, wait_until, write_file, Node, NODE};
 
 const T0: &str = "2026-11-23T12:00:00Z";
@@ -12,10 +14,11 @@ fn a_removed_spawned_service_is_stopped_and_another_left_alone() {
         let mut y = String::from("services:\n  keep:\n    restart: [\"true\"]\n");
         if with {
             y.push_str("  sp:\n    spawn: [sleep, \"3600.55\"]\n");
-            y.push_str(&format!(
+            let _ = write!(
+                y,
                 "  other:\n    process:\n      pidfile: {}\n    restart: [\"true\"]\n",
                 pidfile.display()
-            ));
+            );
         }
         y
     };
@@ -63,7 +66,7 @@ fn a_removed_spawned_service_is_stopped_and_another_left_alone() {
 }
 
 /// Issue: a checkpoint entry with `spawned: true` and the identity of any
-/// process got that process SIGTERMed as `service_removed`. The pid file
+/// process got that process sent SIGTERM as `service_removed`. The pid file
 /// this tool wrote when it spawned the service must name it too.
 #[test]
 fn a_checkpoint_claiming_a_spawn_without_its_pid_file_stops_nothing() {

@@ -1,7 +1,7 @@
 //! `replay SCENARIO` (SPEC §11): every shipped scenario under
 //! `world-fixtures/scenarios/` gives the score in its `expect.json`, the
 //! same bytes on every replay, and a timeline for people; broken scenarios
-//! are errors at file:line:col.
+//! are errors at `file:line:col`.
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -243,7 +243,7 @@ fn a_broken_scenario_is_an_error_at_its_line_and_column() {
 }
 
 /// Issue 11: a replay shows tuning converging and never leaving its
-/// bounds (degraded_after configured 2: at most 4).
+/// bounds (`degraded_after` configured 2: at most 4).
 #[test]
 fn tuning_converges_within_its_bounds() {
     let dir = repo_root().join("world-fixtures/scenarios/tuning-converges");

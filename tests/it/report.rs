@@ -63,7 +63,7 @@ fn browse(chromium: &Path, page: &Path, args: &[&str]) -> String {
         if child.try_wait().expect("wait for chromium").is_some() {
             break;
         }
-        if started.elapsed() > Duration::from_secs(60) {
+        if started.elapsed() > Duration::from_mins(1) {
             let _ = child.kill();
             let _ = child.wait();
             panic!(

@@ -24,7 +24,7 @@ fn bin() -> Command {
     cmd
 }
 
-/// One `reconcile --dry-run` with rotation at MAX_BYTES, keeping `keep`.
+/// One `reconcile --dry-run` with rotation at `MAX_BYTES`, keeping `keep`.
 fn dry_run(state: &Path, keep: u32) -> Output {
     let out = crate::support::sample_dry_run(state)
         .env("SUPERVISORCTL_EVENTS_MAX_BYTES", MAX_BYTES)
@@ -48,7 +48,8 @@ fn dry_run(state: &Path, keep: u32) -> Output {
 /// The log's files that exist, oldest first (`.N` … `.1`, the log).
 fn files(state: &Path) -> Vec<PathBuf> {
     let log = state.join("events.jsonl");
-    let mut all: Vec<PathBuf> = (1..)
+    // Rotation keeps at most 1,000 files.
+    let mut all: Vec<PathBuf> = (1..=1000)
         .map(|n| state.join(format!("events.jsonl.{n}")))
         .take_while(|p| p.exists())
         .collect();

@@ -92,7 +92,7 @@ fn block<'a>(text: &'a str, service: &str) -> Vec<&'a str> {
 
 /// A checkpoint of `services` (`<node>/<service>` to its state) written
 /// where `status` reads it.
-fn write_checkpoint(n: &Node, services: serde_json::Value) {
+fn write_checkpoint(n: &Node, services: &serde_json::Value) {
     let cp = serde_json::json!({"version": 1, "next_seq": 1, "services": services});
     std::fs::create_dir_all(n.state()).unwrap();
     write_file(&n.state().join("checkpoint.json"), &cp.to_string());
@@ -111,7 +111,7 @@ fn status_shows_no_live_numbers_for_what_is_not_running() {
     let t = "2026-11-23T12:00:00Z";
     write_checkpoint(
         &n,
-        serde_json::json!({
+        &serde_json::json!({
             format!("{NODE}/llm"): {"health": "evicted", "evicted_at": t, "cpu_use": 0.01,
                 "cpu_at": t, "last_action": {"action": "evict", "at": t, "outcome": "success"}},
             format!("{NODE}/db"): {"health": "dead", "failures": 0, "probed_at": t,

@@ -5,6 +5,7 @@
 //! variables or state directory never leak into a test. A test that must
 //! signal, time or feed the process takes its [`Run::command`] instead.
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,8 +14,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The nix `Pid` of process `pid` (Linux pids are below 2^22: an `i32`).
+pub fn nix_pid(pid: u32) -> nix::unistd::Pid {
+    nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid fits in an i32"))
+}
+
 /// A run longer than this is killed and reported as a failure.
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_mins(1);
 
 /// The instant every fixture is set at (a Monday).
 pub const NOW: &str = "2026-11-23T12:00:00Z";
@@ -208,7 +214,7 @@ impl Run {
         let stdout = out.join().expect("stdout reader");
         let mut stderr = err.join().expect("stderr reader");
         if timed_out {
-            stderr.push_str(&format!("\n[killed after {TIMEOUT:?}]"));
+            let _ = write!(stderr, "\n[killed after {TIMEOUT:?}]");
         }
         Output {
             code,

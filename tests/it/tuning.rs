@@ -168,9 +168,10 @@ fn the_tuned_threshold_is_in_force_for_live_probes() {
             flag.display()
         ),
     );
-    let up = |yes: bool| match yes {
-        true => write_file(&flag, ""),
-        false => {
+    let up = |yes: bool| {
+        if yes {
+            write_file(&flag, "");
+        } else {
             let _ = std::fs::remove_file(&flag);
         }
     };

@@ -39,7 +39,7 @@ impl Watching {
     fn stop(mut self) -> Option<i32> {
         let mut child = self.0.take()?;
         nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
+            crate::support::nix_pid(child.id()),
             nix::sys::signal::Signal::SIGINT,
         )
         .unwrap();
@@ -127,7 +127,7 @@ fn watch_restarts_a_killed_service_at_once() {
     let child = Watching::start(&n, &["watch"]);
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(first as i32),
+        crate::support::nix_pid(first),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
@@ -265,7 +265,7 @@ fn a_kill_seen_by_watch_is_reported_with_its_signal() {
     assert!(wait_until(|| runs(&n) == 1), "the first run");
     let first = n.spawned_pid("svc").expect("the first run spawned it");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(first as i32),
+        crate::support::nix_pid(first),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();

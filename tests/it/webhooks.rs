@@ -1,4 +1,4 @@
-//! Webhooks: listed events are POSTed as their exact log line, signed with
+//! Webhooks: listed events are sent in a POST as their exact log line, signed with
 //! HMAC-SHA256 when a secret is set, only once that line is durable in the
 //! log; a dead receiver's deliveries are kept, reported by the next run as
 //! `webhook_failed` and retried until it answers; it never fails a run.

@@ -6,7 +6,7 @@
 //! newer binaries of the same major version can read each other's files.
 //! Writing is atomic (see `store::checkpoint`): a reader sees the old or
 //! the new file, never a mix.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,7 @@ pub struct Checkpoint {
     /// of an open incident or an overruled idle eviction, their advice, a
     /// conflict resolved the same way): said again only once gone and back.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
-    pub reported: std::collections::BTreeSet<String>,
+    pub reported: BTreeSet<String>,
     #[serde(default = "one")]
     pub next_seq: u64,
     /// Keyed by `<node>/<service>`.
@@ -53,10 +53,18 @@ fn one() -> u64 {
     1
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes a reference"
+)]
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes a reference"
+)]
 fn is_one_or_less(n: &u32) -> bool {
     *n <= 1
 }
@@ -69,7 +77,7 @@ impl Default for Checkpoint {
             services: BTreeMap::new(),
             fallbacks: BTreeMap::new(),
             gpus: BTreeMap::new(),
-            reported: Default::default(),
+            reported: BTreeSet::default(),
         }
     }
 }

@@ -121,6 +121,7 @@ impl Event {
 
     /// Adds `key` only when `value` is there (an optional field is absent,
     /// not null).
+    #[must_use]
     pub fn with_some(self, key: &str, value: Option<impl Into<Value>>) -> Event {
         match value {
             Some(v) => self.with(key, v),
@@ -128,6 +129,7 @@ impl Event {
         }
     }
 
+    #[must_use]
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {
         self.fields.insert(key.to_string(), value.into());
         self

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::num::as_f64;
+
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
@@ -57,11 +59,11 @@ pub fn duration(d: Duration) -> String {
 /// A size for people: GiB with one decimal, or whole MiB under 1 GiB
 /// (events carry the exact bytes in their own fields).
 pub fn size(bytes: u64) -> String {
-    const MIB: f64 = (1u64 << 20) as f64;
+    const MIB: f64 = 1_048_576.0;
     if bytes < 1 << 30 {
-        return format!("{} MiB", (bytes as f64 / MIB).round());
+        return format!("{} MiB", (as_f64(bytes) / MIB).round());
     }
-    format!("{:.1} GiB", bytes as f64 / (MIB * 1024.0))
+    format!("{:.1} GiB", as_f64(bytes) / (MIB * 1024.0))
 }
 
 #[cfg(test)]

@@ -55,9 +55,9 @@ fn escape_where(s: &str, unsafe_: impl Fn(char) -> bool) -> Cow<'_, str> {
 }
 
 /// JSON with DEL, C1 and bidirectional controls written as `\uXXXX`
-/// escapes. JSON keeps C0 out of strings but lets these stand raw (serde_json
+/// escapes. JSON keeps C0 out of strings but lets these stand raw (`serde_json`
 /// writes them so); outside a string none may appear in valid JSON, so for
-/// JSON that parsed (or that serde_json wrote) the result is the same JSON
+/// JSON that parsed (or that `serde_json` wrote) the result is the same JSON
 /// value with nothing invisible in it: every JSON line the tool writes
 /// (events, `--output json`, the checkpoint, `observe` records) goes
 /// through here.

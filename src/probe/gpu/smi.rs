@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::exec::{run_bounded, Capture};
+use crate::num::saturating_u64;
 use crate::world::GpuUse;
 
 use super::GpuData;
@@ -105,8 +106,7 @@ fn number(field: &str) -> Option<f64> {
 }
 
 fn mib_to_bytes(field: &str) -> Option<u64> {
-    // Float to integer casts saturate; the values are non-negative.
-    number(field).map(|mib| (mib * MIB).round() as u64)
+    number(field).map(|mib| saturating_u64((mib * MIB).round()))
 }
 
 /// Parses `--query-gpu=index,uuid,name,memory.total,memory.used,

@@ -60,7 +60,7 @@ fn proc_net_lines_parse() {
     let s = parse_socket(line).unwrap();
     assert_eq!(s.local, ("0100007F".into(), 8080));
     assert_eq!(s.remote, ("0100007F".into(), 50000));
-    assert_eq!((s.state, s.inode), (ESTABLISHED, 424242));
+    assert_eq!((s.state, s.inode), (ESTABLISHED, 424_242));
 }
 
 fn free_port() -> u16 {

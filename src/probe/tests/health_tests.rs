@@ -98,7 +98,7 @@ fn tcp_unresolvable_fails() {
 }
 
 fn cmd(argv: &[&str]) -> Probe {
-    Probe::Command(argv.iter().map(|s| s.to_string()).collect())
+    Probe::Command(argv.iter().map(ToString::to_string).collect())
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn command_is_not_run_through_a_shell() {
     // With a shell this would be `true`; as argv it is a missing program.
     match probe_health(&cmd(&["true && true"]), SHORT) {
         ProbeOutcome::Failing(why) => {
-            assert!(why.starts_with("cannot run `true && true`"), "{why}")
+            assert!(why.starts_with("cannot run `true && true`"), "{why}");
         }
         ProbeOutcome::Up => panic!("ran through a shell"),
         ProbeOutcome::Loading(why) | ProbeOutcome::Unknown(why) => {

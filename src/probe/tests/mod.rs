@@ -41,7 +41,7 @@ pub(super) fn node(services: Vec<ServiceSpec>) -> NodeSpec {
     let settings = Settings {
         fast_tick: Duration::from_secs(10),
         backoff_base: Duration::from_secs(10),
-        backoff_max: Duration::from_secs(600),
+        backoff_max: Duration::from_mins(10),
         breaker_retry: None,
         ..crate::core::testutil::settings()
     };

@@ -322,7 +322,7 @@ fn a_pidfile_reached_through_another_users_link_may_name_only_their_process() {
     .unwrap();
     match by_pidfile(&link.join("web.pid"), None) {
         ProcessState::StalePidfile { reason, .. } => {
-            assert!(reason.contains("can be written by uid 65534"), "{reason}")
+            assert!(reason.contains("can be written by uid 65534"), "{reason}");
         }
         other => panic!("root's process must not be taken: {other:?}"),
     }
@@ -357,7 +357,7 @@ fn a_process_younger_than_its_pidfile_is_stale() {
             assert!(
                 reason.contains("started after the pidfile was written"),
                 "{reason}"
-            )
+            );
         }
         other => panic!("expected stale, got {other:?}"),
     }

@@ -1,5 +1,6 @@
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 
 use crate::store::eventlog::{append, last_seq, read, BadLine};
 
@@ -18,13 +19,9 @@ fn concurrent_appends_stay_whole_lines() {
         for t in 0..8u64 {
             let path = &path;
             s.spawn(move || {
-                for i in 0..200u64 {
+                for i in 0..200usize {
                     // Lines of different sizes, some larger than a page.
-                    append(
-                        path,
-                        event(t * 1000 + i, (i as usize * 37) % 5000).as_bytes(),
-                    )
-                    .unwrap();
+                    append(path, event(t * 1000 + i as u64, (i * 37) % 5000).as_bytes()).unwrap();
                 }
             });
         }
@@ -40,10 +37,9 @@ fn concurrent_appends_stay_whole_lines() {
         })
         .collect();
     assert_eq!(seqs.len(), 1600);
-    seqs.sort();
+    seqs.sort_unstable();
     seqs.dedup();
     assert_eq!(seqs.len(), 1600);
-    use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o600
@@ -86,8 +82,8 @@ fn last_seq_reads_from_the_end() {
     // ~20 MB over many 64 KiB chunks, lines straddling chunk borders.
     let mut file = fs::File::create(&path).unwrap();
     let mut buf = String::new();
-    for seq in 1..=40_000u64 {
-        buf.push_str(&event(seq, (seq as usize * 131) % 1000));
+    for seq in 1..=40_000usize {
+        buf.push_str(&event(seq as u64, (seq * 131) % 1000));
     }
     file.write_all(buf.as_bytes()).unwrap();
     assert_eq!(last_seq(&path).unwrap(), Some(40_000));

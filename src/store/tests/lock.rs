@@ -14,7 +14,7 @@ fn a_second_acquire_is_refused_quickly_with_the_pid() {
     assert!(started.elapsed() < Duration::from_secs(3));
     match &err {
         LockError::Held { holder, .. } => assert_eq!(*holder, Some(pid)),
-        other => panic!("{other:?}"),
+        other @ LockError::Io { .. } => panic!("{other:?}"),
     }
     let lock = dir.path().join("lock");
     assert_eq!(

@@ -139,8 +139,7 @@ impl Plan {
                 self.world.invalid.push(InvalidObservation {
                     path: "incidents".into(),
                     error: format!(
-                        "node `{node}` has {} more incidents than the {MAX_INCIDENTS_PER_NODE} read (open ones first, in id order); the rest are left out: close or archive resolved incidents",
-                        left
+                        "node `{node}` has {left} more incidents than the {MAX_INCIDENTS_PER_NODE} read (open ones first, in id order); the rest are left out: close or archive resolved incidents"
                     ),
                     node: Some(node),
                     service: None,

@@ -64,7 +64,7 @@ pub fn read_file(dir: impl AsFd, name: &str) -> Result<Vec<u8>, OpenError> {
         return Err(OpenError::Unusable(TOO_LARGE.into()));
     }
     // The size may change while we read: the `take` bound is what counts.
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().saturating_add(1)).unwrap_or(0));
     file.take(FILE_LIMIT + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| OpenError::Unusable(format!("cannot read: {}", io_describe(&e))))?;

@@ -89,7 +89,7 @@ const MAX_THREADS: usize = 4;
 /// The number of reading threads for this machine.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, std::num::NonZero::get)
         .min(MAX_THREADS)
 }
 

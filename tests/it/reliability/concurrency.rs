@@ -31,7 +31,7 @@ fn race(sample: &Sample, extra: &[&str]) -> Vec<Ended> {
             (Instant::now(), child)
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     let mut ended: Vec<Option<Ended>> = (0..RUNS).map(|_| None).collect();
     let mut children = children;
     while ended.iter().any(Option::is_none) {

@@ -1,4 +1,4 @@
-//! Crash consistency: `reconcile --dry-run` is SIGKILLed at pseudo-random
+//! Crash consistency: `reconcile --dry-run` is killed by SIGKILL at pseudo-random
 //! moments of its run (a seeded xorshift, so a failure can be replayed),
 //! in bursts of one to three kills, each burst followed by a run left to
 //! finish. After every kill the state directory is checked (see
@@ -61,7 +61,7 @@ fn crash_test(kills: usize, seed: u64, strict: bool) -> Tally {
     runs.sort();
     let per_run = runs[runs.len() / 2];
     // Kills fall anywhere in 0..130% of a run, so some runs just finish.
-    let span_us = (per_run.as_micros() as u64 * 13 / 10).max(1_000);
+    let span_us = (u64::try_from(per_run.as_micros()).unwrap_or(u64::MAX / 2) * 13 / 10).max(1_000);
     let mut rng = XorShift(seed);
     let mut tally = Tally {
         finished: runs.len(),
@@ -80,14 +80,14 @@ fn crash_test(kills: usize, seed: u64, strict: bool) -> Tally {
         for _ in 0..=rng.below(3) {
             let delay = Duration::from_micros(rng.below(span_us));
             match kill_after(&sample, delay) {
-                Some(code) => {
+                Ended::Itself(code) => {
                     assert!(
                         succeeded(code),
                         "seed {seed}, iteration {iteration}: an unkilled run exited {code:?}"
                     );
                     tally.ended_first += 1;
                 }
-                None => tally.kills += 1,
+                Ended::Killed => tally.kills += 1,
             }
             check(
                 &mut log,
@@ -154,18 +154,27 @@ fn crash_test(kills: usize, seed: u64, strict: bool) -> Tally {
     tally
 }
 
-/// Starts a run and SIGKILLs it after `delay`; `Some(exit code)` when it
-/// ended on its own first, `None` when the kill landed.
-fn kill_after(sample: &Sample, delay: Duration) -> Option<Option<i32>> {
+/// How a run that [`kill_after`] started ended.
+enum Ended {
+    /// On its own, before the kill: its exit code (None: by a signal).
+    Itself(Option<i32>),
+    /// The kill landed.
+    Killed,
+}
+
+/// Starts a run and SIGKILLs it after `delay`.
+fn kill_after(sample: &Sample, delay: Duration) -> Ended {
     let mut child: Child = sample.reconcile(&[]).spawn().expect("start supervisorctl");
     thread::sleep(delay);
     if let Some(status) = child.try_wait().expect("poll the child") {
-        return Some(status.code());
+        return Ended::Itself(status.code());
     }
     child.kill().expect("SIGKILL the child");
     let status = child.wait().expect("reap the child");
     // It may have exited between the poll and the kill.
-    status.code().map(Some)
+    status
+        .code()
+        .map_or(Ended::Killed, |code| Ended::Itself(Some(code)))
 }
 
 /// The long version: `just crash` (release build, 1,500 kill points over
@@ -196,7 +205,7 @@ fn sigkill_at_random_moments_leaves_whole_files_and_no_torn_tail() {
     assert!(tally.kills >= 300);
     // The bound the 200-kill version had (120 s), for 300 kills.
     assert!(
-        tally.elapsed < Duration::from_secs(180),
+        tally.elapsed < Duration::from_mins(3),
         "took {:?}",
         tally.elapsed
     );

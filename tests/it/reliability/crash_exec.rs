@@ -4,6 +4,7 @@
 //! counter never holds more lines than the attempts the state records (plus
 //! the service's first start, which is not a restart), and the circuit
 //! opens at `max_restart_attempts`, not later.
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -44,11 +45,11 @@ impl Node {
             "supervisor:\n  max_restart_attempts: {MAX_ATTEMPTS}\n  breaker_retry: never\nservices:\n"
         );
         for s in services {
-            yaml.push_str(&format!(
+            let _ = write!(yaml,
                 "  {s}:\n    process:\n      pidfile: {}\n    restart: [sh, -c, \"echo {s} >> '{}'; sleep {sleep}\"]\n",
                 dir.path().join("never.pid").display(),
                 counter.display()
-            ));
+            );
         }
         std::fs::write(hosts.join("n1/services.yaml"), yaml).unwrap();
         Node {
@@ -140,7 +141,7 @@ fn kill_runs_with_real_restarts(epochs: usize, seed: u64) -> (usize, u64, u64) {
     node.run_ok(now);
     now += step;
     let per_run = t.elapsed();
-    let span_us = (per_run.as_micros() as u64 * 13 / 10).max(1_000);
+    let span_us = (u64::try_from(per_run.as_micros()).unwrap_or(u64::MAX / 2) * 13 / 10).max(1_000);
     let mut rng = seed;
     let (mut kills, mut total_ran, mut total_counted) = (0, 0, 0);
     let mut ran_before = 0;

@@ -94,7 +94,7 @@ fn reconcile(dir: &Path, now: DateTime<Utc>) -> std::process::Command {
 fn kill_all(pids: &[u32]) {
     for pid in pids {
         let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(*pid as i32),
+            crate::support::nix_pid(*pid),
             nix::sys::signal::Signal::SIGKILL,
         );
     }
@@ -127,7 +127,7 @@ fn kill_in_the_spawn_window(tries: usize) {
         )
         .unwrap();
         let t0: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
-        let now = t0 + chrono::Duration::minutes(i as i64);
+        let now = t0 + chrono::Duration::minutes(i64::try_from(i).unwrap());
         let mut run = reconcile(dir.path(), now).spawn().unwrap();
         let started = Instant::now();
         // Kill the run the moment a child (even tries) or a grandchild

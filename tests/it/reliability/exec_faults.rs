@@ -84,7 +84,7 @@ fn sigterm_during_a_restart_finishes_it_and_records_everything() {
         std::thread::sleep(Duration::from_millis(5));
     }
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+        crate::support::nix_pid(child.id()),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();

@@ -263,11 +263,11 @@ fn unknown_names_whole_stderr() {
 /// root this cannot be set up.
 #[test]
 fn an_untrusted_state_dir_whole_stderr() {
+    use std::os::unix::fs::PermissionsExt;
     if !nix::unistd::geteuid().is_root() {
         crate::support::skip("needs root");
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
     let run = sample("reconcile")
         .args(["--dry-run", "--no-probe"])
         .node("gpu-box")

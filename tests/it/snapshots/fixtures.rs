@@ -2,6 +2,7 @@
 //! `--output json`, the human report and stderr. The `expect.json`
 //! matchers say what a case is about; the snapshot is the full oracle
 //! (an extra event, a changed field or a reworded line shows up here).
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{all_cases, assert_whole, render};
@@ -27,7 +28,7 @@ fn every_fixture_world_whole_output() {
             for (json, title) in [(true, "json"), (false, "human")] {
                 let out = run_as(dir, &expect, json).unwrap_or_else(|e| panic!("{e}"));
                 let labels = [(out.scratch(), "[TMP]"), (dir.as_path(), "[CASE]")];
-                text.push_str(&format!("=== {title}\n{}", render(&out, &labels)));
+                let _ = write!(text, "=== {title}\n{}", render(&out, &labels));
             }
             assert_whole(&format!("fixture__{}", name(dir)), &text);
         },
@@ -57,7 +58,7 @@ fn every_replay_scenario_whole_output() {
                 let out = if json { run.output_json() } else { run }.run();
                 let labels = [(out.scratch(), "[TMP]"), (dir.as_path(), "[CASE]")];
                 let title = if json { "json" } else { "human" };
-                text.push_str(&format!("=== {title}\n{}", render(&out, &labels)));
+                let _ = write!(text, "=== {title}\n{}", render(&out, &labels));
             }
             assert_whole(&format!("replay__{}", name(dir)), &text);
         },

@@ -102,7 +102,7 @@ fn merge_closest(s: &mut Vec<Sample>) {
     let (a, b) = (s[i], s[i + 1]);
     s[i] = Sample {
         at: a.at + (b.at - a.at) / 2,
-        v: (a.v + b.v) / 2.0,
+        v: f64::midpoint(a.v, b.v),
     };
     s.remove(i + 1);
 }
@@ -133,8 +133,8 @@ mod tests {
     fn a_full_series_merges_older_samples_spans_its_window_and_keeps_a_line() {
         let mut t = Trends::default();
         // Every 10 s for 25 minutes: 151 samples of a straight line.
-        for i in 0..=150 {
-            t.push("m", at(i * 10), 3.0 * i as f64, SPACING);
+        for i in 0..=150_i32 {
+            t.push("m", at(i64::from(i) * 10), 3.0 * f64::from(i), SPACING);
         }
         let s = &t.series["m"];
         assert_eq!(s.len(), MAX_SAMPLES);
@@ -153,7 +153,7 @@ mod tests {
             assert_eq!((w[1].at - w[0].at).num_seconds(), 10);
         }
         for x in s {
-            let secs = (x.at - at(0)).num_milliseconds() as f64 / 1000.0;
+            let secs = crate::num::signed_as_f64((x.at - at(0)).num_milliseconds()) / 1000.0;
             assert!((x.v - 0.3 * secs).abs() < 1e-6, "{x:?} is off the line");
         }
     }

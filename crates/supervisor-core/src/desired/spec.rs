@@ -34,6 +34,10 @@ pub enum Preset {
 
 /// Node policy settings with the preset applied (docs/reference/services-yaml.md, "Presets").
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each is its own yes/no setting of `services.yaml`"
+)]
 pub struct Settings {
     pub preset: Preset,
     /// A live probe counts at most once a fast tick (docs/reference/behaviour.md, "Health"; docs/reference/services-yaml.md, "Presets").
@@ -299,8 +303,8 @@ impl ServiceSpec {
             start: None,
             stop: None,
             stop_timeout: Duration::from_secs(10),
-            restart_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(1800),
+            restart_timeout: Duration::from_mins(1),
+            idle_timeout: Duration::from_mins(30),
             start_grace: Duration::from_secs(10),
             memory: None,
             gpu_memory: None,

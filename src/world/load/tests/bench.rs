@@ -9,7 +9,7 @@ use crate::world::*;
 /// `SUPERVISORCTL_BENCH_WORLD=/path cargo test --release --lib bench_ -- --ignored --nocapture`
 /// on a world of 2,000 nodes × 40 services (`node-0000`…, `svc-00`…).
 #[test]
-#[ignore]
+#[ignore = "a benchmark: needs SUPERVISORCTL_BENCH_WORLD"]
 fn bench_big_world() {
     let Ok(root) = std::env::var("SUPERVISORCTL_BENCH_WORLD") else {
         return;

@@ -140,7 +140,7 @@ fn bad_files_become_invalid_with_their_path() {
     assert!(matches!(w.nodes["n"], Obs::Invalid));
     let paths: Vec<_> = w.invalid.iter().map(|i| i.path.as_str()).collect();
     let mut sorted = paths.clone();
-    sorted.sort();
+    sorted.sort_unstable();
     assert_eq!(paths, sorted);
     assert_eq!(paths.len(), 9);
 }
