@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod arbiter;
 pub mod availability;
+pub mod breaker;
 pub mod clock;
 pub mod gpu;
 pub mod guardrails;
@@ -31,7 +32,7 @@ pub mod types;
 pub mod verify;
 pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -146,10 +147,14 @@ impl Findings {
     }
 }
 
-/// One node's context for the policies.
+/// One node's context for the policies. The previous states come from the
+/// views (and `fallbacks`), never from `input.checkpoint`: that is the
+/// checkpoint as read, before the clock's clamp.
 pub struct NodeCtx<'a> {
     pub input: &'a Input<'a>,
     pub node: &'a NodeSpec,
+    /// The fallbacks active before this run.
+    pub fallbacks: &'a BTreeMap<String, crate::checkpoint::Fallback>,
     /// Sorted by service name.
     pub views: Vec<View<'a>>,
     pub resources: Resources,
@@ -184,17 +189,14 @@ impl<'a> NodeCtx<'a> {
     }
 }
 
-/// Decides every node of the fleet, in name order.
+/// Decides every node of the fleet, in name order. The checkpoint is
+/// copied once: each node moves its services' previous states out of the
+/// copy and this run's states back in.
 pub fn decide(input: &Input) -> Decision {
     // A clock that went backwards: every time ahead of `now` counts as `now`.
     let mut checkpoint = input.checkpoint.clone();
     clock::clamp_future(&mut checkpoint, input.now);
-    let clamped = checkpoint.clone();
-    let input = &Input {
-        checkpoint: &clamped,
-        ..*input
-    };
-    let mut by_node: HashMap<&str, Vec<&Incident>> = HashMap::new();
+    let mut by_node: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     for inc in &input.world.incidents {
         by_node.entry(inc.node.as_str()).or_default().push(inc);
     }
@@ -213,16 +215,18 @@ pub fn decide(input: &Input) -> Decision {
             .is_some_and(|n| n.services.contains_key(service))
     };
     checkpoint.fallbacks.retain(|k, _| declared(k));
+    let before = std::mem::take(&mut checkpoint.fallbacks);
     let nodes: Vec<NodePlan> = input
         .fleet
         .nodes
         .values()
         .map(|spec| {
             let incidents = by_node.remove(spec.name.as_str()).unwrap_or_default();
-            node::decide_node(input, spec, incidents, &mut checkpoint)
+            node::decide_node(input, &before, spec, incidents, &mut checkpoint)
         })
         .collect();
-    let fallbacks = fallbacks_after(input, &nodes, &checkpoint.fallbacks);
+    let fallbacks = fallbacks_after(input, &nodes, &before);
+    checkpoint.fallbacks = before;
     Decision {
         nodes,
         checkpoint,
