@@ -18,6 +18,8 @@ pub mod operator;
 pub mod orphans;
 pub mod policies;
 pub mod predict;
+#[cfg(test)]
+mod props;
 pub mod recover;
 pub mod removed;
 pub mod safety;
