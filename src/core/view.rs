@@ -106,7 +106,7 @@ pub fn advance(
         seen.record,
         now,
     );
-    let verified = advance_verdict(&mut state, prev, seen, observation, loading, spec, now);
+    let verified = advance_verdict(&state, prev, seen, observation, loading, spec, now);
     if let Some(v) = &verified {
         settle_verified(&mut state, v, settings);
     }

@@ -258,7 +258,7 @@ proptest! {
         };
         let mut t = Tuning::default();
         let mut now = t0();
-        let mut last: std::collections::HashMap<&str, DateTime<Utc>> = Default::default();
+        let mut last: std::collections::BTreeMap<&str, DateTime<Utc>> = Default::default();
         for (obs, acted, verdict, attempts, wait) in steps {
             now += chrono::Duration::minutes(wait);
             let observation = [
