@@ -218,15 +218,20 @@ pub fn decide(input: &Input) -> Decision {
     };
     checkpoint.fallbacks.retain(|k, _| declared(k));
     let before = std::mem::take(&mut checkpoint.fallbacks);
+    let mut states = vec![];
     let nodes: Vec<NodePlan> = input
         .fleet
         .nodes
         .values()
         .map(|spec| {
             let incidents = by_node.remove(spec.name.as_str()).unwrap_or_default();
-            node::decide_node(input, &before, spec, incidents, &mut checkpoint)
+            let cp = &mut checkpoint;
+            node::decide_node(input, &before, spec, incidents, cp, &mut states)
         })
         .collect();
+    // Built in bulk: full nodes, half the memory of a map grown in order.
+    let kept = std::mem::take(&mut checkpoint.services);
+    checkpoint.services = kept.into_iter().chain(states).collect();
     let fallbacks = fallbacks_after(input, &nodes, &before);
     checkpoint.fallbacks = before;
     Decision {

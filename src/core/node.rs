@@ -12,7 +12,7 @@ use super::view::View;
 use super::{arbiter, operator, orphans, policies, Findings, Input, Mode, NodeCtx};
 use std::collections::BTreeMap;
 
-use crate::checkpoint::{key, Checkpoint, Fallback, Health};
+use crate::checkpoint::{key, Checkpoint, Fallback, Health, ServiceState};
 use crate::desired::NodeSpec;
 use crate::world::{Incident, NodeStatus, Obs};
 
@@ -69,6 +69,7 @@ pub fn decide_node(
     node: &NodeSpec,
     incidents: Vec<&Incident>,
     checkpoint: &mut Checkpoint,
+    states: &mut Vec<(String, ServiceState)>,
 ) -> NodePlan {
     if let Some(reason) = offline_reason(input, node) {
         let p = Proposal {
@@ -204,9 +205,7 @@ pub fn decide_node(
     for (i, why) in needless {
         operator::settle_needless(&mut ctx.views[i].state, why, input.now);
     }
-    for v in ctx.views {
-        checkpoint.services.insert(v.key, v.state);
-    }
+    states.extend(ctx.views.into_iter().map(|v| (v.key, v.state)));
     plan
 }
 
