@@ -231,8 +231,8 @@ pub struct Seen<'a> {
 }
 
 /// The hook of the view's advance (`view::advance`): updates
-/// `state.tuning` from this run and
-/// returns the steps taken (none when adaptive tuning is off).
+/// `state.tuning` from this run and returns the steps taken (none when
+/// adaptive tuning is off).
 pub fn on_run(
     state: &mut ServiceState,
     prev: &ServiceState,
