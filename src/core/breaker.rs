@@ -26,7 +26,7 @@ use crate::desired::Settings;
 pub const COOL_DOWN: chrono::Duration = chrono::Duration::minutes(10);
 
 /// The longest wait for a half-open trial.
-const MAX_TRIAL_WAIT: Duration = Duration::from_secs(24 * 3600);
+const MAX_TRIAL_WAIT: Duration = Duration::from_hours(24);
 
 /// The restart attempts reached `max_restart_attempts`: the policies do
 /// not restart it (a half-open trial aside).
@@ -127,7 +127,7 @@ mod tests {
     fn the_trial_wait_doubles_per_failed_trial_up_to_a_day() {
         let mut s = settings();
         s.max_restart_attempts = 3;
-        s.breaker_retry = Some(Duration::from_secs(30 * 60));
+        s.breaker_retry = Some(Duration::from_mins(30));
         let st = open_since("2026-11-23T11:00:00Z", 1);
         assert_eq!(trial_at(&s, &st), Some(at("2026-11-23T12:00:00Z")));
         assert!(trial_due(&s, &st, at(NOW)).is_some());

@@ -103,7 +103,7 @@ pub fn decide_node(
         .map(|s| {
             let key = key(&node.name, &s.name);
             let prev = checkpoint.services.remove(&key).unwrap_or_default();
-            View::build(input, node, s, key, prev)
+            View::build(input, node, s, key, &prev)
         })
         .collect();
     let mut ctx = NodeCtx {

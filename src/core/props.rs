@@ -236,7 +236,7 @@ fn add_node(case: &mut Case, name: &str, n: Node) {
     s.max_actions_per_run = n.max_actions;
     s.max_restart_attempts = n.max_attempts;
     s.backoff_base = Duration::from_secs(10);
-    s.backoff_max = Duration::from_secs(300);
+    s.backoff_max = Duration::from_mins(5);
     let mut services = BTreeMap::new();
     for svc in n.services {
         let key = (name.to_string(), svc.spec.name.clone());

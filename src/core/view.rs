@@ -222,17 +222,18 @@ fn advance_use(
 }
 
 impl<'a> View<'a> {
-    /// This run's view of one service: `prev` (its checkpoint entry, moved
-    /// out of it) advanced by what the world and the live probes say.
+    /// This run's view of one service: `prev` (its checkpoint entry, which
+    /// the caller moved out of the checkpoint) advanced by what the world
+    /// and the live probes say.
     pub fn build(
         input: &'a Input<'a>,
         node: &'a NodeSpec,
         spec: &'a ServiceSpec,
         key: String,
-        prev: ServiceState,
+        prev: &ServiceState,
     ) -> View<'a> {
         let seen = Seen::of(input, node, spec);
-        let a = advance(&prev, seen, node, spec, input.now);
+        let a = advance(prev, seen, node, spec, input.now);
         let pinned = input
             .overrides
             .pins
@@ -512,7 +513,7 @@ fn update_demand(state: &mut ServiceState, counter: Option<(u64, DateTime<Utc>, 
                 at,
                 rate: 0.0,
                 prev_rate: 0.0,
-            })
+            });
         }
     }
 }
