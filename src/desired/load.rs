@@ -27,7 +27,7 @@ use super::raw::RawSupervisor;
 use super::report::Report;
 use super::resolve::{resolve_service, resolve_settings};
 use super::scalars::{invalid_name, is_valid_name};
-use super::spec::{Fleet, NodeSpec};
+use super::spec::{Fleet, NodeSpec, ServiceSpec};
 
 /// The largest `services.yaml` read; larger files are refused unread.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -117,18 +117,17 @@ pub fn load_node(folder: &str, file: &Path, text: &str) -> Result<NodeSpec, Vec<
         raw.supervisor.as_ref().unwrap_or(&RawSupervisor::default()),
         &mut report,
     );
-    let mut services = BTreeMap::new();
-    for (name, service) in &raw.services {
-        if let Some(spec) = resolve_service(
-            name,
-            service,
-            settings.idle_timeout,
-            settings.start_grace,
-            &mut report,
-        ) {
-            services.insert(name.clone(), spec);
-        }
-    }
+    // Collected, not inserted one by one: a map built from its items in
+    // bulk has full nodes (half the memory of one grown in order).
+    let services: BTreeMap<String, ServiceSpec> = raw
+        .services
+        .iter()
+        .filter_map(|(name, service)| {
+            let (idle, grace) = (settings.idle_timeout, settings.start_grace);
+            let spec = resolve_service(name, service, idle, grace, &mut report)?;
+            Some((name.clone(), spec))
+        })
+        .collect();
     check_references(&raw.services, &raw.declared, &mut report);
     errors.append(&mut report.errors);
     errors.sort_by_key(|e| (e.line, e.column));

@@ -154,6 +154,10 @@ pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     });
     let ts = format_ts(now);
     let run_id = inputs.run_id(opts, &fleet, &ts);
+    // Decided: the world and the checkpoint as read are not needed again,
+    // so a large fleet's run does not hold them to its end.
+    inputs.world = crate::world::World::default();
+    inputs.checkpoint = crate::checkpoint::Checkpoint::default();
     let mut preamble = vec![Event::new(EventKind::RunStarted, local.as_deref(), None)
         .with("command", command_name(opts))
         .with(

@@ -43,7 +43,11 @@ pub fn finish(
         seq += 1;
         e.to_line(ts, run_id, seq - 1)
     };
-    let mut lines: Vec<String> = events.iter().map(&mut stamp).collect();
+    // One buffer for every line: the run's log append and its output.
+    let mut buf = String::new();
+    for e in &events {
+        buf.push_str(&stamp(e));
+    }
     // Webhooks are delivered by reconcile (dry runs included), never by
     // `check`, which writes nothing, and only after the record is durable.
     // What an earlier run could not deliver is reported here, then retried.
@@ -63,7 +67,7 @@ pub fn finish(
         p.reported = true;
         reported += 1;
         let f = crate::webhooks::failed_event(p);
-        lines.push(stamp(&f));
+        buf.push_str(&stamp(&f));
         events.push(f);
     }
     counts["webhook_failed"] = reported.into();
@@ -73,10 +77,9 @@ pub fn finish(
         .with("counts", counts)
         .with("duration_ms", duration_ms)
         .with_some("interrupted", interrupted);
-    lines.push(stamp(&finished));
+    buf.push_str(&stamp(&finished));
     events.push(finished);
     checkpoint.next_seq = seq;
-    let buf = lines.concat();
 
     if let Some((dir, _lock)) = &inputs.state {
         let log = opts.events_log();
@@ -120,6 +123,7 @@ pub fn finish(
     // The record is durable (an error above returned before this point).
     if let Some((dir, _)) = &inputs.state {
         if matches!(opts.mode, Mode::Reconcile { .. }) {
+            let lines: Vec<String> = buf.split_inclusive('\n').map(str::to_string).collect();
             deliver_webhooks(fleet, dir, owed, &lines);
         }
     }

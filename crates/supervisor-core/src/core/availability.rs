@@ -99,9 +99,9 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             .filter(|d| ctx.health_of(d) != Some(Health::Healthy))
             .map(String::as_str)
             .collect();
-        let trial = super::guardrails::breaker_trial_at(settings, &view.state)
-            .filter(|at| ctx.input.now >= *at);
-        if let (true, Some(at)) = (attempts >= settings.max_restart_attempts, trial) {
+        let open = super::breaker::is_open(settings, &view.state);
+        let trial = super::breaker::trial_due(settings, &view.state, ctx.input.now);
+        if let (true, Some(at)) = (open, trial) {
             let detail = format!(
                 "circuit half-open: one trial start (due {}, trial {} since it opened)",
                 ts(at),
@@ -109,7 +109,7 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             );
             out.half_open.push((name.to_string(), detail.clone()));
             out.push(restart(view, condition, detail));
-        } else if attempts >= settings.max_restart_attempts {
+        } else if open {
             let detail = format!(
                 "{attempts} restart attempts reached max_restart_attempts {}",
                 settings.max_restart_attempts
@@ -165,7 +165,7 @@ fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
         return;
     };
     let fkey = key(&ctx.node.name, view.name());
-    let active = ctx.input.checkpoint.fallbacks.get(&fkey);
+    let active = ctx.fallbacks.get(&fkey);
     // Another node's service serves only while the world shows it healthy.
     // `node/service` on this very node is a local fallback: this run's view
     // of it (a live probe) says, no observer's record needed.

@@ -48,20 +48,8 @@ pub fn backoff_until(
     Some(last + chrono::Duration::from_std(delay).ok()?)
 }
 
-/// When an open restart circuit half-opens for one trial start (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker"):
-/// `breaker_retry` after it opened, doubling with each failed trial, at
-/// most 24 h. None: the circuit is closed, or `breaker_retry: never`.
-pub fn breaker_trial_at(settings: &Settings, state: &ServiceState) -> Option<DateTime<Utc>> {
-    let base = settings.breaker_retry?;
-    if state.restart_attempts < settings.max_restart_attempts {
-        return None;
-    }
-    let opened = state.breaker_opened_at.or(state.last_restart_at)?;
-    let wait = base
-        .saturating_mul(1u32 << state.breaker_trials.min(16))
-        .min(Duration::from_secs(24 * 3600));
-    Some(opened + chrono::Duration::from_std(wait).ok()?)
-}
+/// The breaker's trial time, where `status` and `watch` read it.
+pub use super::breaker::trial_at as breaker_trial_at;
 
 /// FNV-1a: a stable hash (std's `DefaultHasher` may change between releases).
 fn fnv1a(bytes: &[u8], salt: u32) -> u64 {

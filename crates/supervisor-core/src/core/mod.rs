@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod arbiter;
 pub mod availability;
+pub mod breaker;
 pub mod clock;
 pub mod gpu;
 pub mod guardrails;
@@ -17,6 +18,8 @@ pub mod operator;
 pub mod orphans;
 pub mod policies;
 pub mod predict;
+#[cfg(test)]
+mod props;
 pub mod recover;
 pub mod removed;
 pub mod safety;
@@ -147,10 +150,14 @@ impl Findings {
     }
 }
 
-/// One node's context for the policies.
+/// One node's context for the policies. The previous states come from the
+/// views (and `fallbacks`), never from `input.checkpoint`: that is the
+/// checkpoint as read, before the clock's clamp.
 pub struct NodeCtx<'a> {
     pub input: &'a Input<'a>,
     pub node: &'a NodeSpec,
+    /// The fallbacks active before this run.
+    pub fallbacks: &'a BTreeMap<String, crate::checkpoint::Fallback>,
     /// Sorted by service name.
     pub views: Vec<View<'a>>,
     pub resources: Resources,
@@ -185,16 +192,13 @@ impl<'a> NodeCtx<'a> {
     }
 }
 
-/// Decides every node of the fleet, in name order.
+/// Decides every node of the fleet, in name order. The checkpoint is
+/// copied once: each node moves its services' previous states out of the
+/// copy and this run's states back in.
 pub fn decide(input: &Input) -> Decision {
     // A clock that went backwards: every time ahead of `now` counts as `now`.
     let mut checkpoint = input.checkpoint.clone();
     clock::clamp_future(&mut checkpoint, input.now);
-    let clamped = checkpoint.clone();
-    let input = &Input {
-        checkpoint: &clamped,
-        ..*input
-    };
     let mut by_node: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     for inc in &input.world.incidents {
         by_node.entry(inc.node.as_str()).or_default().push(inc);
@@ -214,16 +218,23 @@ pub fn decide(input: &Input) -> Decision {
             .is_some_and(|n| n.services.contains_key(service))
     };
     checkpoint.fallbacks.retain(|k, _| declared(k));
+    let before = std::mem::take(&mut checkpoint.fallbacks);
+    let mut states = vec![];
     let nodes: Vec<NodePlan> = input
         .fleet
         .nodes
         .values()
         .map(|spec| {
             let incidents = by_node.remove(spec.name.as_str()).unwrap_or_default();
-            node::decide_node(input, spec, incidents, &mut checkpoint)
+            let cp = &mut checkpoint;
+            node::decide_node(input, &before, spec, incidents, cp, &mut states)
         })
         .collect();
-    let fallbacks = fallbacks_after(input, &nodes, &checkpoint.fallbacks);
+    // Built in bulk: full nodes, half the memory of a map grown in order.
+    let kept = std::mem::take(&mut checkpoint.services);
+    checkpoint.services = kept.into_iter().chain(states).collect();
+    let fallbacks = fallbacks_after(input, &nodes, &before);
+    checkpoint.fallbacks = before;
     Decision {
         nodes,
         checkpoint,

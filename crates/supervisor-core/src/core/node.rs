@@ -10,7 +10,9 @@ use super::safety::{self, Resources};
 use super::types::*;
 use super::view::View;
 use super::{arbiter, operator, orphans, policies, Findings, Input, Mode, NodeCtx};
-use crate::checkpoint::{Checkpoint, Health};
+use std::collections::BTreeMap;
+
+use crate::checkpoint::{key, Checkpoint, Fallback, Health, ServiceState};
 use crate::desired::NodeSpec;
 use crate::world::{Incident, NodeStatus, Obs};
 
@@ -63,9 +65,11 @@ fn resources(input: &Input, node: &NodeSpec) -> Resources {
 
 pub fn decide_node(
     input: &Input,
+    fallbacks: &BTreeMap<String, Fallback>,
     node: &NodeSpec,
     incidents: Vec<&Incident>,
     checkpoint: &mut Checkpoint,
+    states: &mut Vec<(String, ServiceState)>,
 ) -> NodePlan {
     if let Some(reason) = offline_reason(input, node) {
         let p = Proposal {
@@ -96,11 +100,16 @@ pub fn decide_node(
     let views: Vec<View> = node
         .services
         .values()
-        .map(|s| View::build(input, node, s))
+        .map(|s| {
+            let key = key(&node.name, &s.name);
+            let prev = checkpoint.services.remove(&key).unwrap_or_default();
+            View::build(input, node, s, key, &prev)
+        })
         .collect();
-    let ctx = NodeCtx {
+    let mut ctx = NodeCtx {
         input,
         node,
+        fallbacks,
         views,
         resources: resources(input, node),
         incidents,
@@ -172,27 +181,31 @@ pub fn decide_node(
             disposition,
         });
     }
-    for v in &ctx.views {
+    // What an operator's request that needed nothing leaves in a state.
+    let mut needless = vec![];
+    for (i, v) in ctx.views.iter().enumerate() {
         let mine: Vec<Proposal> = extract(&mut service_props, v.name());
         let (judged, conflicts) = arbiter::arbitrate(mine);
         let mut sp = service_plan(v, &half_open, &drifts, conflicts, &judged);
-        let mut state = v.state.clone();
         for (p, _) in judged
             .iter()
             .filter(|(p, verdict)| *verdict == Verdict::Accepted && p.action.is_executable())
         {
             let a = plan_action(input, node, v, p, maintenance, &mut budget);
             if let (Disposition::Skip(why), Policy::Operator) = (&a.disposition, a.policy) {
-                operator::settle_needless(&mut state, why, input.now);
+                needless.push((i, *why));
             }
             sp.actions.push(a);
         }
         plan.proposals.extend(judged);
         plan.services.push(sp);
-        checkpoint.services.insert(v.key.clone(), state);
     }
-    plan.predictions = super::predict::node(&ctx, checkpoint);
     plan.snapshot = snapshot(&ctx, maintenance);
+    plan.predictions = super::predict::node(&mut ctx, &mut checkpoint.gpus);
+    for (i, why) in needless {
+        operator::settle_needless(&mut ctx.views[i].state, why, input.now);
+    }
+    states.extend(ctx.views.into_iter().map(|v| (v.key, v.state)));
     plan
 }
 
@@ -223,8 +236,8 @@ fn service_plan(
     let name = v.name();
     ServicePlan {
         name: name.to_string(),
-        health_change: (v.prev.health != v.state.health).then_some((
-            v.prev.health,
+        health_change: (v.before != v.state.health).then_some((
+            v.before,
             v.state.health,
             v.state.failures,
         )),
@@ -291,7 +304,7 @@ fn backoff(input: &Input, node: &NodeSpec, v: &View) -> bool {
 }
 
 fn circuit_open(input: &Input, node: &NodeSpec, v: &View) -> bool {
-    operator::circuit_open(&node.settings, &v.state, input.now)
+    super::breaker::blocks_restart(&node.settings, &v.state, input.now)
 }
 
 struct Budget {

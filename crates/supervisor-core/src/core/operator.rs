@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::guardrails::{backoff_until, breaker_trial_at};
+use super::guardrails::backoff_until;
 use super::settle::{Execution, Outcome};
 use super::types::*;
 use super::view::View;
@@ -66,15 +66,6 @@ pub fn needless(req: &OperatorRequest, v: &View) -> Option<&'static str> {
         }
         _ => None,
     }
-}
-
-/// The restart circuit is open (and no half-open trial is due): a restart
-/// waits for the trial, a `reset`, or an operator's `--force`. With
-/// `max_restart_attempts: 0` the policies never restart, but an operator may.
-pub fn circuit_open(settings: &Settings, state: &ServiceState, now: DateTime<Utc>) -> bool {
-    let max = settings.max_restart_attempts;
-    let trial_due = breaker_trial_at(settings, state).is_some_and(|at| now >= at);
-    max > 0 && state.restart_attempts >= max && !trial_due
 }
 
 /// What a request that did not run leaves in the state: `stop` of a

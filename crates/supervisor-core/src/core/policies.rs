@@ -30,7 +30,7 @@ pub fn pinned(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     });
     if let Some((condition, detail)) = due {
         // An open circuit stops the pinned restart too.
-        if view.state.restart_attempts < ctx.node.settings.max_restart_attempts {
+        if !super::breaker::is_open(&ctx.node.settings, &view.state) {
             out.push(Proposal {
                 service: Some(name),
                 policy: Policy::Pinned,

@@ -18,7 +18,9 @@ pub use sample::{GPU_MEMORY, GPU_TEMPERATURE, MEMORY, PROBE_LATENCY};
 use super::availability::ts;
 use super::NodeCtx;
 use crate::checkpoint::trends::{Predicted, Sample};
-use crate::checkpoint::{Checkpoint, Trends};
+use std::collections::BTreeMap;
+
+use crate::checkpoint::Trends;
 use crate::events::{Event, EventKind};
 
 /// Fewer samples than this predict nothing.
@@ -101,53 +103,74 @@ pub fn material(prev: Option<&Predicted>, new: DateTime<Utc>, now: DateTime<Utc>
     moved > MIN_MOVE.max(left / 10)
 }
 
-/// Samples this run's observations of one node into the checkpoint (the
-/// services' entries already hold this run's state) and returns the
-/// `failure_predicted` events to report. With `predictive: false` it
-/// forgets every series of the node instead.
-pub fn node(ctx: &NodeCtx, checkpoint: &mut Checkpoint) -> Vec<Event> {
+/// Samples this run's observations of one node into its services' states
+/// (the views') and its GPUs' series, and returns the `failure_predicted`
+/// events to report. With `predictive: false` it forgets every series of
+/// the node instead.
+pub fn node(ctx: &mut NodeCtx, gpus: &mut BTreeMap<String, Trends>) -> Vec<Event> {
     let node = ctx.node;
-    let now = ctx.input.now;
     if !node.settings.predictive {
-        for v in &ctx.views {
-            if let Some(st) = checkpoint.services.get_mut(&v.key) {
-                st.trends = Trends::default();
-            }
+        for v in &mut ctx.views {
+            v.state.trends = Trends::default();
         }
         let prefix = format!("{}/", node.name);
-        checkpoint.gpus.retain(|k, _| !k.starts_with(&prefix));
+        gpus.retain(|k, _| !k.starts_with(&prefix));
         return vec![];
     }
+    // The series leave the views while the views are read.
+    let mut series: Vec<Trends> = ctx
+        .views
+        .iter_mut()
+        .map(|v| std::mem::take(&mut v.state.trends))
+        .collect();
+    let mut events = services(ctx, &mut series);
+    events.extend(gpu_events(ctx, gpus));
+    for (v, trends) in ctx.views.iter_mut().zip(series) {
+        v.state.trends = trends;
+    }
+    events
+}
+
+/// A fit of a series that is not stale, and its last sample.
+fn fitted(s: &[Sample], now: DateTime<Utc>, horizon: std::time::Duration) -> Option<(Fit, f64)> {
+    let last = s.last().filter(|l| fresh(l.at, now, horizon))?;
+    Some((fit(s)?, last.v))
+}
+
+/// Each service's samples and predictions; `series` runs beside the views.
+fn services(ctx: &NodeCtx, series: &mut [Trends]) -> Vec<Event> {
+    let node = ctx.node;
+    let now = ctx.input.now;
     let horizon = node.settings.predict_horizon;
-    // A fit of a series that is not stale, and its last sample.
-    let fitted = |s: &[Sample]| {
-        let last = s.last().filter(|l| fresh(l.at, now, horizon))?;
-        Some((fit(s)?, last.v))
-    };
     let mut events = vec![];
-    for v in &ctx.views {
-        let Some(st) = checkpoint.services.get_mut(&v.key) else {
-            continue;
-        };
-        sample::service(&mut st.trends, v, now, sample::spacing(&node.settings));
+    for (v, trends) in ctx.views.iter().zip(series.iter_mut()) {
+        sample::service(trends, v, now, sample::spacing(&node.settings));
         let found = [MEMORY, GPU_MEMORY, PROBE_LATENCY].map(|m| {
-            let (f, last) = fitted(st.trends.series.get(m)?)?;
+            let (f, last) = fitted(trends.series.get(m)?, now, horizon)?;
             rules::service(ctx, v, m, f, last)
         });
         for (metric, p) in [MEMORY, GPU_MEMORY, PROBE_LATENCY].into_iter().zip(found) {
-            events.extend(settle(&mut st.trends, metric, p, now, &node.name));
+            events.extend(settle(trends, metric, p, now, &node.name));
         }
     }
-    sample::gpus(ctx, checkpoint);
+    events
+}
+
+/// Each GPU's temperature sample and prediction.
+fn gpu_events(ctx: &NodeCtx, gpus: &mut BTreeMap<String, Trends>) -> Vec<Event> {
+    let node = ctx.node;
+    let now = ctx.input.now;
+    sample::gpus(ctx, gpus);
+    let mut events = vec![];
     for index in ctx.resources.gpus.iter().map(|g| g.index) {
         let key = sample::gpu_key(&node.name, index);
-        let Some(trends) = checkpoint.gpus.get_mut(&key) else {
+        let Some(trends) = gpus.get_mut(&key) else {
             continue;
         };
         let p = trends
             .series
             .get(GPU_TEMPERATURE)
-            .and_then(|s| fitted(s))
+            .and_then(|s| fitted(s, now, node.settings.predict_horizon))
             .and_then(|(f, last)| rules::temperature(ctx, index, f, last));
         events.extend(settle(trends, GPU_TEMPERATURE, p, now, &node.name));
     }

@@ -297,14 +297,7 @@ fn apply(
                     .nodes
                     .get(&a.node)
                     .map_or(u32::MAX, |n| n.settings.max_restart_attempts);
-                // A half-open trial: the breaker's wait starts again, doubled.
-                if st.restart_attempts >= max {
-                    st.breaker_opened_at = Some(now);
-                    st.breaker_trials += 1;
-                }
-                // A first start is not a restart (`has_run`).
-                st.restart_attempts = st.next_restart_attempt();
-                st.last_restart_at = Some(now);
+                super::breaker::on_restart(st, max, now);
             }
             if o.success {
                 let spec = fleet

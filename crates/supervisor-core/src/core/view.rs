@@ -1,17 +1,18 @@
 //! One service as the policies see it in this run: its spec, what the world
-//! and the live probes say, and its health advanced from the checkpoint.
+//! and the live probes say, and its state advanced from the checkpoint.
+//! Two steps: [`advance`] moves every per-service state machine on by this
+//! run (health, loading, verification, tuning, activity, the breaker, CPU
+//! and demand); [`View`] is the read-only result the policies judge.
 use chrono::{DateTime, Utc};
 
 use super::activity::Activity;
-use super::health::{advance, observe, LiveObservation, Observation, Pace};
+use super::health::{observe, LiveObservation, Observation, Pace};
 use super::loading::Loading;
+use super::verify::Verified;
 use super::{Input, LiveService};
-use crate::checkpoint::{key, Health, ServiceState};
-use crate::desired::{NodeSpec, ServiceSpec};
+use crate::checkpoint::{Health, ServiceState};
+use crate::desired::{NodeSpec, ServiceSpec, Settings};
 use crate::world::{Obs, ServiceRecord};
-
-/// After this long healthy, the restart circuit closes (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker").
-pub const BREAKER_COOL_DOWN: chrono::Duration = chrono::Duration::minutes(10);
 
 pub struct View<'a> {
     pub spec: &'a ServiceSpec,
@@ -21,117 +22,218 @@ pub struct View<'a> {
     pub has_record_file: bool,
     pub live: Option<&'a LiveService>,
     pub observation: Observation,
-    pub prev: ServiceState,
+    /// Its health in the checkpoint, before this run.
+    pub before: Health,
     /// The state after this run's observation (before any action).
     pub state: ServiceState,
     pub pinned: bool,
     pub held: bool,
     /// What this run concluded about the last start or eviction.
-    pub verified: Option<super::verify::Verified>,
+    pub verified: Option<Verified>,
     /// Adaptive tuning's steps this run (`tuning_changed`).
     pub tuning: Vec<super::tuning::Change>,
     /// When it was last in use, or why that is unknown (docs/reference/behaviour.md, "Activity").
     pub activity: Activity,
 }
 
-impl<'a> View<'a> {
-    pub fn build(input: &'a Input<'a>, node: &'a NodeSpec, spec: &'a ServiceSpec) -> View<'a> {
-        let key = key(&node.name, &spec.name);
+/// What this run reads of one service: its world file (valid or not), the
+/// record in it, and the live probe's result.
+#[derive(Clone, Copy)]
+pub struct Seen<'a> {
+    pub file: Option<&'a Obs<ServiceRecord>>,
+    pub record: Option<&'a ServiceRecord>,
+    pub live: Option<&'a LiveService>,
+}
+
+impl<'a> Seen<'a> {
+    pub fn of(input: &'a Input<'a>, node: &NodeSpec, spec: &ServiceSpec) -> Seen<'a> {
         let file = input
             .world
             .services
             .get(&(node.name.clone(), spec.name.clone()));
-        let record = file.and_then(Obs::valid);
         let live = input
             .live
             .get(&node.name)
             .and_then(|l| l.services.get(&spec.name));
-        let prev = input
-            .checkpoint
-            .services
-            .get(&key)
-            .cloned()
-            .unwrap_or_default();
-        let now = input.now;
-        let live_obs = live.map(|l| l.observation);
-        let pace = Pace {
-            fast_tick: node.settings.fast_tick,
-            probe_period: node.settings.probe_period,
-        };
-        let (observation, counted) = observe(file, live_obs, &prev, now, pace);
-
-        let mut state = prev.clone();
-        let settings = &node.settings;
-        let loading = super::loading::track(
-            &mut state,
-            &prev,
+        Seen {
+            file,
+            record: file.and_then(Obs::valid),
             live,
-            observation,
-            settings.load_timeout,
-            now,
-        );
-        // A loading service's failing probes do not count (docs/reference/behaviour.md, "Loading").
-        let counts = match observation {
-            Observation::Failing if loading == Loading::Yes => Observation::Unknown,
-            o => o,
-        };
-        if counts == Observation::Failing {
-            state.failure_counted_at = Some(counted.record.unwrap_or(now));
         }
-        let thresholds = super::tuning::health_spec(spec, settings, &prev.tuning);
-        let (health, failures) = advance(prev.health, prev.failures, counts, &thresholds);
-        state.health = health;
-        state.failures = failures;
-        hold_stopped(&mut state, counts);
-        if live.is_some_and(|l| l.health_probed) {
-            state.health_probed_at = Some(now);
-        }
-        note_why(&mut state, counted, observation, live, record, now);
-        let verified = prev.pending.as_ref().and_then(|p| {
-            let reason = state.last_error.as_deref();
-            let load = (loading, state.loading_ended_at);
-            let seen = as_seen(p, observation, live);
-            super::verify::verify(p, seen, reason, spec.start_grace, load, now)
-        });
-        if let Some(v) = &verified {
-            settle_verified(&mut state, v, settings);
-        }
-        let tuning = super::tuning::on_run(
-            &mut state,
-            &prev,
-            spec,
-            settings,
-            counts,
-            verified.as_ref(),
-            now,
-        );
-        note_healthy_since(&mut state, prev.health, now);
-        let live_activity = live.and_then(|l| l.activity.as_ref());
-        let cpu_busy = live.is_some_and(|l| cpu_busy(&prev, l, now));
-        let activity = super::activity::track(
-            &mut state,
-            record,
-            live_activity,
-            (settings.idle_without_activity, cpu_busy),
-            now,
-        );
-        let last_use = super::activity::last_use(&state, record);
-        super::thrash::settle_loaded(
-            &mut state,
-            spec.idle_timeout,
-            last_use,
-            super::activity::in_flight(record, live_activity),
-            now,
-        );
-        breaker_clock(&mut state, settings.max_restart_attempts, now);
-        if let Some(l) = live {
-            if l.identity.is_some() {
-                state.process = l.identity;
-            }
-            update_cpu(&mut state, &prev, l, now);
-        }
-        update_demand(&mut state, demand_counter(live_activity, record, now));
+    }
 
+    fn live_activity(&self) -> Option<&'a super::activity::LiveActivity> {
+        self.live.and_then(|l| l.activity.as_ref())
+    }
+}
+
+/// One service's state machines after this run's advance.
+pub struct Advanced {
+    pub observation: Observation,
+    pub state: ServiceState,
+    pub verified: Option<Verified>,
+    pub tuning: Vec<super::tuning::Change>,
+    pub activity: Activity,
+}
+
+/// Advances every per-service state machine of `prev` (the checkpoint's
+/// state) by what this run saw, in their order: health, loading and the
+/// observer's reasons; the verdict on the last start or eviction; adaptive
+/// tuning; the healthy streak; activity and thrash; the breaker; the
+/// process and its CPU use; demand.
+pub fn advance(
+    prev: &ServiceState,
+    seen: Seen,
+    node: &NodeSpec,
+    spec: &ServiceSpec,
+    now: DateTime<Utc>,
+) -> Advanced {
+    let settings = &node.settings;
+    let pace = Pace {
+        fast_tick: settings.fast_tick,
+        probe_period: settings.probe_period,
+    };
+    let live_obs = seen.live.map(|l| l.observation);
+    let (observation, counted) = observe(seen.file, live_obs, prev, now, pace);
+    let mut state = prev.clone();
+    let observed = (observation, counted.record);
+    let (counts, loading) = advance_health(&mut state, prev, seen, observed, spec, settings, now);
+    note_why(
+        &mut state,
+        counted,
+        observation,
+        seen.live,
+        seen.record,
+        now,
+    );
+    let verified = advance_verdict(&state, prev, seen, observation, loading, spec, now);
+    if let Some(v) = &verified {
+        settle_verified(&mut state, v, settings);
+    }
+    let tuning = super::tuning::on_run(
+        &mut state,
+        prev,
+        spec,
+        settings,
+        counts,
+        verified.as_ref(),
+        now,
+    );
+    note_healthy_since(&mut state, prev.health, now);
+    let activity = advance_use(&mut state, prev, seen, spec, settings, now);
+    super::breaker::on_run(&mut state, settings.max_restart_attempts, now);
+    if let Some(l) = seen.live {
+        if l.identity.is_some() {
+            state.process = l.identity;
+        }
+        update_cpu(&mut state, prev, l, now);
+    }
+    let counter = demand_counter(seen.live_activity(), seen.record, now);
+    update_demand(&mut state, counter);
+    Advanced {
+        observation,
+        state,
+        verified,
+        tuning,
+        activity,
+    }
+}
+
+/// Loading, then health from this run's observation (with the time of
+/// the record it counted) as it counts (a
+/// loading service's failing probes do not, docs/reference/behaviour.md, "Loading"); returns that
+/// observation and whether it is loading.
+fn advance_health(
+    state: &mut ServiceState,
+    prev: &ServiceState,
+    seen: Seen,
+    (observation, counted_at): (Observation, Option<DateTime<Utc>>),
+    spec: &ServiceSpec,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> (Observation, Loading) {
+    let load_timeout = settings.load_timeout;
+    let loading = super::loading::track(state, prev, seen.live, observation, load_timeout, now);
+    let counts = match observation {
+        Observation::Failing if loading == Loading::Yes => Observation::Unknown,
+        o => o,
+    };
+    if counts == Observation::Failing {
+        state.failure_counted_at = Some(counted_at.unwrap_or(now));
+    }
+    let thresholds = super::tuning::health_spec(spec, settings, &prev.tuning);
+    let (health, failures) =
+        super::health::advance(prev.health, prev.failures, counts, &thresholds);
+    state.health = health;
+    state.failures = failures;
+    hold_stopped(state, counts);
+    if seen.live.is_some_and(|l| l.health_probed) {
+        state.health_probed_at = Some(now);
+    }
+    (counts, loading)
+}
+
+/// The verdict on the start or eviction the checkpoint waits on, if this
+/// run reaches one.
+fn advance_verdict(
+    state: &ServiceState,
+    prev: &ServiceState,
+    seen: Seen,
+    observation: Observation,
+    loading: Loading,
+    spec: &ServiceSpec,
+    now: DateTime<Utc>,
+) -> Option<Verified> {
+    let p = prev.pending.as_ref()?;
+    let reason = state.last_error.as_deref();
+    let load = (loading, state.loading_ended_at);
+    let as_seen = as_seen(p, observation, seen.live);
+    super::verify::verify(p, as_seen, reason, spec.start_grace, load, now)
+}
+
+/// When it was last in use (docs/reference/behaviour.md, "Activity"), and a loaded model's thrash
+/// bookkeeping.
+fn advance_use(
+    state: &mut ServiceState,
+    prev: &ServiceState,
+    seen: Seen,
+    spec: &ServiceSpec,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Activity {
+    let live_activity = seen.live_activity();
+    let cpu_busy = seen.live.is_some_and(|l| cpu_busy(prev, l, now));
+    let activity = super::activity::track(
+        state,
+        seen.record,
+        live_activity,
+        (settings.idle_without_activity, cpu_busy),
+        now,
+    );
+    let last_use = super::activity::last_use(state, seen.record);
+    super::thrash::settle_loaded(
+        state,
+        spec.idle_timeout,
+        last_use,
+        super::activity::in_flight(seen.record, live_activity),
+        now,
+    );
+    activity
+}
+
+impl<'a> View<'a> {
+    /// This run's view of one service: `prev` (its checkpoint entry, which
+    /// the caller moved out of the checkpoint) advanced by what the world
+    /// and the live probes say.
+    pub fn build(
+        input: &'a Input<'a>,
+        node: &'a NodeSpec,
+        spec: &'a ServiceSpec,
+        key: String,
+        prev: &ServiceState,
+    ) -> View<'a> {
+        let seen = Seen::of(input, node, spec);
+        let a = advance(prev, seen, node, spec, input.now);
         let pinned = input
             .overrides
             .pins
@@ -141,18 +243,18 @@ impl<'a> View<'a> {
         let held = input.overrides.holds.contains(&key);
         View {
             spec,
-            has_record_file: file.is_some(),
-            record,
-            live,
-            observation,
-            prev,
-            state,
+            has_record_file: seen.file.is_some(),
+            record: seen.record,
+            live: seen.live,
+            observation: a.observation,
+            before: prev.health,
+            state: a.state,
             pinned,
             held,
             key,
-            verified,
-            tuning,
-            activity,
+            verified: a.verified,
+            tuning: a.tuning,
+            activity: a.activity,
         }
     }
 
@@ -308,24 +410,12 @@ fn as_seen(
 }
 
 /// A later run's verdict on a start or eviction, into the state.
-fn settle_verified(
-    state: &mut ServiceState,
-    v: &super::verify::Verified,
-    settings: &crate::desired::Settings,
-) {
+fn settle_verified(state: &mut ServiceState, v: &Verified, settings: &Settings) {
     state.pending = None;
     if let Some(last) = state.last_action.as_mut().filter(|a| a.action == v.action) {
         last.outcome = if v.success { "success" } else { "failed" }.into();
     }
-    // A start seen working while the circuit is open (its half-open trial)
-    // closes it (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker"); `never` keeps the 10-minute rule.
-    if v.success
-        && v.action == "restart"
-        && settings.breaker_retry.is_some()
-        && state.restart_attempts >= settings.max_restart_attempts
-    {
-        state.restart_attempts = 0;
-    }
+    super::breaker::on_verified(state, v, settings);
 }
 
 /// Since when it has been healthy (and no longer evicted once it is).
@@ -338,27 +428,6 @@ fn note_healthy_since(state: &mut ServiceState, before: Health, now: DateTime<Ut
         }
     } else if state.health != before {
         state.healthy_since = None;
-    }
-}
-
-/// The breaker's clock: when the circuit opened (closed, none); and it
-/// closes after ten minutes healthy.
-fn breaker_clock(state: &mut ServiceState, max_attempts: u32, now: DateTime<Utc>) {
-    if state.restart_attempts >= max_attempts {
-        if state.breaker_opened_at.is_none() {
-            state.breaker_opened_at = Some(state.last_restart_at.unwrap_or(now).min(now));
-        }
-    } else {
-        state.breaker_opened_at = None;
-        state.breaker_trials = 0;
-    }
-    if state.health == Health::Healthy
-        && state.restart_attempts > 0
-        && state
-            .healthy_since
-            .is_some_and(|t| now - t >= BREAKER_COOL_DOWN)
-    {
-        state.restart_attempts = 0;
     }
 }
 
@@ -444,7 +513,7 @@ fn update_demand(state: &mut ServiceState, counter: Option<(u64, DateTime<Utc>, 
                 at,
                 rate: 0.0,
                 prev_rate: 0.0,
-            })
+            });
         }
     }
 }

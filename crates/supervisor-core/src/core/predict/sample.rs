@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use super::super::view::View;
 use super::super::NodeCtx;
 use crate::checkpoint::trends::Spacing;
-use crate::checkpoint::{Checkpoint, Trends};
+use std::collections::BTreeMap;
+
+use crate::checkpoint::Trends;
 use crate::desired::Settings;
 
 pub const MEMORY: &str = "memory";
@@ -65,8 +67,9 @@ pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>, gap: Spacing) 
 
 /// Adds each GPU's temperature sample (this run's GPU readings: the live
 /// probe's now, else the node's resource record at its `observed_at`) to
-/// `checkpoint.gpus`; forgets GPUs that readings listing GPUs no longer list.
-pub fn gpus(ctx: &NodeCtx, checkpoint: &mut Checkpoint) {
+/// `gpus` (the checkpoint's); forgets GPUs that readings listing GPUs no
+/// longer list.
+pub fn gpus(ctx: &NodeCtx, gpus: &mut BTreeMap<String, Trends>) {
     let now = ctx.input.now;
     let node = &ctx.node.name;
     let readings = &ctx.resources.gpus;
@@ -75,18 +78,18 @@ pub fn gpus(ctx: &NodeCtx, checkpoint: &mut Checkpoint) {
     }
     let at = super::rules::measured_at(ctx);
     let prefix = format!("{node}/");
-    checkpoint.gpus.retain(|k, _| {
+    gpus.retain(|k, _| {
         k.strip_prefix(&prefix)
             .is_none_or(|i| readings.iter().any(|g| g.index.to_string() == i))
     });
     for g in readings {
-        let trends = checkpoint.gpus.entry(gpu_key(node, g.index)).or_default();
+        let trends = gpus.entry(gpu_key(node, g.index)).or_default();
         trends.keep_between(None, now);
         if let Some(t) = g.temperature_c {
             trends.push(GPU_TEMPERATURE, at, t, spacing(&ctx.node.settings));
         }
     }
-    checkpoint.gpus.retain(|_, t| !t.is_empty());
+    gpus.retain(|_, t| !t.is_empty());
 }
 
 pub fn gpu_key(node: &str, index: u32) -> String {

@@ -230,8 +230,9 @@ pub struct Seen<'a> {
     pub attempts: u32,
 }
 
-/// The hook of `View::build`: updates `state.tuning` from this run and
-/// returns the steps taken (none when adaptive tuning is off).
+/// The hook of the view's advance (`view::advance`): updates
+/// `state.tuning` from this run and returns the steps taken (none when
+/// adaptive tuning is off).
 pub fn on_run(
     state: &mut ServiceState,
     prev: &ServiceState,

@@ -11,6 +11,7 @@ use super::super::testutil::{at, fleet, service, NOW};
 use super::super::{decide, Input, Mode, Overrides};
 use super::*;
 use crate::checkpoint::trends::{Spacing, MAX_SAMPLES};
+use crate::checkpoint::Checkpoint;
 use crate::desired::{Fleet, Kind};
 use crate::world::{GpuUse, MemoryUse, NodeRecord, NodeStatus, Obs, ResourceRecord};
 use crate::world::{ServiceRecord, ServiceStatus, World};
