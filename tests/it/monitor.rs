@@ -379,3 +379,56 @@ fn a_cwd_that_is_not_a_folder_is_named_in_the_failed_start() {
         "{reason}"
     );
 }
+
+/// A start is judged on evidence seen after it: the run of an operator's
+/// `restart`, a second after a timer's run started the service, may not
+/// call it "not healthy within start_grace: no process" from the
+/// observation made before the start.
+#[test]
+fn a_start_is_not_judged_on_the_observation_before_it() {
+    let mut n =
+        Node::new("services:\n  web:\n    spawn: [sleep, \"3600.84\"]\n    start_grace: 1s\n");
+    let r = n.reconcile("2026-11-23T12:00:00Z", &[]);
+    assert_eq!(r.executed("web", "restart").unwrap()["outcome"], "started");
+    let pid = n.spawned_pid("web").expect("pid file");
+    // Grace is over, the next counted probe is not due yet.
+    let out = n.cli(&[
+        "restart",
+        "--output",
+        "json",
+        "--now",
+        "2026-11-23T12:00:01.100Z",
+        "testnode/web",
+    ]);
+    let r = crate::live_support::Outcome::from_output(&out);
+    assert!(alive(pid));
+    let v = r.of("action_verified", "web");
+    assert_eq!(v.len(), 1, "{:?}", r.events);
+    assert_eq!(v[0]["outcome"], "success", "{:?}", r.events);
+    // The restart itself waits out the backoff of that first start.
+    assert_eq!(r.code, 1, "{:?} {}", r.events, r.stderr);
+    assert!(r.stderr.contains("backoff"), "{}", r.stderr);
+}
+
+/// "Starts in the last hour" counts every start, those that failed at once
+/// included: a crash loop shows as one, like supervisord's.
+#[test]
+fn a_crash_loop_shows_its_starts_in_status() {
+    let n = Node::new("services:\n  bad:\n    spawn: [sh, -c, \"exit 3\"]\n");
+    for now in [
+        "2026-11-23T12:00:00Z",
+        "2026-11-23T12:01:00Z",
+        "2026-11-23T12:02:00Z",
+    ] {
+        let r = n.reconcile(now, &[]);
+        assert_eq!(
+            r.executed("bad", "restart").unwrap()["outcome"],
+            "failed",
+            "{now}: {:?}",
+            r.events
+        );
+    }
+    let out = n.cli(&["status", "--output", "json"]);
+    let row: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row["process"]["starts_last_hour"], 3, "{row}");
+}

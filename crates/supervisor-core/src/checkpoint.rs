@@ -288,15 +288,20 @@ impl ServiceState {
         self.restart_attempts + u32::from(self.has_run())
     }
 
-    /// This tool started it (`action`: restart, spawn or preload) at `at`:
-    /// its health is unknown until an observation newer than the start,
-    /// which also verifies the start.
-    pub fn mark_started(&mut self, action: &str, at: DateTime<Utc>) {
+    /// This tool ran a start at `at`, whether it came up or failed at once:
+    /// `status`'s "starts in the last hour" (a crash loop shows as one).
+    pub fn note_start(&mut self, at: DateTime<Utc>) {
         self.recent_starts
             .retain(|t| *t <= at && at - *t < chrono::Duration::hours(1));
         self.recent_starts.push(at);
         let over = self.recent_starts.len().saturating_sub(MAX_RECENT_STARTS);
         self.recent_starts.drain(..over);
+    }
+
+    /// This tool started it (`action`: restart, spawn or preload) at `at`:
+    /// its health is unknown until an observation newer than the start,
+    /// which also verifies the start.
+    pub fn mark_started(&mut self, action: &str, at: DateTime<Utc>) {
         self.health = Health::Unknown;
         self.failures = 0;
         self.healthy_since = None;

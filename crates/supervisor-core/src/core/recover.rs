@@ -45,6 +45,7 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
                     st.last_restart_at = Some(st.last_restart_at.map_or(at, |t| t.max(at)));
                 }
                 // It may have started: wait for an observation newer than it.
+                st.note_start(at);
                 st.mark_started(&i.action, at);
             }
             // It may be gone: never restart it as dead before activity.

@@ -299,6 +299,7 @@ fn apply(
                     .map_or(u32::MAX, |n| n.settings.max_restart_attempts);
                 super::breaker::on_restart(st, max, now);
             }
+            st.note_start(now);
             if o.success {
                 let spec = fleet
                     .nodes
