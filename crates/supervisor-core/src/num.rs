@@ -36,6 +36,11 @@ pub fn saturating_u64(x: f64) -> u64 {
     x as u64
 }
 
+/// `d` in whole milliseconds, `u64::MAX` past it (some 584 million years).
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +54,12 @@ mod tests {
         assert_eq!(saturating_u64(-1.5), 0);
         assert_eq!(saturating_u64(f64::NAN), 0);
         assert_eq!(saturating_u64(1e30), u64::MAX);
+    }
+
+    #[test]
+    fn millis_are_whole_and_saturate() {
+        use std::time::Duration;
+        assert_eq!(millis(Duration::from_micros(2_999)), 2);
+        assert_eq!(millis(Duration::MAX), u64::MAX);
     }
 }

@@ -17,6 +17,15 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// `bytes` as lowercase hexadecimal, two digits a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// `s` with every control character shown as an escape: `\n`, `\r`, `\t`
 /// by name, other C0 and DEL as `\x1b`, C1 and bidirectional controls as
 /// `\u{9b}`, `\u{202e}`. Everything else,

@@ -1,6 +1,7 @@
 //! One GPU as this run sees it: the single shape the live probe, the world
 //! record and the policies share for a GPU's memory (and, where the driver
 //! says, its temperature and utilization). Pure.
+use crate::num::as_f64;
 use crate::world::GpuUse;
 
 /// One GPU's reading: the live probe's (NVML or `nvidia-smi`), else the
@@ -20,7 +21,7 @@ pub struct GpuReading {
 impl GpuReading {
     /// used / total; `None` without a total.
     pub fn used_ratio(&self) -> Option<f64> {
-        (self.total_bytes > 0).then(|| self.used_bytes as f64 / self.total_bytes as f64)
+        (self.total_bytes > 0).then(|| as_f64(self.used_bytes) / as_f64(self.total_bytes))
     }
 
     /// Bytes not in use.

@@ -28,7 +28,7 @@ fn backoff_from(base: Duration, settings: &Settings, service: &str, attempts: u3
     let raw = base.saturating_mul(1u32 << exp);
     let delay = raw.min(settings.backoff_max);
     let permille = fnv1a(service.as_bytes(), attempts) % 101; // 0..=100 ‰ = 0..10 %
-    delay + delay.mul_f64(permille as f64 / 1000.0)
+    delay + delay.mul_f64(crate::num::as_f64(permille) / 1000.0)
 }
 
 /// When the next restart is allowed, if the service is inside a backoff.

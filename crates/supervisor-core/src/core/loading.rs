@@ -119,7 +119,7 @@ mod tests {
         }
     }
 
-    const TEN_MIN: Duration = Duration::from_secs(600);
+    const TEN_MIN: Duration = Duration::from_mins(10);
     const MIB: u64 = 1 << 20;
 
     /// Runs `track` at each (secs, rss, server says loading) after a start

@@ -7,13 +7,17 @@ use super::availability::{self, ts};
 use super::gpu::GpuReading;
 use super::guardrails::{backoff_until, in_maintenance};
 use super::safety::{self, Resources};
-use super::types::*;
+use super::types::{
+    Action, Conflict, Disposition, Drift, NodePlan, PlannedAction, Policy, Proposal, ServicePlan,
+    Severity, Urgency, Verdict,
+};
 use super::view::View;
 use super::{arbiter, operator, orphans, policies, Findings, Input, Mode, NodeCtx};
 use std::collections::BTreeMap;
 
 use crate::checkpoint::{key, Checkpoint, Fallback, Health, ServiceState};
 use crate::desired::NodeSpec;
+use crate::num::as_f64;
 use crate::world::{Incident, NodeStatus, Obs};
 
 /// Whether the node can be judged; if not, why it counts as offline.
@@ -383,7 +387,7 @@ fn snapshot(ctx: &NodeCtx, maintenance: bool) -> serde_json::Value {
         .resources
         .memory
         .filter(|m| m.0 > 0)
-        .map(|(t, u)| u as f64 / t as f64);
+        .map(|(t, u)| as_f64(u) / as_f64(t));
     let gpus: Vec<_> = ctx
         .resources
         .gpus

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 
 use super::guardrails::backoff_until;
 use super::settle::{Execution, Outcome};
-use super::types::*;
+use super::types::{
+    Action, Disposition, NodePlan, OperatorAction, OperatorRequest, Policy, Proposal, Severity,
+    Urgency,
+};
 use super::view::View;
 use super::LiveObservation;
 use crate::checkpoint::{key, Health, ServiceState};

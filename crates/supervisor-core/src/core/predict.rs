@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::checkpoint::Trends;
 use crate::events::{Event, EventKind};
+use crate::num::{saturating_u64, signed_as_f64};
 
 /// Fewer samples than this predict nothing.
 pub const MIN_SAMPLES: usize = 4;
@@ -75,14 +76,14 @@ pub fn crossing(
     }
     let secs = ((threshold - from.value) / fit.slope).round();
     // Seconds from `from.at` to the end of the horizon.
-    let limit = (now - from.at).num_seconds() as f64 + horizon.as_secs_f64();
+    let limit = signed_as_f64((now - from.at).num_seconds()) + horizon.as_secs_f64();
     if secs > limit {
         return None;
     }
-    // Checked: a horizon of centuries must not overflow the calendar.
-    let at = from
-        .at
-        .checked_add_signed(Duration::try_seconds(secs as i64)?)?;
+    // Positive (the threshold is above and the slope rising); checked: a
+    // horizon of centuries must not overflow the calendar.
+    let secs = i64::try_from(saturating_u64(secs)).ok()?;
+    let at = from.at.checked_add_signed(Duration::try_seconds(secs)?)?;
     (at > now).then_some(at)
 }
 
@@ -216,7 +217,7 @@ impl Prediction {
     /// Bytes as an integer; milliseconds and °C to three decimals.
     fn number(&self, x: f64) -> serde_json::Value {
         match self.metric {
-            MEMORY | GPU_MEMORY => (x.round() as u64).into(),
+            MEMORY | GPU_MEMORY => saturating_u64(x.round()).into(),
             _ => round(x, 3).into(),
         }
     }

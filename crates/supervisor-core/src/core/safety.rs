@@ -12,6 +12,7 @@ use super::orphans::Orphan;
 use super::types::{Action, Drift, Policy, Proposal, Severity, Urgency};
 use super::view::View;
 use super::{Findings, NodeCtx};
+use crate::num::as_f64;
 
 /// Node resources as this run sees them (live probe, else world record).
 #[derive(Debug, Clone, Default)]
@@ -21,7 +22,7 @@ pub struct Resources {
 }
 
 fn ratio(used: u64, total: u64) -> f64 {
-    used as f64 / total as f64
+    as_f64(used) / as_f64(total)
 }
 
 fn pct(r: f64) -> String {
@@ -331,8 +332,8 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                 }
             }
         }
-        match why {
-            Some((condition, reason)) => out.push(Proposal {
+        if let Some((condition, reason)) = why {
+            out.push(Proposal {
                 service: Some(service),
                 policy: Policy::Safety,
                 action: Action::Defer,
@@ -344,16 +345,15 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                 } else {
                     Severity::Degraded
                 },
-            }),
-            None => {
-                if let Some((_, used)) = proj.memory.as_mut() {
-                    *used = used.saturating_sub(view.held_memory()) + view.memory();
-                }
-                if let Some(i) = gpu {
-                    let g = &mut proj.gpus[i];
-                    g.used_bytes =
-                        g.used_bytes.saturating_sub(view.held_gpu_memory()) + view.gpu_memory();
-                }
+            });
+        } else {
+            if let Some((_, used)) = proj.memory.as_mut() {
+                *used = used.saturating_sub(view.held_memory()) + view.memory();
+            }
+            if let Some(i) = gpu {
+                let g = &mut proj.gpus[i];
+                g.used_bytes =
+                    g.used_bytes.saturating_sub(view.held_gpu_memory()) + view.gpu_memory();
             }
         }
     }

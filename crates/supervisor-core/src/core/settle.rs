@@ -9,7 +9,9 @@ pub(super) use label::label;
 
 mod label;
 pub mod repeats;
-use super::types::*;
+use super::types::{
+    Action, Disposition, Drift, NodePlan, PlannedAction, Policy, Proposal, Severity,
+};
 use super::{Decision, Mode};
 use crate::checkpoint::ProcessIdentity;
 use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};

@@ -42,7 +42,7 @@ pub fn fleet(node: &str, services: Vec<ServiceSpec>) -> Fleet {
     }
 }
 
-/// A world where `node` is online and each (service, status, last_activity) has a record.
+/// A world where `node` is online and each (service, status, `last_activity`) has a record.
 pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> World {
     let mut w = World::default();
     w.nodes.insert(

@@ -132,7 +132,7 @@ mod tests {
     use crate::checkpoint::Health;
     use crate::core::testutil::at;
 
-    const MIN: Duration = Duration::from_secs(60);
+    const MIN: Duration = Duration::from_mins(1);
 
     fn evicted(at_: &str) -> ServiceState {
         ServiceState {

@@ -116,7 +116,7 @@ impl Action {
 
     /// Whether two proposals for one service disagree (docs/reference/behaviour.md, "Drift and policies", "Conflicts").
     pub fn conflicts_with(self, other: Action) -> bool {
-        use Action::*;
+        use Action::{Defer, DelayedDeployment, Evict, Keep, Preload, Restart};
         let pair = |a, b| (self == a && other == b) || (self == b && other == a);
         pair(Keep, Evict)
             || pair(Defer, Restart)

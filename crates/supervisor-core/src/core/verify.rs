@@ -93,7 +93,7 @@ pub fn verify(
         action: pending.action.clone(),
         success,
         reason,
-        after_ms: after.as_millis() as u64,
+        after_ms: crate::num::millis(after),
     })
 }
 
@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn loading_past_load_timeout_is_a_failed_start() {
-        let ten_min = Duration::from_secs(600);
+        let ten_min = Duration::from_mins(10);
         let t = at("2026-01-01T00:10:01Z");
         let timed_out = (Loading::TimedOut(ten_min), None);
         let v = verify(&start(), Observation::Failing, None, GRACE, timed_out, t).unwrap();

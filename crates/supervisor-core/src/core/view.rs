@@ -464,7 +464,7 @@ fn cpu_busy(prev: &ServiceState, live: &LiveService, now: DateTime<Utc>) -> bool
     let same_process = live.identity.is_some() && live.identity == prev.process;
     match (live.cpu_seconds, prev.cpu_seconds, prev.cpu_at) {
         (Some(cpu), Some(before), Some(at)) if same_process && now > at && cpu >= before => {
-            let wall = (now - at).num_milliseconds() as f64 / 1000.0;
+            let wall = crate::num::signed_as_f64((now - at).num_milliseconds()) / 1000.0;
             (cpu - before) / wall >= super::activity::BUSY_CORES
         }
         _ => false,
@@ -483,7 +483,7 @@ fn update_cpu(
     let same_process = live.identity.is_some() && live.identity == prev.process;
     state.cpu_use = match (prev.cpu_seconds, prev.cpu_at) {
         (Some(before), Some(at)) if same_process && now > at && cpu >= before => {
-            let wall = (now - at).num_milliseconds() as f64 / 1000.0;
+            let wall = crate::num::signed_as_f64((now - at).num_milliseconds()) / 1000.0;
             Some((cpu - before) / wall)
         }
         _ => None,
@@ -503,13 +503,14 @@ fn update_demand(state: &mut ServiceState, counter: Option<(u64, DateTime<Utc>, 
     };
     match &mut state.demand {
         Some(d) if at > d.at => {
-            let secs = (at - d.at).num_milliseconds() as f64 / 1000.0;
+            let secs = crate::num::signed_as_f64((at - d.at).num_milliseconds()) / 1000.0;
             // A counter that went backwards was reset: count from zero.
             let delta = match total.checked_sub(d.requests_total) {
                 Some(rise) if rise <= own => 0,
                 Some(rise) => rise,
                 None => total,
-            } as f64;
+            };
+            let delta = crate::num::as_f64(delta);
             let instant = delta / secs;
             d.prev_rate = d.rate;
             d.rate = 0.5 * instant + 0.5 * d.rate;

@@ -2,6 +2,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::trends::Sample;
+use crate::num::{as_f64, signed_as_f64};
 
 /// A straight line through a series, and how well it fits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,14 +28,14 @@ impl Fit {
 }
 
 fn secs(d: chrono::Duration) -> f64 {
-    d.num_milliseconds() as f64 / 1000.0
+    signed_as_f64(d.num_milliseconds()) / 1000.0
 }
 
 /// The least-squares line of `samples` (at least two, at two times at
 /// least); `None` otherwise.
 pub fn fit(samples: &[Sample]) -> Option<Fit> {
     let t0 = samples.first()?.at;
-    let n = samples.len() as f64;
+    let n = as_f64(samples.len() as u64);
     let xs: Vec<f64> = samples.iter().map(|s| secs(s.at - t0)).collect();
     let mx = xs.iter().sum::<f64>() / n;
     let my = samples.iter().map(|s| s.v).sum::<f64>() / n;
@@ -79,7 +80,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, &v)| Sample {
-                at: t0 + chrono::Duration::seconds(60 * i as i64),
+                at: t0 + chrono::Duration::minutes(i64::try_from(i).unwrap()),
                 v,
             })
             .collect()

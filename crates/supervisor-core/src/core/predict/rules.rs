@@ -4,6 +4,7 @@ use super::super::NodeCtx;
 use super::GPU_TEMPERATURE_LIMIT_C;
 use super::{crossing, Fit, From, Prediction};
 use super::{GPU_MEMORY, GPU_TEMPERATURE, MEMORY, PROBE_LATENCY};
+use crate::num::as_f64;
 use crate::world::Obs;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -26,7 +27,7 @@ pub fn service(
     let (current, threshold, gpu_index) = match metric {
         MEMORY => {
             let (total, used) = ctx.resources.memory.filter(|m| m.0 > 0)?;
-            (used as f64, settings.memory_pressure * total as f64, None)
+            (as_f64(used), settings.memory_pressure * as_f64(total), None)
         }
         GPU_MEMORY => {
             let gpus = &ctx.resources.gpus;
@@ -35,10 +36,10 @@ pub fn service(
                 None if gpus.len() == 1 => &gpus[0],
                 None => return None,
             };
-            let total = g.total_bytes as f64;
+            let total = as_f64(g.total_bytes);
             (total > 0.0).then_some(())?;
             (
-                g.used_bytes as f64,
+                as_f64(g.used_bytes),
                 settings.gpu_pressure * total,
                 Some(g.index),
             )

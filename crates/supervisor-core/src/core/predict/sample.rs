@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::checkpoint::Trends;
 use crate::desired::Settings;
+use crate::num::as_f64;
 
 pub const MEMORY: &str = "memory";
 pub const GPU_MEMORY: &str = "gpu_memory";
@@ -43,12 +44,12 @@ pub fn service(trends: &mut Trends, v: &View, now: DateTime<Utc>, gap: Spacing) 
     };
     let live = v.live;
     let memory = take(
-        live.and_then(|l| l.memory_bytes).map(|b| b as f64),
-        rec.and_then(|r| r.memory_bytes).map(|b| b as f64),
+        live.and_then(|l| l.memory_bytes).map(as_f64),
+        rec.and_then(|r| r.memory_bytes).map(as_f64),
     );
     let gpu = take(
-        live.and_then(|l| l.gpu_memory_bytes).map(|b| b as f64),
-        rec.and_then(|r| r.gpu_memory_bytes).map(|b| b as f64),
+        live.and_then(|l| l.gpu_memory_bytes).map(as_f64),
+        rec.and_then(|r| r.gpu_memory_bytes).map(as_f64),
     );
     let latency = take(
         live.and_then(|l| l.probe_latency_ms),

@@ -46,10 +46,7 @@ fn key(e: &Event) -> Option<String> {
 /// incident's summary) costs the checkpoint 32 bytes, not its length.
 fn digest(key: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(key.as_bytes())[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::hex(&Sha256::digest(key.as_bytes())[..16])
 }
 
 /// Leaves out the events of conditions `reported` already holds; returns

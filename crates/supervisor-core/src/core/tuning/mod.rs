@@ -34,6 +34,7 @@ use crate::checkpoint::tuning::{Tuned, Tuning};
 use crate::checkpoint::{Health, ServiceState};
 use crate::desired::{HealthSpec, ServiceSpec, Settings};
 use crate::events::{Event, EventKind};
+use crate::num::millis;
 
 /// Consistent outcomes in a row needed for one step.
 pub const MIN_EVIDENCE: u32 = 3;
@@ -103,8 +104,8 @@ impl Configured {
         Configured {
             degraded_after: u64::from(health.degraded_after),
             dead_after: u64::from(health.dead_after),
-            backoff_base_ms: settings.backoff_base.as_millis() as u64,
-            backoff_max_ms: settings.backoff_max.as_millis() as u64,
+            backoff_base_ms: millis(settings.backoff_base),
+            backoff_max_ms: millis(settings.backoff_max),
         }
     }
 
@@ -150,9 +151,12 @@ pub fn tuned(c: &Configured, t: &Tuning, s: Setting) -> Option<u64> {
 }
 
 pub fn effective(c: &Configured, t: &Tuning, adaptive: bool) -> Effective {
-    let value = |s| match adaptive {
-        true => tuned(c, t, s).unwrap_or(c.get(s)),
-        false => c.get(s),
+    let value = |s| {
+        if adaptive {
+            tuned(c, t, s).unwrap_or(c.get(s))
+        } else {
+            c.get(s)
+        }
     };
     let degraded_after = value(Setting::DegradedAfter);
     Effective {
@@ -170,8 +174,8 @@ pub fn health_spec(spec: &ServiceSpec, settings: &Settings, t: &Tuning) -> Healt
         settings.adaptive,
     );
     HealthSpec {
-        degraded_after: e.degraded_after as u32,
-        dead_after: e.dead_after as u32,
+        degraded_after: u32::try_from(e.degraded_after).unwrap_or(u32::MAX),
+        dead_after: u32::try_from(e.dead_after).unwrap_or(u32::MAX),
         ..spec.health.clone()
     }
 }
@@ -190,8 +194,8 @@ fn backoff_configured(settings: &Settings) -> Configured {
     Configured {
         degraded_after: 0,
         dead_after: 0,
-        backoff_base_ms: settings.backoff_base.as_millis() as u64,
-        backoff_max_ms: settings.backoff_max.as_millis() as u64,
+        backoff_base_ms: millis(settings.backoff_base),
+        backoff_max_ms: millis(settings.backoff_max),
     }
 }
 

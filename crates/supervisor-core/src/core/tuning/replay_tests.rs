@@ -16,7 +16,7 @@ use crate::world::ServiceStatus::{self, *};
 /// as (setting, from, to) and the carried checkpoint.
 fn step(
     f: &Fleet,
-    cp: Checkpoint,
+    cp: &Checkpoint,
     status: ServiceStatus,
     minute: i64,
 ) -> (Vec<(String, String, String)>, Checkpoint) {
@@ -35,7 +35,7 @@ fn step(
     let d = decide(&Input {
         fleet: f,
         world: &w,
-        checkpoint: &cp,
+        checkpoint: cp,
         overrides: &overrides,
         live: &live,
         now,
@@ -86,12 +86,12 @@ fn adaptive_fleet() -> Fleet {
 #[test]
 fn blips_from_world_records_converge_within_bounds() {
     let f = adaptive_fleet();
-    let (_, mut cp) = step(&f, Checkpoint::default(), Ok, 0);
+    let (_, mut cp) = step(&f, &Checkpoint::default(), Ok, 0);
     let mut all = vec![];
     for i in 0..12 {
-        let (c, next) = step(&f, cp, Degraded, i * 20 + 10);
+        let (c, next) = step(&f, &cp, Degraded, i * 20 + 10);
         assert!(c.is_empty());
-        let (c, next) = step(&f, next, Ok, i * 20 + 11);
+        let (c, next) = step(&f, &next, Ok, i * 20 + 11);
         all.extend(c);
         cp = next;
     }
@@ -102,14 +102,14 @@ fn blips_from_world_records_converge_within_bounds() {
 #[test]
 fn restarts_that_work_at_once_shorten_patience_and_backoff() {
     let f = adaptive_fleet();
-    let (_, mut cp) = step(&f, Checkpoint::default(), Ok, 0);
+    let (_, mut cp) = step(&f, &Checkpoint::default(), Ok, 0);
     let mut all = vec![];
     // Dead, restarted (by us), up at the next record, and still up 14
     // minutes later (the restart circuit closes: the next restart is a
     // first attempt again); every 30 minutes.
     for i in 0..9 {
         for (status, minute) in [(Failed, 10), (Ok, 11), (Ok, 25)] {
-            let (c, next) = step(&f, cp, status, i * 30 + minute);
+            let (c, next) = step(&f, &cp, status, i * 30 + minute);
             all.extend(c);
             cp = next;
         }

@@ -196,7 +196,7 @@ fn a_reset_is_reported_once_as_the_values_that_went_back() {
     assert_eq!(effective(&configured(), &t, true).degraded_after, 3);
     // What `reset --tuning` leaves: no values, no evidence, the note.
     let values = Tuning {
-        evidence: Default::default(),
+        evidence: crate::checkpoint::tuning::Evidence::default(),
         ..t
     };
     let mut t = Tuning {
@@ -258,7 +258,7 @@ proptest! {
         };
         let mut t = Tuning::default();
         let mut now = t0();
-        let mut last: std::collections::BTreeMap<&str, DateTime<Utc>> = Default::default();
+        let mut last = std::collections::BTreeMap::<&str, DateTime<Utc>>::new();
         for (obs, acted, verdict, attempts, wait) in steps {
             now += chrono::Duration::minutes(wait);
             let observation = [
@@ -328,7 +328,7 @@ fn a_step_time_in_the_future_counts_as_now() {
     for i in 0..12 {
         let episode = [Observation::Failing, Observation::Failing, Observation::Up];
         for (k, obs) in episode.into_iter().enumerate() {
-            let m = i * 10 + k as i64;
+            let m = i * 10 + i64::try_from(k).unwrap();
             for ch in update(t, &c, &seen(obs), minute(m)) {
                 steps.push((m, ch.setting));
             }

@@ -28,7 +28,7 @@ fn a_linear_leak_is_predicted_once_within_the_horizon() {
     assert_eq!(field(e, "threshold"), 943_718_400);
     assert_eq!(field(e, "current"), 600 * MIB);
     let slope = field(e, "slope").as_f64().unwrap();
-    assert!((slope - 10.0 * MIB as f64 / 60.0).abs() < 1e-3, "{slope}");
+    assert!((slope - 10.0 * as_f64(MIB) / 60.0).abs() < 1e-3, "{slope}");
     assert_eq!(field(e, "r2"), 1.0);
     assert_eq!(field(e, "samples"), 11);
     assert_eq!(field(e, "recommended"), "restart_when_quiet");
@@ -69,19 +69,22 @@ fn a_noisy_series_predicts_nothing() {
             services: vec![("llm", Some(200 + 2 * m + j), None)],
             ..Step::default()
         };
-        assert!(run(&f, &mut cp, minute as i64, &s).is_empty(), "{minute}");
+        assert!(
+            run(&f, &mut cp, i64::try_from(minute).unwrap(), &s).is_empty(),
+            "{minute}"
+        );
     }
     let fitted = fit(&cp.services["n/llm"].trends.series["memory"]).unwrap();
     assert!(fitted.slope > 0.0 && fitted.r2 < MIN_R2, "{fitted:?}");
     // Were it a good fit, it would have crossed within the horizon.
     let good = Fit { r2: 1.0, ..fitted };
-    let horizon = std::time::Duration::from_secs(1800);
-    let used = ((600 + 22 + 220) * MIB) as f64;
+    let horizon = std::time::Duration::from_mins(30);
+    let used = as_f64((600 + 22 + 220) * MIB);
     let from = From {
         value: used,
         at: t(11),
     };
-    assert!(crossing(&good, from, 0.9 * TOTAL as f64, t(11), horizon).is_some());
+    assert!(crossing(&good, from, 0.9 * as_f64(TOTAL), t(11), horizon).is_some());
 }
 
 #[test]
@@ -95,7 +98,7 @@ fn fewer_than_four_samples_predict_nothing() {
         ..Step::default()
     };
     for minute in 0..3 {
-        assert!(run(&f, &mut cp, minute, &fast(minute as u64)).is_empty());
+        assert!(run(&f, &mut cp, minute, &fast(u64::try_from(minute).unwrap())).is_empty());
     }
     let e = run(&f, &mut cp, 3, &fast(3));
     assert_eq!(e.len(), 1, "{e:?}");
@@ -109,7 +112,7 @@ fn already_past_the_threshold_predicts_nothing() {
     let f = one_model();
     let mut cp = Checkpoint::default();
     for minute in 0..8 {
-        let m = minute as u64;
+        let m = u64::try_from(minute).unwrap();
         let s = Step {
             node_used: 910 + 5 * m,
             services: vec![("llm", Some(300 + 5 * m), None)],
@@ -152,7 +155,7 @@ fn a_repeat_needs_the_projection_to_move_materially() {
     assert_eq!(seen.len(), 1);
     let mut faster = vec![];
     for minute in 12..=16 {
-        let k = (minute - 11) as u64;
+        let k = u64::try_from(minute - 11).unwrap();
         let s = Step {
             node_used: 610 + 30 * k,
             services: vec![("llm", Some(210 + 30 * k), None)],
@@ -186,7 +189,7 @@ fn predictive_false_predicts_nothing_and_keeps_no_series() {
 #[test]
 fn a_prediction_beyond_the_horizon_waits() {
     let mut f = one_model();
-    f.nodes.get_mut("n").unwrap().settings.predict_horizon = std::time::Duration::from_secs(600);
+    f.nodes.get_mut("n").unwrap().settings.predict_horizon = std::time::Duration::from_mins(10);
     let mut cp = Checkpoint::default();
     let mut seen = vec![];
     for minute in 0..=14 {
@@ -224,8 +227,8 @@ fn records_that_stop_changing_neither_repeat_nor_drift() {
         .last()
         .unwrap()
         .at;
-    assert!(fresh(last, t(40), std::time::Duration::from_secs(1800)));
-    assert!(!fresh(last, t(41), std::time::Duration::from_secs(1800)));
+    assert!(fresh(last, t(40), std::time::Duration::from_mins(30)));
+    assert!(!fresh(last, t(41), std::time::Duration::from_mins(30)));
 }
 
 #[test]
@@ -256,9 +259,10 @@ fn a_fast_leak_observed_every_30s_is_predicted_by_its_fifth_observation() {
     let mut first = None;
     for i in 0..8i64 {
         // 16 MiB per 30 s from 500 MiB: 900 MiB (90 %) in 12.5 minutes.
+        let k = u64::try_from(i).unwrap();
         let step = Step {
-            node_used: 500 + 16 * i as u64,
-            services: vec![("llm", Some(100 + 16 * i as u64), None)],
+            node_used: 500 + 16 * k,
+            services: vec![("llm", Some(100 + 16 * k), None)],
             gpu_temperature: None,
         };
         let now = t(0) + Duration::seconds(30 * i);

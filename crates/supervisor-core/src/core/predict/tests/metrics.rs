@@ -11,7 +11,7 @@ fn a_series_keeps_its_last_samples_and_counts_a_record_once() {
         span: Duration::days(1),
     };
     for i in 0..40 {
-        assert!(tr.push(MEMORY, t(i), i as f64, every));
+        assert!(tr.push(MEMORY, t(i), signed_as_f64(i), every));
     }
     let s = &tr.series[MEMORY];
     assert_eq!(s.len(), MAX_SAMPLES);
@@ -70,7 +70,11 @@ fn growing_probe_latency_is_projected_to_the_timeout() {
     for minute in 0..=6 {
         let s = Step {
             node_used: 500,
-            services: vec![("llm", Some(100), Some(200.0 + 100.0 * minute as f64))],
+            services: vec![(
+                "llm",
+                Some(100),
+                Some(200.0 + 100.0 * signed_as_f64(minute)),
+            )],
             ..Step::default()
         };
         seen.extend(run(&f, &mut cp, minute, &s));
@@ -112,7 +116,7 @@ fn a_warming_gpu_is_a_node_prediction() {
         let s = Step {
             node_used: 500,
             services: vec![("llm", Some(100), None)],
-            gpu_temperature: Some(60.0 + minute as f64),
+            gpu_temperature: Some(60.0 + signed_as_f64(minute)),
         };
         seen.extend(run(&f, &mut cp, minute, &s));
     }
@@ -155,7 +159,7 @@ fn a_probe_already_at_its_timeout_predicts_nothing() {
             services: vec![("llm", Some(100), Some(ms))],
             ..Step::default()
         };
-        let e = run(&f, &mut cp, minute as i64, &s);
+        let e = run(&f, &mut cp, i64::try_from(minute).unwrap(), &s);
         assert!(e.is_empty() || minute == 3, "minute {minute}: {e:?}");
     }
     assert!(!cp.services["n/llm"]
@@ -173,7 +177,7 @@ fn gpu_memory_is_projected_against_its_gpu() {
     // minute from 60 000 MiB: 72 000 MiB at minute 12.
     for minute in 0..=4 {
         let mut w = world_at(minute, &leak(0));
-        let gpu_mib = 60_000 + 1000 * minute as u64;
+        let gpu_mib = 60_000 + 1000 * u64::try_from(minute).unwrap();
         if let Some(Obs::Valid(r)) = w.resources.get_mut("n") {
             r.gpus = vec![GpuUse {
                 index: 0,

@@ -13,6 +13,7 @@ use super::*;
 use crate::checkpoint::trends::{Spacing, MAX_SAMPLES};
 use crate::checkpoint::Checkpoint;
 use crate::desired::{Fleet, Kind};
+use crate::num::{as_f64, signed_as_f64};
 use crate::world::{GpuUse, MemoryUse, NodeRecord, NodeStatus, Obs, ResourceRecord};
 use crate::world::{ServiceRecord, ServiceStatus, World};
 
@@ -149,7 +150,7 @@ pub(super) fn one_model() -> Fleet {
 
 /// `llm` leaks 10 MiB a minute; the node's use grows with it from 500 MiB.
 pub(super) fn leak(minute: i64) -> Step {
-    let k = minute as u64;
+    let k = u64::try_from(minute).unwrap();
     Step {
         node_used: 500 + 10 * k,
         services: vec![("llm", Some(100 + 10 * k), None)],
