@@ -52,6 +52,10 @@ pub struct Global {
         value_hint = clap::ValueHint::DirPath
     )]
     pub world: PathBuf,
+    #[allow(
+        clippy::doc_markdown,
+        reason = "clap prints this doc comment as the flag's help, where backticks would show"
+    )]
     /// Checkpoint, event log, overrides and lock [default: /var/lib/supervisorctl as root, else $XDG_STATE_HOME/supervisorctl]
     #[arg(long, global = true, env = "SUPERVISORCTL_STATE_DIR", value_hint = clap::ValueHint::DirPath)]
     pub state_dir: Option<PathBuf>,
@@ -192,7 +196,9 @@ impl TypedValueParser for EventTypeParser {
             names.join(", ")
         );
         if let Some(hint) = crate::desired::suggest::hint(&typed, names) {
-            msg.push_str(&format!("\nhint: {hint}\n"));
+            msg.push_str("\nhint: ");
+            msg.push_str(&hint);
+            msg.push('\n');
         }
         Err(clap::Error::raw(clap::error::ErrorKind::InvalidValue, msg).with_cmd(cmd))
     }
@@ -462,11 +468,12 @@ pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 /// would make `watch` a busy loop of runs).
 pub fn parse_interval_arg(s: &str) -> Result<std::time::Duration, String> {
     // A fraction of a second is told the bound, not the general `500ms` hint.
-    let d = parse_duration_arg(s).map_err(|e| match s.starts_with("0.") {
-        true => {
+    let d = parse_duration_arg(s).map_err(|e| {
+        if s.starts_with("0.") {
             format!("invalid interval `{s}`: at least 1s, in whole units (e.g. `1s`, `30s`, `1m`)")
+        } else {
+            e
         }
-        false => e,
     })?;
     if d < std::time::Duration::from_secs(1) {
         return Err(format!(

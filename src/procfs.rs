@@ -135,11 +135,16 @@ pub fn started_at_unix(id: ProcessIdentity) -> Option<f64> {
         .trim()
         .parse()
         .ok()?;
-    let tck = match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+    Some(btime + crate::num::as_f64(id.start_ticks) / clock_ticks_per_second())
+}
+
+/// `sysconf(_SC_CLK_TCK)`: the unit of `/proc/PID/stat` CPU and start
+/// times (100 where it cannot be read).
+pub fn clock_ticks_per_second() -> f64 {
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
         Ok(Some(t)) if t > 0 => crate::num::signed_as_f64(t),
         _ => 100.0,
-    };
-    Some(btime + crate::num::as_f64(id.start_ticks) / tck)
+    }
 }
 
 /// True when `id` still names the same process (which may be a zombie).

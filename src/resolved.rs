@@ -1,4 +1,4 @@
-//! The command line resolved (ripgrep's LowArgs → HiArgs): `cli.rs` holds
+//! The command line resolved (ripgrep's `LowArgs` → `HiArgs`): `cli.rs` holds
 //! the flags as clap parsed them; [`resolve`] turns them, once, into what
 //! every command uses. It is the one place that defaults the state
 //! directory, reads the host name, fixes the clock (`--now`, else live:

@@ -29,10 +29,7 @@ pub fn source(svc: &ServiceSpec) -> String {
                 .iter()
                 .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
                 .collect();
-            let names = match names.is_empty() {
-                true => "llama.cpp/vLLM defaults".to_string(),
-                false => names.join(", "),
-            };
+            let names = if names.is_empty() { "llama.cpp/vLLM defaults".to_string() } else { names.join(", ") };
             format!("world `last_activity`, else metrics {url} ({names}), else connections")
         }
     }
@@ -48,9 +45,10 @@ pub fn seen(
 ) -> Option<String> {
     let a = &st.activity;
     if let Some(why) = &a.unknown {
-        let means = match idle_without_activity {
-            true => "idle from its last start (idle_without_activity)",
-            false => "never idle",
+        let means = if idle_without_activity {
+            "idle from its last start (idle_without_activity)"
+        } else {
+            "never idle"
         };
         return Some(format!("activity unknown ({means}): {why}"));
     }

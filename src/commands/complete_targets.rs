@@ -1,6 +1,6 @@
 //! Node and service names for shell completion (`restart`, `stop`,
 //! `start`, `logs`, `pin`, `hold` …): read from hosts/ while completing,
-//! through clap_complete's dynamic engine (`COMPLETE=bash supervisorctl`,
+//! through `clap_complete`'s dynamic engine (`COMPLETE=bash supervisorctl`,
 //! or the script `completions SHELL --dynamic` prints).
 //!
 //! hosts/ is the `--hosts` on the line being completed, else

@@ -29,7 +29,7 @@ pub fn completions(shell: Shell, dynamic: bool) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The registration of clap_complete's dynamic engine for `shell`.
+/// The registration of `clap_complete`'s dynamic engine for `shell`.
 fn dynamic_registration(shell: Shell) -> Result<Exit> {
     use clap_complete::env::EnvCompleter;
     let mut out = Vec::new();
@@ -62,7 +62,10 @@ pub fn man() -> Result<Exit> {
     out.extend_from_slice(b".SH COMMANDS\n");
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = sub.get_name();
-        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let about = sub
+            .get_about()
+            .map(std::string::ToString::to_string)
+            .unwrap_or_default();
         out.extend_from_slice(
             format!(".SS \"supervisorctl {name}\"\n{}\n", roff_text(&about)).as_bytes(),
         );
@@ -85,13 +88,16 @@ pub fn man() -> Result<Exit> {
                 let names = if names.is_empty() {
                     arg.get_id().as_str().to_uppercase()
                 } else {
-                    names.to_string()
+                    names.clone()
                 };
                 format!(" \\fI{}\\fR", roff_text(&names))
             } else {
                 String::new()
             };
-            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = arg
+                .get_help()
+                .map(std::string::ToString::to_string)
+                .unwrap_or_default();
             out.extend_from_slice(format!(".TP\n{flag}{value}\n{}\n", roff_text(&help)).as_bytes());
         }
     }
@@ -115,7 +121,7 @@ pub fn man() -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The page with `.TH` as its first line: clap_mangen starts every part
+/// The page with `.TH` as its first line: `clap_mangen` starts every part
 /// with the definition of the `Aq` string (an apostrophe); it is kept once,
 /// right after the title.
 fn title_first(page: &str) -> String {
@@ -125,7 +131,10 @@ fn title_first(page: &str) -> String {
         out.push_str(line);
         out.push('\n');
         if line.starts_with(".TH ") {
-            out.push_str(&format!("{}\n{}\n", AQ[0], AQ[1]));
+            for aq in AQ {
+                out.push_str(aq);
+                out.push('\n');
+            }
         }
     }
     out

@@ -54,7 +54,7 @@ fn desired(node: &NodeSpec, down: &BTreeMap<String, &'static str>) -> String {
 
 /// A service down on purpose that is not running shows as such on the
 /// actual side too; one that runs shows as it is.
-fn mark_down(actual: String, down: &BTreeMap<String, &'static str>) -> String {
+fn mark_down(actual: &str, down: &BTreeMap<String, &'static str>) -> String {
     actual
         .lines()
         .map(|l| {
@@ -143,7 +143,7 @@ pub fn run(
     fleet: &Fleet,
     world_dir: &Path,
     cp: &Checkpoint,
-    live: Option<(String, String)>,
+    live: Option<&(String, String)>,
     json: bool,
 ) -> Result<Exit> {
     let world = load_world(world_dir, fleet);
@@ -151,13 +151,13 @@ pub fn run(
     let mut out = String::new();
     for node in fleet.nodes.values() {
         let down = asked_down(node, cp);
-        let have = match &live {
+        let have = match live {
             Some((name, text)) if *name == node.name => text.clone(),
             _ => actual(node, &world),
         };
-        let have = mark_down(have, &down);
+        let have = mark_down(&have, &down);
         let want = desired(node, &down);
-        let want = if live.as_ref().is_some_and(|(n, _)| *n == node.name) {
+        let want = if live.is_some_and(|(n, _)| *n == node.name) {
             want.replacen(": online\n", ": online (probed live)\n", 1)
         } else {
             want

@@ -75,9 +75,9 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Observe {
             out, count, every, ..
         } => with_fleet(r, |f| observe(r, f, &out, count.zip(every))),
-        Command::Restart(a) => operator(r, a, OperatorAction::Restart),
-        Command::Stop(a) => operator(r, a, OperatorAction::Stop),
-        Command::Start(a) => operator(r, a, OperatorAction::Start),
+        Command::Restart(a) => operator(r, &a, OperatorAction::Restart),
+        Command::Stop(a) => operator(r, &a, OperatorAction::Stop),
+        Command::Start(a) => operator(r, &a, OperatorAction::Start),
         Command::Logs(a) => with_fleet(r, |f| match local(r, f)? {
             Some(local) => commands::logs::run(f, &r.state, &local, &a),
             None => Ok(Exit::Error),
@@ -199,16 +199,15 @@ fn diff(r: &Resolved, fleet: &Fleet, live: bool) -> Result<Exit> {
     if !live && std::fs::metadata(&r.world).is_err_and(missing) {
         anyhow::bail!("world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD)", r.world.display());
     }
-    let probed = match live {
-        true => {
-            let node = local(r, fleet)?.unwrap_or_default();
-            Some(commands::diff::probe(fleet, &node, &r.state))
-        }
-        false => None,
+    let probed = if live {
+        let node = local(r, fleet)?.unwrap_or_default();
+        Some(commands::diff::probe(fleet, &node, &r.state))
+    } else {
+        None
     };
     // Models this tool evicted on purpose are desired evicted.
     let cp = crate::checkpoint::read_for_command(&r.state)?.unwrap_or_default();
-    commands::diff::run(fleet, &r.world, &cp, probed, r.json())
+    commands::diff::run(fleet, &r.world, &cp, probed.as_ref(), r.json())
 }
 
 /// `observe`, or with `--count N --every D` a recording of N steps.
@@ -248,10 +247,10 @@ fn observe(
 }
 
 /// `restart`/`stop`/`start`: a live reconcile pass carrying the request.
-fn operator(r: &Resolved, a: OperatorArgs, action: OperatorAction) -> Result<Exit> {
+fn operator(r: &Resolved, a: &OperatorArgs, action: OperatorAction) -> Result<Exit> {
     let mode = Mode::Reconcile { dry_run: false };
     let opts = run_opts(r, mode, true, Some(Duration::from_secs(10)));
-    commands::operator::run(opts, action, &a)
+    commands::operator::run(opts, action, a)
 }
 
 fn report(r: &Resolved, out: &Path, since: crate::cli::When) -> Result<Exit> {

@@ -89,7 +89,9 @@ fn predictions(t: Option<&Trends>) -> Value {
             .map(|(metric, p)| {
                 // Bytes as integers, like the event.
                 let threshold = match metric.as_str() {
-                    "memory" | "gpu_memory" => json!(p.threshold.round() as u64),
+                    "memory" | "gpu_memory" => {
+                        json!(crate::num::saturating_u64(p.threshold.round()))
+                    }
                     _ => json!(p.threshold),
                 };
                 json!({"metric": metric, "projected_at": format_ts(p.projected_at),

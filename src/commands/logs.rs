@@ -69,7 +69,8 @@ fn earlier_lines(path: &Path, n: usize) -> Result<String> {
 /// note of how much.
 const LINE_CAP: usize = 64 * 1024;
 /// How much is read at a time, backwards then forwards.
-const CHUNK: u64 = 64 * 1024;
+const CHUNK_LEN: usize = 64 * 1024;
+const CHUNK: u64 = CHUNK_LEN as u64;
 
 /// The last `n` complete lines and the offset where they end. Linear in
 /// the bytes read (backwards once to find where the lines start, then
@@ -80,7 +81,7 @@ fn last_lines(f: &mut File, n: usize) -> Result<(String, u64)> {
     let end = complete_end(f, len)?;
     let start = start_of_last(f, end, n)?;
     f.seek(SeekFrom::Start(start))?;
-    let mut reader = std::io::BufReader::with_capacity(CHUNK as usize, f.take(end - start));
+    let mut reader = std::io::BufReader::with_capacity(CHUNK_LEN, f.take(end - start));
     let mut text = String::new();
     let mut current: Vec<u8> = Vec::new();
     let mut cut = 0u64;
@@ -115,10 +116,10 @@ fn scan_back(
     mut found: impl FnMut(u64, &[u8]) -> Option<u64>,
 ) -> Result<Option<u64>> {
     let mut at = end;
-    let mut chunk = vec![0u8; CHUNK as usize];
+    let mut chunk = vec![0u8; CHUNK_LEN];
     while at > 0 {
         let from = at.saturating_sub(CHUNK);
-        let part = &mut chunk[..(at - from) as usize];
+        let part = &mut chunk[..usize::try_from(at - from).expect("at most a chunk")];
         f.seek(SeekFrom::Start(from))?;
         f.read_exact(part)?;
         if let Some(stop) = found(from, part) {

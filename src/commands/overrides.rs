@@ -154,7 +154,7 @@ fn reset_tuning(dir: &Path, k: &str) -> Result<Exit> {
     // earlier reset it has not reported yet.
     let earlier = tuning.reset.take();
     let values = Tuning {
-        evidence: Default::default(),
+        evidence: crate::checkpoint::tuning::Evidence::default(),
         ..tuning.clone()
     };
     let note = if values.is_empty() {

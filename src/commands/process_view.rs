@@ -144,7 +144,7 @@ fn live_pid(state_dir: &Path, service: &str) -> Option<ProcessIdentity> {
 
 /// Live, as the kernel's process start times are (`crate::clock`).
 fn wall_secs() -> f64 {
-    crate::clock::wall().timestamp_micros() as f64 / 1e6
+    crate::num::signed_as_f64(crate::clock::wall().timestamp_micros()) / 1e6
 }
 
 /// `0:03:12`, `27:04:00` (hours:minutes:seconds, as supervisord shows).
@@ -160,7 +160,10 @@ mod tests {
     #[test]
     fn uptime_reads_like_supervisord() {
         assert_eq!(clock(Duration::from_secs(192)), "0:03:12");
-        assert_eq!(clock(Duration::from_secs(27 * 3600 + 240)), "27:04:00");
+        assert_eq!(
+            clock(Duration::from_hours(27) + Duration::from_mins(4)),
+            "27:04:00"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! with everything but the faults, which only a person can tell.
 use crate::clock::Clock;
 use crate::exit::Exit;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -66,7 +67,7 @@ pub fn record(r: &Recording) -> Result<Exit> {
         let step = out.create_dirs(Path::new(&folder))?;
         records += super::observe::observe_once(r.node, &step, r.state_dir, now)?;
         let at = (now - start).to_std().unwrap_or_default();
-        let at = Duration::from_millis(at.as_millis() as u64);
+        let at = Duration::from_millis(crate::num::millis(at));
         let at = if at.is_zero() {
             "0s".into()
         } else {
@@ -143,7 +144,7 @@ fn write_scenario(
         r.node.name
     );
     for (at, folder) in steps {
-        text.push_str(&format!("  - at: {at}\n    world: {folder}\n"));
+        let _ = write!(text, "  - at: {at}\n    world: {folder}\n");
     }
     text.push_str("faults: []\n");
     let name = crate::replay::scenario::FILE;

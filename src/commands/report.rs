@@ -66,7 +66,7 @@ pub fn run(r: &Request) -> Result<Exit> {
             "services": services,
             "events": inputs.events.kept.len(),
             "problems": inputs.problems,
-            "duration_ms": started.elapsed().as_millis() as u64,
+            "duration_ms": crate::num::millis(started.elapsed()),
         }),
     )?;
     Ok(Exit::Ok)
@@ -84,16 +84,15 @@ fn kib(bytes: usize) -> String {
 /// Everything the page is made of; what cannot be read becomes a problem.
 pub fn gather(r: &Request) -> Inputs {
     let mut problems = vec![];
-    let nodes = match crate::run::load_trusted_fleet(r.hosts, true) {
-        // The report runs nothing from hosts/: its trust check is moot.
-        Some((fleet, _)) => NodeInfo::from_fleet(&fleet),
-        None => {
-            problems.push(format!(
-                "hosts/ `{}` could not be loaded (its errors are on stderr): the services shown are those the checkpoint and the events name",
-                r.hosts.display()
-            ));
-            vec![]
-        }
+    // The report runs nothing from hosts/: its trust check is moot.
+    let nodes = if let Some((fleet, _)) = crate::run::load_trusted_fleet(r.hosts, true) {
+        NodeInfo::from_fleet(&fleet)
+    } else {
+        problems.push(format!(
+            "hosts/ `{}` could not be loaded (its errors are on stderr): the services shown are those the checkpoint and the events name",
+            r.hosts.display()
+        ));
+        vec![]
     };
     let checkpoint = read_checkpoint(
         &crate::store::Layout::of(r.state_dir).checkpoint(),
@@ -102,7 +101,7 @@ pub fn gather(r: &Request) -> Inputs {
     let overrides_path = crate::store::Layout::of(r.state_dir).overrides();
     let overrides = crate::store::overrides::load_overrides(&overrides_path).unwrap_or_else(|e| {
         problems.push(format!("{e}: pins and holds are not shown"));
-        Default::default()
+        crate::store::overrides::Overrides::default()
     });
     let events = read_events(&r.events_log, r.since, r.now, &mut problems);
     Inputs {
@@ -141,7 +140,7 @@ fn read_checkpoint(path: &Path, problems: &mut Vec<String>) -> Checkpoint {
     };
     let mut cp = Checkpoint::default();
     let entries = v.get("services").and_then(Value::as_object);
-    let total = entries.map_or(0, |m| m.len());
+    let total = entries.map_or(0, serde_json::Map::len);
     for (k, sv) in entries.into_iter().flatten() {
         if let Ok(st) = serde_json::from_value::<ServiceState>(sv.clone()) {
             cp.services.insert(k.clone(), st);

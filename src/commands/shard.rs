@@ -26,7 +26,7 @@ pub fn shard_of(node: &str, n: u32) -> u32 {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    (h % u64::from(n)) as u32 + 1
+    u32::try_from(h % u64::from(n)).expect("less than `n`, a u32") + 1
 }
 
 /// Keeps only the nodes of shard `k` of `n`.

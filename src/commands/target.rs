@@ -13,7 +13,7 @@ fn no_node(fleet: &Fleet, n: &str) -> anyhow::Error {
     }
 }
 
-/// `node `n` declares no service `s``, with the closest name or the list.
+/// "node `n` declares no service `s`", with the closest name or the list.
 fn no_service(n: &str, spec: &NodeSpec, typed: &str) -> anyhow::Error {
     let names = spec.services.keys().map(String::as_str);
     let hint = match crate::desired::suggest::hint(typed, names.clone()) {

@@ -47,7 +47,7 @@ impl Shown {
 /// The tunable values of `svc` on `node`, given the checkpoint's tuning.
 pub fn of(node: &NodeSpec, svc: &ServiceSpec, cp: Option<&Checkpoint>) -> Vec<Shown> {
     let c = Configured::of(&svc.health, &node.settings);
-    let default = Default::default();
+    let default = crate::checkpoint::tuning::Tuning::default();
     let t = cp
         .and_then(|cp| cp.services.get(&key(&node.name, &svc.name)))
         .map_or(&default, |st| &st.tuning);

@@ -6,6 +6,7 @@
 //! is nothing to add), and exit 1; or, when all is well, one summary line
 //! `{"ok": true, "nodes": N, "services": M, "hosts": "..."}` and exit 0.
 use crate::exit::Exit;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
@@ -33,7 +34,10 @@ fn config_problem(e: &ConfigError) -> Value {
 
 /// Prints the lines; false when stdout has gone (`| head`).
 fn print(lines: &[Value]) -> Result<bool> {
-    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    let mut text = String::new();
+    for v in lines {
+        let _ = writeln!(text, "{v}");
+    }
     super::stdout::write(&text)
 }
 

@@ -37,7 +37,7 @@ const MIN_GAP: Duration = Duration::from_secs(1);
 /// Without `--interval`, a run at least this often: a missed file
 /// notification (a folder replaced by a rename, a full inotify table)
 /// costs at most this.
-pub const SAFETY_INTERVAL: Duration = Duration::from_secs(60);
+pub const SAFETY_INTERVAL: Duration = Duration::from_mins(1);
 
 /// When the checkpoint says a later run has something to do for a service
 /// of this node: a restart backoff or a breaker's trial that ends, a start
@@ -113,7 +113,7 @@ pub fn watch(opts: &RunOptions, local: &str, interval: Option<Duration>) -> Resu
         // the run reports what is wrong with it.
         let fleet = crate::run::load_trusted_fleet_quietly(&opts.hosts, opts.insecure_config);
         let wanted = super::watch_paths::wanted(&opts.hosts, &opts.world, fleet.as_ref());
-        armed = super::watch_paths::rearm(&mut debouncer, armed, wanted);
+        armed = super::watch_paths::rearm(&mut debouncer, &armed, wanted);
         let ran_at = Instant::now();
         match crate::metrics::run(opts) {
             Ok(code) => eprintln!("watch: run finished with exit code {code}; waiting for changes"),
@@ -150,7 +150,7 @@ pub fn watch(opts: &RunOptions, local: &str, interval: Option<Duration>) -> Resu
                 Ok(Wake::Files(Ok(events))) => {
                     if events
                         .iter()
-                        .any(|e| is_content_change(&e.event.kind, &e.event.paths, opts, &state))
+                        .any(|e| is_content_change(e.event.kind, &e.event.paths, opts, &state))
                     {
                         // Rate-limited: a stream of writes is one run a second.
                         if let Some(wait) =
@@ -186,7 +186,7 @@ pub fn watch(opts: &RunOptions, local: &str, interval: Option<Duration>) -> Resu
 /// A change of content: a file created, written, renamed or removed, not
 /// under the state directory. Opening or reading a file (every run reads
 /// them all) and attribute changes are not.
-fn is_content_change(kind: &EventKind, paths: &[PathBuf], opts: &RunOptions, state: &Path) -> bool {
+fn is_content_change(kind: EventKind, paths: &[PathBuf], opts: &RunOptions, state: &Path) -> bool {
     let content = matches!(
         kind,
         EventKind::Create(_)

@@ -44,8 +44,8 @@ fn absolute(p: &Path) -> PathBuf {
 
 /// Drops the watches of `armed` and watches `wanted` (those that exist, as
 /// folders), one level each; returns what is now watched.
-pub fn rearm(w: &mut Watcher, armed: Vec<PathBuf>, wanted: Vec<PathBuf>) -> Vec<PathBuf> {
-    for p in &armed {
+pub fn rearm(w: &mut Watcher, armed: &[PathBuf], wanted: Vec<PathBuf>) -> Vec<PathBuf> {
+    for p in armed {
         let _ = w.unwatch(p);
     }
     wanted

@@ -109,7 +109,7 @@ pub fn run_html(dir: &Path, insecure_config: bool) -> Result<Exit> {
         since,
         nodes: crate::report::NodeInfo::from_fleet(&fleet),
         checkpoint,
-        overrides: Default::default(),
+        overrides: crate::store::overrides::Overrides::default(),
         events,
         problems: vec![],
         score: Some(timeline::table(&scenario, &score)),
@@ -233,7 +233,7 @@ pub fn replay(
         let finished = Event::new(EventKind::RunFinished, Some(&scenario.node), None)
             .with("state", settled.summary.as_str())
             .with("counts", counts)
-            .with("duration_ms", started.elapsed().as_millis() as u64);
+            .with("duration_ms", crate::num::millis(started.elapsed()));
         let mut lines = Vec::with_capacity(settled.events.len() + 1);
         for e in settled.events.iter().chain(std::iter::once(&finished)) {
             lines.push(e.to_line(&ts, &run_id, seq));

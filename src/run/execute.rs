@@ -85,7 +85,7 @@ pub fn execute(
         record(&r.node, &r.service, "stop_removed", 0, None)?;
         let started = Instant::now();
         let mut outcome = stop_removed(dir, &r.service, id);
-        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        outcome.duration_ms = crate::num::millis(started.elapsed());
         done.removals.push(Some(outcome));
     }
     // Orphans next: safety chose them first, before any declared model.
@@ -99,7 +99,7 @@ pub fn execute(
         let uid = live.get(node).and_then(|l| l.user_uid);
         let started = Instant::now();
         let mut outcome = super::orphans::evict(&e.orphan, uid);
-        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        outcome.duration_ms = crate::num::millis(started.elapsed());
         done.orphans.push(Some(outcome));
     }
     let mut published: Option<Result<(), String>> = None;
@@ -119,11 +119,10 @@ pub fn execute(
         let k = key(&a.node, &a.service);
         let attempt = if a.action == Action::Restart {
             // The count `core::settle` gives it (0: a first start).
-            decision
-                .checkpoint
-                .services
-                .get(&k)
-                .map_or(0, |s| s.next_restart_attempt())
+            decision.checkpoint.services.get(&k).map_or(
+                0,
+                supervisor_core::checkpoint::ServiceState::next_restart_attempt,
+            )
         } else {
             0
         };
@@ -158,7 +157,7 @@ pub fn execute(
             }
             _ => failed("not an executable action".into()),
         };
-        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        outcome.duration_ms = crate::num::millis(started.elapsed());
         done.outcomes.push(Some(outcome));
     }
     Ok(done)
@@ -287,7 +286,7 @@ fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &P
 }
 
 /// Starts a `spawn:` service; a start that dies at once is a failed
-/// attempt (docs/reference/behaviour.md, "A start succeeds only if it stays up"): wait up to min(start_grace, 2s) for an early exit.
+/// attempt (docs/reference/behaviour.md, "A start succeeds only if it stays up"): wait up to `min(start_grace, 2s)` for an early exit.
 fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Outcome {
     // Only this start's output explains its failure.
     let log_start = std::fs::symlink_metadata(&launch.log).map_or(0, |m| m.len());

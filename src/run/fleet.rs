@@ -1,5 +1,5 @@
 //! Loading hosts/ the one way every command does: every config error
-//! printed with its file:line:col, the root trust check, and the local node
+//! printed with its `file:line:col`, the root trust check, and the local node
 //! resolved (a `--node` typo is an error, not drift).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

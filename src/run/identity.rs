@@ -31,9 +31,6 @@ impl RunIdentity<'_> {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part);
         }
-        h.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::text::hex(&h.finalize()[..16])
     }
 }

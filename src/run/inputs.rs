@@ -78,7 +78,7 @@ impl Inputs {
                     store::lock::LockError::Held { .. } => {
                         anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
                     }
-                    _ => match e.hint() {
+                    store::lock::LockError::Io { .. } => match e.hint() {
                         Some(hint) => anyhow::anyhow!("{e}\n\n{hint}"),
                         None => anyhow::anyhow!("{e}"),
                     },
@@ -99,8 +99,8 @@ impl Inputs {
         };
         fold_intents(
             opts,
-            &probe_dir,
-            &state,
+            probe_dir.as_deref(),
+            state.as_ref(),
             &mut checkpoint,
             &mut preamble,
             now,
@@ -139,7 +139,7 @@ impl Inputs {
                 .or(probe_dir.as_deref()),
             &mut preamble,
             now,
-        )?;
+        );
         Ok(Inputs {
             world,
             checkpoint,
@@ -225,7 +225,7 @@ fn load_checkpoint(
                     cp.version
                 ),
                 Loaded::Unreadable { error } => error,
-                _ => String::new(),
+                Loaded::Missing => String::new(),
             };
             let aside = if mode == Mode::Check {
                 None // check writes nothing: report, and start from empty state
@@ -294,8 +294,8 @@ fn live_fingerprint(live: &BTreeMap<String, LiveNode>) -> String {
 /// journal cannot be read.
 fn fold_intents(
     opts: &RunOptions,
-    probe_dir: &Option<PathBuf>,
-    state: &Option<(PathBuf, store::lock::StateLock)>,
+    probe_dir: Option<&Path>,
+    state: Option<&(PathBuf, store::lock::StateLock)>,
     checkpoint: &mut Checkpoint,
     preamble: &mut Vec<Event>,
     now: DateTime<Utc>,

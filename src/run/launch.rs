@@ -51,7 +51,7 @@ pub fn launch(
         set(&mut launch.env, k.clone(), v.clone());
     }
     if let Some(cwd) = &settings.cwd {
-        launch.cwd = cwd.clone();
+        launch.cwd.clone_from(cwd);
     }
     launch.limits = Limits {
         max_size: settings.log_max_size,

@@ -28,15 +28,15 @@ fn orphan(identity: ProcessIdentity) -> Orphan {
     }
 }
 
-fn me() -> Option<u32> {
-    Some(nix::unistd::geteuid().as_raw())
+fn me() -> u32 {
+    nix::unistd::geteuid().as_raw()
 }
 
 #[test]
 fn the_orphan_the_probe_saw_is_stopped() {
     let child = sleeper();
     let id = child.identity();
-    let o = evict(&orphan(id), me());
+    let o = evict(&orphan(id), Some(me()));
     assert!(o.success, "{o:?}");
     assert!(o.reason.contains("with SIGTERM"), "{}", o.reason);
     assert!(o.reason.contains("2.0 GiB on gpu 0 freed"), "{}", o.reason);
@@ -51,7 +51,7 @@ fn a_reused_pid_is_not_signalled() {
         start_ticks: id.start_ticks + 1,
         ..id
     };
-    let o = evict(&orphan(other), me());
+    let o = evict(&orphan(other), Some(me()));
     assert!(o.reason.contains("nothing signalled"), "{}", o.reason);
     assert!(
         child.0.try_wait().expect("try_wait").is_none(),
@@ -64,7 +64,7 @@ fn another_users_process_is_not_signalled() {
     let mut child = sleeper();
     let id = child.identity();
     // As if this tool ran as another user than the sleeper's.
-    let someone_else = me().map(|u| u.wrapping_add(1));
+    let someone_else = Some(me().wrapping_add(1));
     let o = evict(&orphan(id), someone_else);
     assert!(!o.success);
     assert!(o.reason.starts_with("refused to signal"), "{}", o.reason);

@@ -21,14 +21,14 @@ pub fn probe_local(
     state_dir: Option<&Path>,
     invalid: &mut Vec<Event>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<BTreeMap<String, LiveNode>> {
+) -> BTreeMap<String, LiveNode> {
     let mut out = BTreeMap::new();
     // `check` probes only when asked (`--live`); `reconcile` unless told not to.
     if !opts.probe {
-        return Ok(out);
+        return out;
     }
     let Some(node) = local.and_then(|n| fleet.nodes.get(n)) else {
-        return Ok(out);
+        return out;
     };
     let known: HashMap<String, crate::procfs::ProcessIdentity> = node
         .services
@@ -81,7 +81,7 @@ pub fn probe_local(
         }
     }
     out.insert(node.name.clone(), reduce(live));
-    Ok(out)
+    out
 }
 
 /// Why a process observation cannot be used, when it cannot.
@@ -128,7 +128,7 @@ pub fn reduce(live: probe::LiveNode) -> LiveNode {
                     },
                     Some(p.identity),
                     Some(p.rss_bytes),
-                    Some(p.cpu_ticks as f64 / clock_ticks_per_second()),
+                    Some(crate::num::as_f64(p.cpu_ticks) / crate::procfs::clock_ticks_per_second()),
                 ),
                 // Which process it is, is unknown: no evidence either way.
                 ProcessState::Ambiguous { .. } | ProcessState::UnknownUser(_) => {
@@ -191,13 +191,5 @@ fn live_activity(read: Result<probe::ActivityReading, String>) -> LiveActivity {
             note: r.note,
         },
         Err(why) => LiveActivity::Unknown(why),
-    }
-}
-
-/// `sysconf(_SC_CLK_TCK)`: the unit of `/proc/PID/stat` CPU times.
-fn clock_ticks_per_second() -> f64 {
-    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
-        Ok(Some(t)) if t > 0 => t as f64,
-        _ => 100.0,
     }
 }

@@ -71,7 +71,7 @@ pub fn finish(
         events.push(f);
     }
     counts["webhook_failed"] = reported.into();
-    let duration_ms = started.elapsed().as_millis() as u64;
+    let duration_ms = crate::num::millis(started.elapsed());
     let finished = Event::new(EventKind::RunFinished, inputs.local_node.as_deref(), None)
         .with("state", summary.as_str())
         .with("counts", counts)

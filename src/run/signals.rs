@@ -19,7 +19,11 @@ pub fn install() {
             // Order matters: the default action is checked before the flag
             // that arms it is set, so only a second signal takes it.
             let _ = signal_hook::flag::register_conditional_default(sig, &ARMED);
-            let _ = signal_hook::flag::register_usize(sig, &RECEIVED, sig as usize);
+            let _ = signal_hook::flag::register_usize(
+                sig,
+                &RECEIVED,
+                usize::try_from(sig).expect("signal numbers are positive"),
+            );
             let _ = signal_hook::flag::register(sig, &ARMED);
         }
     });

@@ -60,12 +60,13 @@ pub fn until_up(
             _ => {}
         }
         if Instant::now() >= deadline {
-            let what = match loading {
-                true => format!(
+            let what = if loading {
+                format!(
                     "still loading after load_timeout ({})",
                     duration(node.settings.load_timeout)
-                ),
-                false => format!("not healthy within start_grace ({})", duration(grace)),
+                )
+            } else {
+                format!("not healthy within start_grace ({})", duration(grace))
             };
             return Err(format!("{what}: {reason}"));
         }

@@ -382,7 +382,7 @@ fn a_cwd_that_is_not_a_folder_is_named_in_the_failed_start() {
 
 /// A start is judged on evidence seen after it: the run of an operator's
 /// `restart`, a second after a timer's run started the service, may not
-/// call it "not healthy within start_grace: no process" from the
+/// call it "not healthy within `start_grace`: no process" from the
 /// observation made before the start.
 #[test]
 fn a_start_is_not_judged_on_the_observation_before_it() {
