@@ -31,7 +31,7 @@ const LAST_RUN: [&str; 2] = [
 /// A metrics file larger than this is not read back (it is not ours).
 const MAX_BYTES: u64 = 16 << 20;
 
-/// Runs `check` or `reconcile` ([`crate::run::run`]). The run publishes
+/// Runs `check` or `reconcile` ([`crate::run::run_pass`]). The run publishes
 /// its own metrics (with `supervisor_last_run_success 1`) once its record
 /// is durable; a run that fails keeps the previous gauges and sets
 /// `supervisor_last_run_success 0`. A metrics file that cannot be written
