@@ -122,13 +122,19 @@ pub fn run(
             // A start not verified yet whose circuit was open: the trial.
             let trial_running = open
                 && st.breaker_trials > 0
-                && st.pending.as_ref().is_some_and(|p| p.action != "evict")
+                && st
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| p.action != crate::core::Action::Evict)
                 && st.started_at.is_some()
                 && st.started_at >= st.breaker_opened_at;
             // The last error is about what the last counted observation saw;
             // a start since then (not verified yet) replaced that process.
             let seen_at = st.probed_at.max(st.observed_at);
-            let replaced = st.pending.as_ref().is_some_and(|p| p.action != "evict")
+            let replaced = st
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.action != crate::core::Action::Evict)
                 && st
                     .started_at
                     .is_some_and(|s| seen_at.is_none_or(|o| s >= o));

@@ -55,7 +55,7 @@ fn next_due(fleet: Option<&Fleet>, local: &str, state: &Path) -> Option<Instant>
             let grace = st
                 .pending
                 .as_ref()
-                .filter(|p| p.action != "evict")
+                .filter(|p| p.action != crate::core::Action::Evict)
                 .and_then(|p| {
                     Some(
                         p.at + chrono::Duration::from_std(svc.start_grace).ok()?

@@ -21,7 +21,7 @@ use crate::core::settle::{Execution, Outcome};
 use crate::core::{Action, Decision, Disposition, LiveNode, Mode, PlannedAction};
 use crate::desired::{Fleet, ServiceSpec, Start};
 use crate::exec::{self, StopOutcome};
-use crate::intent::Intent;
+use crate::intent::{Intent, Step};
 use crate::procfs::{self, ProcessIdentity};
 use crate::store;
 
@@ -49,7 +49,7 @@ pub fn execute(
         done.orphans = vec![None; orphan_evictions(decision).count()];
         return Ok(done);
     };
-    let record = |node: &str, service: &str, action: &str, attempt: u32, pid: Option<u32>| {
+    let record = |node: &str, service: &str, action: Step, attempt: u32, pid: Option<u32>| {
         // Record before act: the attempt is durable before anything runs,
         // so a run killed from here on cannot leave it uncounted.
         let intent = Intent {
@@ -57,13 +57,13 @@ pub fn execute(
             at: now,
             node: node.to_string(),
             service: service.to_string(),
-            action: action.to_string(),
+            action,
             attempt,
             pid,
         };
         store::intents::record(&store::Layout::of(dir).intents(), &intent).with_context(|| {
             format!(
-                "cannot record the intent to {action} `{node}/{service}` before executing it; nothing more was executed"
+                "cannot record the intent to {} `{node}/{service}` before executing it; nothing more was executed", action.as_str()
             )
         })
     };
@@ -82,7 +82,7 @@ pub fn execute(
             done.removals.push(None);
             continue;
         }
-        record(&r.node, &r.service, "stop_removed", 0, None)?;
+        record(&r.node, &r.service, Step::StopRemoved, 0, None)?;
         let started = Instant::now();
         let mut outcome = stop_removed(dir, &r.service, id);
         outcome.duration_ms = crate::num::millis(started.elapsed());
@@ -95,7 +95,7 @@ pub fn execute(
             continue;
         }
         let pid = e.orphan.identity.pid;
-        record(node, "", "evict_orphan", 0, Some(pid))?;
+        record(node, "", Step::EvictOrphan, 0, Some(pid))?;
         let uid = live.get(node).and_then(|l| l.user_uid);
         let started = Instant::now();
         let mut outcome = super::orphans::evict(&e.orphan, uid);
@@ -116,6 +116,11 @@ pub fn execute(
             done.outcomes.push(None);
             continue;
         }
+        let Some(step) = Step::of(a.action) else {
+            done.outcomes
+                .push(Some(failed("not an executable action".into())));
+            continue;
+        };
         let k = key(&a.node, &a.service);
         let attempt = if a.action == Action::Restart {
             // The count `core::settle` gives it (0: a first start).
@@ -126,7 +131,7 @@ pub fn execute(
         } else {
             0
         };
-        record(&a.node, &a.service, a.action.as_str(), attempt, None)?;
+        record(&a.node, &a.service, step, attempt, None)?;
         // Only a process that this run's live probe found may be signalled:
         // an identity merely remembered in the checkpoint could be forged.
         let known = live
@@ -155,7 +160,7 @@ pub fn execute(
                     Err(e) => failed(e.clone()),
                 }
             }
-            _ => failed("not an executable action".into()),
+            _ => unreachable!("Step::of admits only executable actions"),
         };
         outcome.duration_ms = crate::num::millis(started.elapsed());
         done.outcomes.push(Some(outcome));

@@ -84,7 +84,7 @@ mod tests {
             at: "2026-01-01T00:00:00Z".parse().unwrap(),
             node: "n".into(),
             service: "s".into(),
-            action: "restart".into(),
+            action: crate::intent::Step::Restart,
             attempt: 1,
             pid: None,
         }

@@ -301,16 +301,13 @@ impl ServiceState {
     /// This tool started it (`action`: restart, spawn or preload) at `at`:
     /// its health is unknown until an observation newer than the start,
     /// which also verifies the start.
-    pub fn mark_started(&mut self, action: &str, at: DateTime<Utc>) {
+    pub fn mark_started(&mut self, action: crate::core::Action, at: DateTime<Utc>) {
         self.health = Health::Unknown;
         self.failures = 0;
         self.healthy_since = None;
         self.evicted_at = None;
         self.started_at = Some(at);
-        self.pending = Some(PendingCheck {
-            action: action.to_string(),
-            at,
-        });
+        self.pending = Some(PendingCheck { action, at });
     }
 
     /// This tool evicted it at `at`: evicted, not dead (no restart before
@@ -341,13 +338,13 @@ pub struct LoadSample {
 /// worked (`action_verified`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingCheck {
-    pub action: String,
+    pub action: crate::core::Action,
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LastAction {
-    pub action: String,
+    pub action: crate::core::Action,
     pub at: DateTime<Utc>,
     pub outcome: String,
 }

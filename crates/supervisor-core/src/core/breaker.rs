@@ -89,7 +89,7 @@ pub fn on_run(state: &mut ServiceState, max_attempts: u32, now: DateTime<Utc>) {
 /// closes it (docs/reference/behaviour.md, "Restarts: backoff and the circuit breaker"); `breaker_retry: never` keeps the 10-minute rule.
 pub fn on_verified(state: &mut ServiceState, v: &Verified, settings: &Settings) {
     if v.success
-        && v.action == "restart"
+        && v.action == super::Action::Restart
         && settings.breaker_retry.is_some()
         && is_open(settings, state)
     {

@@ -38,9 +38,11 @@ pub fn track(
     now: DateTime<Utc>,
 ) -> Loading {
     state.load_sample = live.and_then(|l| sample(l, now));
-    let start = prev
-        .started_at
-        .filter(|_| prev.pending.as_ref().is_some_and(|p| p.action != "evict"));
+    let start = prev.started_at.filter(|_| {
+        prev.pending
+            .as_ref()
+            .is_some_and(|p| p.action != super::Action::Evict)
+    });
     // What was recorded for an earlier start (or before this one, by the
     // run that started it) says nothing about this start's loading.
     let since_start = |t: &Option<DateTime<Utc>>| t.filter(|t| start.is_none_or(|s| *t > s));
@@ -128,7 +130,7 @@ mod tests {
         let start = ServiceState {
             started_at: Some(at(0)),
             pending: Some(PendingCheck {
-                action: "restart".into(),
+                action: crate::core::Action::Restart,
                 at: at(0),
             }),
             ..Default::default()

@@ -160,7 +160,11 @@ fn state() -> impl Strategy<Value = ServiceState> {
                 (pending, trials),
             )| {
                 let pending = pending.zip(started).map(|(evict, at)| PendingCheck {
-                    action: if evict { "evict" } else { "restart" }.into(),
+                    action: if evict {
+                        crate::core::Action::Evict
+                    } else {
+                        crate::core::Action::Restart
+                    },
                     at,
                 });
                 ServiceState {
@@ -174,7 +178,7 @@ fn state() -> impl Strategy<Value = ServiceState> {
                     breaker_opened_at: opened,
                     breaker_trials: trials,
                     last_action: restart.map(|at| LastAction {
-                        action: "restart".into(),
+                        action: crate::core::Action::Restart,
                         at,
                         outcome: "started".into(),
                     }),

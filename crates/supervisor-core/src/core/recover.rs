@@ -7,6 +7,7 @@
 //! one restart attempt, never an extra restart.
 use chrono::{DateTime, Utc};
 
+use super::Action;
 use crate::checkpoint::{key, Checkpoint, LastAction};
 use crate::events::{Event, EventKind};
 use crate::intent::Intent;
@@ -32,28 +33,28 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
                     "a run was interrupted after recording this action and before recording its outcome; counted as an attempt",
                 ),
         );
-        if matches!(i.action.as_str(), "stop_removed" | "evict_orphan") {
+        let Some(action) = i.action.action() else {
             // A removed service or an orphan: the next run finds its
             // process, or not; no service's state to fold it into.
             continue;
-        }
+        };
         let st = cp.services.entry(key(&i.node, &i.service)).or_default();
-        match i.action.as_str() {
-            "restart" | "preload" => {
-                if i.action == "restart" {
+        match action {
+            Action::Restart | Action::Preload => {
+                if action == Action::Restart {
                     st.restart_attempts = st.restart_attempts.max(i.attempt);
                     st.last_restart_at = Some(st.last_restart_at.map_or(at, |t| t.max(at)));
                 }
                 // It may have started: wait for an observation newer than it.
                 st.note_start(at);
-                st.mark_started(&i.action, at);
+                st.mark_started(action, at);
             }
             // It may be gone: never restart it as dead before activity.
-            "evict" => st.mark_evicted(at),
+            Action::Evict => st.mark_evicted(at),
             _ => {}
         }
         st.last_action = Some(LastAction {
-            action: i.action.clone(),
+            action,
             at,
             outcome: "interrupted".into(),
         });
@@ -70,13 +71,13 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn intent(run_seq: u64, action: &str, attempt: u32) -> Intent {
+    fn intent(run_seq: u64, action: crate::intent::Step, attempt: u32) -> Intent {
         Intent {
             run_seq,
             at: t("2026-01-01T00:00:00Z"),
             node: "n".into(),
             service: "s".into(),
-            action: action.into(),
+            action,
             attempt,
             pid: None,
         }
@@ -90,7 +91,7 @@ mod tests {
         };
         let ev = recover(
             &mut cp,
-            &[intent(10, "restart", 2)],
+            &[intent(10, crate::intent::Step::Restart, 2)],
             t("2026-01-01T00:01:00Z"),
         );
         assert_eq!(ev.len(), 1);
@@ -102,7 +103,7 @@ mod tests {
         // Recovering twice counts once.
         recover(
             &mut cp,
-            &[intent(10, "restart", 2)],
+            &[intent(10, crate::intent::Step::Restart, 2)],
             t("2026-01-01T00:01:00Z"),
         );
         assert_eq!(cp.services["n/s"].restart_attempts, 2);
@@ -116,7 +117,7 @@ mod tests {
         };
         assert!(recover(
             &mut cp,
-            &[intent(10, "restart", 1)],
+            &[intent(10, crate::intent::Step::Restart, 1)],
             t("2026-01-02T00:00:00Z")
         )
         .is_empty());
@@ -127,14 +128,18 @@ mod tests {
     fn a_future_intent_counts_as_now() {
         let mut cp = Checkpoint::default();
         let now = t("2025-12-01T00:00:00Z");
-        recover(&mut cp, &[intent(1, "restart", 1)], now);
+        recover(&mut cp, &[intent(1, crate::intent::Step::Restart, 1)], now);
         assert_eq!(cp.services["n/s"].last_restart_at, Some(now));
     }
 
     #[test]
     fn an_interrupted_eviction_marks_the_model_evicted() {
         let mut cp = Checkpoint::default();
-        recover(&mut cp, &[intent(1, "evict", 0)], t("2026-01-01T00:00:00Z"));
+        recover(
+            &mut cp,
+            &[intent(1, crate::intent::Step::Evict, 0)],
+            t("2026-01-01T00:00:00Z"),
+        );
         assert_eq!(cp.services["n/s"].health, Health::Evicted);
     }
 
@@ -144,7 +149,7 @@ mod tests {
         let orphan = Intent {
             service: String::new(),
             pid: Some(4242),
-            ..intent(1, "evict_orphan", 0)
+            ..intent(1, crate::intent::Step::EvictOrphan, 0)
         };
         let ev = recover(&mut cp, &[orphan], t("2026-01-01T00:00:00Z"));
         assert_eq!(ev[0].service, None);

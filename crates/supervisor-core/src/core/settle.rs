@@ -210,10 +210,11 @@ pub fn settle(
     }
     // A start neither verified nor failed yet keeps the run reconciling
     // (docs/reference/behaviour.md, "Loading"): a service still coming up is not "all good".
-    let unverified = checkpoint
-        .services
-        .values()
-        .any(|s| s.pending.as_ref().is_some_and(|p| p.action != "evict"));
+    let unverified = checkpoint.services.values().any(|s| {
+        s.pending
+            .as_ref()
+            .is_some_and(|p| p.action != Action::Evict)
+    });
     let summary = match worst {
         Severity::Unstable => Summary::Unstable,
         _ if executed || unverified => Summary::Reconciling,
@@ -282,7 +283,7 @@ fn apply(
     }
     let st = cp.services.entry(k).or_default();
     st.last_action = Some(LastAction {
-        action: a.action.as_str().to_string(),
+        action: a.action,
         at: now,
         outcome: match (o.success, o.started) {
             (true, true) => "started",
@@ -311,7 +312,7 @@ fn apply(
                     doubled = super::thrash::on_start(st, spec.idle_timeout, now);
                 }
                 // Wait for fresh evidence: the next observation decides.
-                st.mark_started(a.action.as_str(), now);
+                st.mark_started(a.action, now);
                 let spawned = fleet
                     .nodes
                     .get(&a.node)
@@ -326,7 +327,7 @@ fn apply(
         Action::Evict if o.success => {
             st.mark_evicted(now);
             st.pending = Some(PendingCheck {
-                action: "evict".into(),
+                action: Action::Evict,
                 at: now,
             });
         }

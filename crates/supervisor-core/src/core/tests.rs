@@ -301,7 +301,7 @@ fn a_verified_half_open_trial_closes_the_circuit() {
                 breaker_trials: 1,
                 last_restart_at: Some(at("2026-11-23T11:59:00Z")),
                 pending: Some(crate::checkpoint::PendingCheck {
-                    action: "restart".into(),
+                    action: crate::core::Action::Restart,
                     at: at("2026-11-23T11:59:00Z"),
                 }),
                 ..Default::default()

@@ -72,6 +72,12 @@ pub enum Action {
     DelayedDeployment,
 }
 
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Action {
     pub fn as_str(self) -> &'static str {
         match self {

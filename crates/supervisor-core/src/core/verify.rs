@@ -15,7 +15,7 @@ use crate::checkpoint::PendingCheck;
 /// What a later run concluded about one action.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
-    pub action: String,
+    pub action: super::Action,
     pub success: bool,
     pub reason: String,
     /// From the action to this run.
@@ -46,7 +46,7 @@ pub fn verify(
         Some(r) => format!("{what}: {r}"),
         None => what.to_string(),
     };
-    let (success, reason) = if pending.action == "evict" {
+    let (success, reason) = if pending.action == super::Action::Evict {
         match observation {
             Observation::Down => (true, "process gone, memory freed".to_string()),
             Observation::Up | Observation::Degraded | Observation::Failing => {
@@ -90,7 +90,7 @@ pub fn verify(
         }
     };
     Some(Verified {
-        action: pending.action.clone(),
+        action: pending.action,
         success,
         reason,
         after_ms: crate::num::millis(after),
@@ -109,7 +109,7 @@ mod tests {
 
     fn start() -> PendingCheck {
         PendingCheck {
-            action: "restart".into(),
+            action: crate::core::Action::Restart,
             at: at("2026-01-01T00:00:00Z"),
         }
     }
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn an_eviction_is_verified_by_the_process_being_gone() {
         let p = PendingCheck {
-            action: "evict".into(),
+            action: crate::core::Action::Evict,
             at: at("2026-01-01T00:00:00Z"),
         };
         assert!(at_secs(&p, Observation::Down, None, 1).unwrap().success);

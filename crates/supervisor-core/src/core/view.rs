@@ -413,7 +413,9 @@ fn as_seen(
         Some(LiveObservation::NoData) | None => Observation::Unknown,
     };
     match observation {
-        Observation::Failing if pending.action == "evict" && no_process => Observation::Down,
+        Observation::Failing if pending.action == super::Action::Evict && no_process => {
+            Observation::Down
+        }
         Observation::Unknown => uncounted,
         o => o,
     }

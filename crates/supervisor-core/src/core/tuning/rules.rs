@@ -34,7 +34,10 @@ pub(super) fn observe(t: &mut Tuning, e: &Effective, seen: &Seen, now: DateTime<
         }
         Observation::Unknown => {}
     }
-    if let Some(v) = seen.verified.filter(|v| v.action == "restart") {
+    if let Some(v) = seen
+        .verified
+        .filter(|v| v.action == crate::core::Action::Restart)
+    {
         match (v.success, seen.attempts <= 1) {
             (true, true) => {
                 bump(&mut ev.first_try);

@@ -41,7 +41,7 @@ fn blip(t: &mut Tuning, m: i64) -> Vec<Change> {
 
 fn restart_verified(t: &mut Tuning, success: bool, attempts: u32, m: i64) -> Vec<Change> {
     let v = Verified {
-        action: "restart".into(),
+        action: crate::core::Action::Restart,
         success,
         reason: String::new(),
         after_ms: 3000,
@@ -269,7 +269,7 @@ proptest! {
                 Observation::Unknown,
             ][obs as usize];
             let v = Verified {
-                action: "restart".into(),
+                action: crate::core::Action::Restart,
                 success: verdict == 1,
                 reason: String::new(),
                 after_ms: 0,
