@@ -58,7 +58,7 @@ mod tests {
             policy,
             action,
             urgency: Urgency::Recommended,
-            condition: "idle",
+            condition: crate::core::Condition::Idle,
             reason: String::new(),
             severity: Severity::Degraded,
         }

@@ -2,6 +2,7 @@
 //! circuit is open or a dependency is down), activate and deactivate
 //! fallbacks, and turn failed deployments, degraded health and open
 //! incidents into advice.
+use super::types::Condition;
 use super::types::{Action, Drift, Policy, Proposal, Severity, Urgency};
 use super::view::View;
 use super::{Findings, NodeCtx};
@@ -9,7 +10,7 @@ use crate::checkpoint::{key, Health};
 use crate::world::{AttemptOutcome, IncidentSeverity, IncidentStatus};
 
 /// Why a restart is due, if one is.
-pub fn restart_due(view: &View) -> Option<(&'static str, String)> {
+pub fn restart_due(view: &View) -> Option<(Condition, String)> {
     // An operator's stop is the asked state, until `start` (docs/reference/behaviour.md, "Operator commands").
     if view.stopped_by_operator() {
         return None;
@@ -24,16 +25,16 @@ pub fn restart_due(view: &View) -> Option<(&'static str, String)> {
             Some(how) => format!("declared but no world record and no live process: {how}"),
             None => "declared but no world record and no live process".into(),
         };
-        return Some(("missing_service", detail));
+        return Some((Condition::MissingService, detail));
     }
     match view.health() {
-        Health::Dead => Some(("unhealthy_service", dead_detail(view))),
+        Health::Dead => Some((Condition::UnhealthyService, dead_detail(view))),
         Health::Evicted => {
             let evicted_at = view.state.evicted_at?;
             let activity = view.record.and_then(|r| r.last_activity)?;
             (activity > evicted_at).then(|| {
                 (
-                    "reload_on_demand",
+                    Condition::ReloadOnDemand,
                     format!(
                         "activity at {} after eviction at {}",
                         ts(activity),
@@ -56,7 +57,7 @@ fn dead_detail(view: &View) -> String {
 pub use crate::fmt::ts;
 
 /// Availability's restart of a dead or missing service.
-fn restart(view: &View, condition: &'static str, detail: String) -> Proposal {
+fn restart(view: &View, condition: Condition, detail: String) -> Proposal {
     propose(
         view,
         Action::Restart,
@@ -71,7 +72,7 @@ fn propose(
     view: &View,
     action: Action,
     urgency: Urgency,
-    condition: &'static str,
+    condition: Condition,
     reason: String,
     severity: Severity,
 ) -> Proposal {
@@ -114,16 +115,16 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
                 "{attempts} restart attempts reached max_restart_attempts {}",
                 settings.max_restart_attempts
             );
-            out.drift(name, "restart_exhausted", detail.clone());
-            out.push(propose(view, Action::Diagnostics, Urgency::Blocked, "restart_exhausted", format!("circuit open: {detail}; run `supervisorctl reset {name}` after fixing the cause"), Severity::Unstable));
+            out.drift(name, Condition::RestartExhausted, detail.clone());
+            out.push(propose(view, Action::Diagnostics, Urgency::Blocked, Condition::RestartExhausted, format!("circuit open: {detail}; run `supervisorctl reset {name}` after fixing the cause"), Severity::Unstable));
         } else if !unhealthy_deps.is_empty() {
             let detail = format!("restart waits for {}", deps_detail(ctx, &unhealthy_deps));
-            out.drift(name, "dependency_unavailable", detail.clone());
+            out.drift(name, Condition::DependencyUnavailable, detail.clone());
             out.push(propose(
                 view,
                 Action::DelayedDeployment,
                 Urgency::Recommended,
-                "dependency_unavailable",
+                Condition::DependencyUnavailable,
                 detail,
                 Severity::Degraded,
             ));
@@ -136,12 +137,12 @@ pub fn evaluate(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             "health degraded ({} consecutive failures)",
             view.state.failures
         );
-        out.drift(name, "unhealthy_service", detail.clone());
+        out.drift(name, Condition::UnhealthyService, detail.clone());
         out.push(propose(
             view,
             Action::Diagnostics,
             Urgency::Recommended,
-            "unhealthy_service",
+            Condition::UnhealthyService,
             detail,
             Severity::Degraded,
         ));
@@ -181,7 +182,7 @@ fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             view,
             Action::DeactivateFallback,
             Urgency::Required,
-            "unhealthy_service",
+            Condition::UnhealthyService,
             format!(
                 "fallback `{}` is not healthy in the world: stop routing to it",
                 active.to
@@ -193,7 +194,7 @@ fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
     if view.health() == Health::Dead && active.is_none() && !remote_ok {
         out.drift(
             view.name(),
-            "unhealthy_service",
+            Condition::UnhealthyService,
             format!("fallback `{backup}` is not healthy in the world: not activated"),
         );
     }
@@ -202,7 +203,7 @@ fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             view,
             Action::ActivateFallback,
             Urgency::Required,
-            "unhealthy_service",
+            Condition::UnhealthyService,
             format!(
                 "route `{}` traffic to `{backup}` while it is dead",
                 view.name()
@@ -216,7 +217,7 @@ fn fallback(ctx: &NodeCtx, view: &View, out: &mut Findings) {
                 view,
                 Action::DeactivateFallback,
                 Urgency::Recommended,
-                "primary_recovered",
+                Condition::PrimaryRecovered,
                 format!(
                     "`{}` is healthy again; stop routing to `{}`",
                     view.name(),
@@ -257,12 +258,12 @@ fn deployment(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             "last 3 deployment attempts failed (latest at {}{message})",
             ts(latest.at)
         );
-        out.drift(name, "failed_deployment", detail.clone());
+        out.drift(name, Condition::FailedDeployment, detail.clone());
         out.push(propose(
             view,
             Action::Diagnostics,
             Urgency::Blocked,
-            "failed_deployment",
+            Condition::FailedDeployment,
             detail,
             Severity::Unstable,
         ));
@@ -271,12 +272,12 @@ fn deployment(ctx: &NodeCtx, view: &View, out: &mut Findings) {
             "latest deployment attempt at {} failed{message}",
             ts(latest.at)
         );
-        out.drift(name, "failed_deployment", detail.clone());
+        out.drift(name, Condition::FailedDeployment, detail.clone());
         out.push(propose(
             view,
             Action::Redeploy,
             Urgency::Required,
-            "failed_deployment",
+            Condition::FailedDeployment,
             detail,
             Severity::Degraded,
         ));
@@ -308,7 +309,7 @@ pub fn incident(out: &mut Findings, view: Option<&View>, inc: &crate::world::Inc
     out.drifts.push((
         service.clone(),
         Drift {
-            condition: "unresolved_incident",
+            condition: Condition::UnresolvedIncident,
             detail: detail.clone(),
         },
     ));
@@ -317,7 +318,7 @@ pub fn incident(out: &mut Findings, view: Option<&View>, inc: &crate::world::Inc
         policy: Policy::Availability,
         action: Action::ReviewIncident,
         urgency: Urgency::Recommended,
-        condition: "unresolved_incident",
+        condition: Condition::UnresolvedIncident,
         reason: detail,
         severity,
     });

@@ -140,7 +140,7 @@ pub struct Findings {
 }
 
 impl Findings {
-    pub fn drift(&mut self, service: &str, condition: &'static str, detail: String) {
+    pub fn drift(&mut self, service: &str, condition: Condition, detail: String) {
         self.drifts
             .push((Some(service.to_string()), Drift { condition, detail }));
     }

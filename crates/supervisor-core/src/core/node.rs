@@ -1,6 +1,7 @@
 //! Decides one node: is it online, what each service's health is, what the
 //! policies propose, what the arbiter keeps, and what the guardrails let
 //! through.
+use super::types::Condition;
 use serde_json::json;
 
 use super::availability::{self, ts};
@@ -81,7 +82,7 @@ pub fn decide_node(
             policy: Policy::Availability,
             action: Action::FailoverReview,
             urgency: Urgency::Required,
-            condition: "offline_node",
+            condition: Condition::OfflineNode,
             reason: reason.clone(),
             severity: Severity::Unstable,
         };
@@ -89,7 +90,7 @@ pub fn decide_node(
             name: node.name.clone(),
             online: false,
             drifts: vec![Drift {
-                condition: "offline_node",
+                condition: Condition::OfflineNode,
                 detail: reason,
             }],
             emitted: vec![p.clone()],

@@ -3,6 +3,7 @@
 //! other action runs; the stop it leaves remembered (supervisord's
 //! `STOPPED`); and its verdict, from which the command's exit code comes.
 //! Pure: waiting for a start to come up is the edge's.
+use super::types::Condition;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +26,7 @@ pub fn proposal(req: &OperatorRequest) -> Proposal {
         policy: Policy::Operator,
         action: req.action.action(),
         urgency: Urgency::Required,
-        condition: "operator_request",
+        condition: Condition::OperatorRequest,
         reason: format!("the operator asked to {} it", req.action.as_str()),
         severity: Severity::Nominal,
     }

@@ -3,6 +3,7 @@
 //! optimization (preload evicted models whose demand is rising).
 use super::availability::{restart_due, ts};
 use super::thrash;
+use super::types::Condition;
 use super::types::{Action, Policy, Proposal, Severity, Urgency};
 use super::view::View;
 use super::{Findings, NodeCtx};
@@ -19,14 +20,18 @@ pub fn pinned(ctx: &NodeCtx, view: &View, out: &mut Findings) {
         policy: Policy::Pinned,
         action: Action::Keep,
         urgency: Urgency::Recommended,
-        condition: "pinned",
+        condition: Condition::Pinned,
         reason: "pinned: keep it running".into(),
         severity: Severity::Nominal,
     });
     // A pinned model is loaded again even without new activity (docs/reference/behaviour.md, "Health").
     let due = restart_due(view).or_else(|| {
-        (view.health() == Health::Evicted)
-            .then(|| ("reload_on_demand", "pinned model was evicted".to_string()))
+        (view.health() == Health::Evicted).then(|| {
+            (
+                Condition::ReloadOnDemand,
+                "pinned model was evicted".to_string(),
+            )
+        })
     });
     if let Some((condition, detail)) = due {
         // An open circuit stops the pinned restart too.
@@ -73,13 +78,13 @@ pub fn idle(ctx: &NodeCtx, view: &View, out: &mut Findings) {
         idle_for.num_seconds(),
         timeout.as_secs()
     );
-    out.drift(view.name(), "idle", detail.clone());
+    out.drift(view.name(), Condition::Idle, detail.clone());
     out.push(Proposal {
         service: Some(view.name().to_string()),
         policy: Policy::IdleEviction,
         action: Action::Evict,
         urgency: Urgency::Recommended,
-        condition: "idle",
+        condition: Condition::Idle,
         reason: detail,
         severity: Severity::Degraded,
     });
@@ -102,7 +107,7 @@ pub fn optimization(ctx: &NodeCtx, view: &View, out: &mut Findings) {
         policy: Policy::ResourceOptimization,
         action: Action::Preload,
         urgency: Urgency::Recommended,
-        condition: "demand_rising",
+        condition: Condition::DemandRising,
         reason: format!(
             "forecast demand rising: {:.3} req/s (was {:.3})",
             demand.rate, demand.prev_rate

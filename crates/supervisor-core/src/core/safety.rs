@@ -4,6 +4,7 @@
 //! every candidate would not be enough; defer any start that would cross it.
 //! On a GPU, evictable orphans (`evict_orphans: true`, see `orphans`) go
 //! first, largest first: they are waste no declaration asked for.
+use super::types::Condition;
 use std::collections::BTreeSet;
 
 use super::availability::ts;
@@ -61,13 +62,13 @@ pub fn pressure(ctx: &NodeCtx, orphans: &[&Orphan], out: &mut Findings) -> Proje
             out.drifts.push((
                 None,
                 Drift {
-                    condition: "memory_pressure",
+                    condition: Condition::MemoryPressure,
                     detail: detail.clone(),
                 },
             ));
             let cands = candidates(ctx, |v| v.memory() > 0);
             let pressure = Pressure {
-                condition: "memory_pressure",
+                condition: Condition::MemoryPressure,
                 detail: &detail,
                 total,
                 used,
@@ -97,7 +98,7 @@ pub fn pressure(ctx: &NodeCtx, orphans: &[&Orphan], out: &mut Findings) -> Proje
         out.drifts.push((
             None,
             Drift {
-                condition: "gpu_pressure",
+                condition: Condition::GpuPressure,
                 detail: detail.clone(),
             },
         ));
@@ -111,7 +112,7 @@ pub fn pressure(ctx: &NodeCtx, orphans: &[&Orphan], out: &mut Findings) -> Proje
         let below = |freed: u64| ratio(used.saturating_sub(freed), total) < settings.gpu_pressure;
         let (by_orphans, chosen) = pick_orphans(&on_this, &proj.orphans, below);
         let pressure = Pressure {
-            condition: "gpu_pressure",
+            condition: Condition::GpuPressure,
             detail: &detail,
             total,
             used: used - by_orphans.min(used),
@@ -130,7 +131,7 @@ pub fn pressure(ctx: &NodeCtx, orphans: &[&Orphan], out: &mut Findings) -> Proje
                 policy: Policy::Safety,
                 action: Action::Evict,
                 urgency: Urgency::Required,
-                condition: "gpu_pressure",
+                condition: Condition::GpuPressure,
                 reason: format!(
                     "{detail}; evict orphan pid {} (uid {}) to free {}",
                     o.identity.pid,
@@ -192,7 +193,7 @@ fn pick_orphans<'o>(
 
 /// One resource over its threshold: memory, or one GPU's memory.
 struct Pressure<'d> {
-    condition: &'static str,
+    condition: Condition,
     detail: &'d str,
     total: u64,
     /// Used, less what orphans chosen for eviction free.
@@ -300,7 +301,7 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
             );
             if after >= settings.memory_pressure {
                 why = Some((
-                    "memory_pressure",
+                    Condition::MemoryPressure,
                     format!(
                         "starting it would take memory to {} (threshold {})",
                         pct(after),
@@ -322,7 +323,7 @@ pub fn defer(ctx: &NodeCtx, proj: &mut Projection, out: &mut Findings) {
                 let after = ratio(used.saturating_sub(held) + view.gpu_memory(), total);
                 if after >= settings.gpu_pressure {
                     why = Some((
-                        "gpu_pressure",
+                        Condition::GpuPressure,
                         format!(
                             "starting it would take gpu {index} to {} (threshold {})",
                             pct(after),

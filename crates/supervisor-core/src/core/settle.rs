@@ -160,7 +160,10 @@ pub fn settle(
             events.extend(sp.tuning.iter().map(|c| c.event(n, s)));
             for d in &sp.drifts {
                 let mut e = drift_event(n, s, d);
-                if matches!(d.condition, "unhealthy_service" | "missing_service") {
+                if matches!(
+                    d.condition,
+                    super::Condition::UnhealthyService | super::Condition::MissingService
+                ) {
                     e = e.with_some("reason", sp.reason.clone());
                 }
                 events.push(e);
@@ -249,13 +252,13 @@ fn pa((policy, action): (Policy, Action)) -> Value {
 
 fn drift_event(node: Option<&str>, service: Option<&str>, d: &Drift) -> Event {
     Event::new(EventKind::DriftDetected, node, service)
-        .with("condition", d.condition)
+        .with("condition", d.condition.as_str())
         .with("detail", d.detail.as_str())
 }
 
 fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
     Event::new(p.urgency.event_type(), node, p.service.as_deref())
-        .with("condition", p.condition)
+        .with("condition", p.condition.as_str())
         .with("action", p.action.as_str())
         .with("policy", p.policy.as_str())
         .with("reason", p.reason.as_str())

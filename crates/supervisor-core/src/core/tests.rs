@@ -30,7 +30,7 @@ fn emitted(d: &Decision, service: &str) -> Vec<(Urgency, Action, &'static str)> 
         .iter()
         .filter(|s| s.name == service)
         .flat_map(|s| s.emitted.iter())
-        .map(|p| (p.urgency, p.action, p.condition))
+        .map(|p| (p.urgency, p.action, p.condition.as_str()))
         .collect()
 }
 
@@ -65,7 +65,7 @@ fn pinned_idle_model_is_kept_and_the_conflict_recorded() {
     let w = world("gpu", &[("embed", Ok, Some("2026-11-23T10:00:00Z"))]);
     let d = run(&f, &w, &Checkpoint::default());
     let sp = &d.nodes[0].services[0];
-    assert_eq!(sp.drifts[0].condition, "idle");
+    assert_eq!(sp.drifts[0].condition.as_str(), "idle");
     assert!(
         sp.emitted.is_empty(),
         "keep overrules evict and is not an event"
@@ -205,7 +205,7 @@ fn offline_node_judges_no_service() {
     let d = run(&f, &w, &cp);
     assert!(!d.nodes[0].online);
     assert!(d.nodes[0].services.is_empty());
-    assert_eq!(d.nodes[0].emitted[0].condition, "offline_node");
+    assert_eq!(d.nodes[0].emitted[0].condition.as_str(), "offline_node");
     assert_eq!(
         d.checkpoint.services["edge/a"].health,
         crate::checkpoint::Health::Healthy,

@@ -55,6 +55,56 @@ impl Policy {
     }
 }
 
+/// Why a policy speaks: the `condition` of `drift_detected`, `reconcile_*`
+/// and `decision` proposals (docs/reference/events.md, "Conditions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    UnhealthyService,
+    MissingService,
+    OfflineNode,
+    MemoryPressure,
+    GpuPressure,
+    Idle,
+    FailedDeployment,
+    UnresolvedIncident,
+    RestartExhausted,
+    DependencyUnavailable,
+    ReloadOnDemand,
+    DemandRising,
+    PrimaryRecovered,
+    Pinned,
+    OperatorRequest,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::UnhealthyService => "unhealthy_service",
+            Condition::MissingService => "missing_service",
+            Condition::OfflineNode => "offline_node",
+            Condition::MemoryPressure => "memory_pressure",
+            Condition::GpuPressure => "gpu_pressure",
+            Condition::Idle => "idle",
+            Condition::FailedDeployment => "failed_deployment",
+            Condition::UnresolvedIncident => "unresolved_incident",
+            Condition::RestartExhausted => "restart_exhausted",
+            Condition::DependencyUnavailable => "dependency_unavailable",
+            Condition::ReloadOnDemand => "reload_on_demand",
+            Condition::DemandRising => "demand_rising",
+            Condition::PrimaryRecovered => "primary_recovered",
+            Condition::Pinned => "pinned",
+            Condition::OperatorRequest => "operator_request",
+        }
+    }
+}
+
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -172,7 +222,7 @@ impl Urgency {
 /// A detected difference between desired and actual state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drift {
-    pub condition: &'static str,
+    pub condition: Condition,
     pub detail: String,
 }
 
@@ -183,7 +233,7 @@ pub struct Proposal {
     pub policy: Policy,
     pub action: Action,
     pub urgency: Urgency,
-    pub condition: &'static str,
+    pub condition: Condition,
     pub reason: String,
     pub severity: Severity,
 }
@@ -306,7 +356,33 @@ pub struct NodePlan {
 
 #[cfg(test)]
 mod action_tests {
-    use super::Action;
+    use super::{Action, Condition};
+
+    #[test]
+    fn a_condition_is_written_by_its_name() {
+        let all = [
+            Condition::UnhealthyService,
+            Condition::MissingService,
+            Condition::OfflineNode,
+            Condition::MemoryPressure,
+            Condition::GpuPressure,
+            Condition::Idle,
+            Condition::FailedDeployment,
+            Condition::UnresolvedIncident,
+            Condition::RestartExhausted,
+            Condition::DependencyUnavailable,
+            Condition::ReloadOnDemand,
+            Condition::DemandRising,
+            Condition::PrimaryRecovered,
+            Condition::Pinned,
+            Condition::OperatorRequest,
+        ];
+        for c in all {
+            let json = serde_json::to_value(c).unwrap();
+            assert_eq!(json, c.as_str(), "{c:?}");
+            assert_eq!(serde_json::from_value::<Condition>(json).unwrap(), c);
+        }
+    }
 
     #[test]
     fn advice_for_a_person_is_what_neither_executes_nor_holds_back() {
