@@ -234,7 +234,7 @@ fn observe(
             crate::fmt::duration(every)
         );
     }
-    commands::record::record(&commands::record::Recording {
+    commands::capture::record(&commands::capture::Recording {
         fleet,
         hosts: &r.hosts,
         node,

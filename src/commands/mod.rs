@@ -14,7 +14,7 @@ pub mod operator;
 pub mod overrides;
 pub mod policies;
 pub mod process_view;
-pub mod record;
+pub mod capture;
 pub mod report;
 pub mod shard;
 pub mod status;

@@ -1,5 +1,5 @@
 //! The one writer to stdout, for every command (docs/reference/behaviour.md, "Output"): a run's
-//! plan and events (`run/record.rs`), a replay (`replay/mod.rs`) and every
+//! plan and events (`run/finish.rs`), a replay (`replay/mod.rs`) and every
 //! other command build their text and hand it to [`fn@write`]; errors and
 //! warnings go to stderr. Nothing else in the crate names `io::stdout`
 //! (the monitor's handshake aside, which is not a command's output).

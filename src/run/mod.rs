@@ -8,7 +8,7 @@ mod inputs;
 pub mod launch;
 mod orphans;
 mod probes;
-mod record;
+mod finish;
 pub mod signals;
 mod wait;
 
@@ -176,7 +176,7 @@ pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     preamble.append(&mut inputs.preamble);
     let settled = settle(&fleet, decision, opts.mode, now, preamble, &executed);
     phases.mark("settle");
-    let exit = record::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
+    let exit = finish::finish(opts, &fleet, &mut inputs, settled, &ts, &run_id, started);
     phases.mark("record");
     phases.report();
     if let Some(sig) = executed.interrupted {

@@ -1,4 +1,4 @@
-//! Recording a run: stamp the events, append them to the log in one write,
+//! Finishing a run: stamp the events, append them to the log in one write,
 //! save the checkpoint atomically, publish fallbacks, print the output.
 //! Events go to the log before the checkpoint: after a crash between the
 //! two, the next run continues `seq` from the log's last line.
