@@ -2,6 +2,7 @@
 //! `dispatch`, which routes the parsed command line to them).
 pub mod activity_view;
 pub mod audit;
+pub mod capture;
 pub mod complete_targets;
 pub mod completions;
 pub mod diff;
@@ -14,7 +15,6 @@ pub mod operator;
 pub mod overrides;
 pub mod policies;
 pub mod process_view;
-pub mod capture;
 pub mod report;
 pub mod shard;
 pub mod status;

@@ -2,13 +2,13 @@
 //! (reconcile only), then record events and the checkpoint. This module is
 //! the edge that does the I/O the decision core must not.
 mod execute;
+mod finish;
 mod fleet;
 mod identity;
 mod inputs;
 pub mod launch;
 mod orphans;
 mod probes;
-mod finish;
 pub mod signals;
 mod wait;
 

@@ -407,7 +407,11 @@ fn a_start_is_not_judged_on_the_observation_before_it() {
     assert_eq!(v[0]["outcome"], "success", "{:?}", r.events);
     // The restart itself waits out the backoff of that first start.
     assert_eq!(r.code, 1, "{:?} {}", r.events, r.stderr);
-    assert!(r.stderr.contains("backoff"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("in restart backoff") && r.stderr.contains("(after its first start)"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// "Starts in the last hour" counts every start, those that failed at once

@@ -184,7 +184,11 @@ fn skipped(
                 crate::fmt::ts_secs(t),
                 crate::fmt::relative(t, now)
             )),
-            crate::fmt::count(state.restart_attempts.into(), "restart attempt", "restart attempts")
+            if state.restart_attempts == 0 {
+                "its first start".to_string()
+            } else {
+                crate::fmt::count(state.restart_attempts.into(), "restart attempt", "restart attempts")
+            }
         ),
         "circuit_open" => format!(
             "the restart circuit is open ({} restart attempts reached max_restart_attempts {}); `--force` passes it, `supervisorctl reset {name}` closes it",
