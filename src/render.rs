@@ -111,8 +111,9 @@ pub fn plan(events: &[Value], check: bool, exit: Option<crate::exit::Exit>) -> S
                 let tag = ty.as_str().trim_start_matches("reconcile_");
                 // Advice: the tool will not do it; a person should. Its
                 // reason is the drift line above, else a `why:` line.
-                let advice = ty != EventKind::ReconcileBlocked
-                    && Action::parse(&s(e, "action")).is_some_and(Action::needs_a_person);
+                // A blocked one too: `diagnostics` of an open circuit is
+                // for a person, whatever blocked it.
+                let advice = Action::parse(&s(e, "action")).is_some_and(Action::needs_a_person);
                 let _ = if advice {
                     writeln!(
                         out,
