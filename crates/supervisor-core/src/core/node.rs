@@ -343,11 +343,13 @@ fn guard(
     if v.held {
         return Disposition::Skip("held");
     }
-    if action == Action::Restart && !force && backoff(input, node, v) {
-        return Disposition::Skip("backoff");
-    }
+    // An open circuit is said before a backoff that runs with it: it is
+    // the reason that lasts (a person's `reset`, or the half-open trial).
     if action == Action::Restart && !force && circuit_open(input, node, v) {
         return Disposition::Skip("circuit_open");
+    }
+    if action == Action::Restart && !force && backoff(input, node, v) {
+        return Disposition::Skip("backoff");
     }
     // Which process is the service is unknown: starting another copy or
     // stopping a guess are both wrong.

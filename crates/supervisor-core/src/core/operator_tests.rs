@@ -143,6 +143,11 @@ fn force_passes_a_backoff_and_an_open_circuit_never_a_hold() {
         last_restart_at: Some(at("2026-11-23T11:50:00Z")),
         ..ServiceState::default()
     };
+    let open_in_backoff = ServiceState {
+        restart_attempts: max,
+        last_restart_at: Some(at("2026-11-23T11:59:59Z")),
+        ..ServiceState::default()
+    };
     let held = Overrides {
         holds: ["gpu/web".to_string()].into(),
         ..Overrides::default()
@@ -165,6 +170,14 @@ fn force_passes_a_backoff_and_an_open_circuit_never_a_hold() {
             false,
         ),
         (&open, &free, true, Disposition::Execute, true),
+        // Open and in backoff: the circuit is the reason that lasts.
+        (
+            &open_in_backoff,
+            &free,
+            false,
+            Disposition::Skip("circuit_open"),
+            false,
+        ),
         (&in_backoff, &held, true, Disposition::Skip("held"), false),
     ];
     for (st, overrides, force, want, forced) in cases {
