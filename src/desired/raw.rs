@@ -102,6 +102,12 @@ pub(crate) trait SectionReader {
     type Stop;
     /// `None`: the section is not a mapping (reported).
     fn section<T: Fields>(self) -> Result<Option<T>, Self::Stop>;
+    /// A mapping of names to values (`env:`) read entry by entry, so that
+    /// every bad name or value is reported; `None` when any was.
+    fn map<K, V>(self) -> Result<Option<std::collections::BTreeMap<K, V>>, Self::Stop>
+    where
+        K: for<'de> Deserialize<'de> + Ord + AsRef<str>,
+        V: for<'de> Deserialize<'de>;
 }
 
 /// One field of a `sectioned!` struct: a value `read` deserializes, or a
@@ -111,11 +117,16 @@ macro_rules! field_kind {
         $place = Deserialize::deserialize($value)?
     };
     (read $place:expr, $value:ident, section) => {{}};
+    (read $place:expr, $value:ident, map) => {{}};
     (section $place:expr, $reader:ident) => {
         return Ok(false)
     };
     (section $place:expr, $reader:ident, section) => {{
         $place = $reader.section()?;
+        return Ok(true);
+    }};
+    (section $place:expr, $reader:ident, map) => {{
+        $place = $reader.map()?;
         return Ok(true);
     }};
 }
@@ -223,7 +234,7 @@ pub(crate) struct RawService {
     pub fallback: Option<String>,
     pub depends_on: Option<Vec<String>>,
     pub activity: Option<RawActivity>,
-    pub env: Option<std::collections::BTreeMap<EnvName, EnvValue>>,
+    pub env: Option<std::collections::BTreeMap<EnvName, EnvValue>> as map,
     pub env_file: Option<SpawnPath>,
     pub cwd: Option<SpawnPath>,
     pub user: Option<NonEmpty>,

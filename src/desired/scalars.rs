@@ -324,6 +324,12 @@ impl<'de> Deserialize<'de> for SpawnPath {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct EnvName(pub String);
 
+impl AsRef<str> for EnvName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl<'de> Deserialize<'de> for EnvName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         from_text(d, "a variable name", |text| {

@@ -373,6 +373,55 @@ impl SectionReader for Nested<'_, '_, '_, '_> {
         }
         self.walk.fields(self.id, self.parent, &expecting)
     }
+
+    fn map<K, V>(self) -> Result<Option<std::collections::BTreeMap<K, V>>, Stop>
+    where
+        K: for<'de> serde::Deserialize<'de> + Ord + AsRef<str>,
+        V: for<'de> serde::Deserialize<'de>,
+    {
+        let map = match self.walk.open(self.id, self.parent.depth, "a map") {
+            Ok(Some(map)) => map,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                self.walk.push(e, self.parent.mark, None)?;
+                return Ok(None);
+            }
+        };
+        let mut out = std::collections::BTreeMap::new();
+        let mut firsts = std::collections::BTreeMap::new();
+        let mut complete = true;
+        for (k, v) in map.entries {
+            let key = K::deserialize(NodeDe::new(self.walk.doc, *k, map.depth));
+            let value = V::deserialize(NodeDe::new(self.walk.doc, *v, map.depth));
+            let (key, value) = match (key, value) {
+                (Ok(key), Ok(value)) => (key, value),
+                (key, value) => {
+                    complete = false;
+                    if let Err(e) = key {
+                        self.walk.push(e, self.walk.mark(*k), None)?;
+                    }
+                    if let Err(e) = value {
+                        self.walk.push(e, map.mark, Some(*v))?;
+                    }
+                    continue;
+                }
+            };
+            if let Some(first) = firsts.get(key.as_ref()) {
+                complete = false;
+                let first = self.walk.tree().position(*first).0;
+                let name = key.as_ref();
+                let message = format!(
+                    "duplicate variable `{name}`\nhint: `{name}` is first set on line {first}; keep one"
+                );
+                self.walk
+                    .push(de::Error::custom(message), self.walk.mark(*k), None)?;
+                continue;
+            }
+            firsts.insert(key.as_ref().to_string(), *k);
+            out.insert(key, value);
+        }
+        Ok(complete.then_some(out))
+    }
 }
 
 /// Accepts only a null value (everything else is refused with the message

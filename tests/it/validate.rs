@@ -195,3 +195,26 @@ fn every_error_of_a_section_is_reported_in_one_run() {
         out.stderr
     );
 }
+
+#[test]
+fn every_bad_variable_of_env_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    write(
+        &hosts,
+        "alpha",
+        "services:\n  web:\n    spawn: [sleep, \"1\"]\n    env:\n      A: [x]\n      GOOD: yes\n      B: {y: 1}\n      1BAD: z\n      GOOD: again\n",
+    );
+    let out = Run::bare().arg("validate").arg("--hosts").arg(&hosts).run();
+    assert_eq!(out.code, 1, "{}", out.describe());
+    let lines: BTreeSet<u32> = locations(&out.stderr)
+        .into_iter()
+        .map(|(_, l, _)| l)
+        .collect();
+    assert_eq!(lines, BTreeSet::from([5, 7, 8, 9]), "{}", out.describe());
+    assert!(
+        out.stderr.contains("duplicate variable `GOOD`"),
+        "{}",
+        out.stderr
+    );
+}
