@@ -46,7 +46,8 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         } => watch(r, dry_run, !no_probe, interval),
         Command::Validate { .. } => validate(r),
         Command::Status { .. } => with_fleet(r, |f| {
-            commands::status::run(f, &r.state, r.json(), r.clock.now())
+            let local = crate::run::local_node(f, &r.hosts, &r.node, false)?;
+            commands::status::run(f, &r.state, local.as_deref(), r.json(), r.clock.now())
         }),
         Command::Events {
             follow,

@@ -23,9 +23,12 @@ use crate::text::escape_control;
 use super::process_view::{Circumstances, ProcessView};
 
 /// `now`: `--now`, else the wall clock (what a backoff is over by).
+/// `local`: this machine's node, whose spawned services have a process
+/// line (the pid files of `dir` are this machine's).
 pub fn run(
     fleet: &Fleet,
     dir: &Path,
+    local: Option<&str>,
     json_out: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Exit> {
@@ -97,7 +100,9 @@ pub fn run(
                 .last_action
                 .as_ref()
                 .map(|a| format!("{} {} {}", a.action, a.outcome, rel(a.at)));
-            let process = matches!(svc.start, Some(crate::desired::Start::Spawn(_))).then(|| {
+            let spawned_here = local == Some(node.name.as_str())
+                && matches!(svc.start, Some(crate::desired::Start::Spawn(_)));
+            let process = spawned_here.then(|| {
                 let c = Circumstances {
                     stopped_by_operator: st.stopped_by_operator_at.is_some(),
                     circuit_open: open,

@@ -436,3 +436,28 @@ fn a_crash_loop_shows_its_starts_in_status() {
     let row: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(row["process"]["starts_last_hour"], 3, "{row}");
 }
+
+/// The process line is this machine's: another node's service of the same
+/// name shows none (its pid file would be this node's).
+#[test]
+fn status_shows_a_process_only_for_the_local_nodes_services() {
+    let mut n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.85\"]\n");
+    crate::live_support::write_file(
+        &n.path("hosts/remote/services.yaml"),
+        "services:\n  web:\n    spawn: [sleep, \"3600.86\"]\n",
+    );
+    n.reconcile(T0, &[]);
+    let pid = n.spawned_pid("web").expect("spawned here");
+    let out = n.cli(&["status", "--output", "json"]);
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |node: &str| {
+        rows.iter()
+            .find(|r| r["node"] == node && r["service"] == "web")
+            .unwrap_or_else(|| panic!("{rows:?}"))
+    };
+    assert_eq!(row(NODE)["process"]["pid"], pid, "{rows:?}");
+    assert!(row("remote")["process"].is_null(), "{rows:?}");
+}
