@@ -119,10 +119,27 @@ pub fn run(
                 format!("{k}: unpinned")
             }
         }
-        Op::Hold => {
-            o.holds.insert(k.clone(), Hold { since: now, reason });
-            format!("{k}: held; no action will be executed on it until `release`")
-        }
+        // A second `hold` keeps when the hold began; a new `--reason`
+        // replaces the old one, none keeps it.
+        Op::Hold => match o.holds.get_mut(&k) {
+            Some(held) => {
+                if reason.is_some() {
+                    held.reason = reason;
+                }
+                format!(
+                    "{k}: already held since {}{}; no action will be executed on it until `release`",
+                    crate::fmt::ts_secs(held.since),
+                    held.reason
+                        .as_deref()
+                        .map(|r| format!(" ({})", crate::text::escape_control(r)))
+                        .unwrap_or_default()
+                )
+            }
+            None => {
+                o.holds.insert(k.clone(), Hold { since: now, reason });
+                format!("{k}: held; no action will be executed on it until `release`")
+            }
+        },
         Op::Release => match o.holds.remove(&k) {
             Some(_) => format!("{k}: released"),
             None => format!("{k}: was not held"),

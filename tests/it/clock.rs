@@ -45,3 +45,31 @@ fn a_hold_is_held_since_now() {
     let since = &v["holds"]["testnode/api"]["since"];
     assert_eq!(since, "2020-01-02T03:04:05Z", "{text}");
 }
+
+/// A second `hold` keeps when the first began and its reason (unless it
+/// gives one), and says it was already held.
+#[test]
+fn a_second_hold_keeps_the_first() {
+    let n = Node::new("services:\n  api:\n    restart: [\"true\"]\n");
+    let first = n.cli(&[
+        "--now",
+        "2020-01-02T03:04:05Z",
+        "hold",
+        "api",
+        "--reason",
+        "migration",
+    ]);
+    assert!(first.status.success());
+    let again = n.cli(&["--now", "2020-01-03T00:00:00Z", "hold", "api"]);
+    assert!(again.status.success());
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        said.contains("already held since 2020-01-02T03:04:05Z (migration)"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(n.state().join("overrides.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hold = &v["holds"]["testnode/api"];
+    assert_eq!(hold["since"], "2020-01-02T03:04:05Z", "{text}");
+    assert_eq!(hold["reason"], "migration", "{text}");
+}
