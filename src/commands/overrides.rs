@@ -121,8 +121,8 @@ pub fn run(
         }
         // A second `hold` keeps when the hold began; a new `--reason`
         // replaces the old one, none keeps it.
-        Op::Hold => match o.holds.get_mut(&k) {
-            Some(held) => {
+        Op::Hold => {
+            if let Some(held) = o.holds.get_mut(&k) {
                 if reason.is_some() {
                     held.reason = reason;
                 }
@@ -134,12 +134,11 @@ pub fn run(
                         .map(|r| format!(" ({})", crate::text::escape_control(r)))
                         .unwrap_or_default()
                 )
-            }
-            None => {
+            } else {
                 o.holds.insert(k.clone(), Hold { since: now, reason });
                 format!("{k}: held; no action will be executed on it until `release`")
             }
-        },
+        }
         Op::Release => match o.holds.remove(&k) {
             Some(_) => format!("{k}: released"),
             None => format!("{k}: was not held"),
