@@ -42,7 +42,7 @@ pub fn run(r: &Request) -> Result<Exit> {
     }
     let services: usize = inputs.nodes.iter().map(|n| n.services.len()).sum();
     let text = format!(
-        "wrote {} ({}): {} declared on {}, {} in the window since {}{}",
+        "wrote {} ({}): {} declared on {}, {} shown from the window since {}{}",
         r.out.display(),
         kib(html.len()),
         crate::fmt::count(services as u64, "service", "services"),

@@ -192,7 +192,7 @@ pub fn page(m: &Model) -> String {
     }
     let _ = writeln!(
         o,
-        "<footer>Made by supervisorctl {} at {} from {} event lines ({} in the window). This page loads nothing and runs no script.</footer>\n</body>\n</html>",
+        "<footer>Made by supervisorctl {} at {} from {} event lines ({} of them, in the window, of the kinds it shows). This page loads nothing and runs no script.</footer>\n</body>\n</html>",
         env!("CARGO_PKG_VERSION"),
         when(m.made_at),
         m.events_read,
