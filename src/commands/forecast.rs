@@ -76,6 +76,10 @@ pub fn run(fleet: &Fleet, dir: &Path, json_out: bool) -> Result<Exit> {
             }
         }
     }
+    if out.is_empty() && !json_out {
+        // Say why there is nothing, rather than nothing.
+        out.push_str("no models and no predictions: nothing to forecast (`kind: model` services and predicted trends are listed here)\n");
+    }
     super::stdout::write(&out)?;
     Ok(Exit::Ok)
 }

@@ -22,7 +22,11 @@ fn cell(s: &Service) -> (String, String) {
     let class = s.state.class();
     let mut flags = s.flags();
     if s.restart_attempts > 0 && !s.circuit_open {
-        flags.push(crate::fmt::count(s.restart_attempts.into(), "restart", "restarts"));
+        flags.push(crate::fmt::count(
+            s.restart_attempts.into(),
+            "restart",
+            "restarts",
+        ));
     }
     let extra = if flags.is_empty() {
         String::new()

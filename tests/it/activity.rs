@@ -167,3 +167,16 @@ fn the_counter_feeds_forecast_and_a_flat_counter_is_idle() {
     );
     assert!(r.executed("llm", "evict").is_some(), "{:?}", r.events);
 }
+
+/// With no model and no prediction, `forecast` says so instead of
+/// printing nothing.
+#[test]
+fn forecast_of_a_fleet_without_models_says_why_it_is_empty() {
+    let n = Node::new("services:\n  web:\n    restart: [\"true\"]\n");
+    let out = n.cli(&["forecast"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("no models and no predictions"), "{text}");
+    let json = n.cli(&["forecast", "--output", "json"]);
+    assert!(json.stdout.is_empty(), "{json:?}");
+}
