@@ -298,7 +298,12 @@ fn log_query(r: &Resolved, log: &LogFlags) -> Result<LogQuery> {
         }
         _ => (given.map(str::to_string), log.service.clone()),
     };
-    check_names(&r.hosts, node.as_deref(), service.as_deref())?;
+    check_names(
+        &r.hosts,
+        &r.events_log(),
+        node.as_deref(),
+        service.as_deref(),
+    )?;
     Ok(LogQuery {
         since: log.since.map(|w| w.resolve(now)),
         until: log.until.map(|w| w.resolve(now)),
@@ -310,8 +315,10 @@ fn log_query(r: &Resolved, log: &LogFlags) -> Result<LogQuery> {
 /// A `--node` or `--service` filter that names nothing hosts/ declares is
 /// a mistake, not an empty answer (like `--type nope`): an error with the
 /// known names and a did-you-mean. Without a readable hosts/ (a log copied
-/// from elsewhere), names are not checked.
-fn check_names(hosts: &Path, node: Option<&str>, service: Option<&str>) -> Result<()> {
+/// from elsewhere), names are not checked; a service no longer declared
+/// whose events the log holds (its history after `service_removed`) is
+/// no mistake either.
+fn check_names(hosts: &Path, log: &Path, node: Option<&str>, service: Option<&str>) -> Result<()> {
     let Ok(fleet) = crate::desired::load_fleet(hosts) else {
         return Ok(());
     };
@@ -328,7 +335,7 @@ fn check_names(hosts: &Path, node: Option<&str>, service: Option<&str>) -> Resul
         .filter(|spec| node.is_none_or(|n| spec.name == n))
         .flat_map(|spec| spec.services.keys().map(String::as_str))
         .collect();
-    if !known.contains(&s) {
+    if !known.contains(&s) && !in_log(log, s) {
         let hint = crate::desired::suggest::hint(s, known.iter().copied())
             .map(|h| format!("\n\nhint: {h}"))
             .unwrap_or_default();
@@ -336,4 +343,17 @@ fn check_names(hosts: &Path, node: Option<&str>, service: Option<&str>) -> Resul
         anyhow::bail!("no service `{s}`{scope} in `{}`{hint}", hosts.display());
     }
     Ok(())
+}
+
+/// Whether the event log (or a rotated file of it) has an event of
+/// `service`. Service names are plain (`[A-Za-z0-9_.-]`), so the JSON of
+/// the field is the name between quotes.
+fn in_log(log: &Path, service: &str) -> bool {
+    let needle = format!("\"service\":\"{service}\"");
+    let mut paths = crate::store::rotate::rotated_paths(log);
+    paths.push(log.to_path_buf());
+    paths.iter().any(|path| {
+        std::fs::read(path)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    })
 }

@@ -371,3 +371,37 @@ fn follow_reads_a_log_truncated_and_grown_back_from_its_start() {
     let _ = child.wait();
     assert_eq!(got, (6..30).collect::<Vec<u64>>());
 }
+
+/// A service removed from hosts/ keeps its history: `events --service`
+/// finds it in the log (the did-you-mean error is for names the log never
+/// had either).
+#[test]
+fn a_removed_services_events_can_still_be_filtered() {
+    let n = crate::live_support::Node::new(
+        "services:\n  web:\n    restart: [\"true\"]\n  burner:\n    restart: [\"true\"]\n",
+    );
+    crate::live_support::write_file(
+        &n.path(&format!("world/nodes/{}.json", crate::live_support::NODE)),
+        r#"{"status":"online","last_seen":"2026-11-23T12:00:00Z"}"#,
+    );
+    n.reconcile("2026-11-23T12:00:00Z", &["--dry-run", "--no-probe"]);
+    std::fs::write(
+        n.path(&format!(
+            "hosts/{}/services.yaml",
+            crate::live_support::NODE
+        )),
+        "services:\n  web:\n    restart: [\"true\"]\n",
+    )
+    .unwrap();
+    let out = n.cli(&["events", "--service", "burner"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("burner"), "{text}");
+    let out = n.cli(&["events", "--service", "burnr"]);
+    assert_eq!(out.status.code(), Some(1));
+}
