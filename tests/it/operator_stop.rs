@@ -38,14 +38,23 @@ fn status_text(n: &Node) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn a_stopped_service_stays_stopped_and_nominal_until_started() {
-    let mut n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.51\"]\n");
+/// A node whose `web` (`sleep ARG`) a run spawned and the operator then
+/// stopped (exit 0, the process gone); returns it and the stopped pid.
+fn started_then_stopped(arg: &str) -> (Node, u32) {
+    let mut n = Node::new(&format!(
+        "services:\n  web:\n    spawn: [sleep, \"{arg}\"]\n"
+    ));
     n.reconcile(T0, &[]);
     let first = n.spawned_pid("web").expect("spawned");
     let r = act(&n, "stop", &at(0, 30), &["testnode/web"]);
     assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
     assert!(wait_until(|| !alive(first)));
+    (n, first)
+}
+
+#[test]
+fn a_stopped_service_stays_stopped_and_nominal_until_started() {
+    let (mut n, first) = started_then_stopped("3600.51");
     // As a timer runs them: five runs, a minute apart.
     for minute in 1..=5 {
         let r = n.reconcile(&at(minute, 0), &[]);
@@ -181,12 +190,7 @@ fn a_failed_start_is_retried_with_backoff_until_it_runs() {
 /// 2) while every run calls it nominal: the operator asked for it.
 #[test]
 fn diff_shows_a_stopped_service_as_asked_not_as_drift() {
-    let mut n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.52\"]\n");
-    n.reconcile(T0, &[]);
-    let first = n.spawned_pid("web").expect("spawned");
-    let r = act(&n, "stop", &at(0, 30), &["testnode/web"]);
-    assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
-    assert!(wait_until(|| !alive(first)));
+    let (mut n, _) = started_then_stopped("3600.52");
     let out = n.cli(&["diff", "--live"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -215,12 +219,7 @@ fn diff_shows_a_stopped_service_as_asked_not_as_drift() {
 /// so it survives in the overrides beside it.
 #[test]
 fn a_stop_survives_a_corrupt_checkpoint() {
-    let mut n = Node::new("services:\n  web:\n    spawn: [sleep, \"3600.52\"]\n");
-    n.reconcile(T0, &[]);
-    let first = n.spawned_pid("web").expect("spawned");
-    let r = act(&n, "stop", &at(0, 30), &["testnode/web"]);
-    assert_eq!(r.code, 0, "{:?} {}", r.events, r.stderr);
-    assert!(wait_until(|| !alive(first)));
+    let (mut n, first) = started_then_stopped("3600.52");
     std::fs::write(n.state().join("checkpoint.json"), "{\"version\":1,").unwrap();
     for minute in 1..=2 {
         let r = n.reconcile(&at(minute, 0), &[]);
