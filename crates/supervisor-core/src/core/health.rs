@@ -140,19 +140,7 @@ mod tests {
     use std::time::Duration;
 
     fn spec() -> HealthSpec {
-        HealthSpec {
-            probe: None,
-            every: 1,
-            ca_file: None,
-            timeout: Duration::from_secs(2),
-            degraded_after: 2,
-            dead_after: 5,
-            origins: (
-                crate::desired::Origin::Preset,
-                crate::desired::Origin::Preset,
-            ),
-            loading: None,
-        }
+        HealthSpec::unprobed()
     }
 
     #[test]

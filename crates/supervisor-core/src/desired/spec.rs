@@ -279,6 +279,23 @@ impl Default for LaunchSettings {
     }
 }
 
+impl HealthSpec {
+    /// No probe, every fast tick, the preset thresholds (2 and 5) and a
+    /// 2 s timeout: what a service that declares no `health:` gets.
+    pub fn unprobed() -> HealthSpec {
+        HealthSpec {
+            probe: None,
+            every: 1,
+            ca_file: None,
+            timeout: super::presets::PROBE_TIMEOUT,
+            degraded_after: super::presets::DEGRADED_AFTER,
+            dead_after: super::presets::DEAD_AFTER,
+            origins: (Origin::Preset, Origin::Preset),
+            loading: None,
+        }
+    }
+}
+
 impl ServiceSpec {
     /// A service with every default of docs/reference/services-yaml.md (balanced preset's
     /// 30 m idle timeout), no process finder, no health probe, no command.
@@ -290,16 +307,7 @@ impl ServiceSpec {
             priority: 0,
             process: None,
             process_user: None,
-            health: HealthSpec {
-                probe: None,
-                every: 1,
-                ca_file: None,
-                timeout: Duration::from_secs(2),
-                degraded_after: 2,
-                dead_after: 5,
-                origins: (Origin::Preset, Origin::Preset),
-                loading: None,
-            },
+            health: HealthSpec::unprobed(),
             start: None,
             stop: None,
             stop_timeout: Duration::from_secs(10),
