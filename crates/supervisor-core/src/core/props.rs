@@ -121,18 +121,8 @@ fn status() -> impl Strategy<Value = ServiceStatus> {
 fn record() -> impl Strategy<Value = ServiceRecord> {
     (status(), -7200i64..60, prop::option::of(-7200i64..0)).prop_map(
         |(status, observed, activity)| ServiceRecord {
-            status,
-            observed_at: ago(observed),
-            pid: None,
             last_activity: activity.map(ago),
-            requests_total: None,
-            in_flight: None,
-            gpu_index: None,
-            memory_bytes: None,
-            gpu_memory_bytes: None,
-            probe: None,
-            probe_latency_ms: None,
-            reason: None,
+            ..ServiceRecord::new(status, ago(observed))
         },
     )
 }

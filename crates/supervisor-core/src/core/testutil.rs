@@ -54,18 +54,8 @@ pub fn world(node: &str, records: &[(&str, ServiceStatus, Option<&str>)]) -> Wor
     );
     for (svc, status, activity) in records {
         let rec = ServiceRecord {
-            status: *status,
-            observed_at: at(NOW),
-            pid: None,
             last_activity: activity.map(at),
-            requests_total: None,
-            in_flight: None,
-            gpu_index: None,
-            memory_bytes: None,
-            gpu_memory_bytes: None,
-            probe: None,
-            probe_latency_ms: None,
-            reason: None,
+            ..ServiceRecord::new(*status, at(NOW))
         };
         w.services
             .insert((node.into(), svc.to_string()), Obs::Valid(rec));

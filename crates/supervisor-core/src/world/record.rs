@@ -70,6 +70,26 @@ pub struct ServiceRecord {
     pub reason: Option<String>,
 }
 
+impl ServiceRecord {
+    /// A record of `status` at `observed_at`, nothing else known.
+    pub fn new(status: ServiceStatus, observed_at: Timestamp) -> ServiceRecord {
+        ServiceRecord {
+            status,
+            observed_at,
+            pid: None,
+            last_activity: None,
+            requests_total: None,
+            in_flight: None,
+            gpu_index: None,
+            memory_bytes: None,
+            gpu_memory_bytes: None,
+            probe: None,
+            probe_latency_ms: None,
+            reason: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProbeResult {

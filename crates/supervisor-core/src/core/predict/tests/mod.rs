@@ -50,18 +50,9 @@ pub(super) fn world_at_time(now: DateTime<Utc>, s: &Step) -> World {
     );
     for &(name, mem, latency) in &s.services {
         let rec = ServiceRecord {
-            status: ServiceStatus::Ok,
-            observed_at: now,
-            pid: None,
-            last_activity: None,
-            requests_total: None,
-            in_flight: None,
-            gpu_index: None,
             memory_bytes: mem.map(|m| m * MIB),
-            gpu_memory_bytes: None,
-            probe: None,
             probe_latency_ms: latency,
-            reason: None,
+            ..ServiceRecord::new(ServiceStatus::Ok, now)
         };
         w.services
             .insert(("n".into(), name.into()), Obs::Valid(rec));
