@@ -115,6 +115,19 @@ pub(crate) fn read_rss_bytes(pid: u32) -> u64 {
         .map_or(0, |kb| kb.saturating_mul(1024))
 }
 
+/// `/proc/PID/cmdline` as its arguments (at most the first 4 KiB read);
+/// None when it cannot be read (gone, or not ours to see).
+pub fn argv(pid: u32) -> Option<Vec<String>> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let raw = &raw[..raw.len().min(4096)];
+    Some(
+        raw.split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
 /// Reads the identity of a process, or `None` if it is gone. A zombie still
 /// has one (see [`is_running`]).
 pub fn identity(pid: u32) -> Option<ProcessIdentity> {
@@ -224,6 +237,8 @@ mod tests {
         assert!(!stat.is_kernel_thread());
         assert_eq!(stat.ppid, nix::unistd::getppid().as_raw().unsigned_abs());
         assert!(read_rss_bytes(me) > 0);
+        let argv = argv(me).expect("our own command line");
+        assert_eq!(argv.first(), std::env::args().next().as_ref());
         assert_eq!(read_stat(u32::MAX), None);
     }
 }

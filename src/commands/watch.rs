@@ -249,11 +249,9 @@ fn watch_exits(node: &str, state: &Path, generation: &Arc<AtomicU64>, tx: &Sende
 /// (`exits/<service>.json`) after the service ends, then exits itself.
 fn monitor_of(service: crate::procfs::ProcessIdentity) -> Option<crate::procfs::ProcessIdentity> {
     let parent = crate::procfs::read_stat(service.pid)?.ppid;
-    let argv = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
-    let is_monitor = argv
-        .split(|b| *b == 0)
-        .nth(1)
-        .is_some_and(|arg| arg == crate::monitor::MODE.as_bytes());
+    let is_monitor = crate::procfs::argv(parent)?
+        .get(1)
+        .is_some_and(|arg| arg == crate::monitor::MODE);
     is_monitor
         .then(|| crate::procfs::identity(parent))
         .flatten()

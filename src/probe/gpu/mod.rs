@@ -73,13 +73,7 @@ pub(crate) fn probe_gpus(opts: &ProbeOptions) -> GpuData {
 
 /// `/proc/PID/cmdline`, arguments joined by spaces, at most 4 KiB read.
 fn cmdline(pid: u32) -> String {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let raw = &raw[..raw.len().min(4096)];
-    raw.split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(String::from_utf8_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::procfs::argv(pid).unwrap_or_default().join(" ")
 }
 
 fn query(opts: &ProbeOptions) -> Option<GpuData> {
