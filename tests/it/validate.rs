@@ -161,6 +161,17 @@ fn location_parsing_reads_file_line_and_column() {
 /// section is read field by field: every error of the file in one run, and
 /// none that only follows from another (a bad `pidfile` is not also "no
 /// matcher"; a bad `dead_after` does not compare with the default).
+/// `validate` of `hosts`, which must fail; the lines its errors point at.
+fn refused_at_lines(hosts: &std::path::Path) -> (crate::support::Output, BTreeSet<u32>) {
+    let out = Run::bare().arg("validate").arg("--hosts").arg(hosts).run();
+    assert_eq!(out.code, 1, "{}", out.describe());
+    let lines = locations(&out.stderr)
+        .into_iter()
+        .map(|(_, l, _)| l)
+        .collect();
+    (out, lines)
+}
+
 #[test]
 fn every_error_of_a_section_is_reported_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,12 +181,7 @@ fn every_error_of_a_section_is_reported_in_one_run() {
         "alpha",
         "services:\n  web:\n    process:\n      pidfile: relative.pid\n      user: [root]\n    health:\n      http: http://127.0.0.1:1/\n      timeout: abc\n      degraded_after: 5\n      dead_after: 2\n    restart: [\"true\"]\n  api:\n    health:\n      tcp: 127.0.0.1:1\n      degraded_after: x\n      dead_after: 2\n",
     );
-    let out = Run::bare().arg("validate").arg("--hosts").arg(&hosts).run();
-    assert_eq!(out.code, 1, "{}", out.describe());
-    let lines: BTreeSet<u32> = locations(&out.stderr)
-        .into_iter()
-        .map(|(_, l, _)| l)
-        .collect();
+    let (out, lines) = refused_at_lines(&hosts);
     assert_eq!(
         lines,
         BTreeSet::from([4, 5, 8, 9, 15]),
@@ -205,12 +211,7 @@ fn every_bad_variable_of_env_is_reported() {
         "alpha",
         "services:\n  web:\n    spawn: [sleep, \"1\"]\n    env:\n      A: [x]\n      GOOD: yes\n      B: {y: 1}\n      1BAD: z\n      GOOD: again\n",
     );
-    let out = Run::bare().arg("validate").arg("--hosts").arg(&hosts).run();
-    assert_eq!(out.code, 1, "{}", out.describe());
-    let lines: BTreeSet<u32> = locations(&out.stderr)
-        .into_iter()
-        .map(|(_, l, _)| l)
-        .collect();
+    let (out, lines) = refused_at_lines(&hosts);
     assert_eq!(lines, BTreeSet::from([5, 7, 8, 9]), "{}", out.describe());
     assert!(
         out.stderr.contains("duplicate variable `GOOD`"),
