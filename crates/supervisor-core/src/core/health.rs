@@ -70,9 +70,16 @@ fn observe_once(
 ) -> (Observation, Counted) {
     let mut counted = Counted::default();
     if let Some(live) = live.filter(|l| *l != LiveObservation::NoData) {
-        let recent = prev
-            .probed_at
-            .is_some_and(|at| now >= at && (now - at).to_std().unwrap_or_default() < fast_tick);
+        // A probe made before the last start says nothing of the process
+        // started since: the first probe after a start always counts.
+        let started_since = prev
+            .started_at
+            .zip(prev.probed_at)
+            .is_some_and(|(started, probed)| started >= probed);
+        let recent = !started_since
+            && prev
+                .probed_at
+                .is_some_and(|at| now >= at && (now - at).to_std().unwrap_or_default() < fast_tick);
         if recent {
             return (Observation::Unknown, counted);
         }

@@ -395,28 +395,18 @@ fn hold_stopped(state: &mut ServiceState, counted: Observation) {
     }
 }
 
-/// What a verdict goes by. A failing check with no process found (none is
-/// declared to look for) says an evicted service is gone. A live probe of
-/// this run that does not count yet for health (within a fast tick of the
-/// last one) is still evidence from after the action: the verdict goes by
-/// it, never by the observation made before the start.
+/// What an eviction's verdict goes by: a failing check with no process
+/// found (none is declared to look for) says the service is gone.
 fn as_seen(
     pending: &crate::checkpoint::PendingCheck,
     observation: Observation,
     live: Option<&LiveService>,
 ) -> Observation {
     let no_process = live.is_some_and(|l| l.identity.is_none() && !l.ambiguous);
-    let uncounted = match live.map(|l| l.observation) {
-        Some(LiveObservation::Up) => Observation::Up,
-        Some(LiveObservation::Failing) => Observation::Failing,
-        Some(LiveObservation::Down) => Observation::Down,
-        Some(LiveObservation::NoData) | None => Observation::Unknown,
-    };
     match observation {
         Observation::Failing if pending.action == super::Action::Evict && no_process => {
             Observation::Down
         }
-        Observation::Unknown => uncounted,
         o => o,
     }
 }
