@@ -37,219 +37,269 @@ pub fn plan(events: &[Value], check: bool, exit: Option<crate::exit::Exit>) -> S
         let Some(ty) = EventKind::parse(&s(e, "type")) else {
             continue;
         };
-        let n = s(e, "node");
-        if !n.is_empty()
-            && n != node
-            && !matches!(
-                ty,
-                EventKind::RunStarted | EventKind::RunFinished | EventKind::ObservationInvalid
-            )
-        {
-            node = n.into_owned();
-            let _ = writeln!(out, "\n{node}");
-        }
+        node_header(&mut out, &mut node, e, ty);
         let svc = s(e, "service");
-        let who = if svc.is_empty() {
-            "(node)".to_string()
-        } else {
-            svc.to_string()
-        };
+        let who = if svc.is_empty() { "(node)" } else { &svc };
+        let out = &mut out;
         match ty {
-            EventKind::ConfigInsecure => {
-                let _ = writeln!(
-                    out,
-                    "warning: `{}` is {} (--insecure-config)",
-                    s(e, "path"),
-                    s(e, "problem")
-                );
-            }
-            EventKind::ObservationInvalid => {
-                let _ = writeln!(
-                    out,
-                    "warning: ignored `{}`: {}",
-                    s(e, "path"),
-                    s(e, "error")
-                );
-            }
-            EventKind::HealthChanged => {
-                let _ = writeln!(out, "  {who:<24} health {} -> {}", s(e, "from"), s(e, "to"));
-            }
-            EventKind::TuningChanged => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} tuned  {} {} -> {}: {}",
-                    s(e, "setting"),
-                    s(e, "from"),
-                    s(e, "to"),
-                    s(e, "reason")
-                );
-            }
+            EventKind::ConfigInsecure
+            | EventKind::ObservationInvalid
+            | EventKind::WebhookFailed => warning_line(out, e, ty),
+            EventKind::HealthChanged => health_line(out, e, who),
+            EventKind::TuningChanged => tuning_line(out, e, who),
             EventKind::DriftDetected => {
                 explained.push((svc.to_string(), s(e, "condition").to_string()));
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} drift  {}: {}",
-                    s(e, "condition"),
-                    s(e, "detail")
-                );
+                drift_line(out, e, who);
             }
-            EventKind::ConflictResolved => {
-                let w = &e["winner"];
-                let l = &e["loser"];
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} conflict {}/{} overrules {}/{}",
-                    s(w, "policy"),
-                    s(w, "action"),
-                    s(l, "policy"),
-                    s(l, "action")
-                );
-            }
+            EventKind::ConflictResolved => conflict_line(out, e, who),
             EventKind::ReconcileRequired
             | EventKind::ReconcileRecommended
-            | EventKind::ReconcileBlocked => {
-                let tag = ty.as_str().trim_start_matches("reconcile_");
-                // Advice: the tool will not do it; a person should. Its
-                // reason is the drift line above, else a `why:` line.
-                // A blocked one too: `diagnostics` of an open circuit is
-                // for a person, whatever blocked it.
-                let advice = Action::parse(&s(e, "action")).is_some_and(Action::needs_a_person);
-                let _ = if advice {
-                    writeln!(
-                        out,
-                        "  {who:<24} needs a person: {} ({tag}; {}, {})",
-                        s(e, "action"),
-                        s(e, "policy"),
-                        s(e, "severity")
-                    )
-                } else {
-                    writeln!(
-                        out,
-                        "  {who:<24} {tag:<11} {} ({}, {})",
-                        s(e, "action"),
-                        s(e, "policy"),
-                        s(e, "severity")
-                    )
-                };
-                let explained = explained
-                    .iter()
-                    .any(|(sv, c)| *sv == svc && *c == s(e, "condition"));
-                if !explained && advice {
-                    let _ = writeln!(out, "  {:<24} why: {}", "", s(e, "reason"));
-                } else if !explained {
-                    let _ = writeln!(out, "  {:<24}             {}", "", s(e, "reason"));
-                }
-            }
-            EventKind::OrphanDetected => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {:<11} pid {} holds {}: `{}`",
-                    "orphan",
-                    e["pid"],
-                    orphan_memory(e),
-                    s(e, "cmdline")
-                );
-            }
-            EventKind::ActionExecuted if e["orphan"] == true => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {:<11} {} orphan pid {} ({}): {}",
-                    s(e, "outcome"),
-                    s(e, "action"),
-                    e["pid"],
-                    orphan_memory(e),
-                    s(e, "reason")
-                );
-            }
-            EventKind::ActionExecuted => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {:<11} {}: {}",
-                    s(e, "outcome"),
-                    s(e, "action"),
-                    s(e, "reason")
-                );
-            }
-            EventKind::CircuitHalfOpen => {
-                let reason = s(e, "reason");
-                let _ = if reason.starts_with("circuit half-open") {
-                    writeln!(out, "  {who:<24} {reason}")
-                } else {
-                    writeln!(out, "  {who:<24} circuit half-open: {reason}")
-                };
-            }
-            EventKind::ActionVerified => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {:<11} {} verified: {}",
-                    s(e, "outcome"),
-                    s(e, "action"),
-                    s(e, "reason")
-                );
-            }
-            EventKind::ServiceRemoved => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {:<11} removed from hosts/: {}",
-                    s(e, "outcome"),
-                    s(e, "reason")
-                );
-            }
-            EventKind::IntentRecovered => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {:<11} {} of an interrupted run counted (attempt {})",
-                    "recovered",
-                    s(e, "action"),
-                    e["attempt"]
-                );
-            }
-            EventKind::WebhookFailed => {
-                let _ = writeln!(
-                    out,
-                    "warning: webhook `{}` did not get event {} ({}): {} (attempt {})",
-                    s(e, "url"),
-                    e["event_seq"],
-                    s(e, "event_type"),
-                    s(e, "error"),
-                    e["attempts"]
-                );
-            }
-            EventKind::FailurePredicted => {
-                let _ = writeln!(
-                    out,
-                    "  {who:<24} {:<11} {}; {}",
-                    "predicted",
-                    s(e, "reason"),
-                    s(e, "advice")
-                );
-            }
-            EventKind::Decision if check => {
-                for a in e["actions"].as_array().into_iter().flatten() {
-                    let _ = writeln!(out, "{}", action_line(a, "plan   "));
-                }
-            }
-            EventKind::RunFinished => {
-                let c = &e["counts"];
-                let n = |v: &serde_json::Value, one: &str, many: &str| {
-                    crate::fmt::count(v.as_u64().unwrap_or(0), one, many)
-                };
-                let exit = exit.map(|x| format!("exit {x}; ")).unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "\nstate: {} ({exit}{}, {}, {} drift, {} executed)",
-                    s(e, "state"),
-                    n(&c["nodes"], "node", "nodes"),
-                    n(&c["services"], "service", "services"),
-                    c["drift"],
-                    n(&c["executed"], "action", "actions")
-                );
-                let _ = writeln!(out, "{PLAN_HINT}");
-            }
+            | EventKind::ReconcileBlocked => reconcile_line(out, e, ty, who, &explained),
+            EventKind::OrphanDetected => orphan_line(out, e, who),
+            EventKind::ActionExecuted => action_executed(out, e, who),
+            EventKind::CircuitHalfOpen => circuit_half_open(out, e, who),
+            EventKind::ActionVerified => action_verified(out, e, who),
+            EventKind::ServiceRemoved => service_removed(out, e, who),
+            EventKind::IntentRecovered => intent_recovered(out, e, who),
+            EventKind::FailurePredicted => failure_predicted(out, e, who),
+            EventKind::Decision if check => decision_lines(out, e),
+            EventKind::RunFinished => run_finished(out, e, exit),
             _ => {}
         }
     }
     out
+}
+
+/// A node's name on a line of its own when the events move to another
+/// node (run and observation records are no node's).
+fn node_header(out: &mut String, node: &mut String, e: &Value, ty: EventKind) {
+    let n = s(e, "node");
+    if !n.is_empty()
+        && n != *node
+        && !matches!(
+            ty,
+            EventKind::RunStarted | EventKind::RunFinished | EventKind::ObservationInvalid
+        )
+    {
+        *node = n.into_owned();
+        let _ = writeln!(out, "\n{node}");
+    }
+}
+
+/// `config_insecure`, `observation_invalid` and `webhook_failed`: a
+/// `warning:` line, flush left.
+fn warning_line(out: &mut String, e: &Value, ty: EventKind) {
+    let _ = match ty {
+        EventKind::ConfigInsecure => writeln!(
+            out,
+            "warning: `{}` is {} (--insecure-config)",
+            s(e, "path"),
+            s(e, "problem")
+        ),
+        EventKind::ObservationInvalid => writeln!(
+            out,
+            "warning: ignored `{}`: {}",
+            s(e, "path"),
+            s(e, "error")
+        ),
+        _ => writeln!(
+            out,
+            "warning: webhook `{}` did not get event {} ({}): {} (attempt {})",
+            s(e, "url"),
+            e["event_seq"],
+            s(e, "event_type"),
+            s(e, "error"),
+            e["attempts"]
+        ),
+    };
+}
+
+fn health_line(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(out, "  {who:<24} health {} -> {}", s(e, "from"), s(e, "to"));
+}
+
+fn tuning_line(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(
+        out,
+        "  {who:<24} tuned  {} {} -> {}: {}",
+        s(e, "setting"),
+        s(e, "from"),
+        s(e, "to"),
+        s(e, "reason")
+    );
+}
+
+fn drift_line(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(
+        out,
+        "  {who:<24} drift  {}: {}",
+        s(e, "condition"),
+        s(e, "detail")
+    );
+}
+
+fn conflict_line(out: &mut String, e: &Value, who: &str) {
+    let w = &e["winner"];
+    let l = &e["loser"];
+    let _ = writeln!(
+        out,
+        "  {who:<24} conflict {}/{} overrules {}/{}",
+        s(w, "policy"),
+        s(w, "action"),
+        s(l, "policy"),
+        s(l, "action")
+    );
+}
+
+/// A `reconcile_*` event; `explained`: the (service, condition) pairs whose
+/// reason a drift line above already gave.
+fn reconcile_line(
+    out: &mut String,
+    e: &Value,
+    ty: EventKind,
+    who: &str,
+    explained: &[(String, String)],
+) {
+    let tag = ty.as_str().trim_start_matches("reconcile_");
+    // Advice: the tool will not do it; a person should. Its
+    // reason is the drift line above, else a `why:` line.
+    // A blocked one too: `diagnostics` of an open circuit is
+    // for a person, whatever blocked it.
+    let advice = Action::parse(&s(e, "action")).is_some_and(Action::needs_a_person);
+    let _ = if advice {
+        writeln!(
+            out,
+            "  {who:<24} needs a person: {} ({tag}; {}, {})",
+            s(e, "action"),
+            s(e, "policy"),
+            s(e, "severity")
+        )
+    } else {
+        writeln!(
+            out,
+            "  {who:<24} {tag:<11} {} ({}, {})",
+            s(e, "action"),
+            s(e, "policy"),
+            s(e, "severity")
+        )
+    };
+    let svc = s(e, "service");
+    let explained = explained
+        .iter()
+        .any(|(sv, c)| *sv == svc && *c == s(e, "condition"));
+    if !explained && advice {
+        let _ = writeln!(out, "  {:<24} why: {}", "", s(e, "reason"));
+    } else if !explained {
+        let _ = writeln!(out, "  {:<24}             {}", "", s(e, "reason"));
+    }
+}
+
+fn orphan_line(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(
+        out,
+        "  {who:<24} {:<11} pid {} holds {}: `{}`",
+        "orphan",
+        e["pid"],
+        orphan_memory(e),
+        s(e, "cmdline")
+    );
+}
+
+/// An executed action: a service's, or an orphan's (its pid and memory).
+fn action_executed(out: &mut String, e: &Value, who: &str) {
+    let _ = if e["orphan"] == true {
+        writeln!(
+            out,
+            "  {who:<24} {:<11} {} orphan pid {} ({}): {}",
+            s(e, "outcome"),
+            s(e, "action"),
+            e["pid"],
+            orphan_memory(e),
+            s(e, "reason")
+        )
+    } else {
+        writeln!(
+            out,
+            "  {who:<24} {:<11} {}: {}",
+            s(e, "outcome"),
+            s(e, "action"),
+            s(e, "reason")
+        )
+    };
+}
+
+fn circuit_half_open(out: &mut String, e: &Value, who: &str) {
+    let reason = s(e, "reason");
+    let _ = if reason.starts_with("circuit half-open") {
+        writeln!(out, "  {who:<24} {reason}")
+    } else {
+        writeln!(out, "  {who:<24} circuit half-open: {reason}")
+    };
+}
+
+fn action_verified(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(
+        out,
+        "  {who:<24} {:<11} {} verified: {}",
+        s(e, "outcome"),
+        s(e, "action"),
+        s(e, "reason")
+    );
+}
+
+fn service_removed(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(
+        out,
+        "  {who:<24} {:<11} removed from hosts/: {}",
+        s(e, "outcome"),
+        s(e, "reason")
+    );
+}
+
+fn intent_recovered(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(
+        out,
+        "  {who:<24} {:<11} {} of an interrupted run counted (attempt {})",
+        "recovered",
+        s(e, "action"),
+        e["attempt"]
+    );
+}
+
+fn failure_predicted(out: &mut String, e: &Value, who: &str) {
+    let _ = writeln!(
+        out,
+        "  {who:<24} {:<11} {}; {}",
+        "predicted",
+        s(e, "reason"),
+        s(e, "advice")
+    );
+}
+
+/// A `decision` record's actions, one `plan` line each (`--check`).
+fn decision_lines(out: &mut String, e: &Value) {
+    for a in e["actions"].as_array().into_iter().flatten() {
+        let _ = writeln!(out, "{}", action_line(a, "plan   "));
+    }
+}
+
+/// The `state:` summary and the hint; `exit` as in [`plan`].
+fn run_finished(out: &mut String, e: &Value, exit: Option<crate::exit::Exit>) {
+    let c = &e["counts"];
+    let n = |v: &serde_json::Value, one: &str, many: &str| {
+        crate::fmt::count(v.as_u64().unwrap_or(0), one, many)
+    };
+    let exit = exit.map(|x| format!("exit {x}; ")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "\nstate: {} ({exit}{}, {}, {} drift, {} executed)",
+        s(e, "state"),
+        n(&c["nodes"], "node", "nodes"),
+        n(&c["services"], "service", "services"),
+        c["drift"],
+        n(&c["executed"], "action", "actions")
+    );
+    let _ = writeln!(out, "{PLAN_HINT}");
 }
 
 /// An orphan's memory for people: `29.3 GiB on gpu 0`.
