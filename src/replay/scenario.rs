@@ -267,6 +267,30 @@ impl<'de> Deserialize<'de> for WorldDir {
 pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<String>)> {
     let file = dir.join(FILE);
     let text = read(&file).map_err(|e| (e, None))?;
+    let with_text = |e| (e, Some(text.clone()));
+    let (raw, context) = parse(dir, fleet, &file, &text).map_err(with_text)?;
+    check_deferred(context.as_ref(), &file, &text).map_err(with_text)?;
+    let steps = steps(raw.steps, &file, &text).map_err(with_text)?;
+    let last = steps.last().map_or(chrono::Duration::zero(), |s| s.at);
+    let faults = faults(raw.faults, last, &file, &text).map_err(with_text)?;
+    Ok(Scenario {
+        dir: dir.to_path_buf(),
+        start: raw.start.0,
+        node: raw.node.0,
+        steps,
+        faults,
+        description: raw.description,
+    })
+}
+
+/// Parses the text with the checks' context in place; a problem is placed
+/// at the value a check refused, or at a repeated key.
+fn parse(
+    dir: &Path,
+    fleet: &Fleet,
+    file: &Path,
+    text: &str,
+) -> Result<(Raw, Option<Context>), ConfigError> {
     CONTEXT.with(|c| {
         *c.borrow_mut() = Some(Context {
             dir: dir.to_path_buf(),
@@ -281,66 +305,80 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
         });
     });
     REFUSED.with(|r| *r.borrow_mut() = None);
-    let parsed: Result<Raw, _> = serde_yaml::from_str(&text);
+    let parsed: Result<Raw, _> = serde_yaml::from_str(text);
     let context = CONTEXT.with(|c| c.borrow_mut().take());
     let refused = REFUSED.with(|r| r.borrow_mut().take());
-    let raw = parsed.map_err(|e| {
-        let mut error = yaml_error(&file, &e);
-        // (A value written with escapes is not found as read: then its key.)
-        let placed = refused.and_then(|(k, v)| {
-            locate_value(&text, k, &v).or_else(|| {
-                let (line, column) = locate(&text, k, 0);
-                (!k.is_empty() && line > 0).then_some((line, column))
-            })
-        });
-        if let Some((line, column)) = placed {
+    let raw = parsed.map_err(|e| placed_error(file, text, &e, refused))?;
+    Ok((raw, context))
+}
+
+/// The reader's error, placed at the refused value or the repeated key.
+fn placed_error(
+    file: &Path,
+    text: &str,
+    e: &serde_yaml::Error,
+    refused: Option<(&'static str, String)>,
+) -> ConfigError {
+    let mut error = yaml_error(file, e);
+    // (A value written with escapes is not found as read: then its key.)
+    let placed = refused.and_then(|(k, v)| {
+        locate_value(text, k, &v).or_else(|| {
+            let (line, column) = locate(text, k, 0);
+            (!k.is_empty() && line > 0).then_some((line, column))
+        })
+    });
+    if let Some((line, column)) = placed {
+        (error.line, error.column) = (line, column);
+    }
+    // The reader places a repeated key at its mapping: point at the repeat.
+    let repeated = error.message.strip_prefix("duplicate field `").or_else(|| {
+        error
+            .message
+            .split_once(": duplicate field `")
+            .map(|(_, rest)| rest)
+    });
+    if let Some(key) = repeated.and_then(|r| r.split('`').next()) {
+        if let (line, column @ 1..) = locate(text, key, 1) {
             (error.line, error.column) = (line, column);
         }
-        // The reader places a repeated key at its mapping: point at the repeat.
-        let repeated = error.message.strip_prefix("duplicate field `").or_else(|| {
-            error
-                .message
-                .split_once(": duplicate field `")
-                .map(|(_, rest)| rest)
-        });
-        if let Some(key) = repeated.and_then(|r| r.split('`').next()) {
-            if let (line, column @ 1..) = locate(&text, key, 1) {
-                (error.line, error.column) = (line, column);
-            }
-        }
-        (error, Some(text.clone()))
-    })?;
-    let at_key = |key: &str, index: usize| locate(&text, key, index);
-    let here = |key: &str, value: &str| locate_value(&text, key, value).unwrap_or((0, 0));
+    }
+    error
+}
+
+/// Fault services read before `node`, checked against its services.
+fn check_deferred(context: Option<&Context>, file: &Path, text: &str) -> Result<(), ConfigError> {
     if let Some(Context {
         services: Some((node, services)),
         deferred,
         ..
-    }) = &context
+    }) = context
     {
         for name in deferred {
             if let Some(problem) = unknown_service(name, node, services) {
-                let (line, col) = here("service", name);
-                let e = ConfigError::new(&file, line, col, problem);
-                return Err((e, Some(text)));
+                let (line, col) = locate_value(text, "service", name).unwrap_or((0, 0));
+                return Err(ConfigError::new(file, line, col, problem));
             }
         }
     }
-    let mut steps = Vec::with_capacity(raw.steps.len());
-    for (i, s) in raw.steps.into_iter().enumerate() {
+    Ok(())
+}
+
+/// The steps, in time order; at least one.
+fn steps(raw: Vec<RawStep>, file: &Path, text: &str) -> Result<Vec<Step>, ConfigError> {
+    let mut steps = Vec::with_capacity(raw.len());
+    for (i, s) in raw.into_iter().enumerate() {
         if let Some(prev) = steps.last().map(|p: &Step| p.at) {
             if s.at.0 <= prev {
-                let (line, col) = at_key("at", i);
-                let e = ConfigError::new(
-                    &file,
+                let (line, col) = locate(text, "at", i);
+                return Err(ConfigError::new(
+                    file,
                     line,
                     col,
                     "steps must be in time order: this `at` is not after the previous step's",
                 )
                 .with_hint(Some(
                     "sort the steps by `at`; two observations cannot share one time".into(),
-                ));
-                return Err((e, Some(text)));
+                )));
             }
         }
         steps.push(Step {
@@ -349,14 +387,24 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
         });
     }
     if steps.is_empty() {
-        let (line, col) = at_key("steps", 0);
-        let e = ConfigError::new(&file, line, col, "a scenario needs at least one step")
-            .with_hint(Some("add `- at: 0s` with `world: <folder>`".into()));
-        return Err((e, Some(text)));
+        let (line, col) = locate(text, "steps", 0);
+        return Err(
+            ConfigError::new(file, line, col, "a scenario needs at least one step")
+                .with_hint(Some("add `- at: 0s` with `world: <folder>`".into())),
+        );
     }
-    let last = steps.last().map_or(chrono::Duration::zero(), |s| s.at);
-    let mut faults = Vec::with_capacity(raw.faults.len());
-    for f in raw.faults {
+    Ok(steps)
+}
+
+/// The faults, each within the steps (`last`: the last step's offset).
+fn faults(
+    raw: Vec<RawFault>,
+    last: chrono::Duration,
+    file: &Path,
+    text: &str,
+) -> Result<Vec<Fault>, ConfigError> {
+    let mut faults = Vec::with_capacity(raw.len());
+    for f in raw {
         let problem = match &f.to {
             Some(to) if to.0 < f.from.0 => Some((
                 "to",
@@ -373,9 +421,8 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
             _ => None,
         };
         if let Some((key, value, message, hint)) = problem {
-            let (line, col) = here(key, &value);
-            let e = ConfigError::new(&file, line, col, message).with_hint(Some(hint.into()));
-            return Err((e, Some(text)));
+            let (line, col) = locate_value(text, key, &value).unwrap_or((0, 0));
+            return Err(ConfigError::new(file, line, col, message).with_hint(Some(hint.into())));
         }
         faults.push(Fault {
             service: f.service.0,
@@ -384,12 +431,5 @@ pub fn load(dir: &Path, fleet: &Fleet) -> Result<Scenario, (ConfigError, Option<
             action: f.action,
         });
     }
-    Ok(Scenario {
-        dir: dir.to_path_buf(),
-        start: raw.start.0,
-        node: raw.node.0,
-        steps,
-        faults,
-        description: raw.description,
-    })
+    Ok(faults)
 }

@@ -49,123 +49,176 @@ pub fn execute(
         done.orphans = vec![None; orphan_evictions(decision).count()];
         return Ok(done);
     };
-    let record = |node: &str, service: &str, action: Step, attempt: u32, pid: Option<u32>| {
+    let run = Executor {
+        fleet,
+        decision,
+        live,
+        now,
+        dir,
+        run_seq,
+    };
+    run.removals(&mut done)?;
+    // Orphans next: safety chose them first, before any declared model.
+    run.orphans(&mut done)?;
+    let mut published: Option<Result<(), String>> = None;
+    for a in planned(decision) {
+        let outcome = run.action(a, &mut published, &mut done)?;
+        done.outcomes.push(outcome);
+    }
+    Ok(done)
+}
+
+/// What a live run carries out its plan with.
+struct Executor<'a> {
+    fleet: &'a Fleet,
+    decision: &'a Decision,
+    live: &'a BTreeMap<String, LiveNode>,
+    now: chrono::DateTime<chrono::Utc>,
+    dir: &'a Path,
+    run_seq: u64,
+}
+
+/// A SIGTERM or SIGINT lets the action in progress finish; nothing after
+/// it starts.
+fn stop_now(done: &mut Execution) -> bool {
+    done.interrupted = done.interrupted.or_else(super::signals::received);
+    done.interrupted.is_some()
+}
+
+impl Executor<'_> {
+    fn record(
+        &self,
+        node: &str,
+        service: &str,
+        action: Step,
+        attempt: u32,
+        pid: Option<u32>,
+    ) -> Result<()> {
         // Record before act: the attempt is durable before anything runs,
         // so a run killed from here on cannot leave it uncounted.
         let intent = Intent {
-            run_seq,
-            at: now,
+            run_seq: self.run_seq,
+            at: self.now,
             node: node.to_string(),
             service: service.to_string(),
             action,
             attempt,
             pid,
         };
-        store::intents::record(&store::Layout::of(dir).intents(), &intent).with_context(|| {
+        store::intents::record(&store::Layout::of(self.dir).intents(), &intent).with_context(|| {
             format!(
                 "cannot record the intent to {} `{node}/{service}` before executing it; nothing more was executed", action.as_str()
             )
         })
-    };
-    // A SIGTERM or SIGINT lets the action in progress finish; nothing after
-    // it starts.
-    let stop_now = |done: &mut Execution| {
-        done.interrupted = done.interrupted.or_else(super::signals::received);
-        done.interrupted.is_some()
-    };
-    for r in &decision.removals {
-        let (Disposition::Execute, Some(id)) = (&r.disposition, r.process) else {
-            done.removals.push(None);
-            continue;
-        };
-        if stop_now(&mut done) {
-            done.removals.push(None);
-            continue;
-        }
-        record(&r.node, &r.service, Step::StopRemoved, 0, None)?;
-        let started = Instant::now();
-        let mut outcome = stop_removed(dir, &r.service, id);
-        outcome.duration_ms = crate::num::millis(started.elapsed());
-        done.removals.push(Some(outcome));
     }
-    // Orphans next: safety chose them first, before any declared model.
-    for (node, e) in orphan_evictions(decision) {
-        if e.disposition != Disposition::Execute || stop_now(&mut done) {
-            done.orphans.push(None);
-            continue;
+
+    /// Stops the processes of services no longer declared.
+    fn removals(&self, done: &mut Execution) -> Result<()> {
+        for r in &self.decision.removals {
+            let (Disposition::Execute, Some(id)) = (&r.disposition, r.process) else {
+                done.removals.push(None);
+                continue;
+            };
+            if stop_now(done) {
+                done.removals.push(None);
+                continue;
+            }
+            self.record(&r.node, &r.service, Step::StopRemoved, 0, None)?;
+            let started = Instant::now();
+            let mut outcome = stop_removed(self.dir, &r.service, id);
+            outcome.duration_ms = crate::num::millis(started.elapsed());
+            done.removals.push(Some(outcome));
         }
-        let pid = e.orphan.identity.pid;
-        record(node, "", Step::EvictOrphan, 0, Some(pid))?;
-        let uid = live.get(node).and_then(|l| l.user_uid);
-        let started = Instant::now();
-        let mut outcome = super::orphans::evict(&e.orphan, uid);
-        outcome.duration_ms = crate::num::millis(started.elapsed());
-        done.orphans.push(Some(outcome));
+        Ok(())
     }
-    let mut published: Option<Result<(), String>> = None;
-    for a in planned(decision) {
-        let spec = fleet
+
+    /// Evicts the orphans the plan cleared.
+    fn orphans(&self, done: &mut Execution) -> Result<()> {
+        for (node, e) in orphan_evictions(self.decision) {
+            if e.disposition != Disposition::Execute || stop_now(done) {
+                done.orphans.push(None);
+                continue;
+            }
+            let pid = e.orphan.identity.pid;
+            self.record(node, "", Step::EvictOrphan, 0, Some(pid))?;
+            let uid = self.live.get(node).and_then(|l| l.user_uid);
+            let started = Instant::now();
+            let mut outcome = super::orphans::evict(&e.orphan, uid);
+            outcome.duration_ms = crate::num::millis(started.elapsed());
+            done.orphans.push(Some(outcome));
+        }
+        Ok(())
+    }
+
+    /// Carries out one planned action, if cleared; `published`: the outcome
+    /// of the fallbacks' write, once made.
+    fn action(
+        &self,
+        a: &PlannedAction,
+        published: &mut Option<Result<(), String>>,
+        done: &mut Execution,
+    ) -> Result<Option<Outcome>> {
+        let spec = self
+            .fleet
             .nodes
             .get(&a.node)
             .and_then(|n| n.services.get(&a.service));
         let (Disposition::Execute, Some(spec)) = (&a.disposition, spec) else {
-            done.outcomes.push(None);
-            continue;
+            return Ok(None);
         };
-        if stop_now(&mut done) {
-            done.outcomes.push(None);
-            continue;
+        if stop_now(done) {
+            return Ok(None);
         }
         let Some(step) = Step::of(a.action) else {
-            done.outcomes
-                .push(Some(failed("not an executable action".into())));
-            continue;
+            return Ok(Some(failed("not an executable action".into())));
         };
         let k = key(&a.node, &a.service);
         let attempt = if a.action == Action::Restart {
             // The count `core::settle` gives it (0: a first start).
-            decision.checkpoint.services.get(&k).map_or(
+            self.decision.checkpoint.services.get(&k).map_or(
                 0,
                 supervisor_core::checkpoint::ServiceState::next_restart_attempt,
             )
         } else {
             0
         };
-        record(&a.node, &a.service, step, attempt, None)?;
+        self.record(&a.node, &a.service, step, attempt, None)?;
         // Only a process that this run's live probe found may be signalled:
         // an identity merely remembered in the checkpoint could be forged.
-        let known = live
+        let known = self
+            .live
             .get(&a.node)
             .and_then(|n| n.services.get(&a.service))
             .and_then(|s| s.identity);
         let started = Instant::now();
         let mut outcome = match a.action {
-            Action::Restart | Action::Preload => start(&a.node, spec, known, dir),
+            Action::Restart | Action::Preload => start(&a.node, spec, known, self.dir),
             Action::Evict => evict(spec, known),
-            // The core computed the whole map: written once, at the first
-            // fallback action; the others share that write's outcome.
-            Action::ActivateFallback | Action::DeactivateFallback => {
-                let written = published.get_or_insert_with(|| {
-                    store::fallbacks::write_fallbacks(
-                        &store::Layout::of(dir).fallbacks(),
-                        &decision.fallbacks,
-                    )
-                    .map_err(|e| e.to_string())
-                });
-                match written {
-                    Ok(()) => ok(format!(
-                        "wrote `{}`",
-                        store::Layout::of(dir).fallbacks().display()
-                    )),
-                    Err(e) => failed(e.clone()),
-                }
-            }
+            Action::ActivateFallback | Action::DeactivateFallback => self.fallbacks(published),
             _ => unreachable!("Step::of admits only executable actions"),
         };
         outcome.duration_ms = crate::num::millis(started.elapsed());
-        done.outcomes.push(Some(outcome));
+        Ok(Some(outcome))
     }
-    Ok(done)
+
+    /// The core computed the whole map: written once, at the first
+    /// fallback action; the others share that write's outcome.
+    fn fallbacks(&self, published: &mut Option<Result<(), String>>) -> Outcome {
+        let written = published.get_or_insert_with(|| {
+            store::fallbacks::write_fallbacks(
+                &store::Layout::of(self.dir).fallbacks(),
+                &self.decision.fallbacks,
+            )
+            .map_err(|e| e.to_string())
+        });
+        match written {
+            Ok(()) => ok(format!(
+                "wrote `{}`",
+                store::Layout::of(self.dir).fallbacks().display()
+            )),
+            Err(e) => failed(e.clone()),
+        }
+    }
 }
 
 /// Every orphan eviction of the plan, node by node, with its node.
