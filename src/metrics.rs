@@ -15,10 +15,10 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use serde_json::Value;
 
 use crate::checkpoint::{Checkpoint, Health};
-use crate::events::{Event, EventKind};
+use crate::core::Condition;
+use crate::events::{Body, Event, EventKind};
 use crate::num::{as_f64, signed_as_f64};
 use crate::run::RunOptions;
 
@@ -161,8 +161,7 @@ fn circuits_and_predictions(out: &mut String, events: &[Event], checkpoint: &Che
     let open: std::collections::BTreeSet<(&str, &str)> = events
         .iter()
         .filter(|e| {
-            e.kind == EventKind::DriftDetected
-                && e.fields.get("condition").and_then(Value::as_str) == Some("restart_exhausted")
+            matches!(&e.body, Body::DriftDetected(d) if d.condition == Condition::RestartExhausted)
         })
         .filter_map(|e| Some((e.node.as_deref()?, e.service.as_deref()?)))
         .collect();
@@ -218,55 +217,41 @@ fn circuits_and_predictions(out: &mut String, events: &[Event], checkpoint: &Che
 fn run_gauges(out: &mut String, events: &[Event], duration_ms: u64, state: &str) {
     let webhook_failures = events
         .iter()
-        .filter(|e| e.kind == EventKind::WebhookFailed)
+        .filter(|e| e.kind() == EventKind::WebhookFailed)
         .count();
     let _ = writeln!(out, "# HELP supervisor_webhook_failures Webhook deliveries still failing at the last run (webhook_failed events; each is retried by the next run).\n# TYPE supervisor_webhook_failures gauge\nsupervisor_webhook_failures {webhook_failures}");
     let mut executed: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut decided: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut ratios = vec![];
     for e in events {
-        let f = |k: &str| {
-            e.fields
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        match e.kind {
-            EventKind::ActionExecuted => {
-                *executed.entry((f("action"), f("outcome"))).or_default() += 1;
+        match &e.body {
+            Body::ActionExecuted(x) => {
+                let key = (x.action.to_string(), x.outcome.clone());
+                *executed.entry(key).or_default() += 1;
             }
-            EventKind::ReconcileRequired
-            | EventKind::ReconcileRecommended
-            | EventKind::ReconcileBlocked => {
+            Body::ReconcileRequired(r)
+            | Body::ReconcileRecommended(r)
+            | Body::ReconcileBlocked(r) => {
+                let urgency = e.kind().as_str().trim_start_matches("reconcile_");
                 *decided
-                    .entry((
-                        f("action"),
-                        e.kind.as_str().trim_start_matches("reconcile_").to_string(),
-                    ))
+                    .entry((r.action.to_string(), urgency.to_string()))
                     .or_default() += 1;
             }
-            EventKind::Decision => {
-                let node = e.node.clone().unwrap_or_default();
-                let snap = &e.fields["snapshot"];
-                if let Some(r) = snap.get("memory_used_ratio").and_then(Value::as_f64) {
+            Body::Decision(d) => {
+                let node = esc(e.node.as_deref().unwrap_or(""));
+                let Some(seen) = &d.snapshot.seen else {
+                    continue;
+                };
+                if let Some(r) = seen.memory_used_ratio {
                     ratios.push(format!(
-                        "supervisor_memory_used_ratio{{node=\"{}\"}} {r}",
-                        esc(&node)
+                        "supervisor_memory_used_ratio{{node=\"{node}\"}} {r}"
                     ));
                 }
-                for g in snap
-                    .get("gpus")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let (Some(i), Some(r)) = (g["index"].as_u64(), g["used_ratio"].as_f64()) {
-                        ratios.push(format!(
-                            "supervisor_gpu_memory_used_ratio{{node=\"{}\",gpu=\"{i}\"}} {r}",
-                            esc(&node)
-                        ));
-                    }
+                for g in &seen.gpus {
+                    let (i, r) = (g.index, g.used_ratio);
+                    ratios.push(format!(
+                        "supervisor_gpu_memory_used_ratio{{node=\"{node}\",gpu=\"{i}\"}} {r}"
+                    ));
                 }
             }
             _ => {}
@@ -341,6 +326,7 @@ mod tests {
     use super::*;
     use crate::checkpoint::trends::Predicted;
     use crate::checkpoint::ServiceState;
+    use crate::events::WebhookFailed;
 
     fn health_lines(health: Health) -> Vec<String> {
         let mut cp = Checkpoint::default();
@@ -401,10 +387,17 @@ mod tests {
         cp.services.insert("n/a".into(), st);
         cp.services.insert("n/b".into(), ServiceState::default());
         let events = [
-            Event::new(EventKind::DriftDetected, Some("n"), Some("a"))
-                .with("condition", "restart_exhausted"),
-            Event::new(EventKind::WebhookFailed, Some("n"), Some("b")),
-            Event::new(EventKind::WebhookFailed, Some("n"), Some("a")),
+            Event::new(
+                Some("n"),
+                Some("a"),
+                crate::events::DriftDetected {
+                    condition: Condition::RestartExhausted,
+                    detail: String::new(),
+                    reason: None,
+                },
+            ),
+            Event::new(Some("n"), Some("b"), WebhookFailed::default()),
+            Event::new(Some("n"), Some("a"), WebhookFailed::default()),
         ];
         let text = render(&events, &cp, 5, "unstable");
         for line in [

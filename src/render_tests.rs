@@ -1,15 +1,19 @@
 use serde_json::{json, Value};
 
 use super::plan;
+use crate::events::Event;
 use crate::exit::Exit;
 
-fn ev(ty: &str, fields: Value) -> Value {
+/// The event of a line with these fields (as a log reader gets it).
+fn ev(ty: &str, fields: Value) -> Event {
     let mut e = json!({"type": ty, "node": "gpu-box", "service": null});
     let Value::Object(fields) = fields else {
         panic!("the fields are an object")
     };
     e.as_object_mut().unwrap().extend(fields);
-    e
+    crate::events::Stamped::from_value(e.clone())
+        .unwrap_or_else(|| panic!("not an event: {e}"))
+        .event
 }
 
 #[test]
@@ -84,8 +88,8 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
     );
     let restart = ev(
         "reconcile_required",
-        json!({"service": "web", "action": "restart", "condition": "dead",
-               "policy": "availability", "severity": "critical", "reason": "no process"}),
+        json!({"service": "web", "action": "restart", "condition": "unhealthy_service",
+               "policy": "availability", "severity": "unstable", "reason": "no process"}),
     );
     let out = plan(&[drift, advice.clone(), restart], false, Some(Exit::Ok));
     // The drift line above gives the reason.
@@ -94,7 +98,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
         "{out}"
     );
     assert!(
-        out.contains("web                      required    restart (availability, critical)"),
+        out.contains("web                      required    restart (availability, unstable)"),
         "{out}"
     );
     // Without one, a `why:` line does.
@@ -107,7 +111,7 @@ fn advice_is_labelled_for_a_person_with_its_reason() {
     let defer = ev(
         "reconcile_recommended",
         json!({"service": "llm", "action": "defer", "condition": "memory_pressure",
-               "policy": "safety", "severity": "warning", "reason": "would cross 90%"}),
+               "policy": "safety", "severity": "degraded", "reason": "would cross 90%"}),
     );
     let out = plan(&[defer], false, Some(Exit::Ok));
     assert!(!out.contains("needs a person"), "{out}");
@@ -133,8 +137,11 @@ fn the_summary_counts_agree_with_their_nouns() {
 
 #[test]
 fn a_half_open_circuit_is_said_in_words() {
-    let half_open = json!({"type": "circuit_half_open", "node": "gpu-box", "service": "web",
-        "reason": "circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"});
+    let half_open = ev(
+        "circuit_half_open",
+        json!({"service": "web",
+        "reason": "circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"}),
+    );
     let out = plan(&[half_open], false, Some(Exit::Ok));
     assert!(
         out.contains("  web                      circuit half-open: one trial start (due 2026-11-23T12:30:00Z, trial 1 since it opened)"),

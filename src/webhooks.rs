@@ -24,7 +24,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::desired::{Fleet, Webhook};
-use crate::events::{Event, EventKind};
+use crate::events::{Body, Common, Event, EventKind, Stamped, WebhookFailed};
 use crate::store::outbox::Pending;
 
 pub mod chat;
@@ -73,9 +73,7 @@ fn targets<'a>(fleet: &'a Fleet, node: Option<&str>, ty: &str) -> Vec<&'a Webhoo
 const MAX_SECRET_BYTES: u64 = 64 << 10;
 
 fn post(agent: &ureq::Agent, hook: &Webhook, line: &str) -> Result<(), String> {
-    let chat = serde_json::from_str::<Value>(line)
-        .ok()
-        .and_then(|v| chat::request(hook.format, &v));
+    let chat = Stamped::parse(line).and_then(|s| chat::request(hook.format, &s.event));
     let (content_type, body) = match &chat {
         Some(c) => (c.content_type, c.body.as_str()),
         None => ("application/json", line),
@@ -100,19 +98,16 @@ fn post(agent: &ureq::Agent, hook: &Webhook, line: &str) -> Result<(), String> {
     }
 }
 
-/// The deliveries `lines` (stamped events, one each) call for.
-pub fn owed(fleet: &Fleet, lines: &[String]) -> Vec<Pending> {
+/// The deliveries a run's `events` call for; `lines`: each one's line.
+pub fn owed(fleet: &Fleet, events: &[Event], lines: &[String]) -> Vec<Pending> {
     let mut out = vec![];
-    for line in lines {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        let ty = v["type"].as_str().unwrap_or("");
+    for (e, line) in events.iter().zip(lines) {
         // A failed delivery is never reported to the receiver it failed for.
-        let about = v["url"]
-            .as_str()
-            .filter(|_| ty == EventKind::WebhookFailed.as_str());
-        for hook in targets(fleet, v["node"].as_str(), ty)
+        let about = match &e.body {
+            Body::WebhookFailed(f) => Some(f.url.as_str()),
+            _ => None,
+        };
+        for hook in targets(fleet, e.node.as_deref(), e.kind().as_str())
             .into_iter()
             .filter(|h| Some(h.url.as_str()) != about)
         {
@@ -168,20 +163,20 @@ pub fn deliver(fleet: &Fleet, owed: Vec<Pending>) -> Vec<Pending> {
 
 /// The `webhook_failed` event for a delivery still owed from an earlier run.
 pub fn failed_event(p: &Pending) -> Event {
-    let v: Value = serde_json::from_str(&p.line).unwrap_or(Value::Null);
-    Event::new(
-        EventKind::WebhookFailed,
-        v["node"].as_str(),
-        v["service"].as_str(),
-    )
-    .with("url", p.url.as_str())
-    .with("event_type", v["type"].clone())
-    // Every event has its own `seq` and `run_id`: the undelivered
-    // event's are `event_seq` and `event_run_id`.
-    .with("event_seq", v["seq"].clone())
-    .with("event_run_id", v["run_id"].clone())
-    .with("error", p.error.as_str())
-    .with("attempts", p.attempts)
+    // Its common fields only: an event of a type this version does not
+    // know (kept by another) is still said as it was.
+    let c = Common::parse(&p.line).unwrap_or_default();
+    let body = WebhookFailed {
+        attempts: p.attempts,
+        error: p.error.clone(),
+        // Every event has its own `seq` and `run_id`: the undelivered
+        // event's are `event_seq` and `event_run_id`.
+        event_run_id: c.run_id.map_or(Value::Null, Value::from),
+        event_seq: c.seq.map_or(Value::Null, Value::from),
+        event_type: c.kind.map_or(Value::Null, Value::from),
+        url: p.url.clone(),
+    };
+    Event::new(c.node.as_deref(), c.service.as_deref(), body)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `audit`: the decision records of past runs (one per node per run), from
 //! the event log (its rotated files too, oldest first), filtered by time,
 //! node and service.
-use crate::events::EventKind;
+use crate::events::{Body, Decision, Stamped};
 use crate::exit::Exit;
 use std::fmt::Write;
 use std::path::Path;
@@ -11,13 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::store::eventlog;
-use crate::text::escape_control;
-
-/// A string of a record for human output: control characters escaped
-/// (reasons carry commands' stderr); "" when absent or not a string.
-fn text(v: &Value) -> std::borrow::Cow<'_, str> {
-    escape_control(v.as_str().unwrap_or(""))
-}
+use crate::text::escape_control as esc;
 
 pub struct Query {
     pub since: Option<DateTime<Utc>>,
@@ -27,26 +21,32 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
-fn mentions(decision: &Value, service: &str) -> bool {
-    ["proposals", "actions", "conflicts"].iter().any(|k| {
-        decision[*k]
-            .as_array()
-            .is_some_and(|items| items.iter().any(|i| i["service"] == service))
-    })
+fn mentions(d: &Decision, service: &str) -> bool {
+    let is = |s: &Option<String>| s.as_deref() == Some(service);
+    d.proposals.iter().any(|p| is(&p.service))
+        || d.actions.iter().any(|a| is(&a.service))
+        || d.conflicts.iter().any(|c| is(&c.service))
 }
 
 impl Query {
-    fn keeps(&self, e: &Value) -> bool {
-        if e["type"] != EventKind::Decision.as_str() {
-            return false;
-        }
-        let ts = e["ts"]
-            .as_str()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok());
-        self.since.is_none_or(|s| ts.is_some_and(|t| t >= s))
+    /// The decision record of a line (as read, kept for `--output json`),
+    /// when it is one this query keeps.
+    fn keeps(&self, raw: &Value) -> Option<Stamped> {
+        let s = Stamped::from_value(raw.clone())?;
+        let Body::Decision(d) = &s.body else {
+            return None;
+        };
+        let ts = s.ts.parse::<DateTime<Utc>>().ok();
+        let kept = self
+            .since
+            .is_none_or(|since| ts.is_some_and(|t| t >= since))
             && self.until.is_none_or(|u| ts.is_some_and(|t| t <= u))
-            && self.node.as_deref().is_none_or(|n| e["node"] == n)
-            && self.service.as_deref().is_none_or(|s| mentions(e, s))
+            && self
+                .node
+                .as_deref()
+                .is_none_or(|n| s.node.as_deref() == Some(n))
+            && self.service.as_deref().is_none_or(|svc| mentions(d, svc));
+        kept.then_some(s)
     }
 }
 
@@ -58,39 +58,43 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<Exit> {
         // The error names the file (the log or a rotated one).
         Err(e) => return Err(e.into()),
     };
-    let mut kept: Vec<Value> = reader
+    let mut kept: Vec<(Value, Stamped)> = reader
         .filter_map(Result::ok)
-        .filter(|e| q.keeps(e))
+        .filter_map(|v| q.keeps(&v).map(|s| (v, s)))
         .collect();
     if let Some(n) = q.limit {
         kept.drain(..kept.len().saturating_sub(n));
     }
     let mut out = String::new();
-    for d in &kept {
+    for (v, s) in &kept {
         if json_out {
-            let _ = writeln!(out, "{d}");
+            let _ = writeln!(out, "{v}");
             continue;
         }
+        let Body::Decision(d) = &s.body else {
+            continue;
+        };
         let _ = writeln!(
             out,
             "{} {} run {} seq {}",
-            text(&d["ts"]),
-            text(&d["node"]),
-            text(&d["run_id"]),
-            d["seq"]
+            esc(&s.ts),
+            esc(s.node.as_deref().unwrap_or("")),
+            esc(&s.run_id),
+            s.seq
         );
-        for a in d["actions"].as_array().into_iter().flatten() {
+        for a in &d.actions {
             let _ = writeln!(out, "{}", crate::render::action_line(a, ""));
         }
-        for c in d["conflicts"].as_array().into_iter().flatten() {
+        for c in &d.conflicts {
+            let (w, l) = (c.winner, c.loser);
             let _ = writeln!(
                 out,
                 "  {:<24} conflict {}/{} over {}/{}",
-                text(&c["service"]),
-                text(&c["winner"]["policy"]),
-                text(&c["winner"]["action"]),
-                text(&c["loser"]["policy"]),
-                text(&c["loser"]["action"])
+                esc(c.service.as_deref().unwrap_or("")),
+                w.policy.as_str(),
+                w.action,
+                l.policy.as_str(),
+                l.action
             );
         }
     }

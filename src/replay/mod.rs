@@ -21,13 +21,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
 use crate::core::settle::{settle, Execution, Outcome};
 use crate::core::{decide, Decision, Disposition, Input, Mode, Overrides};
 use crate::desired::Fleet;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, RunFinished, RunStarted};
 use crate::run::{Output, RunIdentity};
 use scenario::Scenario;
 pub use summary::StepSummary;
@@ -191,14 +190,14 @@ pub fn replay(
         let started = Instant::now();
         let now = scenario.time_of(step);
         let world = crate::world::load::load_world(&step.world, fleet);
-        let mut preamble = vec![
-            Event::new(EventKind::RunStarted, Some(&scenario.node), None)
-                .with("command", "reconcile")
-                .with("dry_run", false)
-                .with("version", env!("CARGO_PKG_VERSION"))
-                .with("local_node", scenario.node.as_str())
-                .with("replay_step", i),
-        ];
+        let started_body = RunStarted {
+            command: "reconcile".into(),
+            dry_run: false,
+            local_node: Some(scenario.node.clone()),
+            replay_step: Some(i as u64),
+            version: env!("CARGO_PKG_VERSION").into(),
+        };
+        let mut preamble = vec![Event::new(Some(&scenario.node), None, started_body)];
         preamble.extend(world.invalid_events());
         let checkpoint_bytes = serde_json::to_vec(&checkpoint).unwrap_or_default();
         let input = Input {
@@ -229,23 +228,24 @@ pub fn replay(
         .run_id();
         let mut seq = checkpoint.next_seq.max(1);
         let mut counts = settled.counts;
-        counts["webhook_failed"] = 0.into();
-        let finished = Event::new(EventKind::RunFinished, Some(&scenario.node), None)
-            .with("state", settled.summary.as_str())
-            .with("counts", counts)
-            .with("duration_ms", crate::num::millis(started.elapsed()));
-        let mut lines = Vec::with_capacity(settled.events.len() + 1);
-        for e in settled.events.iter().chain(std::iter::once(&finished)) {
+        counts.webhook_failed = Some(0);
+        let finished = RunFinished {
+            counts,
+            duration_ms: crate::num::millis(started.elapsed()),
+            interrupted: None,
+            state: settled.summary.as_str().into(),
+        };
+        let mut events = settled.events;
+        events.push(Event::new(Some(&scenario.node), None, finished));
+        let mut lines = Vec::with_capacity(events.len());
+        for e in &events {
             lines.push(e.to_line(&ts, &run_id, seq));
             seq += 1;
         }
         checkpoint = settled.checkpoint;
         checkpoint.next_seq = seq;
-        let events: Vec<Value> = lines
-            .iter()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        let summary = summary::summarize(&scenario.node, now, step.at, &events);
+        let stamp = (run_id.as_str(), seq - 1);
+        let summary = summary::summarize(&scenario.node, (now, step.at), &events, stamp);
         emit(&lines, &summary);
         steps.push(summary);
     }

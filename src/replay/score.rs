@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::scenario::{Expected, Fault, Scenario};
 use super::StepSummary;
 use crate::desired::Fleet;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, ReplayScore};
 
 /// The window in which more than `max_restart_attempts` restarts of one
 /// service is a storm.
@@ -79,15 +79,18 @@ impl Score {
             .iter()
             .map(|e| json!({"at": crate::fmt::ts(e.at), "service": e.service, "action": e.action}))
             .collect();
-        Event::new(EventKind::ReplayScore, Some(node), None)
-            .with("faults", faults)
-            .with("false_actions", self.false_actions.len())
-            .with("storms", self.storms.len())
-            .with("pinned_evicted", self.pinned_evicted)
-            .with("flaps", self.flaps)
-            .with("passed", self.clean())
-            .with("false_action_list", false_list)
-            .with("storm_services", self.storms.clone())
+        let n = |x: usize| x as u64;
+        let body = ReplayScore {
+            faults,
+            false_action_list: false_list,
+            false_actions: n(self.false_actions.len()),
+            flaps: n(self.flaps),
+            passed: self.clean(),
+            pinned_evicted: n(self.pinned_evicted),
+            storm_services: self.storms.clone(),
+            storms: n(self.storms.len()),
+        };
+        Event::new(Some(node), None, body)
     }
 }
 

@@ -3,11 +3,10 @@
 //! a long replay holds one step's events at a time, not all of them.
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
 use super::score::Executed;
-use crate::events::EventKind;
+use crate::checkpoint::Health;
+use crate::events::{ActionExecuted, Body, Event, EventKind};
+use chrono::{DateTime, Utc};
 
 /// At most this many actions or notes are listed on a timeline line.
 const MAX_LISTED: usize = 3;
@@ -32,55 +31,63 @@ pub struct StepSummary {
     pub notes: String,
 }
 
-/// The kind of an event line (from the one list of kinds).
-pub(super) fn kind(e: &Value) -> Option<EventKind> {
-    e["type"].as_str().and_then(EventKind::parse)
+/// Who an event is about, for a timeline: its service, else an orphan's
+/// pid, else its node.
+fn who(e: &Event) -> String {
+    match (&e.service, &e.body) {
+        (Some(s), _) => s.clone(),
+        (
+            None,
+            Body::ActionExecuted(ActionExecuted {
+                orphan: Some(o), ..
+            }),
+        ) => {
+            format!("pid {}", o.pid)
+        }
+        (None, _) => format!("node {}", e.node.as_deref().unwrap_or("")),
+    }
 }
 
-fn str_of<'a>(e: &'a Value, k: &str) -> &'a str {
-    e[k].as_str().unwrap_or_default()
-}
-
+/// A step's summary from its events; `run_id` and `last_seq`: its stamp.
 pub fn summarize(
     node: &str,
-    at: DateTime<Utc>,
-    offset: chrono::Duration,
-    events: &[Value],
+    (at, offset): (DateTime<Utc>, chrono::Duration),
+    events: &[Event],
+    (run_id, last_seq): (&str, u64),
 ) -> StepSummary {
-    let mine = || events.iter().filter(|e| e["node"] == node);
+    let mine = || events.iter().filter(|e| e.node.as_deref() == Some(node));
     let executed = mine()
-        .filter(|e| {
-            kind(e) == Some(EventKind::ActionExecuted)
-                && e["service"].is_string()
-                && matches!(
-                    e["outcome"].as_str(),
-                    Some("started" | "success" | "failed")
-                )
-        })
-        .map(|e| Executed {
-            at,
-            service: str_of(e, "service").to_string(),
-            action: str_of(e, "action").to_string(),
+        .filter_map(|e| match (&e.service, &e.body) {
+            (Some(service), Body::ActionExecuted(x))
+                if matches!(x.outcome.as_str(), "started" | "success" | "failed") =>
+            {
+                Some(Executed {
+                    at,
+                    service: service.clone(),
+                    action: x.action.to_string(),
+                })
+            }
+            _ => None,
         })
         .collect();
     let detected = mine()
         .filter(|e| detects(e))
-        .filter_map(|e| e["service"].as_str().map(str::to_string))
+        .filter_map(|e| e.service.clone())
         .collect();
-    let node_drift =
-        mine().any(|e| kind(e) == Some(EventKind::DriftDetected) && e["service"].is_null());
-    let last = events.last();
+    let node_drift = mine().any(|e| e.kind() == EventKind::DriftDetected && e.service.is_none());
     StepSummary {
         at,
         offset,
         state: events
             .iter()
             .rev()
-            .find(|e| kind(e) == Some(EventKind::RunFinished))
-            .map_or("", |e| str_of(e, "state"))
-            .to_string(),
-        run_id: last.map_or("", |e| str_of(e, "run_id")).to_string(),
-        next_seq: last.and_then(|e| e["seq"].as_u64()).unwrap_or(0) + 1,
+            .find_map(|e| match &e.body {
+                Body::RunFinished(f) => Some(f.state.clone()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        run_id: run_id.to_string(),
+        next_seq: last_seq + 1,
         executed,
         detected,
         node_drift,
@@ -91,40 +98,33 @@ pub fn summarize(
 
 /// Events that show a problem with their service: its drift, a reconcile
 /// event, a prediction, a thrash, or a health change to degraded or dead.
-fn detects(e: &Value) -> bool {
-    use EventKind::{
-        DriftDetected, FailurePredicted, HealthChanged, ReconcileBlocked, ReconcileRecommended,
-        ReconcileRequired, ThrashDetected,
-    };
-    match kind(e) {
-        Some(
-            DriftDetected | ReconcileRequired | ReconcileRecommended | ReconcileBlocked
-            | FailurePredicted | ThrashDetected,
-        ) => true,
-        Some(HealthChanged) => matches!(e["to"].as_str(), Some("degraded" | "dead")),
+fn detects(e: &Event) -> bool {
+    match &e.body {
+        Body::DriftDetected(_)
+        | Body::ReconcileRequired(_)
+        | Body::ReconcileRecommended(_)
+        | Body::ReconcileBlocked(_)
+        | Body::FailurePredicted(_)
+        | Body::ThrashDetected(_) => true,
+        Body::HealthChanged(h) => matches!(h.to, Health::Degraded | Health::Dead),
         _ => false,
     }
 }
 
 /// Executed and skipped actions; else advice for a person; else, for a
 /// step that is not nominal, what drifted.
-fn actions(events: &[Value]) -> Vec<String> {
-    let who = |e: &Value| match e["service"].as_str() {
-        Some(s) => s.to_string(),
-        None => match e["pid"].as_u64() {
-            Some(pid) => format!("pid {pid}"),
-            None => format!("node {}", str_of(e, "node")),
-        },
-    };
+fn actions(events: &[Event]) -> Vec<String> {
     let done: Vec<String> = events
         .iter()
-        .filter(|e| kind(e) == Some(EventKind::ActionExecuted))
-        .map(|e| {
-            let what = format!("{} {}", str_of(e, "action"), who(e));
-            match str_of(e, "outcome") {
-                "started" | "success" => what,
-                outcome => format!("{what} ({outcome}: {})", str_of(e, "reason")),
+        .filter_map(|e| match &e.body {
+            Body::ActionExecuted(x) => {
+                let what = format!("{} {}", x.action, who(e));
+                Some(match x.outcome.as_str() {
+                    "started" | "success" => what,
+                    outcome => format!("{what} ({outcome}: {})", x.reason),
+                })
             }
+            _ => None,
         })
         .collect();
     if !done.is_empty() {
@@ -132,29 +132,26 @@ fn actions(events: &[Value]) -> Vec<String> {
     }
     let advice: Vec<String> = events
         .iter()
-        .filter(|e| {
-            matches!(
-                kind(e),
-                Some(
-                    EventKind::ReconcileRequired
-                        | EventKind::ReconcileRecommended
-                        | EventKind::ReconcileBlocked
-                )
-            )
+        .filter_map(|e| match &e.body {
+            Body::ReconcileRequired(r)
+            | Body::ReconcileRecommended(r)
+            | Body::ReconcileBlocked(r)
+                if r.action.needs_a_person() =>
+            {
+                Some(format!("{} {} (needs a person)", r.action, who(e)))
+            }
+            _ => None,
         })
-        .filter(|e| {
-            crate::core::Action::parse(str_of(e, "action"))
-                .is_some_and(crate::core::Action::needs_a_person)
-        })
-        .map(|e| format!("{} {} (needs a person)", str_of(e, "action"), who(e)))
         .collect();
     if !advice.is_empty() {
         return advice;
     }
     let mut drifts: Vec<String> = events
         .iter()
-        .filter(|e| kind(e) == Some(EventKind::DriftDetected))
-        .map(|e| format!("{} {}", str_of(e, "condition"), who(e)))
+        .filter_map(|e| match &e.body {
+            Body::DriftDetected(d) => Some(format!("{} {}", d.condition.as_str(), who(e))),
+            _ => None,
+        })
         .collect();
     drifts.dedup();
     drifts

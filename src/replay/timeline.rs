@@ -3,14 +3,12 @@
 //! events as the JSON output.
 use std::fmt::Write;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
 use super::scenario::Scenario;
 use super::score::Score;
 use super::StepSummary;
-use crate::events::EventKind;
+use crate::events::{Body, Event};
 use crate::text::escape_control;
+use chrono::{DateTime, Utc};
 
 /// `+0s`, `+90s` as `+1m30s`, `+1h26m`: hours and minutes read better
 /// than `+86m` on a long timeline.
@@ -35,20 +33,16 @@ fn since(start: DateTime<Utc>, t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "-".into(), |t| offset(t - start))
 }
 
-fn str_of<'a>(e: &'a Value, k: &str) -> &'a str {
-    e[k].as_str().unwrap_or_default()
-}
-
 /// Predictions (what is projected, when) and tuning changes.
-pub fn notes(events: &[Value]) -> Vec<String> {
+pub fn notes(events: &[Event]) -> Vec<String> {
     events
         .iter()
-        .filter_map(|e| match super::summary::kind(e) {
-            Some(EventKind::FailurePredicted) => {
-                let at = str_of(e, "projected_at");
+        .filter_map(|e| match &e.body {
+            Body::FailurePredicted(p) => {
+                let at = p.projected_at.as_str();
                 let clock = at.get(11..19).unwrap_or(at);
-                let metric = str_of(e, "metric");
-                let threshold = e["threshold"].as_f64().unwrap_or_default();
+                let metric = p.metric.as_str();
+                let threshold = p.threshold.as_f64().unwrap_or_default();
                 let threshold = match metric {
                     "memory" | "gpu_memory" => {
                         format!("{:.1} GiB", threshold / f64::from(1u32 << 30))
@@ -57,18 +51,19 @@ pub fn notes(events: &[Value]) -> Vec<String> {
                     "gpu_temperature" => format!("{threshold:.0} °C"),
                     _ => threshold.to_string(),
                 };
-                let who = match e["service"].as_str() {
-                    Some(s) => s.to_string(),
-                    None => format!("gpu {}", e["gpu_index"]),
+                let who = match (&e.service, p.gpu_index) {
+                    (Some(s), _) => s.clone(),
+                    (None, Some(g)) => format!("gpu {g}"),
+                    (None, None) => "gpu null".to_string(),
                 };
                 Some(format!("{who} {metric} past {threshold} at {clock}"))
             }
-            Some(EventKind::TuningChanged) => Some(format!(
+            Body::TuningChanged(t) => Some(format!(
                 "{} {} {} -> {}",
-                str_of(e, "service"),
-                str_of(e, "setting"),
-                str_of(e, "from"),
-                str_of(e, "to")
+                e.service.as_deref().unwrap_or(""),
+                t.setting,
+                t.from,
+                t.to
             )),
             _ => None,
         })

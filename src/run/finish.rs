@@ -6,7 +6,6 @@ use crate::exit::Exit;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 
 use super::inputs::Inputs;
 use super::{EventsTarget, Output, RunOptions};
@@ -14,7 +13,7 @@ use crate::commands::stdout;
 use crate::core::settle::Settled;
 use crate::core::Mode;
 use crate::desired::Fleet;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, RunFinished};
 use crate::store;
 
 pub fn finish(
@@ -70,13 +69,15 @@ pub fn finish(
         buf.push_str(&stamp(&f));
         events.push(f);
     }
-    counts["webhook_failed"] = reported.into();
+    counts.webhook_failed = Some(reported);
     let duration_ms = crate::num::millis(started.elapsed());
-    let finished = Event::new(EventKind::RunFinished, inputs.local_node.as_deref(), None)
-        .with("state", summary.as_str())
-        .with("counts", counts)
-        .with("duration_ms", duration_ms)
-        .with_some("interrupted", interrupted);
+    let body = RunFinished {
+        counts,
+        duration_ms,
+        interrupted: interrupted.map(str::to_string),
+        state: summary.as_str().into(),
+    };
+    let finished = Event::new(inputs.local_node.as_deref(), None, body);
     buf.push_str(&stamp(&finished));
     events.push(finished);
     checkpoint.next_seq = seq;
@@ -107,13 +108,9 @@ pub fn finish(
     let printed = if json {
         stdout::write(&buf)
     } else {
-        let parsed: Vec<Value> = buf
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
         // An operator's command exits with its verdict, not the pass's state.
         let said = opts.operator.is_none().then_some(exit);
-        let mut text = crate::render::plan(&parsed, opts.mode == Mode::Check, said);
+        let mut text = crate::render::plan(&events, opts.mode == Mode::Check, said);
         // The hint is for a person at a terminal, not for every timer run.
         if !stdout::is_terminal() {
             text = text.replace(&format!("{}\n", crate::render::PLAN_HINT), "");
@@ -124,7 +121,7 @@ pub fn finish(
     if let Some((dir, _)) = &inputs.state {
         if matches!(opts.mode, Mode::Reconcile { .. }) {
             let lines: Vec<String> = buf.split_inclusive('\n').map(str::to_string).collect();
-            deliver_webhooks(fleet, dir, owed, &lines);
+            deliver_webhooks(fleet, dir, owed, &events, &lines);
         }
     }
     printed?;
@@ -151,9 +148,10 @@ fn deliver_webhooks(
     fleet: &Fleet,
     dir: &std::path::Path,
     owed: Vec<store::outbox::Pending>,
+    events: &[Event],
     lines: &[String],
 ) {
-    let new = crate::webhooks::owed(fleet, lines);
+    let new = crate::webhooks::owed(fleet, events, lines);
     // Journal first: a run killed while delivering leaves everything it
     // still owed for the next run, never a silent loss (at least once:
     // a receiver deduplicates by `run_id` and `seq`).

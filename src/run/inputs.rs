@@ -11,7 +11,7 @@ use super::{RunIdentity, RunOptions};
 use crate::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 use crate::core::{Decision, LiveNode, Mode, Overrides};
 use crate::desired::Fleet;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, ObservationInvalid};
 use crate::store::{self, checkpoint::Loaded};
 use crate::world::{load::load_world, World};
 
@@ -202,12 +202,15 @@ fn load_checkpoint(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let bad = |error: String, set_aside: Option<String>, preamble: &mut Vec<Event>| {
-        preamble.push(
-            Event::new(EventKind::ObservationInvalid, None, None)
-                .with("path", name.as_str())
-                .with("error", error)
-                .with("set_aside", set_aside),
-        );
+        preamble.push(Event::new(
+            None,
+            None,
+            ObservationInvalid {
+                error,
+                path: name.clone(),
+                set_aside: Some(set_aside),
+            },
+        ));
     };
     match store::checkpoint::load::<Checkpoint>(path) {
         Loaded::Missing if mode == Mode::Check => {

@@ -20,7 +20,7 @@ use anyhow::Result;
 
 use crate::core::settle::settle;
 use crate::core::{decide, Input, Mode};
-use crate::events::{Event, EventKind};
+use crate::events::{ConfigInsecure, Event, RunStarted};
 pub use fleet::{load_fleet_or_report, load_trusted_fleet, load_trusted_fleet_quietly, local_node};
 pub use identity::RunIdentity;
 pub use inputs::Inputs;
@@ -158,20 +158,23 @@ pub fn run_pass(opts: &RunOptions) -> Result<Pass> {
     // so a large fleet's run does not hold them to its end.
     inputs.world = crate::world::World::default();
     inputs.checkpoint = crate::checkpoint::Checkpoint::default();
-    let mut preamble = vec![Event::new(EventKind::RunStarted, local.as_deref(), None)
-        .with("command", command_name(opts))
-        .with(
-            "dry_run",
-            matches!(opts.mode, Mode::Reconcile { dry_run: true }),
-        )
-        .with("version", env!("CARGO_PKG_VERSION"))
-        .with("local_node", local.clone())];
+    let started_body = RunStarted {
+        command: command_name(opts).into(),
+        dry_run: matches!(opts.mode, Mode::Reconcile { dry_run: true }),
+        local_node: local.clone(),
+        replay_step: None,
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let mut preamble = vec![Event::new(local.as_deref(), None, started_body)];
     for p in &insecure {
-        preamble.push(
-            Event::new(EventKind::ConfigInsecure, None, None)
-                .with("path", p.path.display().to_string())
-                .with("problem", p.problem.as_str()),
-        );
+        preamble.push(Event::new(
+            None,
+            None,
+            ConfigInsecure {
+                path: p.path.display().to_string(),
+                problem: p.problem.clone(),
+            },
+        ));
     }
     preamble.append(&mut inputs.preamble);
     let settled = settle(&fleet, decision, opts.mode, now, preamble, &executed);

@@ -10,7 +10,7 @@ use crate::core::activity::LiveActivity;
 use crate::core::gpu::GpuReading;
 use crate::core::{LiveNode, LiveObservation, LiveService};
 use crate::desired::Fleet;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, ObservationInvalid};
 use crate::probe::{self, ProbeOptions, ProbeOutcome, ProcessState};
 
 pub fn probe_local(
@@ -66,18 +66,28 @@ pub fn probe_local(
     let live = probe::probe_node(node, &known, &popts);
     for (name, s) in &live.services {
         if let Some(ProbeOutcome::Unknown(why)) = &s.health {
-            invalid.push(
-                Event::new(EventKind::ObservationInvalid, Some(&node.name), Some(name))
-                    .with("path", format!("health check of {}", key(&node.name, name)))
-                    .with("error", format!("{why}: the check cannot be made, so its health is unknown; fix the file")),
-            );
+            invalid.push(Event::new(
+                Some(&node.name),
+                Some(name),
+                ObservationInvalid {
+                    error: format!(
+                        "{why}: the check cannot be made, so its health is unknown; fix the file"
+                    ),
+                    path: format!("health check of {}", key(&node.name, name)),
+                    set_aside: None,
+                },
+            ));
         }
         if let Some(error) = unusable(&s.process) {
-            invalid.push(
-                Event::new(EventKind::ObservationInvalid, Some(&node.name), Some(name))
-                    .with("path", format!("process of {}", key(&node.name, name)))
-                    .with("error", error),
-            );
+            invalid.push(Event::new(
+                Some(&node.name),
+                Some(name),
+                ObservationInvalid {
+                    error,
+                    path: format!("process of {}", key(&node.name, name)),
+                    set_aside: None,
+                },
+            ));
         }
     }
     out.insert(node.name.clone(), reduce(live));

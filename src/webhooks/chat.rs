@@ -3,30 +3,61 @@
 //! memory`, in the body each service documents for its incoming webhooks:
 //! Slack `{"text": …}`, Discord `{"content": …}`, ntfy a plain-text body
 //! with `Title`, `Priority` and `Tags` headers. Only `generic` is signed.
-use serde_json::{json, Value};
+use serde_json::json;
+
+use crate::checkpoint::Health;
+use crate::core::{Action, Severity};
+use crate::events::{Body, Event};
 
 use crate::desired::WebhookFormat;
 
 /// The longest line sent (Discord takes 2,000 characters; ntfy 4,096 bytes).
 const MAX_CHARS: usize = 1900;
 
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
-/// `: reason` when the event has one (or `detail`, or `error`).
-fn why(v: &Value) -> String {
-    ["reason", "detail", "error", "advice"]
-        .iter()
-        .map(|k| s(v, k))
-        .find(|r| !r.is_empty())
-        .map(|r| format!(": {r}"))
-        .unwrap_or_default()
+/// `: reason` when the event has one (or a `detail`, `error`, `advice`).
+fn why(e: &Event) -> String {
+    let or = |a: &Option<String>, b: &str| {
+        a.as_deref()
+            .filter(|r| !r.is_empty())
+            .unwrap_or(b)
+            .to_string()
+    };
+    let r = match &e.body {
+        Body::ActionExecuted(b) => b.reason.clone(),
+        Body::ActionVerified(b) => b.reason.clone(),
+        Body::HealthChanged(b) => or(&b.reason, ""),
+        Body::DriftDetected(b) => or(&b.reason, &b.detail),
+        Body::ReconcileRequired(b) | Body::ReconcileRecommended(b) | Body::ReconcileBlocked(b) => {
+            b.reason.clone()
+        }
+        Body::FailurePredicted(b) if b.reason.is_empty() => b.advice.clone(),
+        Body::FailurePredicted(b) => b.reason.clone(),
+        Body::ObservationInvalid(b) => b.error.clone(),
+        Body::WebhookFailed(b) => b.error.clone(),
+        Body::IntentRecovered(b) => b.reason.clone(),
+        Body::ServiceRemoved(b) => b.reason.clone(),
+        Body::CircuitHalfOpen(b) => b.reason.clone(),
+        Body::ThrashDetected(b) => b.reason.clone(),
+        Body::TuningChanged(b) => b.reason.clone(),
+        Body::RunStarted(_)
+        | Body::ConflictResolved(_)
+        | Body::Decision(_)
+        | Body::RunFinished(_)
+        | Body::ConfigInsecure(_)
+        | Body::OrphanDetected(_)
+        | Body::ReplayScore(_) => String::new(),
+    };
+    if r.is_empty() {
+        r
+    } else {
+        format!(": {r}")
+    }
 }
 
 /// Where it happened: `node/service`, the node, or `fleet`.
-fn who(v: &Value) -> String {
-    match (s(v, "node"), s(v, "service")) {
+fn who(e: &Event) -> String {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    match (s(&e.node).as_str(), s(&e.service).as_str()) {
         ("", "") => "fleet".to_string(),
         (n, "") => n.to_string(),
         ("", svc) => svc.to_string(),
@@ -35,13 +66,13 @@ fn who(v: &Value) -> String {
 }
 
 /// What an action's outcome reads as: `restarted`, `restart failed`, …
-fn done(action: &str, outcome: &str) -> String {
+fn done(action: Action, outcome: &str) -> String {
     let past = match action {
-        "restart" => "restarted",
-        "evict" => "evicted",
-        "preload" => "preloaded",
-        "activate_fallback" => "switched to its fallback",
-        "deactivate_fallback" => "switched back from its fallback",
+        Action::Restart => "restarted",
+        Action::Evict => "evicted",
+        Action::Preload => "preloaded",
+        Action::ActivateFallback => "switched to its fallback",
+        Action::DeactivateFallback => "switched back from its fallback",
         other => return format!("{other} {outcome}"),
     };
     match outcome {
@@ -52,39 +83,42 @@ fn done(action: &str, outcome: &str) -> String {
 }
 
 /// The event as one line for people (control characters escaped).
-pub fn line(v: &Value) -> String {
-    let who = who(v);
-    let ty = s(v, "type");
-    let text = match ty {
-        "action_executed" => format!("{who} {}{}", done(s(v, "action"), s(v, "outcome")), why(v)),
-        "action_verified" => match s(v, "outcome") {
-            "success" => format!("{who} {} worked{}", s(v, "action"), why(v)),
-            _ => format!("{who} {} did not work{}", s(v, "action"), why(v)),
-        },
-        "health_changed" => format!("{who} is {} (was {}){}", s(v, "to"), s(v, "from"), why(v)),
-        "drift_detected" => format!("{who}: {}{}", s(v, "condition").replace('_', " "), why(v)),
-        "reconcile_required" | "reconcile_recommended" | "reconcile_blocked" => format!(
-            "{who}: {} {}{}",
-            s(v, "action"),
-            ty.trim_start_matches("reconcile_"),
-            why(v)
+pub fn line(e: &Event) -> String {
+    let who = who(e);
+    let why = why(e);
+    let ty = e.kind().as_str();
+    let text = match &e.body {
+        Body::ActionExecuted(b) => format!("{who} {}{why}", done(b.action, &b.outcome)),
+        Body::ActionVerified(b) if b.outcome == "success" => {
+            format!("{who} {} worked{why}", b.action)
+        }
+        Body::ActionVerified(b) => format!("{who} {} did not work{why}", b.action),
+        Body::HealthChanged(b) => {
+            format!("{who} is {} (was {}){why}", b.to.as_str(), b.from.as_str())
+        }
+        Body::DriftDetected(b) => {
+            format!("{who}: {}{why}", b.condition.as_str().replace('_', " "))
+        }
+        Body::ReconcileRequired(b) | Body::ReconcileRecommended(b) | Body::ReconcileBlocked(b) => {
+            format!(
+                "{who}: {} {}{why}",
+                b.action,
+                ty.trim_start_matches("reconcile_")
+            )
+        }
+        Body::FailurePredicted(b) => format!(
+            "{who}: {} predicted to reach {} at {}{why}",
+            b.metric.replace('_', " "),
+            b.threshold,
+            b.projected_at,
         ),
-        "failure_predicted" => format!(
-            "{who}: {} predicted to reach {} at {}{}",
-            s(v, "metric").replace('_', " "),
-            v["threshold"],
-            s(v, "projected_at"),
-            why(v)
-        ),
-        "circuit_half_open" => format!("{who}: restart circuit half-open, one trial start"),
-        "run_finished" => format!(
+        Body::CircuitHalfOpen(_) => format!("{who}: restart circuit half-open, one trial start"),
+        Body::RunFinished(b) => format!(
             "run on {who} finished {}: {} executed, {} failed",
-            s(v, "state"),
-            v["counts"]["executed"].as_u64().unwrap_or(0),
-            v["counts"]["failed"].as_u64().unwrap_or(0)
+            b.state, b.counts.executed, b.counts.failed
         ),
-        "run_started" => format!("run started on {who}"),
-        other => format!("{who}: {}{}", other.replace('_', " "), why(v)),
+        Body::RunStarted(_) => format!("run started on {who}"),
+        _ => format!("{who}: {}{why}", ty.replace('_', " ")),
     };
     let text = crate::text::escape_control(&text).into_owned();
     match text.char_indices().nth(MAX_CHARS) {
@@ -94,12 +128,28 @@ pub fn line(v: &Value) -> String {
 }
 
 /// Whether the event is bad news (ntfy's `high` priority, a siren tag).
-fn alarming(v: &Value) -> bool {
-    matches!(s(v, "outcome"), "failed")
-        || matches!(s(v, "to"), "dead")
-        || matches!(s(v, "type"), "reconcile_blocked" | "webhook_failed")
-        || s(v, "state") == "unstable"
-        || s(v, "severity") == "unstable"
+fn alarming(e: &Event) -> bool {
+    match &e.body {
+        Body::ActionExecuted(b) => b.outcome == "failed",
+        Body::ActionVerified(b) => b.outcome == "failed",
+        Body::ServiceRemoved(b) => b.outcome == "failed",
+        Body::HealthChanged(b) => b.to == Health::Dead,
+        Body::ReconcileBlocked(_) | Body::WebhookFailed(_) => true,
+        Body::RunFinished(b) => b.state == "unstable",
+        Body::ReconcileRequired(b) | Body::ReconcileRecommended(b) => {
+            b.severity == Severity::Unstable
+        }
+        _ => false,
+    }
+}
+
+/// Whether the event says something worked (ntfy's check-mark tag).
+fn succeeded(e: &Event) -> bool {
+    match &e.body {
+        Body::ActionExecuted(b) => b.outcome == "success",
+        Body::ActionVerified(b) => b.outcome == "success",
+        _ => false,
+    }
 }
 
 /// Slack's mrkdwn control characters (`&`, `<`, `>`) escaped, so event
@@ -125,10 +175,10 @@ pub struct Request {
     pub body: String,
 }
 
-/// The request posting event `v` (its JSON line) in `format`; `None` for
-/// `generic` (the line itself is posted).
-pub fn request(format: WebhookFormat, v: &Value) -> Option<Request> {
-    let text = line(v);
+/// The request posting event `e` in `format`; `None` for `generic` (its
+/// line itself is posted).
+pub fn request(format: WebhookFormat, e: &Event) -> Option<Request> {
+    let text = line(e);
     let json = "application/json";
     Some(match format {
         WebhookFormat::Generic => return None,
@@ -144,11 +194,12 @@ pub fn request(format: WebhookFormat, v: &Value) -> Option<Request> {
             body: json!({ "content": text, "allowed_mentions": { "parse": [] } }).to_string(),
         },
         WebhookFormat::Ntfy => {
-            let bad = alarming(v);
-            let tag = match (bad, s(v, "type")) {
+            let bad = alarming(e);
+            let ty = e.kind().as_str();
+            let tag = match (bad, &e.body) {
                 (true, _) => "rotating_light",
-                (_, "failure_predicted") => "warning",
-                (_, _) if s(v, "outcome") == "success" => "white_check_mark",
+                (_, Body::FailurePredicted(_)) => "warning",
+                _ if succeeded(e) => "white_check_mark",
                 _ => "information_source",
             };
             Request {
@@ -156,13 +207,10 @@ pub fn request(format: WebhookFormat, v: &Value) -> Option<Request> {
                 headers: vec![
                     (
                         "Title",
-                        header_safe(&format!("supervisorctl: {} {}", who(v), s(v, "type"))),
+                        header_safe(&format!("supervisorctl: {} {ty}", who(e))),
                     ),
                     ("Priority", if bad { "high" } else { "default" }.to_string()),
-                    (
-                        "Tags",
-                        format!("{tag},supervisorctl,{}", header_safe(s(v, "type"))),
-                    ),
+                    ("Tags", format!("{tag},supervisorctl,{}", header_safe(ty))),
                 ],
                 body: text,
             }
@@ -173,6 +221,18 @@ pub fn request(format: WebhookFormat, v: &Value) -> Option<Request> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    /// The event of a line (as a delivery reads it back).
+    fn ev(json: &Value) -> Event {
+        crate::events::Stamped::from_value(json.clone())
+            .unwrap_or_else(|| panic!("not an event: {json}"))
+            .event
+    }
+
+    fn line(json: &Value) -> String {
+        super::line(&ev(json))
+    }
 
     #[test]
     fn lines_read_as_sentences() {
@@ -190,7 +250,7 @@ mod tests {
         );
         let v = json!({"type": "run_finished", "node": "n", "state": "unstable", "counts": {"executed": 2, "failed": 1}});
         assert_eq!(line(&v), "run on n finished unstable: 2 executed, 1 failed");
-        let long = json!({"type": "drift_detected", "node": "n", "condition": "x", "detail": "é".repeat(5000)});
+        let long = json!({"type": "drift_detected", "node": "n", "condition": "idle", "detail": "é".repeat(5000)});
         assert_eq!(line(&long).chars().count(), MAX_CHARS + 1);
     }
 
@@ -198,7 +258,7 @@ mod tests {
     fn slack_text_cannot_mention_and_ntfy_headers_stay_ascii() {
         let v = json!({"type": "action_executed", "node": "n", "service": "s", "action": "restart",
             "outcome": "failed", "reason": "<!channel> & <http://x|y>"});
-        let r = request(WebhookFormat::Slack, &v).unwrap();
+        let r = request(WebhookFormat::Slack, &ev(&v)).unwrap();
         let body: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(
             body["text"],
@@ -206,7 +266,7 @@ mod tests {
         );
         let r = request(
             WebhookFormat::Ntfy,
-            &json!({"type": "health_changed", "node": "nœud", "service": "s", "to": "dead"}),
+            &ev(&json!({"type": "health_changed", "node": "nœud", "service": "s", "to": "dead"})),
         )
         .unwrap();
         assert!(
@@ -215,6 +275,6 @@ mod tests {
             r.headers
         );
         assert_eq!(r.headers[1], ("Priority", "high".to_string()));
-        assert!(request(WebhookFormat::Generic, &v).is_none());
+        assert!(request(WebhookFormat::Generic, &ev(&v)).is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! The claims of docs/ARCHITECTURE.md "Invariants" that are about where
 //! something is done, kept by reading the source: stdout has one writer,
 //! the clock one reader, the host name one reader, the environment is
-//! read where listed, and commands return an `Exit`, never a number.
+//! read where listed, commands return an `Exit`, never a number, and
+//! the readers of events match on their typed bodies.
 use std::path::{Path, PathBuf};
 
 use crate::support::repo_root;
@@ -135,4 +136,45 @@ fn commands_return_an_exit_not_a_number() {
         &["src/exit.rs", "src/monitor/", "src/exec/"],
     );
     assert!(found.is_empty(), "return crate::exit::Exit: {found:?}");
+}
+
+#[test]
+fn event_readers_match_on_typed_events() {
+    // The readers of events work on `events::Body`'s variants, never on a
+    // line's JSON by key (a misspelt key would read as nothing). `report`
+    // and `events` read any line of any version as JSON on purpose.
+    let readers = [
+        "src/render.rs",
+        "src/metrics.rs",
+        "src/webhooks.rs",
+        "src/webhooks/",
+        "src/replay/",
+        "src/commands/audit.rs",
+        "src/run/",
+    ];
+    let found: Vec<String> = sources()
+        .into_iter()
+        .filter(|(path, _)| readers.iter().any(|r| path.starts_with(r)))
+        .filter(|(_, code)| {
+            [
+                "[\"type\"]",
+                "[\"node\"]",
+                "[\"service\"]",
+                "from_str::<Value>",
+                ".fields",
+                "e: &Value",
+                "v: &Value",
+                "events: &[Value]",
+                "Vec<Value> = buf",
+                "Vec<Value> = lines",
+            ]
+            .iter()
+            .any(|n| code.contains(n))
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        found.is_empty(),
+        "match on events::Body instead of reading JSON keys: {found:?}"
+    );
 }

@@ -373,7 +373,10 @@ fn chat_formats_post_a_readable_line_in_each_services_shape() {
         .collect();
     let lines: Vec<String> = logged
         .iter()
-        .map(supervisorctl::webhooks::chat::line)
+        .map(|v| {
+            let e = supervisorctl::events::Stamped::from_value(v.clone()).expect("an event");
+            supervisorctl::webhooks::chat::line(&e)
+        })
         .collect();
     assert!(
         lines

@@ -1,7 +1,11 @@
 //! Events: the JSONL records of docs/reference/events.md. An event is built without its
 //! stamp (`ts`, `run_id`, `seq`) and stamped when it is written, so the
 //! decision core never needs a clock or a sequence counter.
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+mod body;
+pub use body::*;
 
 /// Every type of event this tool writes (docs/reference/events.md, and the
 /// extensions in docs/decisions.md): the one list, used by the events
@@ -100,46 +104,44 @@ impl EventKind {
 /// new event type does not (docs/reference/events.md).
 pub const SCHEMA_VERSION: u64 = 2;
 
+/// An event before it is stamped: who it is about and its typed body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub kind: EventKind,
     pub node: Option<String>,
     pub service: Option<String>,
-    /// Type-specific fields (written after the common ones, sorted by name).
-    pub fields: Map<String, Value>,
+    pub body: Body,
 }
 
 impl Event {
-    pub fn new(kind: EventKind, node: Option<&str>, service: Option<&str>) -> Event {
+    pub fn new(node: Option<&str>, service: Option<&str>, body: impl Into<Body>) -> Event {
         Event {
-            kind,
             node: node.map(str::to_string),
             service: service.map(str::to_string),
-            fields: Map::new(),
+            body: body.into(),
         }
     }
 
-    /// Adds `key` only when `value` is there (an optional field is absent,
-    /// not null).
-    #[must_use]
-    pub fn with_some(self, key: &str, value: Option<impl Into<Value>>) -> Event {
-        match value {
-            Some(v) => self.with(key, v),
-            None => self,
-        }
+    pub fn kind(&self) -> EventKind {
+        self.body.kind()
     }
 
-    #[must_use]
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {
-        self.fields.insert(key.to_string(), value.into());
-        self
+    /// The body's fields as JSON, as the line has them (without `type`).
+    pub fn fields(&self) -> Map<String, Value> {
+        // A body is plain data: serializing it cannot fail.
+        let mut fields = match serde_json::to_value(&self.body) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        fields.remove("type");
+        fields
     }
 
     /// The event as one JSON line (with the trailing newline): common fields
     /// first in a fixed order (`ts`, `run_id`, `seq`, `type`, `node`,
-    /// `service`, `schema_version`), then the rest sorted by name.
+    /// `service`, `schema_version`), then the body's sorted by name.
     pub fn to_line(&self, ts: &str, run_id: &str, seq: u64) -> String {
-        let mut s = String::with_capacity(160 + self.fields.len() * 32);
+        let fields = self.fields();
+        let mut s = String::with_capacity(160 + fields.len() * 32);
         s.push_str("{\"ts\":");
         push_json(&mut s, &Value::from(ts));
         s.push_str(",\"run_id\":");
@@ -147,7 +149,7 @@ impl Event {
         s.push_str(",\"seq\":");
         s.push_str(&seq.to_string());
         s.push_str(",\"type\":");
-        push_json(&mut s, &Value::from(self.kind.as_str()));
+        push_json(&mut s, &Value::from(self.kind().as_str()));
         s.push_str(",\"node\":");
         push_json(
             &mut s,
@@ -160,13 +162,7 @@ impl Event {
         );
         s.push_str(",\"schema_version\":");
         s.push_str(&SCHEMA_VERSION.to_string());
-        for (k, v) in &self.fields {
-            if matches!(
-                k.as_str(),
-                "ts" | "run_id" | "seq" | "type" | "node" | "service" | "schema_version"
-            ) {
-                continue;
-            }
+        for (k, v) in &fields {
             s.push(',');
             push_json(&mut s, &Value::from(k.as_str()));
             s.push(':');
@@ -177,6 +173,85 @@ impl Event {
     }
 }
 
+/// An event as read back from a line: its stamp and the event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamped {
+    pub ts: String,
+    pub run_id: String,
+    pub seq: u64,
+    pub event: Event,
+}
+
+/// The common fields of a line, whatever its type (None: absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Common {
+    pub ts: Option<String>,
+    pub run_id: Option<String>,
+    pub seq: Option<u64>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub node: Option<String>,
+    pub service: Option<String>,
+}
+
+impl Common {
+    pub fn parse(line: &str) -> Option<Common> {
+        serde_json::from_str(line).ok()
+    }
+}
+
+#[derive(Deserialize)]
+struct Line {
+    #[serde(default)]
+    ts: String,
+    #[serde(default)]
+    run_id: String,
+    #[serde(default)]
+    seq: u64,
+    #[serde(default)]
+    node: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(flatten)]
+    body: Body,
+}
+
+impl Stamped {
+    /// The event of a line; None for a line that is not one of the types
+    /// this version knows, or not one at all (a reader passes over it, as
+    /// docs/reference/events.md asks of every consumer).
+    pub fn parse(line: &str) -> Option<Stamped> {
+        serde_json::from_str::<Line>(line).ok().map(Stamped::from)
+    }
+
+    /// As [`Stamped::parse`], from a line already parsed.
+    pub fn from_value(v: Value) -> Option<Stamped> {
+        serde_json::from_value::<Line>(v).ok().map(Stamped::from)
+    }
+}
+
+impl From<Line> for Stamped {
+    fn from(l: Line) -> Stamped {
+        Stamped {
+            ts: l.ts,
+            run_id: l.run_id,
+            seq: l.seq,
+            event: Event {
+                node: l.node,
+                service: l.service,
+                body: l.body,
+            },
+        }
+    }
+}
+
+impl std::ops::Deref for Stamped {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
 fn push_json(s: &mut String, v: &Value) {
     // Serializing a Value to a String cannot fail.
     s.push_str(&crate::text::json_escape_c1(
@@ -184,19 +259,116 @@ fn push_json(s: &mut String, v: &Value) {
     ));
 }
 
+macro_rules! bodies {
+    ($($variant:ident($ty:ident)),* $(,)?) => {
+        impl Body {
+            /// Its `type`.
+            pub fn kind(&self) -> EventKind {
+                match self {
+                    $(Body::$variant(_) => EventKind::$variant,)*
+                }
+            }
+        }
+    };
+}
+
+bodies!(
+    RunStarted(RunStarted),
+    HealthChanged(HealthChanged),
+    ObservationInvalid(ObservationInvalid),
+    DriftDetected(DriftDetected),
+    ReconcileRequired(Reconcile),
+    ReconcileRecommended(Reconcile),
+    ReconcileBlocked(Reconcile),
+    ConflictResolved(ConflictResolved),
+    ActionExecuted(ActionExecuted),
+    ActionVerified(ActionVerified),
+    Decision(Decision),
+    RunFinished(RunFinished),
+    WebhookFailed(WebhookFailed),
+    ConfigInsecure(ConfigInsecure),
+    IntentRecovered(IntentRecovered),
+    ServiceRemoved(ServiceRemoved),
+    CircuitHalfOpen(CircuitHalfOpen),
+    ThrashDetected(ThrashDetected),
+    OrphanDetected(OrphanDetected),
+    ReplayScore(ReplayScore),
+    TuningChanged(TuningChanged),
+    FailurePredicted(FailurePredicted),
+);
+
+/// A body of a type with a struct of its own is that struct, wrapped.
+macro_rules! into_body {
+    ($($ty:ident),* $(,)?) => {
+        $(impl From<$ty> for Body {
+            fn from(b: $ty) -> Body {
+                Body::$ty(b)
+            }
+        })*
+    };
+}
+
+into_body!(
+    RunStarted,
+    HealthChanged,
+    ObservationInvalid,
+    DriftDetected,
+    ConflictResolved,
+    ActionExecuted,
+    ActionVerified,
+    Decision,
+    RunFinished,
+    WebhookFailed,
+    ConfigInsecure,
+    IntentRecovered,
+    ServiceRemoved,
+    CircuitHalfOpen,
+    ThrashDetected,
+    OrphanDetected,
+    ReplayScore,
+    TuningChanged,
+    FailurePredicted,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn common_fields_come_first_and_lines_parse() {
-        let e = Event::new(EventKind::DriftDetected, Some("n1"), None)
-            .with("detail", "a \"quoted\"\nline")
-            .with("condition", "idle");
+        let e = Event::new(
+            Some("n1"),
+            None,
+            DriftDetected {
+                condition: crate::core::Condition::Idle,
+                detail: "a \"quoted\"\nline".into(),
+                reason: None,
+            },
+        );
         let line = e.to_line("2026-11-23T12:00:00Z", "abc", 7);
         assert!(line.starts_with("{\"ts\":\"2026-11-23T12:00:00Z\",\"run_id\":\"abc\",\"seq\":7,\"type\":\"drift_detected\",\"node\":\"n1\",\"service\":null,\"schema_version\":2,\"condition\""));
         assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["detail"], "a \"quoted\"\nline");
+        let back = Stamped::parse(&line).unwrap();
+        assert_eq!((back.seq, &back.event), (7, &e));
+    }
+
+    #[test]
+    fn a_line_of_an_unknown_type_or_without_its_vocabulary_is_passed_over() {
+        let line = |rest: &str| {
+            format!(
+                "{{\"ts\":\"t\",\"run_id\":\"r\",\"seq\":1,\"node\":null,\"service\":null,{rest}}}"
+            )
+        };
+        assert!(Stamped::parse(&line("\"type\":\"from_the_future\",\"x\":1")).is_none());
+        assert!(
+            Stamped::parse(&line("\"type\":\"reconcile_required\",\"reason\":\"r\"")).is_none()
+        );
+        // An older line without a later field still reads.
+        let old = Stamped::parse(&line("\"type\":\"run_finished\",\"state\":\"nominal\"")).unwrap();
+        assert!(
+            matches!(&old.body, Body::RunFinished(f) if f.state == "nominal" && f.counts.webhook_failed.is_none())
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! policies propose, what the arbiter keeps, and what the guardrails let
 //! through.
 use super::types::Condition;
-use serde_json::json;
+use crate::events::{GpuRatio, Seen, Snapshot};
 
 use super::availability::{self, ts};
 use super::gpu::GpuReading;
@@ -99,7 +99,11 @@ pub fn decide_node(
             orphan_evictions: vec![],
             predictions: vec![],
             proposals: vec![(p, Verdict::Accepted)],
-            snapshot: json!({"online": false, "services": node.services.len()}),
+            snapshot: Snapshot {
+                online: false,
+                services: node.services.len() as u64,
+                seen: None,
+            },
         };
     }
     let views: Vec<View> = node
@@ -381,11 +385,12 @@ fn guard(
     }
 }
 
-fn snapshot(ctx: &NodeCtx, maintenance: bool) -> serde_json::Value {
+fn snapshot(ctx: &NodeCtx, maintenance: bool) -> Snapshot {
     let mut health = std::collections::BTreeMap::new();
     for v in &ctx.views {
-        *health.entry(v.health().as_str()).or_insert(0u32) += 1;
+        *health.entry(v.health().as_str().to_string()).or_insert(0) += 1;
     }
+    let count = |f: &dyn Fn(&&View) -> bool| ctx.views.iter().filter(f).count() as u64;
     let memory = ctx
         .resources
         .memory
@@ -395,18 +400,25 @@ fn snapshot(ctx: &NodeCtx, maintenance: bool) -> serde_json::Value {
         .resources
         .gpus
         .iter()
-        .filter_map(|g| Some(json!({"index": g.index, "used_ratio": g.used_ratio()?})))
+        .filter_map(|g| {
+            Some(GpuRatio {
+                index: g.index,
+                used_ratio: g.used_ratio()?,
+            })
+        })
         .collect();
-    json!({
-        "online": true,
-        "services": ctx.views.len(),
-        "health": health,
-        "memory_used_ratio": memory,
-        "gpus": gpus,
-        "maintenance": maintenance,
-        "pinned": ctx.views.iter().filter(|v| v.pinned).count(),
-        "held": ctx.views.iter().filter(|v| v.held).count(),
-        "probed": ctx.input.live.contains_key(&ctx.node.name),
-        "evicted": ctx.views.iter().filter(|v| v.health() == Health::Evicted).count(),
-    })
+    Snapshot {
+        online: true,
+        services: ctx.views.len() as u64,
+        seen: Some(Seen {
+            evicted: count(&|v| v.health() == Health::Evicted),
+            gpus,
+            health,
+            held: count(&|v| v.held),
+            maintenance,
+            memory_used_ratio: memory,
+            pinned: count(&|v| v.pinned),
+            probed: ctx.input.live.contains_key(&ctx.node.name),
+        }),
+    }
 }

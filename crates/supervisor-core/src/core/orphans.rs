@@ -22,14 +22,13 @@
 //! Pure.
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Value};
-
 use super::settle::{label, Outcome};
 use super::types::{Disposition, NodePlan};
 use super::view::View;
+use super::Action;
 use super::Mode;
 use crate::checkpoint::ProcessIdentity;
-use crate::events::{Event, EventKind};
+use crate::events::{ActionExecuted, DecidedAction, Event, EvictedOrphan, OrphanDetected};
 
 /// One process's memory on one GPU, as the probe saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -59,11 +58,13 @@ pub struct Orphan {
 impl Orphan {
     /// `orphan_detected`: a node event (no service).
     pub fn event(&self, node: Option<&str>) -> Event {
-        Event::new(EventKind::OrphanDetected, node, None)
-            .with("pid", self.identity.pid)
-            .with("gpu_index", self.gpu_index)
-            .with("gpu_memory_bytes", self.gpu_memory_bytes)
-            .with("cmdline", self.cmdline.as_str())
+        let body = OrphanDetected {
+            cmdline: self.cmdline.clone(),
+            gpu_index: self.gpu_index,
+            gpu_memory_bytes: self.gpu_memory_bytes,
+            pid: self.identity.pid,
+        };
+        Event::new(node, None, body)
     }
 }
 
@@ -115,7 +116,7 @@ pub fn settle_node<'o>(
         Option<&str>,
     ),
     events: &mut Vec<Event>,
-    actions: &mut Vec<Value>,
+    actions: &mut Vec<DecidedAction>,
 ) -> bool {
     let mut executed = false;
     for e in &node.orphan_evictions {
@@ -123,25 +124,36 @@ pub fn settle_node<'o>(
         executed |= outcome.is_some();
         let (outcome_label, reason) = label(mode, &e.disposition, outcome.as_ref(), interrupted);
         let o = &e.orphan;
-        actions.push(
-            json!({"service": null, "action": "evict", "orphan": true, "pid": o.identity.pid,
-                            "outcome": outcome_label, "reason": reason}),
-        );
+        actions.push(DecidedAction {
+            action: Action::Evict,
+            orphan: true,
+            outcome: outcome_label.into(),
+            pid: Some(o.identity.pid),
+            reason: reason.clone(),
+            service: None,
+        });
         if !matches!(mode, Mode::Reconcile { .. }) || e.disposition == Disposition::Remote {
             continue;
         }
-        events.push(
-            Event::new(EventKind::ActionExecuted, Some(&node.name), None)
-                .with("action", "evict")
-                .with("outcome", outcome_label)
-                .with("reason", reason)
-                .with("exit_code", None::<i32>)
-                .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms))
-                .with("orphan", true)
-                .with("pid", o.identity.pid)
-                .with("gpu_index", o.gpu_index)
-                .with("gpu_memory_bytes", o.gpu_memory_bytes),
-        );
+        events.push(Event::new(
+            Some(&node.name),
+            None,
+            ActionExecuted {
+                action: Action::Evict,
+                duration_ms: outcome.as_ref().map_or(0, |o| o.duration_ms),
+                exit_code: None,
+                forced: false,
+                outcome: outcome_label.into(),
+                policy: None,
+                reason,
+                orphan: Some(EvictedOrphan {
+                    gpu_index: o.gpu_index,
+                    gpu_memory_bytes: o.gpu_memory_bytes,
+                    orphan: true,
+                    pid: o.identity.pid,
+                }),
+            },
+        ));
     }
     executed
 }
@@ -225,11 +237,11 @@ mod tests {
             .collect();
         assert_eq!(got, [(30, Some(0), 8), (30, Some(1), 2)]);
         let e = found[0].event(Some("gpu-box"));
-        assert_eq!(e.kind, EventKind::OrphanDetected);
-        assert_eq!(e.fields["pid"], 30);
-        assert_eq!(e.fields["gpu_index"], 0);
-        assert_eq!(e.fields["gpu_memory_bytes"], 8u64 << 20);
-        assert_eq!(e.fields["cmdline"], "worker 30");
+        assert_eq!(e.kind(), crate::events::EventKind::OrphanDetected);
+        assert_eq!(e.fields()["pid"], 30);
+        assert_eq!(e.fields()["gpu_index"], 0);
+        assert_eq!(e.fields()["gpu_memory_bytes"], 8u64 << 20);
+        assert_eq!(e.fields()["cmdline"], "worker 30");
         assert!(find(&procs, &BTreeSet::from([5, 10])).is_empty());
     }
 }

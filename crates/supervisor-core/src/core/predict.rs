@@ -21,7 +21,7 @@ use crate::checkpoint::trends::{Predicted, Sample};
 use std::collections::BTreeMap;
 
 use crate::checkpoint::Trends;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, FailurePredicted};
 use crate::num::{saturating_u64, signed_as_f64};
 
 /// Fewer samples than this predict nothing.
@@ -215,31 +215,29 @@ fn round(x: f64, places: i32) -> f64 {
 
 impl Prediction {
     /// Bytes as an integer; milliseconds and °C to three decimals.
-    fn number(&self, x: f64) -> serde_json::Value {
+    fn number(&self, x: f64) -> serde_json::Number {
         match self.metric {
             MEMORY | GPU_MEMORY => saturating_u64(x.round()).into(),
-            _ => round(x, 3).into(),
+            _ => serde_json::Number::from_f64(round(x, 3)).unwrap_or_else(|| 0.into()),
         }
     }
 
     pub fn event(&self, node: &str) -> Event {
-        Event::new(
-            EventKind::FailurePredicted,
-            Some(node),
-            self.service.as_deref(),
-        )
-        .with("metric", self.metric)
-        .with("slope", round(self.fit.slope, 6))
-        .with("projected_at", ts(self.projected_at))
-        .with("threshold", self.number(self.threshold))
-        .with("current", self.number(self.current))
-        .with("r2", round(self.fit.r2, 4))
-        .with("samples", self.fit.samples)
-        .with("recommended", self.recommended)
-        .with_some("evict", self.evict.clone())
-        .with_some("gpu_index", self.gpu_index)
-        .with("reason", self.reason.as_str())
-        .with("advice", self.advice.as_str())
+        let body = FailurePredicted {
+            advice: self.advice.clone(),
+            current: self.number(self.current),
+            evict: self.evict.clone(),
+            gpu_index: self.gpu_index,
+            metric: self.metric.into(),
+            projected_at: ts(self.projected_at),
+            r2: round(self.fit.r2, 4),
+            reason: self.reason.clone(),
+            recommended: self.recommended.into(),
+            samples: self.fit.samples as u64,
+            slope: round(self.fit.slope, 6),
+            threshold: self.number(self.threshold),
+        };
+        Event::new(Some(node), self.service.as_deref(), body)
     }
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::Action;
 use crate::checkpoint::{key, Checkpoint, LastAction};
-use crate::events::{Event, EventKind};
+use crate::events::{Event, IntentRecovered};
 use crate::intent::Intent;
 
 /// Folds the intents `cp` does not count yet into it; one `intent_recovered`
@@ -22,16 +22,14 @@ pub fn recover(cp: &mut Checkpoint, intents: &[Intent], now: DateTime<Utc>) -> V
         let at = i.at.min(now);
         let service = Some(i.service.as_str()).filter(|s| !s.is_empty());
         events.push(
-            Event::new(EventKind::IntentRecovered, Some(&i.node), service)
-                .with("action", i.action.as_str())
-                .with_some("pid", i.pid)
-                .with("attempt", i.attempt)
-                .with("at", crate::fmt::ts(at))
-                .with("interrupted_run_seq", i.run_seq)
-                .with(
-                    "reason",
-                    "a run was interrupted after recording this action and before recording its outcome; counted as an attempt",
-                ),
+            Event::new(Some(&i.node), service, IntentRecovered {
+                action: i.action.as_str().into(),
+                at: crate::fmt::ts(at),
+                attempt: i.attempt,
+                interrupted_run_seq: i.run_seq,
+                pid: i.pid,
+                reason: "a run was interrupted after recording this action and before recording its outcome; counted as an attempt".into(),
+            }),
         );
         let Some(action) = i.action.action() else {
             // A removed service or an orphan: the next run finds its
@@ -95,7 +93,7 @@ mod tests {
             t("2026-01-01T00:01:00Z"),
         );
         assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].kind, crate::events::EventKind::IntentRecovered);
+        assert_eq!(ev[0].kind(), crate::events::EventKind::IntentRecovered);
         let st = &cp.services["n/s"];
         assert_eq!(st.restart_attempts, 2);
         assert_eq!(st.health, Health::Unknown);
@@ -153,8 +151,8 @@ mod tests {
         };
         let ev = recover(&mut cp, &[orphan], t("2026-01-01T00:00:00Z"));
         assert_eq!(ev[0].service, None);
-        assert_eq!(ev[0].fields["pid"], 4242);
-        assert_eq!(ev[0].fields["action"], "evict_orphan");
+        assert_eq!(ev[0].fields()["pid"], 4242);
+        assert_eq!(ev[0].fields()["action"], "evict_orphan");
         assert!(cp.services.is_empty());
     }
 }

@@ -9,7 +9,7 @@ use crate::desired::Fleet;
 
 use super::settle::Outcome;
 use super::{Disposition, Input, Mode};
-use crate::events::{Event, EventKind};
+use crate::events::{Event, ServiceRemoved};
 
 /// One service that the checkpoint knows and hosts/ no longer declares, on a
 /// node that is still declared.
@@ -108,12 +108,15 @@ pub fn settle_node(
             cp.services
                 .remove(&crate::checkpoint::key(node, &r.service));
         }
-        events.push(
-            Event::new(EventKind::ServiceRemoved, Some(node), Some(&r.service))
-                .with("pid", r.process.map(|p| p.pid))
-                .with("outcome", label)
-                .with("reason", reason),
-        );
+        events.push(Event::new(
+            Some(node),
+            Some(&r.service),
+            ServiceRemoved {
+                outcome: label.into(),
+                pid: r.process.map(|p| p.pid),
+                reason,
+            },
+        ));
     }
     events
 }

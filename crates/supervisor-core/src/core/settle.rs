@@ -2,8 +2,6 @@
 //! lays the run's events out in the order docs/reference/behaviour.md, "Drift and policies" fixes. Pure.
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
-
 use super::thrash::Doubled;
 pub(super) use label::label;
 
@@ -16,7 +14,10 @@ use super::{Decision, Mode};
 use crate::checkpoint::ProcessIdentity;
 use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCheck};
 use crate::desired::{Fleet, Start};
-use crate::events::{Event, EventKind};
+use crate::events::{
+    ActionExecuted, ActionVerified, Body, CircuitHalfOpen, ConflictResolved, Counts, DecidedAction,
+    DecidedConflict, DecidedProposal, DriftDetected, Event, EventKind, HealthChanged, Reconcile,
+};
 
 /// What the executor did with one action it was told to execute.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +60,7 @@ pub struct Settled {
     pub interrupted: Option<&'static str>,
     pub checkpoint: Checkpoint,
     pub summary: Summary,
-    pub counts: Value,
+    pub counts: Counts,
 }
 
 /// What the executor did, as data for [`settle`].
@@ -93,7 +94,7 @@ pub fn settle(
     let outcomes = &execution.outcomes;
     let invalid = preamble
         .iter()
-        .filter(|e| e.kind == EventKind::ObservationInvalid)
+        .filter(|e| e.kind() == EventKind::ObservationInvalid)
         .count();
     let mut events = preamble;
     let mut worst = if invalid > 0 {
@@ -108,7 +109,7 @@ pub fn settle(
         let n = Some(node.name.as_str());
         events.extend(node.orphans.iter().map(|o| o.event(n)));
         for d in &node.drifts {
-            events.push(drift_event(n, None, d));
+            events.push(drift_event(n, None, d, None));
         }
         for p in &node.emitted {
             worst = worst.max(p.severity);
@@ -127,9 +128,13 @@ pub fn settle(
         for sp in &node.services {
             let s = Some(sp.name.as_str());
             if let Some(detail) = &sp.half_open {
-                events.push(
-                    Event::new(EventKind::CircuitHalfOpen, n, s).with("reason", detail.as_str()),
-                );
+                events.push(Event::new(
+                    n,
+                    s,
+                    CircuitHalfOpen {
+                        reason: detail.clone(),
+                    },
+                ));
             }
             if let Some(v) = &sp.verified {
                 // A start that failed is not "all good", whatever its health
@@ -137,43 +142,48 @@ pub fn settle(
                 if !v.success {
                     worst = worst.max(Severity::Degraded);
                 }
-                events.push(
-                    Event::new(EventKind::ActionVerified, n, s)
-                        .with("action", v.action.as_str())
-                        .with("outcome", if v.success { "success" } else { "failed" })
-                        .with("reason", v.reason.as_str())
-                        .with("after_ms", v.after_ms),
-                );
+                events.push(Event::new(
+                    n,
+                    s,
+                    ActionVerified {
+                        action: v.action,
+                        after_ms: v.after_ms,
+                        outcome: if v.success { "success" } else { "failed" }.into(),
+                        reason: v.reason.clone(),
+                    },
+                ));
             }
             if let Some((from, to, failures)) = sp.health_change {
-                events.push(
-                    Event::new(EventKind::HealthChanged, n, s)
-                        .with("from", from.as_str())
-                        .with("to", to.as_str())
-                        .with("failures", failures)
-                        .with_some(
-                            "reason",
-                            sp.reason.clone().filter(|_| to != Health::Healthy),
-                        ),
-                );
+                events.push(Event::new(
+                    n,
+                    s,
+                    HealthChanged {
+                        failures,
+                        from,
+                        reason: sp.reason.clone().filter(|_| to != Health::Healthy),
+                        to,
+                    },
+                ));
             }
             events.extend(sp.tuning.iter().map(|c| c.event(n, s)));
             for d in &sp.drifts {
-                let mut e = drift_event(n, s, d);
-                if matches!(
+                let reason = matches!(
                     d.condition,
                     super::Condition::UnhealthyService | super::Condition::MissingService
-                ) {
-                    e = e.with_some("reason", sp.reason.clone());
-                }
-                events.push(e);
+                )
+                .then(|| sp.reason.clone())
+                .flatten();
+                events.push(drift_event(n, s, d, reason));
             }
             for c in &sp.conflicts {
-                events.push(
-                    Event::new(EventKind::ConflictResolved, n, s)
-                        .with("winner", pa(c.winner))
-                        .with("loser", pa(c.loser)),
-                );
+                events.push(Event::new(
+                    n,
+                    s,
+                    ConflictResolved {
+                        loser: c.loser.into(),
+                        winner: c.winner.into(),
+                    },
+                ));
             }
             for p in &sp.emitted {
                 worst = worst.max(p.severity);
@@ -182,7 +192,14 @@ pub fn settle(
             for a in &sp.actions {
                 let outcome = outcomes.next().cloned().flatten();
                 let (label, reason) = label(mode, &a.disposition, outcome.as_ref(), interrupted);
-                actions.push(json!({"service": a.service, "action": a.action.as_str(), "outcome": label, "reason": reason}));
+                actions.push(DecidedAction {
+                    action: a.action,
+                    orphan: false,
+                    outcome: label.into(),
+                    pid: None,
+                    reason: reason.clone(),
+                    service: Some(a.service.clone()),
+                });
                 let mut doubled = None;
                 if let Some(o) = &outcome {
                     executed = true;
@@ -191,17 +208,21 @@ pub fn settle(
                 let reportable =
                     matches!(mode, Mode::Reconcile { .. }) && a.disposition != Disposition::Remote;
                 if reportable {
-                    events.push(
-                        Event::new(EventKind::ActionExecuted, n, s)
-                            .with("action", a.action.as_str())
-                            .with("outcome", label)
-                            .with("reason", reason)
-                            .with("exit_code", outcome.as_ref().and_then(|o| o.exit_code))
-                            .with("duration_ms", outcome.as_ref().map_or(0, |o| o.duration_ms))
+                    events.push(Event::new(
+                        n,
+                        s,
+                        ActionExecuted {
+                            action: a.action,
+                            duration_ms: outcome.as_ref().map_or(0, |o| o.duration_ms),
+                            exit_code: outcome.as_ref().and_then(|o| o.exit_code),
+                            forced: a.forced,
+                            outcome: label.into(),
                             // Who acted, without a join with `reconcile_*`.
-                            .with("policy", a.policy.as_str())
-                            .with_some("forced", a.forced.then_some(true)),
-                    );
+                            policy: Some(a.policy),
+                            reason,
+                            orphan: None,
+                        },
+                    ));
                 }
                 if let Some(d) = doubled {
                     events.push(d.event(n, s));
@@ -234,9 +255,7 @@ pub fn settle(
         Mode::Check => (events, 0),
     };
     let mut counts = counts(&nodes, &events);
-    if unchanged > 0 {
-        counts["unchanged"] = unchanged.into();
-    }
+    counts.unchanged = (unchanged > 0).then_some(unchanged as u64);
     Settled {
         events,
         interrupted,
@@ -246,23 +265,29 @@ pub fn settle(
     }
 }
 
-fn pa((policy, action): (Policy, Action)) -> Value {
-    json!({"policy": policy.as_str(), "action": action.as_str()})
-}
-
-fn drift_event(node: Option<&str>, service: Option<&str>, d: &Drift) -> Event {
-    Event::new(EventKind::DriftDetected, node, service)
-        .with("condition", d.condition.as_str())
-        .with("detail", d.detail.as_str())
+fn drift_event(
+    node: Option<&str>,
+    service: Option<&str>,
+    d: &Drift,
+    reason: Option<String>,
+) -> Event {
+    let body = DriftDetected {
+        condition: d.condition,
+        detail: d.detail.clone(),
+        reason,
+    };
+    Event::new(node, service, body)
 }
 
 fn reconcile_event(node: Option<&str>, p: &Proposal) -> Event {
-    Event::new(p.urgency.event_type(), node, p.service.as_deref())
-        .with("condition", p.condition.as_str())
-        .with("action", p.action.as_str())
-        .with("policy", p.policy.as_str())
-        .with("reason", p.reason.as_str())
-        .with("severity", p.severity.as_str())
+    let body = p.urgency.body(Reconcile {
+        action: p.action,
+        condition: p.condition,
+        policy: p.policy,
+        reason: p.reason.clone(),
+        severity: p.severity,
+    });
+    Event::new(node, p.service.as_deref(), body)
 }
 
 /// Folds one outcome into the checkpoint; a start that doubles a model's
@@ -347,7 +372,7 @@ fn apply(
 /// thousand advices into every run's audit record).
 const MAX_DECISION_PROPOSALS: usize = 200;
 
-fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
+fn decision_event(node: &NodePlan, actions: Vec<DecidedAction>) -> Event {
     // Every proposal that acts or holds back is listed; advice for a person
     // fills the rest of the bound, in order.
     let room = MAX_DECISION_PROPOSALS.saturating_sub(
@@ -368,51 +393,60 @@ fn decision_event(node: &NodePlan, actions: Vec<Value>) -> Event {
         })
         .collect();
     let omitted = node.proposals.len() - listed.len();
-    let proposals: Vec<Value> = listed
+    let proposals = listed
         .into_iter()
-        .map(|(p, v)| {
-            json!({"service": p.service, "policy": p.policy.as_str(), "action": p.action.as_str(),
-                   "condition": p.condition, "verdict": v})
+        .map(|(p, v)| DecidedProposal {
+            action: p.action,
+            condition: p.condition,
+            policy: p.policy,
+            service: p.service.clone(),
+            verdict: *v,
         })
         .collect();
-    let conflicts: Vec<Value> = node
+    let conflicts = node
         .services
         .iter()
         .flat_map(|s| s.conflicts.iter())
-        .map(|c| json!({"service": c.service, "winner": pa(c.winner), "loser": pa(c.loser)}))
+        .map(|c| DecidedConflict {
+            loser: c.loser.into(),
+            service: c.service.clone(),
+            winner: c.winner.into(),
+        })
         .collect();
-    Event::new(EventKind::Decision, Some(&node.name), None)
-        .with("snapshot", node.snapshot.clone())
-        .with("proposals", proposals)
-        .with("conflicts", conflicts)
-        .with("actions", actions)
-        .with_some("proposals_omitted", (omitted > 0).then_some(omitted))
+    let body = crate::events::Decision {
+        actions,
+        conflicts,
+        proposals,
+        proposals_omitted: (omitted > 0).then_some(omitted as u64),
+        snapshot: node.snapshot.clone(),
+    };
+    Event::new(Some(&node.name), None, body)
 }
 
-fn counts(nodes: &[NodePlan], events: &[Event]) -> Value {
-    let of = |k: EventKind| events.iter().filter(|e| e.kind == k).count();
+fn counts(nodes: &[NodePlan], events: &[Event]) -> Counts {
+    let n = |it: usize| it as u64;
+    let of = |k: EventKind| n(events.iter().filter(|e| e.kind() == k).count());
     let outcome = |o: &str| {
-        events
+        n(events
             .iter()
-            .filter(|e| {
-                e.kind == EventKind::ActionExecuted
-                    && e.fields.get("outcome").and_then(Value::as_str) == Some(o)
-            })
-            .count()
+            .filter(|e| matches!(&e.body, Body::ActionExecuted(x) if x.outcome == o))
+            .count())
     };
-    json!({
-        "nodes": nodes.len(),
-        "nodes_offline": nodes.iter().filter(|n| !n.online).count(),
-        "services": nodes.iter().map(|n| n.services.len()).sum::<usize>(),
-        "drift": of(EventKind::DriftDetected),
-        "required": of(EventKind::ReconcileRequired),
-        "recommended": of(EventKind::ReconcileRecommended),
-        "blocked": of(EventKind::ReconcileBlocked),
-        "conflicts": of(EventKind::ConflictResolved),
-        "health_changed": of(EventKind::HealthChanged),
-        "invalid": of(EventKind::ObservationInvalid),
-        "executed": outcome("success") + outcome("started") + outcome("failed"),
-        "failed": outcome("failed"),
-        "skipped": outcome("skipped"),
-    })
+    Counts {
+        blocked: of(EventKind::ReconcileBlocked),
+        conflicts: of(EventKind::ConflictResolved),
+        drift: of(EventKind::DriftDetected),
+        executed: outcome("success") + outcome("started") + outcome("failed"),
+        failed: outcome("failed"),
+        health_changed: of(EventKind::HealthChanged),
+        invalid: of(EventKind::ObservationInvalid),
+        nodes: n(nodes.len()),
+        nodes_offline: n(nodes.iter().filter(|n| !n.online).count()),
+        recommended: of(EventKind::ReconcileRecommended),
+        required: of(EventKind::ReconcileRequired),
+        services: n(nodes.iter().map(|n| n.services.len()).sum::<usize>()),
+        skipped: outcome("skipped"),
+        unchanged: None,
+        webhook_failed: None,
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoint::ServiceState;
-use crate::events::{Event, EventKind};
+use crate::events::Event;
 
 /// Cycles within this window count together.
 pub const WINDOW: chrono::Duration = chrono::Duration::hours(1);
@@ -44,10 +44,12 @@ impl Doubled {
     /// `thrash_detected`, with the durations as the configuration writes them.
     pub fn event(&self, node: Option<&str>, service: Option<&str>) -> Event {
         use crate::fmt::duration;
-        Event::new(EventKind::ThrashDetected, node, service)
-            .with("from", duration(self.from))
-            .with("to", duration(self.to))
-            .with("reason", self.reason.as_str())
+        let body = crate::events::ThrashDetected {
+            from: duration(self.from),
+            reason: self.reason.clone(),
+            to: duration(self.to),
+        };
+        Event::new(node, service, body)
     }
 }
 

@@ -1,6 +1,5 @@
 //! The vocabulary of decisions: policies, actions, severities, proposals,
 //! conflicts and the plan that the decision core hands to the executor.
-use crate::events::EventKind;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::Health;
@@ -8,7 +7,7 @@ use crate::checkpoint::Health;
 /// The five policies, in priority order (lower number wins), and the
 /// operator's one-off request (`restart`/`stop`/`start`), which outranks
 /// them all (the arbiter's [`Policy::rank`]); the guardrails still apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
     Safety,
@@ -183,7 +182,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Nominal,
@@ -210,11 +209,13 @@ pub enum Urgency {
 }
 
 impl Urgency {
-    pub fn event_type(self) -> EventKind {
+    /// The `reconcile_*` event body of a proposal of this urgency.
+    pub fn body(self, r: crate::events::Reconcile) -> crate::events::Body {
+        use crate::events::Body;
         match self {
-            Urgency::Required => EventKind::ReconcileRequired,
-            Urgency::Recommended => EventKind::ReconcileRecommended,
-            Urgency::Blocked => EventKind::ReconcileBlocked,
+            Urgency::Required => Body::ReconcileRequired(r),
+            Urgency::Recommended => Body::ReconcileRecommended(r),
+            Urgency::Blocked => Body::ReconcileBlocked(r),
         }
     }
 }
@@ -239,7 +240,7 @@ pub struct Proposal {
 }
 
 /// What became of a proposal after arbitration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Accepted,
@@ -351,7 +352,7 @@ pub struct NodePlan {
     pub predictions: Vec<crate::events::Event>,
     /// Every proposal with its verdict, for the decision record.
     pub proposals: Vec<(Proposal, Verdict)>,
-    pub snapshot: serde_json::Value,
+    pub snapshot: crate::events::Snapshot,
 }
 
 #[cfg(test)]

@@ -57,12 +57,14 @@ impl World {
     pub fn invalid_events(&self) -> impl Iterator<Item = crate::events::Event> + '_ {
         self.invalid.iter().map(|inv| {
             crate::events::Event::new(
-                crate::events::EventKind::ObservationInvalid,
                 inv.node.as_deref(),
                 inv.service.as_deref(),
+                crate::events::ObservationInvalid {
+                    error: inv.error.clone(),
+                    path: inv.path.clone(),
+                    set_aside: None,
+                },
             )
-            .with("path", inv.path.as_str())
-            .with("error", inv.error.as_str())
         })
     }
 }

@@ -9,34 +9,40 @@
 //! says everything, every time. Pure.
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
-use crate::events::{Event, EventKind};
+use crate::core::Condition;
+use crate::events::{Body, Event};
 
 /// The key of an event that reports a persisting condition; None for the
 /// rest, which are always said.
 fn key(e: &Event) -> Option<String> {
-    let field = |k: &str| e.fields.get(k).map(Value::to_string).unwrap_or_default();
+    // As JSON, as the keys of earlier versions were (a checkpoint's keys
+    // stay valid across the upgrade).
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_value(v)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
     let who = format!(
         "{}|{}",
         e.node.as_deref().unwrap_or(""),
         e.service.as_deref().unwrap_or("")
     );
-    let condition = e.fields.get("condition").and_then(Value::as_str);
-    match (e.kind, condition) {
-        (EventKind::ConflictResolved, _) => Some(format!(
+    match &e.body {
+        Body::ConflictResolved(c) => Some(format!(
             "conflict|{who}|{}|{}",
-            field("winner"),
-            field("loser")
+            json(&c.winner),
+            json(&c.loser)
         )),
         // The detail names the incident; the idle time in `idle`'s detail
         // grows every run, so its key is the condition alone.
-        (EventKind::DriftDetected, Some("unresolved_incident")) => {
-            Some(format!("drift|{who}|{}", field("detail")))
+        Body::DriftDetected(d) if d.condition == Condition::UnresolvedIncident => {
+            Some(format!("drift|{who}|{}", json(&d.detail)))
         }
-        (EventKind::DriftDetected, Some("idle")) => Some(format!("drift|{who}|idle")),
-        (EventKind::ReconcileRecommended, Some("unresolved_incident")) => {
-            Some(format!("advice|{who}|{}", field("reason")))
+        Body::DriftDetected(d) if d.condition == Condition::Idle => {
+            Some(format!("drift|{who}|idle"))
+        }
+        Body::ReconcileRecommended(r) if r.condition == Condition::UnresolvedIncident => {
+            Some(format!("advice|{who}|{}", json(&r.reason)))
         }
         _ => None,
     }
@@ -77,18 +83,39 @@ pub fn suppress(
 mod tests {
     use super::*;
 
-    fn drift(service: &str, condition: &str, detail: &str) -> Event {
-        Event::new(EventKind::DriftDetected, Some("n1"), Some(service))
-            .with("condition", condition)
-            .with("detail", detail)
+    fn drift(service: &str, condition: Condition, detail: &str) -> Event {
+        let body = crate::events::DriftDetected {
+            condition,
+            detail: detail.into(),
+            reason: None,
+        };
+        Event::new(Some("n1"), Some(service), body)
+    }
+
+    /// The keys are those of the versions that kept event fields as JSON:
+    /// a checkpoint written before typed events suppresses the same events.
+    #[test]
+    fn keys_are_unchanged_from_the_untyped_events() {
+        use crate::core::{Action, Policy};
+        let conflict = crate::events::ConflictResolved {
+            loser: (Policy::IdleEviction, Action::Evict).into(),
+            winner: (Policy::Pinned, Action::Keep).into(),
+        };
+        let e = Event::new(Some("n1"), Some("m"), conflict);
+        assert_eq!(
+            key(&e).unwrap(),
+            r#"conflict|n1|m|{"action":"keep","policy":"pinned"}|{"action":"evict","policy":"idle_eviction"}"#
+        );
+        let d = drift("m", Condition::UnresolvedIncident, "INC-1 \"disk\"");
+        assert_eq!(key(&d).unwrap(), r#"drift|n1|m|"INC-1 \"disk\"""#);
     }
 
     #[test]
     fn a_condition_is_said_once_while_it_lasts_and_again_when_it_returns() {
         let run = |reported: &BTreeSet<String>, idle_secs: u32| {
             let events = vec![
-                drift("m", "idle", &format!("{idle_secs}s idle")),
-                drift("m", "unhealthy_service", "dead"),
+                drift("m", Condition::Idle, &format!("{idle_secs}s idle")),
+                drift("m", Condition::UnhealthyService, "dead"),
             ];
             suppress(events, reported)
         };
@@ -97,7 +124,9 @@ mod tests {
         // The idle time grew; the condition is the same: left out.
         let (said, keys, left) = run(&keys, 230);
         assert_eq!((said.len(), left), (1, 1));
-        assert_eq!(said[0].fields["condition"], "unhealthy_service");
+        assert!(
+            matches!(&said[0].body, crate::events::Body::DriftDetected(d) if d.condition == Condition::UnhealthyService)
+        );
         // Gone for a run, then back: said again.
         let (_, gone, _) = suppress(vec![], &keys);
         let (said, _, left) = run(&gone, 260);

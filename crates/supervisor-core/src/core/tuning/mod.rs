@@ -33,7 +33,7 @@ use super::verify::Verified;
 use crate::checkpoint::tuning::{Tuned, Tuning};
 use crate::checkpoint::{Health, ServiceState};
 use crate::desired::{HealthSpec, ServiceSpec, Settings};
-use crate::events::{Event, EventKind};
+use crate::events::Event;
 use crate::num::millis;
 
 /// Consistent outcomes in a row needed for one step.
@@ -210,11 +210,13 @@ pub struct Change {
 
 impl Change {
     pub fn event(&self, node: Option<&str>, service: Option<&str>) -> Event {
-        Event::new(EventKind::TuningChanged, node, service)
-            .with("setting", self.setting.as_str())
-            .with("from", self.setting.show(self.from))
-            .with("to", self.setting.show(self.to))
-            .with("reason", self.reason.as_str())
+        let body = crate::events::TuningChanged {
+            from: self.setting.show(self.from),
+            reason: self.reason.clone(),
+            setting: self.setting.as_str().into(),
+            to: self.setting.show(self.to),
+        };
+        Event::new(node, service, body)
     }
 }
 

@@ -66,9 +66,9 @@ fn step(
     let changes = s
         .events
         .iter()
-        .filter(|e| e.kind == EventKind::TuningChanged)
+        .filter(|e| e.kind() == EventKind::TuningChanged)
         .map(|e| {
-            let f = |k: &str| e.fields[k].as_str().unwrap().to_string();
+            let f = |k: &str| e.fields()[k].as_str().unwrap().to_string();
             (f("setting"), f("from"), f("to"))
         })
         .collect();

@@ -137,7 +137,7 @@ fn restarts_up_at_the_first_attempt_lower_dead_after_and_the_backoff() {
         ]
     );
     assert_eq!(
-        changes[1].event(Some("n"), Some("s")).fields["to"],
+        changes[1].event(Some("n"), Some("s")).fields()["to"],
         "2500ms"
     );
     // A failed verdict breaks the streak.

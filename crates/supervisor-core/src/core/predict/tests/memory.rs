@@ -18,7 +18,7 @@ fn a_linear_leak_is_predicted_once_within_the_horizon() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     let (minute, e) = &seen[0];
     assert_eq!(*minute, 10);
-    assert_eq!(e.kind, EventKind::FailurePredicted);
+    assert_eq!(e.kind(), crate::events::EventKind::FailurePredicted);
     assert_eq!(
         (e.node.as_deref(), e.service.as_deref()),
         (Some("n"), Some("llm"))

@@ -124,7 +124,7 @@ fn a_warming_gpu_is_a_node_prediction() {
     let e = &seen[0];
     assert_eq!(
         (e.service.as_deref(), field(e, "gpu_index")),
-        (None, &Value::from(0))
+        (None, Value::from(0))
     );
     assert_eq!(field(e, "metric"), "gpu_temperature");
     assert_eq!(field(e, "projected_at"), "2026-11-23T12:25:00Z");

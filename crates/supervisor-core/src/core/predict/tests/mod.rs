@@ -149,6 +149,6 @@ pub(super) fn leak(minute: i64) -> Step {
     }
 }
 
-pub(super) fn field<'e>(e: &'e Event, k: &str) -> &'e Value {
-    e.fields.get(k).unwrap_or(&Value::Null)
+pub(super) fn field(e: &Event, k: &str) -> Value {
+    e.fields().get(k).cloned().unwrap_or(Value::Null)
 }
