@@ -334,7 +334,7 @@ mod tests {
             health,
             ..ServiceState::default()
         };
-        cp.services.insert("n/a".into(), st);
+        cp.services.insert("n/a".into(), Box::new(st));
         render(&[], &cp, 5, "nominal")
             .lines()
             .filter(|l| l.starts_with("supervisor_service_health"))
@@ -384,8 +384,8 @@ mod tests {
                 recommended: "restart_when_quiet".into(),
             },
         );
-        cp.services.insert("n/a".into(), st);
-        cp.services.insert("n/b".into(), ServiceState::default());
+        cp.services.insert("n/a".into(), Box::new(st));
+        cp.services.insert("n/b".into(), Box::default());
         let events = [
             Event::new(
                 Some("n"),

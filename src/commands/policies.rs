@@ -250,6 +250,7 @@ fn activity_states<'a>(
                 .and_then(|cp| {
                     cp.services
                         .get(&crate::checkpoint::key(&node.name, &svc.name))
+                        .map(|b| &**b)
                 })
                 .unwrap_or(empty);
             (svc, st)

@@ -143,7 +143,7 @@ fn read_checkpoint(path: &Path, problems: &mut Vec<String>) -> Checkpoint {
     let total = entries.map_or(0, serde_json::Map::len);
     for (k, sv) in entries.into_iter().flatten() {
         if let Ok(st) = serde_json::from_value::<ServiceState>(sv.clone()) {
-            cp.services.insert(k.clone(), st);
+            cp.services.insert(k.clone(), Box::new(st));
         }
     }
     problems.push(format!(

@@ -188,7 +188,7 @@ impl<'a> View<'a> {
             k,
             loading: st.loading_since,
             stopped: st.stopped_by_operator_at,
-            st,
+            st: *st,
             backoff,
             pinned,
             held,

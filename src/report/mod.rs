@@ -432,7 +432,7 @@ fn grid_nodes(inputs: &Inputs, offline: &BTreeSet<String>) -> Vec<Node> {
                     &n.name,
                     name,
                     Some((n, kind, *pinned)),
-                    inputs.checkpoint.services.get(&k),
+                    inputs.checkpoint.services.get(&k).map(|b| &**b),
                     inputs,
                     &from_events,
                 )
@@ -467,7 +467,7 @@ fn grid_nodes(inputs: &Inputs, offline: &BTreeSet<String>) -> Vec<Node> {
             node,
             name,
             None,
-            inputs.checkpoint.services.get(k),
+            inputs.checkpoint.services.get(k).map(|b| &**b),
             inputs,
             &from_events,
         );

@@ -53,11 +53,11 @@ fn states_are_written_as_text_with_flags() {
     let mut i = inputs();
     i.checkpoint.services.insert(
         "gpu-box/llm".into(),
-        ServiceState {
+        Box::new(ServiceState {
             health: Health::Dead,
             restart_attempts: 3,
             ..Default::default()
-        },
+        }),
     );
     let m = build(&i);
     let s = &m.nodes[0].services[0];

@@ -175,10 +175,11 @@ impl Executor<'_> {
         let k = key(&a.node, &a.service);
         let attempt = if a.action == Action::Restart {
             // The count `core::settle` gives it (0: a first start).
-            self.decision.checkpoint.services.get(&k).map_or(
-                0,
-                supervisor_core::checkpoint::ServiceState::next_restart_attempt,
-            )
+            self.decision
+                .checkpoint
+                .services
+                .get(&k)
+                .map_or(0, |st| st.next_restart_attempt())
         } else {
             0
         };

@@ -37,16 +37,6 @@ pub fn finish(
         Some(_) => Exit::Error,
         None => Exit::from(summary),
     };
-    let mut seq = inputs.first_seq;
-    let mut stamp = |e: &Event| {
-        seq += 1;
-        e.to_line(ts, run_id, seq - 1)
-    };
-    // One buffer for every line: the run's log append and its output.
-    let mut buf = String::new();
-    for e in &events {
-        buf.push_str(&stamp(e));
-    }
     // Webhooks are delivered by reconcile (dry runs included), never by
     // `check`, which writes nothing, and only after the record is durable.
     // What an earlier run could not deliver is reported here, then retried.
@@ -65,9 +55,7 @@ pub fn finish(
     for p in owed.iter_mut().filter(|p| !p.reported) {
         p.reported = true;
         reported += 1;
-        let f = crate::webhooks::failed_event(p);
-        buf.push_str(&stamp(&f));
-        events.push(f);
+        events.push(crate::webhooks::failed_event(p));
     }
     counts.webhook_failed = Some(reported);
     let duration_ms = crate::num::millis(started.elapsed());
@@ -77,10 +65,23 @@ pub fn finish(
         interrupted: interrupted.map(str::to_string),
         state: summary.as_str().into(),
     };
-    let finished = Event::new(inputs.local_node.as_deref(), None, body);
-    buf.push_str(&stamp(&finished));
-    events.push(finished);
-    checkpoint.next_seq = seq;
+    events.push(Event::new(inputs.local_node.as_deref(), None, body));
+    let first_seq = inputs.first_seq;
+    checkpoint.next_seq = first_seq + events.len() as u64;
+    let stamp = Stamp {
+        ts,
+        run_id,
+        first_seq,
+    };
+    // The lines of a run that is recorded (the state directory's log, or
+    // `--events FILE`) are appended in one write: one buffer for them all,
+    // its output too. A run that records nothing (`check`) builds none.
+    let recorded = inputs.state.is_some() || matches!(opts.events, EventsTarget::File(_));
+    let buf = if recorded {
+        stamp.lines(&events)
+    } else {
+        String::new()
+    };
 
     if let Some((dir, _lock)) = &inputs.state {
         let log = opts.events_log();
@@ -105,8 +106,10 @@ pub fn finish(
     }
 
     let json = opts.output == Output::Json || opts.events == EventsTarget::Stdout;
-    let printed = if json {
+    let printed = if json && recorded {
         stdout::write(&buf)
+    } else if json {
+        stamp.stream(&events)
     } else {
         // An operator's command exits with its verdict, not the pass's state.
         let said = opts.operator.is_none().then_some(exit);
@@ -126,6 +129,51 @@ pub fn finish(
     }
     printed?;
     Ok(exit)
+}
+
+/// What stamps a run's events into lines: its `ts`, `run_id` and the
+/// `seq` of its first event.
+struct Stamp<'a> {
+    ts: &'a str,
+    run_id: &'a str,
+    first_seq: u64,
+}
+
+impl Stamp<'_> {
+    /// The lines of all `events`.
+    fn lines(&self, events: &[Event]) -> String {
+        self.lines_from(events, 0, usize::MAX).0
+    }
+
+    /// The lines of `events` from index `from` until `max` bytes are
+    /// passed, and the index of the first event not stamped.
+    fn lines_from(&self, events: &[Event], from: usize, max: usize) -> (String, usize) {
+        let mut out = String::new();
+        let mut next = from;
+        for (i, e) in events.iter().enumerate().skip(from) {
+            out.push_str(&e.to_line(self.ts, self.run_id, self.first_seq + i as u64));
+            next = i + 1;
+            if out.len() >= max {
+                break;
+            }
+        }
+        (out, next)
+    }
+
+    /// Writes the lines to stdout a chunk at a time: a run that records
+    /// nothing does not hold them all (the output is the same bytes).
+    fn stream(&self, events: &[Event]) -> Result<bool> {
+        const CHUNK: usize = 256 << 10;
+        let mut from = 0;
+        while from < events.len() {
+            let (chunk, next) = self.lines_from(events, from, CHUNK);
+            if !stdout::write(&chunk)? {
+                return Ok(false);
+            }
+            from = next;
+        }
+        Ok(true)
+    }
 }
 
 /// Rotates the log before the run appends, under the state lock (see

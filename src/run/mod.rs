@@ -210,7 +210,8 @@ fn trust_or_refuse(
 struct Phases {
     on: bool,
     last: Instant,
-    marks: Vec<(&'static str, Duration)>,
+    /// Each phase's name, duration and the peak memory up to its end.
+    marks: Vec<(&'static str, Duration, Option<u64>)>,
 }
 
 impl Phases {
@@ -225,14 +226,19 @@ impl Phases {
     fn mark(&mut self, name: &'static str) {
         if self.on {
             let now = Instant::now();
-            self.marks.push((name, now - self.last));
+            let peak = crate::procfs::peak_rss_bytes();
+            self.marks.push((name, now - self.last, peak));
             self.last = now;
         }
     }
 
     fn report(&self) {
-        for (name, d) in &self.marks {
-            eprintln!("timing: {name:<28} {:>9.2} ms", d.as_secs_f64() * 1e3);
+        for (name, d, peak) in &self.marks {
+            let peak = peak.map(crate::fmt::size).unwrap_or_default();
+            eprintln!(
+                "timing: {name:<28} {:>9.2} ms  peak {peak}",
+                d.as_secs_f64() * 1e3
+            );
         }
     }
 }

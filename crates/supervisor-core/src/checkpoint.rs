@@ -40,7 +40,7 @@ pub struct Checkpoint {
     pub next_seq: u64,
     /// Keyed by `<node>/<service>`.
     #[serde(default)]
-    pub services: BTreeMap<String, ServiceState>,
+    pub services: BTreeMap<String, Box<ServiceState>>,
     /// Active fallbacks, keyed by `<node>/<primary>`.
     #[serde(default)]
     pub fallbacks: BTreeMap<String, Fallback>,

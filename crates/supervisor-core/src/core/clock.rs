@@ -76,13 +76,13 @@ mod tests {
         let mut cp = Checkpoint::default();
         cp.services.insert(
             "n/s".into(),
-            ServiceState {
+            Box::new(ServiceState {
                 restart_attempts: 9,
                 last_restart_at: Some(month_ahead),
                 started_at: Some(month_ahead),
                 healthy_since: Some(month_ahead),
                 ..ServiceState::default()
-            },
+            }),
         );
         let settings = settings();
         let before = backoff_until(&settings, "s", &cp.services["n/s"]).unwrap();

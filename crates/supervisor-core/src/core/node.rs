@@ -74,7 +74,7 @@ pub fn decide_node(
     node: &NodeSpec,
     incidents: Vec<&Incident>,
     checkpoint: &mut Checkpoint,
-    states: &mut Vec<(String, ServiceState)>,
+    states: &mut Vec<(String, Box<ServiceState>)>,
 ) -> NodePlan {
     if let Some(reason) = offline_reason(input, node) {
         let p = Proposal {
@@ -214,7 +214,7 @@ pub fn decide_node(
     for (i, why) in needless {
         operator::settle_needless(&mut ctx.views[i].state, why, input.now);
     }
-    states.extend(ctx.views.into_iter().map(|v| (v.key, v.state)));
+    states.extend(ctx.views.into_iter().map(|v| (v.key, Box::new(v.state))));
     plan
 }
 

@@ -63,7 +63,8 @@ fn actions(d: &Decision) -> Vec<(String, Action, Policy, Disposition, bool)> {
 
 fn checkpoint(service: &str, st: ServiceState) -> Checkpoint {
     let mut cp = Checkpoint::default();
-    cp.services.insert(format!("{NODE}/{service}"), st);
+    cp.services
+        .insert(format!("{NODE}/{service}"), Box::new(st));
     cp
 }
 

@@ -239,7 +239,7 @@ fn add_node(case: &mut Case, name: &str, n: Node) {
         }
         if let Some(st) = svc.state {
             let k = crate::checkpoint::key(name, &key.1);
-            case.checkpoint.services.insert(k, st);
+            case.checkpoint.services.insert(k, Box::new(st));
         }
         services.insert(key.1, svc.spec);
     }

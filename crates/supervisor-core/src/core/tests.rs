@@ -176,10 +176,10 @@ fn open_circuit_blocks_every_restart() {
     let mut cp = Checkpoint::default();
     cp.services.insert(
         "gpu/vllm".into(),
-        ServiceState {
+        Box::new(ServiceState {
             restart_attempts: 3,
             ..Default::default()
-        },
+        }),
     );
     let d = run(&f, &w, &cp);
     assert_eq!(
@@ -197,10 +197,10 @@ fn offline_node_judges_no_service() {
     let mut cp = Checkpoint::default();
     cp.services.insert(
         "edge/a".into(),
-        ServiceState {
+        Box::new(ServiceState {
             health: crate::checkpoint::Health::Healthy,
             ..Default::default()
-        },
+        }),
     );
     let d = run(&f, &w, &cp);
     assert!(!d.nodes[0].online);
@@ -295,7 +295,7 @@ fn a_verified_half_open_trial_closes_the_circuit() {
         let mut cp = Checkpoint::default();
         cp.services.insert(
             "gpu/vllm".into(),
-            ServiceState {
+            Box::new(ServiceState {
                 restart_attempts: 4,
                 breaker_opened_at: Some(at("2026-11-23T11:59:00Z")),
                 breaker_trials: 1,
@@ -305,7 +305,7 @@ fn a_verified_half_open_trial_closes_the_circuit() {
                     at: at("2026-11-23T11:59:00Z"),
                 }),
                 ..Default::default()
-            },
+            }),
         );
         let d = run(&f, &w, &cp);
         let st = &d.checkpoint.services["gpu/vllm"];
@@ -356,11 +356,11 @@ fn a_restart_frees_what_the_service_holds_before_it_counts_what_it_needs() {
     let mut cp = Checkpoint::default();
     cp.services.insert(
         "gpu/big".into(),
-        ServiceState {
+        Box::new(ServiceState {
             health: crate::checkpoint::Health::Dead,
             failures: 5,
             ..Default::default()
-        },
+        }),
     );
     let d = run(&f, &w, &cp);
     let restart = emitted(&d, "big");
@@ -406,10 +406,10 @@ fn a_fallback_on_this_node_named_with_its_node_needs_no_world_record() {
     let mut cp = Checkpoint::default();
     cp.services.insert(
         "gpu/tiny".into(),
-        ServiceState {
+        Box::new(ServiceState {
             health: crate::checkpoint::Health::Healthy,
             ..Default::default()
-        },
+        }),
     );
     let d = run(&f, &w, &cp);
     assert!(

@@ -313,10 +313,10 @@ fn a_step_time_in_the_future_counts_as_now() {
     let mut cp = crate::checkpoint::Checkpoint::default();
     cp.services.insert(
         "n/s".into(),
-        ServiceState {
+        Box::new(ServiceState {
             tuning: t,
             ..Default::default()
-        },
+        }),
     );
     crate::core::clock::clamp_future(&mut cp, now);
     let t = &mut cp.services.get_mut("n/s").unwrap().tuning;
