@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod metric_map;
 pub mod trends;
 pub mod tuning;
 pub use trends::Trends;

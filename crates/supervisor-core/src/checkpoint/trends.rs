@@ -2,7 +2,7 @@
 //! `failure_predicted`): per service its memory, GPU memory and
 //! health-probe latency, per GPU its temperature; and the last prediction
 //! each metric made, so a prediction is repeated only when it moves.
-use std::collections::BTreeMap;
+use super::metric_map::MetricMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -47,10 +47,10 @@ pub struct Predicted {
 /// (`memory`, `gpu_memory`, `probe_latency`, `gpu_temperature`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Trends {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub series: BTreeMap<String, Vec<Sample>>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub predicted: BTreeMap<String, Predicted>,
+    #[serde(default, skip_serializing_if = "MetricMap::is_empty")]
+    pub series: MetricMap<Vec<Sample>>,
+    #[serde(default, skip_serializing_if = "MetricMap::is_empty")]
+    pub predicted: MetricMap<Predicted>,
 }
 
 impl Trends {
@@ -67,7 +67,7 @@ impl Trends {
         if !v.is_finite() {
             return false;
         }
-        let s = self.series.entry(metric.to_string()).or_default();
+        let s = self.series.get_or_default(metric);
         if s.last()
             .is_some_and(|last| at <= last.at || at - last.at < spacing.min_gap)
         {
