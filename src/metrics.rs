@@ -226,7 +226,7 @@ fn run_gauges(out: &mut String, events: &[Event], duration_ms: u64, state: &str)
     for e in events {
         match &e.body {
             Body::ActionExecuted(x) => {
-                let key = (x.action.to_string(), x.outcome.clone());
+                let key = (x.action.to_string(), x.outcome.to_string());
                 *executed.entry(key).or_default() += 1;
             }
             Body::ReconcileRequired(r)

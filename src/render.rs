@@ -109,7 +109,7 @@ pub fn plan(events: &[Event], check: bool, exit: Option<crate::exit::Exit>) -> S
             }
             Body::ActionVerified(b) => action_verified(out, b, who),
             Body::ServiceRemoved(b) => {
-                let (outcome, reason) = (esc(&b.outcome), esc(&b.reason));
+                let (outcome, reason) = (b.outcome.as_str(), esc(&b.reason));
                 let _ = writeln!(
                     out,
                     "  {who:<24} {outcome:<11} removed from hosts/: {reason}"
@@ -184,7 +184,7 @@ fn reconcile_line(out: &mut String, r: &Reconcile, ty: EventKind, who: &str, exp
 
 /// An executed action: a service's, or an orphan's (its pid and memory).
 fn action_executed(out: &mut String, b: &ActionExecuted, who: &str) {
-    let (outcome, action, reason) = (esc(&b.outcome), b.action, esc(&b.reason));
+    let (outcome, action, reason) = (b.outcome.as_str(), b.action, esc(&b.reason));
     let _ = match &b.orphan {
         Some(EvictedOrphan {
             pid,
@@ -201,7 +201,7 @@ fn action_executed(out: &mut String, b: &ActionExecuted, who: &str) {
 }
 
 fn action_verified(out: &mut String, b: &ActionVerified, who: &str) {
-    let (outcome, action, reason) = (esc(&b.outcome), b.action, esc(&b.reason));
+    let (outcome, action, reason) = (b.outcome.as_str(), b.action, esc(&b.reason));
     let _ = writeln!(out, "  {who:<24} {outcome:<11} {action} verified: {reason}");
 }
 
@@ -252,7 +252,7 @@ pub fn action_line(a: &DecidedAction, tag: &str) -> String {
             a.action.to_string(),
         ),
     };
-    format!("  {who:<24} {tag}{action} {}{reason}", esc(&a.outcome))
+    format!("  {who:<24} {tag}{action} {}{reason}", a.outcome)
 }
 
 #[cfg(test)]

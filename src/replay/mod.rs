@@ -23,7 +23,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 use crate::checkpoint::Checkpoint;
-use crate::core::settle::{settle, Execution, Outcome};
+use crate::core::settle::{settle, Execution, Report};
 use crate::core::{decide, Decision, Disposition, Input, Mode, Overrides};
 use crate::desired::Fleet;
 use crate::events::{Event, RunFinished, RunStarted};
@@ -255,7 +255,7 @@ pub fn replay(
 /// What a real run would have executed, as started: a replay executes
 /// nothing, and the next step's world says whether it worked.
 fn simulate(decision: &Decision) -> Execution {
-    let started = || Outcome {
+    let started = || Report {
         success: true,
         reason: "simulated by replay".into(),
         exit_code: None,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::score::Executed;
 use crate::checkpoint::Health;
-use crate::events::{ActionExecuted, Body, Event, EventKind};
+use crate::events::{ActionExecuted, Body, Event, EventKind, Outcome};
 use chrono::{DateTime, Utc};
 
 /// At most this many actions or notes are listed on a timeline line.
@@ -58,15 +58,11 @@ pub fn summarize(
     let mine = || events.iter().filter(|e| e.node.as_deref() == Some(node));
     let executed = mine()
         .filter_map(|e| match (&e.service, &e.body) {
-            (Some(service), Body::ActionExecuted(x))
-                if matches!(x.outcome.as_str(), "started" | "success" | "failed") =>
-            {
-                Some(Executed {
-                    at,
-                    service: service.clone(),
-                    action: x.action.to_string(),
-                })
-            }
+            (Some(service), Body::ActionExecuted(x)) if x.outcome.ran() => Some(Executed {
+                at,
+                service: service.clone(),
+                action: x.action.to_string(),
+            }),
             _ => None,
         })
         .collect();
@@ -119,8 +115,8 @@ fn actions(events: &[Event]) -> Vec<String> {
         .filter_map(|e| match &e.body {
             Body::ActionExecuted(x) => {
                 let what = format!("{} {}", x.action, who(e));
-                Some(match x.outcome.as_str() {
-                    "started" | "success" => what,
+                Some(match x.outcome {
+                    Outcome::Started | Outcome::Success => what,
                     outcome => format!("{what} ({outcome}: {})", x.reason),
                 })
             }

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use super::RunOptions;
 use crate::checkpoint::key;
 use crate::core::orphans::Eviction;
-use crate::core::settle::{Execution, Outcome};
+use crate::core::settle::{Execution, Report};
 use crate::core::{Action, Decision, Disposition, LiveNode, Mode, PlannedAction};
 use crate::desired::{Fleet, ServiceSpec, Start};
 use crate::exec::{self, StopOutcome};
@@ -157,7 +157,7 @@ impl Executor<'_> {
         a: &PlannedAction,
         published: &mut Option<Result<(), String>>,
         done: &mut Execution,
-    ) -> Result<Option<Outcome>> {
+    ) -> Result<Option<Report>> {
         let spec = self
             .fleet
             .nodes
@@ -204,7 +204,7 @@ impl Executor<'_> {
 
     /// The core computed the whole map: written once, at the first
     /// fallback action; the others share that write's outcome.
-    fn fallbacks(&self, published: &mut Option<Result<(), String>>) -> Outcome {
+    fn fallbacks(&self, published: &mut Option<Result<(), String>>) -> Report {
         let written = published.get_or_insert_with(|| {
             store::fallbacks::write_fallbacks(
                 &store::Layout::of(self.dir).fallbacks(),
@@ -242,7 +242,7 @@ fn planned(decision: &Decision) -> impl Iterator<Item = &PlannedAction> {
 /// Stops the process spawned for a service no longer declared (SIGTERM,
 /// then SIGKILL after the default stop timeout: its `stop` is gone with
 /// its declaration) and removes its pid file.
-fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Outcome {
+fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Report {
     // The checkpoint's word alone is not enough: whoever could write it
     // would choose a process to stop. The pid file this tool wrote when it
     // spawned the service must name the same pid.
@@ -274,8 +274,8 @@ fn stop_removed(dir: &Path, service: &str, id: ProcessIdentity) -> Outcome {
     outcome
 }
 
-pub(super) fn ok(reason: String) -> Outcome {
-    Outcome {
+pub(super) fn ok(reason: String) -> Report {
+    Report {
         success: true,
         reason,
         exit_code: None,
@@ -285,8 +285,8 @@ pub(super) fn ok(reason: String) -> Outcome {
     }
 }
 
-pub(super) fn failed(reason: String) -> Outcome {
-    Outcome {
+pub(super) fn failed(reason: String) -> Report {
+    Report {
         success: false,
         reason,
         exit_code: None,
@@ -296,12 +296,12 @@ pub(super) fn failed(reason: String) -> Outcome {
     }
 }
 
-fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Outcome {
+fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &Path) -> Report {
     match &spec.start {
         Some(Start::Restart(argv)) => {
             let r = exec::run_command(argv, spec.restart_timeout);
             let mut o = if r.success() {
-                Outcome {
+                Report {
                     started: true,
                     ..ok(format!("`{}` exited 0", argv.join(" ")))
                 }
@@ -346,7 +346,7 @@ fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &P
 
 /// Starts a `spawn:` service; a start that dies at once is a failed
 /// attempt (docs/reference/behaviour.md, "A start succeeds only if it stays up"): wait up to `min(start_grace, 2s)` for an early exit.
-fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Outcome {
+fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Report {
     // Only this start's output explains its failure.
     let log_start = std::fs::symlink_metadata(&launch.log).map_or(0, |m| m.len());
     match exec::spawn_watched(launch) {
@@ -368,7 +368,7 @@ fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Outcome 
                 }
                 o
             }
-            Err(_) => Outcome {
+            Err(_) => Report {
                 spawned: Some(id),
                 started: true,
                 ..ok(format!(
@@ -403,7 +403,7 @@ fn describe(r: &exec::CommandResult, argv: &[String]) -> String {
     }
 }
 
-fn evict(spec: &ServiceSpec, known: Option<ProcessIdentity>) -> Outcome {
+fn evict(spec: &ServiceSpec, known: Option<ProcessIdentity>) -> Report {
     let target = known.filter(|id| procfs::is_same_process(*id));
     if target.is_none() && spec.stop.is_none() {
         return failed(

@@ -11,7 +11,7 @@
 //! Caveats: whether the driver has released the memory is not queried
 //! again (that costs another GPU query); a process that is gone holds none.
 use crate::core::orphans::Orphan;
-use crate::core::settle::Outcome;
+use crate::core::settle::Report;
 use crate::exec::{self, StopOutcome};
 use crate::procfs;
 
@@ -19,7 +19,7 @@ use super::execute::{failed, ok, STOP_TIMEOUT};
 
 /// SIGTERM, then SIGKILL after the default `stop_timeout`, to `o`, if it
 /// is still the process the probe saw and still belongs to `uid`.
-pub(super) fn evict(o: &Orphan, uid: Option<u32>) -> Outcome {
+pub(super) fn evict(o: &Orphan, uid: Option<u32>) -> Report {
     let id = o.identity;
     if !procfs::is_running(id) {
         return ok(format!(

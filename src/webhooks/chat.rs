@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::checkpoint::Health;
 use crate::core::{Action, Severity};
-use crate::events::{Body, Event};
+use crate::events::{Body, Event, Outcome};
 
 use crate::desired::WebhookFormat;
 
@@ -66,7 +66,7 @@ fn who(e: &Event) -> String {
 }
 
 /// What an action's outcome reads as: `restarted`, `restart failed`, …
-fn done(action: Action, outcome: &str) -> String {
+fn done(action: Action, outcome: Outcome) -> String {
     let past = match action {
         Action::Restart => "restarted",
         Action::Evict => "evicted",
@@ -76,8 +76,8 @@ fn done(action: Action, outcome: &str) -> String {
         other => return format!("{other} {outcome}"),
     };
     match outcome {
-        "success" => past.to_string(),
-        "started" => format!("{action} started"),
+        Outcome::Success => past.to_string(),
+        Outcome::Started => format!("{action} started"),
         other => format!("{action} {other}"),
     }
 }
@@ -88,8 +88,8 @@ pub fn line(e: &Event) -> String {
     let why = why(e);
     let ty = e.kind().as_str();
     let text = match &e.body {
-        Body::ActionExecuted(b) => format!("{who} {}{why}", done(b.action, &b.outcome)),
-        Body::ActionVerified(b) if b.outcome == "success" => {
+        Body::ActionExecuted(b) => format!("{who} {}{why}", done(b.action, b.outcome)),
+        Body::ActionVerified(b) if b.outcome == Outcome::Success => {
             format!("{who} {} worked{why}", b.action)
         }
         Body::ActionVerified(b) => format!("{who} {} did not work{why}", b.action),
@@ -130,9 +130,9 @@ pub fn line(e: &Event) -> String {
 /// Whether the event is bad news (ntfy's `high` priority, a siren tag).
 fn alarming(e: &Event) -> bool {
     match &e.body {
-        Body::ActionExecuted(b) => b.outcome == "failed",
-        Body::ActionVerified(b) => b.outcome == "failed",
-        Body::ServiceRemoved(b) => b.outcome == "failed",
+        Body::ActionExecuted(b) => b.outcome == Outcome::Failed,
+        Body::ActionVerified(b) => b.outcome == Outcome::Failed,
+        Body::ServiceRemoved(b) => b.outcome == Outcome::Failed,
         Body::HealthChanged(b) => b.to == Health::Dead,
         Body::ReconcileBlocked(_) | Body::WebhookFailed(_) => true,
         Body::RunFinished(b) => b.state == "unstable",
@@ -146,8 +146,8 @@ fn alarming(e: &Event) -> bool {
 /// Whether the event says something worked (ntfy's check-mark tag).
 fn succeeded(e: &Event) -> bool {
     match &e.body {
-        Body::ActionExecuted(b) => b.outcome == "success",
-        Body::ActionVerified(b) => b.outcome == "success",
+        Body::ActionExecuted(b) => b.outcome == Outcome::Success,
+        Body::ActionVerified(b) => b.outcome == Outcome::Success,
         _ => false,
     }
 }

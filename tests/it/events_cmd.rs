@@ -128,7 +128,7 @@ fn audit_service_takes_node_slash_service() {
     let decision = |seq: u64, node: &str| {
         line(NOW, seq, "decision", node, None).replace(
             "}\n",
-            ",\"actions\":[{\"service\":\"web\",\"action\":\"restart\"}]}\n",
+            ",\"actions\":[{\"service\":\"web\",\"action\":\"restart\",\"outcome\":\"recommended\"}]}\n",
         )
     };
     std::fs::write(&path, [decision(1, "n1"), decision(2, "n2")].concat()).unwrap();

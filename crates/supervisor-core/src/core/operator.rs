@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::guardrails::backoff_until;
-use super::settle::{Execution, Outcome};
+use super::settle::{Execution, Report};
 use super::types::{
     Action, Disposition, NodePlan, OperatorAction, OperatorRequest, Policy, Proposal, Severity,
     Urgency,
@@ -90,7 +90,7 @@ pub fn settle_needless(state: &mut ServiceState, reason: &str, now: DateTime<Utc
 /// common bookkeeping): a stop that worked is remembered; a start, whatever
 /// its outcome, makes the service desired-running again, so a failed one
 /// is retried by the policies with backoff (docs/reference/behaviour.md, "Operator commands").
-pub fn settle_outcome(state: &mut ServiceState, action: Action, o: &Outcome, now: DateTime<Utc>) {
+pub fn settle_outcome(state: &mut ServiceState, action: Action, o: &Report, now: DateTime<Utc>) {
     match action {
         Action::Evict if o.success => state.stopped_by_operator_at = Some(now),
         Action::Restart => {

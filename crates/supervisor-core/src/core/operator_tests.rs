@@ -229,8 +229,8 @@ fn a_stopped_service_is_started_by_no_policy_until_asked() {
     );
 }
 
-fn outcome(success: bool, started: bool) -> Outcome {
-    Outcome {
+fn outcome(success: bool, started: bool) -> Report {
+    Report {
         success,
         reason: "r".into(),
         exit_code: None,
@@ -302,7 +302,7 @@ fn each_disposition_and_outcome_has_its_verdict() {
 
     let forced = request("web", OperatorAction::Restart, true);
     let d = run(&f, &w, &cp, &Overrides::default(), Some(&forced));
-    let with = |o: Outcome| Execution {
+    let with = |o: Report| Execution {
         outcomes: vec![Some(o)],
         ..Execution::default()
     };

@@ -22,7 +22,7 @@
 //! Pure.
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::settle::{label, Outcome};
+use super::settle::{label, Report};
 use super::types::{Disposition, NodePlan};
 use super::view::View;
 use super::Action;
@@ -111,7 +111,7 @@ pub fn guard(remote: bool, maintenance: bool, used: &mut u32, max: u32, mode: Mo
 pub fn settle_node<'o>(
     node: &NodePlan,
     (outcomes, mode, interrupted): (
-        &mut impl Iterator<Item = &'o Option<Outcome>>,
+        &mut impl Iterator<Item = &'o Option<Report>>,
         Mode,
         Option<&str>,
     ),
@@ -127,7 +127,7 @@ pub fn settle_node<'o>(
         actions.push(DecidedAction {
             action: Action::Evict,
             orphan: true,
-            outcome: outcome_label.into(),
+            outcome: outcome_label,
             pid: Some(o.identity.pid),
             reason: reason.clone(),
             service: None,
@@ -143,7 +143,7 @@ pub fn settle_node<'o>(
                 duration_ms: outcome.as_ref().map_or(0, |o| o.duration_ms),
                 exit_code: None,
                 forced: false,
-                outcome: outcome_label.into(),
+                outcome: outcome_label,
                 policy: None,
                 reason,
                 orphan: Some(EvictedOrphan {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
-use super::settle::{settle, Execution, Outcome};
+use super::settle::{settle, Execution, Report};
 use super::testutil::{at, service, settings, NOW};
 use super::*;
 use crate::checkpoint::{Checkpoint, LastAction, PendingCheck, ServiceState};
@@ -342,7 +342,7 @@ fn actions(d: &Decision) -> impl Iterator<Item = (&NodePlan, &PlannedAction)> {
 
 /// Every planned action executed, successfully: the outcomes `settle` folds in.
 fn all_succeed(d: &Decision) -> Execution {
-    let ok = || Outcome {
+    let ok = || Report {
         success: true,
         reason: String::new(),
         exit_code: Some(0),

@@ -7,9 +7,9 @@ use crate::checkpoint::Checkpoint;
 use crate::checkpoint::ProcessIdentity;
 use crate::desired::Fleet;
 
-use super::settle::Outcome;
+use super::settle::Report;
 use super::{Disposition, Input, Mode};
-use crate::events::{Event, ServiceRemoved};
+use crate::events::{Event, Outcome, ServiceRemoved};
 
 /// One service that the checkpoint knows and hosts/ no longer declares, on a
 /// node that is still declared.
@@ -81,7 +81,7 @@ pub fn keep(fleet: &Fleet, removals: &[Removal], key: &str) -> bool {
 pub fn settle_node(
     node: &str,
     removals: &[Removal],
-    outcomes: &[Option<Outcome>],
+    outcomes: &[Option<Report>],
     mode: Mode,
     cp: &mut Checkpoint,
 ) -> Vec<Event> {
@@ -89,20 +89,22 @@ pub fn settle_node(
     for (i, r) in removals.iter().enumerate().filter(|(_, r)| r.node == node) {
         let outcome = outcomes.get(i).cloned().flatten();
         let (label, reason) = match (&outcome, &r.disposition) {
-            (Some(o), _) if o.success => ("stopped", o.reason.clone()),
-            (Some(o), _) => ("failed", o.reason.clone()),
+            (Some(o), _) if o.success => (Outcome::Stopped, o.reason.clone()),
+            (Some(o), _) => (Outcome::Failed, o.reason.clone()),
             (None, Disposition::Skip("not_spawned")) => (
-                "left_alone",
+                Outcome::LeftAlone,
                 "not started by this tool: left running".to_string(),
             ),
             (None, Disposition::Skip("no_process")) => (
-                "gone",
+                Outcome::Gone,
                 "started by this tool, but no process of it is known: nothing to stop".to_string(),
             ),
-            (None, Disposition::Remote) => ("recommended", "not the local node".to_string()),
-            (None, Disposition::Skip(why)) => ("skipped", why.to_string()),
-            (None, Disposition::Execute) if mode == Mode::Check => ("planned", String::new()),
-            (None, Disposition::Execute) => ("skipped", "not executed".to_string()),
+            (None, Disposition::Remote) => (Outcome::Recommended, "not the local node".to_string()),
+            (None, Disposition::Skip(why)) => (Outcome::Skipped, why.to_string()),
+            (None, Disposition::Execute) if mode == Mode::Check => {
+                (Outcome::Planned, String::new())
+            }
+            (None, Disposition::Execute) => (Outcome::Skipped, "not executed".to_string()),
         };
         if outcome.as_ref().is_some_and(|o| o.success) {
             cp.services
@@ -112,7 +114,7 @@ pub fn settle_node(
             Some(node),
             Some(&r.service),
             ServiceRemoved {
-                outcome: label.into(),
+                outcome: label,
                 pid: r.process.map(|p| p.pid),
                 reason,
             },

@@ -16,12 +16,13 @@ use crate::checkpoint::{key, Checkpoint, Fallback, Health, LastAction, PendingCh
 use crate::desired::{Fleet, Start};
 use crate::events::{
     ActionExecuted, ActionVerified, Body, CircuitHalfOpen, ConflictResolved, Counts, DecidedAction,
-    DecidedConflict, DecidedProposal, DriftDetected, Event, EventKind, HealthChanged, Reconcile,
+    DecidedConflict, DecidedProposal, DriftDetected, Event, EventKind, HealthChanged, Outcome,
+    Reconcile,
 };
 
 /// What the executor did with one action it was told to execute.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub struct Report {
     pub success: bool,
     pub reason: String,
     pub exit_code: Option<i32>,
@@ -67,11 +68,11 @@ pub struct Settled {
 #[derive(Debug, Clone, Default)]
 pub struct Execution {
     /// For each planned action in plan order (None: not executed).
-    pub outcomes: Vec<Option<Outcome>>,
+    pub outcomes: Vec<Option<Report>>,
     /// For each of the decision's removals, in order (None: not executed).
-    pub removals: Vec<Option<Outcome>>,
+    pub removals: Vec<Option<Report>>,
     /// For each orphan eviction of the plan, node by node (None: not executed).
-    pub orphans: Vec<Option<Outcome>>,
+    pub orphans: Vec<Option<Report>>,
     /// The signal that stopped execution early, if one did.
     pub interrupted: Option<&'static str>,
 }
@@ -148,7 +149,11 @@ pub fn settle(
                     ActionVerified {
                         action: v.action,
                         after_ms: v.after_ms,
-                        outcome: if v.success { "success" } else { "failed" }.into(),
+                        outcome: if v.success {
+                            Outcome::Success
+                        } else {
+                            Outcome::Failed
+                        },
                         reason: v.reason.clone(),
                     },
                 ));
@@ -195,7 +200,7 @@ pub fn settle(
                 actions.push(DecidedAction {
                     action: a.action,
                     orphan: false,
-                    outcome: label.into(),
+                    outcome: label,
                     pid: None,
                     reason: reason.clone(),
                     service: Some(a.service.clone()),
@@ -216,7 +221,7 @@ pub fn settle(
                             duration_ms: outcome.as_ref().map_or(0, |o| o.duration_ms),
                             exit_code: outcome.as_ref().and_then(|o| o.exit_code),
                             forced: a.forced,
-                            outcome: label.into(),
+                            outcome: label,
                             // Who acted, without a join with `reconcile_*`.
                             policy: Some(a.policy),
                             reason,
@@ -297,7 +302,7 @@ fn apply(
     fallbacks: &BTreeMap<String, Fallback>,
     cp: &mut Checkpoint,
     a: &PlannedAction,
-    o: &Outcome,
+    o: &Report,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<Doubled> {
     let k = key(&a.node, &a.service);
@@ -426,7 +431,7 @@ fn decision_event(node: &NodePlan, actions: Vec<DecidedAction>) -> Event {
 fn counts(nodes: &[NodePlan], events: &[Event]) -> Counts {
     let n = |it: usize| it as u64;
     let of = |k: EventKind| n(events.iter().filter(|e| e.kind() == k).count());
-    let outcome = |o: &str| {
+    let outcome = |o: Outcome| {
         n(events
             .iter()
             .filter(|e| matches!(&e.body, Body::ActionExecuted(x) if x.outcome == o))
@@ -436,8 +441,11 @@ fn counts(nodes: &[NodePlan], events: &[Event]) -> Counts {
         blocked: of(EventKind::ReconcileBlocked),
         conflicts: of(EventKind::ConflictResolved),
         drift: of(EventKind::DriftDetected),
-        executed: outcome("success") + outcome("started") + outcome("failed"),
-        failed: outcome("failed"),
+        executed: n(events
+            .iter()
+            .filter(|e| matches!(&e.body, Body::ActionExecuted(x) if x.outcome.ran()))
+            .count()),
+        failed: outcome(Outcome::Failed),
         health_changed: of(EventKind::HealthChanged),
         invalid: of(EventKind::ObservationInvalid),
         nodes: n(nodes.len()),
@@ -445,7 +453,7 @@ fn counts(nodes: &[NodePlan], events: &[Event]) -> Counts {
         recommended: of(EventKind::ReconcileRecommended),
         required: of(EventKind::ReconcileRequired),
         services: n(nodes.iter().map(|n| n.services.len()).sum::<usize>()),
-        skipped: outcome("skipped"),
+        skipped: outcome(Outcome::Skipped),
         unchanged: None,
         webhook_failed: None,
     }

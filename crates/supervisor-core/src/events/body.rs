@@ -122,6 +122,55 @@ pub struct Reconcile {
     pub severity: Severity,
 }
 
+/// What became of an action: the `outcome` of `action_executed`,
+/// `action_verified`, `service_removed` and a decision's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// `check`: it would be executed.
+    Planned,
+    /// A start, verified by a later run.
+    Started,
+    Success,
+    Failed,
+    Skipped,
+    /// Another node's action.
+    Recommended,
+    /// A removed service's process, stopped.
+    Stopped,
+    /// A removed service this tool did not start, left running.
+    LeftAlone,
+    /// A removed service started by this tool, with no process known.
+    Gone,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Planned => "planned",
+            Outcome::Started => "started",
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Recommended => "recommended",
+            Outcome::Stopped => "stopped",
+            Outcome::LeftAlone => "left_alone",
+            Outcome::Gone => "gone",
+        }
+    }
+
+    /// It ran (a start, a success or a failure): what `executed` counts.
+    pub fn ran(self) -> bool {
+        matches!(self, Outcome::Started | Outcome::Success | Outcome::Failed)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One side of a conflict: `{"action": …, "policy": …}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyAction {
@@ -161,8 +210,7 @@ pub struct ActionExecuted {
     pub exit_code: Option<i32>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub forced: bool,
-    #[serde(default)]
-    pub outcome: String,
+    pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
     #[serde(default)]
@@ -176,8 +224,7 @@ pub struct ActionVerified {
     pub action: Action,
     #[serde(default)]
     pub after_ms: u64,
-    #[serde(default)]
-    pub outcome: String,
+    pub outcome: Outcome,
     #[serde(default)]
     pub reason: String,
 }
@@ -207,8 +254,7 @@ pub struct DecidedAction {
     pub action: Action,
     #[serde(default, skip_serializing_if = "is_false")]
     pub orphan: bool,
-    #[serde(default)]
-    pub outcome: String,
+    pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     #[serde(default)]
@@ -329,11 +375,12 @@ pub struct IntentRecovered {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceRemoved {
-    pub outcome: String,
+    pub outcome: Outcome,
+    #[serde(default)]
     pub pid: Option<u32>,
+    #[serde(default)]
     pub reason: String,
 }
 

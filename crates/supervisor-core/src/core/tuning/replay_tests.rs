@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::checkpoint::Checkpoint;
-use crate::core::settle::{settle, Execution, Outcome};
+use crate::core::settle::{settle, Execution, Report};
 use crate::core::testutil::{at, fleet, service, world};
 use crate::core::{decide, Disposition, Input, Mode, Overrides};
 use crate::desired::{Fleet, Kind};
@@ -48,7 +48,7 @@ fn step(
         .iter()
         .flat_map(|s| &s.actions)
         .map(|a| {
-            (a.disposition == Disposition::Execute).then(|| Outcome {
+            (a.disposition == Disposition::Execute).then(|| Report {
                 success: true,
                 reason: "exited 0".into(),
                 exit_code: Some(0),
