@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::checkpoint::ServiceState;
-use crate::monitor::exit_record::{self, human_span, ExitRecord};
+use crate::monitor::exit_record::{self, ExitRecord};
 use crate::procfs::{self, ProcessIdentity};
 use crate::run::format_ts;
 
@@ -95,7 +95,7 @@ impl ProcessView {
         if let Some(e) = &self.last_exit {
             // Live, as the monitor wrote `exited_at` (`crate::clock`).
             let ago = crate::clock::wall() - e.exited_at;
-            let when = human_span(ago.to_std().unwrap_or_default());
+            let when = crate::fmt::span(ago.to_std().unwrap_or_default());
             let label = if self.pid.is_some() {
                 "last exit: "
             } else {

@@ -124,7 +124,7 @@ impl ExitRecord {
         format!(
             "{} after {}",
             self.ending().describe(),
-            human_span(self.ran_for())
+            crate::fmt::span(self.ran_for())
         )
     }
 
@@ -138,27 +138,6 @@ impl ExitRecord {
             (None, Some(code)) => Ending::Status(code),
             (None, None) => Ending::Unknown,
         }
-    }
-}
-
-/// A span for people, in at most two units: `4s`, `350ms`, `2m5s`, `3h10m`,
-/// `2d4h`.
-pub fn human_span(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 => format!("{}ms", d.as_millis()),
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => two(s / 60, "m", s % 60, "s"),
-        s if s < 86400 => two(s / 3600, "h", s % 3600 / 60, "m"),
-        s => two(s / 86400, "d", s % 86400 / 3600, "h"),
-    }
-}
-
-fn two(a: u64, ua: &str, b: u64, ub: &str) -> String {
-    if b == 0 {
-        format!("{a}{ua}")
-    } else {
-        format!("{a}{ua}{b}{ub}")
     }
 }
 
@@ -227,9 +206,12 @@ mod tests {
 
     #[test]
     fn spans_keep_two_units() {
-        assert_eq!(human_span(Duration::from_secs(3 * 3600 + 600 + 5)), "3h10m");
-        assert_eq!(human_span(Duration::from_hours(2 * 24)), "2d");
-        assert_eq!(human_span(Duration::from_mins(1)), "1m");
+        assert_eq!(
+            crate::fmt::span(Duration::from_secs(3 * 3600 + 600 + 5)),
+            "3h10m"
+        );
+        assert_eq!(crate::fmt::span(Duration::from_hours(2 * 24)), "2d");
+        assert_eq!(crate::fmt::span(Duration::from_mins(1)), "1m");
     }
 
     #[test]

@@ -56,6 +56,28 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// A span of time for people, in at most two units: `4s`, `350ms`,
+/// `2m5s`, `3h10m`, `2d4h` (a setting is written with [`duration`], which
+/// keeps every unit, as the configuration does).
+pub fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => two(s / 60, "m", s % 60, "s"),
+        s if s < 86400 => two(s / 3600, "h", s % 3600 / 60, "m"),
+        s => two(s / 86400, "d", s % 86400 / 3600, "h"),
+    }
+}
+
+fn two(a: u64, ua: &str, b: u64, ub: &str) -> String {
+    if b == 0 {
+        format!("{a}{ua}")
+    } else {
+        format!("{a}{ua}{b}{ub}")
+    }
+}
+
 /// A size for people: GiB with one decimal, or whole MiB under 1 GiB
 /// (events carry the exact bytes in their own fields).
 pub fn size(bytes: u64) -> String {
@@ -69,6 +91,18 @@ pub fn size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_reads_in_at_most_two_units_not_in_milliseconds() {
+        let d = |ms| span(Duration::from_millis(ms));
+        // "seen up 16549ms after the start" was a run's elapsed time
+        // written as a setting is.
+        assert_eq!(d(16_549), "16s");
+        assert_eq!(d(350), "350ms");
+        assert_eq!(d(125_000), "2m5s");
+        assert_eq!(d(3_660_000), "1h1m");
+        assert_eq!(duration(Duration::from_millis(16_549)), "16549ms");
+    }
 
     #[test]
     fn durations_read_like_the_config() {

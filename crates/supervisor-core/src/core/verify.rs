@@ -61,7 +61,10 @@ pub fn verify(
     } else {
         match observation {
             // A run sees it up; when it came up between two runs is not known.
-            Observation::Up => (true, format!("seen up {} after the start", fmt(after))),
+            Observation::Up => (
+                true,
+                format!("seen up {} after the start", crate::fmt::span(after)),
+            ),
             // The monitor's words say it already: `exited with status 3
             // after 4s`, `killed by SIGKILL after 1s`.
             Observation::Down => match reason {
