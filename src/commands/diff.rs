@@ -123,9 +123,10 @@ pub fn probe(fleet: &Fleet, node: &str, state_dir: &Path) -> (String, String) {
                 (ProcessState::NotConfigured, None) => {
                     "not probed (no process or health check declared)".to_string()
                 }
-                (ProcessState::NotFound, _) => "stopped (no process)".to_string(),
-                (ProcessState::StalePidfile { reason, .. }, _) => {
-                    format!("stopped (pidfile stale: {reason})")
+                // A `spawn:` service's monitor says how it ended.
+                (ProcessState::NotFound | ProcessState::StalePidfile { .. }, _) => {
+                    let why = l.failure_reason().unwrap_or_else(|| "no process".into());
+                    format!("stopped ({why})")
                 }
                 (ProcessState::Ambiguous { pids }, _) => format!("ambiguous (pids {pids:?})"),
                 (ProcessState::UnknownUser(u), _) => format!("unknown user `{u}`"),

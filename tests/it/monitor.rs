@@ -84,6 +84,23 @@ fn an_exit_status_is_recorded_and_named_in_events_log_and_status() {
     assert!(status.contains("exited with status 3 after 2s"), "{status}");
 }
 
+/// A walk found `diff --live` saying a crashed `spawn:` service was
+/// `stopped (no process)` where `status` gave its exit status.
+#[test]
+fn diff_live_names_the_exit_of_a_crashed_spawn() {
+    let mut n = Node::new("services:\n  web:\n    spawn: [sh, -c, \"exit 3\"]\n");
+    let r = n.reconcile(T0, &[]);
+    assert!(r.executed("web", "restart").is_some(), "{:?}", r.events);
+    wait_for_exit(&n, "web");
+    let out = n.cli(&["diff", "--live"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("+service web: stopped (exited with status 3 after "),
+        "{text}"
+    );
+    assert!(!text.contains("no process"), "{text}");
+}
+
 #[test]
 fn a_kill_9_is_said_as_killed_by_sigkill() {
     let mut n =
