@@ -88,7 +88,7 @@ fn an_exit_status_is_recorded_and_named_in_events_log_and_status() {
 /// `stopped (no process)` where `status` gave its exit status.
 #[test]
 fn diff_live_names_the_exit_of_a_crashed_spawn() {
-    let mut n = Node::new("services:\n  web:\n    spawn: [sh, -c, \"exit 3\"]\n");
+    let n = Node::new("services:\n  web:\n    spawn: [sh, -c, \"exit 3\"]\n");
     let r = n.reconcile(T0, &[]);
     assert!(r.executed("web", "restart").is_some(), "{:?}", r.events);
     wait_for_exit(&n, "web");
