@@ -1,25 +1,74 @@
 //! Events: the JSONL records of docs/reference/events.md. An event is built without its
 //! stamp (`ts`, `run_id`, `seq`) and stamped when it is written, so the
 //! decision core never needs a clock or a sequence counter.
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 mod body;
 pub use body::*;
 
-/// Every type of event this tool writes (docs/reference/events.md, and the
-/// extensions in docs/decisions.md): the one list, used by the events
-/// themselves, their readers (render, metrics, settle), the webhook
-/// configuration check and the reference docs' test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventKind {
+/// The one list of event types: the `type`s of docs/reference/events.md
+/// (and the extensions in docs/decisions.md), each with its body, the
+/// struct of its fields (named as the type unless given). It makes
+/// [`EventKind`], its `ALL`, the [`Body`] enum, `Body::kind` and a `From`
+/// of each type's own struct into its body.
+macro_rules! event_types {
+    ($($kind:ident $(($body:ident))?),* $(,)?) => {
+        /// Every type of event this tool writes: used by the events
+        /// themselves, their readers (render, metrics, settle), the webhook
+        /// configuration check and the reference docs' test.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventKind {
+            $($kind,)*
+        }
+
+        impl EventKind {
+            pub const ALL: [EventKind; event_types!(@count $($kind)*)] = [$(EventKind::$kind,)*];
+        }
+
+        /// The fields after the common ones, by type: the `type` tag is
+        /// the variant's name in snake case.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Body {
+            $($kind(event_types!(@body $kind $($body)?)),)*
+        }
+
+        impl Body {
+            /// Its `type`.
+            pub fn kind(&self) -> EventKind {
+                match self {
+                    $(Body::$kind(_) => EventKind::$kind,)*
+                }
+            }
+        }
+
+        $(event_types!(@from $kind $($body)?);)*
+    };
+    (@body $kind:ident) => { $kind };
+    (@body $kind:ident $body:ident) => { $body };
+    // A body shared by several types (`Reconcile`) has no `From`: which
+    // type it is, is said by the variant.
+    (@from $kind:ident) => {
+        impl From<$kind> for Body {
+            fn from(b: $kind) -> Body {
+                Body::$kind(b)
+            }
+        }
+    };
+    (@from $kind:ident $body:ident) => {};
+    (@count) => { 0 };
+    (@count $first:ident $($rest:ident)*) => { 1 + event_types!(@count $($rest)*) };
+}
+
+event_types!(
     RunStarted,
     HealthChanged,
     ObservationInvalid,
     DriftDetected,
-    ReconcileRequired,
-    ReconcileRecommended,
-    ReconcileBlocked,
+    ReconcileRequired(Reconcile),
+    ReconcileRecommended(Reconcile),
+    ReconcileBlocked(Reconcile),
     ConflictResolved,
     ActionExecuted,
     ActionVerified,
@@ -35,34 +84,9 @@ pub enum EventKind {
     ReplayScore,
     TuningChanged,
     FailurePredicted,
-}
+);
 
 impl EventKind {
-    pub const ALL: [EventKind; 22] = [
-        EventKind::RunStarted,
-        EventKind::HealthChanged,
-        EventKind::ObservationInvalid,
-        EventKind::DriftDetected,
-        EventKind::ReconcileRequired,
-        EventKind::ReconcileRecommended,
-        EventKind::ReconcileBlocked,
-        EventKind::ConflictResolved,
-        EventKind::ActionExecuted,
-        EventKind::ActionVerified,
-        EventKind::Decision,
-        EventKind::RunFinished,
-        EventKind::WebhookFailed,
-        EventKind::ConfigInsecure,
-        EventKind::IntentRecovered,
-        EventKind::ServiceRemoved,
-        EventKind::CircuitHalfOpen,
-        EventKind::ThrashDetected,
-        EventKind::OrphanDetected,
-        EventKind::ReplayScore,
-        EventKind::TuningChanged,
-        EventKind::FailurePredicted,
-    ];
-
     /// The `type` field of its JSON line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -258,77 +282,6 @@ fn push_json(s: &mut String, v: &Value) {
         &serde_json::to_string(v).unwrap_or_default(),
     ));
 }
-
-macro_rules! bodies {
-    ($($variant:ident($ty:ident)),* $(,)?) => {
-        impl Body {
-            /// Its `type`.
-            pub fn kind(&self) -> EventKind {
-                match self {
-                    $(Body::$variant(_) => EventKind::$variant,)*
-                }
-            }
-        }
-    };
-}
-
-bodies!(
-    RunStarted(RunStarted),
-    HealthChanged(HealthChanged),
-    ObservationInvalid(ObservationInvalid),
-    DriftDetected(DriftDetected),
-    ReconcileRequired(Reconcile),
-    ReconcileRecommended(Reconcile),
-    ReconcileBlocked(Reconcile),
-    ConflictResolved(ConflictResolved),
-    ActionExecuted(ActionExecuted),
-    ActionVerified(ActionVerified),
-    Decision(Decision),
-    RunFinished(RunFinished),
-    WebhookFailed(WebhookFailed),
-    ConfigInsecure(ConfigInsecure),
-    IntentRecovered(IntentRecovered),
-    ServiceRemoved(ServiceRemoved),
-    CircuitHalfOpen(CircuitHalfOpen),
-    ThrashDetected(ThrashDetected),
-    OrphanDetected(OrphanDetected),
-    ReplayScore(ReplayScore),
-    TuningChanged(TuningChanged),
-    FailurePredicted(FailurePredicted),
-);
-
-/// A body of a type with a struct of its own is that struct, wrapped.
-macro_rules! into_body {
-    ($($ty:ident),* $(,)?) => {
-        $(impl From<$ty> for Body {
-            fn from(b: $ty) -> Body {
-                Body::$ty(b)
-            }
-        })*
-    };
-}
-
-into_body!(
-    RunStarted,
-    HealthChanged,
-    ObservationInvalid,
-    DriftDetected,
-    ConflictResolved,
-    ActionExecuted,
-    ActionVerified,
-    Decision,
-    RunFinished,
-    WebhookFailed,
-    ConfigInsecure,
-    IntentRecovered,
-    ServiceRemoved,
-    CircuitHalfOpen,
-    ThrashDetected,
-    OrphanDetected,
-    ReplayScore,
-    TuningChanged,
-    FailurePredicted,
-);
 
 #[cfg(test)]
 mod tests {

@@ -14,35 +14,6 @@ use serde_json::{Number, Value};
 use crate::checkpoint::Health;
 use crate::core::{Action, Condition, Policy, Severity, Verdict};
 
-/// The fields after the common ones, by type: the `type` tag is the
-/// variant's name in snake case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Body {
-    RunStarted(RunStarted),
-    HealthChanged(HealthChanged),
-    ObservationInvalid(ObservationInvalid),
-    DriftDetected(DriftDetected),
-    ReconcileRequired(Reconcile),
-    ReconcileRecommended(Reconcile),
-    ReconcileBlocked(Reconcile),
-    ConflictResolved(ConflictResolved),
-    ActionExecuted(ActionExecuted),
-    ActionVerified(ActionVerified),
-    Decision(Decision),
-    RunFinished(RunFinished),
-    WebhookFailed(WebhookFailed),
-    ConfigInsecure(ConfigInsecure),
-    IntentRecovered(IntentRecovered),
-    ServiceRemoved(ServiceRemoved),
-    CircuitHalfOpen(CircuitHalfOpen),
-    ThrashDetected(ThrashDetected),
-    OrphanDetected(OrphanDetected),
-    ReplayScore(ReplayScore),
-    TuningChanged(TuningChanged),
-    FailurePredicted(FailurePredicted),
-}
-
 fn zero() -> Number {
     Number::from(0)
 }
