@@ -2,7 +2,7 @@
 //! `--output json` prints, so the two never disagree. It may change between
 //! releases; scripts should read `--output json`.
 //!
-//! Every string field is printed through [`escape_control`]: details,
+//! Every string field is printed through [`escape_control`](crate::text::escape_control): details,
 //! reasons and paths carry text from world files and commands, which must
 //! not reach a terminal raw (docs/reference/behaviour.md, "Output").
 use crate::events::{

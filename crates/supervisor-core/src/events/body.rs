@@ -1,11 +1,12 @@
 //! The body of each type of event: its own fields, typed, under the serde
 //! names of docs/reference/events.md. Writers build these; readers match on
-//! [`Body`]'s variants, so a misspelt field is a compile error, not `""`.
+//! [`Body`](super::Body)'s variants, so a misspelt field is a compile
+//! error, not `""`.
 //!
 //! Reading is lenient: a missing field reads as empty (a line of an older
 //! version still reads), except the vocabulary (`action`, `condition`,
-//! `policy`, `severity`), without which a line is not of its type and a
-//! reader passes over it. A field documented as "may be null" is an
+//! `policy`, `severity`, `outcome`), without which a line is not of its
+//! type and a reader passes over it. A field documented as "may be null" is an
 //! `Option` always written; one that is "absent when it does not apply" is
 //! skipped when `None`.
 use serde::{Deserialize, Deserializer, Serialize};
