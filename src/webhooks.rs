@@ -24,7 +24,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::desired::{Fleet, Webhook};
-use crate::events::{Body, Common, Event, EventKind, Stamped, WebhookFailed};
+use crate::events::{Body, Common, Event, EventKind, WebhookFailed};
 use crate::store::outbox::Pending;
 
 pub mod chat;
@@ -73,7 +73,7 @@ fn targets<'a>(fleet: &'a Fleet, node: Option<&str>, ty: &str) -> Vec<&'a Webhoo
 const MAX_SECRET_BYTES: u64 = 64 << 10;
 
 fn post(agent: &ureq::Agent, hook: &Webhook, line: &str) -> Result<(), String> {
-    let chat = Stamped::parse(line).and_then(|s| chat::request(hook.format, &s.event));
+    let chat = chat::request(hook.format, line);
     let (content_type, body) = match &chat {
         Some(c) => (c.content_type, c.body.as_str()),
         None => ("application/json", line),

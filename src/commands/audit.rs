@@ -1,8 +1,9 @@
 //! `audit`: the decision records of past runs (one per node per run), from
 //! the event log (its rotated files too, oldest first), filtered by time,
 //! node and service.
-use crate::events::{Body, Decision, Stamped};
+use crate::events::{Body, Common, Decision, EventKind, Stamped};
 use crate::exit::Exit;
+use serde::Deserialize;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -21,6 +22,13 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
+/// A decision record the query keeps: its common fields, and the record
+/// or why this version cannot read it (a value it does not know).
+struct Kept {
+    common: Common,
+    decision: Result<Decision, String>,
+}
+
 fn mentions(d: &Decision, service: &str) -> bool {
     let is = |s: &Option<String>| s.as_deref() == Some(service);
     d.proposals.iter().any(|p| is(&p.service))
@@ -28,15 +36,40 @@ fn mentions(d: &Decision, service: &str) -> bool {
         || d.conflicts.iter().any(|c| is(&c.service))
 }
 
+/// The services a record names, read leniently (a record this version
+/// cannot read as a decision may still be about the service asked for).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Named {
+    proposals: Vec<Common>,
+    actions: Vec<Common>,
+    conflicts: Vec<Common>,
+}
+
+fn names(raw: &Value, service: &str) -> bool {
+    let named = Named::deserialize(raw).unwrap_or_default();
+    [named.proposals, named.actions, named.conflicts]
+        .iter()
+        .flatten()
+        .any(|c| c.service.as_deref() == Some(service))
+}
+
 impl Query {
     /// The decision record of a line (as read, kept for `--output json`),
     /// when it is one this query keeps.
-    fn keeps(&self, raw: &Value) -> Option<Stamped> {
-        let s = Stamped::from_value(raw.clone())?;
-        let Body::Decision(d) = &s.body else {
+    fn keeps(&self, raw: &Value) -> Option<Kept> {
+        let common = Common::from_value(raw)?;
+        if common.kind.as_deref() != Some(EventKind::Decision.as_str()) {
             return None;
-        };
-        let ts = s.ts.parse::<DateTime<Utc>>().ok();
+        }
+        let decision = Stamped::try_from_value(raw.clone()).and_then(|s| match s.event.body {
+            Body::Decision(d) => Ok(d),
+            _ => Err("not a decision".to_string()),
+        });
+        let ts = common
+            .ts
+            .as_deref()
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok());
         let kept = self
             .since
             .is_none_or(|since| ts.is_some_and(|t| t >= since))
@@ -44,9 +77,12 @@ impl Query {
             && self
                 .node
                 .as_deref()
-                .is_none_or(|n| s.node.as_deref() == Some(n))
-            && self.service.as_deref().is_none_or(|svc| mentions(d, svc));
-        kept.then_some(s)
+                .is_none_or(|n| common.node.as_deref() == Some(n))
+            && self.service.as_deref().is_none_or(|svc| match &decision {
+                Ok(d) => mentions(d, svc),
+                Err(_) => names(raw, svc),
+            });
+        kept.then_some(Kept { common, decision })
     }
 }
 
@@ -58,46 +94,63 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<Exit> {
         // The error names the file (the log or a rotated one).
         Err(e) => return Err(e.into()),
     };
-    let mut kept: Vec<(Value, Stamped)> = reader
+    let mut kept: Vec<(Value, Kept)> = reader
         .filter_map(Result::ok)
-        .filter_map(|v| q.keeps(&v).map(|s| (v, s)))
+        .filter_map(|v| q.keeps(&v).map(|k| (v, k)))
         .collect();
     if let Some(n) = q.limit {
         kept.drain(..kept.len().saturating_sub(n));
     }
     let mut out = String::new();
-    for (v, s) in &kept {
+    for (v, k) in &kept {
         if json_out {
             let _ = writeln!(out, "{v}");
-            continue;
-        }
-        let Body::Decision(d) = &s.body else {
-            continue;
-        };
-        let _ = writeln!(
-            out,
-            "{} {} run {} seq {}",
-            esc(&s.ts),
-            esc(s.node.as_deref().unwrap_or("")),
-            esc(&s.run_id),
-            s.seq
-        );
-        for a in &d.actions {
-            let _ = writeln!(out, "{}", crate::render::action_line(a, ""));
-        }
-        for c in &d.conflicts {
-            let (w, l) = (c.winner, c.loser);
-            let _ = writeln!(
-                out,
-                "  {:<24} conflict {}/{} over {}/{}",
-                esc(c.service.as_deref().unwrap_or("")),
-                w.policy.as_str(),
-                w.action,
-                l.policy.as_str(),
-                l.action
-            );
+        } else {
+            record(&mut out, v, k);
         }
     }
     super::stdout::write(&out)?;
     Ok(Exit::Ok)
+}
+
+/// One decision record for people: its stamp, then its actions and
+/// conflicts, or why this version cannot read it and the line as it is.
+fn record(out: &mut String, raw: &Value, kept: &Kept) {
+    let stamp = &kept.common;
+    let text = |s: &Option<String>| esc(s.as_deref().unwrap_or("")).into_owned();
+    let seq = stamp.seq.map_or_else(|| "-".to_string(), |s| s.to_string());
+    let _ = writeln!(
+        out,
+        "{} {} run {} seq {seq}",
+        text(&stamp.ts),
+        text(&stamp.node),
+        text(&stamp.run_id)
+    );
+    let decision = match &kept.decision {
+        Ok(d) => d,
+        Err(why) => {
+            let _ = writeln!(
+                out,
+                "  this version cannot read this record ({}): {}",
+                esc(why),
+                esc(&raw.to_string())
+            );
+            return;
+        }
+    };
+    for a in &decision.actions {
+        let _ = writeln!(out, "{}", crate::render::action_line(a, ""));
+    }
+    for c in &decision.conflicts {
+        let (w, l) = (c.winner, c.loser);
+        let _ = writeln!(
+            out,
+            "  {:<24} conflict {}/{} over {}/{}",
+            esc(c.service.as_deref().unwrap_or("")),
+            w.policy.as_str(),
+            w.action,
+            l.policy.as_str(),
+            l.action
+        );
+    }
 }

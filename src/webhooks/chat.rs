@@ -3,6 +3,7 @@
 //! memory`, in the body each service documents for its incoming webhooks:
 //! Slack `{"text": …}`, Discord `{"content": …}`, ntfy a plain-text body
 //! with `Title`, `Priority` and `Tags` headers. Only `generic` is signed.
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::checkpoint::Health;
@@ -120,9 +121,13 @@ pub fn line(e: &Event) -> String {
         Body::RunStarted(_) => format!("run started on {who}"),
         _ => format!("{who}: {}{why}", ty.replace('_', " ")),
     };
-    let text = crate::text::escape_control(&text).into_owned();
+    cut(crate::text::escape_control(&text).into_owned())
+}
+
+/// At most [`MAX_CHARS`] characters, an ellipsis after a cut.
+fn cut(text: String) -> String {
     match text.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+        Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
     }
 }
@@ -175,47 +180,149 @@ pub struct Request {
     pub body: String,
 }
 
-/// The request posting event `e` in `format`; `None` for `generic` (its
-/// line itself is posted).
-pub fn request(format: WebhookFormat, e: &Event) -> Option<Request> {
-    let text = line(e);
-    let json = "application/json";
-    Some(match format {
-        WebhookFormat::Generic => return None,
-        WebhookFormat::Slack => Request {
-            content_type: json,
-            headers: vec![],
-            body: json!({ "text": slack_escape(&text) }).to_string(),
-        },
-        // No mention in the text pings anyone.
-        WebhookFormat::Discord => Request {
-            content_type: json,
-            headers: vec![],
-            body: json!({ "content": text, "allowed_mentions": { "parse": [] } }).to_string(),
-        },
-        WebhookFormat::Ntfy => {
-            let bad = alarming(e);
-            let ty = e.kind().as_str();
-            let tag = match (bad, &e.body) {
-                (true, _) => "rotating_light",
-                (_, Body::FailurePredicted(_)) => "warning",
-                _ if succeeded(e) => "white_check_mark",
-                _ => "information_source",
-            };
-            Request {
-                content_type: "text/plain; charset=utf-8",
-                headers: vec![
-                    (
-                        "Title",
-                        header_safe(&format!("supervisorctl: {} {ty}", who(e))),
-                    ),
-                    ("Priority", if bad { "high" } else { "default" }.to_string()),
-                    ("Tags", format!("{tag},supervisorctl,{}", header_safe(ty))),
-                ],
-                body: text,
+/// What a chat message says of one event: its sentence, who and what it is
+/// about, and how it reads (bad news, good news, a warning).
+struct Said {
+    text: String,
+    who: String,
+    kind: String,
+    bad: bool,
+    good: bool,
+    warning: bool,
+}
+
+impl Said {
+    fn of(e: &Event) -> Said {
+        Said {
+            text: line(e),
+            who: who(e),
+            kind: e.kind().as_str().to_string(),
+            bad: alarming(e),
+            good: succeeded(e),
+            warning: matches!(e.body, Body::FailurePredicted(_)),
+        }
+    }
+
+    /// A line this version cannot read as an event (a type it does not
+    /// know, a value outside its vocabulary, kept from another version):
+    /// said from its common fields and its reason, as the words of any
+    /// event are, never posted raw to a chat.
+    fn foreign(l: &Loose) -> Said {
+        fn s(t: &Text) -> &str {
+            t.0.as_deref().unwrap_or("")
+        }
+        let who = match (s(&l.node), s(&l.service)) {
+            ("", "") => "fleet".to_string(),
+            (n, "") => n.to_string(),
+            ("", svc) => svc.to_string(),
+            (n, svc) => format!("{n}/{svc}"),
+        };
+        let why = [&l.reason, &l.detail, &l.error, &l.advice]
+            .into_iter()
+            .map(s)
+            .find(|r| !r.is_empty())
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        let kind = s(&l.kind).to_string();
+        let text = crate::text::escape_control(&format!("{who}: {}{why}", kind.replace('_', " ")))
+            .into_owned();
+        Said {
+            bad: s(&l.outcome) == "failed"
+                || s(&l.to) == "dead"
+                || matches!(kind.as_str(), "reconcile_blocked" | "webhook_failed")
+                || s(&l.state) == "unstable"
+                || s(&l.severity) == "unstable",
+            good: s(&l.outcome) == "success",
+            warning: kind == "failure_predicted",
+            text: cut(text),
+            who,
+            kind,
+        }
+    }
+}
+
+/// The fields of any event line that a message may say, each a string or
+/// nothing (absent, or of another type).
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Loose {
+    #[serde(rename = "type")]
+    kind: Text,
+    node: Text,
+    service: Text,
+    reason: Text,
+    detail: Text,
+    error: Text,
+    advice: Text,
+    outcome: Text,
+    to: Text,
+    state: Text,
+    severity: Text,
+}
+
+#[derive(Default)]
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let any = serde_json::Value::deserialize(d)?;
+        Ok(Text(any.as_str().map(str::to_string)))
+    }
+}
+
+/// The request posting the event of `line` (a stamped event line) in
+/// `format`; `None` for `generic` (the line itself is posted) and for a
+/// line that is not a JSON object.
+pub fn request(format: WebhookFormat, line: &str) -> Option<Request> {
+    if format == WebhookFormat::Generic {
+        return None;
+    }
+    let said = match crate::events::Stamped::parse(line) {
+        Some(s) => Said::of(&s.event),
+        None => Said::foreign(&serde_json::from_str::<Loose>(line).ok()?),
+    };
+    Some(said.request(format))
+}
+
+impl Said {
+    fn request(self, format: WebhookFormat) -> Request {
+        let json = "application/json";
+        let text = self.text;
+        match format {
+            WebhookFormat::Generic | WebhookFormat::Slack => Request {
+                content_type: json,
+                headers: vec![],
+                body: json!({ "text": slack_escape(&text) }).to_string(),
+            },
+            // No mention in the text pings anyone.
+            WebhookFormat::Discord => Request {
+                content_type: json,
+                headers: vec![],
+                body: json!({ "content": text, "allowed_mentions": { "parse": [] } }).to_string(),
+            },
+            WebhookFormat::Ntfy => {
+                let tag = match (self.bad, self.warning, self.good) {
+                    (true, _, _) => "rotating_light",
+                    (_, true, _) => "warning",
+                    (_, _, true) => "white_check_mark",
+                    _ => "information_source",
+                };
+                let ty = header_safe(&self.kind);
+                Request {
+                    content_type: "text/plain; charset=utf-8",
+                    headers: vec![
+                        (
+                            "Title",
+                            header_safe(&format!("supervisorctl: {} {}", self.who, self.kind)),
+                        ),
+                        ("Priority", if self.bad { "high" } else { "default" }.into()),
+                        ("Tags", format!("{tag},supervisorctl,{ty}")),
+                    ],
+                    body: text,
+                }
             }
         }
-    })
+    }
 }
 
 #[cfg(test)]
@@ -258,7 +365,7 @@ mod tests {
     fn slack_text_cannot_mention_and_ntfy_headers_stay_ascii() {
         let v = json!({"type": "action_executed", "node": "n", "service": "s", "action": "restart",
             "outcome": "failed", "reason": "<!channel> & <http://x|y>"});
-        let r = request(WebhookFormat::Slack, &ev(&v)).unwrap();
+        let r = request(WebhookFormat::Slack, &v.to_string()).unwrap();
         let body: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(
             body["text"],
@@ -266,7 +373,8 @@ mod tests {
         );
         let r = request(
             WebhookFormat::Ntfy,
-            &ev(&json!({"type": "health_changed", "node": "nœud", "service": "s", "to": "dead"})),
+            &json!({"type": "health_changed", "node": "nœud", "service": "s", "to": "dead"})
+                .to_string(),
         )
         .unwrap();
         assert!(
@@ -275,6 +383,31 @@ mod tests {
             r.headers
         );
         assert_eq!(r.headers[1], ("Priority", "high".to_string()));
-        assert!(request(WebhookFormat::Generic, &ev(&v)).is_none());
+        assert!(request(WebhookFormat::Generic, &v.to_string()).is_none());
+    }
+
+    /// A walk found a delivery retried from the outbox posted raw to a
+    /// chat (`application/json`, no ntfy headers) when its line was of a
+    /// type, or had a value, this version does not know.
+    #[test]
+    fn a_line_this_version_cannot_read_is_still_said_in_words() {
+        let unknown_outcome = json!({"type": "action_executed", "node": "n1", "service": "web",
+            "action": "restart", "outcome": "brand_new_outcome", "reason": "x"});
+        let r = request(WebhookFormat::Slack, &unknown_outcome.to_string()).unwrap();
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["text"], "n1/web: action executed: x");
+        let future = json!({"type": "from_the_future", "node": "n1", "service": null,
+            "severity": "unstable", "reason": 7, "detail": "\u{1b}[2J disk"});
+        let r = request(WebhookFormat::Ntfy, &future.to_string()).unwrap();
+        assert_eq!(r.body, "n1: from the future: \\x1b[2J disk");
+        assert_eq!(r.headers[1], ("Priority", "high".to_string()));
+        assert!(
+            r.headers[2].1.starts_with("rotating_light,"),
+            "{:?}",
+            r.headers
+        );
+        let r = request(WebhookFormat::Discord, &future.to_string()).unwrap();
+        assert!(r.body.contains("allowed_mentions"), "{}", r.body);
+        assert!(request(WebhookFormat::Slack, "not json").is_none());
     }
 }

@@ -206,22 +206,42 @@ pub struct Stamped {
     pub event: Event,
 }
 
-/// The common fields of a line, whatever its type (None: absent).
+/// The common fields of a line, whatever its type (None: absent, or not
+/// of the field's type).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct Common {
+    #[serde(deserialize_with = "lenient")]
     pub ts: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub run_id: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub seq: Option<u64>,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "lenient")]
     pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub node: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub service: Option<String>,
 }
 
 impl Common {
+    /// None for a line that is not a JSON object.
     pub fn parse(line: &str) -> Option<Common> {
         serde_json::from_str(line).ok()
     }
+
+    /// As [`Common::parse`], from a line already parsed.
+    pub fn from_value(v: &Value) -> Option<Common> {
+        Common::deserialize(v).ok()
+    }
+}
+
+/// A field as `T`, or None when it is of another type.
+fn lenient<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
 }
 
 #[derive(Deserialize)]
@@ -250,7 +270,14 @@ impl Stamped {
 
     /// As [`Stamped::parse`], from a line already parsed.
     pub fn from_value(v: Value) -> Option<Stamped> {
-        serde_json::from_value::<Line>(v).ok().map(Stamped::from)
+        Stamped::try_from_value(v).ok()
+    }
+
+    /// As [`Stamped::from_value`], with why a line is not an event.
+    pub fn try_from_value(v: Value) -> Result<Stamped, String> {
+        serde_json::from_value::<Line>(v)
+            .map(Stamped::from)
+            .map_err(|e| e.to_string())
     }
 }
 
