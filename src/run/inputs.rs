@@ -123,7 +123,9 @@ impl Inputs {
         let world = load_world(&opts.world, fleet);
         preamble.extend(world.invalid_events());
         let mut first_seq = checkpoint.next_seq.max(1);
-        if state.is_some() {
+        // The log appended to continues its `seq`: the state directory's,
+        // or `--events FILE` (a `check` too, which has no state).
+        if state.is_some() || matches!(opts.events, super::EventsTarget::File(_)) {
             if let Ok(Some(last)) = store::eventlog::last_seq(&opts.events_log()) {
                 first_seq = first_seq.max(last + 1);
             }

@@ -450,3 +450,32 @@ fn a_removed_services_events_can_still_be_filtered() {
     let out = n.cli(&["events", "--service", "burnr"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A walk found `check --events FILE` starting at `seq` 1 on every run, so
+/// that `run_id` + `seq`, the key a receiver deduplicates on, repeated in
+/// the one file; it continues from the file's last line, as a reconcile's
+/// log does.
+#[test]
+fn check_appending_to_a_file_continues_its_seq() {
+    let (dir, hosts, world, _) = crate::support::fixture_copy("conflict-keep-vs-idle-evict");
+    let log = dir.path().join("check.jsonl");
+    let check = |now: &str| {
+        Run::bare()
+            .hosts(&hosts)
+            .world(&world)
+            .node("n1")
+            .arg("--events")
+            .arg(&log)
+            .args(["--now", now, "check"])
+            .run()
+    };
+    check("2026-11-23T12:00:00Z");
+    check("2026-11-23T12:01:00Z");
+    let seqs: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected);
+}
