@@ -94,10 +94,12 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<Exit> {
         // The error names the file (the log or a rotated one).
         Err(e) => return Err(e.into()),
     };
+    let mut skipped = 0;
     let mut kept: Vec<(Value, Kept)> = reader
-        .filter_map(Result::ok)
+        .filter_map(|line| line.map_err(|_| skipped += 1).ok())
         .filter_map(|v| q.keeps(&v).map(|k| (v, k)))
         .collect();
+    super::events::warn_skipped(skipped);
     if let Some(n) = q.limit {
         kept.drain(..kept.len().saturating_sub(n));
     }

@@ -127,10 +127,13 @@ fn head_of(file: &File) -> Vec<u8> {
     buf
 }
 
-/// The line as printed when it is a matching event; None otherwise (a line
-/// that is not JSON is skipped like any other non-match).
-fn shown(line: &[u8], filter: &Filter) -> Option<String> {
-    let v = serde_json::from_slice::<Value>(line).ok()?;
+/// The line as printed when it is a matching event; None otherwise. A
+/// line that is not JSON is skipped too, and counted in `skipped`.
+fn shown(line: &[u8], filter: &Filter, skipped: &mut usize) -> Option<String> {
+    let Ok(v) = serde_json::from_slice::<Value>(line) else {
+        *skipped += 1;
+        return None;
+    };
     if !filter.matches(&v) {
         return None;
     }
@@ -158,6 +161,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
         Err(e) => return Err(e.into()),
     };
     let mut kept: VecDeque<String> = VecDeque::new();
+    let mut skipped = 0;
     // The current log, once read to its end: what `follow` goes on with.
     let mut current: Option<Log> = None;
     for (name, file) in files {
@@ -166,7 +170,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
             if !history {
                 continue;
             }
-            let Some(text) = shown(&line, filter) else {
+            let Some(text) = shown(&line, filter, &mut skipped) else {
                 continue;
             };
             match last {
@@ -192,6 +196,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
             return Ok(Exit::Ok);
         }
     }
+    warn_skipped(skipped);
     if !follow {
         return Ok(Exit::Ok);
     }
@@ -208,7 +213,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
         };
         match next {
             Next::Line(line) => {
-                if let Some(text) = shown(&line, filter) {
+                if let Some(text) = shown(&line, filter, &mut 0) {
                     if !super::stdout::write(&text)? {
                         return Ok(Exit::Ok);
                     }
@@ -225,7 +230,7 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
                     // (lines appended before the rename), then go on.
                     if let Some(old) = current.as_mut() {
                         while let Next::Line(line) = old.next()? {
-                            if let Some(text) = shown(&line, filter) {
+                            if let Some(text) = shown(&line, filter, &mut 0) {
                                 if !super::stdout::write(&text)? {
                                     return Ok(Exit::Ok);
                                 }
@@ -244,6 +249,17 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
                 }
             }
         }
+    }
+}
+
+/// Says on stderr how many lines of the log were not JSON (a torn or
+/// foreign line): skipped, not silently.
+pub fn warn_skipped(skipped: usize) {
+    if skipped > 0 {
+        eprintln!(
+            "warning: {} of the event log skipped: not JSON (torn or written by something else); `supervisorctl report` names the first few",
+            crate::fmt::count(skipped as u64, "line", "lines")
+        );
     }
 }
 

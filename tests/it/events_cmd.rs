@@ -474,8 +474,38 @@ fn check_appending_to_a_file_continues_its_seq() {
     let seqs: Vec<u64> = std::fs::read_to_string(&log)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
     assert_eq!(seqs, expected);
+}
+
+/// A walk found `events` and `audit` passing over a torn or foreign line
+/// without a word (`report` said it): they say how many they skipped.
+#[test]
+fn events_and_audit_say_how_many_lines_they_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let text = [
+        line(NOW, 1, "decision", "n1", None),
+        "not json\n".to_string(),
+        "{\"torn\": \n".to_string(),
+    ]
+    .concat();
+    std::fs::write(&path, text).unwrap();
+    for cmd in ["events", "audit"] {
+        let out = Run::bare().arg(cmd).arg("--events").arg(&path).run();
+        assert_eq!(out.code, 0, "{}", out.describe());
+        assert!(
+            out.stderr
+                .contains("warning: 2 lines of the event log skipped: not JSON"),
+            "{cmd}: {}",
+            out.describe()
+        );
+        assert!(out.stdout.contains("n1"), "{cmd}: {}", out.describe());
+    }
 }
