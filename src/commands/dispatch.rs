@@ -283,7 +283,29 @@ struct LogQuery {
     service: Option<String>,
 }
 
+/// `--events` given to a reader of the log names one that is there: a
+/// missing state directory log is a fleet with no events yet, a missing
+/// named one is a mistake (`events` would print nothing and exit 0).
+fn named_log_is_there(target: &crate::run::EventsTarget) -> Result<()> {
+    match target {
+        crate::run::EventsTarget::Stdout => anyhow::bail!(
+            "`--events -` is where a run prints its events (stdout); `events` and `audit` read a log: give its path, or leave `--events` out to read the state directory's"
+        ),
+        crate::run::EventsTarget::File(p)
+            if std::fs::symlink_metadata(p)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            anyhow::bail!(
+                "no event log at `{}`: check the path, or leave `--events` out to read the state directory's",
+                p.display()
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
 fn log_query(r: &Resolved, log: &LogFlags) -> Result<LogQuery> {
+    named_log_is_there(&r.events)?;
     let now = r.clock.now();
     let given = r.node.given.as_deref();
     let (node, service) = match log.service.as_deref().map(|s| s.split_once('/')) {

@@ -509,3 +509,25 @@ fn events_and_audit_say_how_many_lines_they_skipped() {
         assert!(out.stdout.contains("n1"), "{cmd}: {}", out.describe());
     }
 }
+
+/// A walk found `events --events /nonexistent` (a typo) and `--events -`
+/// printing nothing and exiting 0, as for a fleet with no events yet.
+#[test]
+fn a_log_named_that_is_not_there_is_an_error() {
+    for cmd in ["events", "audit"] {
+        let out = Run::bare()
+            .arg(cmd)
+            .args(["--events", "/nonexistent/events.jsonl"])
+            .run();
+        assert_eq!(out.code, 1, "{}", out.describe());
+        assert!(
+            out.stderr
+                .contains("no event log at `/nonexistent/events.jsonl`"),
+            "{}",
+            out.describe()
+        );
+        let out = Run::bare().arg(cmd).args(["--events", "-"]).run();
+        assert_eq!(out.code, 1, "{}", out.describe());
+        assert!(out.stderr.contains("`--events -`"), "{}", out.describe());
+    }
+}
