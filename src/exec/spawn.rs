@@ -25,7 +25,7 @@ use nix::fcntl::OFlag;
 use super::env::{cannot_run, clean_command, clean_env};
 use super::transient::{self, Started, Systemd};
 use crate::monitor::protocol::{Report, GO};
-use crate::monitor::{Credentials, Ending, Limits, Request};
+use crate::monitor::{Ending, Limits, Request};
 use crate::procfs::{self, ProcessIdentity};
 use crate::store::Layout;
 
@@ -41,17 +41,10 @@ const HANDSHAKE: Duration = Duration::from_secs(10);
 /// A `spawn:` start: what runs, as whom, and where its traces go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
-    pub service: String,
-    pub argv: Vec<String>,
-    /// The whole environment of the service.
-    pub env: Vec<(String, String)>,
-    pub cwd: PathBuf,
-    /// Whom it runs as; `None`: as us.
-    pub credentials: Option<Credentials>,
-    pub log: PathBuf,
+    /// What the monitor is asked to run, and where it keeps its log and
+    /// its exit record.
+    pub request: Request,
     pub pid: PathBuf,
-    pub exits: PathBuf,
-    pub limits: Limits,
     /// Its transient unit's name, under systemd.
     pub unit: String,
 }
@@ -62,36 +55,35 @@ impl Launch {
     /// `pids/<service>.pid`, `exits/<service>.json`).
     pub fn new(service: &str, argv: &[String], state_dir: &Path, unit: &str) -> Launch {
         Launch {
-            service: service.to_string(),
-            argv: argv.to_vec(),
-            env: clean_env(),
-            cwd: PathBuf::from("/"),
-            credentials: None,
-            log: Layout::of(state_dir).log(service),
+            request: Request {
+                service: service.to_string(),
+                argv: argv.to_vec(),
+                env: clean_env(),
+                cwd: PathBuf::from("/"),
+                credentials: None,
+                log: Layout::of(state_dir).log(service),
+                exits: Layout::of(state_dir).exits(service),
+                limits: Limits::default(),
+            },
             pid: Layout::of(state_dir).pid(service),
-            exits: Layout::of(state_dir).exits(service),
-            limits: Limits::default(),
             unit: unit.to_string(),
         }
     }
 
     /// The monitor's request; the paths made absolute (it runs in `/`).
     fn request(&self) -> io::Result<Request> {
+        let r = &self.request;
         Ok(Request {
-            service: self.service.clone(),
-            argv: self.argv.clone(),
-            env: self.env.clone(),
-            cwd: self.cwd.clone(),
-            credentials: self.credentials.clone(),
-            log: std::path::absolute(&self.log)?,
-            exits: std::path::absolute(&self.exits)?,
-            limits: self.limits,
+            log: std::path::absolute(&r.log)?,
+            exits: std::path::absolute(&r.exits)?,
+            ..r.clone()
         })
     }
 
     /// The `PATH` the service's program is looked up on.
     fn search_path(&self) -> &str {
-        self.env
+        self.request
+            .env
             .iter()
             .find(|(k, _)| k == "PATH")
             .map_or(super::env::CLEAN_PATH, |(_, v)| v.as_str())
@@ -135,23 +127,23 @@ pub(crate) fn spawn_watched_with(
     launch: &Launch,
     systemd: Option<&Systemd>,
 ) -> io::Result<(ProcessIdentity, mpsc::Receiver<Ending>)> {
-    let Some(program) = launch.argv.first() else {
+    let Some(program) = launch.request.argv.first() else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "cannot run an empty command",
         ));
     };
     // The log is opened here first, so that an unusable one is said now.
-    drop(open_log(&launch.log)?);
+    drop(open_log(&launch.request.log)?);
     create_parent(&launch.pid)?;
-    create_parent(&launch.exits)?;
+    create_parent(&launch.request.exits)?;
     if let Some(sd) = systemd {
         if let Started::Unit(pid) = transient::start(sd, launch)? {
             return keep_unit(sd, &launch.unit, program, pid, &launch.pid);
         }
     }
     // A program that cannot run is said now, as a direct start would.
-    super::env::resolve_program_on(program, launch.search_path(), &launch.cwd)
+    super::env::resolve_program_on(program, launch.search_path(), &launch.request.cwd)
         .map_err(|err| io::Error::new(err.kind(), cannot_run(program, &err)))?;
     let (monitor, pipes) = start_monitor()?;
     handshake(launch, monitor, pipes)
@@ -226,7 +218,7 @@ fn handshake(
     mut monitor: Child,
     pipes: MonitorPipes,
 ) -> io::Result<(ProcessIdentity, mpsc::Receiver<Ending>)> {
-    let program = &launch.argv[0];
+    let program = &launch.request.argv[0];
     let mut line = serde_json::to_string(&launch.request()?).map_err(io::Error::other)?;
     line.push('\n');
     let (first, ended) = listen(pipes.from);

@@ -17,9 +17,9 @@ fn read(path: &Path) -> String {
 /// systemd).
 fn launch(argv: &[String], log: &Path, pid: &Path, unit: &str) -> Launch {
     let mut l = Launch::new("svc", argv, Path::new("/nonexistent"), unit);
-    l.log = log.to_path_buf();
+    l.request.log = log.to_path_buf();
     l.pid = pid.to_path_buf();
-    l.exits = pid.with_extension("exit.json");
+    l.request.exits = pid.with_extension("exit.json");
     l
 }
 

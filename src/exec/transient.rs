@@ -181,21 +181,21 @@ pub fn run_args(launch: &Launch) -> Vec<OsString> {
     ];
     for stream in ["StandardOutput", "StandardError"] {
         let mut prop = OsString::from(format!("--property={stream}=append:"));
-        prop.push(launch.log.as_os_str());
+        prop.push(launch.request.log.as_os_str());
         args.push(prop);
     }
     let mut cwd = OsString::from("--working-directory=");
-    cwd.push(launch.cwd.as_os_str());
+    cwd.push(launch.request.cwd.as_os_str());
     args.push(cwd);
-    if let Some(c) = &launch.credentials {
+    if let Some(c) = &launch.request.credentials {
         args.push(format!("--uid={}", c.uid).into());
         args.push(format!("--gid={}", c.gid).into());
     }
-    for (name, value) in &launch.env {
+    for (name, value) in &launch.request.env {
         args.push(format!("--setenv={name}={value}").into());
     }
     args.push("--".into());
-    args.extend(launch.argv.iter().map(OsString::from));
+    args.extend(launch.request.argv.iter().map(OsString::from));
     args
 }
 

@@ -348,11 +348,11 @@ fn start(node: &str, spec: &ServiceSpec, known: Option<ProcessIdentity>, dir: &P
 /// attempt (docs/reference/behaviour.md, "A start succeeds only if it stays up"): wait up to `min(start_grace, 2s)` for an early exit.
 fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Report {
     // Only this start's output explains its failure.
-    let log_start = std::fs::symlink_metadata(&launch.log).map_or(0, |m| m.len());
+    let log_start = std::fs::symlink_metadata(&launch.request.log).map_or(0, |m| m.len());
     match exec::spawn_watched(launch) {
         Ok((id, ended)) => match ended.recv_timeout(start_grace.min(EARLY_EXIT)) {
             Ok(ending) => {
-                let tail = exec::log_tail(&launch.log, log_start, 5);
+                let tail = exec::log_tail(&launch.request.log, log_start, 5);
                 let mut o = failed(format!(
                     "spawned pid {} {} at once{}",
                     id.pid,
@@ -374,11 +374,14 @@ fn spawn(launch: &exec::Launch, start_grace: Duration, before: &str) -> Report {
                 ..ok(format!(
                     "{before}spawned pid {}, output to `{}`",
                     id.pid,
-                    launch.log.display()
+                    launch.request.log.display()
                 ))
             },
         },
-        Err(e) => failed(format!("cannot spawn `{}`: {e}", launch.argv.join(" "))),
+        Err(e) => failed(format!(
+            "cannot spawn `{}`: {e}",
+            launch.request.argv.join(" ")
+        )),
     }
 }
 

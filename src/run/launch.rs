@@ -34,26 +34,26 @@ pub fn launch(
     let unit = exec::transient::unit_name(node, &spec.name);
     let mut launch = Launch::new(&spec.name, argv, state_dir, &unit);
     let settings = &spec.launch;
-    launch.credentials = credentials(settings.user.as_deref(), settings.group.as_deref())?;
+    launch.request.credentials = credentials(settings.user.as_deref(), settings.group.as_deref())?;
     if let Some(file) = &settings.env_file {
         for (k, v) in env_file(file)? {
-            set(&mut launch.env, k, v);
+            set(&mut launch.request.env, k, v);
         }
     }
-    if let Some(c) = &launch.credentials {
+    if let Some(c) = &launch.request.credentials {
         for (k, v) in user_env(c) {
             if !settings.env.iter().any(|(name, _)| *name == k) {
-                set(&mut launch.env, k, v);
+                set(&mut launch.request.env, k, v);
             }
         }
     }
     for (k, v) in &settings.env {
-        set(&mut launch.env, k.clone(), v.clone());
+        set(&mut launch.request.env, k.clone(), v.clone());
     }
     if let Some(cwd) = &settings.cwd {
-        launch.cwd.clone_from(cwd);
+        launch.request.cwd.clone_from(cwd);
     }
-    launch.limits = Limits {
+    launch.request.limits = Limits {
         max_size: settings.log_max_size,
         keep: settings.log_keep,
     };
