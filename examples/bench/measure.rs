@@ -124,6 +124,9 @@ pub fn run(quick: bool) {
             as_f64(rf) / 1024.0
         );
         medians.push((nodes * services, tc));
+        if nodes == 500 {
+            target_500x40(as_f64(rc) / 1024.0, tc.as_secs_f64() / tf.as_secs_f64());
+        }
     }
     if let [.., (n1, t1), (n2, t2)] = medians.as_slice() {
         let k = (t2.as_secs_f64() / t1.as_secs_f64()).ln()
@@ -213,4 +216,24 @@ fn live(bin: &Path, base: &Path) {
         let _ = c.kill();
         let _ = c.wait();
     }
+}
+
+/// The targets set for `check` on 500×40 (docs/performance.md, "a lighter
+/// `check`"): peak RSS at most 48 MiB, wall at most 1.0× the floor; said
+/// met, or missed by how much.
+fn target_500x40(peak_mib: f64, ratio: f64) {
+    const PEAK_MIB: f64 = 48.0;
+    const RATIO: f64 = 1.0;
+    let said = |met: bool, by: String| {
+        if met {
+            "met".to_string()
+        } else {
+            format!("missed by {by}")
+        }
+    };
+    println!(
+        "\n500×40 targets: peak RSS ≤ {PEAK_MIB:.0} MiB: {peak_mib:.1} MiB, {}; wall ≤ {RATIO:.1}× the floor: {ratio:.2}×, {}",
+        said(peak_mib <= PEAK_MIB, format!("{:.1} MiB", peak_mib - PEAK_MIB)),
+        said(ratio <= RATIO, format!("{:.2}×", ratio - RATIO)),
+    );
 }
