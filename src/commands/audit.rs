@@ -41,9 +41,22 @@ fn mentions(d: &Decision, service: &str) -> bool {
 #[derive(Default, serde::Deserialize)]
 #[serde(default)]
 struct Named {
+    #[serde(deserialize_with = "list")]
     proposals: Vec<Common>,
+    #[serde(deserialize_with = "list")]
     actions: Vec<Common>,
+    #[serde(deserialize_with = "list")]
     conflicts: Vec<Common>,
+}
+
+/// A list of entries, each read for its `service`; an entry or a list
+/// of another shape names none.
+fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Common>, D::Error> {
+    let any = Value::deserialize(d)?;
+    let Value::Array(entries) = any else {
+        return Ok(vec![]);
+    };
+    Ok(entries.iter().filter_map(Common::from_value).collect())
 }
 
 fn names(raw: &Value, service: &str) -> bool {
@@ -96,7 +109,12 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<Exit> {
     };
     let mut skipped = 0;
     let mut kept: Vec<(Value, Kept)> = reader
-        .filter_map(|line| line.map_err(|_| skipped += 1).ok())
+        .filter_map(|line| {
+            line.ok().filter(Value::is_object).or_else(|| {
+                skipped += 1;
+                None
+            })
+        })
         .filter_map(|v| q.keeps(&v).map(|k| (v, k)))
         .collect();
     super::events::warn_skipped(skipped);
@@ -119,7 +137,7 @@ pub fn run(log: &Path, q: &Query, json_out: bool) -> Result<Exit> {
 /// conflicts, or why this version cannot read it and the line as it is.
 fn record(out: &mut String, raw: &Value, kept: &Kept) {
     let stamp = &kept.common;
-    let text = |s: &Option<String>| esc(s.as_deref().unwrap_or("")).into_owned();
+    let text = |s: &Option<String>| esc(s.as_deref().unwrap_or("-")).into_owned();
     let seq = stamp.seq.map_or_else(|| "-".to_string(), |s| s.to_string());
     let _ = writeln!(
         out,

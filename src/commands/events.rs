@@ -128,9 +128,12 @@ fn head_of(file: &File) -> Vec<u8> {
 }
 
 /// The line as printed when it is a matching event; None otherwise. A
-/// line that is not JSON is skipped too, and counted in `skipped`.
+/// line that is not a JSON object is skipped too, and counted in `skipped`.
 fn shown(line: &[u8], filter: &Filter, skipped: &mut usize) -> Option<String> {
-    let Ok(v) = serde_json::from_slice::<Value>(line) else {
+    let Some(v) = serde_json::from_slice::<Value>(line)
+        .ok()
+        .filter(Value::is_object)
+    else {
         *skipped += 1;
         return None;
     };
@@ -252,12 +255,12 @@ pub fn run(path: &Path, filter: &Filter, last: Option<usize>, follow: bool) -> R
     }
 }
 
-/// Says on stderr how many lines of the log were not JSON (a torn or
-/// foreign line): skipped, not silently.
+/// Says on stderr how many lines of the log were not JSON objects (a
+/// torn or foreign line): skipped, not silently.
 pub fn warn_skipped(skipped: usize) {
     if skipped > 0 {
         eprintln!(
-            "warning: {} of the event log skipped: not JSON (torn or written by something else); `supervisorctl report` names the first few",
+            "warning: {} of the event log skipped: not a JSON object (torn, or written by something else); `supervisorctl report` names the first few",
             crate::fmt::count(skipped as u64, "line", "lines")
         );
     }

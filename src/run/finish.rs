@@ -67,7 +67,7 @@ pub fn finish(
     };
     events.push(Event::new(inputs.local_node.as_deref(), None, body));
     let first_seq = inputs.first_seq;
-    checkpoint.next_seq = first_seq + events.len() as u64;
+    checkpoint.next_seq = first_seq.saturating_add(events.len() as u64);
     let stamp = Stamp {
         ts,
         run_id,
@@ -151,7 +151,11 @@ impl Stamp<'_> {
         let mut out = String::new();
         let mut next = from;
         for (i, e) in events.iter().enumerate().skip(from) {
-            out.push_str(&e.to_line(self.ts, self.run_id, self.first_seq + i as u64));
+            out.push_str(&e.to_line(
+                self.ts,
+                self.run_id,
+                self.first_seq.saturating_add(i as u64),
+            ));
             next = i + 1;
             if out.len() >= max {
                 break;

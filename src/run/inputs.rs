@@ -127,7 +127,7 @@ impl Inputs {
         // or `--events FILE` (a `check` too, which has no state).
         if state.is_some() || matches!(opts.events, super::EventsTarget::File(_)) {
             if let Ok(Some(last)) = store::eventlog::last_seq(&opts.events_log()) {
-                first_seq = first_seq.max(last + 1);
+                first_seq = first_seq.max(last.saturating_add(1));
             }
         }
         let live = super::probes::probe_local(

@@ -5,8 +5,9 @@
 //!
 //! **Guarantees.** Replaced atomically; at most [`MAX_PENDING`] deliveries
 //! are kept (the oldest are dropped first, and the count dropped is
-//! returned so it can be reported). A missing or unreadable file is an
-//! empty outbox: a lost retry never stops a run.
+//! returned so it can be reported). A missing file is an empty outbox; an
+//! unreadable one, or an entry that cannot be read, is said on stderr and
+//! not retried, and never stops a run (the other entries are retried).
 //!
 //! **Assumptions.** The caller holds the state lock.
 use std::io;
@@ -35,10 +36,57 @@ pub struct Pending {
 }
 
 pub fn load(dir: &Path) -> Vec<Pending> {
-    read_limited(&super::Layout::of(dir).outbox(), 64 << 20)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    let path = super::Layout::of(dir).outbox();
+    let (owed, unread) = read(&path);
+    match unread {
+        Unread::None => {}
+        Unread::File(why) => eprintln!(
+            "warning: undelivered webhook events in `{}` cannot be read ({why}): they are not retried",
+            path.display()
+        ),
+        Unread::Entries(n) => eprintln!(
+            "warning: {} in `{}` cannot be read: not retried; the other {} are",
+            crate::fmt::count(n as u64, "undelivered webhook event", "undelivered webhook events"),
+            path.display(),
+            owed.len()
+        ),
+    }
+    owed
+}
+
+/// What of the outbox could not be read.
+#[derive(Debug, PartialEq)]
+enum Unread {
+    None,
+    /// The whole file (not a JSON list, too large, not a regular file).
+    File(String),
+    /// This many of its entries; the rest are read.
+    Entries(usize),
+}
+
+/// The deliveries of the outbox at `path`, entry by entry: one entry that
+/// cannot be read (from another version, or written by hand) does not lose
+/// the others.
+fn read(path: &Path) -> (Vec<Pending>, Unread) {
+    let bytes = match read_limited(path, 64 << 20) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return (vec![], Unread::None),
+        Err(e) => return (vec![], Unread::File(crate::text::io_error_text(&e))),
+    };
+    let entries: Vec<serde_json::Value> = match serde_json::from_slice(&bytes) {
+        Ok(entries) => entries,
+        Err(e) => return (vec![], Unread::File(e.to_string())),
+    };
+    let total = entries.len();
+    let owed: Vec<Pending> = entries
+        .into_iter()
+        .filter_map(|e| serde_json::from_value(e).ok())
+        .collect();
+    let unread = match total - owed.len() {
+        0 => Unread::None,
+        n => Unread::Entries(n),
+    };
+    (owed, unread)
 }
 
 /// Keeps `pending` (the newest [`MAX_PENDING`]); removes the file when
@@ -56,4 +104,27 @@ pub fn save(dir: &Path, mut pending: Vec<Pending>) -> io::Result<usize> {
     let bytes = serde_json::to_vec(&pending).map_err(io::Error::other)?;
     write_atomic(&path, &bytes)?;
     Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A walk found one entry with `"attempts": -1` losing every delivery
+    /// the outbox held, without a word.
+    #[test]
+    fn an_entry_that_cannot_be_read_does_not_lose_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("webhooks.pending.json");
+        let good = r#"{"url":"http://x/","line":"{}","attempts":1,"error":"HTTP 500"}"#;
+        let bad = r#"{"url":"http://x/","line":"{}","attempts":-1,"error":""}"#;
+        std::fs::write(&path, format!("[{good},{bad},{good}]")).unwrap();
+        let (owed, unread) = read(&path);
+        assert_eq!((owed.len(), unread), (2, Unread::Entries(1)));
+        std::fs::write(&path, "not json").unwrap();
+        let (owed, unread) = read(&path);
+        assert!(owed.is_empty() && matches!(unread, Unread::File(_)));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(read(&path), (vec![], Unread::None));
+    }
 }

@@ -223,9 +223,17 @@ impl Said {
             .find(|r| !r.is_empty())
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
-        let kind = s(&l.kind).to_string();
-        let text = crate::text::escape_control(&format!("{who}: {}{why}", kind.replace('_', " ")))
-            .into_owned();
+        // A type is a word of `[a-z_]` (a header and a tag carry it).
+        let kind: String = s(&l.kind)
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || *c == '_')
+            .take(64)
+            .collect();
+        let what = match kind.as_str() {
+            "" => "an event this version cannot read".to_string(),
+            k => k.replace('_', " "),
+        };
+        let text = crate::text::escape_control(&format!("{who}: {what}{why}")).into_owned();
         Said {
             bad: s(&l.outcome) == "failed"
                 || s(&l.to) == "dead"
@@ -271,15 +279,16 @@ impl<'de> Deserialize<'de> for Text {
 }
 
 /// The request posting the event of `line` (a stamped event line) in
-/// `format`; `None` for `generic` (the line itself is posted) and for a
-/// line that is not a JSON object.
+/// `format`; `None` for `generic` (the line itself is posted).
 pub fn request(format: WebhookFormat, line: &str) -> Option<Request> {
     if format == WebhookFormat::Generic {
         return None;
     }
+    // Never the raw line to a chat: a line that is not even a JSON object
+    // (torn, nested past the parser's depth) is said as unreadable.
     let said = match crate::events::Stamped::parse(line) {
         Some(s) => Said::of(&s.event),
-        None => Said::foreign(&serde_json::from_str::<Loose>(line).ok()?),
+        None => Said::foreign(&serde_json::from_str::<Loose>(line).unwrap_or_default()),
     };
     Some(said.request(format))
 }
@@ -307,13 +316,18 @@ impl Said {
                     (_, _, true) => "white_check_mark",
                     _ => "information_source",
                 };
-                let ty = header_safe(&self.kind);
+                let kind = if self.kind.is_empty() {
+                    "event"
+                } else {
+                    &self.kind
+                };
+                let ty = header_safe(kind);
                 Request {
                     content_type: "text/plain; charset=utf-8",
                     headers: vec![
                         (
                             "Title",
-                            header_safe(&format!("supervisorctl: {} {}", self.who, self.kind)),
+                            header_safe(&format!("supervisorctl: {} {kind}", self.who)),
                         ),
                         ("Priority", if self.bad { "high" } else { "default" }.into()),
                         ("Tags", format!("{tag},supervisorctl,{ty}")),
@@ -408,6 +422,20 @@ mod tests {
         );
         let r = request(WebhookFormat::Discord, &future.to_string()).unwrap();
         assert!(r.body.contains("allowed_mentions"), "{}", r.body);
-        assert!(request(WebhookFormat::Slack, "not json").is_none());
+        // Not even an object: said as unreadable, never posted raw.
+        let r = request(WebhookFormat::Slack, "not json \u{1b}[31m").unwrap();
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["text"], "fleet: an event this version cannot read");
+        let deep = format!(
+            r#"{{"content":"@everyone","reason":{}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let r = request(WebhookFormat::Discord, &deep).unwrap();
+        assert!(r.body.contains("allowed_mentions"), "{}", r.body);
+        assert!(!r.body.contains("@everyone"), "{}", r.body);
+        let odd = json!({"type": "a,b\nc", "node": "n1"}).to_string();
+        let r = request(WebhookFormat::Ntfy, &odd).unwrap();
+        assert_eq!(r.headers[2].1, "information_source,supervisorctl,abc");
     }
 }

@@ -158,10 +158,16 @@ fn audit_shows_a_decision_it_cannot_fully_read() {
             &format!(",\"actions\":[{{\"service\":\"web\",\"action\":\"{action}\",\"outcome\":\"planned\",\"reason\":\"\"}}]}}\n"),
         )
     };
+    // Its `actions` not even a list: its proposals still name `web`.
+    let odd = line(NOW, 4, "decision", "n1", None).replace(
+        "}\n",
+        ",\"actions\":\"notalist\",\"proposals\":[{\"service\":\"web\",\"policy\":\"new\"}]}\n",
+    );
     let text = [
         decision(1, "restart"),
         decision(2, "teleport"),
         decision(3, "evict"),
+        odd,
     ]
     .concat();
     std::fs::write(&path, text).unwrap();
@@ -173,10 +179,10 @@ fn audit_shows_a_decision_it_cannot_fully_read() {
             .args(args)
             .run()
     };
-    assert_eq!(seqs(&audit(&["--output", "json"])), [1, 2, 3]);
+    assert_eq!(seqs(&audit(&["--output", "json"])), [1, 2, 3, 4]);
     assert_eq!(
         seqs(&audit(&["--service", "web", "--output", "json"])),
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
     let out = audit(&[]);
     assert_eq!(out.code, 0, "{}", out.describe());
@@ -494,6 +500,7 @@ fn events_and_audit_say_how_many_lines_they_skipped() {
         line(NOW, 1, "decision", "n1", None),
         "not json\n".to_string(),
         "{\"torn\": \n".to_string(),
+        "[{\"type\":\"decision\"}]\n".to_string(),
     ]
     .concat();
     std::fs::write(&path, text).unwrap();
@@ -502,7 +509,7 @@ fn events_and_audit_say_how_many_lines_they_skipped() {
         assert_eq!(out.code, 0, "{}", out.describe());
         assert!(
             out.stderr
-                .contains("warning: 2 lines of the event log skipped: not JSON"),
+                .contains("warning: 3 lines of the event log skipped: not a JSON object"),
             "{cmd}: {}",
             out.describe()
         );
