@@ -97,19 +97,6 @@ pub(crate) trait Fields: Default {
     fn read_section<R: SectionReader>(&mut self, key: &str, reader: R) -> Result<bool, R::Stop>;
 }
 
-/// Reads a nested section field by field (`walk` implements it).
-pub(crate) trait SectionReader {
-    type Stop;
-    /// `None`: the section is not a mapping (reported).
-    fn section<T: Fields>(self) -> Result<Option<T>, Self::Stop>;
-    /// A mapping of names to values (`env:`) read entry by entry, so that
-    /// every bad name or value is reported; `None` when any was.
-    fn map<K, V>(self) -> Result<Option<std::collections::BTreeMap<K, V>>, Self::Stop>
-    where
-        K: for<'de> Deserialize<'de> + Ord + AsRef<str>,
-        V: for<'de> Deserialize<'de>;
-}
-
 /// One field of a `sectioned!` struct: a value `read` deserializes, or a
 /// section (`as section`) `read_section` walks.
 macro_rules! field_kind {
@@ -379,4 +366,17 @@ pub(crate) struct RawInference {
     pub url: Url,
     pub model: Option<NonEmpty>,
     pub timeout: Option<Dur>,
+}
+
+/// Reads a nested section field by field (`walk` implements it).
+pub(crate) trait SectionReader {
+    type Stop;
+    /// `None`: the section is not a mapping (reported).
+    fn section<T: Fields>(self) -> Result<Option<T>, Self::Stop>;
+    /// A mapping of names to values (`env:`) read entry by entry, so that
+    /// every bad name or value is reported; `None` when any was.
+    fn map<K, V>(self) -> Result<Option<std::collections::BTreeMap<K, V>>, Self::Stop>
+    where
+        K: for<'de> Deserialize<'de> + Ord + AsRef<str>,
+        V: for<'de> Deserialize<'de>;
 }

@@ -31,68 +31,119 @@ pub struct Inputs {
     pub first_seq: u64,
 }
 
+/// `check` without `--live` compares hosts/ with an observer's world: it
+/// must be there. (`check --live` probes this node itself, as `reconcile`
+/// does: like it, it needs no observer's world.)
+fn require_world(opts: &RunOptions, live_check: bool) -> Result<()> {
+    let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    if opts.mode == Mode::Check && !live_check && std::fs::metadata(&opts.world).is_err_and(missing)
+    {
+        bail!(
+            "world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD); `check` compares hosts/ with an observer's records",
+            opts.world.display()
+        );
+    }
+    Ok(())
+}
+
+/// Where a run reads its state from: the checkpoint and overrides files,
+/// the state directory and its lock (reconcile), or the folder a live
+/// preview probes with (its spawned services' pid files).
+struct Sources {
+    checkpoint: Option<PathBuf>,
+    overrides: Option<PathBuf>,
+    state: Option<(PathBuf, store::lock::StateLock)>,
+    probe_dir: Option<PathBuf>,
+}
+
+impl Sources {
+    fn open(opts: &RunOptions, live_check: bool) -> Result<Sources> {
+        Ok(match opts.mode {
+            // A live preview reads the state directory without its lock
+            // and writes nothing (a missing file is empty state).
+            Mode::Check if live_check => {
+                let dir = opts.state_dir.to_path_buf();
+                let existing = |p: PathBuf| p.exists().then_some(p);
+                Sources {
+                    checkpoint: opts
+                        .checkpoint_file
+                        .clone()
+                        .or_else(|| existing(store::Layout::of(&dir).checkpoint())),
+                    overrides: opts
+                        .overrides_file
+                        .clone()
+                        .or_else(|| existing(store::Layout::of(&dir).overrides())),
+                    state: None,
+                    probe_dir: Some(dir),
+                }
+            }
+            Mode::Check => Sources {
+                checkpoint: opts.checkpoint_file.clone(),
+                overrides: opts.overrides_file.clone(),
+                state: None,
+                probe_dir: None,
+            },
+            Mode::Reconcile { .. } => {
+                let dir = opts.state_dir.to_path_buf();
+                // Its errors name the folder already.
+                store::statedir::prepare(&dir)?;
+                let lock = lock(&dir, opts.wait)?;
+                let overrides = opts
+                    .overrides_file
+                    .clone()
+                    .unwrap_or_else(|| store::Layout::of(&dir).overrides());
+                store::atomic::sweep_leftovers(&dir);
+                Sources {
+                    checkpoint: Some(store::Layout::of(&dir).checkpoint()),
+                    overrides: Some(overrides),
+                    state: Some((dir, lock)),
+                    probe_dir: None,
+                }
+            }
+        })
+    }
+}
+
+/// The state directory's lock, or why not, with what to do.
+fn lock(dir: &Path, wait: Option<std::time::Duration>) -> Result<store::lock::StateLock> {
+    store::lock::acquire(dir, wait).map_err(|e| match &e {
+        store::lock::LockError::Held { .. } => {
+            anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
+        }
+        store::lock::LockError::Io { .. } => match e.hint() {
+            Some(hint) => anyhow::anyhow!("{e}\n\n{hint}"),
+            None => anyhow::anyhow!("{e}"),
+        },
+    })
+}
+
+/// The `seq` of the run's first event: after the checkpoint's, and after
+/// the last line of the log it appends to (the state directory's, or
+/// `--events FILE`, a `check`'s too, which has no state).
+fn first_seq(opts: &RunOptions, has_state: bool, checkpoint: &Checkpoint) -> u64 {
+    let mut first = checkpoint.next_seq.max(1);
+    if has_state || matches!(opts.events, super::EventsTarget::File(_)) {
+        if let Ok(Some(last)) = store::eventlog::last_seq(&opts.events_log()) {
+            first = first.max(last.saturating_add(1));
+        }
+    }
+    first
+}
+
 impl Inputs {
     pub fn load(opts: &RunOptions, fleet: &Fleet, now: DateTime<Utc>) -> Result<Inputs> {
         let executes = matches!(opts.mode, Mode::Reconcile { .. });
         // `check --live` probes this node: its name must be right too.
         let live_check = opts.mode == Mode::Check && opts.probe;
         let local_node = local_node(fleet, &opts.hosts, &opts.node, executes || live_check)?;
-        let missing = |e: std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-        // `check --live` probes this node itself, as `reconcile` does: like
-        // it, it needs no observer's world.
-        if opts.mode == Mode::Check
-            && !live_check
-            && std::fs::metadata(&opts.world).is_err_and(missing)
-        {
-            bail!(
-                "world directory `{}` does not exist\n\nhint: check `--world` (or $SUPERVISORCTL_WORLD); `check` compares hosts/ with an observer's records",
-                opts.world.display()
-            );
-        }
+        require_world(opts, live_check)?;
         let mut preamble = vec![];
-        let mut state = None;
-        let mut probe_dir = None;
-        let (checkpoint_path, overrides_path) = match opts.mode {
-            // A live preview reads the state directory without its lock
-            // and writes nothing (a missing file is empty state).
-            Mode::Check if live_check => {
-                let dir = opts.state_dir.to_path_buf();
-                let existing = |p: PathBuf| p.exists().then_some(p);
-                let cp = opts
-                    .checkpoint_file
-                    .clone()
-                    .or_else(|| existing(store::Layout::of(&dir).checkpoint()));
-                let ov = opts
-                    .overrides_file
-                    .clone()
-                    .or_else(|| existing(store::Layout::of(&dir).overrides()));
-                probe_dir = Some(dir);
-                (cp, ov)
-            }
-            Mode::Check => (opts.checkpoint_file.clone(), opts.overrides_file.clone()),
-            Mode::Reconcile { .. } => {
-                let dir = opts.state_dir.to_path_buf();
-                // Its errors name the folder already.
-                store::statedir::prepare(&dir)?;
-                let lock = store::lock::acquire(&dir, opts.wait).map_err(|e| match &e {
-                    store::lock::LockError::Held { .. } => {
-                        anyhow::anyhow!("{e}\n\nhint: wait for it to finish, or pass `--wait 30s`")
-                    }
-                    store::lock::LockError::Io { .. } => match e.hint() {
-                        Some(hint) => anyhow::anyhow!("{e}\n\n{hint}"),
-                        None => anyhow::anyhow!("{e}"),
-                    },
-                })?;
-                let cp = store::Layout::of(&dir).checkpoint();
-                let ov = opts
-                    .overrides_file
-                    .clone()
-                    .unwrap_or_else(|| store::Layout::of(&dir).overrides());
-                store::atomic::sweep_leftovers(&dir);
-                state = Some((dir, lock));
-                (Some(cp), Some(ov))
-            }
-        };
+        let Sources {
+            checkpoint: checkpoint_path,
+            overrides: overrides_path,
+            state,
+            probe_dir,
+        } = Sources::open(opts, live_check)?;
         let (mut checkpoint, checkpoint_bytes) = match &checkpoint_path {
             None => (Checkpoint::default(), vec![]),
             Some(path) => load_checkpoint(path, opts.mode, now, &mut preamble)?,
@@ -122,14 +173,7 @@ impl Inputs {
         let overrides_bytes = serde_json::to_vec(&overrides_file).unwrap_or_default();
         let world = load_world(&opts.world, fleet);
         preamble.extend(world.invalid_events());
-        let mut first_seq = checkpoint.next_seq.max(1);
-        // The log appended to continues its `seq`: the state directory's,
-        // or `--events FILE` (a `check` too, which has no state).
-        if state.is_some() || matches!(opts.events, super::EventsTarget::File(_)) {
-            if let Ok(Some(last)) = store::eventlog::last_seq(&opts.events_log()) {
-                first_seq = first_seq.max(last.saturating_add(1));
-            }
-        }
+        let first_seq = first_seq(opts, state.is_some(), &checkpoint);
         let live = super::probes::probe_local(
             opts,
             fleet,
