@@ -253,35 +253,39 @@ fn deployment(ctx: &NodeCtx, view: &View, out: &mut Findings) {
         .take(3)
         .filter(|a| a.outcome == AttemptOutcome::Failed)
         .count();
-    if attempts.len() >= 3 && last3 == 3 {
+    // Three failures in a row are for a person; one is redeployed.
+    let (detail, action, urgency, severity) = if attempts.len() >= 3 && last3 == 3 {
         let detail = format!(
             "last 3 deployment attempts failed (latest at {}{message})",
             ts(latest.at)
         );
-        out.drift(name, Condition::FailedDeployment, detail.clone());
-        out.push(propose(
-            view,
+        (
+            detail,
             Action::Diagnostics,
             Urgency::Blocked,
-            Condition::FailedDeployment,
-            detail,
             Severity::Unstable,
-        ));
+        )
     } else {
         let detail = format!(
             "latest deployment attempt at {} failed{message}",
             ts(latest.at)
         );
-        out.drift(name, Condition::FailedDeployment, detail.clone());
-        out.push(propose(
-            view,
+        (
+            detail,
             Action::Redeploy,
             Urgency::Required,
-            Condition::FailedDeployment,
-            detail,
             Severity::Degraded,
-        ));
-    }
+        )
+    };
+    out.drift(name, Condition::FailedDeployment, detail.clone());
+    out.push(propose(
+        view,
+        action,
+        urgency,
+        Condition::FailedDeployment,
+        detail,
+        severity,
+    ));
 }
 
 /// An open incident becomes advice; `view` is None for a node's own incident.

@@ -24,6 +24,13 @@ fn run(fleet: &Fleet, world: &World, cp: &Checkpoint) -> Decision {
     })
 }
 
+/// A checkpoint holding one service's state.
+fn checkpoint(key: &str, state: ServiceState) -> Checkpoint {
+    let mut cp = Checkpoint::default();
+    cp.services.insert(key.into(), Box::new(state));
+    cp
+}
+
 fn emitted(d: &Decision, service: &str) -> Vec<(Urgency, Action, &'static str)> {
     d.nodes[0]
         .services
@@ -173,13 +180,12 @@ fn open_circuit_blocks_every_restart() {
     s.pinned = true;
     let f = fleet("gpu", vec![s]);
     let w = world("gpu", &[("vllm", Failed, None)]);
-    let mut cp = Checkpoint::default();
-    cp.services.insert(
-        "gpu/vllm".into(),
-        Box::new(ServiceState {
+    let cp = checkpoint(
+        "gpu/vllm",
+        ServiceState {
             restart_attempts: 3,
             ..Default::default()
-        }),
+        },
     );
     let d = run(&f, &w, &cp);
     assert_eq!(
@@ -194,13 +200,12 @@ fn offline_node_judges_no_service() {
     let f = fleet("edge", vec![service("a", Kind::Service)]);
     let mut w = world("edge", &[("a", Failed, None)]);
     w.nodes.clear();
-    let mut cp = Checkpoint::default();
-    cp.services.insert(
-        "edge/a".into(),
-        Box::new(ServiceState {
+    let cp = checkpoint(
+        "edge/a",
+        ServiceState {
             health: crate::checkpoint::Health::Healthy,
             ..Default::default()
-        }),
+        },
     );
     let d = run(&f, &w, &cp);
     assert!(!d.nodes[0].online);
@@ -292,10 +297,9 @@ fn a_verified_half_open_trial_closes_the_circuit() {
             settings.breaker_retry = None;
         }
         let w = world("gpu", &[("vllm", Ok, None)]);
-        let mut cp = Checkpoint::default();
-        cp.services.insert(
-            "gpu/vllm".into(),
-            Box::new(ServiceState {
+        let cp = checkpoint(
+            "gpu/vllm",
+            ServiceState {
                 restart_attempts: 4,
                 breaker_opened_at: Some(at("2026-11-23T11:59:00Z")),
                 breaker_trials: 1,
@@ -305,7 +309,7 @@ fn a_verified_half_open_trial_closes_the_circuit() {
                     at: at("2026-11-23T11:59:00Z"),
                 }),
                 ..Default::default()
-            }),
+            },
         );
         let d = run(&f, &w, &cp);
         let st = &d.checkpoint.services["gpu/vllm"];
@@ -353,14 +357,13 @@ fn a_restart_frees_what_the_service_holds_before_it_counts_what_it_needs() {
             }],
         }),
     );
-    let mut cp = Checkpoint::default();
-    cp.services.insert(
-        "gpu/big".into(),
-        Box::new(ServiceState {
+    let cp = checkpoint(
+        "gpu/big",
+        ServiceState {
             health: crate::checkpoint::Health::Dead,
             failures: 5,
             ..Default::default()
-        }),
+        },
     );
     let d = run(&f, &w, &cp);
     let restart = emitted(&d, "big");
@@ -403,13 +406,12 @@ fn a_fallback_on_this_node_named_with_its_node_needs_no_world_record() {
     // Only the primary has a record; `tiny` is healthy in the checkpoint
     // (as a live probe of this node left it).
     let w = world("gpu", &[("big", Failed, None)]);
-    let mut cp = Checkpoint::default();
-    cp.services.insert(
-        "gpu/tiny".into(),
-        Box::new(ServiceState {
+    let cp = checkpoint(
+        "gpu/tiny",
+        ServiceState {
             health: crate::checkpoint::Health::Healthy,
             ..Default::default()
-        }),
+        },
     );
     let d = run(&f, &w, &cp);
     assert!(
