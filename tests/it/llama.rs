@@ -28,24 +28,9 @@ struct Llama {
     model: PathBuf,
 }
 
-/// `var`, else the first match of `~/.cache/supervisorctl-tests/*/rel`.
+/// `var`, else the newest `~/.cache/supervisorctl-tests/*/rel`.
 fn tool(var: &str, rel: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(var).map(PathBuf::from) {
-        return p.is_file().then_some(p);
-    }
-    let cache = std::env::var_os("SUPERVISORCTL_TEST_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/supervisorctl-tests"))
-        })?;
-    let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join(rel))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found.pop()
+    crate::support::cached_tool(var, "", rel)
 }
 
 fn llama() -> Option<Llama> {

@@ -330,27 +330,11 @@ for doc in json.load(open(sys.argv[2])):
 /// sets it), else the one `tests/tools/yaml-language-server.sh` left in the
 /// test cache.
 fn yaml_language_server() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SUPERVISORCTL_YAML_LANGUAGE_SERVER") {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
-    }
-    let cache = std::env::var_os("SUPERVISORCTL_TEST_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/supervisorctl-tests"))
-        })?;
-    let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
-        .ok()?
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("yaml-language-server-")
-        })
-        .map(|e| e.path().join("node_modules/.bin/yaml-language-server"))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found.pop()
+    crate::support::cached_tool(
+        "SUPERVISORCTL_YAML_LANGUAGE_SERVER",
+        "yaml-language-server-",
+        "node_modules/.bin/yaml-language-server",
+    )
 }
 
 /// What yaml-language-server says of `yaml` (a modeline naming the schema

@@ -360,3 +360,26 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
         }
     }
 }
+
+/// A tool a test runs: `var` when set (a file, else none), else the newest
+/// `~/.cache/supervisorctl-tests/<prefix>*/rel` (`$SUPERVISORCTL_TEST_CACHE`
+/// for the cache), which the scripts of tests/tools/ leave there.
+pub fn cached_tool(var: &str, prefix: &str, rel: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var).map(PathBuf::from) {
+        return p.is_file().then_some(p);
+    }
+    let cache = std::env::var_os("SUPERVISORCTL_TEST_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/supervisorctl-tests"))
+        })?;
+    let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path().join(rel))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop()
+}
