@@ -60,11 +60,7 @@ fn loader_accepts(node: &str, yaml: &str) -> bool {
 /// Validates each document against the schema; the names of those that
 /// fail.
 fn schema_refuses(docs: &[(String, serde_json::Value)]) -> Option<Vec<String>> {
-    let probe = Command::new("python3")
-        .args(["-c", "import jsonschema"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        skip("python3 with the jsonschema module (apt python3-jsonschema)");
+    if !has_jsonschema() {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -83,19 +79,10 @@ for name, doc in json.load(open(sys.argv[2])).items():
     if errors:
         print(name + "\t" + errors[0].message.replace("\n", " "))
 "#;
-    let run = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(dir.path().join("schema.json"))
-        .arg(dir.path().join("docs.json"))
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let refused = python(
+        script,
+        &[dir.path().join("schema.json"), dir.path().join("docs.json")],
     );
-    let refused = String::from_utf8(run.stdout).unwrap();
     Some(refused.lines().map(str::to_string).collect())
 }
 
@@ -273,11 +260,7 @@ fn best_match_names_the_real_problem() {
             "'nope' is not one of",
         ),
     ];
-    let probe = Command::new("python3")
-        .args(["-c", "import jsonschema"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        skip("python3 with the jsonschema module (apt python3-jsonschema)");
+    if !has_jsonschema() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -296,20 +279,7 @@ for doc in json.load(open(sys.argv[2])):
     e = best_match(v.iter_errors(doc))
     print(json.dumps(None if e is None else ["/".join(str(p) for p in e.absolute_path), e.message]))
 "#;
-    let run = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&schema)
-        .arg(dir.path().join("docs.json"))
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let got: Vec<serde_json::Value> = String::from_utf8(run.stdout)
-        .unwrap()
+    let got: Vec<serde_json::Value> = python(script, &[schema, dir.path().join("docs.json")])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -507,4 +477,33 @@ fn the_field_reference_documents_exactly_the_schema() {
             "{line}"
         );
     }
+}
+
+/// Whether python3 has the jsonschema module; says why a test skips when
+/// it has not (a failure under `CI=true`).
+fn has_jsonschema() -> bool {
+    let probe = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    let has = probe.is_ok_and(|o| o.status.success());
+    if !has {
+        skip("python3 with the jsonschema module (apt python3-jsonschema)");
+    }
+    has
+}
+
+/// What a python3 `script` prints, run with `args`; it must succeed.
+fn python(script: &str, args: &[PathBuf]) -> String {
+    let run = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8(run.stdout).unwrap()
 }
