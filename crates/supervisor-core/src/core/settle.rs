@@ -429,32 +429,29 @@ fn decision_event(node: &NodePlan, actions: Vec<DecidedAction>) -> Event {
 }
 
 fn counts(nodes: &[NodePlan], events: &[Event]) -> Counts {
-    let n = |it: usize| it as u64;
-    let of = |k: EventKind| n(events.iter().filter(|e| e.kind() == k).count());
-    let outcome = |o: Outcome| {
-        n(events
-            .iter()
-            .filter(|e| matches!(&e.body, Body::ActionExecuted(x) if x.outcome == o))
-            .count())
+    let mut c = Counts {
+        nodes: nodes.len() as u64,
+        nodes_offline: nodes.iter().filter(|n| !n.online).count() as u64,
+        services: nodes.iter().map(|n| n.services.len() as u64).sum(),
+        ..Counts::default()
     };
-    Counts {
-        blocked: of(EventKind::ReconcileBlocked),
-        conflicts: of(EventKind::ConflictResolved),
-        drift: of(EventKind::DriftDetected),
-        executed: n(events
-            .iter()
-            .filter(|e| matches!(&e.body, Body::ActionExecuted(x) if x.outcome.ran()))
-            .count()),
-        failed: outcome(Outcome::Failed),
-        health_changed: of(EventKind::HealthChanged),
-        invalid: of(EventKind::ObservationInvalid),
-        nodes: n(nodes.len()),
-        nodes_offline: n(nodes.iter().filter(|n| !n.online).count()),
-        recommended: of(EventKind::ReconcileRecommended),
-        required: of(EventKind::ReconcileRequired),
-        services: n(nodes.iter().map(|n| n.services.len()).sum::<usize>()),
-        skipped: outcome(Outcome::Skipped),
-        unchanged: None,
-        webhook_failed: None,
+    // One pass over the run's events.
+    for e in events {
+        match &e.body {
+            Body::ReconcileBlocked(_) => c.blocked += 1,
+            Body::ReconcileRecommended(_) => c.recommended += 1,
+            Body::ReconcileRequired(_) => c.required += 1,
+            Body::ConflictResolved(_) => c.conflicts += 1,
+            Body::DriftDetected(_) => c.drift += 1,
+            Body::HealthChanged(_) => c.health_changed += 1,
+            Body::ObservationInvalid(_) => c.invalid += 1,
+            Body::ActionExecuted(x) => {
+                c.executed += u64::from(x.outcome.ran());
+                c.failed += u64::from(x.outcome == Outcome::Failed);
+                c.skipped += u64::from(x.outcome == Outcome::Skipped);
+            }
+            _ => {}
+        }
     }
+    c
 }
